@@ -1,0 +1,129 @@
+# udpkit - plain Makefile.  `make` builds libudpkit.a and the tools,
+# `make test` installs what is missing, builds and runs every test,
+# `make asan` runs the same tests under AddressSanitizer + UBSan.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BUILD      ?= build
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP
+CFLAGS     += -Iudp -Ireliable -Itools -DUDPKIT_VERSION='"$(VERSION)"'
+PKG_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+LDLIBS     += $(PKG_LIBS) -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC    := $(sort $(wildcard udp/*.c reliable/*.c))
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB        := $(BUILD)/libudpkit.a
+
+# tools/tool_*.c is code shared by the tools; every other tools/*.c is a program.
+TOOL_COMMON := $(sort $(wildcard tools/tool_*.c))
+TOOL_MAINS  := $(filter-out $(TOOL_COMMON),$(sort $(wildcard tools/*.c)))
+TOOL_COMMON_OBJ := $(TOOL_COMMON:%.c=$(BUILD)/%.o)
+TOOLS       := $(TOOL_MAINS:tools/%.c=$(BUILD)/bin/%)
+
+# tests/test_*.c are cmocka programs; tests/support_*.c is shared by them.
+TEST_SUPPORT := $(sort $(wildcard tests/support_*.c))
+TEST_SRC    := $(sort $(wildcard tests/test_*.c))
+TEST_BINS   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
+# tests/helpers/*.c are small programs the end-to-end tests run.
+HELPER_SRC  := $(sort $(wildcard tests/helpers/*.c))
+HELPERS     := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
+
+HEADERS     := $(sort $(wildcard udp/*.h reliable/*.h))
+MANPAGES    := $(sort $(wildcard docs/man/*.1))
+
+.PHONY: all deps test check asan bench demo install uninstall clean
+
+all: $(LIB) $(TOOLS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/tools/%.o $(TOOL_COMMON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_COMMON_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
+
+$(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Installs what is missing (Debian; nothing is fetched when all is there).
+deps:
+	@sh tools/deps.sh
+
+# The README's test command: dependencies, build, every test, then the
+# same suite under the sanitizers.  A sub-make re-reads pkg-config once
+# deps has installed it.
+test: deps
+	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory asan-check
+
+check: all $(TEST_BINS) $(HELPERS)
+	$(Q)BUILD=$(BUILD) sh tests/run.sh
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan: deps
+	$(Q)$(MAKE) --no-print-directory asan-check
+
+asan-check:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(HELPERS)
+	$(Q)BUILD=$(BUILD) sh tests/bench/bench.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tools/demo.sh
+
+$(BUILD)/udpkit.pc: Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: udpkit' 'Description: messaging over UDP datagrams' 'Version: $(VERSION)' \
+	  'Requires.private: libsodium' 'Cflags: -I$${includedir}/udpkit' \
+	  'Libs: -L$${libdir} -ludpkit' 'Libs.private: -lm' > $@
+
+install: all $(BUILD)/udpkit.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/udpkit $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/udpkit/
+	install -m 0644 $(BUILD)/udpkit.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(if $(MANPAGES),install -m 0644 $(MANPAGES) $(DESTDIR)$(PREFIX)/share/man/man1/)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS))) \
+	  $(DESTDIR)$(PREFIX)/lib/libudpkit.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/udpkit.pc \
+	  $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(MANPAGES)))
+	rm -rf $(DESTDIR)$(PREFIX)/include/udpkit
+
+clean:
+	rm -rf build build-asan
+
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs udpkit's build and test dependencies on Debian when missing.
+# Nothing is fetched when everything is already present.
+set -e
+need=""
+have_pkg() { pkg-config --exists "$1" 2>/dev/null; }
+command -v cc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+have_pkg libsodium || need="$need libsodium-dev"
+have_pkg cmocka || need="$need libcmocka-dev"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+command -v unshare >/dev/null 2>&1 || need="$need util-linux"
+command -v socat >/dev/null 2>&1 || need="$need socat"
+command -v timeout >/dev/null 2>&1 || need="$need coreutils"
+[ -n "$need" ] || exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing:$need (run as root, or: apt-get install$need)" >&2
+	exit 1
+fi
+echo "deps: installing$need"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq </dev/null
+apt-get install -y -qq --no-install-recommends $need </dev/null >/dev/null

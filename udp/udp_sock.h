@@ -1,0 +1,92 @@
+/* udp_sock.h - datagram sockets: options and I/O, single and batched.
+ *
+ * This is the only part of udpkit that makes socket system calls.
+ * A struct udp_sock is created by udp_sock_open*() and owned by the caller,
+ * who releases it with udp_sock_free() (which closes the descriptor, and
+ * unlinks a unix socket path that this socket bound). */
+#ifndef UDP_SOCK_H
+#define UDP_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "udp_addr.h"
+
+struct udp_sock;
+
+/* Largest UDP payload over IPv4/IPv6 (65535 - 8 - 20). */
+#define UDP_MAX_PAYLOAD 65507
+
+enum {
+	UDP_SOCK_REUSEADDR = 1 << 0, /* SO_REUSEADDR before bind */
+	UDP_SOCK_REUSEPORT = 1 << 1, /* SO_REUSEPORT before bind (group members) */
+	UDP_SOCK_NONBLOCK = 1 << 2,  /* O_NONBLOCK from the start */
+	UDP_SOCK_V6ONLY = 1 << 3,    /* IPV6_V6ONLY on (default: dual-stack) */
+};
+
+/* An unbound socket of the family (AF_INET, AF_INET6, AF_UNIX). */
+int udp_sock_open(struct udp_sock **out, int family, int flags);
+/* A socket of local's family, bound to local (port 0: the kernel picks). */
+int udp_sock_open_bound(struct udp_sock **out, const struct udp_addr *local, int flags);
+void udp_sock_free(struct udp_sock *s); /* NULL is a no-op */
+
+int udp_sock_fd(const struct udp_sock *s);
+int udp_sock_family(const struct udp_sock *s);
+int udp_sock_bind(struct udp_sock *s, const struct udp_addr *local);
+int udp_sock_connect(struct udp_sock *s, const struct udp_addr *peer);
+int udp_sock_local_addr(const struct udp_sock *s, struct udp_addr *out);
+
+int udp_sock_set_nonblock(struct udp_sock *s, int on);
+int udp_sock_set_recv_timeout(struct udp_sock *s, unsigned ms); /* 0: none */
+int udp_sock_set_send_timeout(struct udp_sock *s, unsigned ms);
+/* Asks for buffer sizes (bytes; 0 leaves one alone); tries the FORCE
+ * variants when privileged.  Read back what the kernel granted with get. */
+int udp_sock_set_buffers(struct udp_sock *s, int rcvbuf, int sndbuf);
+int udp_sock_get_buffers(const struct udp_sock *s, int *rcvbuf, int *sndbuf);
+int udp_sock_set_broadcast(struct udp_sock *s, int on);
+
+/* Multicast.  ifname NULL means "the kernel's choice".  The family of the
+ * group decides IPv4 or IPv6; an IPv4 group on an IPv6 socket also works. */
+int udp_sock_join(struct udp_sock *s, const struct udp_addr *group, const char *ifname);
+int udp_sock_leave(struct udp_sock *s, const struct udp_addr *group, const char *ifname);
+int udp_sock_set_mcast_ttl(struct udp_sock *s, int ttl); /* hop limit on v6 */
+int udp_sock_set_mcast_loop(struct udp_sock *s, int on);
+int udp_sock_set_mcast_if(struct udp_sock *s, const char *ifname);
+int udp_sock_set_ttl(struct udp_sock *s, int ttl);       /* unicast TTL / hops */
+
+/* One datagram.  For receive: buf/cap in, len = bytes stored out,
+ * wire_len = the datagram's real size, UDP_MSG_TRUNC set when it did not
+ * fit (it is never silently cut).  For send: buf/len in; addr is the
+ * destination (len 0 when the socket is connected). */
+enum { UDP_MSG_TRUNC = 1 << 0 };
+
+struct udp_msg {
+	void *buf;
+	size_t cap;      /* receive: room in buf */
+	size_t len;      /* send: bytes to send; receive: bytes stored */
+	size_t wire_len; /* receive: size of the datagram on the wire */
+	struct udp_addr addr;
+	unsigned flags;  /* UDP_MSG_* */
+};
+
+/* Returns bytes sent, or UDP_EAGAIN (non-blocking, buffer full), or an error. */
+int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
+		  const struct udp_addr *to);
+/* Returns the bytes stored (m->len); UDP_EAGAIN when non-blocking and empty
+ * or the receive timeout expired.  A truncated datagram still returns its
+ * stored bytes with UDP_MSG_TRUNC set in m->flags. */
+int udp_sock_recv(struct udp_sock *s, struct udp_msg *m);
+
+/* Batches: return how many messages were sent/received (>= 1), or an error
+ * when none was.  recv_batch blocks (unless non-blocking) for the first
+ * datagram only and then takes whatever else is queued, up to n.
+ * send_batch uses UDP GSO when it pays (several equal-size datagrams to one
+ * peer) and falls back to sendmmsg when the kernel refuses it. */
+int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
+int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
+
+/* Turns GSO on or off for send_batch (on by default where the kernel has it).
+ * Returns whether it is now in use. */
+int udp_sock_set_gso(struct udp_sock *s, int on);
+
+#endif
