@@ -47,11 +47,17 @@ static int port_parse(const char *s, uint16_t *port)
 			if (v > 65535)
 				return UDP_EADDR_PORTRANGE;
 		}
-		if (s[0] == '-' && v != 0)
+		if (s[0] == '-')
 			return UDP_EADDR_PORTRANGE;
 		*port = (uint16_t)v;
 		return 0;
 	}
+	/* Only names shaped like service names are looked up: the resolver
+	 * would also take "+80" or " 80" as numbers. */
+	if (!isalpha((unsigned char)s[0]) ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789-_.") != strlen(s))
+		return UDP_EADDR_PORT;
 	/* getservbyname() uses a static buffer; getaddrinfo with no node only
 	 * reads the services database and is thread-safe. */
 	struct addrinfo hints = {
@@ -187,9 +193,14 @@ static int host_parse(struct udp_addr *out, const char *host, int flags,
 	}
 	if (strchr(host, '[') || strchr(host, ']'))
 		return UDP_EADDR_BRACKET;
-	if (strchr(host, ':'))
-		return v6_meant ? v6_literal(out, host, flags, port, UDP_EADDR_V6)
-				: UDP_EADDR_HOST;
+	const char *c1 = strchr(host, ':');
+	if (c1) {
+		/* Every IPv6 literal has two colons; one colon is a port that
+		 * ended up in the host argument. */
+		if (v6_meant && strchr(c1 + 1, ':'))
+			return v6_literal(out, host, flags, port, UDP_EADDR_V6);
+		return UDP_EADDR_HOST;
+	}
 	if (strchr(host, '%'))
 		return v6_literal(out, host, flags, port, UDP_EADDR_HOST);
 	/* Digits and dots only: meant as IPv4.  Refusing the odd forms
