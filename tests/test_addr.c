@@ -430,13 +430,13 @@ static void invalid_tld_never_resolves(void **state)
 	(void)state;
 	static const char *names[] = {
 		"no.such.host.invalid:80", "x.INVALID:80", "invalid:80", "a.invalid.:80",
+		"invalid.:80",
 	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		struct udp_addr a;
-		int rc = udp_addr_parse(&a, names[i], 0);
-		if (rc != UDP_EADDR_NOHOST && rc != UDP_EADDR_RESOLVE)
-			fail_msg("%s: got %d", names[i], rc);
-	}
+	/* RFC 6761: the library answers these itself, so the code is exact
+	 * and no name server is asked (checked under strace once). */
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		expect_code(names[i], 0, UDP_EADDR_NOHOST);
+	expect_code("no.such.host.invalid:80", UDP_ADDR_V6, UDP_EADDR_NOHOST);
 }
 
 static void numeric_flag_takes_literals(void **state)

@@ -134,8 +134,9 @@ static int resolve_name(struct udp_addr *out, const char *host, int flags,
 		return UDP_EADDR_HOST; /* a name where only literals are allowed */
 	/* RFC 6761 reserves .invalid to never resolve: answer without asking
 	 * a name server. */
-	if (n >= 7 && strcasecmp(host + n - 7, "invalid") == 0 &&
-	    (n == 7 || host[n - 8] == '.'))
+	size_t m = n > 0 && host[n - 1] == '.' ? n - 1 : n; /* "x.invalid." */
+	if (m >= 7 && strncasecmp(host + m - 7, "invalid", 7) == 0 &&
+	    (m == 7 || host[m - 8] == '.'))
 		return UDP_EADDR_NOHOST;
 
 	/* Ask for every family and filter here: a name that exists but has
@@ -354,6 +355,8 @@ enum un_kind { UN_UNNAMED, UN_PATH, UN_ABSTRACT };
 static enum un_kind un_name(const struct udp_addr *a, const char **name, size_t *n)
 {
 	size_t room = a->len > UN_OFF ? a->len - UN_OFF : 0;
+	if (room > UN_MAX)
+		room = UN_MAX; /* a hand-made len must not reach past sun_path */
 	if (room == 0) {
 		*name = "";
 		*n = 0;
