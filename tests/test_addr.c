@@ -614,6 +614,59 @@ static void from_sockaddr_checks_length(void **state)
 	assert_int_equal(udp_addr_from_sockaddr(NULL, (struct sockaddr *)&ss, 16), UDP_EINVAL);
 }
 
+static void port_edges(void **state)
+{
+	(void)state;
+	expect_format("1.2.3.4:0", 0, "1.2.3.4:0");
+	expect_format("1.2.3.4:000065535", 0, "1.2.3.4:65535");
+	expect_code("1.2.3.4:0000065536", 0, UDP_EADDR_PORTRANGE);
+	expect_code("1.2.3.4:0x50", 0, UDP_EADDR_PORT);
+	expect_code("1.2.3.4:nosuchservice", 0, UDP_EADDR_PORT);
+	expect_code("1.2.3.4:dom ain", 0, UDP_EADDR_PORT);
+	/* a service name, even one that is also a host-ish word */
+	expect_format("[::1]:domain", UDP_ADDR_V6, "[::1]:53");
+}
+
+static void host_name_length_limit(void **state)
+{
+	(void)state;
+	/* 253 characters is the longest name; this one ends in .invalid so
+	 * its shape is accepted without a resolver being asked */
+	char text[300];
+	memset(text, 'a', 245);
+	strcpy(text + 245, ".invalid:1");
+	assert_int_equal(strlen(text), 253 + 2);
+	expect_code(text, 0, UDP_EADDR_NOHOST);
+	memmove(text + 1, text, strlen(text) + 1);
+	expect_code(text, 0, UDP_EADDR_HOST);
+	expect_code("under_score-ok.invalid:1", 0, UDP_EADDR_NOHOST);
+}
+
+static void unix_kinds_are_distinct(void **state)
+{
+	(void)state;
+	struct udp_addr unnamed1, unnamed2, path, abs;
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	assert_int_equal(udp_addr_from_sockaddr(&unnamed1, (struct sockaddr *)&un, UN_OFF), 0);
+	assert_int_equal(udp_addr_from_sockaddr(&unnamed2, (struct sockaddr *)&un, UN_OFF), 0);
+	assert_true(udp_addr_equal(&unnamed1, &unnamed2));
+	/* an empty abstract name (what autobind asks for) is not "unnamed" */
+	assert_int_equal(udp_addr_from_sockaddr(&abs, (struct sockaddr *)&un, UN_OFF + 1), 0);
+	assert_false(udp_addr_equal(&unnamed1, &abs));
+	char buf[UDP_ADDR_STRLEN];
+	assert_int_equal(udp_addr_format(&abs, buf, sizeof buf), 6);
+	assert_string_equal(buf, "unix:@");
+	/* same bytes, one a path and one abstract */
+	udp_addr_parse(&path, "unix:/s", 0);
+	udp_addr_parse(&abs, "unix:@/s", 0);
+	assert_false(udp_addr_equal(&path, &abs));
+	assert_int_equal(udp_addr_family(&path), AF_UNIX);
+	assert_false(udp_addr_is_multicast(&path));
+	/* flags mean nothing to unix addresses */
+	assert_int_equal(udp_addr_parse(&abs, "unix:/s", UDP_ADDR_V4 | UDP_ADDR_NUMERIC), 0);
+	assert_true(udp_addr_equal(&path, &abs));
+}
+
 static void failure_clears_previous_value(void **state)
 {
 	(void)state;
@@ -653,6 +706,9 @@ int main(void)
 		cmocka_unit_test(ports),
 		cmocka_unit_test(from_sockaddr_checks_length),
 		cmocka_unit_test(failure_clears_previous_value),
+		cmocka_unit_test(port_edges),
+		cmocka_unit_test(host_name_length_limit),
+		cmocka_unit_test(unix_kinds_are_distinct),
 	};
 	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
 }

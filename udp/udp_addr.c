@@ -6,7 +6,6 @@
  * The resolver is only reached for text that looks like a host name, so a
  * typo in a literal never turns into a slow DNS lookup. */
 #include <ctype.h>
-#include <limits.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <stdint.h>
@@ -107,13 +106,13 @@ static int v6_literal(struct udp_addr *out, const char *host, int flags,
 		return bad;
 	uint32_t idx = 0;
 	if (scope) {
-		size_t n = strlen(scope);
-		if (n > 0 && n <= 10 && strspn(scope, "0123456789") == n) {
+		size_t sn = strlen(scope);
+		if (sn > 0 && sn <= 10 && strspn(scope, "0123456789") == sn) {
 			unsigned long long v = strtoull(scope, NULL, 10);
 			if (v > UINT32_MAX)
 				return UDP_EADDR_SCOPE;
 			idx = (uint32_t)v;
-		} else if (n == 0 || (idx = if_nametoindex(scope)) == 0) {
+		} else if (sn == 0 || (idx = if_nametoindex(scope)) == 0) {
 			return UDP_EADDR_SCOPE;
 		}
 	}
@@ -404,9 +403,10 @@ int udp_addr_format(const struct udp_addr *a, char *buf, size_t cap)
 		n = snprintf(tmp, sizeof tmp, "unix:%s", k == UN_ABSTRACT ? "@" : "");
 		for (size_t i = 0; i < len; i++) {
 			unsigned char c = (unsigned char)name[i];
-			/* Backslash is escaped too, or "\x41" could not be
-			 * told from an escaped 'A'. */
-			if (k == UN_ABSTRACT && (!isprint(c) || c == '\\'))
+			/* Plain ASCII ranges, not isprint(): the text must not
+			 * depend on the locale.  Backslash is escaped too, or
+			 * "\x41" could not be told from an escaped 'A'. */
+			if (k == UN_ABSTRACT && (c < 0x20 || c >= 0x7f || c == '\\'))
 				n += snprintf(tmp + n, sizeof tmp - (size_t)n, "\\x%02x", c);
 			else
 				tmp[n++] = (char)c;
