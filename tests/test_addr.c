@@ -662,6 +662,12 @@ static void unix_kinds_are_distinct(void **state)
 	assert_false(udp_addr_equal(&path, &abs));
 	assert_int_equal(udp_addr_family(&path), AF_UNIX);
 	assert_false(udp_addr_is_multicast(&path));
+	/* a hand-set len past sun_path does not stretch the name */
+	uint8_t name[sizeof abs.u.un.sun_path - 1];
+	memset(name, 'n', sizeof name);
+	abstract_addr(&abs, name, sizeof name);
+	abs.len = sizeof abs.u;
+	assert_int_equal(udp_addr_format(&abs, buf, sizeof buf), 6 + (int)sizeof name);
 	/* flags mean nothing to unix addresses */
 	assert_int_equal(udp_addr_parse(&abs, "unix:/s", UDP_ADDR_V4 | UDP_ADDR_NUMERIC), 0);
 	assert_true(udp_addr_equal(&path, &abs));
