@@ -644,6 +644,33 @@ static void batch_without_gso_same_result(void **state)
 	udp_sock_free(b);
 }
 
+/* SO_NO_CHECK makes the kernel refuse UDP_SEGMENT (EINVAL): a real
+ * refusal, both before GSO ever worked on the socket and after. */
+static void gso_refused_by_kernel_falls_back(void **state)
+{
+	(void)state;
+	struct udp_addr lb;
+	struct udp_sock *a = bound("127.0.0.1", NULL), *b = bound("127.0.0.1", &lb);
+	big_rcvbuf(b);
+	size_t sizes[100];
+	for (unsigned i = 0; i < 100; i++)
+		sizes[i] = i == 99 ? 1 : 500;
+	int one = 1, zero = 0;
+	assert_int_equal(setsockopt(udp_sock_fd(a), SOL_SOCKET, SO_NO_CHECK, &one, sizeof one), 0);
+	batch_case(a, sizes, 100, &b, &lb, 1, 1); /* first attempt refused */
+	batch_case(a, sizes, 100, &b, &lb, 1, 1); /* GSO now off */
+
+	struct udp_sock *c = bound("127.0.0.1", NULL);
+	batch_case(c, sizes, 100, &b, &lb, 1, 1); /* GSO works ... */
+	assert_int_equal(setsockopt(udp_sock_fd(c), SOL_SOCKET, SO_NO_CHECK, &one, sizeof one), 0);
+	batch_case(c, sizes, 100, &b, &lb, 1, 1); /* ... then is refused */
+	assert_int_equal(setsockopt(udp_sock_fd(c), SOL_SOCKET, SO_NO_CHECK, &zero, sizeof zero), 0);
+	batch_case(c, sizes, 100, &b, &lb, 1, 1);
+	udp_sock_free(a);
+	udp_sock_free(b);
+	udp_sock_free(c);
+}
+
 static void big_segments_not_merged(void **state)
 {
 	(void)state;
@@ -1100,6 +1127,7 @@ int main(void)
 		cmocka_unit_test(batch_200_in_order),
 		cmocka_unit_test(batch_mixed_peers_v6),
 		cmocka_unit_test(batch_without_gso_same_result),
+		cmocka_unit_test(gso_refused_by_kernel_falls_back),
 		cmocka_unit_test(big_segments_not_merged),
 		cmocka_unit_test(gso_on_unix_falls_back),
 		cmocka_unit_test(recv_batch_more_than_64),
