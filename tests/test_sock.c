@@ -279,6 +279,7 @@ static void open_rejects_bad_args(void **state)
 	assert_null(s);
 	assert_int_equal(udp_sock_open(NULL, AF_INET, 0), UDP_EINVAL);
 	assert_int_equal(udp_sock_open(&s, AF_UNIX, UDP_SOCK_REUSEPORT), UDP_EFAMILY);
+	assert_int_equal(udp_sock_open(&s, AF_INET, 1 << 20), UDP_EINVAL);
 	struct udp_addr none = { .len = 0 };
 	assert_int_equal(udp_sock_open_bound(&s, &none, 0), UDP_EINVAL);
 	assert_int_equal(udp_sock_open_bound(&s, NULL, 0), UDP_EINVAL);
@@ -658,7 +659,13 @@ static void gso_refused_by_kernel_falls_back(void **state)
 	int one = 1, zero = 0;
 	assert_int_equal(setsockopt(udp_sock_fd(a), SOL_SOCKET, SO_NO_CHECK, &one, sizeof one), 0);
 	batch_case(a, sizes, 100, &b, &lb, 1, 1); /* first attempt refused */
-	batch_case(a, sizes, 100, &b, &lb, 1, 1); /* GSO now off */
+	batch_case(a, sizes, 100, &b, &lb, 1, 1); /* 500 known bad */
+	for (unsigned i = 0; i < 100; i++)
+		sizes[i] = 400 - (i / 20) * 50; /* runs of 400, 350, ... */
+	batch_case(a, sizes, 100, &b, &lb, 1, 1); /* smaller sizes retried, then off */
+	batch_case(a, sizes, 100, &b, &lb, 1, 1);
+	for (unsigned i = 0; i < 100; i++)
+		sizes[i] = i == 99 ? 1 : 500;
 
 	struct udp_sock *c = bound("127.0.0.1", NULL);
 	batch_case(c, sizes, 100, &b, &lb, 1, 1); /* GSO works ... */

@@ -38,7 +38,8 @@ struct udp_sock {
 	int family;
 	int gso;            /* use UDP_SEGMENT in send_batch */
 	int gso_ok;         /* a GSO send has worked on this socket */
-	size_t gso_bad_seg; /* smallest segment size refused after gso_ok (0: none) */
+	int gso_refusals;   /* refusals before any success */
+	size_t gso_bad_seg; /* smallest segment size the kernel refused (0: none) */
 	/* A filesystem unix path this socket bound, unlinked by free only if the
 	 * inode there is still ours (another process may have re-bound it). */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
@@ -88,6 +89,9 @@ int udp_sock_open(struct udp_sock **out, int family, int flags)
 	if (!out)
 		return UDP_EINVAL;
 	*out = NULL;
+	if (flags & ~(UDP_SOCK_REUSEADDR | UDP_SOCK_REUSEPORT | UDP_SOCK_NONBLOCK |
+		      UDP_SOCK_V6ONLY))
+		return UDP_EINVAL;
 	if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
 		return UDP_EFAMILY;
 	if (family == AF_UNIX && (flags & UDP_SOCK_REUSEPORT))
@@ -581,7 +585,7 @@ static unsigned gso_run(const struct udp_sock *s, const struct udp_msg *msgs,
 	if (seg == 0 || seg > GSO_MAX_BYTES / 2 || n < 2)
 		return 1;
 	if (s->gso_bad_seg && seg >= s->gso_bad_seg)
-		return 1;
+		return 1; /* refused before at this size or smaller */
 	unsigned max = GSO_MAX_BYTES / seg;
 	if (max > GSO_MAX_SEGS)
 		max = GSO_MAX_SEGS;
@@ -602,7 +606,7 @@ static unsigned gso_run(const struct udp_sock *s, const struct udp_msg *msgs,
 /* Errors that mean "no GSO for this send" rather than "the send failed":
  * the kernel or route refuses segmentation (old kernel, xfrm, a segment
  * above the path MTU, checksum offload off).  The run then goes out one
- * datagram each, and if GSO never worked here it stays off. */
+ * datagram each. */
 static int gso_refused(int e)
 {
 	return e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP ||
@@ -648,7 +652,12 @@ static int send_gso(struct udp_sock *s, struct udp_msg *msgs, unsigned r)
 	}
 	if (!gso_refused(errno))
 		return sys_err();
-	if (!s->gso_ok)
+	/* "Not supported" is final.  EINVAL/EMSGSIZE may only mean this segment
+	 * size is above the path MTU, so smaller ones keep GSO; but a socket
+	 * where it never worked gives up after a few tries rather than pay a
+	 * failed syscall per batch. */
+	if (errno == ENOPROTOOPT || errno == EOPNOTSUPP ||
+	    (!s->gso_ok && ++s->gso_refusals >= 3))
 		s->gso = 0;
 	else if (!s->gso_bad_seg || msgs[0].len < s->gso_bad_seg)
 		s->gso_bad_seg = msgs[0].len;
@@ -743,6 +752,7 @@ int udp_sock_set_gso(struct udp_sock *s, int on)
 	if (is_inet(s) && getopt_int(s->fd, IPPROTO_UDP, UDP_SEGMENT, &seg) == 0) {
 		s->gso = 1;
 		s->gso_bad_seg = 0;
+		s->gso_refusals = 0;
 	}
 #endif
 	return s->gso;
