@@ -610,6 +610,60 @@ static void batch_200_in_order(void **state)
 	udp_sock_free(b);
 }
 
+/* GSO out, GRO in: however the kernel coalesces, splitting each message by
+ * seg_size gives back every datagram with its size and bytes, in order. */
+static void gro_receives_coalesced_runs(void **state)
+{
+	(void)state;
+	struct udp_addr lb;
+	struct udp_sock *a = bound("127.0.0.1", NULL), *b = bound("127.0.0.1", &lb);
+	big_rcvbuf(b);
+	int gro = udp_sock_set_gro(b, 1);
+	assert_true(gro == 0 || gro == 1);
+	enum { N = 100, SZ = 1000, LAST = 321 };
+	static uint8_t data[N][SZ];
+	struct udp_msg out[N];
+	for (unsigned i = 0; i < N; i++) {
+		size_t len = i == N - 1 ? LAST : SZ;
+		fill(data[i], len, i);
+		out[i] = (struct udp_msg){ .buf = data[i], .len = len, .addr = lb };
+	}
+	assert_int_equal(udp_sock_send_batch(a, out, N), N);
+
+	static uint8_t rbuf[4][UDP_GRO_MIN_CAP];
+	struct udp_msg in[4];
+	unsigned seen = 0, coalesced = 0;
+	while (seen < N && readable(b, WAIT_MS)) {
+		for (unsigned i = 0; i < 4; i++)
+			in[i] = (struct udp_msg){ .buf = rbuf[i], .cap = sizeof rbuf[i] };
+		int r = udp_sock_recv_batch(b, in, 4);
+		assert_true(r >= 1);
+		for (int m = 0; m < r; m++) {
+			assert_int_equal(in[m].flags & UDP_MSG_TRUNC, 0);
+			size_t seg = in[m].seg_size ? in[m].seg_size : in[m].len;
+			coalesced += in[m].seg_size != 0;
+			for (size_t off = 0; off < in[m].len; off += seg, seen++) {
+				size_t len = in[m].len - off < seg ? in[m].len - off : seg;
+				assert_true(seen < N);
+				assert_int_equal(len, seen == N - 1 ? LAST : SZ);
+				assert_true(check(rbuf[m] + off, len, seen));
+			}
+		}
+	}
+	assert_int_equal(seen, N);
+	if (gro && udp_sock_set_gso(a, 1))
+		assert_true(coalesced > 0); /* GSO to a GRO socket stays one skb on lo */
+
+	/* with GRO on, a receive buffer that could cut a coalesced run is refused */
+	uint8_t small[100];
+	struct udp_msg sm = { .buf = small, .cap = sizeof small };
+	if (gro)
+		assert_int_equal(udp_sock_recv(b, &sm), UDP_EINVAL);
+	assert_int_equal(udp_sock_set_gro(b, 0), 0);
+	udp_sock_free(a);
+	udp_sock_free(b);
+}
+
 static void batch_mixed_peers_v6(void **state)
 {
 	(void)state;
@@ -1121,6 +1175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(open_rejects_bad_args),
 		cmocka_unit_test(bind_port0_v4),
+		cmocka_unit_test(gro_receives_coalesced_runs),
 		cmocka_unit_test(bind_port0_v6),
 		cmocka_unit_test(reuse_flags_share_port),
 		cmocka_unit_test(v6_dual_stack_and_v6only),

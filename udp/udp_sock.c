@@ -39,6 +39,7 @@ struct udp_sock {
 	int gso;            /* use UDP_SEGMENT in send_batch */
 	int gso_ok;         /* a GSO send has worked on this socket */
 	int gso_refusals;   /* refusals before any success */
+	int gro;            /* UDP_GRO is on: receives carry a segment size */
 	size_t gso_bad_seg; /* smallest segment size the kernel refused (0: none) */
 	/* A filesystem unix path this socket bound, unlinked by free only if the
 	 * inode there is still ours (another process may have re-bound it). */
@@ -479,25 +480,50 @@ int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
 
 /* Fills in a udp_msg from what recvmsg reported.  MSG_TRUNC was passed in,
  * so wire is the datagram's real size even when it did not fit. */
-static void finish_recv(struct udp_msg *m, size_t wire, int msg_flags,
-			socklen_t namelen)
+static void finish_recv(struct udp_msg *m, size_t wire, const struct msghdr *h)
 {
 	m->wire_len = wire;
 	m->len = wire < m->cap ? wire : m->cap;
-	m->flags = (msg_flags & MSG_TRUNC) || wire > m->cap ? UDP_MSG_TRUNC : 0;
-	m->addr.len = namelen;
+	m->flags = (h->msg_flags & MSG_TRUNC) || wire > m->cap ? UDP_MSG_TRUNC : 0;
+	m->addr.len = h->msg_namelen;
+	m->seg_size = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR((struct msghdr *)h, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int seg;
+			memcpy(&seg, CMSG_DATA(c), sizeof seg);
+			/* a "coalesced" message of one datagram is just a datagram */
+			if (seg > 0 && (size_t)seg < m->len)
+				m->seg_size = (size_t)seg;
+		}
+	}
+}
+
+/* Room for the UDP_GRO control message of one receive. */
+union gro_cmsg {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+static int recv_cap_ok(const struct udp_sock *s, const struct udp_msg *m)
+{
+	return (m->buf || !m->cap) && m->cap <= INT_MAX &&
+	       (!s->gro || m->cap >= UDP_GRO_MIN_CAP);
 }
 
 int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 {
-	if (!s || !m || (!m->buf && m->cap) || m->cap > INT_MAX)
+	if (!s || !m || !recv_cap_ok(s, m))
 		return UDP_EINVAL;
 	struct iovec iov = { .iov_base = m->buf, .iov_len = m->cap };
+	union gro_cmsg ctl;
 	struct msghdr h = {
 		.msg_name = &m->addr.u.ss,
 		.msg_namelen = sizeof m->addr.u.ss,
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
+		.msg_control = s->gro ? ctl.buf : NULL,
+		.msg_controllen = s->gro ? sizeof ctl.buf : 0,
 	};
 	ssize_t n;
 	do
@@ -505,7 +531,7 @@ int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return sys_err();
-	finish_recv(m, (size_t)n, h.msg_flags, h.msg_namelen);
+	finish_recv(m, (size_t)n, &h);
 	return (int)m->len;
 }
 
@@ -515,12 +541,13 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 		return UDP_EINVAL;
 	struct mmsghdr mm[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
+	union gro_cmsg ctl[BATCH_MAX];
 	unsigned got = 0;
 	while (got < n) {
 		unsigned k = n - got < BATCH_MAX ? n - got : BATCH_MAX;
 		for (unsigned i = 0; i < k; i++) {
 			struct udp_msg *m = &msgs[got + i];
-			if ((!m->buf && m->cap) || m->cap > INT_MAX)
+			if (!recv_cap_ok(s, m))
 				return got ? (int)got : UDP_EINVAL;
 			iov[i].iov_base = m->buf;
 			iov[i].iov_len = m->cap;
@@ -529,6 +556,8 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 				.msg_namelen = sizeof m->addr.u.ss,
 				.msg_iov = &iov[i],
 				.msg_iovlen = 1,
+				.msg_control = s->gro ? ctl[i].buf : NULL,
+				.msg_controllen = s->gro ? sizeof ctl[i].buf : 0,
 			};
 			mm[i].msg_len = 0;
 		}
@@ -544,8 +573,7 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 			return sys_err();
 		}
 		for (int i = 0; i < r; i++)
-			finish_recv(&msgs[got + i], mm[i].msg_len,
-				    mm[i].msg_hdr.msg_flags, mm[i].msg_hdr.msg_namelen);
+			finish_recv(&msgs[got + i], mm[i].msg_len, &mm[i].msg_hdr);
 		got += (unsigned)r;
 		if ((unsigned)r < k)
 			break; /* the queue ran dry */
@@ -756,4 +784,20 @@ int udp_sock_set_gso(struct udp_sock *s, int on)
 	}
 #endif
 	return s->gso;
+}
+
+int udp_sock_set_gro(struct udp_sock *s, int on)
+{
+	if (!s)
+		return UDP_EINVAL;
+	if (!is_inet(s)) {
+		s->gro = 0;
+		return 0;
+	}
+	if (setopt_int(s->fd, SOL_UDP, UDP_GRO, on ? 1 : 0) < 0) {
+		s->gro = 0;
+		return errno == ENOPROTOOPT ? 0 : UDP_ESYS;
+	}
+	s->gro = on ? 1 : 0;
+	return s->gro;
 }
