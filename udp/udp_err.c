@@ -34,6 +34,8 @@ const char *udp_strerror(int code)
 	case UDP_ENETSIM_VALUE: return "bad netsim value";
 	case UDP_ENETSIM_MISSING: return "netsim keyword needs a value";
 	case UDP_ENETSIM_FULL: return "netsim queue full";
+	case UDP_ENETSIM_TWICE: return "netsim keyword given twice";
+	case UDP_ENETSIM_NEEDS: return "netsim keyword needs another keyword";
 	default: return "unknown error";
 	}
 }

@@ -41,6 +41,8 @@ enum udp_err {
 	UDP_ENETSIM_VALUE = -101,   /* value malformed or out of range */
 	UDP_ENETSIM_MISSING = -102, /* keyword needs a value that is missing */
 	UDP_ENETSIM_FULL = -103,    /* queue full (limit reached) */
+	UDP_ENETSIM_TWICE = -104,   /* keyword given twice */
+	UDP_ENETSIM_NEEDS = -105,   /* keyword needs another (reorder needs delay) */
 
 	/* sealing (udp_seal): -150 .. -199 */
 	UDP_ESEAL_FIRST = -150,
