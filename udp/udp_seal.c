@@ -272,6 +272,8 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 		return drop(&s->st.drop_old, rc);
 
 	size_t ptlen = ctlen - UDP_SEAL_TAG;
+	if (ptlen > INT32_MAX)
+		return drop(&s->st.drop_short, UDP_ETOOBIG); /* no datagram is this big */
 	if (ptlen > cap)
 		return drop(&s->st.drop_nospace, UDP_ENOSPACE);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, ctlen, hdr,

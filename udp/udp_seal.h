@@ -109,7 +109,8 @@ void udp_seal_free(struct udp_seal *s);
  * (never wraps; a new udp_seal = a new session id starts over). */
 int udp_seal_seal(struct udp_seal *s, const void *pt, size_t len, void *out, size_t cap);
 
-/* Opens a received datagram into out (cap >= len - UDP_SEAL_OVERHEAD).
+/* Opens a received datagram into out (cap >= len - UDP_SEAL_OVERHEAD;
+ * pkt and out must not overlap).  On any failure out holds nothing usable.
  * `from`/`fromlen` is the sender's address as bytes (e.g. a struct
  * sockaddr); it is only used to notice a session changing address
  * (info->addr_changed) and may be NULL.  Replay state is keyed by session
