@@ -45,7 +45,7 @@ _Noreturn void tool_usage_die(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 /* getopt_long's '?' / ':' results as one usage line; never returns. */
 _Noreturn void tool_bad_option(int c, char **argv);
-void tool_version(void);
+_Noreturn void tool_version(void);
 
 /* Whole numbers and seconds from option arguments; a bad value is a
  * usage error naming the option. */

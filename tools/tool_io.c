@@ -97,7 +97,7 @@ int tool_io_recv(struct tool_io *io, struct udp_msg *msgs, unsigned n,
 struct udp_msg *tool_msgs_new(unsigned n, size_t cap, void **mem)
 {
 	struct udp_msg *m = calloc(n, sizeof *m);
-	uint8_t *buf = malloc(n * cap ? n * cap : 1);
+	uint8_t *buf = malloc(n && cap ? n * cap : 1);
 	if (!m || !buf) {
 		free(m);
 		free(buf);

@@ -37,7 +37,7 @@ struct receiver {
 	struct udp_msg replies_buf[BATCH];
 };
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	printf("Usage: %s [options] [HOST] PORT\n"
 	       "       %s [options] HOST:PORT|[V6]:PORT|unix:/PATH|unix:@NAME\n"

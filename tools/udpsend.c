@@ -41,7 +41,7 @@ struct sender {
 	struct udp_msg msgs[BATCH];
 };
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	printf("Usage: %s [options] HOST PORT [MESSAGE...]\n"
 	       "       %s [options] HOST:PORT|[V6]:PORT|unix:/PATH|unix:@NAME [MESSAGE...]\n"
