@@ -36,21 +36,29 @@ int tool_io_send(struct tool_io *io, struct udp_msg *msgs, unsigned n,
 			refused_in_row = 0;
 			continue;
 		}
-		double left = limit - (tool_now() - last);
-		if (would_block(r) || (r == UDP_ESYS && errno == ENOBUFS)) {
-			/* full socket buffer: wait for room (ENOBUFS, a full
-			 * device queue, gives no poll event: retry soon) */
-			if (left <= 0) {
+		double idle = tool_now() - last;
+		if (would_block(r)) {
+			/* full socket buffer: wait for room */
+			if (idle >= limit) {
 				r = UDP_EAGAIN;
 				break;
 			}
-			int w = would_block(r) ?
-				tool_wait(udp_sock_fd(io->sock), POLLOUT, left < 1 ? left : 1) :
-				tool_wait(-1, 0, 0.001);
-			if (w < 0) {
+			double left = limit - idle;
+			if (tool_wait(udp_sock_fd(io->sock), POLLOUT, left < 1 ? left : 1) < 0) {
 				r = TOOL_STOPPED;
 				break;
 			}
+			continue;
+		}
+		if (r == UDP_ESYS && errno == ENOBUFS && idle < 1.0) {
+			/* a full device queue gives no poll event: retry soon;
+			 * if it lasts (a unix message too big for the memory
+			 * the kernel will give), report it */
+			if (tool_wait(-1, 0, 0.001) < 0) {
+				r = TOOL_STOPPED;
+				break;
+			}
+			errno = ENOBUFS;
 			continue;
 		}
 		if (r == UDP_ESYS && errno == EINTR)

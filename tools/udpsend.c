@@ -256,9 +256,10 @@ static void send_msgs(struct sender *s, unsigned n)
 			 "(nothing of it sent)", s->msgs[done].len, s->dest_str,
 			 udp_strerror(r));
 	if (r == UDP_EAGAIN)
-		tool_die(TOOL_EXIT_ERR, "send to %s: no buffer space for %.0f s, giving up",
+		tool_die(TOOL_EXIT_ERR, "send to %s: send buffer stayed full for %.0f s, giving up",
 			 s->dest_str, s->io.send_timeout);
-	tool_die(TOOL_EXIT_ERR, "send to %s: %s", s->dest_str, udp_strerror(r));
+	tool_die(TOOL_EXIT_ERR, "send to %s (message of %zu bytes): %s", s->dest_str,
+		 s->msgs[done].len, udp_strerror(r));
 }
 
 static _Noreturn void too_big(struct sender *s, size_t n)
