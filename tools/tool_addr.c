@@ -91,6 +91,18 @@ int tool_addr_replyable(const struct udp_addr *a)
 
 const char *tool_addr_str(const struct udp_addr *a, char *buf, size_t cap)
 {
+	/* a v4 sender seen by a dual-stack socket: show it as IPv4 */
+	if (a->len >= sizeof(struct sockaddr_in6) && a->u.sa.sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&a->u.in6.sin6_addr)) {
+		struct udp_addr v4;
+		memset(&v4, 0, sizeof v4);
+		v4.u.in4.sin_family = AF_INET;
+		v4.u.in4.sin_port = a->u.in6.sin6_port;
+		memcpy(&v4.u.in4.sin_addr, &a->u.in6.sin6_addr.s6_addr[12], 4);
+		v4.len = sizeof v4.u.in4;
+		if (udp_addr_format(&v4, buf, cap) >= 0)
+			return buf;
+	}
 	if (a->len == 0 || (a->u.sa.sa_family == AF_UNIX && !tool_addr_replyable(a)))
 		snprintf(buf, cap, "%s", a->len ? "unix:" : "-");
 	else if (udp_addr_format(a, buf, cap) < 0)

@@ -162,4 +162,34 @@ for s in 1 2 3 4 5; do
 done
 ok "5 concurrent senders x 20: all 100 received" [ "$RC" = 0 -a "$good" = 1 ]
 
+# --- more framing, flow control -----------------------------------------------
+start_recv cap -c 3 -w 1 127.0.0.1 0
+seq 1 10 | snd -c 3 127.0.0.1 "$PORT"
+wait_pid "$RPID" 5
+ok "stdin with -c 3: stops after three datagrams" [ "$SRC" = 0 -a "$(cat "$T/cap.out")" = "$(seq 1 3)" ]
+
+start_recv empty -c 1 --json 127.0.0.1 0
+snd --whole 127.0.0.1 "$PORT" </dev/null
+wait_pid "$RPID" 5
+ok "--whole on empty input: one empty datagram" grep -q '"len":0,"data":""' "$T/empty.out"
+
+start_recv paced -c 20 127.0.0.1 0
+start=$(date +%s%N)
+seq 1 20 | snd --rate 100 127.0.0.1 "$PORT"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+wait_pid "$RPID" 5
+ok "--rate 100: 20 datagrams take about 0.2 s" [ "$RC" = 0 -a "$ms" -ge 170 ]
+
+start_recv flow -c 20000 -w 5 -o "$T/flow.txt" "unix:$T/flowsock"
+seq 1 20000 | snd "unix:$T/flowsock"
+wait_pid "$RPID" 10
+ok "20000 lines to a unix socket: sender waits for room, none lost, in order" \
+	[ "$SRC" = 0 -a "$RC" = 0 ]
+ok "... output identical (-o FILE)" cmp -s "$T/flow.txt" <(seq 1 20000)
+
+start_recv mapped -c 1 --json 0
+snd 127.0.0.1 "$PORT" v4 to dual stack
+wait_pid "$RPID" 5
+ok "dual-stack listener shows an IPv4 sender as IPv4" grep -q '^{"from":"127.0.0.1:[0-9]*","len":16,' "$T/mapped.out"
+
 e2e_summary
