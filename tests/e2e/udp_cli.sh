@@ -103,6 +103,21 @@ wait_pid "$pyp" 5
 okx "udpsend -> python3 receiver (lines as datagrams, reply printed)" \
 	'[ "$(cat "$T/pyr.err")" = "$(printf "x\ny\nz")" ] && [ "$out" = "ack z" ]'
 
+# an unnamed unix sender (python, not bound) cannot be answered: counted, not fatal
+start_recv unnamed -c 2 --from --echo --stats "unix:$T/u.sock"
+timeout 5 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"anon 1", sys.argv[1]); s.sendto(b"anon 2", sys.argv[1])' "$T/u.sock"
+wait_pid "$RPID" 5
+okx "unnamed unix sender: shown as -, echo skipped and counted" \
+	'[ "$RC" = 0 ] && [ "$(cat "$T/unnamed.out")" = "$(printf -- "-\tanon 1\n-\tanon 2")" ] && grep -q "errors=2 replies=0" "$T/unnamed.err"'
+
+start_recv named -c 1 --from "unix:$T/n.sock"
+snd -s "unix:$T/me.sock" "unix:$T/n.sock" named
+wait_pid "$RPID" 5
+ok "-s unix:PATH names the sender" [ "$(cat "$T/named.out")" = "$(printf 'unix:%s\tnamed' "$T/me.sock")" ]
+
 # --- signals and --stats --------------------------------------------------------
 start_recv sig --stats 127.0.0.1 0
 snd 127.0.0.1 "$PORT" one
