@@ -414,6 +414,8 @@ int main(int argc, char **argv)
 		send_args(&s, &o, argc, argv);
 	else
 		send_stdin(&s, &o);
+	tool_debug("sent %llu datagram(s), %llu bytes, to %s", (unsigned long long)s.sent,
+		   (unsigned long long)s.bytes, s.dest_str);
 	if (o.wait >= 0 && !tool_stop_signal)
 		read_replies(&s, &o);
 	if (s.io.refused) {
