@@ -95,11 +95,11 @@ asan-check:
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(HELPERS)
-	$(Q)BUILD=$(BUILD) sh tests/bench/bench.sh
+	$(Q)BUILD=$(BUILD) bash tests/bench/bench.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) sh tools/demo.sh
+	$(Q)BUILD=$(BUILD) bash tools/demo.sh
 
 $(BUILD)/udpkit.pc: Makefile
 	@mkdir -p $(dir $@)

@@ -8,7 +8,8 @@ tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then b=$'\033[1m' e=$'\033[0m'; else b= e=; fi
+say() { printf '\n%s== %s%s\n' "$b" "$*" "$e"; }
 # start_recv OUT ERR ARGS...: runs udprecv in the background; sets rpid and
 # port (the port it bound: udprecv says "listening on ADDR" on stderr).
 start_recv() {
