@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tool_common.h"
+#include "tool_netsim.h"
 
 #define BATCH 64
 #define MAX_JOIN 32
@@ -64,6 +65,8 @@ static _Noreturn void usage(void)
 	       "  -4 / -6              IPv4 / IPv6 only\n"
 	       "General:\n"
 	       "      --stats          counters on stderr at exit\n"
+	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
+	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
 	       "  -v, --verbose / -q, --quiet (no 'listening on' line, no warnings)\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok (also on SIGINT/SIGTERM), 1 error, 2 bad usage,\n"
@@ -73,7 +76,8 @@ static _Noreturn void usage(void)
 }
 
 enum { O_RAW = 256, O_JSON, O_FROM, O_MAX, O_JOIN, O_MIF, O_REUSE, O_ECHO,
-       O_REPLY, O_STATS, O_VERSION };
+       O_REPLY, O_STATS, O_VERSION,
+       O_NETSIM, O_NETSIM_IN };
 
 static const struct option longopts[] = {
 	{ "raw", no_argument, 0, O_RAW },
@@ -90,6 +94,8 @@ static const struct option longopts[] = {
 	{ "echo", no_argument, 0, O_ECHO },
 	{ "reply", required_argument, 0, O_REPLY },
 	{ "stats", no_argument, 0, O_STATS },
+	{ "netsim", required_argument, 0, O_NETSIM },
+	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
@@ -124,6 +130,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_ECHO: o->echo = 1; break;
 		case O_REPLY: o->reply = optarg; break;
 		case O_STATS: o->stats = 1; break;
+		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
+		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
 		case 'v': tool_verbosity++; break;
 		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
@@ -177,6 +185,7 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 	if (o->njoins || o->reuse || udp_addr_is_multicast(&local))
 		flags |= UDP_SOCK_REUSEADDR | UDP_SOCK_REUSEPORT;
 	struct udp_sock *sk;
+	tool_netsim_env_check();
 	int r = udp_sock_open_bound(&sk, &local, flags);
 	if (r < 0 && wildcard && !o->family_flags && r == UDP_ESYS &&
 	    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
@@ -188,6 +197,7 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 	if (r < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s",
 			 tool_addr_str(&local, b, sizeof b), udp_strerror(r));
+	tool_netsim_apply(sk);
 	join_groups(sk, o, &local);
 	udp_sock_set_buffers(sk, 8 << 20, 0);
 	struct udp_addr bound;
@@ -314,6 +324,9 @@ int main(int argc, char **argv)
 			 (unsigned long long)rc.bytes, (unsigned long long)rc.truncated,
 			 (unsigned long long)rc.errors, (unsigned long long)rc.replies,
 			 tool_now() - t0);
+	tool_netsim_finish(rc.io.sock); /* delayed --echo/--reply answers */
+	if (o.stats)
+		tool_netsim_stats(rc.io.sock);
 	tool_out_close(&rc.out);
 	udp_sock_free(rc.io.sock);
 	return code;
