@@ -56,7 +56,7 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz-smoke::
 	$(Q)if [ "$(FUZZ_HAVE)" != yes ]; then \
-		echo "fuzz-smoke: $(FUZZ_CC) with libFuzzer not found (Debian: apt-get install clang libclang-rt-14-dev)"; \
+		echo "fuzz-smoke: $(FUZZ_CC) with libFuzzer not found (Debian: apt-get install clang libclang-rt-dev)"; \
 		echo "SKIP: fuzz-smoke"; \
 	else \
 		$(MAKE) --no-print-directory fuzz-build && \
@@ -65,7 +65,7 @@ fuzz-smoke::
 
 fuzz:
 	$(Q)if [ "$(FUZZ_HAVE)" != yes ]; then \
-		echo "fuzz: $(FUZZ_CC) with libFuzzer not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2; \
+		echo "fuzz: $(FUZZ_CC) with libFuzzer not found (Debian: apt-get install clang libclang-rt-dev)" >&2; \
 		exit 1; \
 	fi
 	$(Q)$(MAKE) --no-print-directory fuzz-build
