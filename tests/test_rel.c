@@ -1,0 +1,243 @@
+/* cmocka tests for the reliable core: exactly-once transfers in virtual
+ * time over a lossy simulated link, both reliable modes, wraparound, close. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "rel.h"
+#include "support_relpair.h"
+#include "support_relsim.h"
+
+/* ---- the message set: sizes 1 byte .. 1 MiB, content derived from idx ---- */
+
+static size_t msg_size(uint32_t idx, uint64_t seed)
+{
+	uint64_t r = seed ^ ((uint64_t)idx * 0x9e3779b97f4a7c15ull);
+	uint64_t x = sim_rand(&r);
+	if (idx % 1000 == 999)
+		return (1u << 20) - (x % 4096);         /* ~10 of 1 MiB */
+	if (idx % 1000 == 500)
+		return 128 * 1024 + x % (256 * 1024);   /* ~10 of 128..384 KiB */
+	if (idx % 50 == 7)
+		return 2000 + x % (62 * 1024);          /* ~200 of 2..64 KiB */
+	return 1 + x % 1500;
+}
+
+static uint8_t msg_byte(uint32_t idx, size_t j)
+{
+	return (uint8_t)(idx * 131u + j * 7u + (j >> 8));
+}
+
+/* Messages of 8 bytes or more carry their index and length in the first 8
+ * bytes; shorter ones are one fixed pattern per length. */
+static void msg_fill(uint8_t *buf, uint32_t idx, size_t len)
+{
+	if (len < 8) {
+		memset(buf, (int)(0xa0 + len), len);
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		buf[i] = (uint8_t)(idx >> (24 - 8 * i));
+		buf[4 + i] = (uint8_t)(len >> (24 - 8 * i));
+	}
+	for (size_t j = 8; j < len; j++)
+		buf[j] = msg_byte(idx, j);
+}
+
+struct rx_check {
+	uint64_t seed;
+	uint32_t n;
+	uint8_t *seen;       /* per idx, for len >= 8 */
+	uint32_t small[8];   /* count per length for len < 8 */
+	uint32_t small_expect[8];
+	uint32_t next;       /* seqpacket: next idx expected */
+	uint32_t got;
+	int in_order;
+};
+
+static void check_msg(struct rx_check *k, const uint8_t *d, size_t len)
+{
+	k->got++;
+	if (len < 8) {
+		assert_true(len > 0);
+		for (size_t j = 0; j < len; j++)
+			assert_int_equal(d[j], 0xa0 + len);
+		k->small[len]++;
+		assert_true(k->small[len] <= k->small_expect[len]);
+		if (k->in_order) {
+			assert_int_equal(len, msg_size(k->next, k->seed));
+			k->next++;
+		}
+		return;
+	}
+	uint32_t idx = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	uint32_t l = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
+	assert_true(idx < k->n);
+	assert_int_equal(l, len);
+	assert_int_equal(len, msg_size(idx, k->seed));
+	assert_int_equal(k->seen[idx], 0); /* exactly once */
+	k->seen[idx] = 1;
+	if (k->in_order) {
+		assert_int_equal(idx, k->next);
+		k->next++;
+	}
+	for (size_t j = 8; j < len; j++)
+		if (d[j] != msg_byte(idx, j))
+			fail_msg("message %u corrupted at byte %zu", idx, j);
+}
+
+struct xfer_case {
+	uint64_t seed;
+	double loss;
+	enum rel_mode mode;
+	uint32_t n;
+	int wrap; /* start sequence numbers just before 2^32 */
+};
+
+static void run_transfer(const struct xfer_case *xc)
+{
+	struct sim_link link = {.loss = xc->loss, .delay_us = 10000, .jitter_us = 2000};
+	if (xc->loss > 0) {
+		link.dup = 0.02;
+		link.reorder = 0.05;
+		link.corrupt = 0.01;
+	}
+	struct rel_config ca, cb;
+	relpair_config(&ca, xc->seed * 7 + 1);
+	relpair_config(&cb, xc->seed * 7 + 2);
+	if (xc->wrap) {
+		ca.fixed_initial_seq = cb.fixed_initial_seq = 1;
+		ca.initial_seq = 0xffffffffu - 3000;
+		cb.initial_seq = 0xfffffff0u;
+	}
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, xc->seed, &link, &ca, &cb), 0);
+
+	struct rx_check k = {.seed = xc->seed, .n = xc->n, .in_order = xc->mode == REL_SEQPACKET};
+	k.seen = calloc(xc->n, 1);
+	assert_non_null(k.seen);
+	uint8_t *buf = malloc(1u << 20);
+	assert_non_null(buf);
+	for (uint32_t i = 0; i < xc->n; i++) {
+		size_t len = msg_size(i, xc->seed);
+		if (len < 8)
+			k.small_expect[len]++;
+		msg_fill(buf, i, len);
+		assert_int_equal(rel_send(p.a, p.pa, buf, len, xc->mode, sim_now(p.s), NULL), 0);
+	}
+	free(buf);
+	uint32_t acked = 0;
+	int closed = 0, peer_closed = 0, closing = 0;
+	uint64_t limit = sim_now(p.s) + 3600ull * 1000000;
+	while (!(closed && peer_closed) && sim_step(p.s, limit)) {
+		struct rel_event ev;
+		while (rel_poll_event(p.b, &ev)) {
+			if (ev.type == REL_EV_MESSAGE) {
+				assert_int_equal(ev.mode, xc->mode);
+				check_msg(&k, ev.data, ev.len);
+				rel_buf_free(ev.data);
+			} else if (ev.type == REL_EV_PEER_CLOSED) {
+				assert_int_equal(k.got, xc->n); /* all delivered before */
+				peer_closed = 1;
+			}
+			assert_int_not_equal(ev.type, REL_EV_DEAD);
+		}
+		while (rel_poll_event(p.a, &ev)) {
+			if (ev.type == REL_EV_ACKED)
+				acked++;
+			else if (ev.type == REL_EV_CLOSED) {
+				assert_int_equal(acked, xc->n);
+				closed = 1;
+			}
+			assert_int_not_equal(ev.type, REL_EV_DEAD);
+		}
+		if (acked == xc->n && !closing) {
+			assert_int_equal(rel_close(p.a, p.pa, sim_now(p.s)), 0);
+			closing = 1;
+		}
+	}
+	if (!(closed && peer_closed))
+		fail_msg("transfer stuck: got %u of %u, acked %u", k.got, xc->n, acked);
+	assert_int_equal(k.got, xc->n);
+	for (int l = 1; l < 8; l++)
+		assert_int_equal(k.small[l], k.small_expect[l]);
+	struct rel_stats sa, sb;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &sa), 0);
+	assert_int_equal(rel_peer_stats(p.b, p.pb, &sb), 0);
+	struct rel_core_stats ca_st, cb_st;
+	rel_core_stats(p.a, &ca_st);
+	rel_core_stats(p.b, &cb_st);
+	const struct sim_stats *ss = sim_stats(p.s);
+	if (xc->loss > 0) {
+		assert_true(sa.retransmits > 0);
+		assert_true(sa.fast_retransmits > 0);
+		assert_true(ss->corrupted > 0);
+		assert_true(ca_st.drop_checksum + cb_st.drop_checksum + ca_st.drop_magic + cb_st.drop_magic > 0);
+		assert_true(sb.drop_dup > 0);
+	} else {
+		assert_int_equal(sa.retransmits, 0);
+	}
+	assert_int_equal(sb.drop_budget, 0);
+	assert_true(sa.rtt_samples > 0);
+	if (getenv("REL_VERBOSE"))
+		print_message("seed %lu loss %.2f mode %d: %lu pkts, %lu retx (%lu fast, %lu rto), "
+			      "%lu dup, srtt %lu rto %lu, virtual %.1f s\n",
+			      (unsigned long)xc->seed, xc->loss, xc->mode, (unsigned long)sa.data_sent,
+			      (unsigned long)sa.retransmits, (unsigned long)sa.fast_retransmits,
+			      (unsigned long)sa.timeouts, (unsigned long)sb.drop_dup,
+			      (unsigned long)sa.srtt_us, (unsigned long)sa.rto_us,
+			      (double)sim_now(p.s) / 1e6);
+	free(k.seen);
+	relpair_close(&p);
+}
+
+static void transfer_table(enum rel_mode mode)
+{
+	static const double losses[] = {0.0, 0.10, 0.30};
+	static const uint64_t seeds[] = {1, 2};
+	for (size_t l = 0; l < 3; l++)
+		for (size_t s = 0; s < 2; s++) {
+			struct xfer_case xc = {.seed = seeds[s] + 10 * l, .loss = losses[l], .mode = mode,
+					       .n = 10000, .wrap = s == 0};
+			if (getenv("REL_N"))
+				xc.n = (uint32_t)atoi(getenv("REL_N"));
+			run_transfer(&xc);
+		}
+}
+
+static void transfer_seqpacket(void **state)
+{
+	(void)state;
+	transfer_table(REL_SEQPACKET);
+}
+
+static void transfer_rdm(void **state)
+{
+	(void)state;
+	transfer_table(REL_RDM);
+}
+
+static void handshake_under_loss(void **state)
+{
+	(void)state;
+	struct sim_link link = {.loss = 0.3, .dup = 0.1, .reorder = 0.1, .delay_us = 5000};
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct relpair p;
+		assert_int_equal(relpair_open(&p, seed, &link, NULL, NULL), 0);
+		relpair_close(&p);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(handshake_under_loss),
+		cmocka_unit_test(transfer_seqpacket),
+		cmocka_unit_test(transfer_rdm),
+	};
+	return cmocka_run_group_tests_name("rel", tests, NULL, NULL);
+}
