@@ -178,6 +178,7 @@ struct rel_stats {
 	uint64_t drop_session, drop_unexpected;
 	uint64_t srtt_us, rttvar_us, rto_us, rtt_samples;
 	uint64_t inflight_pkts, peer_window;
+	uint64_t recv_mem;   /* receive budget in use: reassembly + unpolled */
 };
 /* Counters of one session. */
 int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);

@@ -226,7 +226,7 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 		struct rel_peer *p = rel_peer_find(c, ev->peer);
 		if (p) {
 			uint64_t before = rel_rx_window(c, p);
-			p->used -= n->charge;
+			p->held -= n->charge;
 			/* window update once half the budget is free again */
 			if (before < c->cfg.recv_budget / 2 && rel_rx_window(c, p) >= c->cfg.recv_budget / 2)
 				p->ack_pending = 1;
@@ -600,6 +600,7 @@ int rel_peer_stats(const struct rel_core *c, uint32_t id, struct rel_stats *out)
 	out->rto_us = p->rto;
 	out->inflight_pkts = p->snd_nxt - p->snd_una;
 	out->peer_window = p->peer_window;
+	out->recv_mem = p->used + p->held;
 	return 0;
 }
 

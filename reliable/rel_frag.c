@@ -8,9 +8,16 @@
 #include "rel_int.h"
 #include "udp_err.h"
 
+/* The advertised window leaves out reassembly buffers: the sender counts
+ * those itself (its outstanding messages), see PROTOCOL.md "flow control". */
 uint64_t rel_rx_window(const struct rel_core *c, const struct rel_peer *p)
 {
-	return p->used >= c->cfg.recv_budget ? 0 : c->cfg.recv_budget - p->used;
+	return p->held >= c->cfg.recv_budget ? 0 : c->cfg.recv_budget - p->held;
+}
+
+static int over_budget(const struct rel_core *c, const struct rel_peer *p, uint64_t more)
+{
+	return p->used + p->held + more > c->cfg.recv_budget;
 }
 
 void rel_rx_free(struct rel_peer *p)
@@ -50,10 +57,11 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 	} else {
 		struct rel_event ev = {.type = REL_EV_MESSAGE, .peer = p->id,
 				       .mode = (enum rel_mode)m->mode, .data = m->buf, .len = m->len};
-		if (rel_event_push(c, &ev, m->len) < 0) {
+		p->used -= m->len;
+		if (rel_event_push(c, &ev, m->len) < 0)
 			free(m->buf); /* out of memory: counted as delivered-and-lost */
-			p->used -= m->len;
-		}
+		else
+			p->held += m->len;
 		p->st.msgs_delivered++;
 	}
 	if (m->fin)
@@ -103,13 +111,14 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 	uint32_t start = k->seq - k->frag_index;
 	struct rel_rxmsg *m = find_rx(p, start);
 	if (m) {
-		if (m->len != k->msg_len || m->count != k->frag_count || m->mode != mode || m->fin != fin)
+		if (m->len != k->msg_len || m->count != k->frag_count || m->mode != mode ||
+		    m->fin != fin || m->frag_size != k->frag_size)
 			return drop(p, &p->st.drop_malformed, REL_EMALFORMED);
 	} else {
 		/* a message that began before rcv_nxt has a record already */
 		if (rel_seq_diff(start, p->rcv_nxt) < 0 || k->msg_len > c->cfg.max_msg)
 			return drop(p, &p->st.drop_malformed, REL_EMALFORMED);
-		if (p->used + k->msg_len > c->cfg.recv_budget)
+		if (over_budget(c, p, k->msg_len))
 			return drop(p, &p->st.drop_budget, REL_EBUDGET);
 		m = calloc(1, sizeof *m);
 		if (!m)
@@ -121,6 +130,7 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 		}
 		m->start = start;
 		m->count = k->frag_count;
+		m->frag_size = k->frag_size;
 		m->len = k->msg_len;
 		m->mode = mode;
 		m->fin = fin;
@@ -156,7 +166,7 @@ int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k
 		return drop(p, &p->st.drop_window, REL_EWINDOW);
 	if (d <= 0 && (p->dg_bits >> -d) & 1)
 		return drop(p, &p->st.drop_dup, REL_EDUP);
-	if (p->used + k->payload_len > c->cfg.recv_budget)
+	if (over_budget(c, p, k->payload_len))
 		return drop(p, &p->st.drop_budget, REL_EBUDGET);
 	uint8_t *buf = malloc(k->payload_len ? k->payload_len : 1);
 	if (!buf)
@@ -176,7 +186,7 @@ int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k
 		free(buf);
 		return UDP_ENOMEM;
 	}
-	p->used += k->payload_len;
+	p->held += k->payload_len;
 	p->st.msgs_delivered++;
 	return 0;
 }

@@ -57,7 +57,7 @@ struct rel_txpkt {
 struct rel_rxmsg {
 	struct rel_rxmsg *next; /* sorted by start seq */
 	uint8_t *buf;
-	uint32_t start, count, got, len;
+	uint32_t start, count, got, len, frag_size;
 	uint8_t mode;
 	uint8_t fin;
 };
@@ -107,7 +107,8 @@ struct rel_peer {
 	uint32_t rcv_nxt;
 	uint8_t *rbits;           /* cfg.window bytes, seq % window: received */
 	struct rel_rxmsg *rx_head, *rx_hit;
-	uint64_t used;            /* receive budget in use */
+	uint64_t used;            /* receive budget: reassembly buffers */
+	uint64_t held;            /* receive budget: delivered, not yet polled */
 	uint32_t ts_recent;
 	uint64_t ts_recent_at;
 	int have_ts, ack_pending;

@@ -83,20 +83,37 @@ int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap)
 	return (int)(n + REL_CRC_LEN);
 }
 
+/* Every fragment but the last carries exactly frag_size bytes at
+ * frag_index * frag_size; the last one ends the message.  So each fragment
+ * is fully determined, and a cut one is noticed (PROTOCOL.md 2.6). */
 static int decode_data_fields(struct rel_pkt *p)
 {
-	uint64_t end = (uint64_t)p->frag_off + p->payload_len;
-	if (p->frag_count == 0 || p->frag_index >= p->frag_count || end > p->msg_len)
+	uint64_t off = p->frag_off, pl = p->payload_len, len = p->msg_len;
+	if (p->frag_count == 0 || p->frag_index >= p->frag_count || off + pl > len)
 		return REL_EMALFORMED;
-	if (p->frag_count == 1 && (p->frag_off != 0 || p->payload_len != p->msg_len))
+	if ((p->flags & REL_F_FIN) && (len != 0 || p->frag_count != 1))
 		return REL_EMALFORMED;
-	/* fragments carry at least one byte, except a lone empty message */
-	if (p->frag_count > 1 && p->payload_len == 0)
+	if (p->frag_count == 1) {
+		if (off != 0 || pl != len)
+			return REL_EMALFORMED;
+		p->frag_size = p->msg_len;
+		return 0;
+	}
+	uint64_t fsz;
+	if (p->frag_index + 1 < p->frag_count) {
+		fsz = pl;
+		if (fsz == 0 || off != (uint64_t)p->frag_index * fsz)
+			return REL_EMALFORMED;
+	} else {
+		if (off + pl != len || pl == 0 || off % p->frag_index)
+			return REL_EMALFORMED;
+		fsz = off / p->frag_index;
+		if (pl > fsz)
+			return REL_EMALFORMED;
+	}
+	if ((len + fsz - 1) / fsz != p->frag_count)
 		return REL_EMALFORMED;
-	if (p->frag_count > p->msg_len && p->msg_len > 0)
-		return REL_EMALFORMED;
-	if ((p->flags & REL_F_FIN) && (p->msg_len != 0 || p->frag_count != 1))
-		return REL_EMALFORMED;
+	p->frag_size = (uint32_t)fsz;
 	return 0;
 }
 

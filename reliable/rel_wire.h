@@ -50,6 +50,7 @@ struct rel_pkt {
 	uint32_t sack[REL_SACK_MAX];
 	/* DATA (seq) and DGRAM (seq = dgram counter) */
 	uint32_t seq, msg_len, frag_off, frag_index, frag_count;
+	uint32_t frag_size; /* decode: derived (see decode_data_fields) */
 	const uint8_t *payload; /* borrowed from the decoded buffer */
 	size_t payload_len;
 	size_t hello_len; /* HELLO: total length to pad to */
