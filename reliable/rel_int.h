@@ -79,6 +79,10 @@ struct rel_peer {
 	/* what the peer told us */
 	uint32_t peer_window_pkts, peer_max_msg;
 	uint64_t peer_window; /* bytes, latest advertised */
+	uint32_t peer_window_ts; /* peer's ts of that advertisement */
+	uint32_t peer_window_cum; /* and its cumulative ack */
+	int have_window_ts;
+	int flow_blocked;     /* a message waits for the peer's window */
 
 	/* sending */
 	uint32_t win;             /* min(own window, peer's) */

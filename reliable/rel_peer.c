@@ -151,7 +151,17 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 {
 	uint32_t w = c->cfg.window;
 	uint64_t newly = 0, newly_bytes = 0;
-	p->peer_window = k->window;
+	/* The newest advertisement wins, also when acks are reordered: newer
+	 * by the peer's clock, then by cumulative ack; a tie keeps the smaller. */
+	int32_t dts = rel_seq_diff(k->ts, p->peer_window_ts);
+	int32_t dcum = rel_seq_diff(k->cum_ack, p->peer_window_cum);
+	if (!p->have_window_ts || dts > 0 || (dts == 0 && dcum > 0) ||
+	    (dts == 0 && dcum == 0 && k->window < p->peer_window)) {
+		p->have_window_ts = 1;
+		p->peer_window = k->window;
+		p->peer_window_ts = k->ts;
+		p->peer_window_cum = k->cum_ack;
+	}
 	if (k->flags & REL_F_ECHO) {
 		uint32_t r = (uint32_t)now - k->ts_echo;
 		if (r < 0x80000000u)
@@ -288,9 +298,15 @@ void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		struct rel_txmsg *m = p->q_send;
 		if ((uint32_t)(p->snd_nxt - p->snd_una) >= p->win)
 			break;
-		if (m->next_frag == 0 && !m->fin && p->outstanding > 0 &&
-		    p->outstanding + m->len > p->peer_window)
-			break; /* flow control: the peer's receive budget */
+		if (m->next_frag == 0 && !m->fin && p->outstanding + m->len > p->peer_window) {
+			/* flow control: the peer's receive budget.  With nothing
+			 * in flight the retransmission timer probes (PING). */
+			p->flow_blocked = 1;
+			if (p->snd_una == p->snd_nxt && !p->rto_at)
+				p->rto_at = now + p->rto;
+			break;
+		}
+		p->flow_blocked = 0;
 		uint32_t off = m->next_frag * m->frag_size;
 		uint32_t len = m->len - off < m->frag_size ? m->len - off : m->frag_size;
 		if (!out_room(c) || !cc_allows(c, p, len, now))
@@ -453,7 +469,11 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		return 0;
 	}
 	if (p->rto_at && now >= p->rto_at) {
-		if (p->snd_una == p->snd_nxt) {
+		if (p->snd_una == p->snd_nxt && p->flow_blocked && out_room(c)) {
+			send_ack(c, p, REL_PT_PING, now); /* window probe */
+			p->rto = 2 * p->rto < c->cfg.rto_max_us ? 2 * p->rto : c->cfg.rto_max_us;
+			p->rto_at = now + p->rto;
+		} else if (p->snd_una == p->snd_nxt) {
 			p->rto_at = 0;
 		} else {
 			for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
@@ -472,7 +492,8 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			cc_event(c, p, REL_CC_TIMEOUT, 0, now);
 		}
 	}
-	if (now - p->last_send >= c->cfg.keepalive_us && out_room(c))
+	/* with data in flight the retransmission timer probes instead */
+	if (p->snd_una == p->snd_nxt && now - p->last_send >= c->cfg.keepalive_us && out_room(c))
 		send_ack(c, p, REL_PT_PING, now);
 	return 0;
 }
@@ -488,7 +509,7 @@ uint64_t rel_peer_deadline(const struct rel_core *c, const struct rel_peer *p)
 		d = p->rto_at;
 	if (p->state == REL_ST_OPEN) {
 		uint64_t k = p->last_send + c->cfg.keepalive_us;
-		if (k < d)
+		if (p->snd_una == p->snd_nxt && k < d)
 			d = k;
 		if (p->cc_wake && p->cc_wake < d)
 			d = p->cc_wake;
