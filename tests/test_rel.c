@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "rel.h"
+#include "rel_wire.h"
 #include "support_relpair.h"
 #include "support_relsim.h"
 
@@ -221,6 +222,74 @@ static void transfer_rdm(void **state)
 	transfer_table(REL_RDM);
 }
 
+
+struct seqtap {
+	int from;
+	int low, high; /* saw seqs just before 2^32, and just after */
+};
+
+static void seq_tap(void *ctx, int from, int to, const uint8_t *d, size_t len)
+{
+	struct seqtap *t = ctx;
+	struct rel_pkt k;
+	(void)to;
+	if (from != t->from || rel_wire_decode(&k, d, len) != 0 || k.type != REL_PT_DATA)
+		return;
+	if (k.seq >= 0xffffff00u)
+		t->low = 1;
+	if (k.seq < 0x100)
+		t->high = 1;
+}
+
+/* Sequence numbers cross 2^32 in both directions under loss and reordering;
+ * order and exactly-once delivery hold. */
+static void sequence_wraparound(void **state)
+{
+	(void)state;
+	struct rel_config ca, cb;
+	relpair_config(&ca, 31);
+	relpair_config(&cb, 32);
+	ca.fixed_initial_seq = cb.fixed_initial_seq = 1;
+	ca.initial_seq = 0xffffffffu - 40;
+	cb.initial_seq = 0xfffffff0u;
+	ca.window = cb.window = 64;
+	struct sim_link link = {.loss = 0.2, .reorder = 0.2, .dup = 0.1, .delay_us = 3000};
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 31, &link, &ca, &cb), 0);
+	struct seqtap ta = {.from = p.na};
+	sim_set_tap(p.s, seq_tap, &ta);
+	for (uint32_t i = 0; i < 300; i++) {
+		uint8_t m[2000];
+		memset(m, (int)i, sizeof m);
+		size_t len = 1 + (i * 37) % 2000;
+		assert_int_equal(rel_send(p.a, p.pa, m, len, REL_SEQPACKET, sim_now(p.s), NULL), 0);
+		assert_int_equal(rel_send(p.b, p.pb, m, len, REL_SEQPACKET, sim_now(p.s), NULL), 0);
+	}
+	uint32_t na = 0, nb = 0;
+	uint64_t limit = sim_now(p.s) + 600000000;
+	while ((na < 300 || nb < 300) && sim_step(p.s, limit)) {
+		struct rel_event ev;
+		while (rel_poll_event(p.b, &ev))
+			if (ev.type == REL_EV_MESSAGE) {
+				assert_int_equal(ev.len, 1 + (na * 37) % 2000);
+				assert_int_equal(ev.data[0], (uint8_t)na);
+				na++;
+				rel_buf_free(ev.data);
+			}
+		while (rel_poll_event(p.a, &ev))
+			if (ev.type == REL_EV_MESSAGE) {
+				assert_int_equal(ev.len, 1 + (nb * 37) % 2000);
+				assert_int_equal(ev.data[ev.len - 1], (uint8_t)nb);
+				nb++;
+				rel_buf_free(ev.data);
+			}
+	}
+	assert_int_equal(na, 300);
+	assert_int_equal(nb, 300);
+	assert_true(ta.low && ta.high);
+	relpair_close(&p);
+}
+
 static void handshake_under_loss(void **state)
 {
 	(void)state;
@@ -236,6 +305,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handshake_under_loss),
+		cmocka_unit_test(sequence_wraparound),
 		cmocka_unit_test(transfer_seqpacket),
 		cmocka_unit_test(transfer_rdm),
 	};
