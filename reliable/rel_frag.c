@@ -141,12 +141,16 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 		memcpy(m->buf + k->frag_off, k->payload, k->payload_len);
 	m->got++;
 	p->rbits[k->seq % w] = 1;
+	if (rel_seq_diff(k->seq + 1, p->rcv_max) > 0)
+		p->rcv_max = k->seq + 1;
 	if (m->got == m->count && mode == REL_RDM && !fin)
 		deliver(c, p, m, now);
 	while (p->rbits[p->rcv_nxt % w]) {
 		p->rbits[p->rcv_nxt % w] = 0;
 		p->rcv_nxt++;
 	}
+	if (rel_seq_diff(p->rcv_max, p->rcv_nxt) < 0)
+		p->rcv_max = p->rcv_nxt;
 	/* in-order delivery: everything the cumulative ack passed is complete */
 	while (p->rx_head && p->rx_head->got == p->rx_head->count &&
 	       rel_seq_diff(p->rx_head->start + p->rx_head->count, p->rcv_nxt) <= 0)

@@ -50,8 +50,9 @@ uint64_t rel_siphash24(const uint8_t key[16], const void *msg, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* Reflected CRC-32C, polynomial 0x82f63b78, slicing by one byte. */
-static uint32_t crc_table[256];
+/* Reflected CRC-32C, polynomial 0x82f63b78, slicing by 8 bytes: table k
+ * holds the CRC of a byte followed by k zero bytes. */
+static uint32_t crc_table[8][256];
 static int crc_ready;
 
 static void crc_init(void)
@@ -60,8 +61,11 @@ static void crc_init(void)
 		uint32_t c = i;
 		for (int k = 0; k < 8; k++)
 			c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
+		crc_table[0][i] = c;
 	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc_table[t][i] = crc_table[0][crc_table[t - 1][i] & 0xff] ^ (crc_table[t - 1][i] >> 8);
 	crc_ready = 1;
 }
 
@@ -71,8 +75,16 @@ uint32_t rel_crc32c(const void *buf, size_t len)
 	if (!crc_ready)
 		crc_init(); /* idempotent: a race writes the same values */
 	uint32_t c = 0xffffffffu;
-	for (size_t i = 0; i < len; i++)
-		c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+	while (len >= 8) {
+		uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+		    crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+		    crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
 	return c ^ 0xffffffffu;
 }
 

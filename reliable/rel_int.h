@@ -109,6 +109,7 @@ struct rel_peer {
 
 	/* receiving */
 	uint32_t rcv_nxt;
+	uint32_t rcv_max;         /* one past the highest seq received */
 	uint8_t *rbits;           /* cfg.window bytes, seq % window: received */
 	struct rel_rxmsg *rx_head, *rx_hit;
 	uint64_t used;            /* receive budget: reassembly buffers */

@@ -18,7 +18,7 @@ void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_se
 		   const struct rel_pkt *k, uint64_t now)
 {
 	p->state = REL_ST_OPEN;
-	p->rcv_nxt = peer_init_seq;
+	p->rcv_nxt = p->rcv_max = peer_init_seq;
 	p->snd_una = p->snd_nxt = p->hs_init_seq;
 	p->peer_window_pkts = k->window_pkts ? k->window_pkts : 1;
 	p->win = p->peer_window_pkts < c->cfg.window ? p->peer_window_pkts : c->cfg.window;
@@ -64,6 +64,11 @@ void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k
 	memset(k->sack, 0, sizeof k->sack);
 	k->sack_words = 0;
 	uint32_t span = w - 1 < 32 * REL_SACK_MAX ? w - 1 : 32 * REL_SACK_MAX;
+	int32_t ahead = rel_seq_diff(p->rcv_max, p->rcv_nxt); /* nothing beyond rcv_max */
+	if (ahead <= 1)
+		span = 0;
+	else if ((uint32_t)ahead - 1 < span)
+		span = (uint32_t)ahead - 1;
 	for (uint32_t i = 0; i < span; i++) {
 		if (p->rbits[(p->rcv_nxt + 1 + i) % w]) {
 			k->sack[i / 32] |= 1u << (i % 32);

@@ -199,9 +199,9 @@ static void run_transfer(const struct xfer_case *xc)
 static void transfer_table(enum rel_mode mode)
 {
 	static const double losses[] = {0.0, 0.10, 0.30};
-	static const uint64_t seeds[] = {1, 2};
+	static const uint64_t seeds[] = {1, 2, 3};
 	for (size_t l = 0; l < 3; l++)
-		for (size_t s = 0; s < 2; s++) {
+		for (size_t s = 0; s < 3; s++) {
 			struct xfer_case xc = {.seed = seeds[s] + 10 * l, .loss = losses[l], .mode = mode,
 					       .n = 10000, .wrap = s == 0};
 			if (getenv("REL_N"))
