@@ -44,7 +44,7 @@ HELPERS     := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
 HEADERS     := $(sort $(wildcard udp/*.h reliable/*.h))
 MANPAGES    := $(sort $(wildcard docs/man/*.1))
 
-.PHONY: all deps test check asan bench demo install uninstall clean
+.PHONY: all deps test check asan asan-check bench demo install uninstall clean fuzz fuzz-smoke
 
 all: $(LIB) $(TOOLS)
 
@@ -80,6 +80,7 @@ deps:
 # deps has installed it.
 test: deps
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory asan-check
 
 check: all $(TEST_BINS) $(HELPERS)
@@ -94,11 +95,11 @@ asan-check:
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(HELPERS)
-	$(Q)BUILD=$(BUILD) sh tests/bench/bench.sh
+	$(Q)BUILD=$(BUILD) bash tests/bench/bench.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) sh tools/demo.sh
+	$(Q)BUILD=$(BUILD) bash tools/demo.sh
 
 $(BUILD)/udpkit.pc: Makefile
 	@mkdir -p $(dir $@)
@@ -124,6 +125,10 @@ uninstall:
 
 clean:
 	rm -rf build build-asan
+
+# libFuzzer targets: `make fuzz` (long run), `make fuzz-smoke` (CI pass).
+fuzz-smoke::
+-include tests/fuzz/fuzz.mk
 
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

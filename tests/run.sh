@@ -16,7 +16,8 @@ count() { # file -> sets p f s
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
 	p=$((p + $(grep -c '^PASS: ' "$1")))
 	f=$((f + $(grep -c '^FAIL: ' "$1")))
-	s=$(grep -c '^SKIP: ' "$1")
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+	s=$((s + $(grep -c '^SKIP: ' "$1")))
 }
 
 run_one() { # name, command...

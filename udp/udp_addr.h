@@ -6,7 +6,22 @@
  * Text forms accepted by udp_addr_parse():
  *   1.2.3.4:PORT   host.name:PORT   [v6addr]:PORT   [fe80::1%lo]:PORT
  *   unix:/path/to/socket            unix:@abstract-name
- * PORT is a number 0..65535 or a service name. */
+ * PORT is a number 0..65535 or a service name (from /etc/services, also
+ * with UDP_ADDR_NUMERIC, which only keeps host names away from DNS).
+ *
+ * Decisions worth knowing (tests/test_addr.c pins each one):
+ * - Checks run shape, then port, then host, so ":" is UDP_EADDR_NOPORT and
+ *   ":80" is UDP_EADDR_HOST unless UDP_ADDR_PASSIVE makes it the wildcard.
+ * - A bare IPv6 with a port ("::1:80", "fe80::1%lo:80") is UDP_EADDR_HOST:
+ *   brackets are required in the one-string form.  Digits-and-dots hosts
+ *   must be dotted quads ("127.1" is refused, never sent to DNS).
+ * - Names under .invalid (RFC 6761) give UDP_EADDR_NOHOST without a lookup.
+ * - %scope is an interface name or a number; format shows the name when the
+ *   interface exists, else the number.
+ * - In abstract unix names "\xNN" is one byte, and format escapes bytes
+ *   outside 0x20..0x7e and the backslash that way; paths are never escaped.
+ *   An unnamed unix peer (len == offsetof(sun_path)) formats as "unix:".
+ * - On any failure *out is left as "no address" (len 0). */
 #ifndef UDP_ADDR_H
 #define UDP_ADDR_H
 
@@ -56,12 +71,18 @@ int udp_addr_format(const struct udp_addr *a, char *buf, size_t cap);
 
 int udp_addr_family(const struct udp_addr *a);  /* AF_INET/AF_INET6/AF_UNIX/AF_UNSPEC */
 int udp_addr_port(const struct udp_addr *a);    /* port, or -1 for unix */
+/* No effect on unix addresses or for a port outside 0..65535. */
 void udp_addr_set_port(struct udp_addr *a, int port);
+/* Family, address, port, v6 scope (not flowinfo); unix by kind and name.
+ * 1.2.3.4 and ::ffff:1.2.3.4 are different families, so not equal. */
 int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b);
 int udp_addr_is_multicast(const struct udp_addr *a);
 int udp_addr_is_unix(const struct udp_addr *a);
 
-/* Builds an address from a sockaddr the kernel returned (recvfrom etc.). */
+/* Builds an address from a sockaddr the kernel returned (recvfrom etc.).
+ * len must be exactly sizeof the sockaddr_in/_in6, or within
+ * offsetof(sun_path)..sizeof(sockaddr_un) for unix: else UDP_EINVAL;
+ * another family is UDP_EFAMILY. */
 int udp_addr_from_sockaddr(struct udp_addr *out, const struct sockaddr *sa,
 			   socklen_t len);
 

@@ -34,6 +34,28 @@ const char *udp_strerror(int code)
 	case UDP_ENETSIM_VALUE: return "bad netsim value";
 	case UDP_ENETSIM_MISSING: return "netsim keyword needs a value";
 	case UDP_ENETSIM_FULL: return "netsim queue full";
+	case UDP_ENETSIM_TWICE: return "netsim keyword given twice";
+	case UDP_ENETSIM_NEEDS: return "netsim keyword needs another keyword";
+	case UDP_ESEAL_PLAINTEXT: return "plaintext packet refused (a key is set, packets must be sealed)";
+	case UDP_ESEAL_SHORT: return "sealed packet too short";
+	case UDP_ESEAL_VERSION: return "sealed packet of an unknown version";
+	case UDP_ESEAL_BADHDR: return "sealed packet header has reserved bits set";
+	case UDP_ESEAL_WRONGKEY: return "sealed with a different key (key id mismatch)";
+	case UDP_ESEAL_AUTH: return "sealed packet failed authentication (corrupt or forged)";
+	case UDP_ESEAL_REPLAY: return "replayed packet (counter already seen)";
+	case UDP_ESEAL_OLD: return "packet too old (counter below the replay window)";
+	case UDP_ESEAL_REFLECT: return "our own packet reflected back to us";
+	case UDP_ESEAL_COUNTER: return "sealed packet counter out of range";
+	case UDP_ESEAL_EXHAUSTED: return "send counter exhausted (restart for a new session)";
+	case UDP_ESEAL_KEYFILE_PERM: return "key file permissions too open (group/other access; chmod 600)";
+	case UDP_ESEAL_KEYFILE_LINK: return "key file is a symbolic link (refused)";
+	case UDP_ESEAL_KEYFILE_FORMAT: return "key file malformed (expected base64 of 32 bytes and a newline)";
+	case UDP_ESEAL_KEYFILE_EXISTS: return "file exists (refusing to overwrite a key)";
+	case UDP_ESEAL_KEYFILE_TYPE: return "key file is not a regular file";
+	case UDP_ESEAL_KEYFILE_EMPTY: return "key or passphrase file is empty";
+	case UDP_ESEAL_PASSPHRASE: return "passphrase empty or too long";
+	case UDP_ESEAL_GROUP: return "group name empty or too long";
+	case UDP_ESEAL_SODIUM: return "libsodium failed to initialise";
 	default: return "unknown error";
 	}
 }

@@ -41,9 +41,33 @@ enum udp_err {
 	UDP_ENETSIM_VALUE = -101,   /* value malformed or out of range */
 	UDP_ENETSIM_MISSING = -102, /* keyword needs a value that is missing */
 	UDP_ENETSIM_FULL = -103,    /* queue full (limit reached) */
+	UDP_ENETSIM_TWICE = -104,   /* keyword given twice */
+	UDP_ENETSIM_NEEDS = -105,   /* keyword needs another (reorder needs delay) */
 
-	/* sealing (udp_seal): -150 .. -199 */
-	UDP_ESEAL_FIRST = -150,
+	/* sealing and keys (udp_seal, udp_replay, udp_key): -150 .. -199.
+	 * -150..-169 are drop reasons of udp_seal_open() and sealer limits,
+	 * -170..-199 are key handling. */
+	UDP_ESEAL_PLAINTEXT = -150, /* not sealed (no magic, or seal flag cleared) */
+	UDP_ESEAL_SHORT = -151,     /* shorter than header + tag */
+	UDP_ESEAL_VERSION = -152,   /* sealed by an unknown format version */
+	UDP_ESEAL_BADHDR = -153,    /* reserved header bits set */
+	UDP_ESEAL_WRONGKEY = -154,  /* key id differs: sealed with another key */
+	UDP_ESEAL_AUTH = -155,      /* failed authentication (corrupt or forged) */
+	UDP_ESEAL_REPLAY = -156,    /* counter already seen in this session */
+	UDP_ESEAL_OLD = -157,       /* counter below the replay window */
+	UDP_ESEAL_REFLECT = -158,   /* our own packet came back to us */
+	UDP_ESEAL_COUNTER = -159,   /* counter out of range (2^64-1 never valid) */
+	UDP_ESEAL_EXHAUSTED = -160, /* sender's counter used up: new session needed */
+
+	UDP_ESEAL_KEYFILE_PERM = -170,   /* key file readable/writable by group or other */
+	UDP_ESEAL_KEYFILE_LINK = -171,   /* key file is a symbolic link */
+	UDP_ESEAL_KEYFILE_FORMAT = -172, /* key file is not base64 of 32 bytes + newline */
+	UDP_ESEAL_KEYFILE_EXISTS = -173, /* refusing to overwrite an existing key file */
+	UDP_ESEAL_KEYFILE_TYPE = -174,   /* key file is not a regular file */
+	UDP_ESEAL_KEYFILE_EMPTY = -175,  /* key or passphrase file is empty */
+	UDP_ESEAL_PASSPHRASE = -176,     /* passphrase empty or too long */
+	UDP_ESEAL_GROUP = -177,          /* group name empty or too long */
+	UDP_ESEAL_SODIUM = -178,         /* libsodium failed to initialise */
 };
 
 /* Words for a code.  For UDP_ESYS it returns strerror(errno), so call it

@@ -67,6 +67,10 @@ struct udp_msg {
 	size_t wire_len; /* receive: size of the datagram on the wire */
 	struct udp_addr addr;
 	unsigned flags;  /* UDP_MSG_* */
+	/* receive with GRO on: when the kernel coalesced several datagrams of
+	 * one sender into this message, the size of each (the last may be
+	 * shorter); len is then their sum.  0 means one datagram. */
+	size_t seg_size;
 };
 
 /* Returns bytes sent, or UDP_EAGAIN (non-blocking, buffer full), or an error. */
@@ -84,6 +88,15 @@ int udp_sock_recv(struct udp_sock *s, struct udp_msg *m);
  * peer) and falls back to sendmmsg when the kernel refuses it. */
 int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
+
+/* Receive-side GRO: the kernel may hand back several equal-size datagrams
+ * from one sender as one message (see seg_size), which saves most of the
+ * per-datagram cost of a fast receiver.  While it is on, every receive
+ * buffer must hold UDP_GRO_MIN_CAP bytes (else UDP_EINVAL), because a
+ * coalesced message cut short would lose whole datagrams.  Returns 1 if
+ * GRO is now on, 0 if off or the kernel lacks it. */
+#define UDP_GRO_MIN_CAP 65536
+int udp_sock_set_gro(struct udp_sock *s, int on);
 
 /* Turns GSO on or off for send_batch (on by default where the kernel has it).
  * Returns whether it is now in use. */

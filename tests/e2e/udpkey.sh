@@ -1,0 +1,98 @@
+#!/bin/bash
+# udpkey end to end: key files are created 0600 and checked, open or
+# linked files are refused with one line and exit 1, derive is
+# deterministic, usage errors exit 2.
+set -u
+top=${UDPKIT_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+bin=${UDPKIT_BIN:-$top/build/bin}
+k=$bin/udpkey
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1"; [ -n "${2:-}" ] && echo "  $2"; }
+check() { # name, condition result (0 = ok), detail
+	if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1" "${3:-}"; fi
+}
+lines() { wc -l <"$1" | tr -d ' '; }
+
+# genkey -o creates a 0600 file, whatever the umask
+(umask 000; "$k" genkey -o "$tmp/k") 2>"$tmp/err"
+rc=$?
+mode=$(stat -c %a "$tmp/k" 2>/dev/null)
+[ $rc -eq 0 ] && [ "$mode" = 600 ]; check "genkey -o creates a 0600 file" $? "rc=$rc mode=$mode"
+len=$(wc -c <"$tmp/k")
+grep -Eq '^[A-Za-z0-9+/]{43}=$' "$tmp/k" && [ "$len" -eq 45 ]; check "key file is 44 base64 chars + newline" $? "len=$len"
+
+"$k" genkey -o "$tmp/k" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(lines "$tmp/err")" -eq 1 ] && grep -q "exists" "$tmp/err"
+check "genkey -o refuses to overwrite" $? "rc=$rc $(cat "$tmp/err")"
+
+out=$("$k" check "$tmp/k" 2>"$tmp/err")
+rc=$?
+id=$("$k" id "$tmp/k")
+[ $rc -eq 0 ] && echo "$out" | grep -q "ok, key id $id" && echo "$id" | grep -Eq '^[0-9a-f]{8}$'
+check "check passes and prints the key id" $? "rc=$rc out=$out id=$id"
+
+id2=$("$k" id <"$tmp/k")
+[ "$id" = "$id2" ]; check "id reads stdin" $? "$id vs $id2"
+
+chmod 644 "$tmp/k"
+"$k" check "$tmp/k" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(lines "$tmp/err")" -eq 1 ] && grep -q "permissions too open" "$tmp/err"
+check "check refuses mode 644 (one line, exit 1)" $? "rc=$rc $(cat "$tmp/err")"
+chmod 640 "$tmp/k"
+"$k" check "$tmp/k" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ]; check "check refuses mode 640" $?
+chmod 600 "$tmp/k"
+
+ln -s "$tmp/k" "$tmp/link"
+"$k" check "$tmp/link" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(lines "$tmp/err")" -eq 1 ] && grep -q "symbolic link" "$tmp/err"
+check "check refuses a symlink" $? "rc=$rc $(cat "$tmp/err")"
+
+printf 'not a key\n' >"$tmp/bad"; chmod 600 "$tmp/bad"
+"$k" check "$tmp/bad" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "malformed" "$tmp/err"; check "check refuses a malformed file" $? "rc=$rc $(cat "$tmp/err")"
+
+a=$(UK_PASS='correct horse' "$k" derive --group lab --passphrase-env UK_PASS)
+b=$(UK_PASS='correct horse' "$k" derive -g lab --passphrase-env UK_PASS)
+c=$(UK_PASS='correct horse' "$k" derive --group other --passphrase-env UK_PASS)
+[ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ] && echo "$a" | grep -Eq '^[A-Za-z0-9+/]{43}=$'
+check "derive --passphrase-env is deterministic per group" $? "a=$a b=$b c=$c"
+
+printf 'correct horse\n' >"$tmp/pw"; chmod 600 "$tmp/pw"
+d=$("$k" derive --group lab --passphrase-file "$tmp/pw")
+[ "$a" = "$d" ]; check "derive --passphrase-file matches --passphrase-env" $? "a=$a d=$d"
+
+UK_PASS='correct horse' "$k" derive --group lab --passphrase-env UK_PASS -o "$tmp/dk"
+[ "$(stat -c %a "$tmp/dk")" = 600 ] && [ "$(cat "$tmp/dk")" = "$a" ]
+check "derive -o writes a 0600 key file" $?
+
+"$k" derive --group lab --passphrase 'secret' >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(lines "$tmp/err")" -eq 1 ]; check "passphrase on the command line refused (exit 2)" $? "rc=$rc"
+
+bad_usage_ok=0
+for args in "" "frobnicate" "genkey --bogus" "check" "genkey extra" "derive --passphrase-env X" \
+	"derive --group g" "id a b" "genkey -o"; do
+	# shellcheck disable=SC2086
+	"$k" $args >/dev/null 2>"$tmp/err" </dev/null
+	rc=$?
+	if [ $rc -ne 2 ] || [ "$(lines "$tmp/err")" -ne 1 ]; then
+		bad_usage_ok=1; echo "  '$args': rc=$rc $(cat "$tmp/err")"
+	fi
+done
+check "bad usage exits 2 with one line" $bad_usage_ok
+
+"$k" --help >"$tmp/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q "genkey" "$tmp/out"; check "--help exits 0" $?
+"$k" genkey -h >/dev/null 2>&1; check "genkey -h exits 0" $?
+"$k" --version | grep -q "udpkey (udpkit) [0-9]"; check "--version" $?
+
+g1=$("$k" genkey); g2=$("$k" genkey)
+[ "$g1" != "$g2" ] && echo "$g1" | grep -Eq '^[A-Za-z0-9+/]{43}=$'; check "genkey prints fresh keys" $?
+exit 0

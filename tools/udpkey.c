@@ -1,0 +1,314 @@
+/* udpkey - make, check and derive keys for sealed udpkit groups.
+ *
+ *   udpkey genkey [-o FILE]
+ *   udpkey check FILE
+ *   udpkey id [FILE|-]
+ *   udpkey derive --group NAME (--passphrase-file F | --passphrase-env VAR) [-o FILE]
+ *
+ * Exit 0 on success, 1 on a runtime error, 2 on a bad command line; every
+ * error is one line on stderr.  Key text goes to stdout with write(2), not
+ * stdio, so no copy lingers in a stdio buffer. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "udp_err.h"
+#include "udp_key.h"
+
+#ifndef UDPKIT_VERSION
+#define UDPKIT_VERSION "unknown"
+#endif
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: udpkey COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  genkey [-o FILE]        print a new random key (or create FILE, mode 0600)\n"
+	"  check FILE              check a key file's permissions and format, print its id\n"
+	"  id [FILE|-]             print the key id (safe to share) of FILE or stdin\n"
+	"  derive --group NAME (--passphrase-file F | --passphrase-env VAR) [-o FILE]\n"
+	"                          turn a passphrase into the group's key (Argon2id)\n"
+	"\n"
+	"options:\n"
+	"  -o, --output FILE       write the key to a new FILE (mode 0600, never overwrites)\n"
+	"  -g, --group NAME        group name (salt of the passphrase)\n"
+	"      --passphrase-file F read the passphrase from F (first line; mode 0600)\n"
+	"      --passphrase-env V  read the passphrase from environment variable V\n"
+	"  -h, --help              show this help\n"
+	"      --version           show the version\n"
+	"\n"
+	"A passphrase is never taken on the command line.  See udpkey(1).\n";
+
+__attribute__((noreturn, format(printf, 2, 3)))
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("udpkey: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+#define usage_error(...) die(EXIT_USAGE, __VA_ARGS__)
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Prints the key to stdout, or saves it to a new file. */
+static void emit_key(struct udp_key *k, const char *out)
+{
+	if (out) {
+		int rc = udp_key_save(k, out);
+		if (rc < 0) {
+			const char *why = udp_strerror(rc);
+			udp_key_free(k);
+			die(EXIT_RUNTIME, "%s: %s", out, why);
+		}
+		udp_key_free(k);
+		return;
+	}
+	char text[UDP_KEY_TEXT_SIZE];
+	int n = udp_key_format(k, text, sizeof text);
+	udp_key_free(k);
+	int rc = write_all(STDOUT_FILENO, text, (size_t)n);
+	int e = errno;
+	sodium_memzero(text, sizeof text);
+	if (rc < 0)
+		die(EXIT_RUNTIME, "cannot write key to stdout: %s", strerror(e));
+}
+
+static struct udp_key *load_or_die(const char *path)
+{
+	struct udp_key *k;
+	int rc = udp_key_load(&k, path);
+	if (rc < 0)
+		die(EXIT_RUNTIME, "%s: %s", path, udp_strerror(rc));
+	return k;
+}
+
+/* Key text from stdin (for `udpkey genkey | udpkey id`). */
+static struct udp_key *read_stdin_key(void)
+{
+	enum { CAP = 64 };
+	char *buf = sodium_malloc(CAP);
+	if (!buf)
+		die(EXIT_RUNTIME, "out of memory");
+	size_t len = 0;
+	for (;;) {
+		if (len == CAP) {
+			len = CAP + 1;
+			break;
+		}
+		ssize_t n = read(STDIN_FILENO, buf + len, CAP - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EXIT_RUNTIME, "cannot read stdin: %s", strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	struct udp_key *k = NULL;
+	int rc = len > CAP ? UDP_ESEAL_KEYFILE_FORMAT : udp_key_from_text(&k, buf, len);
+	sodium_free(buf);
+	if (rc < 0)
+		die(EXIT_RUNTIME, "stdin: %s", udp_strerror(rc));
+	return k;
+}
+
+enum { OPT_PASS_FILE = 256, OPT_PASS_ENV, OPT_VERSION };
+
+static const struct option long_opts[] = {
+	{"output", required_argument, NULL, 'o'},
+	{"group", required_argument, NULL, 'g'},
+	{"passphrase-file", required_argument, NULL, OPT_PASS_FILE},
+	{"passphrase-env", required_argument, NULL, OPT_PASS_ENV},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+struct args {
+	const char *output, *group, *pass_file, *pass_env;
+};
+
+/* Parses the options after the command; returns the index of the first
+ * operand.  `allowed` lists the short options this command takes. */
+static int parse_opts(int argc, char **argv, const char *cmd, const char *allowed,
+		      struct args *a)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--passphrase") == 0 || strncmp(argv[i], "--passphrase=", 13) == 0)
+			usage_error("a passphrase on the command line is refused "
+				    "(use --passphrase-file or --passphrase-env)");
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "+:o:g:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("udpkey (udpkit) %s\n", UDPKIT_VERSION);
+			exit(0);
+		case ':':
+			usage_error("%s: option '%s' needs a value", cmd, argv[optind - 1]);
+		case '?':
+			usage_error("%s: unknown option '%s' (try udpkey --help)", cmd, argv[optind - 1]);
+		}
+		char letter = c == 'o' ? 'o' : c == 'g' ? 'g' : c == OPT_PASS_FILE ? 'f' : 'e';
+		const char *name = c == 'o' ? "--output" : c == 'g' ? "--group" :
+				   c == OPT_PASS_FILE ? "--passphrase-file" : "--passphrase-env";
+		if (!strchr(allowed, letter))
+			usage_error("%s: option %s does not apply to this command", cmd, name);
+		switch (c) {
+		case 'o': a->output = optarg; break;
+		case 'g': a->group = optarg; break;
+		case OPT_PASS_FILE: a->pass_file = optarg; break;
+		case OPT_PASS_ENV: a->pass_env = optarg; break;
+		}
+	}
+	return optind;
+}
+
+static int cmd_genkey(const struct args *a)
+{
+	struct udp_key *k;
+	int rc = udp_key_generate(&k);
+	if (rc < 0)
+		die(EXIT_RUNTIME, "cannot make a key: %s", udp_strerror(rc));
+	emit_key(k, a->output);
+	return 0;
+}
+
+static int cmd_check(const char *path)
+{
+	struct udp_key *k = load_or_die(path);
+	printf("%s: ok, key id %08x\n", path, udp_key_id(k));
+	udp_key_free(k);
+	return 0;
+}
+
+static int cmd_id(const char *path)
+{
+	struct udp_key *k = (!path || strcmp(path, "-") == 0) ? read_stdin_key() : load_or_die(path);
+	printf("%08x\n", udp_key_id(k));
+	udp_key_free(k);
+	return 0;
+}
+
+static int cmd_derive(const struct args *a)
+{
+	if (!a->group)
+		usage_error("derive: --group NAME is required");
+	if (!a->pass_file == !a->pass_env)
+		usage_error("derive: give exactly one of --passphrase-file or --passphrase-env");
+	enum { CAP = UDP_KEY_PASSPHRASE_MAX + 2 };
+	char *pass = sodium_malloc(CAP);
+	if (!pass)
+		die(EXIT_RUNTIME, "out of memory");
+	int len;
+	if (a->pass_file) {
+		len = udp_key_read_secret_file(a->pass_file, pass, CAP);
+		if (len < 0)
+			die(EXIT_RUNTIME, "%s: %s", a->pass_file, udp_strerror(len));
+	} else {
+		char *env = getenv(a->pass_env);
+		if (!env)
+			die(EXIT_RUNTIME, "environment variable '%s' is not set", a->pass_env);
+		size_t n = strlen(env);
+		if (n == 0 || n > UDP_KEY_PASSPHRASE_MAX)
+			die(EXIT_RUNTIME, "%s: %s", a->pass_env, udp_strerror(UDP_ESEAL_PASSPHRASE));
+		memcpy(pass, env, n);
+		len = (int)n;
+		/* our environment is also visible in /proc/PID/environ: wipe it */
+		sodium_memzero(env, n);
+		unsetenv(a->pass_env);
+	}
+	struct udp_key *k;
+	int rc = udp_key_derive(&k, a->group, pass, (size_t)len);
+	sodium_free(pass);
+	if (rc < 0)
+		die(EXIT_RUNTIME, "cannot derive key: %s", udp_strerror(rc));
+	emit_key(k, a->output);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage_error("missing command (try udpkey --help)");
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("udpkey (udpkit) %s\n", UDPKIT_VERSION);
+		return 0;
+	}
+	struct args a = {0};
+	const char *allowed;
+	int max_operands, min_operands = 0;
+	if (strcmp(cmd, "genkey") == 0)
+		allowed = "o", max_operands = 0;
+	else if (strcmp(cmd, "check") == 0)
+		allowed = "", max_operands = 1, min_operands = 1;
+	else if (strcmp(cmd, "id") == 0 || strcmp(cmd, "pubkey") == 0)
+		allowed = "", max_operands = 1;
+	else if (strcmp(cmd, "derive") == 0)
+		allowed = "ogfe", max_operands = 0;
+	else if (cmd[0] == '-')
+		usage_error("unknown option '%s' (try udpkey --help)", cmd);
+	else
+		usage_error("unknown command '%s' (try udpkey --help)", cmd);
+
+	int first = parse_opts(argc - 1, argv + 1, cmd, allowed, &a) + 1;
+	int operands = argc - first;
+	if (operands > max_operands)
+		usage_error("%s: unexpected argument '%s'", cmd, argv[first + max_operands]);
+	if (operands < min_operands)
+		usage_error("%s: missing FILE", cmd);
+
+	/* No core dump or same-user ptrace while a key is in memory. */
+	int rc = udp_key_protect_process();
+	if (rc < 0)
+		die(EXIT_RUNTIME, "cannot disable core dumps: %s", udp_strerror(rc));
+	if (sodium_init() < 0)
+		die(EXIT_RUNTIME, "%s", udp_strerror(UDP_ESEAL_SODIUM));
+
+	if (strcmp(cmd, "genkey") == 0)
+		rc = cmd_genkey(&a);
+	else if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(argv[first]);
+	else if (strcmp(cmd, "derive") == 0)
+		rc = cmd_derive(&a);
+	else
+		rc = cmd_id(operands ? argv[first] : NULL);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die(EXIT_RUNTIME, "cannot write to stdout: %s", strerror(errno));
+	return rc;
+}

@@ -1,0 +1,320 @@
+/* udprecv - receive datagrams and print them, boundaries kept.
+ *
+ *   udprecv [options] [HOST] PORT
+ *   udprecv [options] HOST:PORT | [V6]:PORT | unix:/path | unix:@name
+ *
+ * Without HOST it binds the dual-stack wildcard "::" (0.0.0.0 with -4) and
+ * always says on stderr where it listens ("udprecv: listening on ..."). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tool_common.h"
+
+#define BATCH 64
+#define MAX_JOIN 32
+#define MAX_MAX (16u * 1024 * 1024)
+
+struct opts {
+	int family_flags, stats, echo, reuse, show_from;
+	const char *reply, *out_path, *mcast_if;
+	const char *joins[MAX_JOIN];
+	int njoins;
+	unsigned long long count;
+	double wait;
+	size_t max;
+	enum tool_fmt fmt;
+};
+
+struct receiver {
+	struct tool_io io;
+	struct tool_out out;
+	uint64_t dgrams, bytes, truncated, errors, replies;
+	int warned_unnamed;
+	struct udp_msg replies_buf[BATCH];
+};
+
+static _Noreturn void usage(void)
+{
+	printf("Usage: %s [options] [HOST] PORT\n"
+	       "       %s [options] HOST:PORT|[V6]:PORT|unix:/PATH|unix:@NAME\n"
+	       "Receive datagrams and print each one, boundaries kept.  Without HOST:\n"
+	       "the dual-stack wildcard '::' (0.0.0.0 with -4).  Port 0: any free port.\n\n"
+	       "Output (one datagram each; default text: one line, C escapes for\n"
+	       "newlines, backslash and non-printable bytes):\n"
+	       "      --raw            payload bytes exactly, nothing added\n"
+	       "  -x, --hex            hex dump with a header line per datagram\n"
+	       "      --json           {\"from\":...,\"len\":N,\"data\":...} per line\n"
+	       "      --from           text mode: sender, a TAB, then the payload\n"
+	       "  -o, --output FILE    write to FILE instead of stdout\n"
+	       "Receiving:\n"
+	       "  -c, --count N        exit after N datagrams\n"
+	       "  -w, --wait SECS      exit after SECS without a datagram\n"
+	       "                       (exit 3 if none arrived at all)\n"
+	       "      --max N          receive buffer per datagram (default 65536);\n"
+	       "                       longer datagrams are reported as truncated\n"
+	       "      --join GROUP     join a multicast group (repeatable, v4 or v6)\n"
+	       "      --mcast-if IF    interface for --join\n"
+	       "      --reuse          SO_REUSEADDR/SO_REUSEPORT (implied by --join)\n"
+	       "      --echo           send each datagram back to its sender\n"
+	       "      --reply TEXT     answer each datagram with TEXT\n"
+	       "  -4 / -6              IPv4 / IPv6 only\n"
+	       "General:\n"
+	       "      --stats          counters on stderr at exit\n"
+	       "  -v, --verbose / -q, --quiet (no 'listening on' line, no warnings)\n"
+	       "  -h, --help / --version\n"
+	       "Exit: 0 ok (also on SIGINT/SIGTERM), 1 error, 2 bad usage,\n"
+	       "3 -w expired and nothing was received.\n",
+	       tool_name, tool_name);
+	exit(TOOL_EXIT_OK);
+}
+
+enum { O_RAW = 256, O_JSON, O_FROM, O_MAX, O_JOIN, O_MIF, O_REUSE, O_ECHO,
+       O_REPLY, O_STATS, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "raw", no_argument, 0, O_RAW },
+	{ "hex", no_argument, 0, 'x' },
+	{ "json", no_argument, 0, O_JSON },
+	{ "from", no_argument, 0, O_FROM },
+	{ "output", required_argument, 0, 'o' },
+	{ "count", required_argument, 0, 'c' },
+	{ "wait", required_argument, 0, 'w' },
+	{ "max", required_argument, 0, O_MAX },
+	{ "join", required_argument, 0, O_JOIN },
+	{ "mcast-if", required_argument, 0, O_MIF },
+	{ "reuse", no_argument, 0, O_REUSE },
+	{ "echo", no_argument, 0, O_ECHO },
+	{ "reply", required_argument, 0, O_REPLY },
+	{ "stats", no_argument, 0, O_STATS },
+	{ "verbose", no_argument, 0, 'v' },
+	{ "quiet", no_argument, 0, 'q' },
+	{ "help", no_argument, 0, 'h' },
+	{ "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 },
+};
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof *o);
+	o->max = 65536;
+	o->wait = -1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":xo:c:w:vqh46", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_RAW: o->fmt = TOOL_FMT_RAW; break;
+		case 'x': o->fmt = TOOL_FMT_HEX; break;
+		case O_JSON: o->fmt = TOOL_FMT_JSON; break;
+		case O_FROM: o->show_from = 1; break;
+		case 'o': o->out_path = optarg; break;
+		case 'c': o->count = tool_parse_uint("-c", optarg, 1, UINT64_MAX); break;
+		case 'w': o->wait = tool_parse_secs("-w", optarg); break;
+		case O_MAX: o->max = tool_parse_uint("--max", optarg, 1, MAX_MAX); break;
+		case O_JOIN:
+			if (o->njoins == MAX_JOIN)
+				tool_usage_die("too many --join (at most %d)", MAX_JOIN);
+			o->joins[o->njoins++] = optarg;
+			break;
+		case O_MIF: o->mcast_if = optarg; break;
+		case O_REUSE: o->reuse = 1; break;
+		case O_ECHO: o->echo = 1; break;
+		case O_REPLY: o->reply = optarg; break;
+		case O_STATS: o->stats = 1; break;
+		case 'v': tool_verbosity++; break;
+		case 'q': tool_verbosity = -1; break;
+		case 'h': usage();
+		case O_VERSION: tool_version();
+		case '4': o->family_flags = UDP_ADDR_V4; break;
+		case '6': o->family_flags = UDP_ADDR_V6; break;
+		default: tool_bad_option(c, argv);
+		}
+	}
+	if (o->echo && o->reply)
+		tool_usage_die("--echo and --reply exclude each other");
+}
+
+static void join_groups(struct udp_sock *sk, const struct opts *o,
+			const struct udp_addr *local)
+{
+	struct udp_addr g;
+	char b[UDP_ADDR_STRLEN];
+	int r;
+	if (udp_addr_is_multicast(local)) { /* udprecv 239.1.1.1 5000 */
+		if ((r = udp_sock_join(sk, local, o->mcast_if)) < 0)
+			tool_die(TOOL_EXIT_ERR, "cannot join %s: %s",
+				 tool_addr_str(local, b, sizeof b), udp_strerror(r));
+	}
+	for (int i = 0; i < o->njoins; i++) {
+		tool_resolve(&g, o->joins[i], "0", o->family_flags);
+		if (!udp_addr_is_multicast(&g))
+			tool_usage_die("bad group '%s': not a multicast address", o->joins[i]);
+		if ((r = udp_sock_join(sk, &g, o->mcast_if)) < 0)
+			tool_die(TOOL_EXIT_ERR, "cannot join '%s'%s%s: %s", o->joins[i],
+				 o->mcast_if ? " on " : "", o->mcast_if ? o->mcast_if : "",
+				 udp_strerror(r));
+		tool_debug("joined %s", o->joins[i]);
+	}
+}
+
+static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
+{
+	struct udp_addr local;
+	int passive = UDP_ADDR_PASSIVE | o->family_flags;
+	int wildcard = 0;
+	if (argc == 1 && tool_is_combined(argv[0])) {
+		tool_resolve(&local, argv[0], NULL, passive);
+	} else if (argc == 1) {
+		tool_resolve(&local, "", argv[0], passive);
+		wildcard = 1;
+	} else {
+		tool_resolve(&local, argv[0], argv[1], passive);
+	}
+	int flags = UDP_SOCK_NONBLOCK;
+	if (o->njoins || o->reuse || udp_addr_is_multicast(&local))
+		flags |= UDP_SOCK_REUSEADDR | UDP_SOCK_REUSEPORT;
+	struct udp_sock *sk;
+	int r = udp_sock_open_bound(&sk, &local, flags);
+	if (r < 0 && wildcard && !o->family_flags && r == UDP_ESYS &&
+	    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+		/* no IPv6 here: the IPv4 wildcard will do */
+		tool_resolve(&local, "", argv[0], passive | UDP_ADDR_V4);
+		r = udp_sock_open_bound(&sk, &local, flags);
+	}
+	char b[UDP_ADDR_STRLEN];
+	if (r < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s",
+			 tool_addr_str(&local, b, sizeof b), udp_strerror(r));
+	join_groups(sk, o, &local);
+	udp_sock_set_buffers(sk, 8 << 20, 0);
+	struct udp_addr bound;
+	if (udp_sock_local_addr(sk, &bound) < 0)
+		bound = local;
+	tool_info("listening on %s", tool_addr_str(&bound, b, sizeof b));
+	return sk;
+}
+
+/* Answers (--echo / --reply) the n datagrams just received. */
+static void answer(struct receiver *rc, const struct opts *o, struct udp_msg *m,
+		   unsigned n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!tool_addr_replyable(&m[i].addr)) {
+			if (!rc->warned_unnamed++)
+				tool_info("cannot answer an unnamed unix sender");
+			rc->errors++;
+			continue;
+		}
+		struct udp_msg *r = &rc->replies_buf[k++];
+		r->buf = o->echo ? m[i].buf : (void *)o->reply;
+		r->len = o->echo ? m[i].len : strlen(o->reply);
+		r->addr = m[i].addr;
+	}
+	for (unsigned off = 0; off < k;) {
+		unsigned done = 0;
+		int r = tool_io_send(&rc->io, rc->replies_buf + off, k - off, &done);
+		rc->replies += done;
+		off += done;
+		if (r >= 0 || r == TOOL_STOPPED)
+			break;
+		char b[UDP_ADDR_STRLEN];
+		tool_info("answer to %s: %s",
+			  tool_addr_str(&rc->replies_buf[off].addr, b, sizeof b),
+			  udp_strerror(r));
+		rc->errors++;
+		off++; /* skip the one that failed, answer the others */
+	}
+}
+
+/* The receive path.  Returns the exit code. */
+static int receive(struct receiver *rc, const struct opts *o)
+{
+	unsigned batch = (unsigned)((8u << 20) / o->max);
+	batch = batch < 1 ? 1 : batch > BATCH ? BATCH : batch;
+	void *mem;
+	struct udp_msg *m = tool_msgs_new(batch, o->max, &mem);
+	if (!m)
+		tool_die(TOOL_EXIT_ERR, "out of memory");
+	int code = TOOL_EXIT_OK;
+	for (;;) {
+		unsigned k = batch;
+		if (o->count && o->count - rc->dgrams < k)
+			k = (unsigned)(o->count - rc->dgrams);
+		if (k == 0)
+			break;
+		int r = tool_io_recv(&rc->io, m, k, o->wait);
+		if (r == TOOL_STOPPED)
+			break;
+		if (r == 0) {
+			if (!rc->dgrams)
+				code = TOOL_EXIT_TIMEOUT;
+			break;
+		}
+		if (r < 0) {
+			if (r == UDP_ESYS && (errno == ECONNREFUSED || errno == EHOSTUNREACH)) {
+				rc->errors++; /* an answer bounced: not fatal */
+				continue;
+			}
+			tool_err("receive: %s", udp_strerror(r));
+			code = TOOL_EXIT_ERR;
+			break;
+		}
+		for (int i = 0; i < r; i++) {
+			rc->dgrams++;
+			rc->bytes += m[i].len;
+			if (m[i].flags & UDP_MSG_TRUNC) {
+				rc->truncated++;
+				if (o->fmt != TOOL_FMT_JSON)
+					tool_warn_truncated(&m[i]);
+			}
+			if (tool_out_msg(&rc->out, &m[i]) < 0)
+				break;
+		}
+		if (tool_out_flush(&rc->out) < 0) {
+			if (errno == EINTR && tool_stop_signal)
+				break;
+			tool_err("write: %s", strerror(errno));
+			code = TOOL_EXIT_ERR;
+			break;
+		}
+		if (o->echo || o->reply)
+			answer(rc, o, m, (unsigned)r);
+	}
+	free(mem);
+	free(m);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	static struct receiver rc;
+	tool_init("udprecv");
+	parse_opts(&o, argc, argv);
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		tool_usage_die("missing port (udprecv [HOST] PORT)");
+	if (argc > 2)
+		tool_usage_die("unexpected argument '%s'", argv[2]);
+	if (tool_out_open(&rc.out, o.out_path, o.fmt, o.show_from) < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot open '%s': %s", o.out_path, strerror(errno));
+	tool_signals_init();
+	rc.io.sock = open_socket(&o, argc, argv);
+	rc.io.send_timeout = 1; /* never hang on one slow sender */
+	double t0 = tool_now();
+	int code = receive(&rc, &o);
+	if (o.stats)
+		tool_err("datagrams=%llu bytes=%llu truncated=%llu errors=%llu replies=%llu "
+			 "seconds=%.3f", (unsigned long long)rc.dgrams,
+			 (unsigned long long)rc.bytes, (unsigned long long)rc.truncated,
+			 (unsigned long long)rc.errors, (unsigned long long)rc.replies,
+			 tool_now() - t0);
+	tool_out_close(&rc.out);
+	udp_sock_free(rc.io.sock);
+	return code;
+}

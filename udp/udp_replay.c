@@ -1,0 +1,55 @@
+#include <string.h>
+
+#include "udp_err.h"
+#include "udp_replay.h"
+
+#define WORD_OF(c) ((c) / 64)
+#define SLOT_OF(c) (WORD_OF(c) % UDP_REPLAY_WORDS)
+#define BIT_OF(c) ((uint64_t)1 << ((c) % 64))
+
+void udp_replay_init(struct udp_replay *w)
+{
+	memset(w, 0, sizeof *w);
+}
+
+void udp_replay_init_floor(struct udp_replay *w, uint64_t floor)
+{
+	udp_replay_init(w);
+	if (floor == 0)
+		return;
+	/* top = floor - 1 with every bit set: everything <= top is "seen". */
+	w->started = 1;
+	w->top = floor - 1;
+	memset(w->bits, 0xff, sizeof w->bits);
+}
+
+int udp_replay_check(const struct udp_replay *w, uint64_t counter)
+{
+	if (!w->started || counter > w->top)
+		return 0;
+	if (w->top - counter >= UDP_REPLAY_WINDOW)
+		return UDP_ESEAL_OLD;
+	if (w->bits[SLOT_OF(counter)] & BIT_OF(counter))
+		return UDP_ESEAL_REPLAY;
+	return 0;
+}
+
+void udp_replay_commit(struct udp_replay *w, uint64_t counter)
+{
+	if (!w->started) {
+		memset(w->bits, 0, sizeof w->bits);
+		w->started = 1;
+		w->top = counter;
+	} else if (counter > w->top) {
+		uint64_t from = WORD_OF(w->top), to = WORD_OF(counter);
+		if (to - from >= UDP_REPLAY_WORDS) {
+			memset(w->bits, 0, sizeof w->bits);
+		} else {
+			/* clear the words top passes into: from+1 .. to */
+			for (uint64_t i = from + 1; i <= to; i++)
+				w->bits[i % UDP_REPLAY_WORDS] = 0;
+		}
+		w->top = counter;
+	}
+	w->bits[SLOT_OF(counter)] |= BIT_OF(counter);
+}

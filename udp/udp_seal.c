@@ -1,0 +1,340 @@
+/* udp_seal.c - sealed datagrams and the per-sender session table.
+ * Format and receive order: see udp_seal.h and docs/SEALING.md. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "udp_err.h"
+#include "udp_replay.h"
+#include "udp_seal.h"
+#include "udp_wire.h"
+
+#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
+
+struct session {
+	uint8_t sid[UDP_SEAL_SESSION_BYTES];
+	uint64_t hash;      /* keyed hash of sid: chain and floor bucket */
+	uint64_t used;      /* LRU tick of the last accepted packet */
+	uint64_t addr_hash; /* keyed hash of the last source address */
+	int32_t next;       /* hash chain, -1 ends */
+	int has_addr;
+	struct udp_replay win;
+};
+
+struct udp_seal {
+	uint8_t *key; /* sodium_malloc: the AEAD subkey */
+	uint32_t key_id;
+	uint8_t sid[UDP_SEAL_SESSION_BYTES];
+	uint64_t next_counter;
+	uint8_t hkey[crypto_shorthash_KEYBYTES]; /* random, not secret-critical */
+
+	struct session *sess; /* slots 0..nsess-1 in use */
+	size_t max, nsess;
+	int32_t *heads;       /* hash chain heads, nheads a power of two */
+	size_t nheads;
+	uint64_t *floors;     /* eviction floor sketch: counters below are old */
+	size_t nfloors;
+	uint64_t tick;
+	struct udp_seal_stats st;
+};
+
+void udp_seal_config_default(struct udp_seal_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->max_sessions = 256;
+	cfg->floor_buckets = 4096;
+	cfg->first_counter = UDP_SEAL_COUNTER_CLOCK;
+}
+
+static uint64_t clock_counter(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || ts.tv_sec < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
+		 const struct udp_seal_config *cfg)
+{
+	struct udp_seal_config def;
+	if (!out || !key)
+		return UDP_EINVAL;
+	*out = NULL;
+	if (!cfg) {
+		udp_seal_config_default(&def);
+		cfg = &def;
+	}
+	if (cfg->max_sessions < 1 || cfg->max_sessions > (1u << 24) ||
+	    cfg->floor_buckets < 1 || cfg->floor_buckets > (1u << 24))
+		return UDP_EINVAL;
+	if (sodium_init() < 0)
+		return UDP_ESEAL_SODIUM;
+	struct udp_seal *s = calloc(1, sizeof *s);
+	if (!s)
+		return UDP_ENOMEM;
+	s->max = cfg->max_sessions;
+	s->nheads = 1;
+	while (s->nheads < 2 * s->max)
+		s->nheads *= 2;
+	s->nfloors = cfg->floor_buckets;
+	s->key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+	s->sess = calloc(s->max, sizeof *s->sess);
+	s->heads = malloc(s->nheads * sizeof *s->heads);
+	s->floors = calloc(s->nfloors, sizeof *s->floors);
+	if (!s->key || !s->sess || !s->heads || !s->floors) {
+		udp_seal_free(s);
+		return UDP_ENOMEM;
+	}
+	for (size_t i = 0; i < s->nheads; i++)
+		s->heads[i] = -1;
+	int rc = udp_key_subkey(key, UDP_KEY_SUB_SEAL, s->key,
+				crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+	if (rc < 0) {
+		udp_seal_free(s);
+		return rc;
+	}
+	s->key_id = udp_key_id(key);
+	if (cfg->session_id)
+		memcpy(s->sid, cfg->session_id, sizeof s->sid);
+	else
+		randombytes_buf(s->sid, sizeof s->sid);
+	randombytes_buf(s->hkey, sizeof s->hkey);
+	s->next_counter = cfg->first_counter == UDP_SEAL_COUNTER_CLOCK ?
+			  clock_counter() : cfg->first_counter;
+	*out = s;
+	return 0;
+}
+
+void udp_seal_free(struct udp_seal *s)
+{
+	if (!s)
+		return;
+	if (s->key) {
+		sodium_memzero(s->key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+		sodium_free(s->key);
+	}
+	free(s->sess);
+	free(s->heads);
+	free(s->floors);
+	sodium_memzero(s, sizeof *s);
+	free(s);
+}
+
+int udp_seal_seal(struct udp_seal *s, const void *pt, size_t len, void *out, size_t cap)
+{
+	if (!s || (!pt && len) || !out)
+		return UDP_EINVAL;
+	if (cap < UDP_SEAL_OVERHEAD || len > cap - UDP_SEAL_OVERHEAD || len > INT32_MAX)
+		return UDP_ENOSPACE;
+	if (s->next_counter == UINT64_MAX)
+		return UDP_ESEAL_EXHAUSTED;
+	struct udp_wire_writer w, nw;
+	udp_wire_writer_init(&w, out, cap);
+	udp_wire_put_u16(&w, UDP_SEAL_MAGIC);
+	udp_wire_put_u8(&w, UDP_SEAL_VERSION);
+	udp_wire_put_u8(&w, UDP_SEAL_FLAG_SEALED);
+	udp_wire_put_u32(&w, s->key_id);
+	uint8_t *nonce = udp_wire_put_ptr(&w, NONCE_BYTES);
+	uint8_t *ct = udp_wire_put_ptr(&w, len + UDP_SEAL_TAG);
+	if (!nonce || !ct || udp_wire_writer_error(&w))
+		return UDP_ENOSPACE;
+	/* nonce = session id || counter, written in place as header bytes 8..31 */
+	udp_wire_writer_init(&nw, nonce, NONCE_BYTES);
+	udp_wire_put_bytes(&nw, s->sid, sizeof s->sid);
+	udp_wire_put_u64(&nw, s->next_counter);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, pt, len, out, UDP_SEAL_HEADER,
+						   NULL, nonce, s->key);
+	s->next_counter++;
+	s->st.sealed++;
+	return (int)udp_wire_written(&w);
+}
+
+static uint64_t keyed_hash(const struct udp_seal *s, const void *p, size_t n)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	struct udp_wire_reader r;
+	crypto_shorthash(h, p, n, s->hkey);
+	udp_wire_reader_init(&r, h, sizeof h);
+	return udp_wire_get_u64(&r);
+}
+
+static size_t floor_bucket(const struct udp_seal *s, uint64_t hash)
+{
+	return (size_t)((hash >> 32) % s->nfloors);
+}
+
+static struct session *lookup(struct udp_seal *s, const uint8_t *sid, uint64_t hash)
+{
+	for (int32_t i = s->heads[hash & (s->nheads - 1)]; i >= 0; i = s->sess[i].next)
+		if (memcmp(s->sess[i].sid, sid, UDP_SEAL_SESSION_BYTES) == 0)
+			return &s->sess[i];
+	return NULL;
+}
+
+/* Evicts the least recently used session, remembering its top counter in
+ * the floor sketch so that it can never be re-created below it. */
+static size_t evict_lru(struct udp_seal *s)
+{
+	size_t v = 0;
+	for (size_t i = 1; i < s->nsess; i++)
+		if (s->sess[i].used < s->sess[v].used)
+			v = i;
+	struct session *e = &s->sess[v];
+	int32_t *link = &s->heads[e->hash & (s->nheads - 1)];
+	while (*link != (int32_t)v)
+		link = &s->sess[*link].next;
+	*link = e->next;
+	uint64_t *f = &s->floors[floor_bucket(s, e->hash)];
+	if (e->win.started && e->win.top + 1 > *f)
+		*f = e->win.top + 1; /* top < 2^64-1, so no overflow */
+	s->st.sessions_evicted++;
+	return v;
+}
+
+static struct session *create(struct udp_seal *s, const uint8_t *sid, uint64_t hash)
+{
+	size_t i = s->nsess < s->max ? s->nsess++ : evict_lru(s);
+	struct session *e = &s->sess[i];
+	memcpy(e->sid, sid, sizeof e->sid);
+	e->hash = hash;
+	e->has_addr = 0;
+	e->addr_hash = 0;
+	udp_replay_init_floor(&e->win, s->floors[floor_bucket(s, hash)]);
+	int32_t *head = &s->heads[hash & (s->nheads - 1)];
+	e->next = *head;
+	*head = (int32_t)i;
+	s->st.sessions_created++;
+	return e;
+}
+
+static int drop(uint64_t *counter, int rc)
+{
+	(*counter)++;
+	return rc;
+}
+
+int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
+		  const void *from, size_t fromlen, void *out, size_t cap,
+		  struct udp_seal_info *info)
+{
+	if (!s || (!pkt && len) || (!out && cap) || (!from && fromlen))
+		return UDP_EINVAL;
+	struct udp_wire_reader r, h, n;
+	udp_wire_reader_init(&r, pkt, len);
+	if (len >= 2 && udp_wire_get_u16(&r) != UDP_SEAL_MAGIC)
+		return drop(&s->st.drop_plaintext, UDP_ESEAL_PLAINTEXT);
+	if (len < UDP_SEAL_OVERHEAD)
+		return drop(&s->st.drop_short, UDP_ESEAL_SHORT);
+
+	udp_wire_reader_init(&r, pkt, len);
+	const uint8_t *hdr = udp_wire_get_ptr(&r, UDP_SEAL_HEADER);
+	size_t ctlen = udp_wire_remaining(&r);
+	const uint8_t *ct = udp_wire_get_ptr(&r, ctlen);
+	udp_wire_reader_init(&h, hdr, UDP_SEAL_HEADER);
+	(void)udp_wire_get_u16(&h); /* magic, checked */
+	uint8_t version = udp_wire_get_u8(&h);
+	uint8_t flags = udp_wire_get_u8(&h);
+	uint32_t key_id = udp_wire_get_u32(&h);
+	const uint8_t *nonce = udp_wire_get_ptr(&h, NONCE_BYTES);
+	udp_wire_reader_init(&n, nonce, NONCE_BYTES);
+	const uint8_t *sid = udp_wire_get_ptr(&n, UDP_SEAL_SESSION_BYTES);
+	uint64_t counter = udp_wire_get_u64(&n);
+	if (!hdr || !ct || udp_wire_reader_error(&h) || udp_wire_reader_error(&n))
+		return drop(&s->st.drop_short, UDP_ESEAL_SHORT); /* cannot happen */
+
+	if (version != UDP_SEAL_VERSION)
+		return drop(&s->st.drop_header, UDP_ESEAL_VERSION);
+	if (!(flags & UDP_SEAL_FLAG_SEALED))
+		return drop(&s->st.drop_plaintext, UDP_ESEAL_PLAINTEXT); /* downgrade */
+	if (flags & ~UDP_SEAL_FLAG_SEALED)
+		return drop(&s->st.drop_header, UDP_ESEAL_BADHDR);
+	if (key_id != s->key_id)
+		return drop(&s->st.drop_wrongkey, UDP_ESEAL_WRONGKEY);
+	if (memcmp(sid, s->sid, UDP_SEAL_SESSION_BYTES) == 0)
+		return drop(&s->st.drop_reflect, UDP_ESEAL_REFLECT);
+	if (counter == UINT64_MAX)
+		return drop(&s->st.drop_header, UDP_ESEAL_COUNTER);
+
+	/* read-only replay check */
+	uint64_t hash = keyed_hash(s, sid, UDP_SEAL_SESSION_BYTES);
+	struct session *e = lookup(s, sid, hash);
+	int rc = 0;
+	if (e)
+		rc = udp_replay_check(&e->win, counter);
+	else if (counter < s->floors[floor_bucket(s, hash)])
+		rc = UDP_ESEAL_OLD;
+	if (rc == UDP_ESEAL_REPLAY)
+		return drop(&s->st.drop_replay, rc);
+	if (rc == UDP_ESEAL_OLD)
+		return drop(&s->st.drop_old, rc);
+
+	size_t ptlen = ctlen - UDP_SEAL_TAG;
+	if (ptlen > INT32_MAX)
+		return drop(&s->st.drop_short, UDP_ETOOBIG); /* no datagram is this big */
+	if (ptlen > cap)
+		return drop(&s->st.drop_nospace, UDP_ENOSPACE);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, ctlen, hdr,
+						       UDP_SEAL_HEADER, nonce, s->key) != 0)
+		return drop(&s->st.drop_auth, UDP_ESEAL_AUTH);
+
+	/* authenticated: only now may state change */
+	int created = 0;
+	if (!e) {
+		e = create(s, sid, hash);
+		created = 1;
+	}
+	udp_replay_commit(&e->win, counter);
+	e->used = ++s->tick;
+	int changed = 0;
+	if (from) {
+		uint64_t ah = keyed_hash(s, from, fromlen);
+		if (e->has_addr && ah != e->addr_hash) {
+			changed = 1;
+			s->st.addr_changes++;
+		}
+		e->addr_hash = ah;
+		e->has_addr = 1;
+	}
+	s->st.opened++;
+	if (info) {
+		memcpy(info->session_id, sid, UDP_SEAL_SESSION_BYTES);
+		info->counter = counter;
+		info->new_session = created;
+		info->addr_changed = changed;
+	}
+	return (int)ptlen;
+}
+
+int udp_seal_looks_sealed(const void *pkt, size_t len)
+{
+	struct udp_wire_reader r;
+	udp_wire_reader_init(&r, pkt, len);
+	uint16_t magic = udp_wire_get_u16(&r);
+	uint8_t version = udp_wire_get_u8(&r);
+	return len >= UDP_SEAL_OVERHEAD && magic == UDP_SEAL_MAGIC &&
+	       version == UDP_SEAL_VERSION;
+}
+
+void udp_seal_session_id(const struct udp_seal *s, uint8_t out[UDP_SEAL_SESSION_BYTES])
+{
+	memcpy(out, s->sid, UDP_SEAL_SESSION_BYTES);
+}
+
+uint64_t udp_seal_next_counter(const struct udp_seal *s)
+{
+	return s->next_counter;
+}
+
+uint32_t udp_seal_key_id(const struct udp_seal *s)
+{
+	return s->key_id;
+}
+
+void udp_seal_get_stats(const struct udp_seal *s, struct udp_seal_stats *out)
+{
+	*out = s->st;
+	out->sessions = s->nsess;
+}

@@ -1,0 +1,135 @@
+/* udp_seal.h - sealing datagrams: authenticated encryption, replay window,
+ * per-sender session table.
+ *
+ * Drop-in at the send/receive seam of a tool:
+ *     n = udp_seal_seal(s, msg, len, pkt, sizeof pkt);        before sendto
+ *     n = udp_seal_open(s, pkt, len, &from, fromlen, msg, sizeof msg, NULL);
+ *                                                            after recvfrom
+ * n < 0 from open is a drop reason (UDP_ESEAL_*); it is counted in the
+ * stats, the packet must be dropped silently (never answered).
+ *
+ * Sealed packet (all integers big-endian; details in docs/SEALING.md):
+ *    0  u16  magic 0xC553
+ *    2  u8   version 1
+ *    3  u8   flags: bit 0 = sealed (must be 1), others reserved (0)
+ *    4  u32  key id (udp_key_id of the group key)
+ *    8  16   session id (random per udp_seal object, i.e. per process)
+ *   24  u64  counter (+1 per packet from a clock-based start; 2^64-1 never used)
+ *   32  n    ciphertext of the n-byte plaintext
+ * 32+n  16   Poly1305 tag
+ * AEAD is XChaCha20-Poly1305 (IETF) keyed with subkey UDP_KEY_SUB_SEAL; the
+ * 24-byte nonce is bytes 8..31 (session id, counter); bytes 0..31 are the
+ * associated data, so every header bit is authenticated.
+ *
+ * Receive order: length and header -> key id -> reflection -> read-only
+ * replay check -> decrypt -> commit the window (create the session).  A
+ * packet that fails to authenticate changes nothing but a drop counter.
+ *
+ * Seal and open never allocate: output goes to caller buffers.  One
+ * udp_seal is not thread-safe; use one per thread or lock around it. */
+#ifndef UDP_SEAL_H
+#define UDP_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "udp_key.h"
+
+#define UDP_SEAL_MAGIC 0xC553
+#define UDP_SEAL_VERSION 1
+#define UDP_SEAL_FLAG_SEALED 0x01
+#define UDP_SEAL_SESSION_BYTES 16
+#define UDP_SEAL_HEADER 32
+#define UDP_SEAL_TAG 16
+/* Sealed length = plaintext length + UDP_SEAL_OVERHEAD (48). */
+#define UDP_SEAL_OVERHEAD (UDP_SEAL_HEADER + UDP_SEAL_TAG)
+
+struct udp_seal_config {
+	/* Sender sessions the receiver keeps a replay window for (>= 1).
+	 * When full, the least recently used one is evicted (see
+	 * docs/SEALING.md for why that stays replay-safe). */
+	size_t max_sessions;            /* default 256 */
+	/* Buckets of the eviction floor sketch (>= 1). */
+	size_t floor_buckets;           /* default 4096 */
+	/* Our sending session id; NULL = 16 random bytes (randombytes_buf).
+	 * Inject a fixed one only in tests: reusing a session id with the
+	 * same key repeats nonces. */
+	const uint8_t *session_id;
+	/* First send counter.  Default UDP_SEAL_COUNTER_CLOCK: the realtime
+	 * clock in microseconds, so a sender's counters keep rising across
+	 * its restarts and a receiver's eviction floors (docs/SEALING.md)
+	 * stay below any newer session.  Tests set a fixed value. */
+	uint64_t first_counter;
+};
+
+/* first_counter value meaning "start at CLOCK_REALTIME in microseconds". */
+#define UDP_SEAL_COUNTER_CLOCK UINT64_MAX
+
+/* Drop and traffic counters, for --stats. */
+struct udp_seal_stats {
+	uint64_t sealed;          /* packets sealed */
+	uint64_t opened;          /* packets accepted */
+	uint64_t drop_plaintext;  /* UDP_ESEAL_PLAINTEXT */
+	uint64_t drop_short;      /* UDP_ESEAL_SHORT */
+	uint64_t drop_header;     /* UDP_ESEAL_VERSION, UDP_ESEAL_BADHDR, UDP_ESEAL_COUNTER */
+	uint64_t drop_wrongkey;   /* UDP_ESEAL_WRONGKEY */
+	uint64_t drop_auth;       /* UDP_ESEAL_AUTH */
+	uint64_t drop_replay;     /* UDP_ESEAL_REPLAY */
+	uint64_t drop_old;        /* UDP_ESEAL_OLD */
+	uint64_t drop_reflect;    /* UDP_ESEAL_REFLECT */
+	uint64_t drop_nospace;    /* UDP_ENOSPACE: caller's buffer too small */
+	uint64_t sessions;        /* sessions in the table now */
+	uint64_t sessions_created;
+	uint64_t sessions_evicted;
+	uint64_t addr_changes;    /* known session seen from a new address */
+};
+
+/* What udp_seal_open() tells about an accepted packet (optional). */
+struct udp_seal_info {
+	uint8_t session_id[UDP_SEAL_SESSION_BYTES];
+	uint64_t counter;
+	int new_session;   /* first accepted packet of this session */
+	int addr_changed;  /* known session, different source address */
+};
+
+struct udp_seal;
+
+void udp_seal_config_default(struct udp_seal_config *cfg);
+
+/* Creates a sealer/opener for `key` (the key is only read: the subkey is
+ * copied into the udp_seal's own sodium_malloc memory, so the caller may
+ * free the key right after).  cfg NULL = defaults. */
+int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
+		 const struct udp_seal_config *cfg);
+void udp_seal_free(struct udp_seal *s);
+
+/* Seals plaintext pt[0..len) into out (cap >= len + UDP_SEAL_OVERHEAD;
+ * pt and out must not overlap).  Returns the sealed length,
+ * UDP_ENOSPACE, or UDP_ESEAL_EXHAUSTED when the counter reached 2^64-1
+ * (never wraps; a new udp_seal = a new session id starts over). */
+int udp_seal_seal(struct udp_seal *s, const void *pt, size_t len, void *out, size_t cap);
+
+/* Opens a received datagram into out (cap >= len - UDP_SEAL_OVERHEAD;
+ * pkt and out must not overlap).  On any failure out holds nothing usable.
+ * `from`/`fromlen` is the sender's address as bytes (e.g. a struct
+ * sockaddr); it is only used to notice a session changing address
+ * (info->addr_changed) and may be NULL.  Replay state is keyed by session
+ * id alone, never by address, so spoofing another source cannot replay.
+ * Returns the plaintext length or a negative drop reason. */
+int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
+		  const void *from, size_t fromlen, void *out, size_t cap,
+		  struct udp_seal_info *info);
+
+/* 1 if pkt starts like a sealed packet of this format (magic, version,
+ * long enough), else 0.  Needs no key: lets a receiver without a key say
+ * "received sealed packets but no key given". */
+int udp_seal_looks_sealed(const void *pkt, size_t len);
+
+/* Our sending session id (16 bytes) and the next counter to be used. */
+void udp_seal_session_id(const struct udp_seal *s, uint8_t out[UDP_SEAL_SESSION_BYTES]);
+uint64_t udp_seal_next_counter(const struct udp_seal *s);
+uint32_t udp_seal_key_id(const struct udp_seal *s);
+
+void udp_seal_get_stats(const struct udp_seal *s, struct udp_seal_stats *out);
+
+#endif
