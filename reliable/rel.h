@@ -55,18 +55,35 @@ enum rel_mode {
 	REL_SEQPACKET = 2, /* reliable, delivered in the order sent */
 };
 
-/* Congestion control / pacing hook (optional).  The core asks may_send()
- * before each DATA packet (first transmission or retransmission): return 1
- * to let it go, or 0 and set *wake_us to the time to ask again (0 = ask on
- * the next ack).  on_event() reports what happened to data packets. */
-enum rel_cc_event { REL_CC_SENT, REL_CC_ACKED, REL_CC_LOST, REL_CC_TIMEOUT };
-struct rel_cc {
-	void *ctx;
-	int (*may_send)(void *ctx, uint32_t peer, uint64_t inflight_bytes,
-			size_t bytes, uint64_t now_us, uint64_t *wake_us);
-	void (*on_event)(void *ctx, uint32_t peer, enum rel_cc_event ev,
-			 uint64_t bytes, uint64_t rtt_us, uint64_t now_us);
+/* Congestion control / pacing hook (optional), with per-session state:
+ * the core allocates state_size zeroed bytes for each session (once, at
+ * session creation), calls init() when the session opens, asks may_send()
+ * before each DATA packet (first transmission or retransmission) and
+ * reports what happened to data through on_event().  may_send() returns 1
+ * to let the packet go, or 0 and sets *wake_us to the time to ask again
+ * (0 = ask when the next ack arrives).  ctx is rel_config.cc_ctx.
+ * rel_cc_reno is a built-in NewReno-style window with pacing. */
+enum rel_cc_event {
+	REL_CC_SENT,    /* bytes left (first time or again) */
+	REL_CC_ACKED,   /* bytes newly acknowledged; rtt_us = the latest sample */
+	REL_CC_LOST,    /* bytes declared lost (fast retransmit) */
+	REL_CC_TIMEOUT, /* the retransmission timer fired */
 };
+struct rel_cc_info {
+	uint32_t peer;
+	size_t mss;              /* payload of a full DATA packet */
+	uint64_t inflight_bytes; /* sent, not acked, not declared lost */
+	uint64_t srtt_us, rttvar_us; /* 0 before the first RTT sample */
+};
+struct rel_cc_ops {
+	size_t state_size;
+	void (*init)(void *state, void *ctx, const struct rel_cc_info *info);
+	int (*may_send)(void *state, void *ctx, const struct rel_cc_info *info,
+			size_t bytes, uint64_t now_us, uint64_t *wake_us);
+	void (*on_event)(void *state, void *ctx, const struct rel_cc_info *info,
+			 enum rel_cc_event ev, uint64_t bytes, uint64_t now_us);
+};
+extern const struct rel_cc_ops rel_cc_reno;
 
 struct rel_config {
 	uint64_t seed;              /* seeds the PRNG (session ids, initial seqs) */
@@ -89,7 +106,8 @@ struct rel_config {
 	uint64_t linger_us;         /* keep a closed session to re-ack, 2 s */
 	int fixed_initial_seq;      /* testing: 1 = start at initial_seq */
 	uint32_t initial_seq;
-	struct rel_cc cc;           /* all NULL = no congestion control */
+	const struct rel_cc_ops *cc; /* NULL = none: only the windows limit */
+	void *cc_ctx;
 };
 
 /* Fills *cfg with the defaults above. */

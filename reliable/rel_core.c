@@ -66,7 +66,7 @@ static int config_ok(const struct rel_config *c)
 		return 0;
 	if (c->keepalive_us < 1 || c->dead_us <= c->keepalive_us || c->cookie_bucket_us < 1)
 		return 0;
-	if ((c->cc.may_send == NULL) != (c->cc.on_event == NULL))
+	if (c->cc && (!c->cc->may_send || !c->cc->on_event))
 		return 0;
 	return 1;
 }
@@ -285,6 +285,7 @@ static struct rel_peer *peer_new(struct rel_core *c, const void *addr, size_t al
 	if (rel_peer_alloc_windows(c, p) < 0) {
 		free(p->ring);
 		free(p->rbits);
+		free(p->cc_state);
 		free(p);
 		return NULL;
 	}
@@ -307,6 +308,7 @@ void rel_peer_destroy(struct rel_core *c, struct rel_peer *p)
 	rel_rx_free(p);
 	free(p->ring);
 	free(p->rbits);
+	free(p->cc_state);
 	free(p);
 	c->npeers--;
 	c->st.peers = c->npeers;

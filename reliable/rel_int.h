@@ -93,9 +93,10 @@ struct rel_peer {
 	uint32_t n_lost;
 	uint64_t outstanding;     /* bytes of started, not cum-acked messages */
 	uint64_t queued;          /* bytes of all unacked messages */
-	uint64_t inflight_bytes;
+	uint64_t inflight_bytes;  /* sent, not acked, not declared lost */
 	uint64_t msg_id_next;
 	uint64_t cc_wake;         /* cc asked us to wait until then */
+	void *cc_state;           /* cfg.cc->state_size bytes */
 	uint32_t dg_next;
 
 	/* close */

@@ -11,7 +11,19 @@ int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p)
 {
 	p->ring = calloc(c->cfg.window, sizeof *p->ring);
 	p->rbits = calloc(c->cfg.window, 1);
+	if (c->cfg.cc && c->cfg.cc->state_size)
+		if (!(p->cc_state = calloc(1, c->cfg.cc->state_size)))
+			return UDP_ENOMEM;
 	return p->ring && p->rbits ? 0 : UDP_ENOMEM;
+}
+
+static void cc_info(const struct rel_core *c, const struct rel_peer *p, struct rel_cc_info *i)
+{
+	i->peer = p->id;
+	i->mss = c->cfg.mtu - REL_DATA_OVERHEAD;
+	i->inflight_bytes = p->inflight_bytes;
+	i->srtt_us = p->have_rtt ? p->srtt : 0;
+	i->rttvar_us = p->have_rtt ? p->rttvar : 0;
 }
 
 void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_seq,
@@ -26,6 +38,11 @@ void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_se
 	p->peer_window = k->budget;
 	p->rto_at = 0;
 	p->last_recv = now;
+	if (c->cfg.cc && c->cfg.cc->init) {
+		struct rel_cc_info info;
+		cc_info(c, p, &info);
+		c->cfg.cc->init(p->cc_state, c->cfg.cc_ctx, &info);
+	}
 }
 
 void rel_peer_free_tx(struct rel_peer *p)
@@ -42,8 +59,11 @@ void rel_peer_free_tx(struct rel_peer *p)
 static void cc_event(struct rel_core *c, struct rel_peer *p, enum rel_cc_event ev,
 		     uint64_t bytes, uint64_t now)
 {
-	if (c->cfg.cc.on_event)
-		c->cfg.cc.on_event(c->cfg.cc.ctx, p->id, ev, bytes, p->srtt, now);
+	if (c->cfg.cc) {
+		struct rel_cc_info info;
+		cc_info(c, p, &info);
+		c->cfg.cc->on_event(p->cc_state, c->cfg.cc_ctx, &info, ev, bytes, now);
+	}
 }
 
 /* ---- the ack block ---- */
@@ -145,11 +165,21 @@ static int ack_slot(struct rel_peer *p, struct rel_txpkt *t)
 	if (t->lost) {
 		t->lost = 0;
 		p->n_lost--;
+	} else {
+		p->inflight_bytes -= t->len;
 	}
 	if (t->txo > p->largest_acked_txo)
 		p->largest_acked_txo = t->txo;
-	p->inflight_bytes -= t->len;
 	return 1;
+}
+
+static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
+{
+	if (t->lost)
+		return;
+	t->lost = 1;
+	p->n_lost++;
+	p->inflight_bytes -= t->len;
 }
 
 void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
@@ -211,8 +241,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 		if (t->state == TX_INFLIGHT && !t->lost &&
 		    t->txo + c->cfg.dupthresh <= p->largest_acked_txo &&
 		    now - t->sent_us >= min_age) {
-			t->lost = 1;
-			p->n_lost++;
+			mark_lost(p, t);
 			p->st.fast_retransmits++;
 			cc_event(c, p, REL_CC_LOST, t->len, now);
 		}
@@ -252,6 +281,7 @@ static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint6
 	if (n < 0)
 		return n;
 	t->sent_us = now;
+	p->inflight_bytes += t->len;
 	t->txo = ++p->txo_next;
 	t->tx_count++;
 	p->st.data_sent++;
@@ -263,10 +293,12 @@ static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint6
 
 static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint64_t now)
 {
-	if (!c->cfg.cc.may_send)
+	if (!c->cfg.cc)
 		return 1;
 	uint64_t wake = 0;
-	if (c->cfg.cc.may_send(c->cfg.cc.ctx, p->id, p->inflight_bytes, bytes, now, &wake))
+	struct rel_cc_info info;
+	cc_info(c, p, &info);
+	if (c->cfg.cc->may_send(p->cc_state, c->cfg.cc_ctx, &info, bytes, now, &wake))
 		return 1;
 	p->cc_wake = wake;
 	return 0;
@@ -327,10 +359,8 @@ void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		t->off = off;
 		t->len = len;
 		t->state = TX_INFLIGHT;
-		p->inflight_bytes += len;
 		if (send_slot(c, p, p->snd_nxt, now) < 0) {
 			t->state = TX_FREE; /* cannot happen: room was checked */
-			p->inflight_bytes -= len;
 			break;
 		}
 		p->snd_nxt++;
@@ -484,10 +514,7 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 				struct rel_txpkt *t = &p->ring[s % w];
 				if (t->state == TX_INFLIGHT) {
-					if (!t->lost) {
-						t->lost = 1;
-						p->n_lost++;
-					}
+					mark_lost(p, t);
 					break;
 				}
 			}

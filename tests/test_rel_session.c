@@ -415,12 +415,12 @@ struct pacer {
 	int violations;
 };
 
-static int pace_may_send(void *ctx, uint32_t peer, uint64_t inflight, size_t bytes,
+static int pace_may_send(void *st, void *ctx, const struct rel_cc_info *info, size_t bytes,
 			 uint64_t now, uint64_t *wake)
 {
 	struct pacer *pc = ctx;
-	(void)peer;
-	(void)inflight;
+	(void)st;
+	(void)info;
 	(void)bytes;
 	if (now >= pc->next_ok) {
 		pc->next_ok = now + pc->gap;
@@ -430,13 +430,13 @@ static int pace_may_send(void *ctx, uint32_t peer, uint64_t inflight, size_t byt
 	return 0;
 }
 
-static void pace_event(void *ctx, uint32_t peer, enum rel_cc_event ev, uint64_t bytes,
-		       uint64_t rtt, uint64_t now)
+static void pace_event(void *st, void *ctx, const struct rel_cc_info *info,
+		       enum rel_cc_event ev, uint64_t bytes, uint64_t now)
 {
 	struct pacer *pc = ctx;
-	(void)peer;
+	(void)st;
+	(void)info;
 	(void)bytes;
-	(void)rtt;
 	(void)now;
 	if (ev == REL_CC_SENT)
 		pc->sent++;
@@ -445,6 +445,11 @@ static void pace_event(void *ctx, uint32_t peer, enum rel_cc_event ev, uint64_t 
 	else
 		pc->lost++;
 }
+
+static const struct rel_cc_ops pace_ops = {
+	.may_send = pace_may_send,
+	.on_event = pace_event,
+};
 
 struct gapcheck {
 	struct sim *s;
@@ -472,9 +477,8 @@ static void pacing_hook(void **state)
 	struct pacer pc = {.gap = 1000};
 	struct rel_config ca;
 	relpair_config(&ca, 13);
-	ca.cc.ctx = &pc;
-	ca.cc.may_send = pace_may_send;
-	ca.cc.on_event = pace_event;
+	ca.cc = &pace_ops;
+	ca.cc_ctx = &pc;
 	struct sim_link link = {.loss = 0.05, .delay_us = 5000};
 	struct relpair p;
 	assert_int_equal(relpair_open(&p, 13, &link, &ca, NULL), 0);
@@ -490,6 +494,30 @@ static void pacing_hook(void **state)
 	relpair_close(&p);
 }
 
+
+/* The built-in NewReno window: 10 packets at first, then the transfer
+ * completes under loss. */
+static void reno_window(void **state)
+{
+	(void)state;
+	struct rel_config ca;
+	relpair_config(&ca, 14);
+	ca.cc = &rel_cc_reno;
+	struct sim_link link = {.loss = 0.05, .reorder = 0.02, .delay_us = 10000, .jitter_us = 1000};
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 14, &link, &ca, NULL), 0);
+	uint8_t buf[1000] = {0};
+	for (int i = 0; i < 2000; i++)
+		assert_int_equal(rel_send(p.a, p.pa, buf, sizeof buf, REL_RDM, sim_now(p.s), NULL), 0);
+	/* initial window: 10 full packets (10 * 1219 bytes) = 12 of 1000 bytes */
+	assert_int_equal(rel_out_pending(p.a), 12);
+	assert_int_equal(run_until_events(&p, p.b, REL_EV_MESSAGE, 2000, 600000000), 2000);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_true(st.retransmits > 0);
+	relpair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +529,7 @@ int main(void)
 		cmocka_unit_test(many_peers_one_core),
 		cmocka_unit_test(message_64mib),
 		cmocka_unit_test(pacing_hook),
+		cmocka_unit_test(reno_window),
 	};
 	return cmocka_run_group_tests_name("rel_session", tests, NULL, NULL);
 }
