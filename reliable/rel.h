@@ -99,11 +99,11 @@ struct rel_config {
 	uint32_t dupthresh;         /* fast retransmit after N later packets acked, 3 */
 	uint64_t rto_initial_us;    /* RTO before any RTT sample, 1 s */
 	uint64_t rto_min_us;        /* RTO floor, 200 ms */
-	uint64_t rto_max_us;        /* RTO ceiling for backoff, 60 s */
+	uint64_t rto_max_us;        /* RTO ceiling for backoff, 60 s (and dead_us/4) */
 	uint64_t keepalive_us;      /* PING after this long without sending, 5 s */
 	uint64_t dead_us;           /* peer dead after this long silent, 30 s */
 	uint64_t cookie_bucket_us;  /* cookie time bucket; valid 1..2 buckets, 10 s */
-	uint64_t linger_us;         /* keep a closed session to re-ack, 2 s */
+	uint64_t linger_us;         /* keep a closed session to re-ack, 10 s */
 	int fixed_initial_seq;      /* testing: 1 = start at initial_seq */
 	uint32_t initial_seq;
 	const struct rel_cc_ops *cc; /* NULL = none: only the windows limit */

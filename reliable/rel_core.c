@@ -25,7 +25,7 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->keepalive_us = 5000000;
 	cfg->dead_us = 30000000;
 	cfg->cookie_bucket_us = 10000000;
-	cfg->linger_us = 2000000;
+	cfg->linger_us = 10000000;
 }
 
 const char *rel_strerror(int code)
@@ -83,6 +83,12 @@ struct rel_core *rel_core_new(const struct rel_config *cfg, int *err)
 	if (!c)
 		goto fail;
 	c->cfg = *cfg;
+	/* slots are indexed by seq mod a power of two, so that they stay
+	 * distinct across the 2^32 wrap */
+	uint32_t ring = 1;
+	while (ring < cfg->window)
+		ring <<= 1;
+	c->ring_mask = ring - 1;
 	rel_rng_seed(&c->rng, cfg->seed);
 	static const uint8_t zero[16];
 	if (!memcmp(c->cfg.cookie_secret, zero, 16)) {
@@ -434,6 +440,7 @@ static int on_client_reply(struct rel_core *c, struct rel_peer *p, const struct 
 		p->hs_bucket = k->bucket;
 		p->hs_cookie = k->cookie;
 		p->state = REL_ST_CONNECT;
+		p->hs_tries = 0;
 		p->last_recv = now;
 		p->rto_at = now + p->rto;
 		rel_send_handshake(c, p, now);
@@ -490,6 +497,19 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 		p->st.pkts_recv++;
 		return on_client_reply(c, p, k, now);
 	}
+	if ((p->state == REL_ST_CONNECT || (p->state == REL_ST_HELLO && p->hs_cookie)) &&
+	    k->src_sid != 0) {
+		/* the server has a session for us but its ACCEPT was lost:
+		 * ask again at once with our cookie (a valid CONNECT is
+		 * answered with ACCEPT); the server is alive */
+		p->st.drop_unexpected++;
+		p->last_recv = now;
+		enum rel_state st = p->state;
+		p->state = REL_ST_CONNECT;
+		rel_send_handshake(c, p, now);
+		p->state = st;
+		return REL_EUNEXPECTED;
+	}
 	if ((p->state != REL_ST_OPEN && p->state != REL_ST_LINGER) || p->rsid != k->src_sid) {
 		p->st.drop_session++;
 		c->st.drop_session++;
@@ -497,6 +517,8 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 	}
 	p->st.pkts_recv++;
 	p->last_recv = now;
+	if (p->state == REL_ST_LINGER) /* the peer still retransmits: stay */
+		p->linger_at = now + rel_linger(c, p);
 	if (k->type == REL_PT_DATA || k->type == REL_PT_PING) {
 		p->ts_recent = k->ts;
 		p->ts_recent_at = now;

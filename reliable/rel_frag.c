@@ -100,7 +100,7 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 {
 	uint32_t w = c->cfg.window;
 	int32_t d = rel_seq_diff(k->seq, p->rcv_nxt);
-	if (d < 0 || (d < (int32_t)w && p->rbits[k->seq % w]))
+	if (d < 0 || (d < (int32_t)w && p->rbits[k->seq & c->ring_mask]))
 		return drop(p, &p->st.drop_dup, REL_EDUP);
 	if (d >= (int32_t)w)
 		return drop(p, &p->st.drop_window, REL_EWINDOW);
@@ -140,13 +140,13 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 	if (k->payload_len)
 		memcpy(m->buf + k->frag_off, k->payload, k->payload_len);
 	m->got++;
-	p->rbits[k->seq % w] = 1;
+	p->rbits[k->seq & c->ring_mask] = 1;
 	if (rel_seq_diff(k->seq + 1, p->rcv_max) > 0)
 		p->rcv_max = k->seq + 1;
 	if (m->got == m->count && mode == REL_RDM && !fin)
 		deliver(c, p, m, now);
-	while (p->rbits[p->rcv_nxt % w]) {
-		p->rbits[p->rcv_nxt % w] = 0;
+	while (p->rbits[p->rcv_nxt & c->ring_mask]) {
+		p->rbits[p->rcv_nxt & c->ring_mask] = 0;
 		p->rcv_nxt++;
 	}
 	if (rel_seq_diff(p->rcv_max, p->rcv_nxt) < 0)

@@ -74,6 +74,7 @@ struct rel_peer {
 	/* handshake (client) */
 	uint32_t hs_bucket;
 	uint64_t hs_cookie;
+	uint32_t hs_tries;    /* CONNECT timeouts with this cookie */
 	uint32_t hs_init_seq; /* ours, sent in CONNECT/ACCEPT */
 
 	/* what the peer told us */
@@ -144,6 +145,7 @@ struct rel_core {
 	struct rel_rng rng;
 	struct rel_peer *peers;
 	uint32_t npeers, id_next;
+	uint32_t ring_mask;     /* send ring / receive bits: power of two >= window, - 1 */
 	struct rel_outslot *out;
 	uint32_t out_head, out_len;
 	int out_blocked;
@@ -175,6 +177,7 @@ int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
 void rel_peer_free_tx(struct rel_peer *p);
 int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now);
 void rel_check_done(struct rel_core *c, struct rel_peer *p, uint64_t now);
+uint64_t rel_linger(const struct rel_core *c, const struct rel_peer *p);
 
 /* rel_frag.c */
 int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);

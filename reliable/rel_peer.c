@@ -9,8 +9,8 @@
 
 int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p)
 {
-	p->ring = calloc(c->cfg.window, sizeof *p->ring);
-	p->rbits = calloc(c->cfg.window, 1);
+	p->ring = calloc((size_t)c->ring_mask + 1, sizeof *p->ring);
+	p->rbits = calloc((size_t)c->ring_mask + 1, 1);
 	if (c->cfg.cc && c->cfg.cc->state_size)
 		if (!(p->cc_state = calloc(1, c->cfg.cc->state_size)))
 			return UDP_ENOMEM;
@@ -90,7 +90,7 @@ void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k
 	else if ((uint32_t)ahead - 1 < span)
 		span = (uint32_t)ahead - 1;
 	for (uint32_t i = 0; i < span; i++) {
-		if (p->rbits[(p->rcv_nxt + 1 + i) % w]) {
+		if (p->rbits[(p->rcv_nxt + 1 + i) & c->ring_mask]) {
 			k->sack[i / 32] |= 1u << (i % 32);
 			k->sack_words = (uint8_t)(i / 32 + 1);
 		}
@@ -119,11 +119,18 @@ static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
 	p->st.rtt_samples++;
 }
 
+/* Long enough for the peer's retransmitted FIN to find us: linger_us,
+ * and at least four of our RTOs. */
+uint64_t rel_linger(const struct rel_core *c, const struct rel_peer *p)
+{
+	return c->cfg.linger_us > 4 * p->rto ? c->cfg.linger_us : 4 * p->rto;
+}
+
 void rel_check_done(struct rel_core *c, struct rel_peer *p, uint64_t now)
 {
 	if (p->state == REL_ST_OPEN && p->fin_acked && p->peer_fin) {
 		p->state = REL_ST_LINGER;
-		p->linger_at = now + c->cfg.linger_us;
+		p->linger_at = now + rel_linger(c, p);
 		p->rto_at = 0;
 	}
 }
@@ -184,7 +191,6 @@ static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
 
 void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
 {
-	uint32_t w = c->cfg.window;
 	uint64_t newly = 0, newly_bytes = 0;
 	/* The newest advertisement wins, also when acks are reordered: newer
 	 * by the peer's clock, then by cumulative ack; a tie keeps the smaller. */
@@ -207,7 +213,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 	int32_t adv = rel_seq_diff(k->cum_ack, p->snd_una);
 	if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_nxt) <= 0) {
 		for (uint32_t s = p->snd_una; s != k->cum_ack; s++) {
-			struct rel_txpkt *t = &p->ring[s % w];
+			struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 			uint32_t len = t->len;
 			if (ack_slot(p, t)) {
 				newly++;
@@ -223,7 +229,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 		uint32_t s = k->cum_ack + 1 + i;
 		if (rel_seq_diff(s, p->snd_una) < 0 || rel_seq_diff(s, p->snd_nxt) >= 0)
 			continue;
-		struct rel_txpkt *t = &p->ring[s % w];
+		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 		uint32_t len = t->len;
 		if (ack_slot(p, t)) {
 			newly++;
@@ -237,7 +243,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 	 * and it has been out for more than 5/4 srtt (tolerates reordering). */
 	uint64_t min_age = p->srtt + p->srtt / 4;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
-		struct rel_txpkt *t = &p->ring[s % w];
+		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 		if (t->state == TX_INFLIGHT && !t->lost &&
 		    t->txo + c->cfg.dupthresh <= p->largest_acked_txo &&
 		    now - t->sent_us >= min_age) {
@@ -260,7 +266,7 @@ static int out_room(const struct rel_core *c)
 
 static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint64_t now)
 {
-	struct rel_txpkt *t = &p->ring[seq % c->cfg.window];
+	struct rel_txpkt *t = &p->ring[seq & c->ring_mask];
 	struct rel_txmsg *m = t->msg;
 	struct rel_pkt k;
 	memset(&k, 0, sizeof k);
@@ -315,12 +321,11 @@ static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint6
 
 void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 {
-	uint32_t w = c->cfg.window;
 	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
 		return;
 	p->cc_wake = 0;
 	for (uint32_t s = p->snd_una; p->n_lost && s != p->snd_nxt; s++) {
-		struct rel_txpkt *t = &p->ring[s % w];
+		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 		if (t->state != TX_INFLIGHT || !t->lost)
 			continue;
 		if (!out_room(c) || !cc_allows(c, p, t->len, now))
@@ -352,7 +357,7 @@ void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			m->first_seq = p->snd_nxt;
 			p->outstanding += m->len;
 		}
-		struct rel_txpkt *t = &p->ring[p->snd_nxt % w];
+		struct rel_txpkt *t = &p->ring[p->snd_nxt & c->ring_mask];
 		memset(t, 0, sizeof *t);
 		t->msg = m;
 		t->index = m->next_frag;
@@ -471,9 +476,18 @@ int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now)
 
 /* ---- timers ---- */
 
+/* Doubles an RTO, up to rto_max and to dead_us / 4: the peer should see a
+ * few tries before either side gives up on the other. */
+static uint64_t backoff(const struct rel_core *c, uint64_t rto)
+{
+	uint64_t cap = c->cfg.rto_max_us < c->cfg.dead_us / 4 ? c->cfg.rto_max_us : c->cfg.dead_us / 4;
+	if (cap < c->cfg.rto_min_us)
+		cap = c->cfg.rto_min_us;
+	return 2 * rto < cap ? 2 * rto : (rto > cap ? rto : cap);
+}
+
 int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 {
-	uint32_t w = c->cfg.window;
 	if (p->state == REL_ST_LINGER) {
 		if (now >= p->linger_at) {
 			rel_peer_destroy(c, p);
@@ -483,6 +497,10 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	}
 	if (now - p->last_recv >= c->cfg.dead_us) {
 		struct rel_event ev = {.type = REL_EV_DEAD, .peer = p->id};
+		/* Only our FIN is unacked, the peer closed too: all our data
+		 * was delivered (its acks said so), the peer has just gone. */
+		if (p->peer_fin && p->fin_sent && !p->fin_acked && p->q_head && p->q_head->fin)
+			ev.type = REL_EV_CLOSED;
 		(void)rel_event_push(c, &ev, 0);
 		rel_peer_destroy(c, p);
 		return 1;
@@ -497,7 +515,7 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			p->rto = 2 * p->rto < cap ? 2 * p->rto : cap;
 			p->rto_at = now + p->rto;
 			/* an old cookie may have expired: start over now and then */
-			if (p->state == REL_ST_CONNECT && p->st.timeouts % 3 == 0)
+			if (p->state == REL_ST_CONNECT && ++p->hs_tries >= 3)
 				p->state = REL_ST_HELLO;
 			rel_send_handshake(c, p, now);
 		}
@@ -506,20 +524,25 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	if (p->rto_at && now >= p->rto_at) {
 		if (p->snd_una == p->snd_nxt && p->flow_blocked && out_room(c)) {
 			send_ack(c, p, REL_PT_PING, now); /* window probe */
-			p->rto = 2 * p->rto < c->cfg.rto_max_us ? 2 * p->rto : c->cfg.rto_max_us;
+			p->rto = backoff(c, p->rto);
 			p->rto_at = now + p->rto;
 		} else if (p->snd_una == p->snd_nxt) {
 			p->rto_at = 0;
 		} else {
+			/* The oldest unacked packet goes again.  Under congestion
+			 * control everything in flight counts as lost (go back,
+			 * paced by the window), so the window cannot stay full
+			 * of packets that will never be acked. */
 			for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
-				struct rel_txpkt *t = &p->ring[s % w];
+				struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 				if (t->state == TX_INFLIGHT) {
 					mark_lost(p, t);
-					break;
+					if (!c->cfg.cc)
+						break;
 				}
 			}
 			p->st.timeouts++;
-			p->rto = 2 * p->rto < c->cfg.rto_max_us ? 2 * p->rto : c->cfg.rto_max_us;
+			p->rto = backoff(c, p->rto);
 			p->rto_at = now + p->rto;
 			cc_event(c, p, REL_CC_TIMEOUT, 0, now);
 		}

@@ -290,6 +290,143 @@ static void sequence_wraparound(void **state)
 	relpair_close(&p);
 }
 
+
+/* Both directions at once, mixed modes in one session, tiny windows, a
+ * tiny out-queue and receive budget, heavy loss: every reliable message
+ * exactly once, seqpacket ones in order, then a clean close. */
+struct dir_check {
+	uint8_t seen[400];
+	int next_seq; /* last seqpacket index seen */
+	int got, dgrams;
+};
+
+static void stress_one(uint64_t seed)
+{
+	struct rel_config ca, cb;
+	relpair_config(&ca, seed * 3 + 1);
+	relpair_config(&cb, seed * 3 + 2);
+	ca.window = cb.window = 8 + (uint32_t)(seed % 5) * 8;
+	ca.out_queue = cb.out_queue = 4 + (uint32_t)(seed % 3);
+	ca.mtu = cb.mtu = 300 + (size_t)(seed % 4) * 200;
+	ca.max_msg = cb.max_msg = 20000;
+	ca.recv_budget = cb.recv_budget = 40000;
+	ca.rto_min_us = cb.rto_min_us = 10000;
+	if (seed % 2) {
+		ca.fixed_initial_seq = cb.fixed_initial_seq = 1;
+		ca.initial_seq = 0xffffffffu - (uint32_t)seed;
+		cb.initial_seq = 0x7fffffffu - (uint32_t)seed;
+	}
+	if (seed % 3 == 0)
+		ca.cc = cb.cc = &rel_cc_reno;
+	struct sim_link link = {.loss = 0.25, .dup = 0.05, .reorder = 0.1, .corrupt = 0.02,
+				.delay_us = 2000 + (seed % 50) * 100, .jitter_us = 500};
+	struct relpair p;
+	if (relpair_open(&p, seed, &link, &ca, &cb) != 0)
+		fail_msg("seed %lu: no handshake", (unsigned long)seed);
+	struct dir_check at_b = {.next_seq = -1}, at_a = {.next_seq = -1};
+	enum { M = 400 };
+	int sent_a = 0, sent_b = 0, closing = 0, closed_a = 0, closed_b = 0;
+	int pclosed_a = 0, pclosed_b = 0;
+	uint64_t rng = seed;
+	uint8_t buf[20000];
+	uint64_t limit = sim_now(p.s) + 3600ull * 1000000;
+	while (!(closed_a && closed_b && pclosed_a && pclosed_b) && sim_step(p.s, limit)) {
+		/* feed a few messages per step, as the send budget allows */
+		for (int k = 0; k < 3; k++) {
+			struct rel_core *c = (k & 1) ? p.b : p.a;
+			uint32_t peer = (k & 1) ? p.pb : p.pa;
+			int *sent = (k & 1) ? &sent_b : &sent_a;
+			if (*sent >= M)
+				continue;
+			size_t len = 1 + sim_rand(&rng) % (sim_rand(&rng) % 4 ? 500 : 20000);
+			enum rel_mode mode = (*sent % 7 == 3) ? REL_DGRAM : (*sent % 2 ? REL_RDM : REL_SEQPACKET);
+			if (mode == REL_DGRAM && len > rel_dgram_max(c))
+				len = rel_dgram_max(c);
+			if (len < 3)
+				len = 3;
+			memset(buf, *sent & 0xff, len);
+			buf[0] = (uint8_t)(*sent >> 8);
+			buf[1] = (uint8_t)*sent;
+			buf[2] = (uint8_t)mode;
+			int rc = rel_send(c, peer, buf, len, mode, sim_now(p.s), NULL);
+			if (rc == 0 || (mode == REL_DGRAM && rc == REL_EFULL))
+				(*sent)++;
+			else if (rc != REL_EFULL)
+				fail_msg("seed %lu side %d: rel_send %s at %d, t=%lu", (unsigned long)seed, k & 1,
+					 rel_strerror(rc), *sent, (unsigned long)sim_now(p.s));
+		}
+		for (int side = 0; side < 2; side++) {
+			struct rel_core *c = side ? p.a : p.b;
+			struct dir_check *d = side ? &at_a : &at_b;
+			struct rel_event ev;
+			while (rel_poll_event(c, &ev)) {
+				if (ev.type == REL_EV_DEAD) {
+					struct rel_stats x, y;
+					rel_peer_stats(p.a, p.pa, &x);
+					rel_peer_stats(p.b, p.pb, &y);
+					print_message("a: sent %lu retx %lu to %lu inflight %lu pw %lu rto %lu | b: win %lu bud %lu mal %lu dup %lu sess %lu unexp %lu mem %lu\n",
+						(unsigned long)x.data_sent, (unsigned long)x.retransmits, (unsigned long)x.timeouts,
+						(unsigned long)x.inflight_pkts, (unsigned long)x.peer_window, (unsigned long)x.rto_us,
+						(unsigned long)y.drop_window, (unsigned long)y.drop_budget, (unsigned long)y.drop_malformed,
+						(unsigned long)y.drop_dup, (unsigned long)y.drop_session, (unsigned long)y.drop_unexpected,
+						(unsigned long)y.recv_mem);
+					struct rel_core_stats cs;
+					rel_core_stats(p.b, &cs);
+					print_message("b core: in %lu magic %lu crc %lu mal %lu sess %lu unexp %lu\n",
+						(unsigned long)cs.pkts_in, (unsigned long)cs.drop_magic, (unsigned long)cs.drop_checksum,
+						(unsigned long)cs.drop_malformed, (unsigned long)cs.drop_session, (unsigned long)cs.drop_unexpected);
+					fail_msg("seed %lu: %s dead at t=%lu (a got %d, b got %d, sent %d/%d)",
+						 (unsigned long)seed, side ? "a" : "b", (unsigned long)sim_now(p.s),
+						 at_a.got, at_b.got, sent_a, sent_b);
+				}
+				if (ev.type == REL_EV_CLOSED)
+					*(side ? &closed_a : &closed_b) = 1;
+				if (ev.type == REL_EV_PEER_CLOSED) {
+					*(side ? &pclosed_a : &pclosed_b) = 1;
+					assert_int_equal(d->got, M - M / 7 - (M % 7 > 3));
+				}
+				if (ev.type != REL_EV_MESSAGE)
+					continue;
+				int idx = ev.data[0] << 8 | ev.data[1];
+				assert_true(idx < M);
+				assert_int_equal(ev.data[2], ev.mode);
+				for (size_t j = 3; j < ev.len; j++)
+					assert_int_equal(ev.data[j], idx & 0xff);
+				assert_int_equal(d->seen[idx], 0);
+				d->seen[idx] = 1;
+				if (ev.mode == REL_DGRAM) {
+					d->dgrams++;
+				} else {
+					d->got++;
+					if (ev.mode == REL_SEQPACKET) {
+						assert_true(idx > d->next_seq);
+						/* every earlier reliable message is in */
+						for (int j = 0; j < idx; j++)
+							if (j % 7 != 3)
+								assert_int_equal(d->seen[j], 1);
+						d->next_seq = idx;
+					}
+				}
+				rel_buf_free(ev.data);
+			}
+		}
+		if (sent_a == M && sent_b == M && !closing) {
+			assert_int_equal(rel_close(p.a, p.pa, sim_now(p.s)), 0);
+			closing = 1;
+		}
+	}
+	if (!(closed_a && closed_b && pclosed_a && pclosed_b))
+		fail_msg("seed %lu stuck: a got %d, b got %d", (unsigned long)seed, at_a.got, at_b.got);
+	relpair_close(&p);
+}
+
+static void stress_small_windows(void **state)
+{
+	(void)state;
+	for (uint64_t seed = getenv("REL_SEED0") ? (uint64_t)atoi(getenv("REL_SEED0")) : 1; seed <= (getenv("REL_SEED1") ? (uint64_t)atoi(getenv("REL_SEED1")) : 40); seed++)
+		stress_one(seed);
+}
+
 static void handshake_under_loss(void **state)
 {
 	(void)state;
@@ -306,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handshake_under_loss),
 		cmocka_unit_test(sequence_wraparound),
+		cmocka_unit_test(stress_small_windows),
 		cmocka_unit_test(transfer_seqpacket),
 		cmocka_unit_test(transfer_rdm),
 	};

@@ -111,7 +111,8 @@ static void forged_and_stale_change_nothing(void **state)
 	assert_int_equal(rel_close(p.a, p.pa, sim_now(p.s)), 0);
 	assert_int_equal(run_until_events(&p, p.a, REL_EV_CLOSED, 1, 10000000), 1);
 	assert_int_equal(rel_send(p.a, p.pa, "x", 1, REL_RDM, sim_now(p.s), NULL), REL_ECLOSED);
-	for (int i = 0; i < 100 && sim_step(p.s, sim_now(p.s) + 5000000); i++)
+	/* both linger (linger_us, 10 s by default), then forget the session */
+	for (uint64_t until = sim_now(p.s) + 11000000; sim_step(p.s, until);)
 		;
 	struct rel_core_stats cst;
 	rel_core_stats(p.b, &cst);

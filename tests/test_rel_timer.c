@@ -105,8 +105,11 @@ static void duo_close(struct duo *d)
 static void rto_exact_deadline_and_backoff(void **state)
 {
 	(void)state;
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.dead_us = 120000000; /* backoff is capped at dead_us / 4 */
 	struct duo d;
-	duo_open(&d, NULL);
+	duo_open(&d, &cfg);
 	d.now += 1000;
 	assert_int_equal(rel_send(d.a, d.pa, "hello", 5, REL_SEQPACKET, d.now, NULL), 0);
 	uint8_t type = 0;
@@ -114,7 +117,7 @@ static void rto_exact_deadline_and_backoff(void **state)
 	assert_int_equal(type, REL_PT_DATA);
 	uint64_t t = d.now, rto = 1000000; /* rto_initial: no RTT sample yet */
 	struct rel_stats st;
-	for (int i = 0; i < 4; i++) { /* 1+2+4+8 s: before dead_us */
+	for (int i = 0; i < 4; i++) { /* 1, 2, 4, 8 s, the next 16 s */
 		assert_true(rel_next_deadline(d.a) == t + rto);
 		rel_update(d.a, t + rto - 1);
 		assert_int_equal(drop_out(d.a, NULL), 0);
@@ -148,6 +151,26 @@ static void rto_backoff_capped(void **state)
 	uint64_t t = d.now;
 	uint64_t expect[] = {1000000, 2000000, 3000000, 3000000, 3000000};
 	for (int i = 0; i < 5; i++) {
+		assert_true(rel_next_deadline(d.a) == t + expect[i]);
+		t += expect[i];
+		rel_update(d.a, t);
+		assert_int_equal(drop_out(d.a, NULL), 1);
+	}
+	duo_close(&d);
+}
+
+/* Backoff stops at dead_us / 4 (7.5 s by default), so a peer hears a few
+ * tries before it would declare us dead. */
+static void rto_backoff_capped_by_dead(void **state)
+{
+	(void)state;
+	struct duo d;
+	duo_open(&d, NULL);
+	assert_int_equal(rel_send(d.a, d.pa, "x", 1, REL_RDM, d.now, NULL), 0);
+	(void)drop_out(d.a, NULL);
+	uint64_t t = d.now;
+	uint64_t expect[] = {1000000, 2000000, 4000000, 7500000, 7500000};
+	for (int i = 0; i < 5 && t + expect[i] < d.now + 30000000; i++) {
 		assert_true(rel_next_deadline(d.a) == t + expect[i]);
 		t += expect[i];
 		rel_update(d.a, t);
@@ -336,6 +359,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rto_exact_deadline_and_backoff),
 		cmocka_unit_test(rto_backoff_capped),
+		cmocka_unit_test(rto_backoff_capped_by_dead),
 		cmocka_unit_test(rtt_from_echo_and_floor),
 		cmocka_unit_test(keepalive_and_dead_peer),
 		cmocka_unit_test(handshake_retransmit),
