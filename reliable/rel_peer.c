@@ -236,8 +236,14 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 			newly_bytes += len;
 		}
 	}
-	if (!newly)
+	if (!newly) {
+		/* the cumulative ack may still pass packets sacked before */
+		if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_una) == 0) {
+			p->rto_at = p->snd_una == p->snd_nxt ? 0 : now + p->rto;
+			release_acked(c, p, now);
+		}
 		return;
+	}
 	cc_event(c, p, REL_CC_ACKED, newly_bytes, now);
 	/* A packet is lost once dupthresh packets sent after it were acked
 	 * and it has been out for more than 5/4 srtt (tolerates reordering). */
@@ -253,7 +259,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 		}
 	}
 	p->rto_at = p->snd_una == p->snd_nxt ? 0 : now + p->rto;
-	if (adv > 0)
+	if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_una) == 0)
 		release_acked(c, p, now);
 }
 
