@@ -16,7 +16,12 @@
  *
  * Every function returns >= 0 on success or a negative code: enum rel_err
  * (-300..-399) or enum udp_err.  rel_strerror() gives words for both.  The
- * core never prints, never exits, and never asserts on network data. */
+ * core never prints, never exits, and never asserts on network data.  A
+ * core is not thread-safe: one thread (or one lock) per core.
+ *
+ * Ownership: the core copies what rel_input() and rel_send() are given and
+ * keeps nothing of the caller's; out-queue datagrams belong to the core;
+ * a REL_EV_MESSAGE buffer belongs to the caller once polled. */
 #ifndef REL_H
 #define REL_H
 
@@ -86,6 +91,9 @@ struct rel_cc_ops {
 extern const struct rel_cc_ops rel_cc_reno;
 
 struct rel_config {
+	/* Randomness.  In production give a random seed and secret (e.g. from
+	 * getrandom): session ids and cookies must not be guessable.  Tests
+	 * give fixed ones and get the same run every time. */
 	uint64_t seed;              /* seeds the PRNG (session ids, initial seqs) */
 	uint8_t cookie_secret[16];  /* SipHash key for cookies; all zero = from seed */
 	int accept;                 /* 1: answer HELLOs (a server), 0: only connect */
