@@ -82,6 +82,11 @@ void sim_set_tap(struct sim *s, sim_tap_fn fn, void *ctx)
 	s->tap_ctx = ctx;
 }
 
+void sim_set_link(struct sim *s, const struct sim_link *link)
+{
+	s->link = *link;
+}
+
 uint64_t sim_now(const struct sim *s)
 {
 	return s->now;

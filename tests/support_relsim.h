@@ -33,6 +33,8 @@ void sim_free(struct sim *s);
 int sim_add(struct sim *s, struct rel_core *core);
 const uint8_t *sim_addr(const struct sim *s, int node, size_t *len);
 void sim_set_tap(struct sim *s, sim_tap_fn fn, void *ctx);
+/* Changes the link from now on (datagrams already on it still arrive). */
+void sim_set_link(struct sim *s, const struct sim_link *link);
 uint64_t sim_now(const struct sim *s);
 void sim_set_now(struct sim *s, uint64_t now);
 /* One step: drain the out-queues into the link, jump to the next event

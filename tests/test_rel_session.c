@@ -519,6 +519,99 @@ static void reno_window(void **state)
 	relpair_close(&p);
 }
 
+/* rel_close() right after queueing: the close completes (REL_EV_CLOSED)
+ * only after every message was acked, and the peer sees every message
+ * before REL_EV_PEER_CLOSED.  Then both sides forget the session. */
+static void close_waits_for_delivery(void **state)
+{
+	(void)state;
+	struct sim_link link = {.loss = 0.2, .reorder = 0.1, .dup = 0.05, .delay_us = 8000};
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 21, &link, NULL, NULL), 0);
+	uint8_t buf[5000];
+	for (int i = 0; i < 200; i++) {
+		memset(buf, i, sizeof buf);
+		assert_int_equal(rel_send(p.a, p.pa, buf, 1 + (size_t)i * 20, REL_RDM, sim_now(p.s), NULL), 0);
+	}
+	assert_int_equal(rel_close(p.a, p.pa, sim_now(p.s)), 0);
+	assert_int_equal(rel_close(p.a, p.pa, sim_now(p.s)), REL_ECLOSED);
+	int acked = 0, closed = 0, got = 0, peer_closed = 0, b_closed = 0;
+	uint64_t limit = sim_now(p.s) + 300000000;
+	while (!(closed && peer_closed && b_closed) && sim_step(p.s, limit)) {
+		struct rel_event ev;
+		while (rel_poll_event(p.a, &ev)) {
+			if (ev.type == REL_EV_ACKED)
+				acked++;
+			if (ev.type == REL_EV_CLOSED) {
+				assert_int_equal(acked, 200);
+				closed = 1;
+			}
+			assert_int_not_equal(ev.type, REL_EV_DEAD);
+		}
+		while (rel_poll_event(p.b, &ev)) {
+			if (ev.type == REL_EV_MESSAGE) {
+				got++;
+				rel_buf_free(ev.data);
+			}
+			if (ev.type == REL_EV_PEER_CLOSED) {
+				assert_int_equal(got, 200);
+				peer_closed = 1;
+			}
+			if (ev.type == REL_EV_CLOSED)
+				b_closed = 1; /* b answered with its own FIN */
+			assert_int_not_equal(ev.type, REL_EV_DEAD);
+		}
+	}
+	assert_true(closed && peer_closed && b_closed);
+	for (uint64_t until = sim_now(p.s) + 60000000; sim_step(p.s, until);)
+		;
+	struct rel_core_stats st;
+	rel_core_stats(p.a, &st);
+	assert_int_equal(st.peers, 0);
+	rel_core_stats(p.b, &st);
+	assert_int_equal(st.peers, 0);
+	assert_true(rel_next_deadline(p.a) == UINT64_MAX);
+	relpair_close(&p);
+}
+
+/* The link dies in the middle of a transfer: both sides report the other
+ * dead after dead_us of silence, and free the session. */
+static void link_cut_mid_transfer(void **state)
+{
+	(void)state;
+	struct sim_link link = {.delay_us = 5000};
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 22, &link, NULL, NULL), 0);
+	uint8_t *buf = calloc(1, 1 << 20);
+	assert_int_equal(rel_send(p.a, p.pa, buf, 1 << 20, REL_SEQPACKET, sim_now(p.s), NULL), 0);
+	free(buf);
+	for (int i = 0; i < 20; i++)
+		(void)sim_step(p.s, sim_now(p.s) + 1000000);
+	struct sim_link dead = {.loss = 1.0};
+	sim_set_link(p.s, &dead);
+	uint64_t cut = sim_now(p.s);
+	int dead_a = 0, dead_b = 0;
+	while (!(dead_a && dead_b) && sim_step(p.s, cut + 60000000)) {
+		struct rel_event ev;
+		while (rel_poll_event(p.a, &ev))
+			if (ev.type == REL_EV_DEAD)
+				dead_a = 1;
+			else if (ev.type == REL_EV_MESSAGE)
+				rel_buf_free(ev.data);
+		while (rel_poll_event(p.b, &ev))
+			if (ev.type == REL_EV_DEAD)
+				dead_b = 1;
+			else if (ev.type == REL_EV_MESSAGE)
+				rel_buf_free(ev.data);
+	}
+	assert_true(dead_a && dead_b);
+	assert_true(sim_now(p.s) <= cut + 30000000 + 1000000);
+	struct rel_core_stats st;
+	rel_core_stats(p.a, &st);
+	assert_int_equal(st.peers, 0);
+	relpair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +624,8 @@ int main(void)
 		cmocka_unit_test(message_64mib),
 		cmocka_unit_test(pacing_hook),
 		cmocka_unit_test(reno_window),
+		cmocka_unit_test(close_waits_for_delivery),
+		cmocka_unit_test(link_cut_mid_transfer),
 	};
 	return cmocka_run_group_tests_name("rel_session", tests, NULL, NULL);
 }
