@@ -1,5 +1,6 @@
-/* rel_core.c - the core object: configuration, sessions, the stateless
- * cookie handshake, input dispatch, the out-queue and the event queue. */
+/* rel_core.c - the core object: configuration, input dispatch, timers,
+ * the out-queue and the event queue.  Sessions are in rel_sess.c, the
+ * handshake in rel_hs.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +60,8 @@ static int config_ok(const struct rel_config *c)
 		return 0;
 	if (c->max_msg > 0xffffffffu || c->max_msg > c->recv_budget || c->max_msg > c->send_budget)
 		return 0;
-	if (c->window < 8 || c->window > (1u << 20) || c->out_queue < 4 || c->max_peers < 1)
+	if (c->window < 8 || c->window > (1u << 20) || c->out_queue < 4 || c->max_peers < 1 ||
+	    c->max_peers > (1u << 24))
 		return 0;
 	if (c->dupthresh < 1 || c->rto_min_us < 1 || c->rto_min_us > c->rto_initial_us ||
 	    c->rto_initial_us > c->rto_max_us)
@@ -97,6 +99,8 @@ struct rel_core *rel_core_new(const struct rel_config *cfg, int *err)
 			memcpy(c->cfg.cookie_secret + 8 * i, &v, 8);
 		}
 	}
+	if (rel_sess_init(c) < 0)
+		goto fail;
 	c->out = calloc(cfg->out_queue, sizeof *c->out);
 	if (!c->out)
 		goto fail;
@@ -129,12 +133,14 @@ void rel_core_free(struct rel_core *c)
 		for (uint32_t i = 0; i < c->cfg.out_queue; i++)
 			free(c->out[i].buf);
 	free(c->out);
+	free(c->tab_id);
+	free(c->tab_lsid);
 	free(c);
 }
 
 /* ---- out-queue ---- */
 
-static uint8_t *out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer)
+uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer)
 {
 	if (c->out_len == c->cfg.out_queue) {
 		c->out_blocked = 1;
@@ -149,7 +155,7 @@ static uint8_t *out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t al
 
 uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p)
 {
-	return out_slot_addr(c, p->addr, p->addr_len, p->id);
+	return rel_out_slot_addr(c, p->addr, p->addr_len, p->id);
 }
 
 void rel_out_commit(struct rel_core *c, size_t len)
@@ -247,241 +253,13 @@ void rel_buf_free(void *buf)
 	free(buf);
 }
 
-/* ---- sessions ---- */
-
-struct rel_peer *rel_peer_find(const struct rel_core *c, uint32_t id)
-{
-	for (struct rel_peer *p = c->peers; p; p = p->next)
-		if (p->id == id)
-			return p;
-	return NULL;
-}
-
-static struct rel_peer *peer_by_lsid(const struct rel_core *c, uint32_t sid)
-{
-	for (struct rel_peer *p = c->peers; p; p = p->next)
-		if (p->lsid == sid)
-			return p;
-	return NULL;
-}
-
-static int addr_eq(const struct rel_peer *p, const void *addr, size_t len)
-{
-	return p->addr_len == len && !memcmp(p->addr, addr, len);
-}
-
-static struct rel_peer *peer_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now)
-{
-	if (c->npeers >= c->cfg.max_peers)
-		return NULL;
-	struct rel_peer *p = calloc(1, sizeof *p);
-	if (!p)
-		return NULL;
-	memcpy(p->addr, addr, alen);
-	p->addr_len = alen;
-	if (++c->id_next == 0)
-		c->id_next = 1;
-	p->id = c->id_next;
-	do
-		p->lsid = (uint32_t)rel_rng_next(&c->rng);
-	while (p->lsid == 0 || peer_by_lsid(c, p->lsid));
-	p->hs_init_seq = c->cfg.fixed_initial_seq ? c->cfg.initial_seq : (uint32_t)rel_rng_next(&c->rng);
-	p->rto = c->cfg.rto_initial_us;
-	p->last_recv = p->last_send = now;
-	if (rel_peer_alloc_windows(c, p) < 0) {
-		free(p->ring);
-		free(p->rbits);
-		free(p->cc_state);
-		free(p);
-		return NULL;
-	}
-	p->next = c->peers;
-	c->peers = p;
-	c->npeers++;
-	c->st.peers = c->npeers;
-	return p;
-}
-
-void rel_peer_destroy(struct rel_core *c, struct rel_peer *p)
-{
-	for (struct rel_peer **pp = &c->peers; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
-	rel_peer_free_tx(p);
-	rel_rx_free(p);
-	free(p->ring);
-	free(p->rbits);
-	free(p->cc_state);
-	free(p);
-	c->npeers--;
-	c->st.peers = c->npeers;
-}
-
-/* ---- handshake ---- */
-
-static uint64_t cookie_mac(const struct rel_core *c, const void *addr, size_t alen,
-			   uint32_t csid, uint32_t bucket)
-{
-	uint8_t m[REL_ADDR_MAX + 8];
-	memcpy(m, addr, alen);
-	for (int i = 0; i < 4; i++) {
-		m[alen + i] = (uint8_t)(csid >> (24 - 8 * i));
-		m[alen + 4 + i] = (uint8_t)(bucket >> (24 - 8 * i));
-	}
-	return rel_siphash24(c->cfg.cookie_secret, m, alen + 8);
-}
-
-static uint32_t cookie_bucket(const struct rel_core *c, uint64_t now)
-{
-	return (uint32_t)(now / c->cfg.cookie_bucket_us);
-}
-
-static void fill_hs_params(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k)
-{
-	k->init_seq = p->hs_init_seq;
-	k->window_pkts = c->cfg.window;
-	k->max_msg = (uint32_t)c->cfg.max_msg;
-	k->budget = c->cfg.recv_budget > 0xffffffffu ? 0xffffffffu : (uint32_t)c->cfg.recv_budget;
-}
-
-/* Client side: (re)sends HELLO or CONNECT for the current state. */
-void rel_send_handshake(struct rel_core *c, struct rel_peer *p, uint64_t now)
-{
-	struct rel_pkt k;
-	memset(&k, 0, sizeof k);
-	k.src_sid = p->lsid;
-	if (p->state == REL_ST_HELLO) {
-		k.type = REL_PT_HELLO;
-		k.hello_len = REL_HELLO_LEN;
-	} else {
-		k.type = REL_PT_CONNECT;
-		k.bucket = p->hs_bucket;
-		k.cookie = p->hs_cookie;
-		fill_hs_params(c, p, &k);
-	}
-	(void)rel_emit(c, p, &k, now);
-}
-
-static int reply_cookie(struct rel_core *c, const void *addr, size_t alen,
-			const struct rel_pkt *h, size_t inlen, uint64_t now)
-{
-	if (!c->cfg.accept) {
-		c->st.drop_unexpected++;
-		return REL_EUNEXPECTED;
-	}
-	struct rel_pkt k;
-	memset(&k, 0, sizeof k);
-	k.type = REL_PT_COOKIE;
-	k.dst_sid = h->src_sid;
-	k.bucket = cookie_bucket(c, now);
-	k.cookie = cookie_mac(c, addr, alen, h->src_sid, k.bucket);
-	uint8_t *buf = out_slot_addr(c, addr, alen, 0);
-	if (!buf)
-		return UDP_ENOSPACE;
-	int n = rel_wire_encode(&k, buf, c->cfg.mtu);
-	if (n < 0 || (size_t)n > inlen) /* never more bytes than it sent */
-		return UDP_EINVAL;
-	rel_out_commit(c, (size_t)n);
-	c->st.cookies_sent++;
-	return 0;
-}
-
-static int send_accept(struct rel_core *c, struct rel_peer *p, uint64_t now)
-{
-	struct rel_pkt k;
-	memset(&k, 0, sizeof k);
-	k.type = REL_PT_ACCEPT;
-	k.dst_sid = p->rsid;
-	k.src_sid = p->lsid;
-	fill_hs_params(c, p, &k);
-	int rc = rel_emit(c, p, &k, now);
-	return rc < 0 ? rc : 0;
-}
-
-static int on_connect(struct rel_core *c, const void *addr, size_t alen,
-		      const struct rel_pkt *k, uint64_t now)
-{
-	if (!c->cfg.accept || k->dst_sid != 0) {
-		c->st.drop_unexpected++;
-		return REL_EUNEXPECTED;
-	}
-	uint32_t cur = cookie_bucket(c, now);
-	uint32_t age = cur - k->bucket;
-	if (age > 1 || k->cookie != cookie_mac(c, addr, alen, k->src_sid, k->bucket)) {
-		c->st.drop_cookie++;
-		return REL_ECOOKIE;
-	}
-	/* the source is verified from here on */
-	for (struct rel_peer *p = c->peers; p; p = p->next) {
-		if (p->passive && p->rsid == k->src_sid && addr_eq(p, addr, alen)) {
-			p->last_recv = now;
-			return send_accept(c, p, now); /* our ACCEPT was lost */
-		}
-	}
-	struct rel_peer *p = peer_new(c, addr, alen, now);
-	if (!p) {
-		c->st.drop_peers++;
-		return REL_EPEERS;
-	}
-	p->passive = 1;
-	p->rsid = k->src_sid;
-	rel_peer_open(c, p, k->init_seq, k, now);
-	struct rel_event ev = {.type = REL_EV_CONNECTED, .peer = p->id};
-	(void)rel_event_push(c, &ev, 0);
-	return send_accept(c, p, now);
-}
-
-static int on_client_reply(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
-{
-	if (k->type == REL_PT_COOKIE && p->state == REL_ST_HELLO) {
-		p->hs_bucket = k->bucket;
-		p->hs_cookie = k->cookie;
-		p->state = REL_ST_CONNECT;
-		p->hs_tries = 0;
-		p->last_recv = now;
-		p->rto_at = now + p->rto;
-		rel_send_handshake(c, p, now);
-		return 0;
-	}
-	/* an ACCEPT may answer a CONNECT sent before we fell back to HELLO */
-	if (k->type == REL_PT_ACCEPT && (p->state == REL_ST_CONNECT || p->state == REL_ST_HELLO)) {
-		p->rsid = k->src_sid;
-		p->rto = c->cfg.rto_initial_us;
-		rel_peer_open(c, p, k->init_seq, k, now);
-		struct rel_event ev = {.type = REL_EV_CONNECTED, .peer = p->id};
-		(void)rel_event_push(c, &ev, 0);
-		p->ack_pending = 1; /* tells the server we are here */
-		return 0;
-	}
-	p->st.drop_unexpected++;
-	return REL_EUNEXPECTED;
-}
-
-int rel_connect(struct rel_core *c, const void *addr, size_t alen, uint64_t now, uint32_t *id)
-{
-	if (!c || !addr || alen == 0 || alen > REL_ADDR_MAX)
-		return REL_EADDR;
-	struct rel_peer *p = peer_new(c, addr, alen, now);
-	if (!p)
-		return c->npeers >= c->cfg.max_peers ? REL_EPEERS : UDP_ENOMEM;
-	p->state = REL_ST_HELLO;
-	p->rto_at = now + p->rto;
-	rel_send_handshake(c, p, now);
-	if (id)
-		*id = p->id;
-	return 0;
-}
-
 /* ---- input ---- */
 
 static int session_input(struct rel_core *c, const void *addr, size_t alen,
 			 const struct rel_pkt *k, uint64_t now)
 {
-	struct rel_peer *p = peer_by_lsid(c, k->dst_sid);
-	if (!p || !addr_eq(p, addr, alen)) {
+	struct rel_peer *p = rel_peer_by_lsid(c, k->dst_sid);
+	if (!p || !rel_addr_eq(p, addr, alen)) {
 		c->st.drop_session++;
 		return REL_ESESSION;
 	}
@@ -495,7 +273,7 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 			return REL_EDUP;
 		}
 		p->st.pkts_recv++;
-		return on_client_reply(c, p, k, now);
+		return rel_hs_client_reply(c, p, k, now);
 	}
 	if ((p->state == REL_ST_CONNECT || (p->state == REL_ST_HELLO && p->hs_cookie)) &&
 	    k->src_sid != 0) {
@@ -556,13 +334,13 @@ int rel_input(struct rel_core *c, const void *addr, size_t alen,
 		return rc;
 	switch (k.type) {
 	case REL_PT_HELLO:
-		return reply_cookie(c, addr, alen, &k, len, now);
+		return rel_hs_hello(c, addr, alen, &k, len, now);
 	case REL_PT_CONNECT:
-		return on_connect(c, addr, alen, &k, now);
+		return rel_hs_connect(c, addr, alen, &k, now);
 	default:
 		rc = session_input(c, addr, alen, &k, now);
 		if (rc >= 0) {
-			struct rel_peer *p = peer_by_lsid(c, k.dst_sid);
+			struct rel_peer *p = rel_peer_by_lsid(c, k.dst_sid);
 			if (p)
 				p->st.bytes_recv += len;
 		}

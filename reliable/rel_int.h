@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rel.h"
 #include "rel_hash.h"
@@ -146,6 +147,8 @@ struct rel_core {
 	struct rel_peer *peers;
 	uint32_t npeers, id_next;
 	uint32_t ring_mask;     /* send ring / receive bits: power of two >= window, - 1 */
+	struct rel_peer **tab_id, **tab_lsid; /* hash tables: by id, by local sid */
+	uint32_t tab_mask;
 	struct rel_outslot *out;
 	uint32_t out_head, out_len;
 	int out_blocked;
@@ -153,14 +156,32 @@ struct rel_core {
 	struct rel_core_stats st;
 };
 
+static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t len)
+{
+	return p->addr_len == len && !memcmp(p->addr, addr, len);
+}
+
 /* rel_core.c */
 uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p); /* NULL if full */
+uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer);
 void rel_out_commit(struct rel_core *c, size_t len);
 int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge);
+
+/* rel_sess.c */
+int rel_sess_init(struct rel_core *c);
 struct rel_peer *rel_peer_find(const struct rel_core *c, uint32_t id);
+struct rel_peer *rel_peer_by_lsid(const struct rel_core *c, uint32_t sid);
+struct rel_peer *rel_peer_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now);
 void rel_peer_destroy(struct rel_core *c, struct rel_peer *p);
+
+/* rel_hs.c */
 void rel_send_handshake(struct rel_core *c, struct rel_peer *p, uint64_t now);
+int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *h,
+		 size_t inlen, uint64_t now);
+int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *k,
+		   uint64_t now);
+int rel_hs_client_reply(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now);
 
 /* rel_peer.c */
 int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p);

@@ -612,6 +612,57 @@ static void link_cut_mid_transfer(void **state)
 	relpair_close(&p);
 }
 
+/* Thousands of sessions come and go (the session tables grow and shrink
+ * with deletions in between); every live one is still found. */
+static void many_sessions_table(void **state)
+{
+	(void)state;
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.max_peers = 1400;
+	cfg.window = 8;
+	struct rel_core *c = rel_core_new(&cfg, NULL);
+	assert_non_null(c);
+	static uint32_t ids[8][700];
+	uint64_t now = 1000000;
+	for (int round = 0; round < 8; round++) {
+		/* the sessions of round - 1 are alive, older ones are dead */
+		for (int i = 0; i < 700; i++) {
+			uint8_t addr[6] = {'P', (uint8_t)round, (uint8_t)(i >> 8), (uint8_t)i, 0, 0};
+			assert_int_equal(rel_connect(c, addr, sizeof addr, now, &ids[round][i]), 0);
+		}
+		uint32_t extra;
+		if (round) /* 1400 sessions: full */
+			assert_int_equal(rel_connect(c, "x", 1, now, &extra), REL_EPEERS);
+		rel_out_pop(c, rel_out_pending(c));
+		for (int r = 0; r <= round; r++) {
+			for (int i = 0; i < 700; i++) {
+				uint8_t addr[REL_ADDR_MAX];
+				int n = rel_peer_addr(c, ids[r][i], addr, sizeof addr);
+				if (r + 1 < round) {
+					assert_int_equal(n, REL_ENOPEER);
+					continue;
+				}
+				assert_int_equal(n, 6);
+				assert_int_equal(addr[1], r);
+				assert_int_equal(addr[3], (uint8_t)i);
+			}
+		}
+		now += cfg.dead_us / 2 + 1; /* round - 1 dies now */
+		rel_update(c, now);
+		rel_out_pop(c, rel_out_pending(c));
+		struct rel_event ev;
+		int dead = 0;
+		while (rel_poll_event(c, &ev))
+			dead += ev.type == REL_EV_DEAD;
+		assert_int_equal(dead, round ? 700 : 0);
+		struct rel_core_stats st;
+		rel_core_stats(c, &st);
+		assert_int_equal(st.peers, 700);
+	}
+	rel_core_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +677,7 @@ int main(void)
 		cmocka_unit_test(reno_window),
 		cmocka_unit_test(close_waits_for_delivery),
 		cmocka_unit_test(link_cut_mid_transfer),
+		cmocka_unit_test(many_sessions_table),
 	};
 	return cmocka_run_group_tests_name("rel_session", tests, NULL, NULL);
 }
