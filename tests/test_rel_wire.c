@@ -12,6 +12,7 @@
 #include "rel.h"
 #include "rel_hash.h"
 #include "rel_wire.h"
+#include "support_relpair.h"
 #include "support_relsim.h"
 
 static const uint8_t CLIENT[4] = {'C', 1, 0, 0};
@@ -353,6 +354,89 @@ static void handshake_amplification(void **state)
 	rel_core_free(c);
 }
 
+struct grab {
+	int from;
+	uint8_t pkts[64][1500];
+	size_t lens[64];
+	int n;
+};
+
+static void grab_tap(void *ctx, int from, int to, const uint8_t *d, size_t len)
+{
+	struct grab *g = ctx;
+	(void)to;
+	if (from == g->from && g->n < 64 && len <= 1500) {
+		memcpy(g->pkts[g->n], d, len);
+		g->lens[g->n++] = len;
+	}
+}
+
+/* Real packets of an open session (right session ids) with random fields:
+ * what a peer without sealing could forge.  Nothing may crash or break the
+ * receive budget; the core keeps working. */
+static void mutated_session_packets(void **state)
+{
+	(void)state;
+	struct rel_config ca, cb;
+	relpair_config(&ca, 1);
+	relpair_config(&cb, 2);
+	cb.recv_budget = 1 << 20;
+	cb.max_msg = 1 << 19;
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 1, NULL, &ca, &cb), 0);
+	struct grab g = {.from = p.na};
+	sim_set_tap(p.s, grab_tap, &g);
+	uint8_t msg[3000] = {1};
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(rel_send(p.a, p.pa, msg, 100 + (size_t)i * 140, i % 2 ? REL_RDM : REL_SEQPACKET,
+					  sim_now(p.s), NULL), 0);
+	assert_int_equal(rel_send(p.a, p.pa, msg, 10, REL_DGRAM, sim_now(p.s), NULL), 0);
+	for (int i = 0; i < 50 && sim_step(p.s, sim_now(p.s) + 1000000); i++)
+		;
+	assert_true(g.n > 10);
+	size_t alen;
+	const uint8_t *aaddr = sim_addr(p.s, p.na, &alen);
+	uint64_t rng = 99;
+	uint8_t buf[1500];
+	for (int i = 0; i < 200000; i++) {
+		int k = (int)(sim_rand(&rng) % (uint64_t)g.n);
+		size_t len = g.lens[k];
+		memcpy(buf, g.pkts[k], len);
+		/* keep magic, version and the session ids (bytes 0..11) */
+		int flips = 1 + (int)(sim_rand(&rng) % 4);
+		for (int f = 0; f < flips; f++) {
+			size_t at = 12 + sim_rand(&rng) % (len - 16);
+			uint64_t r = sim_rand(&rng);
+			if (r & 1)
+				buf[at] = (uint8_t)(r >> 8);
+			else
+				buf[at] ^= (uint8_t)(1u << ((r >> 8) % 8));
+		}
+		if (sim_rand(&rng) % 3 == 0)
+			buf[2] = (uint8_t)(REL_PT_DATA + sim_rand(&rng) % 4);
+		if (sim_rand(&rng) % 4 == 0)
+			buf[3] = (uint8_t)(sim_rand(&rng) & REL_F_ALL);
+		if (sim_rand(&rng) % 8 == 0 && len > 40)
+			len -= sim_rand(&rng) % 20;
+		reseal(buf, len);
+		(void)rel_input(p.b, aaddr, alen, buf, len, sim_now(p.s));
+		if (i % 1000 == 0) {
+			struct rel_stats st;
+			assert_int_equal(rel_peer_stats(p.b, p.pb, &st), 0);
+			assert_true(st.recv_mem <= (1 << 20));
+			struct rel_event ev;
+			while (rel_poll_event(p.b, &ev))
+				if (ev.type == REL_EV_MESSAGE)
+					rel_buf_free(ev.data);
+			rel_out_pop(p.b, rel_out_pending(p.b));
+		}
+	}
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(p.b, p.pb, &st), 0);
+	assert_true(st.drop_malformed > 0);
+	relpair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +448,7 @@ int main(void)
 		cmocka_unit_test(wrong_magic_or_version),
 		cmocka_unit_test(random_input_never_crashes),
 		cmocka_unit_test(handshake_amplification),
+		cmocka_unit_test(mutated_session_packets),
 	};
 	return cmocka_run_group_tests_name("rel_wire", tests, NULL, NULL);
 }
