@@ -21,7 +21,7 @@ struct end {
 	struct udp_addr addr;
 };
 
-static void end_open(struct end *e, int accept, uint64_t seed)
+static void end_open(struct end *e, int accept, uint64_t seed, const struct rel_cc_ops *cc)
 {
 	struct udp_addr any;
 	assert_int_equal(udp_addr_parse(&any, "127.0.0.1:0", UDP_ADDR_NUMERIC), 0);
@@ -31,6 +31,7 @@ static void end_open(struct end *e, int accept, uint64_t seed)
 	rel_config_default(&cfg);
 	cfg.accept = accept;
 	cfg.seed = seed;
+	cfg.cc = cc;
 	e->core = rel_core_new(&cfg, NULL);
 	assert_non_null(e->core);
 	assert_int_equal(rel_drv_new(&e->drv, e->core, e->sock), 0);
@@ -43,12 +44,11 @@ static void end_close(struct end *e)
 	udp_sock_free(e->sock);
 }
 
-static void loopback_transfer(void **state)
+static void loopback_transfer(const struct rel_cc_ops *cc)
 {
-	(void)state;
 	struct end a, b;
-	end_open(&a, 0, 1);
-	end_open(&b, 1, 2);
+	end_open(&a, 0, 1, cc);
+	end_open(&b, 1, 2, cc);
 	uint32_t pa = 0, pb = 0;
 	assert_int_equal(rel_drv_connect(a.drv, &b.addr, &pa), 0);
 	enum { N = 300 };
@@ -111,10 +111,23 @@ static void loopback_transfer(void **state)
 	end_close(&b);
 }
 
+static void loopback_no_cc(void **state)
+{
+	(void)state;
+	loopback_transfer(NULL);
+}
+
+static void loopback_reno(void **state)
+{
+	(void)state;
+	loopback_transfer(&rel_cc_reno);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(loopback_transfer),
+		cmocka_unit_test(loopback_no_cc),
+		cmocka_unit_test(loopback_reno),
 	};
 	return cmocka_run_group_tests_name("rel_drv", tests, NULL, NULL);
 }
