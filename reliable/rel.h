@@ -112,6 +112,9 @@ struct rel_config {
 	uint64_t dead_us;           /* peer dead after this long silent, 30 s */
 	uint64_t cookie_bucket_us;  /* cookie time bucket; valid 1..2 buckets, 10 s */
 	uint64_t linger_us;         /* keep a closed session to re-ack, 10 s */
+	uint64_t ack_delay_us;      /* 0: ack every packet at once (default); else
+				     * in-order data is acked every 2nd packet or
+				     * after this long */
 	int fixed_initial_seq;      /* testing: 1 = start at initial_seq */
 	uint32_t initial_seq;
 	const struct rel_cc_ops *cc; /* NULL = none: only the windows limit */

@@ -27,6 +27,7 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->dead_us = 30000000;
 	cfg->cookie_bucket_us = 10000000;
 	cfg->linger_us = 10000000;
+	cfg->ack_delay_us = 0;
 }
 
 const char *rel_strerror(int code)
@@ -241,7 +242,7 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 			p->held -= n->charge;
 			/* window update once half the budget is free again */
 			if (before < c->cfg.recv_budget / 2 && rel_rx_window(c, p) >= c->cfg.recv_budget / 2)
-				p->ack_pending = 1;
+				rel_owe_ack(c, p, 1, 0);
 		}
 	}
 	free(n);
@@ -301,12 +302,20 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 		p->ts_recent = k->ts;
 		p->ts_recent_at = now;
 		p->have_ts = 1;
-		p->ack_pending = 1;
 	}
+	if (k->type == REL_PT_PING)
+		rel_owe_ack(c, p, 1, now);
 	rel_on_ackblock(c, p, k, now);
 	int rc = 0;
-	if (k->type == REL_PT_DATA)
+	if (k->type == REL_PT_DATA) {
+		uint32_t before = p->rcv_nxt;
 		rc = rel_rx_data(c, p, k, now);
+		/* in-order data may wait for a delayed ack; a duplicate, a
+		 * hole, a filled hole or a FIN is acked at once */
+		int in_order = rc == 0 && k->seq == before && p->rcv_nxt == before + 1 &&
+			       !(k->flags & REL_F_FIN);
+		rel_owe_ack(c, p, !in_order, now);
+	}
 	else if (k->type == REL_PT_DGRAM)
 		rc = rel_rx_dgram(c, p, k, now);
 	rel_peer_flush(c, p, now);

@@ -138,7 +138,7 @@ int rel_hs_client_reply(struct rel_core *c, struct rel_peer *p, const struct rel
 		rel_peer_open(c, p, k->init_seq, k, now);
 		struct rel_event ev = {.type = REL_EV_CONNECTED, .peer = p->id};
 		(void)rel_event_push(c, &ev, 0);
-		p->ack_pending = 1; /* tells the server we are here */
+		rel_owe_ack(c, p, 1, now); /* tells the server we are here */
 		return 0;
 	}
 	p->st.drop_unexpected++;

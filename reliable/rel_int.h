@@ -119,7 +119,11 @@ struct rel_peer {
 	uint64_t held;            /* receive budget: delivered, not yet polled */
 	uint32_t ts_recent;
 	uint64_t ts_recent_at;
-	int have_ts, ack_pending;
+	int have_ts;
+	int ack_pending;          /* an ack is owed */
+	int ack_now;              /* ... and must go at the next flush */
+	uint32_t ack_count;       /* ack-eliciting packets not yet acked */
+	uint64_t ack_at;          /* delayed ack deadline (ack_delay_us) */
 	uint32_t dg_max;
 	uint64_t dg_bits;
 	int dg_any;
@@ -188,6 +192,9 @@ int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p);
 void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_seq,
 		   const struct rel_pkt *pkt, uint64_t now);
 void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *pkt, uint64_t now);
+/* An ack is owed; urgent ones go at the next flush, others may wait up to
+ * ack_delay_us or until a second packet needs acking. */
+void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now);
 void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
 void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now);
 /* Returns 1 if the peer was destroyed. */

@@ -96,6 +96,19 @@ void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k
 		}
 	}
 	p->ack_pending = 0;
+	p->ack_now = 0;
+	p->ack_count = 0;
+	p->ack_at = 0;
+}
+
+void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now)
+{
+	if (!p->ack_pending) {
+		p->ack_pending = 1;
+		p->ack_at = now + c->cfg.ack_delay_us;
+	}
+	if (urgent || c->cfg.ack_delay_us == 0 || ++p->ack_count >= 2)
+		p->ack_now = 1;
 }
 
 static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
@@ -384,10 +397,12 @@ void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		}
 	}
 done:
-	if (p->ack_pending && out_room(c))
-		send_ack(c, p, REL_PT_ACK, now);
-	else if (p->ack_pending)
-		c->out_blocked = 1;
+	if (p->ack_pending && (p->ack_now || now >= p->ack_at)) {
+		if (out_room(c))
+			send_ack(c, p, REL_PT_ACK, now);
+		else
+			c->out_blocked = 1;
+	}
 }
 
 static int queue_msg(struct rel_peer *p, struct rel_txmsg *m)
@@ -563,9 +578,11 @@ uint64_t rel_peer_deadline(const struct rel_core *c, const struct rel_peer *p)
 {
 	if (p->state == REL_ST_LINGER)
 		return p->linger_at;
-	if (p->ack_pending)
+	if (p->ack_pending && p->ack_now)
 		return 0;
 	uint64_t d = p->last_recv + c->cfg.dead_us;
+	if (p->ack_pending && p->ack_at < d)
+		d = p->ack_at;
 	if (p->rto_at && p->rto_at < d)
 		d = p->rto_at;
 	if (p->state == REL_ST_OPEN) {

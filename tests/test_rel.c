@@ -318,6 +318,8 @@ static void stress_one(uint64_t seed)
 	}
 	if (seed % 3 == 0)
 		ca.cc = cb.cc = &rel_cc_reno;
+	if (seed % 4 == 1)
+		ca.ack_delay_us = cb.ack_delay_us = 3000;
 	struct sim_link link = {.loss = 0.25, .dup = 0.05, .reorder = 0.1, .corrupt = 0.02,
 				.delay_us = 2000 + (seed % 50) * 100, .jitter_us = 500};
 	struct relpair p;

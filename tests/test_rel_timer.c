@@ -354,6 +354,56 @@ static void cookie_expiry(void **state)
 	rel_core_free(b);
 }
 
+/* With ack_delay_us, in-order data is acked every second packet or when
+ * the delay runs out; a hole is acked at once.  The delay does not leak
+ * into the RTT (the echo carries the hold time). */
+static void delayed_ack(void **state)
+{
+	(void)state;
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.ack_delay_us = 20000;
+	struct duo d;
+	duo_open(&d, &cfg);
+	uint64_t t = d.now + 1000;
+	/* one packet: b waits for the delay */
+	assert_int_equal(rel_send(d.a, d.pa, "1", 1, REL_SEQPACKET, t, NULL), 0);
+	assert_int_equal(move(d.a, ADDR_A, d.b, t + 5000), 1);
+	assert_int_equal(rel_out_pending(d.b), 0);
+	assert_true(rel_next_deadline(d.b) == t + 5000 + 20000);
+	rel_update(d.b, t + 5000 + 19999);
+	assert_int_equal(rel_out_pending(d.b), 0);
+	rel_update(d.b, t + 5000 + 20000);
+	assert_int_equal(rel_out_pending(d.b), 1);
+	assert_int_equal(move(d.b, ADDR_B, d.a, t + 30000), 1);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.srtt_us, 10000); /* 5 ms each way; the 20 ms held do not count */
+	/* two packets: acked at the second */
+	t += 100000;
+	assert_int_equal(rel_send(d.a, d.pa, "2", 1, REL_SEQPACKET, t, NULL), 0);
+	assert_int_equal(rel_send(d.a, d.pa, "3", 1, REL_SEQPACKET, t, NULL), 0);
+	assert_int_equal(move(d.a, ADDR_A, d.b, t + 5000), 2);
+	assert_int_equal(rel_out_pending(d.b), 1);
+	assert_int_equal(move(d.b, ADDR_B, d.a, t + 10000), 1);
+	/* a hole: the packet after it is acked at once */
+	t += 100000;
+	assert_int_equal(rel_send(d.a, d.pa, "4", 1, REL_SEQPACKET, t, NULL), 0);
+	assert_int_equal(rel_send(d.a, d.pa, "5", 1, REL_SEQPACKET, t, NULL), 0);
+	struct rel_dgram g;
+	assert_int_equal(rel_out_pending(d.a), 2);
+	rel_out_peek(d.a, 1, &g);
+	uint8_t copy[256];
+	size_t len = g.len;
+	memcpy(copy, g.data, len);
+	rel_out_pop(d.a, 2); /* "4" lost */
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, copy, len, t + 5000), 0);
+	assert_int_equal(rel_out_pending(d.b), 1);
+	rel_out_peek(d.b, 0, &g);
+	assert_int_equal(g.data[2], REL_PT_ACK);
+	duo_close(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +414,7 @@ int main(void)
 		cmocka_unit_test(keepalive_and_dead_peer),
 		cmocka_unit_test(handshake_retransmit),
 		cmocka_unit_test(cookie_expiry),
+		cmocka_unit_test(delayed_ack),
 	};
 	return cmocka_run_group_tests_name("rel_timer", tests, NULL, NULL);
 }
