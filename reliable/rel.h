@@ -100,6 +100,7 @@ struct rel_config {
 	size_t mtu;                 /* largest datagram built (bytes), default 1400 */
 	size_t max_msg;             /* largest message sent or received, 64 MiB */
 	size_t recv_budget;         /* per-peer receive memory limit, 80 MiB */
+	uint64_t core_budget;       /* all peers together, 1 GiB */
 	size_t send_budget;         /* per-peer bytes queued and unacked, 256 MiB */
 	uint32_t window;            /* packets in flight / receive window, 1024 */
 	uint32_t max_peers;         /* sessions per core, 4096 */
@@ -220,6 +221,7 @@ struct rel_core_stats {
 	uint64_t drop_magic, drop_checksum, drop_malformed, drop_session;
 	uint64_t drop_cookie, drop_peers, drop_unexpected;
 	uint64_t cookies_sent, peers;
+	uint64_t recv_mem;   /* receive memory of all sessions (core_budget) */
 };
 void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
 

@@ -15,6 +15,7 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->mtu = 1400;
 	cfg->max_msg = 64u << 20;
 	cfg->recv_budget = 80u << 20;
+	cfg->core_budget = 1ull << 30;
 	cfg->send_budget = 256u << 20;
 	cfg->window = 1024;
 	cfg->max_peers = 4096;
@@ -59,7 +60,8 @@ static int config_ok(const struct rel_config *c)
 {
 	if (c->mtu < REL_DATA_OVERHEAD + 64 || c->mtu > 65507)
 		return 0;
-	if (c->max_msg > 0xffffffffu || c->max_msg > c->recv_budget || c->max_msg > c->send_budget)
+	if (c->max_msg > 0xffffffffu || c->max_msg > c->recv_budget || c->max_msg > c->send_budget ||
+	    c->max_msg > c->core_budget)
 		return 0;
 	if (c->window < 8 || c->window > (1u << 20) || c->out_queue < 4 || c->max_peers < 1 ||
 	    c->max_peers > (1u << 24))
@@ -236,6 +238,7 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 		c->ev_tail = NULL;
 	*ev = n->ev;
 	if (n->charge) {
+		c->mem -= n->charge;
 		struct rel_peer *p = rel_peer_find(c, ev->peer);
 		if (p) {
 			uint64_t before = rel_rx_window(c, p);
@@ -427,6 +430,7 @@ int rel_peer_addr(const struct rel_core *c, uint32_t id, void *buf, size_t cap)
 void rel_core_stats(const struct rel_core *c, struct rel_core_stats *out)
 {
 	*out = c->st;
+	out->recv_mem = c->mem;
 }
 
 int rel_close(struct rel_core *c, uint32_t id, uint64_t now)

@@ -17,11 +17,13 @@ uint64_t rel_rx_window(const struct rel_core *c, const struct rel_peer *p)
 
 static int over_budget(const struct rel_core *c, const struct rel_peer *p, uint64_t more)
 {
-	return p->used + p->held + more > c->cfg.recv_budget;
+	return p->used + p->held + more > c->cfg.recv_budget || c->mem + more > c->cfg.core_budget;
 }
 
-void rel_rx_free(struct rel_peer *p)
+void rel_rx_free(struct rel_core *c, struct rel_peer *p)
 {
+	c->mem -= p->used;
+	p->used = 0;
 	while (p->rx_head) {
 		struct rel_rxmsg *m = p->rx_head;
 		p->rx_head = m->next;
@@ -58,10 +60,12 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 		struct rel_event ev = {.type = REL_EV_MESSAGE, .peer = p->id,
 				       .mode = (enum rel_mode)m->mode, .data = m->buf, .len = m->len};
 		p->used -= m->len;
-		if (rel_event_push(c, &ev, m->len) < 0)
+		if (rel_event_push(c, &ev, m->len) < 0) {
 			free(m->buf); /* out of memory: counted as delivered-and-lost */
-		else
+			c->mem -= m->len;
+		} else {
 			p->held += m->len;
+		}
 		p->st.msgs_delivered++;
 	}
 	if (m->fin)
@@ -135,6 +139,7 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 		m->mode = mode;
 		m->fin = fin;
 		p->used += m->len;
+		c->mem += m->len;
 		insert_rx(p, m);
 	}
 	if (k->payload_len)
@@ -191,6 +196,7 @@ int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k
 		return UDP_ENOMEM;
 	}
 	p->held += k->payload_len;
+	c->mem += k->payload_len;
 	p->st.msgs_delivered++;
 	return 0;
 }

@@ -158,6 +158,7 @@ struct rel_core {
 	int out_blocked;
 	struct rel_evnode *ev_head, *ev_tail;
 	struct rel_core_stats st;
+	uint64_t mem;           /* receive memory of all sessions (core_budget) */
 };
 
 static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t len)
@@ -210,7 +211,7 @@ uint64_t rel_linger(const struct rel_core *c, const struct rel_peer *p);
 /* rel_frag.c */
 int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
 int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
-void rel_rx_free(struct rel_peer *p);
+void rel_rx_free(struct rel_core *c, struct rel_peer *p);
 uint64_t rel_rx_window(const struct rel_core *c, const struct rel_peer *p);
 
 #endif

@@ -131,7 +131,7 @@ void rel_peer_destroy(struct rel_core *c, struct rel_peer *p)
 	tab_del(c, 1, p);
 	tab_del(c, 0, p);
 	rel_peer_free_tx(p);
-	rel_rx_free(p);
+	rel_rx_free(c, p);
 	free(p->ring);
 	free(p->rbits);
 	free(p->cc_state);

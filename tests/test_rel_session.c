@@ -663,6 +663,73 @@ static void many_sessions_table(void **state)
 	rel_core_free(c);
 }
 
+/* core_budget bounds the receive memory of all sessions together: three
+ * senders, a reader that does not read for a while; then everything
+ * arrives. */
+static void core_budget_respected(void **state)
+{
+	(void)state;
+	struct sim_link link = {.loss = 0.05, .delay_us = 3000};
+	struct sim *s = sim_new(31, &link);
+	struct rel_config cfg;
+	relpair_config(&cfg, 300);
+	cfg.accept = 1;
+	cfg.max_msg = 256 * 1024;
+	cfg.core_budget = 1 << 20;
+	struct rel_core *srv = rel_core_new(&cfg, NULL);
+	int nsrv = sim_add(s, srv);
+	struct rel_core *cl[3];
+	uint32_t cid[3];
+	size_t alen;
+	const uint8_t *saddr = sim_addr(s, nsrv, &alen);
+	for (int i = 0; i < 3; i++) {
+		relpair_config(&cfg, 400 + (uint64_t)i);
+		cl[i] = rel_core_new(&cfg, NULL);
+		(void)sim_add(s, cl[i]);
+		assert_int_equal(rel_connect(cl[i], saddr, alen, sim_now(s), &cid[i]), 0);
+	}
+	int connected = 0;
+	struct rel_event ev;
+	while (connected < 3 && sim_step(s, sim_now(s) + 60000000))
+		for (int i = 0; i < 3; i++)
+			while (rel_poll_event(cl[i], &ev))
+				connected += ev.type == REL_EV_CONNECTED;
+	assert_int_equal(connected, 3);
+	uint8_t *buf = calloc(1, 200 * 1024);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 10; j++)
+			assert_int_equal(rel_send(cl[i], cid[i], buf, 200 * 1024, REL_RDM, sim_now(s), NULL), 0);
+	free(buf);
+	struct rel_core_stats st;
+	for (uint64_t until = sim_now(s) + 20000000; sim_step(s, until);) {
+		rel_core_stats(srv, &st);
+		assert_true(st.recv_mem <= (1 << 20));
+		for (int i = 0; i < 3; i++)
+			while (rel_poll_event(cl[i], &ev))
+				;
+	}
+	int got = 0;
+	while (got < 30 && sim_step(s, sim_now(s) + 600000000)) {
+		while (rel_poll_event(srv, &ev))
+			if (ev.type == REL_EV_MESSAGE) {
+				got++;
+				rel_buf_free(ev.data);
+			}
+		rel_core_stats(srv, &st);
+		assert_true(st.recv_mem <= (1 << 20));
+		for (int i = 0; i < 3; i++)
+			while (rel_poll_event(cl[i], &ev))
+				;
+	}
+	assert_int_equal(got, 30);
+	rel_core_stats(srv, &st);
+	assert_int_equal(st.recv_mem, 0);
+	for (int i = 0; i < 3; i++)
+		rel_core_free(cl[i]);
+	rel_core_free(srv);
+	sim_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +745,7 @@ int main(void)
 		cmocka_unit_test(close_waits_for_delivery),
 		cmocka_unit_test(link_cut_mid_transfer),
 		cmocka_unit_test(many_sessions_table),
+		cmocka_unit_test(core_budget_respected),
 	};
 	return cmocka_run_group_tests_name("rel_session", tests, NULL, NULL);
 }
