@@ -132,6 +132,11 @@ void rel_core_free(struct rel_core *c)
 		free(n->ev.data);
 		free(n);
 	}
+	while (c->ev_free) {
+		struct rel_evnode *n = c->ev_free;
+		c->ev_free = n->next;
+		free(n);
+	}
 	if (c->out)
 		for (uint32_t i = 0; i < c->cfg.out_queue; i++)
 			free(c->out[i].buf);
@@ -214,9 +219,13 @@ int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, 
 
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge)
 {
-	struct rel_evnode *n = malloc(sizeof *n);
-	if (!n)
+	struct rel_evnode *n = c->ev_free;
+	if (n) {
+		c->ev_free = n->next;
+		c->ev_nfree--;
+	} else if (!(n = malloc(sizeof *n))) {
 		return UDP_ENOMEM;
+	}
 	n->next = NULL;
 	n->ev = *ev;
 	n->charge = charge;
@@ -237,18 +246,25 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 	if (!c->ev_head)
 		c->ev_tail = NULL;
 	*ev = n->ev;
-	if (n->charge) {
-		c->mem -= n->charge;
+	uint32_t charge = n->charge;
+	if (c->ev_nfree < 1024) { /* keep some for the next events */
+		n->next = c->ev_free;
+		c->ev_free = n;
+		c->ev_nfree++;
+	} else {
+		free(n);
+	}
+	if (charge) {
+		c->mem -= charge;
 		struct rel_peer *p = rel_peer_find(c, ev->peer);
 		if (p) {
 			uint64_t before = rel_rx_window(c, p);
-			p->held -= n->charge;
+			p->held -= charge;
 			/* window update once half the budget is free again */
 			if (before < c->cfg.recv_budget / 2 && rel_rx_window(c, p) >= c->cfg.recv_budget / 2)
 				rel_owe_ack(c, p, 1, 0);
 		}
 	}
-	free(n);
 	return 1;
 }
 

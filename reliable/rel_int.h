@@ -28,7 +28,6 @@ enum rel_state {
 /* A message being sent, kept until the peer's cumulative ack passes it. */
 struct rel_txmsg {
 	struct rel_txmsg *next;
-	uint8_t *data;
 	uint64_t id;
 	uint32_t len;
 	uint32_t first_seq;  /* valid once started */
@@ -37,6 +36,7 @@ struct rel_txmsg {
 	uint32_t next_frag;  /* next fragment to send for the first time */
 	uint8_t mode;
 	uint8_t fin;         /* the FIN pseudo-message */
+	uint8_t data[];      /* the message, in the same allocation */
 };
 
 enum { TX_FREE = 0, TX_INFLIGHT, TX_ACKED };
@@ -159,6 +159,8 @@ struct rel_core {
 	struct rel_evnode *ev_head, *ev_tail;
 	struct rel_core_stats st;
 	uint64_t mem;           /* receive memory of all sessions (core_budget) */
+	struct rel_evnode *ev_free; /* recycled event nodes */
+	uint32_t ev_nfree;
 };
 
 static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t len)

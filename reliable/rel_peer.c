@@ -50,7 +50,6 @@ void rel_peer_free_tx(struct rel_peer *p)
 	while (p->q_head) {
 		struct rel_txmsg *m = p->q_head;
 		p->q_head = m->next;
-		free(m->data);
 		free(m);
 	}
 	p->q_tail = p->q_send = NULL;
@@ -171,7 +170,6 @@ static void release_acked(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			p->st.msgs_acked++;
 		}
 		(void)rel_event_push(c, &ev, 0);
-		free(m->data);
 		free(m);
 	}
 	rel_check_done(c, p, now);
@@ -454,14 +452,10 @@ int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
 		return REL_ETOOBIG;
 	if (p->queued + len > c->cfg.send_budget)
 		return REL_EFULL;
-	struct rel_txmsg *m = calloc(1, sizeof *m);
+	struct rel_txmsg *m = malloc(sizeof *m + len); /* one allocation per message */
 	if (!m)
 		return UDP_ENOMEM;
-	m->data = malloc(len ? len : 1);
-	if (!m->data) {
-		free(m);
-		return UDP_ENOMEM;
-	}
+	memset(m, 0, sizeof *m);
 	if (len)
 		memcpy(m->data, data, len);
 	m->len = (uint32_t)len;
