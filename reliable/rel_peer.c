@@ -259,10 +259,15 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 	/* A packet is lost once dupthresh packets sent after it were acked
 	 * and it has been out for more than 5/4 srtt (tolerates reordering). */
 	uint64_t min_age = p->srtt + p->srtt / 4;
+	/* with few packets out there may never be dupthresh later ones:
+	 * lower the threshold (early retransmit, RFC 5827) */
+	uint32_t out = p->snd_nxt - p->snd_una, thresh = c->cfg.dupthresh;
+	if (out <= thresh)
+		thresh = out > 2 ? out - 1 : 1;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 		if (t->state == TX_INFLIGHT && !t->lost &&
-		    t->txo + c->cfg.dupthresh <= p->largest_acked_txo &&
+		    t->txo + thresh <= p->largest_acked_txo &&
 		    now - t->sent_us >= min_age) {
 			mark_lost(p, t);
 			p->st.fast_retransmits++;

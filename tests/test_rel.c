@@ -97,6 +97,7 @@ struct xfer_case {
 	enum rel_mode mode;
 	uint32_t n;
 	int wrap; /* start sequence numbers just before 2^32 */
+	int reno; /* with rel_cc_reno and delayed acks */
 };
 
 static void run_transfer(const struct xfer_case *xc)
@@ -114,6 +115,10 @@ static void run_transfer(const struct xfer_case *xc)
 		ca.fixed_initial_seq = cb.fixed_initial_seq = 1;
 		ca.initial_seq = 0xffffffffu - 3000;
 		cb.initial_seq = 0xfffffff0u;
+	}
+	if (xc->reno) {
+		ca.cc = cb.cc = &rel_cc_reno;
+		ca.ack_delay_us = cb.ack_delay_us = 5000;
 	}
 	struct relpair p;
 	assert_int_equal(relpair_open(&p, xc->seed, &link, &ca, &cb), 0);
@@ -208,6 +213,20 @@ static void transfer_table(enum rel_mode mode)
 				xc.n = (uint32_t)atoi(getenv("REL_N"));
 			run_transfer(&xc);
 		}
+}
+
+/* The same with congestion control and delayed acks. */
+static void transfer_reno(void **state)
+{
+	(void)state;
+	static const double losses[] = {0.0, 0.10, 0.30};
+	for (size_t l = 0; l < 3; l++) {
+		struct xfer_case xc = {.seed = 100 + l, .loss = losses[l], .mode = l == 1 ? REL_RDM : REL_SEQPACKET,
+				       .n = 10000, .wrap = 1, .reno = 1};
+		if (getenv("REL_N"))
+			xc.n = (uint32_t)atoi(getenv("REL_N"));
+		run_transfer(&xc);
+	}
 }
 
 static void transfer_seqpacket(void **state)
@@ -448,6 +467,7 @@ int main(void)
 		cmocka_unit_test(stress_small_windows),
 		cmocka_unit_test(transfer_seqpacket),
 		cmocka_unit_test(transfer_rdm),
+		cmocka_unit_test(transfer_reno),
 	};
 	return cmocka_run_group_tests_name("rel", tests, NULL, NULL);
 }
