@@ -79,6 +79,7 @@ struct rel_cc_info {
 	size_t mss;              /* payload of a full DATA packet */
 	uint64_t inflight_bytes; /* sent, not acked, not declared lost */
 	uint64_t srtt_us, rttvar_us; /* 0 before the first RTT sample */
+	uint64_t latest_rtt_us;  /* the newest sample, unsmoothed (min-RTT filters) */
 };
 struct rel_cc_ops {
 	size_t state_size;

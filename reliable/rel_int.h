@@ -107,6 +107,7 @@ struct rel_peer {
 
 	/* timers */
 	uint64_t rto, srtt, rttvar;
+	uint64_t rtt_latest;      /* newest sample, for the cc hook */
 	int have_rtt;
 	uint64_t rto_at, last_send, last_recv, linger_at;
 

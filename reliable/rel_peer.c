@@ -24,6 +24,7 @@ static void cc_info(const struct rel_core *c, const struct rel_peer *p, struct r
 	i->inflight_bytes = p->inflight_bytes;
 	i->srtt_us = p->have_rtt ? p->srtt : 0;
 	i->rttvar_us = p->have_rtt ? p->rttvar : 0;
+	i->latest_rtt_us = p->have_rtt ? p->rtt_latest : 0;
 }
 
 void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_seq,
@@ -112,6 +113,7 @@ void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t no
 
 static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
 {
+	p->rtt_latest = r;
 	if (!p->have_rtt) {
 		p->srtt = r;
 		p->rttvar = r / 2;
