@@ -195,6 +195,9 @@ static void load_refuses_malformed(void **state)
 		{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A\n", UDP_ESEAL_KEYFILE_FORMAT}, /* no pad */
 		{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh_=\n", UDP_ESEAL_KEYFILE_FORMAT}, /* url alphabet */
 		{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n", UDP_ESEAL_KEYFILE_FORMAT}, /* stray bits */
+		/* found by fuzz_key_text: libsodium 1.0.18 decodes 0xb8 as '/' */
+		{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\xb8h8=\n", UDP_ESEAL_KEYFILE_FORMAT},
+		{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\xb8h8=", UDP_ESEAL_KEYFILE_FORMAT},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct udp_key *k;

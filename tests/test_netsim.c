@@ -794,6 +794,12 @@ static void describe_normalizes(void **state)
 		{"seed 42 duplicate 1% corrupt 0.1% limit 1000", "limit 1000 corrupt 0.1% duplicate 1% seed 42"},
 		{"reorder 25% 50% gap 5 delay 10ms", "delay 10ms reorder 25% 50% gap 5"},
 		{"loss 0.000001%", "loss 0.000001%"},
+		/* found by fuzz_netsim_spec: sums of 100% whose parts round up
+		 * used to describe as more than 100%, which did not parse back */
+		{"loss state 33.3333333335% 0 0 0 66.6666666665%",
+		 "loss state 33.333333334% 0% 0% 0% 66.666666667%"},
+		{"loss state 0.00000000051% 0.00000000051% 99.9999999995%",
+		 "loss state 0.000000001% 0.000000001% 100% 100% 0%"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct udp_netsim_config cfg, again;

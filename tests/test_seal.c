@@ -410,6 +410,18 @@ static void replay_window_jumps(void **state)
 	udp_replay_init_floor(&w, 100);
 	assert_int_equal(udp_replay_check(&w, 99), UDP_ESEAL_REPLAY);
 	assert_int_equal(udp_replay_check(&w, 100), 0);
+	/* found by fuzz_replay: counters above the floor in the floor's own
+	 * word are fresh, also after a higher one in that word moved top */
+	udp_replay_commit(&w, 100);
+	udp_replay_commit(&w, 103);
+	assert_int_equal(udp_replay_check(&w, 101), 0);
+	assert_int_equal(udp_replay_check(&w, 102), 0);
+	assert_int_equal(udp_replay_check(&w, 100), UDP_ESEAL_REPLAY);
+	assert_int_equal(udp_replay_check(&w, 99), UDP_ESEAL_REPLAY);
+	udp_replay_init_floor(&w, 128); /* floor - 1 ends a word */
+	udp_replay_commit(&w, 130);
+	assert_int_equal(udp_replay_check(&w, 128), 0);
+	assert_int_equal(udp_replay_check(&w, 127), UDP_ESEAL_REPLAY);
 	udp_replay_init_floor(&w, 0);
 	assert_int_equal(udp_replay_check(&w, 0), 0);
 }

@@ -134,8 +134,20 @@ static void null_buffer_is_empty(void **state)
 	struct udp_wire_reader r;
 	udp_wire_reader_init(&r, NULL, 100);
 	assert_int_equal(udp_wire_remaining(&r), 0);
+	/* found by fuzz_wire: borrowing 0 bytes of an empty (NULL) buffer
+	 * did NULL + 0 (undefined) and returned NULL, which means short */
+	assert_non_null(udp_wire_get_ptr(&r, 0));
+	assert_int_equal(udp_wire_skip(&r, 0), 0);
+	assert_int_equal(udp_wire_reader_error(&r), 0);
 	(void)udp_wire_get_u8(&r);
 	assert_int_equal(udp_wire_reader_error(&r), UDP_ESHORT);
+	struct udp_wire_writer w;
+	udp_wire_writer_init(&w, NULL, 100);
+	assert_non_null(udp_wire_put_ptr(&w, 0));
+	udp_wire_put_bytes(&w, "", 0);
+	assert_int_equal(udp_wire_writer_error(&w), 0);
+	assert_null(udp_wire_put_ptr(&w, 1));
+	assert_int_equal(udp_wire_writer_error(&w), UDP_ENOSPACE);
 }
 
 static void strerror_covers_codes(void **state)

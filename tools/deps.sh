@@ -14,6 +14,15 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v unshare >/dev/null 2>&1 || need="$need util-linux"
 command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v timeout >/dev/null 2>&1 || need="$need coreutils"
+# --- fuzz-smoke (tests/fuzz/fuzz.mk): clang and its libFuzzer runtime.
+# Debian puts the runtime in libclang-rt-N-dev, only a Recommends of clang
+# (so not installed by --no-install-recommends); libclang-rt-dev is the
+# unversioned name matching the default clang.  This block sits above the
+# early exit below, or it would never run when nothing else is missing.
+command -v clang >/dev/null 2>&1 || need="$need clang"
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
+	need="$need libclang-rt-dev"
+# --- end of fuzz block
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing:$need (run as root, or: apt-get install$need)" >&2

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tool_common.h"
+#include "tool_netsim.h"
 
 static int would_block(int r)
 {
@@ -87,10 +88,13 @@ int tool_io_recv(struct tool_io *io, struct udp_msg *msgs, unsigned n,
 			if (left < 0)
 				left = 0;
 		}
-		int w = tool_wait(udp_sock_fd(io->sock), POLLIN, left);
+		/* Datagrams the netsim holds wake us when due, not only the fd. */
+		double due = tool_netsim_due_in(io->sock);
+		int held = due >= 0 && (left < 0 || due < left);
+		int w = tool_wait(udp_sock_fd(io->sock), POLLIN, held ? due : left);
 		if (w < 0)
 			return TOOL_STOPPED;
-		if (w == 0)
+		if (w == 0 && !held)
 			return 0;
 		tool_msgs_reset(msgs, n);
 		int r = udp_sock_recv_batch(io->sock, msgs, n);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tool_common.h"
+#include "tool_netsim.h"
 
 #define BATCH 64
 #define MAX_JOIN 32
@@ -64,6 +65,8 @@ static _Noreturn void usage(void)
 	       "  -4 / -6              IPv4 / IPv6 only\n"
 	       "General:\n"
 	       "      --stats          counters on stderr at exit\n"
+	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
+	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
 	       "  -v, --verbose / -q, --quiet (no 'listening on' line, no warnings)\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok (also on SIGINT/SIGTERM), 1 error, 2 bad usage,\n"
@@ -73,7 +76,8 @@ static _Noreturn void usage(void)
 }
 
 enum { O_RAW = 256, O_JSON, O_FROM, O_MAX, O_JOIN, O_MIF, O_REUSE, O_ECHO,
-       O_REPLY, O_STATS, O_VERSION };
+       O_REPLY, O_STATS, O_VERSION,
+       O_NETSIM, O_NETSIM_IN };
 
 static const struct option longopts[] = {
 	{ "raw", no_argument, 0, O_RAW },
@@ -90,6 +94,8 @@ static const struct option longopts[] = {
 	{ "echo", no_argument, 0, O_ECHO },
 	{ "reply", required_argument, 0, O_REPLY },
 	{ "stats", no_argument, 0, O_STATS },
+	{ "netsim", required_argument, 0, O_NETSIM },
+	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
@@ -124,6 +130,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_ECHO: o->echo = 1; break;
 		case O_REPLY: o->reply = optarg; break;
 		case O_STATS: o->stats = 1; break;
+		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
+		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
 		case 'v': tool_verbosity++; break;
 		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
@@ -177,6 +185,7 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 	if (o->njoins || o->reuse || udp_addr_is_multicast(&local))
 		flags |= UDP_SOCK_REUSEADDR | UDP_SOCK_REUSEPORT;
 	struct udp_sock *sk;
+	tool_netsim_env_check();
 	int r = udp_sock_open_bound(&sk, &local, flags);
 	if (r < 0 && wildcard && !o->family_flags && r == UDP_ESYS &&
 	    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
@@ -188,8 +197,13 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 	if (r < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s",
 			 tool_addr_str(&local, b, sizeof b), udp_strerror(r));
+	tool_netsim_apply(sk);
 	join_groups(sk, o, &local);
 	udp_sock_set_buffers(sk, 8 << 20, 0);
+	/* GRO lets a fast sender's GSO runs arrive as one receive each; it
+	 * needs buffers that cannot cut such a run (see udp_sock.h). */
+	if (o->max >= UDP_GRO_MIN_CAP)
+		udp_sock_set_gro(sk, 1);
 	struct udp_addr bound;
 	if (udp_sock_local_addr(sk, &bound) < 0)
 		bound = local;
@@ -230,6 +244,70 @@ static void answer(struct receiver *rc, const struct opts *o, struct udp_msg *m,
 	}
 }
 
+/* Prints and answers n received datagrams (none coalesced). */
+static int deliver_plain(struct receiver *rc, const struct opts *o,
+			 struct udp_msg *m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (o->count && rc->dgrams >= o->count) {
+			n = i; /* a coalesced run before these reached COUNT */
+			break;
+		}
+		rc->dgrams++;
+		rc->bytes += m[i].len;
+		if (m[i].flags & UDP_MSG_TRUNC) {
+			rc->truncated++;
+			if (o->fmt != TOOL_FMT_JSON)
+				tool_warn_truncated(&m[i]);
+		}
+		if (tool_out_msg(&rc->out, &m[i]) < 0)
+			break;
+	}
+	if (tool_out_flush(&rc->out) < 0)
+		return -1;
+	if (o->echo || o->reply)
+		answer(rc, o, m, n);
+	return 0;
+}
+
+/* With GRO one message may hold several datagrams of one sender: each is
+ * handed on as a datagram of its own, so output, counts and answers are
+ * the same as without GRO.  Past -c COUNT the rest is dropped, as the
+ * kernel would drop it when we exit. */
+static int deliver(struct receiver *rc, const struct opts *o,
+		   struct udp_msg *m, unsigned n)
+{
+	struct udp_msg views[BATCH];
+	unsigned k = 0, plain_from = 0;
+	for (unsigned i = 0; i <= n; i++) {
+		if (i < n && !m[i].seg_size)
+			continue;
+		if (i > plain_from && deliver_plain(rc, o, m + plain_from, i - plain_from) < 0)
+			return -1;
+		plain_from = i + 1;
+		if (i == n)
+			break;
+		for (size_t off = 0; off < m[i].len; off += m[i].seg_size) {
+			if (o->count && rc->dgrams + k >= o->count)
+				break;
+			size_t left = m[i].len - off;
+			views[k] = m[i];
+			views[k].buf = (uint8_t *)m[i].buf + off;
+			views[k].len = views[k].wire_len = left < m[i].seg_size ? left : m[i].seg_size;
+			views[k].seg_size = 0;
+			if (++k == BATCH) {
+				if (deliver_plain(rc, o, views, k) < 0)
+					return -1;
+				k = 0;
+			}
+		}
+		if (k && deliver_plain(rc, o, views, k) < 0)
+			return -1;
+		k = 0;
+	}
+	return 0;
+}
+
 /* The receive path.  Returns the exit code. */
 static int receive(struct receiver *rc, const struct opts *o)
 {
@@ -263,26 +341,13 @@ static int receive(struct receiver *rc, const struct opts *o)
 			code = TOOL_EXIT_ERR;
 			break;
 		}
-		for (int i = 0; i < r; i++) {
-			rc->dgrams++;
-			rc->bytes += m[i].len;
-			if (m[i].flags & UDP_MSG_TRUNC) {
-				rc->truncated++;
-				if (o->fmt != TOOL_FMT_JSON)
-					tool_warn_truncated(&m[i]);
-			}
-			if (tool_out_msg(&rc->out, &m[i]) < 0)
-				break;
-		}
-		if (tool_out_flush(&rc->out) < 0) {
+		if (deliver(rc, o, m, (unsigned)r) < 0) {
 			if (errno == EINTR && tool_stop_signal)
 				break;
 			tool_err("write: %s", strerror(errno));
 			code = TOOL_EXIT_ERR;
 			break;
 		}
-		if (o->echo || o->reply)
-			answer(rc, o, m, (unsigned)r);
 	}
 	free(mem);
 	free(m);
@@ -314,6 +379,9 @@ int main(int argc, char **argv)
 			 (unsigned long long)rc.bytes, (unsigned long long)rc.truncated,
 			 (unsigned long long)rc.errors, (unsigned long long)rc.replies,
 			 tool_now() - t0);
+	tool_netsim_finish(rc.io.sock); /* delayed --echo/--reply answers */
+	if (o.stats)
+		tool_netsim_stats(rc.io.sock);
 	tool_out_close(&rc.out);
 	udp_sock_free(rc.io.sock);
 	return code;

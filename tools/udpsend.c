@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tool_common.h"
+#include "tool_netsim.h"
 
 #define BATCH 64
 #define UNIX_LIMIT (16u * 1024 * 1024) /* the kernel's own limit is lower */
@@ -73,6 +74,8 @@ static _Noreturn void usage(void)
 	       "      --max N          reply buffer size (default 65536)\n"
 	       "General:\n"
 	       "      --stats          counters on stderr at exit\n"
+	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
+	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
 	       "  -v, --verbose / -q, --quiet\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok, 1 error, 2 bad usage, 3 -w and no reply, 130/143 interrupted.\n",
@@ -81,7 +84,8 @@ static _Noreturn void usage(void)
 }
 
 enum { O_LINES = 256, O_KEEPNL, O_CHUNK, O_WHOLE, O_RATE, O_TTL, O_MIF,
-       O_MLOOP, O_RAW, O_JSON, O_FROM, O_MAX, O_STATS, O_VERSION };
+       O_MLOOP, O_RAW, O_JSON, O_FROM, O_MAX, O_STATS, O_VERSION,
+       O_NETSIM, O_NETSIM_IN };
 
 static const struct option longopts[] = {
 	{ "lines", no_argument, 0, O_LINES },
@@ -107,6 +111,8 @@ static const struct option longopts[] = {
 	{ "output", required_argument, 0, 'o' },
 	{ "max", required_argument, 0, O_MAX },
 	{ "stats", no_argument, 0, O_STATS },
+	{ "netsim", required_argument, 0, O_NETSIM },
+	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
@@ -154,6 +160,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'o': o->out_path = optarg; break;
 		case O_MAX: o->max = tool_parse_uint("--max", optarg, 1, UNIX_LIMIT); break;
 		case O_STATS: o->stats = 1; break;
+		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
+		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
 		case 'v': tool_verbosity++; break;
 		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
@@ -193,6 +201,7 @@ static void open_socket(struct sender *s, const struct opts *o)
 		tool_resolve(&local, name, NULL, 0);
 		bind_it = 1;
 	}
+	tool_netsim_env_check();
 	r = bind_it ? udp_sock_open_bound(&s->io.sock, &local, UDP_SOCK_NONBLOCK)
 		    : udp_sock_open(&s->io.sock, fam, UDP_SOCK_NONBLOCK);
 	if (r < 0) {
@@ -202,6 +211,7 @@ static void open_socket(struct sender *s, const struct opts *o)
 			 bind_it ? tool_addr_str(&local, b, sizeof b) : "", udp_strerror(r));
 	}
 	struct udp_sock *sk = s->io.sock;
+	tool_netsim_apply(sk);
 	int mcast = udp_addr_is_multicast(&s->dest);
 	if (o->broadcast && (r = udp_sock_set_broadcast(sk, 1)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot enable broadcast: %s", udp_strerror(r));
@@ -416,6 +426,7 @@ int main(int argc, char **argv)
 		send_stdin(&s, &o);
 	tool_debug("sent %llu datagram(s), %llu bytes, to %s", (unsigned long long)s.sent,
 		   (unsigned long long)s.bytes, s.dest_str);
+	tool_netsim_finish(s.io.sock);
 	if (o.wait >= 0 && !tool_stop_signal)
 		read_replies(&s, &o);
 	if (s.io.refused) {
@@ -429,6 +440,8 @@ int main(int argc, char **argv)
 			 (unsigned long long)s.bytes, (unsigned long long)s.errors,
 			 (unsigned long long)s.replies, (unsigned long long)s.reply_bytes,
 			 (unsigned long long)s.truncated, tool_now() - s.t0);
+	if (o.stats)
+		tool_netsim_stats(s.io.sock);
 	udp_sock_free(s.io.sock);
 	if (tool_stop_signal)
 		return 128 + tool_stop_signal;

@@ -97,6 +97,19 @@ int udp_key_from_text(struct udp_key **out, const char *text, size_t len)
 			      &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    binlen != UDP_KEY_BYTES || end != text + UDP_KEY_B64_LEN)
 		rc = UDP_ESEAL_KEYFILE_FORMAT;
+	/* ...but libsodium 1.0.18 also takes some bytes >= 0x80 as '/' or
+	 * letters (its constant-time compare assumes 0..255 and a signed
+	 * char is negative).  Encoding back and comparing, in constant
+	 * time, keeps exactly one text per key whatever the decoder lets
+	 * through. */
+	char canon[UDP_KEY_B64_LEN + 1];
+	if (rc == 0) {
+		sodium_bin2base64(canon, sizeof canon, k->k, sizeof k->k,
+				  sodium_base64_VARIANT_ORIGINAL);
+		if (sodium_memcmp(canon, text, UDP_KEY_B64_LEN) != 0)
+			rc = UDP_ESEAL_KEYFILE_FORMAT;
+		sodium_memzero(canon, sizeof canon);
+	}
 	return key_done(out, k, rc);
 }
 

@@ -342,6 +342,8 @@ static int parse_pct_corr(struct lexer *lx, const char *word, double *p, double 
 	return rc;
 }
 
+#define SUM_SLACK 1e-10
+
 static int parse_loss(struct lexer *lx, struct udp_netsim_config *cfg)
 {
 	struct tok t;
@@ -375,9 +377,13 @@ static int parse_loss(struct lexer *lx, struct udp_netsim_config *cfg)
 			next(lx, &t);
 			rc = parse_percent(lx, word, t, &v[i]);
 		}
-		if (rc == 0 && !ge && v[0] + v[4] > 1.0 + 1e-12)
+		/* The slack covers describe()'s rounding to 9 decimals of a
+		 * percent (up to 5e-12 per value), so the normal form of a sum
+		 * of exactly 100% parses back; a sum that is more by that much
+		 * only makes the last branch of the chain a little less likely. */
+		if (rc == 0 && !ge && v[0] + v[4] > 1.0 + SUM_SLACK)
 			rc = fail(lx, UDP_ENETSIM_VALUE, "loss state: p13 + p14 is more than 100%%");
-		if (rc == 0 && !ge && v[1] + v[2] > 1.0 + 1e-12)
+		if (rc == 0 && !ge && v[1] + v[2] > 1.0 + SUM_SLACK)
 			rc = fail(lx, UDP_ENETSIM_VALUE, "loss state: p31 + p32 is more than 100%%");
 		return rc;
 	}

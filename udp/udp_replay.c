@@ -21,6 +21,11 @@ void udp_replay_init_floor(struct udp_replay *w, uint64_t floor)
 	w->started = 1;
 	w->top = floor - 1;
 	memset(w->bits, 0xff, sizeof w->bits);
+	/* ...but not the counters above top in top's own word: commits that
+	 * stay in that word clear nothing, so a set bit there would refuse
+	 * a fresh counter that arrives after a higher one. */
+	if (w->top % 64 != 63)
+		w->bits[SLOT_OF(w->top)] = (BIT_OF(w->top) << 1) - 1;
 }
 
 int udp_replay_check(const struct udp_replay *w, uint64_t counter)

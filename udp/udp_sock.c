@@ -21,6 +21,7 @@
 
 #include "udp_err.h"
 #include "udp_sock.h"
+#include "internal/udp_sock_int.h"
 
 /* Messages per sendmmsg/recvmmsg call.  The arrays live on the stack so the
  * batch paths never allocate; bigger batches loop. */
@@ -32,21 +33,6 @@
 /* The segments of one GSO send share one IP datagram before segmentation,
  * so their sum must fit in a UDP payload (the IPv4 limit is the smaller). */
 #define GSO_MAX_BYTES UDP_MAX_PAYLOAD
-
-struct udp_sock {
-	int fd;
-	int family;
-	int gso;            /* use UDP_SEGMENT in send_batch */
-	int gso_ok;         /* a GSO send has worked on this socket */
-	int gso_refusals;   /* refusals before any success */
-	int gro;            /* UDP_GRO is on: receives carry a segment size */
-	size_t gso_bad_seg; /* smallest segment size the kernel refused (0: none) */
-	/* A filesystem unix path this socket bound, unlinked by free only if the
-	 * inode there is still ours (another process may have re-bound it). */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-	dev_t path_dev;
-	ino_t path_ino;
-};
 
 static int sys_err(void)
 {
@@ -137,6 +123,11 @@ int udp_sock_open(struct udp_sock **out, int family, int flags)
 	if (is_inet(s) && getopt_int(s->fd, IPPROTO_UDP, UDP_SEGMENT, &seg) == 0)
 		s->gso = 1;
 #endif
+	rc = udp_sock_sim_env(s);
+	if (rc) {
+		udp_sock_free(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -205,6 +196,7 @@ void udp_sock_free(struct udp_sock *s)
 		    st.st_ino == s->path_ino)
 			unlink(s->path);
 	}
+	udp_sock_sim_free(s);
 	close(s->fd);
 	free(s);
 }
@@ -469,6 +461,8 @@ int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
 {
 	if (!s || (!buf && len) || len > INT_MAX)
 		return UDP_EINVAL;
+	if (s->sim_out)
+		return udp_sock_sim_send(s, buf, len, to);
 	ssize_t n;
 	do
 		n = sendto(s->fd, buf, len, MSG_NOSIGNAL, addr_sa(to), addr_len(to));
@@ -515,6 +509,13 @@ int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 {
 	if (!s || !m || !recv_cap_ok(s, m))
 		return UDP_EINVAL;
+	if (s->sim_in)
+		return udp_sock_sim_recv(s, m);
+	return udp_sock_sys_recv(s, m, 0);
+}
+
+int udp_sock_sys_recv(struct udp_sock *s, struct udp_msg *m, int flags)
+{
 	struct iovec iov = { .iov_base = m->buf, .iov_len = m->cap };
 	union gro_cmsg ctl;
 	struct msghdr h = {
@@ -527,7 +528,7 @@ int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 	};
 	ssize_t n;
 	do
-		n = recvmsg(s->fd, &h, MSG_TRUNC);
+		n = recvmsg(s->fd, &h, MSG_TRUNC | flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return sys_err();
@@ -539,6 +540,8 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 {
 	if (!s || !msgs || !n || n > INT_MAX)
 		return UDP_EINVAL;
+	if (s->sim_in)
+		return udp_sock_sim_recv_batch(s, msgs, n);
 	struct mmsghdr mm[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union gro_cmsg ctl[BATCH_MAX];
@@ -731,6 +734,14 @@ int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if ((!msgs[i].buf && msgs[i].len) || msgs[i].len > INT_MAX)
 			return UDP_EINVAL;
+	if (s->sim_out)
+		return udp_sock_sim_send_batch(s, msgs, n);
+	return udp_sock_sys_send_batch(s, msgs, n);
+}
+
+/* The kernel half: also how the netsim queue reaches the wire. */
+int udp_sock_sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
 	unsigned sent = 0;
 	while (sent < n) {
 		struct udp_msg *m = &msgs[sent];
@@ -794,6 +805,8 @@ int udp_sock_set_gro(struct udp_sock *s, int on)
 		s->gro = 0;
 		return 0;
 	}
+	if (s->sim_in)
+		on = 0; /* each datagram must meet the netsim on its own */
 	if (setopt_int(s->fd, SOL_UDP, UDP_GRO, on ? 1 : 0) < 0) {
 		s->gro = 0;
 		return errno == ENOPROTOOPT ? 0 : UDP_ESYS;

@@ -102,4 +102,70 @@ int udp_sock_set_gro(struct udp_sock *s, int on);
  * Returns whether it is now in use. */
 int udp_sock_set_gso(struct udp_sock *s, int on);
 
+/* ---- Loss simulation at the send/receive seam (udp_sock_netsim.c) ----
+ *
+ * A socket can carry a udp_netsim per direction: every datagram sent goes
+ * through the outgoing model before it reaches the kernel, and every
+ * datagram received goes through the incoming model before the caller sees
+ * it, whichever of send/send_batch/recv/recv_batch is used.  See
+ * docs/NETSIM.md, "At the socket".
+ *
+ * udp_sock_open*() attach the models named by the environment variables
+ * UDPKIT_NETSIM (outgoing) and UDPKIT_NETSIM_IN (incoming) when set; a
+ * malformed spec makes the open fail with its UDP_ENETSIM_* code
+ * (udp_sock_netsim_env_check() gives the words).  A spec without `seed`
+ * gets a random one (udp_sock_get_netsim() + udp_netsim_seed() shows it).
+ *
+ * Sending: the datagram is pushed into the model and whatever is due is
+ * sent at once.  Dropped, queued or delayed datagrams still count as sent
+ * (their length is returned), as on a real network.  Delayed ones go out on
+ * a later send or udp_sock_flush().
+ * Receiving: what the kernel has is pushed into the model and what is due
+ * is handed back; UDP_EAGAIN when nothing is due, even on a blocking socket
+ * if datagrams are held back by a delay.  A caller whose models delay must
+ * therefore poll() with a timeout from udp_sock_next_due() and call
+ * udp_sock_flush() and its receive when it passes.
+ * A receive buffer too small still gets UDP_MSG_TRUNC and wire_len as
+ * without netsim.  GRO is off while an incoming model is attached (each
+ * datagram must be impaired on its own); GSO keeps working for sends.
+ * A model that changes nothing (udp_netsim_is_passthrough()) is kept but
+ * bypassed: it costs one branch per call and its counters stay zero. */
+struct udp_netsim;
+struct udp_netsim_counters;
+
+/* Attaches models (NULL: none for that direction), replacing and freeing
+ * any attached before (datagrams they still held are dropped).  The socket
+ * owns them from this call on, also when it fails.  Returns 0, or
+ * UDP_ENOMEM.  Turns GRO off when in impairs; turn it back on with
+ * udp_sock_set_gro() after detaching. */
+int udp_sock_set_netsim(struct udp_sock *s, struct udp_netsim *out,
+			struct udp_netsim *in);
+/* The attached models, for udp_netsim_seed()/describe()/counters (NULL:
+ * none).  Either pointer may be NULL. */
+void udp_sock_get_netsim(const struct udp_sock *s, const struct udp_netsim **out,
+			 const struct udp_netsim **in);
+/* The clock the models run on, in microseconds; NULL restores the default,
+ * CLOCK_MONOTONIC.  It must never go backwards.  Returns 0 or UDP_ENOMEM. */
+int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
+		       void *ctx);
+/* The socket's clock now (the default clock when none was set). */
+uint64_t udp_sock_now(const struct udp_sock *s);
+/* The earliest time (socket clock, us) a held datagram is due, in either
+ * direction; 0 when outgoing datagrams are due already but the kernel had no
+ * room for them (wait for POLLOUT, then flush); UINT64_MAX when none. */
+uint64_t udp_sock_next_due(const struct udp_sock *s);
+/* Sends the outgoing datagrams that are due.  Returns how many went,
+ * UDP_EAGAIN when the kernel has no room, or the send error (the datagram
+ * that caused it is dropped so one bad destination cannot wedge the queue). */
+int udp_sock_flush(struct udp_sock *s);
+/* Counters of each direction (zeros where no model is attached or it is
+ * bypassed as passthrough).  Either pointer may be NULL. */
+void udp_sock_netsim_counters(const struct udp_sock *s,
+			      struct udp_netsim_counters *out,
+			      struct udp_netsim_counters *in);
+/* Parses UDPKIT_NETSIM and UDPKIT_NETSIM_IN without opening anything.
+ * Returns 0 when both are unset or valid, else the UDP_ENETSIM_* code with
+ * one line in err such as "UDPKIT_NETSIM: unknown word 'lose'". */
+int udp_sock_netsim_env_check(char *err, size_t errlen);
+
 #endif

@@ -18,7 +18,10 @@ static const uint8_t *take(struct udp_wire_reader *r, size_t n)
 		r->err = UDP_ESHORT;
 		return NULL;
 	}
-	const uint8_t *p = r->buf + r->pos;
+	/* An empty reader may have buf NULL: a 0-byte borrow still gets a
+	 * non-NULL pointer (NULL means short), and NULL + 0 is undefined. */
+	static const uint8_t none[1];
+	const uint8_t *p = r->buf ? r->buf + r->pos : none;
 	r->pos += n;
 	return p;
 }
@@ -83,7 +86,10 @@ uint8_t *udp_wire_put_ptr(struct udp_wire_writer *w, size_t n)
 		w->err = UDP_ENOSPACE;
 		return NULL;
 	}
-	uint8_t *p = w->buf + w->pos;
+	/* As in take(): buf NULL means cap 0, so n is 0 and nothing is
+	 * ever written through this pointer. */
+	static uint8_t none[1];
+	uint8_t *p = w->buf ? w->buf + w->pos : none;
 	w->pos += n;
 	return p;
 }

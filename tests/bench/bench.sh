@@ -102,13 +102,24 @@ measure raw "'$HELP/bench_raw_recv' 127.0.0.1 0 1000" 's/^port \([0-9]*\)$/\1/p'
 	"'$HELP/bench_raw_send' 127.0.0.1 PORT $CHUNK"
 measure udpkit "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	"'$BIN/udpsend' --chunk $CHUNK 127.0.0.1 PORT"
+# The relay case: the sender starts udprelay in front of the receiver.
+relayed() { # PORT: udprelay -> 127.0.0.1:PORT, then udpsend --chunk into it
+	local err; err=$(mktemp)
+	"$BIN/udprelay" -w 2 127.0.0.1:0 "127.0.0.1:$1" 2>"$err" >/dev/null </dev/null &
+	local p; p=$(wait_port "$err" 's/.*listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p') &&
+		"$BIN/udpsend" --chunk $CHUNK 127.0.0.1 "$p"
+	rm -f "$err"
+}
+{ declare -p BIN CHUNK; declare -f wait_port relayed; echo 'relayed "$1"'; } >"$tmp/relayed.sh"
+measure relay "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	"bash '$tmp/relayed.sh' PORT"
 iperf
 
 base=${rate[raw]}
 printf '%-34s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
-for c in raw udpkit iperf3; do
+for c in raw udpkit relay iperf3; do
 	printf '%-34s %12s %9s %8s %10s\n' \
-		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
+		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
 		"${rate[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v c=$CHUNK 'BEGIN { printf "%.1f", r * c / 1e6 }')" \
 		"${loss[$c]}" \

@@ -1,0 +1,117 @@
+/* tool_netsim.c - --netsim / --netsim-in for every tool, on top of the
+ * socket seam (udp_sock_set_netsim): the option parser hands the specs
+ * here, the tool applies them to its socket, the wait loops cap their
+ * timeouts at the next due datagram, and --stats prints the counters.
+ * An option replaces UDPKIT_NETSIM / UDPKIT_NETSIM_IN for its direction. */
+#include <stdio.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+#include "tool_common.h"
+#include "tool_netsim.h"
+#include "udp_netsim.h"
+
+static const char *spec[2]; /* TOOL_NETSIM_OUT, TOOL_NETSIM_IN */
+
+void tool_netsim_option(int dir, const char *opt, const char *arg)
+{
+	struct udp_netsim_config cfg;
+	char err[256];
+	if (udp_netsim_parse(&cfg, arg, err, sizeof err) < 0)
+		tool_usage_die("%s: %s", opt, err);
+	spec[dir] = arg;
+}
+
+static struct udp_netsim *make(int dir)
+{
+	static const char *var[2] = { "UDPKIT_NETSIM", "UDPKIT_NETSIM_IN" };
+	const char *s = spec[dir] ? spec[dir] : getenv(var[dir]);
+	if (!s || !*s)
+		return NULL;
+	struct udp_netsim *ns;
+	char err[256];
+	if (udp_netsim_new(&ns, s, err, sizeof err) < 0)
+		tool_usage_die("%s: %s", var[dir], err); /* only the env can be bad here */
+	if (!udp_netsim_has_seed(ns)) {
+		uint64_t seed;
+		if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+			seed = (uint64_t)(tool_now() * 1e9) + (uint64_t)dir;
+		udp_netsim_reseed(ns, seed);
+	}
+	return ns;
+}
+
+void tool_netsim_env_check(void)
+{
+	char err[256];
+	if (!spec[0] && !spec[1] && udp_sock_netsim_env_check(err, sizeof err) < 0)
+		tool_usage_die("%s", err);
+}
+
+void tool_netsim_apply(struct udp_sock *s)
+{
+	if (!spec[0] && !spec[1])
+		return; /* the library applied the environment's already */
+	if (udp_sock_set_netsim(s, make(TOOL_NETSIM_OUT), make(TOOL_NETSIM_IN)) < 0)
+		tool_die(TOOL_EXIT_ERR, "out of memory");
+	const struct udp_netsim *ns[2];
+	udp_sock_get_netsim(s, &ns[0], &ns[1]);
+	for (int d = 0; d < 2; d++)
+		if (ns[d]) {
+			char text[UDP_NETSIM_DESCRIBE_MAX];
+			udp_netsim_describe(ns[d], text, sizeof text);
+			tool_debug("netsim %s: %s", d ? "in" : "out", text);
+		}
+}
+
+double tool_netsim_due_in(struct udp_sock *s)
+{
+	udp_sock_flush(s);
+	uint64_t due = udp_sock_next_due(s);
+	if (due == UINT64_MAX)
+		return -1;
+	uint64_t now = udp_sock_now(s);
+	return due <= now ? 0 : (double)(due - now) / 1e6 + 0.0005;
+}
+
+void tool_netsim_finish(struct udp_sock *s)
+{
+	const struct udp_netsim *out;
+	udp_sock_get_netsim(s, &out, NULL);
+	while (out && !tool_stop_signal) {
+		int r = udp_sock_flush(s);
+		uint64_t due = udp_netsim_next_due(out), now = udp_sock_now(s);
+		int w = 0;
+		if (r == UDP_EAGAIN)
+			w = tool_wait(udp_sock_fd(s), POLLOUT, 1);
+		else if (due == UINT64_MAX)
+			return;
+		else if (due > now)
+			w = tool_wait(-1, 0, (double)(due - now) / 1e6 + 0.0005);
+		if (w < 0)
+			return;
+	}
+}
+
+void tool_netsim_stats(struct udp_sock *s)
+{
+	const struct udp_netsim *ns[2];
+	struct udp_netsim_counters c[2];
+	udp_sock_get_netsim(s, &ns[0], &ns[1]);
+	udp_sock_netsim_counters(s, &c[0], &c[1]);
+	for (int d = 0; d < 2; d++) {
+		if (!ns[d])
+			continue;
+		char text[UDP_NETSIM_DESCRIBE_MAX];
+		udp_netsim_describe(ns[d], text, sizeof text);
+		tool_err("netsim_%s: in=%llu passed=%llu lost=%llu duplicated=%llu corrupted=%llu "
+			 "delayed=%llu reordered=%llu queue_drops=%llu queued=%llu seed=%llu spec='%s'",
+			 d ? "in" : "out", (unsigned long long)c[d].in,
+			 (unsigned long long)c[d].passed, (unsigned long long)c[d].lost,
+			 (unsigned long long)c[d].duplicated, (unsigned long long)c[d].corrupted,
+			 (unsigned long long)c[d].delayed, (unsigned long long)c[d].reordered,
+			 (unsigned long long)c[d].queue_drops, (unsigned long long)c[d].queued,
+			 (unsigned long long)udp_netsim_seed(ns[d]), text);
+	}
+}

@@ -1,0 +1,24 @@
+/* tool_netsim.h - --netsim / --netsim-in for the tools (tool_netsim.c). */
+#ifndef TOOL_NETSIM_H
+#define TOOL_NETSIM_H
+
+#include "udp_sock.h"
+
+enum { TOOL_NETSIM_OUT = 0, TOOL_NETSIM_IN = 1 };
+
+/* From the option parser: checks the spec now (a bad one is a usage error
+ * naming the option, the word and the reason) and keeps it. */
+void tool_netsim_option(int dir, const char *opt, const char *arg);
+/* Before opening the socket: a bad UDPKIT_NETSIM* that no option replaces
+ * is a usage error with the library's words. */
+void tool_netsim_env_check(void);
+/* After opening it: the options' models replace the environment's. */
+void tool_netsim_apply(struct udp_sock *s);
+/* Sends what is due; seconds until the next held datagram is due, or -1. */
+double tool_netsim_due_in(struct udp_sock *s);
+/* Before exit: waits for the delayed outgoing datagrams and sends them. */
+void tool_netsim_finish(struct udp_sock *s);
+/* --stats: one line per direction with a model, counters and seed. */
+void tool_netsim_stats(struct udp_sock *s);
+
+#endif

@@ -1,0 +1,406 @@
+/* udp_sock_netsim.c - the loss simulator at the socket's send/receive seam.
+ *
+ * udp_sock.c sends to this file only for a direction whose model impairs;
+ * this file reaches the wire through udp_sock_sys_*() and makes no system
+ * call of its own besides the clock and getrandom.
+ *
+ * Outgoing: datagrams are pushed into the model, and those due are popped
+ * into a staging batch that goes to the kernel with one send_batch (so GSO
+ * still applies).  What the kernel refuses for lack of room stays staged,
+ * in order, for the next send or flush: a full socket buffer delays
+ * datagrams, as a real one does, instead of losing them here.
+ * Incoming: the kernel's datagrams are drained into the model (without
+ * waiting) and what is due is copied to the caller.  The only wait is the
+ * socket's own, taken when the model holds nothing at all, so blocking
+ * sockets, SO_RCVTIMEO and O_NONBLOCK keep their meaning. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "udp_err.h"
+#include "udp_netsim.h"
+#include "udp_sock.h"
+#include "internal/udp_sock_int.h"
+
+/* Datagrams per send_batch of the staging area (udp_sock.c's batch size). */
+#define STAGE_MAX 64
+/* Any datagram the model accepts fits in an empty staging arena or in the
+ * receive scratch buffer.  Both are allocated on first use; untouched pages
+ * of a big malloc cost no memory. */
+#define ARENA_CAP UDP_NETSIM_MAX_PKT
+/* Datagrams taken from the kernel per receive call, so that a flood cannot
+ * keep one call busy for ever. */
+#define DRAIN_MAX 256
+
+struct udp_sock_sim {
+	struct udp_netsim *out, *in;
+	uint64_t (*now_us)(void *ctx);
+	void *ctx;
+	struct udp_msg stage[STAGE_MAX]; /* popped, not yet taken by the kernel */
+	unsigned stage_head, stage_n;
+	unsigned char *arena;            /* the staged datagrams' bytes */
+	unsigned char *rbuf;             /* receive scratch */
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t sim_now(const struct udp_sock_sim *sim)
+{
+	return sim && sim->now_us ? sim->now_us(sim->ctx) : mono_us();
+}
+
+uint64_t udp_sock_now(const struct udp_sock *s)
+{
+	return sim_now(s ? s->sim : NULL);
+}
+
+static struct udp_sock_sim *sim_get(struct udp_sock *s)
+{
+	if (!s->sim)
+		s->sim = calloc(1, sizeof *s->sim);
+	return s->sim;
+}
+
+/* A passthrough model is kept (its seed and spec stay readable) but the
+ * I/O paths skip it. */
+static void sim_route(struct udp_sock *s)
+{
+	struct udp_sock_sim *sim = s->sim;
+	s->sim_out = sim && sim->out && !udp_netsim_is_passthrough(sim->out);
+	s->sim_in = sim && sim->in && !udp_netsim_is_passthrough(sim->in);
+}
+
+int udp_sock_set_netsim(struct udp_sock *s, struct udp_netsim *out,
+			struct udp_netsim *in)
+{
+	if (!s) {
+		udp_netsim_free(out);
+		udp_netsim_free(in);
+		return UDP_EINVAL;
+	}
+	struct udp_sock_sim *sim = sim_get(s);
+	if (!sim) {
+		udp_netsim_free(out);
+		udp_netsim_free(in);
+		return UDP_ENOMEM;
+	}
+	udp_netsim_free(sim->out);
+	udp_netsim_free(sim->in);
+	sim->out = out;
+	sim->in = in;
+	sim->stage_head = sim->stage_n = 0;
+	sim_route(s);
+	if (s->sim_in && s->gro)
+		udp_sock_set_gro(s, 0);
+	return 0;
+}
+
+void udp_sock_get_netsim(const struct udp_sock *s, const struct udp_netsim **out,
+			 const struct udp_netsim **in)
+{
+	const struct udp_sock_sim *sim = s ? s->sim : NULL;
+	if (out)
+		*out = sim ? sim->out : NULL;
+	if (in)
+		*in = sim ? sim->in : NULL;
+}
+
+int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
+		       void *ctx)
+{
+	if (!s)
+		return UDP_EINVAL;
+	struct udp_sock_sim *sim = sim_get(s);
+	if (!sim)
+		return UDP_ENOMEM;
+	sim->now_us = now_us;
+	sim->ctx = now_us ? ctx : NULL;
+	return 0;
+}
+
+void udp_sock_sim_free(struct udp_sock *s)
+{
+	struct udp_sock_sim *sim = s->sim;
+	if (!sim)
+		return;
+	udp_netsim_free(sim->out);
+	udp_netsim_free(sim->in);
+	free(sim->arena);
+	free(sim->rbuf);
+	free(sim);
+	s->sim = NULL;
+	s->sim_out = s->sim_in = 0;
+}
+
+/* ---- environment ---- */
+
+static uint64_t random_seed(void)
+{
+	uint64_t seed;
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed)
+		return seed;
+	/* No entropy yet (early boot): a run that differs is all we need. */
+	return mono_us() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+}
+
+/* The model a variable names, NULL when it is unset or empty. */
+static int env_model(const char *var, struct udp_netsim **out, char *err,
+		     size_t errlen)
+{
+	*out = NULL;
+	const char *spec = getenv(var);
+	if (!spec || !*spec)
+		return 0;
+	char why[200];
+	int rc = udp_netsim_new(out, spec, why, sizeof why);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", var, why);
+		return rc;
+	}
+	if (!udp_netsim_has_seed(*out))
+		udp_netsim_reseed(*out, random_seed());
+	return 0;
+}
+
+static int env_models(struct udp_netsim **out, struct udp_netsim **in,
+		      char *err, size_t errlen)
+{
+	*in = NULL;
+	int rc = env_model("UDPKIT_NETSIM", out, err, errlen);
+	if (!rc)
+		rc = env_model("UDPKIT_NETSIM_IN", in, err, errlen);
+	if (rc) {
+		udp_netsim_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int udp_sock_netsim_env_check(char *err, size_t errlen)
+{
+	struct udp_netsim *out, *in;
+	if (err && errlen)
+		err[0] = '\0';
+	int rc = env_models(&out, &in, err, errlen);
+	udp_netsim_free(out);
+	udp_netsim_free(in);
+	return rc;
+}
+
+int udp_sock_sim_env(struct udp_sock *s)
+{
+	struct udp_netsim *out, *in;
+	int rc = env_models(&out, &in, NULL, 0);
+	if (rc || (!out && !in))
+		return rc;
+	return udp_sock_set_netsim(s, out, in);
+}
+
+/* ---- outgoing ---- */
+
+/* Pops what is due into an empty staging area. */
+static int stage_fill(struct udp_sock_sim *sim, uint64_t now)
+{
+	if (!sim->arena && !(sim->arena = malloc(ARENA_CAP)))
+		return UDP_ENOMEM;
+	sim->stage_head = sim->stage_n = 0;
+	size_t used = 0;
+	while (sim->stage_n < STAGE_MAX) {
+		struct udp_msg *m = &sim->stage[sim->stage_n];
+		size_t len;
+		if (udp_netsim_pop(sim->out, now, sim->arena + used, ARENA_CAP - used,
+				   &len, &m->addr) != 1)
+			break; /* nothing due, or no room left: send these first */
+		m->buf = sim->arena + used;
+		m->len = len;
+		used += len;
+		sim->stage_n++;
+	}
+	return 0;
+}
+
+static int flush_at(struct udp_sock *s, uint64_t now)
+{
+	struct udp_sock_sim *sim = s->sim;
+	int total = 0;
+	for (;;) {
+		if (sim->stage_head == sim->stage_n) {
+			int rc = stage_fill(sim, now);
+			if (rc)
+				return total ? total : rc;
+			if (!sim->stage_n)
+				return total;
+		}
+		int rc = udp_sock_sys_send_batch(s, sim->stage + sim->stage_head,
+						 sim->stage_n - sim->stage_head);
+		if (rc == UDP_EAGAIN)
+			return total ? total : rc;
+		if (rc < 0) {
+			sim->stage_head++;
+			return rc;
+		}
+		sim->stage_head += (unsigned)rc;
+		total += rc;
+	}
+}
+
+int udp_sock_flush(struct udp_sock *s)
+{
+	if (!s)
+		return UDP_EINVAL;
+	if (!s->sim_out)
+		return 0;
+	return flush_at(s, sim_now(s->sim));
+}
+
+/* After pushing: a refused flush is not the caller's failure, the datagrams
+ * wait staged; another error is reported by the call that met it. */
+static int after_push(struct udp_sock *s, uint64_t now, int ret)
+{
+	int rc = flush_at(s, now);
+	return rc < 0 && rc != UDP_EAGAIN ? rc : ret;
+}
+
+int udp_sock_sim_send(struct udp_sock *s, const void *buf, size_t len,
+		      const struct udp_addr *to)
+{
+	uint64_t now = sim_now(s->sim);
+	int rc = udp_netsim_push(s->sim->out, now, buf, len, to);
+	if (rc < 0 && rc != UDP_ENETSIM_FULL)
+		return rc; /* a queue overflow is a drop, counted; not an error */
+	return after_push(s, now, (int)len);
+}
+
+int udp_sock_sim_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
+	uint64_t now = sim_now(s->sim);
+	for (unsigned i = 0; i < n; i++) {
+		int rc = udp_netsim_push(s->sim->out, now, msgs[i].buf, msgs[i].len,
+					 &msgs[i].addr);
+		if (rc < 0 && rc != UDP_ENETSIM_FULL)
+			return i ? (int)i : rc;
+	}
+	return after_push(s, now, (int)n);
+}
+
+/* ---- incoming ---- */
+
+/* Copies due datagrams to msgs[0..n), truncating as the kernel would. */
+static unsigned pop_due(struct udp_sock_sim *sim, uint64_t now,
+			struct udp_msg *msgs, unsigned n)
+{
+	unsigned got = 0;
+	while (got < n) {
+		struct udp_msg *m = &msgs[got];
+		size_t len;
+		int r = udp_netsim_pop(sim->in, now, m->buf, m->cap, &len, &m->addr);
+		if (r == UDP_ENOSPACE) {
+			r = udp_netsim_pop(sim->in, now, sim->rbuf, ARENA_CAP, &len, &m->addr);
+			if (r == 1 && m->cap)
+				memcpy(m->buf, sim->rbuf, m->cap);
+		}
+		if (r != 1)
+			break;
+		m->wire_len = len;
+		m->len = len < m->cap ? len : m->cap;
+		m->flags = len > m->cap ? UDP_MSG_TRUNC : 0;
+		m->seg_size = 0;
+		got++;
+	}
+	return got;
+}
+
+/* One datagram from the kernel into the model.  A datagram above the
+ * scratch size (only AF_UNIX allows one) goes in cut to it. */
+static int take_one(struct udp_sock *s, int flags)
+{
+	struct udp_sock_sim *sim = s->sim;
+	struct udp_msg m = { .buf = sim->rbuf, .cap = ARENA_CAP };
+	int rc = udp_sock_sys_recv(s, &m, flags);
+	if (rc < 0)
+		return rc;
+	/* FULL and ENOMEM are drops the counters show. */
+	(void)udp_netsim_push(sim->in, sim_now(sim), m.buf, m.len, &m.addr);
+	return 0;
+}
+
+int udp_sock_sim_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if ((!msgs[i].buf && msgs[i].cap) || msgs[i].cap > INT_MAX)
+			return UDP_EINVAL;
+	struct udp_sock_sim *sim = s->sim;
+	if (!sim->rbuf && !(sim->rbuf = malloc(ARENA_CAP)))
+		return UDP_ENOMEM;
+
+	int err = 0;
+	for (unsigned i = 0; i < DRAIN_MAX && !err; i++)
+		err = take_one(s, MSG_DONTWAIT);
+	unsigned got = pop_due(sim, sim_now(sim), msgs, n);
+	if (got)
+		return (int)got;
+	if (err != UDP_EAGAIN)
+		return err ? err : UDP_EAGAIN; /* a kernel error, or a flood held back */
+	if (udp_netsim_next_due(sim->in) != UINT64_MAX)
+		return UDP_EAGAIN; /* held back: poll until udp_sock_next_due() */
+	/* Nothing held: wait as the socket itself would. */
+	err = take_one(s, 0);
+	if (err)
+		return err;
+	got = pop_due(sim, sim_now(sim), msgs, n);
+	return got ? (int)got : UDP_EAGAIN;
+}
+
+int udp_sock_sim_recv(struct udp_sock *s, struct udp_msg *m)
+{
+	int rc = udp_sock_sim_recv_batch(s, m, 1);
+	return rc < 0 ? rc : (int)m->len;
+}
+
+/* ---- status ---- */
+
+uint64_t udp_sock_next_due(const struct udp_sock *s)
+{
+	const struct udp_sock_sim *sim = s ? s->sim : NULL;
+	if (!sim)
+		return UINT64_MAX;
+	if (sim->stage_head < sim->stage_n)
+		return 0;
+	uint64_t due = UINT64_MAX;
+	if (s->sim_out)
+		due = udp_netsim_next_due(sim->out);
+	if (s->sim_in) {
+		uint64_t d = udp_netsim_next_due(sim->in);
+		if (d < due)
+			due = d;
+	}
+	return due;
+}
+
+void udp_sock_netsim_counters(const struct udp_sock *s,
+			      struct udp_netsim_counters *out,
+			      struct udp_netsim_counters *in)
+{
+	const struct udp_sock_sim *sim = s ? s->sim : NULL;
+	if (out) {
+		memset(out, 0, sizeof *out);
+		if (sim && sim->out)
+			udp_netsim_counters(sim->out, out);
+	}
+	if (in) {
+		memset(in, 0, sizeof *in);
+		if (sim && sim->in)
+			udp_netsim_counters(sim->in, in);
+	}
+}
