@@ -33,6 +33,11 @@ enum { STARTUP, DRAIN, PROBE_BW, PROBE_RTT };
 #define HIGH_GAIN 2885             /* 2/ln 2: doubles the rate each round */
 #define CWND_GAIN 2000
 #define HEAVY_LOSS_DIV 3           /* lost > delivered+lost / 3: congestion */
+#define LOSS_SAMPLE_PKTS 64
+/* A driver's timer (poll) ticks in milliseconds: below that the path is
+ * as good as 1 ms long, and the window must cover a tick of sending, or
+ * on loopback the flow starves between wakeups and its samples shrink. */
+#define TICK_US 1000        /* ... judged over at least this many packets */
 
 static const uint16_t cycle[8] = {1250, 750, 1000, 1000, 1000, 1000, 1000, 1000};
 
@@ -40,8 +45,9 @@ struct bbr {
 	int mode;
 	uint64_t bw[BW_ROUNDS];   /* per-round max delivery rate, bytes/s */
 	uint64_t round;           /* rounds since init */
-	uint64_t round_start, round_delivered, round_lost;
+	uint64_t round_start, round_delivered;
 	uint64_t delivered, lost; /* bytes, since init */
+	uint64_t loss_delivered, loss_lost; /* at the start of the loss sample */
 	int limited;              /* the cc held data back during this round */
 	uint64_t min_rtt, min_rtt_at;
 	uint64_t full_bw;         /* startup: bandwidth at the last +25 % */
@@ -51,6 +57,7 @@ struct bbr {
 	uint64_t probe_rtt_end;   /* 0 until inflight got down to 4 packets */
 	int prior_mode;
 	uint64_t cwnd, next_send;
+	uint64_t rate;            /* pacing rate, bytes/s, 0 = not paced yet */
 	uint32_t pacing_gain, cwnd_gain;
 };
 
@@ -67,7 +74,7 @@ static uint64_t bdp(const struct bbr *b, const struct rel_cc_info *i)
 	uint64_t bw = btl_bw(b);
 	if (!bw || !b->min_rtt)
 		return IW_PKTS * (uint64_t)i->mss;
-	return bw * b->min_rtt / 1000000;
+	return bw * (b->min_rtt > TICK_US ? b->min_rtt : TICK_US) / 1000000;
 }
 
 /* What may be in flight: gain * BDP plus room for acks that come in
@@ -141,7 +148,7 @@ static int bbr_may_send(void *state, void *ctx, const struct rel_cc_info *info,
 		*wake = 0; /* until an ack makes room */
 		return 0;
 	}
-	uint64_t rate = pacing_rate(b, info);
+	uint64_t rate = b->rate;
 	if (!rate)
 		return 1; /* no RTT yet: the initial window goes at once */
 	if (now < b->next_send) {
@@ -181,7 +188,6 @@ static void end_round(struct bbr *b, const struct rel_cc_info *i, uint64_t now)
 {
 	uint64_t dt = now - b->round_start;
 	uint64_t got = b->delivered - b->round_delivered;
-	uint64_t lost = b->lost - b->round_lost;
 	uint64_t sample = got * 1000000 / dt;
 	b->round++;
 	uint64_t *slot = &b->bw[b->round % BW_ROUNDS];
@@ -190,11 +196,18 @@ static void end_round(struct bbr *b, const struct rel_cc_info *i, uint64_t now)
 	*slot = 0;
 	if (b->limited || sample > btl_bw(b))
 		*slot = sample;
-	if (lost > (got + lost) / HEAVY_LOSS_DIV && lost > 2 * (uint64_t)i->mss) {
-		/* heavy loss: a queue is overflowing, not noise */
-		for (int k = 0; k < BW_ROUNDS; k++)
-			b->bw[k] = b->bw[k] * 85 / 100;
-		b->full_pipe = 1;
+	/* Heavy loss means a queue is overflowing, not noise.  A round on a
+	 * short path holds few packets, so the share is judged over enough
+	 * of them that 20 % random loss does not look like 33 % by chance. */
+	uint64_t ld = b->delivered - b->loss_delivered, ll = b->lost - b->loss_lost;
+	if (ld + ll >= LOSS_SAMPLE_PKTS * (uint64_t)i->mss) {
+		if (ll > (ld + ll) / HEAVY_LOSS_DIV) {
+			for (int k = 0; k < BW_ROUNDS; k++)
+				b->bw[k] = b->bw[k] * 85 / 100;
+			b->full_pipe = 1;
+		}
+		b->loss_delivered = b->delivered;
+		b->loss_lost = b->lost;
 	}
 	if (!b->full_pipe && b->limited) {
 		uint64_t bw = btl_bw(b);
@@ -209,7 +222,6 @@ static void end_round(struct bbr *b, const struct rel_cc_info *i, uint64_t now)
 		set_mode(b, DRAIN, now);
 	b->round_start = now;
 	b->round_delivered = b->delivered;
-	b->round_lost = b->lost;
 	b->limited = 0;
 }
 
@@ -256,8 +268,8 @@ static void bbr_event(void *state, void *ctx, const struct rel_cc_info *info,
 		b->delivered += bytes;
 		update_min_rtt(b, info, now);
 		uint64_t len = b->min_rtt ? b->min_rtt : info->srtt_us;
-		if (len < 1000)
-			len = 1000; /* rates over sub-ms intervals are mostly noise */
+		if (len < TICK_US)
+			len = TICK_US; /* rates over sub-tick intervals are noise */
 		if (now - b->round_start >= len)
 			end_round(b, info, now);
 		advance_mode(b, info, now);
@@ -268,6 +280,8 @@ static void bbr_event(void *state, void *ctx, const struct rel_cc_info *info,
 			b->cwnd += bytes;
 		if (b->cwnd < MIN_CWND_PKTS * (uint64_t)info->mss)
 			b->cwnd = MIN_CWND_PKTS * (uint64_t)info->mss;
+		/* here, not per packet: may_send runs for every packet */
+		b->rate = pacing_rate(b, info);
 		break;
 	}
 	case REL_CC_LOST:

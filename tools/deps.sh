@@ -23,6 +23,8 @@ command -v clang >/dev/null 2>&1 || need="$need clang"
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
 	need="$need libclang-rt-dev"
 # --- end of fuzz block
+# --- make bench: ENet's reliable channel is the comparison (tests/helpers/enet_bench.c).
+have_pkg libenet || [ -f /usr/include/enet/enet.h ] || need="$need libenet-dev"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing:$need (run as root, or: apt-get install$need)" >&2

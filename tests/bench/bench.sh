@@ -126,3 +126,101 @@ for c in raw udpkit relay iperf3; do
 		"$(awk -v r="${rate[$c]}" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? r / b : 0) }')"
 done
 awk -v u="${rate[udpkit]}" -v i="${rate[iperf3]}" 'BEGIN { if (i > 0) printf "udpkit vs iperf3: %.2fx\n", u / i }'
+
+# --- Reliable goodput under loss (issue 5): udpkit's reliable layer
+# (udpbench, loss on both directions: --netsim-in on both ends) against
+# ENet's reliable channel (tests/helpers/enet_bench.c: the same loss through
+# ENet's intercept hook on both hosts), next to the raw baseline above.
+RMB=${BENCH_REL_MB:-100}
+ENET_TIMEOUT=${BENCH_ENET_TIMEOUT:-20}
+rel_bytes=$((RMB * 1024 * 1024))
+# udpbench_run LOSS: prints the client's goodput in MB/s (0 on failure).
+udpbench_run() {
+	local spec="loss $1%" err="$tmp/ub.err" port
+	: >"$err"
+	"$BIN/udpbench" -s -1 --netsim-in "$spec" 127.0.0.1 0 >/dev/null 2>"$err" &
+	local sp=$!
+	pids+=("$sp")
+	port=$(wait_port "$err" 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p') || { echo 0; return; }
+	timeout 120 "$BIN/udpbench" --json -w 30 --netsim-in "$spec" -n "$rel_bytes" 127.0.0.1 "$port" \
+		2>>"$tmp/senderr" | sed -n 's/.*"goodput_MBps":\([0-9.]*\).*/\1/p' | grep . || echo 0
+	wait $sp 2>/dev/null
+}
+# enet_run LOSS: prints "MB/s finished" (goodput so far when it did not finish).
+enet_run() {
+	"$HELP/enet_bench" "$rel_bytes" "$1" "$ENET_TIMEOUT" "$RANDOM" 2>>"$tmp/senderr" |
+		awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		       printf "%.1f %d\n", (v["seconds"] > 0 ? v["bytes"] / v["seconds"] / 1e6 : 0), v["finished"] }'
+}
+raw_mbs=$(awk -v r="$base" -v c=$CHUNK 'BEGIN { printf "%.1f", r * c / 1e6 }')
+echo
+echo "reliable goodput, ${RMB} MiB in ${CHUNK}-byte messages, loss on both directions, median of $REPS"
+printf '%-7s %12s %12s %12s %12s\n' loss udpkit_MB/s ENet_MB/s "vs ENet" "vs raw"
+declare -A rel_u rel_e
+for L in 0 1 5 20; do
+	us=() es=() fin=1
+	for _ in $(seq 1 "$REPS"); do
+		us+=("$(udpbench_run "$L")")
+		read -r e f <<<"$(enet_run "$L")"
+		es+=("${e:-0}")
+		[ "${f:-0}" = 1 ] || fin=0
+	done
+	rel_u[$L]=$(printf '%s\n' "${us[@]}" | median)
+	rel_e[$L]=$(printf '%s\n' "${es[@]}" | median)
+	printf '%-7s %12s %12s %12s %12s\n' "$L%" "${rel_u[$L]}" \
+		"${rel_e[$L]}$([ $fin = 1 ] || echo ' (dnf)')" \
+		"$(awk -v u="${rel_u[$L]}" -v e="${rel_e[$L]}" 'BEGIN { printf "%.1fx", (e > 0 ? u / e : 0) }')" \
+		"$(awk -v u="${rel_u[$L]}" -v r="$raw_mbs" 'BEGIN { printf "%.2fx", (r > 0 ? u / r : 0) }')"
+done
+echo "(dnf: ENet had not delivered everything after ${ENET_TIMEOUT} s; its goodput until then)"
+
+# CPU cost per delivered message at 0 % loss: user-space instructions of
+# both udpbench ends under callgrind for a fixed 10 MiB transfer, divided
+# by the messages delivered (the same work every run, unlike timings).
+if command -v valgrind >/dev/null 2>&1; then
+	msgs=$(( (10 * 1048576) / 1200 ))
+	err="$tmp/cg.err"
+	: >"$err"
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.srv" "$BIN/udpbench" -s -1 127.0.0.1 0 \
+		>/dev/null 2>"$err" &
+	sp=$!
+	pids+=("$sp")
+	if port=$(wait_port "$err" 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p'); then
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.cli" "$BIN/udpbench" -w 60 -n 10M \
+			127.0.0.1 "$port" >/dev/null 2>&1
+		wait $sp
+		ir=$(cat "$tmp/cg.srv" "$tmp/cg.cli" | awk '/^totals:/ { s += $2 } END { print s + 0 }')
+		echo "CPU cost at 0% loss: $(( ir / msgs )) instructions per delivered message" \
+			"(callgrind, client + server, ${msgs} messages of 1200 bytes)"
+	fi
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.enet" "$HELP/enet_bench" $((10 * 1048576)) 0 60 \
+		>/dev/null 2>&1 &&
+		echo "ENet, the same transfer: $(awk -v m="$msgs" '/^totals:/ { s += $2 } END { printf "%d", s / m }' "$tmp/cg.enet") instructions per message (both hosts)"
+fi
+
+# A plot of goodput against loss: BENCH_PLOT=FILE.png (installs gnuplot-nox).
+if [ -n "${BENCH_PLOT:-}" ]; then
+	if ! command -v gnuplot >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox </dev/null >/dev/null 2>&1 ||
+		{ apt-get update -qq </dev/null >/dev/null 2>&1 &&
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox </dev/null >/dev/null 2>&1; }
+	fi
+	for L in 0 1 5 20; do echo "$L ${rel_u[$L]} ${rel_e[$L]}"; done >"$tmp/plot.dat"
+	if command -v gnuplot >/dev/null 2>&1; then
+		gnuplot <<GP && echo "plot: $BENCH_PLOT"
+set terminal pngcairo size 800,500 noenhanced
+set output '$BENCH_PLOT'
+set title 'Reliable goodput vs loss (both directions), 1200-byte messages, loopback'
+set xlabel 'loss, % each direction'
+set ylabel 'goodput, MB/s'
+set key top right
+set grid
+set xtics (0, 1, 5, 20)
+set yrange [0:*]
+plot '$tmp/plot.dat' using 1:2 with linespoints lw 2 pt 7 title 'udpkit (udpbench, rel_cc_bbr)', \
+     '$tmp/plot.dat' using 1:3 with linespoints lw 2 pt 5 title 'ENet 1.3.17 reliable channel'
+GP
+	else
+		echo "plot: gnuplot not available" >&2
+	fi
+fi
