@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rel.h"
+#include "rel_drv.h"
 #include "udp_err.h"
 #include "udp_key.h"
 #include "udp_netsim.h"
@@ -421,6 +423,70 @@ static void set_and_remove(void **state)
 	udp_sock_free(s);
 }
 
+/* The reliable layer over sealed sockets: handshake, 200 messages (some
+ * fragmented), acks and close all travel sealed, nothing is dropped. */
+static void reliable_over_sealed(void **state)
+{
+	(void)state;
+	struct udp_sock *sk[2];
+	struct rel_core *core[2];
+	struct rel_drv *drv[2];
+	struct udp_addr addr[2];
+	for (int i = 0; i < 2; i++) {
+		sk[i] = bound(AF_INET, &addr[i], 0);
+		assert_int_equal(udp_sock_set_seal(sk[i], sealer(0x42)), 0);
+		struct rel_config cfg;
+		rel_config_default(&cfg);
+		cfg.accept = i;
+		cfg.seed = 10 + (uint64_t)i;
+		core[i] = rel_core_new(&cfg, NULL);
+		assert_non_null(core[i]);
+		assert_int_equal(rel_drv_new(&drv[i], core[i], sk[i]), 0);
+	}
+	uint32_t pa = 0;
+	assert_int_equal(rel_drv_connect(drv[0], &addr[1], &pa), 0);
+	enum { N = 200 };
+	static uint8_t buf[5000];
+	int connected = 0, sent = 0, got = 0, acked = 0;
+	uint64_t deadline = rel_drv_now() + 20000000;
+	while ((got < N || acked < N) && rel_drv_now() < deadline) {
+		assert_int_equal(rel_drv_run_once(drv[0], 5), 0);
+		assert_int_equal(rel_drv_run_once(drv[1], 5), 0);
+		struct rel_event ev;
+		while (rel_poll_event(core[0], &ev)) {
+			connected |= ev.type == REL_EV_CONNECTED;
+			acked += ev.type == REL_EV_ACKED;
+		}
+		while (rel_poll_event(core[1], &ev)) {
+			if (ev.type == REL_EV_MESSAGE) {
+				assert_int_equal(ev.len, 1 + (got * 37) % 5000);
+				assert_int_equal(ev.data[ev.len - 1], (uint8_t)got);
+				got++;
+				rel_buf_free(ev.data);
+			}
+		}
+		if (connected && !sent) {
+			for (int i = 0; i < N; i++) {
+				size_t len = 1 + ((size_t)i * 37) % 5000;
+				memset(buf, i, len);
+				assert_int_equal(rel_send(core[0], pa, buf, len, REL_SEQPACKET,
+							  rel_drv_now(), NULL), 0);
+			}
+			sent = 1;
+		}
+	}
+	assert_int_equal(got, N);
+	assert_int_equal(acked, N);
+	for (int i = 0; i < 2; i++) {
+		struct udp_seal_stats st = stats(sk[i]);
+		assert_true(st.opened > 0 && st.sealed > 0);
+		assert_int_equal(st.drop_auth + st.drop_plaintext + st.drop_wrongkey + st.drop_replay, 0);
+		rel_drv_free(drv[i]);
+		rel_core_free(core[i]);
+		udp_sock_free(sk[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +503,7 @@ int main(void)
 		cmocka_unit_test(truncated_plaintext),
 		cmocka_unit_test(with_netsim),
 		cmocka_unit_test(set_and_remove),
+		cmocka_unit_test(reliable_over_sealed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
