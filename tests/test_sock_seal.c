@@ -413,7 +413,6 @@ static void set_and_remove(void **state)
 	assert_null(udp_sock_get_seal(s));
 	assert_int_equal(udp_sock_set_seal(s, sealer(1)), 0);
 	assert_non_null(udp_sock_get_seal(s));
-	assert_int_equal(udp_sock_set_gro(s, 1), 0); /* off while sealing */
 	assert_int_equal(udp_sock_set_seal(s, sealer(2)), 0); /* replaces */
 	struct udp_seal_stats st;
 	assert_int_equal(udp_sock_seal_stats(s, &st), 1);
@@ -487,6 +486,56 @@ static void reliable_over_sealed(void **state)
 	}
 }
 
+/* GRO on a sealed receiver: a GSO run of 40 arrives coalesced, is opened
+ * one datagram at a time and handed out 16 at a time into small buffers;
+ * what did not fit waits in the socket and udp_sock_next_due() says so. */
+static void gro_run_split(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	struct pair p;
+	pair_open(&p, AF_INET, 3, 3);
+	if (udp_sock_set_gro(p.rx, 1) != 1) {
+		pair_close(&p);
+		skip();
+	}
+	static uint8_t data[N][1000];
+	struct udp_msg out[N];
+	for (unsigned i = 0; i < N; i++) {
+		memset(data[i], (int)i, sizeof data[i]);
+		out[i] = (struct udp_msg){ .buf = data[i], .len = sizeof data[i],
+					   .addr = p.rx_addr };
+	}
+	assert_int_equal(udp_sock_send_batch(p.tx, out, N), N);
+	static uint8_t in[16][1100];
+	struct udp_msg m[16];
+	unsigned got = 0, waited_on_socket = 0;
+	for (int round = 0; round < 200 && got < N; round++) {
+		if (udp_sock_next_due(p.rx) > udp_sock_now(p.rx)) {
+			if (!readable(p.rx, WAIT_MS))
+				break;
+		} else {
+			waited_on_socket++;
+		}
+		for (unsigned i = 0; i < 16; i++)
+			m[i] = (struct udp_msg){ .buf = in[i], .cap = sizeof in[i] };
+		int r = udp_sock_recv_batch(p.rx, m, 16);
+		if (r == UDP_EAGAIN)
+			continue;
+		assert_true(r > 0 && r <= 16);
+		for (int i = 0; i < r; i++, got++) {
+			assert_int_equal(m[i].len, 1000);
+			assert_int_equal(m[i].seg_size, 0);
+			assert_int_equal(in[i][999], (uint8_t)got);
+		}
+	}
+	assert_int_equal(got, N);
+	assert_int_equal(udp_sock_next_due(p.rx), UINT64_MAX);
+	assert_int_equal(stats(p.rx).opened, N);
+	print_message("gro: %u receive(s) served from the socket\n", waited_on_socket);
+	pair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +553,7 @@ int main(void)
 		cmocka_unit_test(with_netsim),
 		cmocka_unit_test(set_and_remove),
 		cmocka_unit_test(reliable_over_sealed),
+		cmocka_unit_test(gro_run_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

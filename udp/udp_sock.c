@@ -513,7 +513,7 @@ union gro_cmsg {
 static int recv_cap_ok(const struct udp_sock *s, const struct udp_msg *m)
 {
 	return (m->buf || !m->cap) && m->cap <= INT_MAX &&
-	       (!s->gro || m->cap >= UDP_GRO_MIN_CAP);
+	       (!s->gro || s->seal_on || m->cap >= UDP_GRO_MIN_CAP);
 }
 
 int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
@@ -838,8 +838,8 @@ int udp_sock_set_gro(struct udp_sock *s, int on)
 		s->gro = 0;
 		return 0;
 	}
-	if (s->sim_in || s->seal_on)
-		on = 0; /* each datagram must meet the netsim / be opened on its own */
+	if (s->sim_in)
+		on = 0; /* each datagram must meet the netsim on its own */
 	if (setopt_int(s->fd, SOL_UDP, UDP_GRO, on ? 1 : 0) < 0) {
 		s->gro = 0;
 		return errno == ENOPROTOOPT ? 0 : UDP_ESYS;

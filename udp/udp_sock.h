@@ -182,8 +182,13 @@ int udp_sock_netsim_env_check(char *err, size_t errlen);
  * truncated with UDP_MSG_TRUNC as usual.  When a receive drops everything
  * it got, a non-blocking socket returns UDP_EAGAIN and a blocking one waits
  * for the next datagram (an SO_RCVTIMEO then starts again).
- * GRO is off while sealing (each datagram is opened on its own); GSO
- * still applies to runs of equal-size sealed datagrams.  No allocation per
+ * GSO applies to runs of equal-size sealed datagrams and GRO (when turned
+ * on) to receives: a coalesced run is opened one datagram at a time and
+ * handed out as separate messages (seg_size stays 0), so caller buffers
+ * need not be UDP_GRO_MIN_CAP.  Datagrams of a run beyond the caller's n
+ * wait in the socket for the next receive; udp_sock_next_due() then says
+ * "now", so a caller polling the descriptor must also honour it (or call
+ * receive again whenever the last one filled all n).  No allocation per
  * datagram: the scratch areas are allocated on first use and reused.
  *
  * Without a key, a datagram that looks sealed (udp_seal_looks_sealed) is
@@ -196,8 +201,7 @@ struct udp_seal_stats;
 
 /* Attaches a sealer; the socket owns it from this call on, also when the
  * call fails, and frees it with the socket or the next set.  NULL removes
- * sealing (and its counters).  Returns 0, UDP_EINVAL or UDP_ENOMEM.
- * Turns GRO off. */
+ * sealing (and its counters).  Returns 0, UDP_EINVAL or UDP_ENOMEM. */
 int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal);
 /* The attached sealer (NULL: none), e.g. for udp_seal_key_id(). */
 const struct udp_seal *udp_sock_get_seal(const struct udp_sock *s);

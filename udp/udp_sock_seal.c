@@ -7,7 +7,9 @@
  *
  * Memory: a send arena that a batch is sealed into back to back (then sent
  * with one wire batch, so GSO still finds equal-size runs), a ring of
- * receive slots that the kernel fills with sealed datagrams, and one
+ * receive slots that the kernel fills with sealed datagrams (or GRO runs
+ * of them, opened one segment at a time, so GRO keeps saving the kernel's
+ * per-datagram work; what a caller had no room for waits there), and one
  * plaintext scratch for a datagram larger than the caller's buffer.  All
  * are allocated on first use and only grow (for unix datagrams above the
  * UDP limit), so the steady state allocates nothing per datagram.  Untouched
@@ -27,8 +29,9 @@
 #define RING 64
 /* Send arena: a full batch of 1500-byte datagrams fits many times over. */
 #define TX_ARENA (256u * 1024)
-/* A receive slot holds any UDP datagram, so a sealed one is never cut. */
-#define SLOT_MIN ((size_t)UDP_MAX_PAYLOAD + 1)
+/* A receive slot holds any UDP datagram, so a sealed one is never cut,
+ * and any GRO run. */
+#define SLOT_MIN ((size_t)UDP_GRO_MIN_CAP)
 /* Receive slots share this many bytes (fewer slots when caller buffers,
  * and so slots, are bigger). */
 #define RX_ARENA ((size_t)RING * SLOT_MIN)
@@ -45,6 +48,10 @@ struct udp_sock_sealer {
 	uint8_t *pt;        /* plaintext that does not fit the caller's buffer */
 	size_t pt_cap;
 	uint64_t drop_trunc; /* sealed datagram cut by the kernel: cannot open */
+	/* Received, not yet handed out: rxm[pend_i..pend_n), the first from
+	 * byte pend_off (GRO runs are opened one segment at a time). */
+	unsigned pend_i, pend_n;
+	size_t pend_off;
 };
 
 static void free_buffers(struct udp_sock_sealer *z)
@@ -88,9 +95,8 @@ int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal)
 	udp_seal_free(s->sealer->seal);
 	s->sealer->seal = seal;
 	s->sealer->drop_trunc = 0;
+	s->sealer->pend_i = s->sealer->pend_n = 0; /* not for the new key */
 	s->seal_on = 1;
-	if (s->gro)
-		udp_sock_set_gro(s, 0);
 	return 0;
 }
 
@@ -274,26 +280,51 @@ int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 		if (msgs[i].cap > maxcap)
 			maxcap = msgs[i].cap;
 	}
-	if (rx_ready(z, maxcap))
-		return UDP_ENOMEM;
+	unsigned got = 0;
+	int waited = 0;
 	for (;;) {
+		/* What an earlier receive left: the rest of a GRO run, or more
+		 * datagrams than that caller had room for. */
+		while (got < n && z->pend_i < z->pend_n) {
+			struct udp_msg *w = &z->rxm[z->pend_i];
+			struct udp_msg one = *w;
+			size_t seg = w->seg_size ? w->seg_size : w->len;
+			size_t left = w->len - z->pend_off;
+			one.buf = (uint8_t *)w->buf + z->pend_off;
+			one.len = one.wire_len = left < seg ? left : seg;
+			one.seg_size = 0;
+			z->pend_off += one.len;
+			if (z->pend_off >= w->len) {
+				z->pend_i++;
+				z->pend_off = 0;
+			}
+			if (open_one(z, &one, &msgs[got]) == 0)
+				got++;
+		}
+		if (got)
+			return (int)got;
+		if (waited && s->nonblock)
+			return UDP_EAGAIN; /* all dropped: as if none had come */
+		/* Nothing pending: the slots are free to be resized and refilled. */
+		if (rx_ready(z, maxcap))
+			return UDP_ENOMEM;
 		unsigned k = n < z->nslots ? n : z->nslots;
-		for (unsigned i = 0; i < k; i++) {
+		for (unsigned i = 0; i < k; i++)
 			z->rxm[i] = (struct udp_msg){ .buf = z->rx + (size_t)i * z->slot,
 						      .cap = z->slot };
-		}
 		int r = udp_sock_wire_recv_batch(s, z->rxm, k);
 		if (r < 0)
 			return r;
-		unsigned got = 0;
-		for (int i = 0; i < r; i++)
-			if (open_one(z, &z->rxm[i], &msgs[got]) == 0)
-				got++;
-		if (got)
-			return (int)got;
-		if (s->nonblock)
-			return UDP_EAGAIN; /* all dropped: as if none had come */
+		z->pend_i = 0;
+		z->pend_n = (unsigned)r;
+		z->pend_off = 0;
+		waited = 1;
 	}
+}
+
+int udp_sock_seal_pending(const struct udp_sock *s)
+{
+	return s->sealer && s->sealer->pend_i < s->sealer->pend_n;
 }
 
 /* ---- without a key ---- */

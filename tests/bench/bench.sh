@@ -120,9 +120,9 @@ measure relay "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.
 iperf
 
 base=${rate[raw]}
-printf '%-34s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
+printf '%-40s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
 for c in raw udpkit sealed relay iperf3; do
-	printf '%-34s %12s %9s %8s %10s\n' \
+	printf '%-40s %12s %9s %8s %10s\n' \
 		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; sealed) echo 'udpsend -k | udprecv -k --raw (sealed)';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
 		"${rate[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v c=$CHUNK 'BEGIN { printf "%.1f", r * c / 1e6 }')" \

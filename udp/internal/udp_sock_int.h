@@ -82,5 +82,8 @@ int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 unsigned udp_sock_keyless_filter(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 void udp_sock_seal_free_state(struct udp_sock *s);
+/* Sealed datagrams received but not yet handed out (a GRO run longer than
+ * the caller's batch): udp_sock_next_due() reports them as due now. */
+int udp_sock_seal_pending(const struct udp_sock *s);
 
 #endif
