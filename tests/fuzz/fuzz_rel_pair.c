@@ -8,7 +8,7 @@
  * Invariants (abort): a message is delivered at most once, with the bytes
  * and mode it was sent with; a seqpacket message only after every reliable
  * message sent before it; REL_EV_ACKED only for a delivered message, once;
- * no DEAD event (dead_us is far beyond the fuzzed span); after the clean
+ * no DEAD event (dead_us and linger_us are beyond the fuzzed span); after the clean
  * tail every reliable message was delivered exactly once, both closes
  * completed, and it took a bounded number of steps.
  *
@@ -252,6 +252,11 @@ static void events(void)
 				P.closed[side] = 1;
 				break;
 			case REL_EV_DEAD:
+#ifdef FUZZ_REL_DEBUG
+				fprintf(stderr, "DEAD side %d at %llu; connected %d %d closed %d %d peer_closed %d %d\n", side,
+					(unsigned long long)P.now, P.connected[0], P.connected[1], P.closed[0], P.closed[1],
+					P.peer_closed[0], P.peer_closed[1]);
+#endif
 				abort(); /* nobody was silent for dead_us */
 			}
 		}
@@ -350,8 +355,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.window = 16;
 		cfg.out_queue = 32;
 		cfg.rto_max_us = 2000000;
-		cfg.dead_us = 200000000; /* 200 s: never in a run; handshake retries <= 25 s */
-		cfg.linger_us = 5000000; /* > rto_max: a re-sent FIN still finds us */
+		/* The fuzzed span (at most ~FUZZ_SPAN_US + 2 s) may lose
+		 * everything: a lingering side must outlive it, or the other
+		 * side's last retransmission finds nobody (it then reports
+		 * DEAD, correctly: it cannot know).  Handshake retries are
+		 * capped at dead_us / 8 = 50 s, under CLEAN_SPAN_US. */
+		cfg.dead_us = 400000000;
+		cfg.linger_us = 150000000;
 		cfg.fixed_initial_seq = 1;
 		cfg.initial_seq = (data[0] & 2) ? 0xfffffff8u - (uint32_t)side : 100;
 		cfg.ack_delay_us = (data[0] & 4) ? 10000 : 0;
@@ -378,7 +388,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			send_msg(op & 1, op, next_byte());
 			break;
 		case 2:
-			for (int k = 0; k <= op >> 2 && steps < FUZZ_STEPS; k++, steps++)
+			for (int k = 0; k <= op >> 2 && steps < FUZZ_STEPS && P.now - t0 < FUZZ_SPAN_US;
+			     k++, steps++)
 				if (!step())
 					break;
 			break;
@@ -389,7 +400,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			}
 			uint64_t until = P.now + (uint64_t)(op >> 2) * 1000;
-			while (P.now < until && steps < FUZZ_STEPS && step())
+			while (P.now < until && steps < FUZZ_STEPS && P.now - t0 < FUZZ_SPAN_US && step())
 				steps++;
 			break;
 		}
@@ -398,6 +409,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the clean tail: nothing lost from here on */
 	P.clean = 1;
 	uint64_t t1 = P.now;
+#ifdef FUZZ_REL_DEBUG
+	fprintf(stderr, "clean from %llu (t0 %llu)\n", (unsigned long long)t1, (unsigned long long)t0);
+#endif
 	for (steps = 0; steps < CLEAN_STEPS; steps++) {
 		if (P.connected[0] && !client_closing) {
 			int rc = rel_close(P.core[0], P.peer[0], P.now);
