@@ -5,7 +5,7 @@
  *   udpbench -s [-m rel|raw] [HOST] PORT         server ("listening on ...")
  *   udpbench [-m rel|raw] [-n BYTES|-t SECS] HOST PORT   client
  *
- * Both sides must use the same -m.  Results go to stdout (one line, or one
+ * Both sides must use the same -m, and the same key (-k) to seal.  Results go to stdout (one line, or one
  * JSON object with --json), diagnostics to stderr. */
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,12 +20,13 @@
 #include "rel_drv.h"
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_seal.h"
 #include "udp_netsim.h"
 
 enum mode { M_REL, M_RAW };
 
 struct opts {
-	int server, once, json, family_flags;
+	int server, once, json, family_flags, sealed;
 	enum mode mode;
 	uint64_t bytes;
 	double secs, wait;
@@ -97,10 +98,10 @@ static void report(const struct opts *o, const struct result *r)
 {
 	double mbs = r->secs > 0 ? (double)r->bytes / r->secs / 1e6 : 0;
 	if (o->json) {
-		printf("{\"mode\":\"%s\",\"role\":\"%s\",\"bytes\":%" PRIu64 ",\"msgs\":%" PRIu64
-		       ",\"msg_len\":%zu,\"seconds\":%.6f,\"goodput_MBps\":%.3f",
-		       o->mode == M_RAW ? "raw" : "rel", r->role, r->bytes, r->msgs, o->len,
-		       r->secs, mbs);
+		printf("{\"mode\":\"%s\",\"sealed\":%s,\"role\":\"%s\",\"bytes\":%" PRIu64
+		       ",\"msgs\":%" PRIu64 ",\"msg_len\":%zu,\"seconds\":%.6f,\"goodput_MBps\":%.3f",
+		       o->mode == M_RAW ? "raw" : "rel", o->sealed ? "true" : "false", r->role,
+		       r->bytes, r->msgs, o->len, r->secs, mbs);
 		if (o->mode == M_RAW) {
 			printf(",\"sent\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"loss_pct\":%.3f", r->sent,
 			       r->lost, r->sent ? 100.0 * (double)r->lost / (double)r->sent : 0);
@@ -116,8 +117,8 @@ static void report(const struct opts *o, const struct result *r)
 		}
 		printf("}\n");
 	} else {
-		printf("%s %s: %" PRIu64 " bytes in %.3f s = %.1f MB/s, %" PRIu64 " msgs",
-		       o->mode == M_RAW ? "raw" : "rel", r->role, r->bytes, r->secs, mbs, r->msgs);
+		printf("%s%s %s: %" PRIu64 " bytes in %.3f s = %.1f MB/s, %" PRIu64 " msgs",
+		       o->mode == M_RAW ? "raw" : "rel", o->sealed ? " sealed" : "", r->role, r->bytes, r->secs, mbs, r->msgs);
 		if (o->mode == M_RAW)
 			printf(", %" PRIu64 " sent, %.2f %% lost", r->sent,
 			       r->sent ? 100.0 * (double)r->lost / (double)r->sent : 0);
@@ -436,6 +437,7 @@ _Noreturn static void usage(void)
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%%'\n"
 	       "      --netsim-in SPEC impair what is received\n"
 	       "  -4 / -6              IPv4 / IPv6 only\n"
+	       TOOL_SEAL_HELP
 	       "  -v, --verbose / -q, --quiet\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok, 1 error, 2 bad usage, 3 no answer within -w.\n",
@@ -461,6 +463,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, O_VERSION },
+	TOOL_SEAL_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -494,7 +497,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->cc_name = "bbr";
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":s1m:n:t:l:w:vqh46", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s1m:n:t:l:w:k:vqh46", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->server = 1; break;
 		case '1': o->once = 1; break;
@@ -530,6 +533,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case '4': o->family_flags = UDP_ADDR_V4; break;
 		case '6': o->family_flags = UDP_ADDR_V6; break;
 		case O_VERSION: tool_version();
+		TOOL_SEAL_CASES:
+			tool_seal_option(c, optarg);
+			o->sealed = 1;
+			break;
 		default: tool_bad_option(c, argv);
 		}
 	}
@@ -564,6 +571,7 @@ int main(int argc, char **argv)
 		if ((rc = udp_sock_open_bound(&s, &local, 0)) < 0)
 			tool_die(TOOL_EXIT_ERR, "cannot bind: %s", udp_strerror(rc));
 		tool_netsim_apply(s);
+		tool_seal_apply(s);
 		struct udp_addr bound;
 		char b[128];
 		(void)udp_sock_local_addr(s, &bound);
@@ -580,6 +588,7 @@ int main(int argc, char **argv)
 		if ((rc = udp_sock_open(&s, to.u.sa.sa_family, 0)) < 0)
 			tool_die(TOOL_EXIT_ERR, "socket: %s", udp_strerror(rc));
 		tool_netsim_apply(s);
+		tool_seal_apply(s);
 		rc = o.mode == M_RAW ? raw_client(&o, s, &to) : rel_client(&o, s, &to);
 	}
 	tool_netsim_finish(s);

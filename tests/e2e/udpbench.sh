@@ -69,6 +69,15 @@ else
 	fail "raw: report" "$(cat "$T/last.err")"
 fi
 
+# sealed: a client without the key gets no answer, one with it gets through
+"$BIN/udpkey" genkey -o "$T/key" 2>"$T/last.err"
+start_srv sealed -k "$T/key" 127.0.0.1 0
+timeout 20 "$BENCH" -n 1M -w 1 127.0.0.1 "$SPORT" >/dev/null 2>"$T/last.err"
+okx "plaintext client of a sealed server: exit 3" '[ $? = 3 ]'
+timeout 60 "$BENCH" --json -k "$T/key" -n 1M -w 20 127.0.0.1 "$SPORT" >"$T/sealed.cout" 2>"$T/last.err"
+okx "sealed rel: whole" '[ $? = 0 ] && [ "$(num "$T/sealed.cout" bytes)" = 1047600 ] && [ "$(num "$T/sealed.cout" sealed)" = True ]'
+kill "$SPID" 2>/dev/null
+
 "$BENCH" --cc cubic 127.0.0.1 1 >/dev/null 2>"$T/last.err"
 okx "bad --cc is a usage error" '[ $? = 2 ] && grep -q "cubic" "$T/last.err"'
 "$BENCH" -m sealed 127.0.0.1 1 >/dev/null 2>"$T/last.err"
