@@ -33,11 +33,12 @@ enum { STARTUP, DRAIN, PROBE_BW, PROBE_RTT };
 #define HIGH_GAIN 2885             /* 2/ln 2: doubles the rate each round */
 #define CWND_GAIN 2000
 #define HEAVY_LOSS_DIV 3           /* lost > delivered+lost / 3: congestion */
-#define LOSS_SAMPLE_PKTS 64
+#define LOSS_SAMPLE_PKTS 64        /* ... judged over at least this many packets */
 /* A driver's timer (poll) ticks in milliseconds: below that the path is
  * as good as 1 ms long, and the window must cover a tick of sending, or
- * on loopback the flow starves between wakeups and its samples shrink. */
-#define TICK_US 1000        /* ... judged over at least this many packets */
+ * on loopback the flow starves between wakeups and its samples shrink.
+ * (4 ms was tried: more bursts, more receive-buffer drops and timeouts.) */
+#define TICK_US 1000
 
 static const uint16_t cycle[8] = {1250, 750, 1000, 1000, 1000, 1000, 1000, 1000};
 

@@ -89,7 +89,7 @@ struct result {
 	const char *role;
 	uint64_t bytes, msgs;
 	double secs;
-	uint64_t pkts_sent, retrans, sent, lost; /* sent/lost: raw */
+	uint64_t pkts_sent, retrans, timeouts, sent, lost; /* sent/lost: raw */
 	uint64_t srtt_us;
 	const struct hist *lat;
 };
@@ -107,8 +107,8 @@ static void report(const struct opts *o, const struct result *r)
 			       r->lost, r->sent ? 100.0 * (double)r->lost / (double)r->sent : 0);
 		} else if (r->lat) {
 			printf(",\"cc\":\"%s\",\"pkts_sent\":%" PRIu64 ",\"retransmits\":%" PRIu64
-			       ",\"retrans_pct\":%.3f,\"srtt_us\":%" PRIu64,
-			       o->cc_name, r->pkts_sent, r->retrans,
+			       ",\"timeouts\":%" PRIu64 ",\"retrans_pct\":%.3f,\"srtt_us\":%" PRIu64,
+			       o->cc_name, r->pkts_sent, r->retrans, r->timeouts,
 			       r->pkts_sent ? 100.0 * (double)r->retrans / (double)r->pkts_sent : 0,
 			       r->srtt_us);
 			printf(",\"latency_us\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64
@@ -255,7 +255,7 @@ static int rel_client(const struct opts *o, struct udp_sock *s, const struct udp
 		return TOOL_EXIT_OK; /* interrupted: no result */
 	struct result r = {.role = "client", .bytes = acked * o->len, .msgs = acked,
 			   .secs = (double)(t_end - t0) / 1e6, .pkts_sent = st.data_sent,
-			   .retrans = st.retransmits, .srtt_us = st.srtt_us, .lat = lat};
+			   .retrans = st.retransmits, .timeouts = st.timeouts, .srtt_us = st.srtt_us, .lat = lat};
 	report(o, &r);
 	free(sent_at);
 	free(msg);
