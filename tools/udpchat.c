@@ -603,6 +603,17 @@ static void send_beacon(struct chat *c, uint8_t type)
 			rel_send(c->core, c->s[i].rel, buf, (size_t)len, REL_DGRAM, now_us(), NULL);
 }
 
+/* A multicast route of scope link on lo (a test namespace) makes the
+ * kernel send beacons from 0.0.0.0 or ::.  Such a sender is on this host,
+ * and its sessions answer from loopback, so that is where to connect. */
+static void unspecified_to_loopback(struct udp_addr *a)
+{
+	if (udp_addr_family(a) == AF_INET && a->u.in4.sin_addr.s_addr == htonl(INADDR_ANY))
+		a->u.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (udp_addr_family(a) == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->u.in6.sin6_addr))
+		a->u.in6.sin6_addr = in6addr_loopback;
+}
+
 static void on_beacon(struct chat *c, const struct udp_msg *m)
 {
 	struct udp_chat_pkt p;
@@ -622,6 +633,7 @@ static void on_beacon(struct chat *c, const struct udp_msg *m)
 		return;
 	struct udp_addr a = m->addr;
 	udp_addr_set_port(&a, p.port);
+	unspecified_to_loopback(&a);
 	if (sess_by_addr(c, &a))
 		return;
 	connect_to(c, &a, p.id, 0);

@@ -35,7 +35,7 @@ start_peer() {
 	mkfifo "$T/$name.in"
 	# the child must not hold the other peers' FIFOs open (their EOF)
 	( for f in "${FD[@]}"; do eval "exec $f>&-"; done
-	  exec timeout -k 2 50 "$CHAT" --json --nick "$name" "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" ) &
+	  exec "$CHAT" --json --nick "$name" "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" ) &
 	PID[$name]=$!
 	PIDS+=("${PID[$name]}")
 	exec {fd}>"$T/$name.in"
@@ -69,5 +69,100 @@ stop_peer ann
 okx "end of input: exit 0" '[ "$RC" = 0 ]'
 okx "... and the other side sees the leave" 'wait_grep "$T/ben.out" "\"type\":\"leave\",.*\"from\":\"ann#" 1 5'
 stop_peer ben
+
+# --- five peers by multicast discovery, 20 % loss on every one -------------------------
+K=${CHAT_K:-25}
+TIMERS=(--beacon 0.2 --away 1 --gone 2)
+for i in 1 2 3 4 5; do
+	start_peer "p$i" --netsim "loss 20% seed $((i * 7))" "${TIMERS[@]}" --linger 3
+done
+all_joined=1
+for i in 1 2 3 4 5; do
+	wait_grep "$T/p$i.out" '"type":"join"' 4 10 || all_joined=0
+done
+ok "5 peers, 20 % loss: everyone sees 4 joins" [ "$all_joined" = 1 ]
+for j in $(seq "$K"); do
+	for i in 1 2 3 4 5; do say "p$i" "m $i $j"; done
+done
+all_in=1
+for i in 1 2 3 4 5; do
+	wait_grep "$T/p$i.out" '"type":"msg"' $((4 * K)) 20 || all_in=0
+done
+# check_msgs: every other peer's K messages exactly once, in order per sender
+check_msgs() {
+	python3 - "$T" "$K" <<'PY'
+import json, sys
+t, k = sys.argv[1], int(sys.argv[2])
+bad = []
+for i in range(1, 6):
+    seen = {}
+    for line in open(f"{t}/p{i}.out"):
+        ev = json.loads(line)
+        if ev["type"] != "msg":
+            continue
+        _, s, n = ev["text"].split()
+        seen.setdefault(int(s), []).append(int(n))
+        if not ev["from"].startswith(f"p{s}#"):
+            bad.append(f"p{i}: '{ev['text']}' from {ev['from']}")
+    for s in range(1, 6):
+        want = [] if s == i else list(range(1, k + 1))
+        if seen.get(s, []) != want:
+            bad.append(f"p{i} from p{s}: {seen.get(s, [])[:40]}")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
+check_msgs >"$T/last.err" 2>&1
+okx "every message of every peer seen by every other exactly once, in sender order ($K each)" \
+	'[ $? = 0 ] && [ "$all_in" = 1 ]'
+
+# private: p1 to p2 only
+say p1 "/msg p2 for your eyes only"
+wait_grep "$T/p2.out" '"type":"private".*"from":"p1#.*"text":"for your eyes only"' 1 5
+ok "/msg reaches its target" [ $? = 0 ]
+sleep 1
+okx "/msg reaches no one else" '! grep -q "for your eyes only" "$T/p1.out" "$T/p3.out" "$T/p4.out" "$T/p5.out"'
+
+# /who lists the four others with address and last seen
+say p3 "/who"
+wait_grep "$T/p3.out" '"type":"who"' 4 5
+okx "/who lists 4 peers with addr and last_seen" \
+	'[ "$(grep "\"type\":\"who\"" "$T/p3.out" | grep -c "\"addr\":\"127.0.0.1:[0-9]*\",\"state\":\"[a-z]*\",\"last_seen\":[0-9.]*")" = 4 ]'
+
+# /nick: the others see the rename, and the id suffix stays
+say p3 "/nick carol"
+okx "/nick: the others see p3#x become carol#x" \
+	'wait_grep "$T/p1.out" "\"type\":\"nick\",.*\"from\":\"p3#\([0-9a-f]*\)\".*\"to\":\"carol#" 1 5'
+
+# a killed peer goes away, then gone within --gone (2 s) of silence
+t_kill=$(date +%s.%N)
+kill -9 "${PID[p5]}"; wait "${PID[p5]}" 2>/dev/null
+gone_ok=1
+for i in 1 2 3 4; do
+	wait_grep "$T/p$i.out" '"type":"gone",.*"from":"p5#' 1 6 || gone_ok=0
+done
+late=$(python3 -c '
+import json, sys
+t0 = float(sys.argv[1]); worst = 0
+for f in sys.argv[2:]:
+    for l in open(f):
+        e = json.loads(l)
+        if e["type"] == "gone" and e["from"].startswith("p5#"):
+            worst = max(worst, e["ts"] - t0)
+print("%.2f" % worst)' "$t_kill" "$T"/p[1-4].out)
+okx "kill -9: all 4 see p5 gone within --gone + 1 s (took ${late}s)" \
+	'[ "$gone_ok" = 1 ] && python3 -c "import sys; sys.exit(not 0 < $late <= 3.0)"'
+okx "... after it was marked away" 'grep -q "\"type\":\"away\",.*\"from\":\"p5#" "$T/p1.out"'
+
+# a peer that ends its input leaves: exit 0, the others see "leave"
+stop_peer p4
+rc4=$RC
+leave_ok=1
+for i in 1 2 3; do
+	wait_grep "$T/p$i.out" '"type":"leave",.*"from":"p4#' 1 5 || leave_ok=0
+done
+okx "end of input: p4 exits 0, the 3 others see it leave" '[ "$rc4" = 0 ] && [ "$leave_ok" = 1 ]'
+okx "no false gone (only p5 went)" '! grep "\"type\":\"gone\"" "$T"/p[1-4].out | grep -qv "p5#"'
+for i in 1 2 3; do stop_peer "p$i"; done
 
 e2e_summary
