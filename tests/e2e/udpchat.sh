@@ -165,4 +165,49 @@ okx "end of input: p4 exits 0, the 3 others see it leave" '[ "$rc4" = 0 ] && [ "
 okx "no false gone (only p5 went)" '! grep "\"type\":\"gone\"" "$T"/p[1-4].out | grep -qv "p5#"'
 for i in 1 2 3; do stop_peer "p$i"; done
 
+okx "no escape sequences on stdout when it is not a terminal" '! grep -q $'"'"'\033'"'"' "$T"/p[1-4].out "$T"/ann.out'
+
+# --- a terminal, under tmux: a message arriving mid-line keeps the typed text ---------
+if ! command -v tmux >/dev/null 2>&1; then
+	skip "tmux: typed text survives an incoming message" "tmux not installed"
+else
+	# a private server (-S): a tmux of the user's outside the namespace must
+	# not run our chat
+	TM=(tmux -S "$T/tmux.sock" -f /dev/null)
+	start_peer q1 --beacon 0.2
+	"${TM[@]}" new-session -d -x 120 -y 20 \
+		"env TERM=xterm NO_COLOR= '$CHAT' --nick tt --beacon 0.2 2>'$T/tt.err'; sleep 5"
+	wait_grep "$T/q1.out" '"type":"join",.*"from":"tt#' 1 5
+	ok "tmux: the terminal peer joins" [ $? = 0 ]
+	pane() { "${TM[@]}" capture-pane -p "$@" -t 0 >"$T/pane" 2>/dev/null; }
+	for _ in $(seq 50); do pane; grep -q 'joined from' "$T/pane" && break; sleep 0.1; done
+	"${TM[@]}" send-keys -t 0 -l 'half typ'
+	for _ in $(seq 50); do pane; grep -q '^> half typ' "$T/pane" && break; sleep 0.1; done
+	say q1 "incoming while you type"
+	for _ in $(seq 50); do pane; grep -q 'incoming while you type' "$T/pane" && break; sleep 0.1; done
+	# the message above, the prompt with the typed text intact below it
+	okx "tmux: incoming line printed above, '> half typ' intact on the prompt line" \
+		'grep -q "<q1#[0-9a-f]*> incoming while you type" "$T/pane" &&
+		 [ "$(grep -v "^$" "$T/pane" | tail -n 1)" = "> half typ" ] &&
+		 [ "$(grep -n "incoming while" "$T/pane" | cut -d: -f1)" -lt "$(grep -n "^> half typ" "$T/pane" | cut -d: -f1)" ]'
+	pane -e
+	okx "tmux: colours on a terminal" 'grep -q $'"'"'\033\[3[1-6]m'"'"' "$T/pane"'
+	"${TM[@]}" send-keys -t 0 -l 'ed'
+	"${TM[@]}" send-keys -t 0 Enter
+	okx "tmux: finishing the line sends it whole" 'wait_grep "$T/q1.out" "\"text\":\"half typed\"" 1 5'
+	"${TM[@]}" send-keys -t 0 -l '/quit'
+	"${TM[@]}" send-keys -t 0 Enter
+	okx "tmux: /quit leaves" 'wait_grep "$T/q1.out" "\"type\":\"leave\",.*\"from\":\"tt#" 1 5'
+	"${TM[@]}" new-session -d -s nc -x 120 -y 20 \
+		"env TERM=xterm NO_COLOR=1 '$CHAT' --nick nc --beacon 0.2 2>/dev/null; sleep 5"
+	for _ in $(seq 50); do
+		"${TM[@]}" capture-pane -p -e -t nc >"$T/pane" 2>/dev/null
+		grep -q 'joined from' "$T/pane" && break
+		sleep 0.1
+	done
+	okx "tmux: NO_COLOR=1: no colours" 'grep -q "joined from" "$T/pane" && ! grep -q $'"'"'\033\[3[1-6]m'"'"' "$T/pane"'
+	"${TM[@]}" kill-server 2>/dev/null
+	stop_peer q1
+fi
+
 e2e_summary
