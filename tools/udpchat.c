@@ -37,7 +37,8 @@ struct opts {
 	const char *nick, *group, *port, *iface, *data_port;
 	const char *peers[MAX_EXPLICIT];
 	int npeers, family_flags, no_discovery, broadcast, json, stats, ttl;
-	double beacon, away, gone, linger;
+	double beacon, away, gone, linger, wait;
+	unsigned wait_peers;
 };
 
 /* One reliable session; id is 0 until the peer's HELLO names it. */
@@ -93,6 +94,8 @@ static _Noreturn void usage(void)
 	       "      --away SECS      silent peer is away after SECS (default 5)\n"
 	       "      --gone SECS      ... and gone after SECS (default 10)\n"
 	       "      --linger SECS    at exit, wait up to SECS for delivery (default 5)\n"
+	       "      --wait-peers N   read stdin only once N peers joined (scripts)\n"
+	       "      --wait SECS      ... or SECS passed (default 10)\n"
 	       "Output:\n"
 	       "      --json           one JSON object per line (also on a terminal)\n"
 	       "      --stats          counters on stderr at exit\n"
@@ -106,7 +109,7 @@ static _Noreturn void usage(void)
 }
 
 enum { O_PEER = 256, O_DATA_PORT, O_NODISC, O_TTL, O_BEACON, O_AWAY, O_GONE,
-       O_LINGER, O_JSON, O_STATS, O_NETSIM, O_NETSIM_IN, O_VERSION };
+       O_LINGER, O_WAIT_PEERS, O_WAIT, O_JSON, O_STATS, O_NETSIM, O_NETSIM_IN, O_VERSION };
 
 static const struct option longopts[] = {
 	{ "nick", required_argument, 0, 'n' },
@@ -122,6 +125,8 @@ static const struct option longopts[] = {
 	{ "away", required_argument, 0, O_AWAY },
 	{ "gone", required_argument, 0, O_GONE },
 	{ "linger", required_argument, 0, O_LINGER },
+	{ "wait-peers", required_argument, 0, O_WAIT_PEERS },
+	{ "wait", required_argument, 0, O_WAIT },
 	{ "json", no_argument, 0, O_JSON },
 	{ "stats", no_argument, 0, O_STATS },
 	{ "netsim", required_argument, 0, O_NETSIM },
@@ -141,6 +146,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->away = 5;
 	o->gone = 10;
 	o->linger = 5;
+	o->wait = 10;
 	o->ttl = 1;
 	opterr = 0;
 	int c;
@@ -166,6 +172,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_AWAY: o->away = tool_parse_secs("--away", optarg); break;
 		case O_GONE: o->gone = tool_parse_secs("--gone", optarg); break;
 		case O_LINGER: o->linger = tool_parse_secs("--linger", optarg); break;
+		case O_WAIT_PEERS:
+			o->wait_peers = (unsigned)tool_parse_uint("--wait-peers", optarg, 0, MAX_PEERS);
+			break;
+		case O_WAIT: o->wait = tool_parse_secs("--wait", optarg); break;
 		case O_JSON: o->json = 1; break;
 		case O_STATS: o->stats = 1; break;
 		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
@@ -435,9 +445,11 @@ static void connect_to(struct chat *c, const struct udp_addr *a, uint64_t expect
 	tool_debug("connecting to %s", tool_addr_str(a, b, sizeof b));
 }
 
-/* A peer's HELLO names its session.  When two sessions end up naming one
- * peer (both sides connected at once), both sides keep the one that the
- * smaller id started, so they agree without talking about it. */
+/* A peer's HELLO names its session.  When two sessions between the same
+ * two addresses name one peer (both sides connected at once), both sides
+ * keep the one that the smaller id started, so they agree without talking
+ * about it.  A known id from another address is refused: it cannot take
+ * over a live peer's conversation. */
 static void on_hello(struct chat *c, struct sess *s, const struct udp_chat_pkt *p)
 {
 	char name[UDP_CHAT_NAME_MAX], b[UDP_ADDR_STRLEN];
@@ -448,6 +460,12 @@ static void on_hello(struct chat *c, struct sess *s, const struct udp_chat_pkt *
 	struct udp_chat_peer_info info;
 	if (udp_chat_roster_get(c->roster, p->id, &info) == 0) {
 		struct sess *old = sess_by_rel(c, info.tag);
+		if (old && old != s && !udp_addr_equal(&old->addr, &s->addr)) {
+			/* the id speaks from elsewhere: a copy, not a duplicate */
+			tool_debug("HELLO with a known id from another address: closed");
+			sess_close(c, s);
+			return;
+		}
 		if (old && old != s) {
 			int s_by_me = s->expect || s->explicit_idx;
 			uint64_t s_starter = s_by_me ? c->id : p->id;
@@ -1070,7 +1088,8 @@ static void run(struct chat *c)
 	struct input *in = calloc(1, sizeof *in);
 	if (!in)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
-	double quit_by = 0;
+	double quit_by = 0, wait_until = tool_now() + c->o.wait;
+	int waiting = c->o.wait_peers > 0;
 	for (;;) {
 		if (tool_stop_signal || in->eof)
 			start_quit(c);
@@ -1096,7 +1115,14 @@ static void run(struct chat *c)
 			b_i = n;
 			p[n++] = (struct pollfd){ .fd = udp_sock_fd(c->bsock), .events = POLLIN };
 		}
-		if (!in->eof && !c->quitting) {
+		if (waiting && (udp_chat_roster_count(c->roster) >= c->o.wait_peers ||
+				tool_now() >= wait_until)) {
+			if (udp_chat_roster_count(c->roster) < c->o.wait_peers)
+				tool_info("--wait-peers: only %zu of %u peers after %.1f s",
+					  udp_chat_roster_count(c->roster), c->o.wait_peers, c->o.wait);
+			waiting = 0;
+		}
+		if (!in->eof && !c->quitting && !waiting) {
 			in_i = n;
 			p[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		}

@@ -210,4 +210,32 @@ else
 	stop_peer q1
 fi
 
+# --- IPv6 group, broadcast, and a foreign group stay apart -----------------------------
+start_peer v6a -6 --beacon 0.2
+start_peer v6b -6 --beacon 0.2
+okx "IPv6 discovery (-6: default group ff15::4242)" \
+	'wait_grep "$T/v6a.out" "\"type\":\"join\",.*\"from\":\"v6b#.*\"addr\":\"\[::1\]:" 1 5'
+start_peer bca -b -g 127.255.255.255 --port 4343 --beacon 0.2
+start_peer bcb -b -g 127.255.255.255 --port 4343 --beacon 0.2
+wait_grep "$T/bca.out" '"type":"join"' 1 5
+say bca "by broadcast"
+okx "broadcast discovery (-b -g 127.255.255.255)" \
+	'wait_grep "$T/bcb.out" "\"type\":\"msg\",.*\"from\":\"bca#.*\"text\":\"by broadcast\"" 1 5'
+sleep 0.5
+okx "other groups and ports are other chats (v6, broadcast, 4242 never meet)" \
+	'[ "$(grep -c "\"type\":\"join\"" "$T/v6a.out")" = 1 ] && [ "$(grep -c "\"type\":\"join\"" "$T/bca.out")" = 1 ]'
+for n in v6a v6b bca bcb; do stop_peer "$n"; done
+
+# --- the README's examples, as written (PATH finds udpchat) --------------------------------
+(
+	cd "$T" && PATH="$BIN:$PATH"
+	sleep 30 | udpchat --json --nick log >chat.jsonl 2>/dev/null &
+	echo 'build finished' | timeout 15 udpchat --nick ci --wait-peers 1 >ci.out 2>/dev/null
+	echo "rc=$?" >readme.rc
+	grep '"text":"build finished"' chat.jsonl >readme.grep
+	kill %1 2>/dev/null; wait
+) 2>/dev/null
+okx "README: echo | udpchat --wait-peers 1 reaches the --json logger" \
+	'[ "$(cat "$T/readme.rc")" = rc=0 ] && grep -q "\"from\":\"ci#" "$T/readme.grep"'
+
 e2e_summary
