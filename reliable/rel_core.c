@@ -20,7 +20,7 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->window = 1024;
 	cfg->max_peers = 4096;
 	cfg->out_queue = 256;
-	cfg->dupthresh = 3;
+	cfg->dupthresh = 1;
 	cfg->rto_initial_us = 1000000;
 	cfg->rto_min_us = 200000;
 	cfg->rto_max_us = 60000000;
