@@ -9,6 +9,7 @@
 
 #include "udp_chat.h"
 #include "udp_err.h"
+#include "udp_wire.h"
 
 static int encode_msg(uint8_t *buf, size_t cap, uint8_t type, const char *nick,
 		      const char *text)
@@ -23,7 +24,7 @@ static void roundtrip_every_type(void **state)
 {
 	(void)state;
 	uint8_t buf[UDP_CHAT_PKT_MAX];
-	for (uint8_t t = UDP_CHAT_BEACON; t <= UDP_CHAT_BYE; t++) {
+	for (uint8_t t = UDP_CHAT_BEACON; t <= UDP_CHAT_PEERS; t++) {
 		int n = encode_msg(buf, sizeof buf, t, "alice", t == UDP_CHAT_MSG ? "hi there" : NULL);
 		assert_true(n > 0);
 		struct udp_chat_pkt p;
@@ -103,7 +104,7 @@ static void foreign_and_bad_fields_rejected(void **state)
 	/* encoder refuses what the decoder would refuse */
 	assert_int_equal(encode_msg(buf, sizeof buf, UDP_CHAT_MSG, "has space", NULL), UDP_EINVAL);
 	assert_int_equal(encode_msg(buf, sizeof buf, 0, "ok", NULL), UDP_EINVAL);
-	assert_int_equal(encode_msg(buf, sizeof buf, 9, "ok", NULL), UDP_EINVAL);
+	assert_int_equal(encode_msg(buf, sizeof buf, UDP_CHAT_PEERS + 1, "ok", NULL), UDP_EINVAL);
 }
 
 static void nick_rules(void **state)
@@ -262,6 +263,54 @@ static void roster_full(void **state)
 	udp_chat_roster_free(r);
 }
 
+static void peer_list_roundtrip_and_truncation(void **state)
+{
+	(void)state;
+	struct udp_chat_peer_addr in[2], out;
+	memset(in, 0, sizeof in);
+	in[0].id = 0x1122334455667788ull;
+	assert_int_equal(udp_addr_parse(&in[0].addr, "10.1.2.3:4000", UDP_ADDR_NUMERIC), 0);
+	in[1].id = 42;
+	assert_int_equal(udp_addr_parse(&in[1].addr, "[fe80::1]:65535", UDP_ADDR_NUMERIC), 0);
+	uint8_t buf[128];
+	struct udp_wire_writer w;
+	udp_wire_writer_init(&w, buf, sizeof buf);
+	assert_int_equal(udp_chat_peers_put(&w, &in[0]), 0);
+	assert_int_equal(udp_chat_peers_put(&w, &in[1]), 0);
+	size_t n = udp_wire_written(&w);
+	assert_int_equal(n, (8 + 1 + 4 + 2) + (8 + 1 + 16 + 2));
+	struct udp_wire_reader r;
+	udp_wire_reader_init(&r, buf, n);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(udp_chat_peers_next(&r, &out), 1);
+		assert_true(out.id == in[i].id);
+		assert_true(udp_addr_equal(&out.addr, &in[i].addr));
+	}
+	assert_int_equal(udp_chat_peers_next(&r, &out), 0);
+	/* every cut inside an entry is an error, never a read past the end */
+	for (size_t len = 1; len < n; len++) {
+		if (len == 15)
+			continue; /* the end of the first entry: a valid shorter list */
+		udp_wire_reader_init(&r, buf, len);
+		int got = 0, rc;
+		while ((rc = udp_chat_peers_next(&r, &out)) == 1)
+			got++;
+		assert_int_equal(rc, UDP_ESHORT);
+		assert_true(got <= 1);
+	}
+	buf[8] = 5; /* unknown family */
+	udp_wire_reader_init(&r, buf, n);
+	assert_int_equal(udp_chat_peers_next(&r, &out), UDP_EINVAL);
+	/* a unix address has no place in a list */
+	struct udp_chat_peer_addr ux = { .id = 1 };
+	assert_int_equal(udp_addr_parse(&ux.addr, "unix:@x", 0), 0);
+	udp_wire_writer_init(&w, buf, sizeof buf);
+	assert_int_equal(udp_chat_peers_put(&w, &ux), UDP_EFAMILY);
+	/* a full writer says so */
+	udp_wire_writer_init(&w, buf, 10);
+	assert_int_equal(udp_chat_peers_put(&w, &in[0]), UDP_ENOSPACE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +325,7 @@ int main(void)
 		cmocka_unit_test(names_told_apart),
 		cmocka_unit_test(find_by_name),
 		cmocka_unit_test(roster_full),
+		cmocka_unit_test(peer_list_roundtrip_and_truncation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 #include "tool_common.h"
 #include "tool_netsim.h"
 #include "udp_chat.h"
+#include "udp_wire.h"
 
 #define MAX_PEERS 256
 #define MAX_EXPLICIT 32
@@ -450,6 +451,8 @@ static void connect_to(struct chat *c, const struct udp_addr *a, uint64_t expect
  * keep the one that the smaller id started, so they agree without talking
  * about it.  A known id from another address is refused: it cannot take
  * over a live peer's conversation. */
+static void send_peer_lists(struct chat *c, struct sess *newcomer);
+
 static void on_hello(struct chat *c, struct sess *s, const struct udp_chat_pkt *p)
 {
 	char name[UDP_CHAT_NAME_MAX], b[UDP_ADDR_STRLEN];
@@ -471,7 +474,8 @@ static void on_hello(struct chat *c, struct sess *s, const struct udp_chat_pkt *
 			uint64_t s_starter = s_by_me ? c->id : p->id;
 			struct sess *keep = s_starter < (c->id ^ p->id ^ s_starter) ? s : old;
 			struct sess *drop = keep == s ? old : s;
-			drop->id = 0;
+			/* drop keeps its id: what is still in flight on it is
+			 * delivered; only sending moves to keep */
 			sess_close(c, drop);
 			keep->id = p->id;
 			udp_chat_roster_set_tag(c->roster, p->id, keep->rel);
@@ -488,6 +492,63 @@ static void on_hello(struct chat *c, struct sess *s, const struct udp_chat_pkt *
 	}
 	name_of(c, p->id, p->nick, name, sizeof name);
 	show_presence(c, "join", p->id, name, tool_addr_str(&s->addr, b, sizeof b));
+	send_peer_lists(c, s);
+}
+
+static int is_loopback(const struct udp_addr *a)
+{
+	if (udp_addr_family(a) == AF_INET)
+		return (ntohl(a->u.in4.sin_addr.s_addr) >> 24) == 127;
+	return udp_addr_family(a) == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->u.in6.sin6_addr);
+}
+
+/* Peer exchange: the newcomer learns every peer we have, and every peer
+ * learns the newcomer, so meshes built with --peer fill in (docs/CHAT.md). */
+static void send_peer_lists(struct chat *c, struct sess *newcomer)
+{
+	uint8_t list[UDP_CHAT_TEXT_MAX], one[64];
+	struct udp_wire_writer w, w1;
+	udp_wire_writer_init(&w, list, sizeof list);
+	udp_wire_writer_init(&w1, one, sizeof one);
+	struct udp_chat_peer_addr e = { .id = newcomer->id, .addr = newcomer->addr };
+	udp_chat_peers_put(&w1, &e);
+	for (int i = 0; i < MAX_PEERS; i++) {
+		struct sess *s = &c->s[i];
+		if (!s->used || !s->id || s->closing || s == newcomer)
+			continue;
+		e = (struct udp_chat_peer_addr){ .id = s->id, .addr = s->addr };
+		struct udp_wire_writer save = w;
+		if (udp_chat_peers_put(&w, &e) < 0)
+			w = save; /* full: the rest learn it from others */
+		if (!udp_wire_writer_error(&w1))
+			sess_send(c, s, UDP_CHAT_PEERS, one, udp_wire_written(&w1), REL_SEQPACKET);
+	}
+	if (udp_wire_written(&w))
+		sess_send(c, newcomer, UDP_CHAT_PEERS, list, udp_wire_written(&w), REL_SEQPACKET);
+}
+
+/* A list from peer s: connect to those we do not know, by the same rule
+ * as beacons (the smaller id connects).  A loopback address in it means
+ * "on s's host". */
+static void on_peer_list(struct chat *c, struct sess *s, const struct udp_chat_pkt *p)
+{
+	struct udp_wire_reader r;
+	struct udp_chat_peer_addr e;
+	udp_wire_reader_init(&r, p->text, p->text_len);
+	while (udp_chat_peers_next(&r, &e) == 1) {
+		if (e.id <= c->id || c->quitting || sess_by_id(c, e.id) ||
+		    udp_chat_roster_get(c->roster, e.id, NULL) == 0)
+			continue;
+		if (udp_addr_family(&e.addr) != udp_addr_family(&s->addr))
+			continue;
+		if (is_loopback(&e.addr) && !is_loopback(&s->addr)) {
+			int port = udp_addr_port(&e.addr);
+			e.addr = s->addr;
+			udp_addr_set_port(&e.addr, port);
+		}
+		if (!sess_by_addr(c, &e.addr))
+			connect_to(c, &e.addr, e.id, 0);
+	}
 }
 
 static void peer_left(struct chat *c, struct sess *s, const char *how)
@@ -545,6 +606,9 @@ static void on_message(struct chat *c, struct sess *s, const struct rel_event *e
 		udp_chat_roster_rename(c->roster, s->id, p.nick);
 		name_of(c, s->id, p.nick, to, sizeof to);
 		show_presence(c, "nick", s->id, name, to);
+		break;
+	case UDP_CHAT_PEERS:
+		on_peer_list(c, s, &p);
 		break;
 	case UDP_CHAT_BYE:
 		s->bye = 1;
@@ -647,7 +711,7 @@ static void on_beacon(struct chat *c, const struct udp_msg *m)
 	}
 	/* A new peer.  Only the smaller id connects, so two peers that hear
 	 * each other's beacons open one session, not two. */
-	if (c->quitting || p.id > c->id || sess_by_id(c, p.id))
+	if (c->quitting || p.id < c->id || sess_by_id(c, p.id))
 		return;
 	struct udp_addr a = m->addr;
 	udp_addr_set_port(&a, p.port);

@@ -23,7 +23,7 @@ int udp_chat_nick_valid(const char *nick, size_t len)
 
 static int type_valid(uint8_t t)
 {
-	return t >= UDP_CHAT_BEACON && t <= UDP_CHAT_BYE;
+	return t >= UDP_CHAT_BEACON && t <= UDP_CHAT_PEERS;
 }
 
 int udp_chat_encode(const struct udp_chat_pkt *p, void *buf, size_t cap)
@@ -81,6 +81,54 @@ int udp_chat_decode(struct udp_chat_pkt *p, const void *buf, size_t len)
 	if (!tlen)
 		p->text = NULL;
 	return 0;
+}
+
+/* ---- peer lists ---- */
+
+int udp_chat_peers_put(struct udp_wire_writer *w, const struct udp_chat_peer_addr *e)
+{
+	int fam = udp_addr_family(&e->addr);
+	if (fam != AF_INET && fam != AF_INET6)
+		return UDP_EFAMILY;
+	udp_wire_put_u64(w, e->id);
+	if (fam == AF_INET) {
+		udp_wire_put_u8(w, 4);
+		udp_wire_put_bytes(w, &e->addr.u.in4.sin_addr, 4);
+	} else {
+		udp_wire_put_u8(w, 6);
+		udp_wire_put_bytes(w, &e->addr.u.in6.sin6_addr, 16);
+	}
+	udp_wire_put_u16(w, (uint16_t)udp_addr_port(&e->addr));
+	return udp_wire_writer_error(w) ? UDP_ENOSPACE : 0;
+}
+
+int udp_chat_peers_next(struct udp_wire_reader *r, struct udp_chat_peer_addr *e)
+{
+	if (udp_wire_reader_error(r))
+		return UDP_ESHORT;
+	if (udp_wire_remaining(r) == 0)
+		return 0;
+	memset(e, 0, sizeof *e);
+	e->id = udp_wire_get_u64(r);
+	uint8_t fam = udp_wire_get_u8(r);
+	if (udp_wire_reader_error(r))
+		return UDP_ESHORT;
+	if (fam == 4) {
+		e->addr.u.in4.sin_family = AF_INET;
+		udp_wire_get_bytes(r, &e->addr.u.in4.sin_addr, 4);
+		e->addr.len = sizeof e->addr.u.in4;
+	} else if (fam == 6) {
+		e->addr.u.in6.sin6_family = AF_INET6;
+		udp_wire_get_bytes(r, &e->addr.u.in6.sin6_addr, 16);
+		e->addr.len = sizeof e->addr.u.in6;
+	} else {
+		return UDP_EINVAL;
+	}
+	uint16_t port = udp_wire_get_u16(r);
+	if (udp_wire_reader_error(r))
+		return UDP_ESHORT;
+	udp_addr_set_port(&e->addr, port);
+	return 1;
 }
 
 /* ---- roster ---- */

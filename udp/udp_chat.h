@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "udp_addr.h"
+
 #define UDP_CHAT_MAGIC 0x55434854u /* "UCHT" */
 #define UDP_CHAT_VERSION 1
 #define UDP_CHAT_NICK_MAX 32   /* bytes, without the NUL */
@@ -29,6 +31,7 @@ enum udp_chat_type {
 	UDP_CHAT_ME = 6,     /* an action (/me) */
 	UDP_CHAT_NICK = 7,   /* my nickname is now pkt.nick */
 	UDP_CHAT_BYE = 8,    /* last message of a session: I leave */
+	UDP_CHAT_PEERS = 9,  /* peers I know: text is a list (udp_chat_peers_*) */
 };
 
 /* A decoded packet.  text borrows the decoded buffer. */
@@ -51,6 +54,25 @@ int udp_chat_encode(const struct udp_chat_pkt *p, void *buf, size_t cap);
 /* Decodes exactly len bytes.  Returns 0, UDP_ESHORT (truncated) or
  * UDP_EINVAL (not ours, unknown version/type, bad nick, trailing bytes). */
 int udp_chat_decode(struct udp_chat_pkt *p, const void *buf, size_t len);
+
+/* ---- peer lists (the text of a PEERS packet) ----
+ *
+ * Entries of 8-byte id, 1-byte family (4 or 6), 4 or 16 address bytes and
+ * a 2-byte port, back to back.  A peer tells its peers about each other so
+ * that --peer meshes (no multicast) fill in by themselves. */
+struct udp_chat_peer_addr {
+	uint64_t id;
+	struct udp_addr addr; /* AF_INET or AF_INET6 */
+};
+
+/* Appends one entry to w (see udp_wire.h); UDP_EFAMILY for other families,
+ * UDP_ENOSPACE when it does not fit (w is then in error). */
+struct udp_wire_writer;
+struct udp_wire_reader;
+int udp_chat_peers_put(struct udp_wire_writer *w, const struct udp_chat_peer_addr *e);
+/* Reads the next entry: 1 and *e filled, 0 at the end of the list,
+ * UDP_ESHORT (truncated) or UDP_EINVAL (unknown family). */
+int udp_chat_peers_next(struct udp_wire_reader *r, struct udp_chat_peer_addr *e);
 
 /* ---- the roster: who is there, and for how long silent ----
  *

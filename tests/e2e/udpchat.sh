@@ -226,6 +226,19 @@ okx "other groups and ports are other chats (v6, broadcast, 4242 never meet)" \
 	'[ "$(grep -c "\"type\":\"join\"" "$T/v6a.out")" = 1 ] && [ "$(grep -c "\"type\":\"join\"" "$T/bca.out")" = 1 ]'
 for n in v6a v6b bca bcb; do stop_peer "$n"; done
 
+# --- peer exchange: h2 and h3 only know h1, yet meet each other -------------------------
+start_peer h1 --no-discovery --beacon 0.2
+h1port=$CPORT
+start_peer h2 --no-discovery --beacon 0.2 --peer "127.0.0.1:$h1port"
+start_peer h3 --no-discovery --beacon 0.2 --peer "127.0.0.1:$h1port"
+okx "peer exchange: h2 and h3 (each --peer h1 only) see each other join" \
+	'wait_grep "$T/h2.out" "\"type\":\"join\",.*\"from\":\"h3#" 1 5 && wait_grep "$T/h3.out" "\"type\":\"join\",.*\"from\":\"h2#" 1 5'
+say h2 "mesh hello"
+okx "... and h2's message reaches both h1 and h3 once" \
+	'wait_grep "$T/h3.out" "\"text\":\"mesh hello\"" 1 5 && wait_grep "$T/h1.out" "\"text\":\"mesh hello\"" 1 5 &&
+	 sleep 0.5 && [ "$(cat "$T"/h[13].out | grep -c "mesh hello")" = 2 ]'
+for n in h1 h2 h3; do stop_peer "$n"; done
+
 # --- the README's examples, as written (PATH finds udpchat) --------------------------------
 (
 	cd "$T" && PATH="$BIN:$PATH"
