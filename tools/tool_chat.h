@@ -39,11 +39,13 @@ void chat_tty_print(struct chat_tty *t, const char *text, size_t len);
 void chat_tty_redraw(struct chat_tty *t);
 
 /* Appends src (n bytes) to dst (cap bytes, NUL-terminated at *pos) as
- * safe text: control bytes become '?' so no peer can send escape
- * sequences to a terminal.  Stops short rather than overflow. */
+ * safe text: control bytes (C0, DEL, C1) and bytes that are not UTF-8
+ * become '?' so no peer can send escape sequences to a terminal.  Stops
+ * short rather than overflow. */
 void chat_put_text(char *dst, size_t cap, size_t *pos, const void *src, size_t n);
-/* The same as a JSON string body (quotes not included): \" \\ \n \t and
- * \u00XX for other control bytes; bytes >= 0x80 are copied (UTF-8). */
+/* The same as a JSON string body (quotes not included): \" \\ \n \t,
+ * \u00XX for other control bytes, valid UTF-8 copied, and \ufffd for
+ * each byte that is not UTF-8, so the line is always valid JSON. */
 void chat_put_json(char *dst, size_t cap, size_t *pos, const void *src, size_t n);
 /* Appends formatted text. */
 void chat_put(char *dst, size_t cap, size_t *pos, const char *fmt, ...)

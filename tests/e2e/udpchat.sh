@@ -65,6 +65,10 @@ okx "--peer: both see the join" 'wait_grep "$T/ann.out" "\"type\":\"join\",.*\"f
 say ann "hello ben"
 say ben "/me waves"
 okx "--peer: message and /me arrive" 'wait_grep "$T/ben.out" "\"type\":\"msg\".*\"text\":\"hello ben\"" 1 5 && wait_grep "$T/ann.out" "\"type\":\"me\".*\"text\":\"waves\"" 1 5'
+printf 'esc \033[31m red \377 \303\266 end\n' >&"${FD[ann]}"
+wait_grep "$T/ben.out" 'end"' 1 5
+okx "control bytes and bad UTF-8 from a peer: valid JSON, escaped" \
+	'python3 -c "import json,sys; e=json.loads(sys.stdin.readlines()[-1]); sys.exit(e[\"text\"] != \"esc \x1b[31m red \ufffd \u00f6 end\")" <"$T/ben.out"'
 stop_peer ann
 okx "end of input: exit 0" '[ "$RC" = 0 ]'
 okx "... and the other side sees the leave" 'wait_grep "$T/ben.out" "\"type\":\"leave\",.*\"from\":\"ann#" 1 5'
@@ -195,6 +199,10 @@ else
 	"${TM[@]}" send-keys -t 0 -l 'ed'
 	"${TM[@]}" send-keys -t 0 Enter
 	okx "tmux: finishing the line sends it whole" 'wait_grep "$T/q1.out" "\"text\":\"half typed\"" 1 5'
+	printf '\033[2J\033[H wiped?\n' >&"${FD[q1]}"
+	for _ in $(seq 50); do pane; grep -q 'wiped?' "$T/pane" && break; sleep 0.1; done
+	okx "tmux: a peer's escape sequence is shown as text, not obeyed" \
+		'grep -q "> ?\[2J?\[H wiped?" "$T/pane" && grep -q "incoming while you type" "$T/pane"'
 	"${TM[@]}" send-keys -t 0 -l '/quit'
 	"${TM[@]}" send-keys -t 0 Enter
 	okx "tmux: /quit leaves" 'wait_grep "$T/q1.out" "\"type\":\"leave\",.*\"from\":\"tt#" 1 5'
