@@ -234,6 +234,28 @@ okx "other groups and ports are other chats (v6, broadcast, 4242 never meet)" \
 	'[ "$(grep -c "\"type\":\"join\"" "$T/v6a.out")" = 1 ] && [ "$(grep -c "\"type\":\"join\"" "$T/bca.out")" = 1 ]'
 for n in v6a v6b bca bcb; do stop_peer "$n"; done
 
+# --- one nickname twice: told apart, /msg needs the suffix --------------------------------
+start_peer tw0 --port 4444 --beacon 0.2
+for n in tw1 tw2; do
+	mkfifo "$T/$n.in"
+	( for f in "${FD[@]}"; do eval "exec $f>&-"; done
+	  exec "$CHAT" --json --nick twin --port 4444 --beacon 0.2 <"$T/$n.in" >"$T/$n.out" 2>"$T/$n.err" ) &
+	PID[$n]=$!; PIDS+=("${PID[$n]}"); exec {fd}>"$T/$n.in"; FD[$n]=$fd
+done
+wait_grep "$T/tw0.out" '"type":"join"' 2 5
+names=$(sed -n 's/.*"type":"join",.*"from":"\([^"]*\)".*/\1/p' "$T/tw0.out" | sort -u)
+okx "two peers named twin are shown apart ($(echo $names))" \
+	'[ "$(echo "$names" | wc -l)" = 2 ] && [ "$(echo "$names" | grep -c "^twin#[0-9a-f]\{4,\}$")" = 2 ]'
+say tw0 "/msg twin which one?"
+wait_grep "$T/tw0.err" 'ambiguous' 1 3
+ok "/msg twin: ambiguous, refused" [ $? = 0 ]
+first=$(echo "$names" | head -n 1)
+say tw0 "/msg $first only you"
+okx "/msg twin#suffix reaches that one only" \
+	'{ wait_grep "$T/tw1.out" "only you" 1 3 || wait_grep "$T/tw2.out" "only you" 1 1; } &&
+	 [ "$(cat "$T"/tw[12].out | grep -c "only you")" = 1 ] && ! grep -q "which one" "$T"/tw[12].out'
+for n in tw0 tw1 tw2; do stop_peer "$n"; done
+
 # --- peer exchange: h2 and h3 only know h1, yet meet each other -------------------------
 start_peer h1 --no-discovery --beacon 0.2
 h1port=$CPORT
