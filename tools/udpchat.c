@@ -1066,6 +1066,9 @@ static void setup(struct chat *c)
 	rc.dead_us = secs_us(o->gone);
 	rc.linger_us = secs_us(o->gone);
 	rc.cc = &rel_cc_reno;
+	/* a LAN answers in well under a millisecond: RFC 6298's 1 s before the
+	 * first RTT sample only makes joins slow when a handshake packet is lost */
+	rc.rto_initial_us = 250000;
 	int err = 0;
 	c->core = rel_core_new(&rc, &err);
 	if (!c->core)
