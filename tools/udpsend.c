@@ -14,6 +14,7 @@
 
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_seal.h"
 
 #define BATCH 64
 #define UNIX_LIMIT (16u * 1024 * 1024) /* the kernel's own limit is lower */
@@ -72,6 +73,7 @@ static _Noreturn void usage(void)
 	       "      --from           prefix each reply with its sender\n"
 	       "  -o, --output FILE    write replies to FILE\n"
 	       "      --max N          reply buffer size (default 65536)\n"
+	       TOOL_SEAL_HELP
 	       "General:\n"
 	       "      --stats          counters on stderr at exit\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
@@ -113,6 +115,7 @@ static const struct option longopts[] = {
 	{ "stats", no_argument, 0, O_STATS },
 	{ "netsim", required_argument, 0, O_NETSIM },
 	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
+	TOOL_SEAL_LONGOPTS,
 	{ "verbose", no_argument, 0, 'v' },
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
@@ -130,7 +133,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->wait = -1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":0c:i:bs:p:w:xo:vqh46", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":0c:i:bs:p:w:xo:vqh46k:", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_LINES: o->framing = TOOL_FRAME_LINE; break;
 		case O_KEEPNL: o->keep_delim = 1; break;
@@ -162,6 +165,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_STATS: o->stats = 1; break;
 		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
 		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
+		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
 		case 'v': tool_verbosity++; break;
 		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
@@ -212,6 +216,7 @@ static void open_socket(struct sender *s, const struct opts *o)
 	}
 	struct udp_sock *sk = s->io.sock;
 	tool_netsim_apply(sk);
+	tool_seal_apply(sk);
 	int mcast = udp_addr_is_multicast(&s->dest);
 	if (o->broadcast && (r = udp_sock_set_broadcast(sk, 1)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot enable broadcast: %s", udp_strerror(r));
@@ -442,6 +447,8 @@ int main(int argc, char **argv)
 			 (unsigned long long)s.truncated, tool_now() - s.t0);
 	if (o.stats)
 		tool_netsim_stats(s.io.sock);
+	if (o.stats)
+		tool_seal_stats(s.io.sock);
 	udp_sock_free(s.io.sock);
 	if (tool_stop_signal)
 		return 128 + tool_stop_signal;

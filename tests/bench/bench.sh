@@ -102,6 +102,10 @@ measure raw "'$HELP/bench_raw_recv' 127.0.0.1 0 1000" 's/^port \([0-9]*\)$/\1/p'
 	"'$HELP/bench_raw_send' 127.0.0.1 PORT $CHUNK"
 measure udpkit "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	"'$BIN/udpsend' --chunk $CHUNK 127.0.0.1 PORT"
+# Sealed: the same pair with a key (every datagram sealed and opened).
+"$BIN/udpkey" genkey -o "$tmp/key" 2>/dev/null
+measure sealed "'$BIN/udprecv' -k '$tmp/key' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	"'$BIN/udpsend' -k '$tmp/key' --chunk $CHUNK 127.0.0.1 PORT"
 # The relay case: the sender starts udprelay in front of the receiver.
 relayed() { # PORT: udprelay -> 127.0.0.1:PORT, then udpsend --chunk into it
 	local err; err=$(mktemp)
@@ -117,12 +121,13 @@ iperf
 
 base=${rate[raw]}
 printf '%-34s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
-for c in raw udpkit relay iperf3; do
+for c in raw udpkit sealed relay iperf3; do
 	printf '%-34s %12s %9s %8s %10s\n' \
-		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
+		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; sealed) echo 'udpsend -k | udprecv -k --raw (sealed)';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
 		"${rate[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v c=$CHUNK 'BEGIN { printf "%.1f", r * c / 1e6 }')" \
 		"${loss[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? r / b : 0) }')"
 done
+awk -v s="${rate[sealed]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed vs plaintext udpkit: %.2fx\n", s / u }'
 awk -v u="${rate[udpkit]}" -v i="${rate[iperf3]}" 'BEGIN { if (i > 0) printf "udpkit vs iperf3: %.2fx\n", u / i }'
