@@ -19,11 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "rel.h"
 #include "rel_drv.h"
 #include "tool_chat.h"
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_seal.h"
 #include "udp_chat.h"
 #include "udp_wire.h"
 
@@ -36,6 +39,7 @@
 
 struct opts {
 	const char *nick, *group, *port, *iface, *data_port;
+	const char *pass_env; /* --passphrase-env VAR: read for both sockets */
 	const char *peers[MAX_EXPLICIT];
 	int npeers, family_flags, no_discovery, broadcast, json, stats, ttl;
 	double beacon, away, gone, linger, wait;
@@ -97,6 +101,12 @@ static _Noreturn void usage(void)
 	       "      --linger SECS    at exit, wait up to SECS for delivery (default 5)\n"
 	       "      --wait-peers N   read stdin only once N peers joined (scripts)\n"
 	       "      --wait SECS      ... or SECS passed (default 10)\n"
+	       "Sealing (docs/SEALING.md): everything, beacons included\n"
+	       "  -k, --key FILE       seal and open with the key in FILE (udpkey genkey)\n"
+	       "      --passphrase-file FILE  key from the passphrase in FILE\n"
+	       "      --passphrase-env VAR    key from the passphrase in $VAR\n"
+	       "      --key-group NAME group of the passphrase (default 'udpkit'; --group\n"
+	       "                       is the multicast group here)\n"
 	       "Output:\n"
 	       "      --json           one JSON object per line (also on a terminal)\n"
 	       "      --stats          counters on stderr at exit\n"
@@ -132,6 +142,11 @@ static const struct option longopts[] = {
 	{ "stats", no_argument, 0, O_STATS },
 	{ "netsim", required_argument, 0, O_NETSIM },
 	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
+	{ "key", required_argument, 0, TOOL_SEAL_O_KEY },
+	{ "passphrase-file", required_argument, 0, TOOL_SEAL_O_PFILE },
+	{ "passphrase-env", required_argument, 0, TOOL_SEAL_O_PENV },
+	{ "key-group", required_argument, 0, TOOL_SEAL_O_GROUP },
+	{ "passphrase", optional_argument, 0, TOOL_SEAL_O_PASSPHRASE },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
@@ -151,7 +166,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->ttl = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":n:g:p:i:bvqh46", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:g:p:i:bk:vqh46", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->nick = optarg; break;
 		case 'g': o->group = optarg; break;
@@ -181,6 +196,11 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_STATS: o->stats = 1; break;
 		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
 		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
+		TOOL_SEAL_CASES:
+			if (c == TOOL_SEAL_O_PENV)
+				o->pass_env = optarg;
+			tool_seal_option(c, optarg);
+			break;
 		case 'v': tool_verbosity++; break;
 		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
@@ -1014,6 +1034,29 @@ static void open_beacons(struct chat *c, int family)
 		tool_die(TOOL_EXIT_ERR, "interface %s: %s", c->o.iface, udp_strerror(r));
 }
 
+/* Both sockets get the group key, so beacons are sealed like the rest.
+ * tool_seal_apply() wipes and unsets a --passphrase-env variable once read,
+ * so for the second socket it is put back from a copy in locked memory,
+ * which is wiped right after. */
+static void seal_sockets(struct chat *c)
+{
+	char *copy = NULL;
+	const char *v = c->o.pass_env ? getenv(c->o.pass_env) : NULL;
+	if (c->bsock && v) {
+		if (sodium_init() < 0 || !(copy = sodium_malloc(strlen(v) + 1)))
+			tool_die(TOOL_EXIT_ERR, "out of memory for the passphrase");
+		memcpy(copy, v, strlen(v) + 1);
+	}
+	tool_seal_apply(c->data);
+	if (!c->bsock)
+		return;
+	if (copy) {
+		setenv(c->o.pass_env, copy, 1);
+		sodium_free(copy); /* wipes */
+	}
+	tool_seal_apply(c->bsock);
+}
+
 static void setup(struct chat *c)
 {
 	struct opts *o = &c->o;
@@ -1051,6 +1094,7 @@ static void setup(struct chat *c)
 	c->data = open_data(c, family);
 	if (!o->no_discovery)
 		open_beacons(c, family);
+	seal_sockets(c);
 
 	struct rel_config rc;
 	rel_config_default(&rc);
@@ -1207,6 +1251,9 @@ static void run(struct chat *c)
 			tool_debug("data socket: %s", strerror(errno));
 		rel_events(c);
 		roster_timers(c);
+		tool_seal_check(c->data);
+		if (c->bsock)
+			tool_seal_check(c->bsock);
 		rel_drv_flush(c->drv);
 	}
 	free(in);
@@ -1221,6 +1268,7 @@ static void stats(struct chat *c)
 		 (unsigned long long)c->privates, udp_chat_roster_count(c->roster),
 		 (unsigned long long)cs.pkts_in, (unsigned long long)cs.pkts_out);
 	tool_netsim_stats(c->data);
+	tool_seal_stats(c->data);
 }
 
 static struct chat_tty *tty_to_restore;

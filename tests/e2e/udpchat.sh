@@ -269,6 +269,36 @@ okx "... and h2's message reaches both h1 and h3 once" \
 	 sleep 0.5 && [ "$(cat "$T"/h[13].out | grep -c "mesh hello")" = 2 ]'
 for n in h1 h2 h3; do stop_peer "$n"; done
 
+# --- sealed: a group with a passphrase, a wrong passphrase and no key stay apart -----------
+if "$CHAT" --help | grep -q -- '--passphrase-file'; then
+	umask 077
+	echo 'correct horse battery staple' >"$T/pass"
+	echo 'wrong horse' >"$T/wrong"
+	SEAL=(--port 4545 --beacon 0.2)
+	start_peer s1 "${SEAL[@]}" --passphrase-file "$T/pass" --netsim 'loss 20% seed 11'
+	start_peer s2 "${SEAL[@]}" --passphrase-file "$T/pass" --netsim 'loss 20% seed 12'
+	export CHAT_PASS='correct horse battery staple'
+	start_peer s3 "${SEAL[@]}" --passphrase-env CHAT_PASS --netsim 'loss 20% seed 13'
+	unset CHAT_PASS
+	start_peer sw "${SEAL[@]}" --passphrase-file "$T/wrong"
+	start_peer sp "${SEAL[@]}"
+	okx "sealed group: s1, s2, s3 (file, file, env) see 2 joins each" \
+		'wait_grep "$T/s1.out" "\"type\":\"join\"" 2 10 && wait_grep "$T/s2.out" "\"type\":\"join\"" 2 10 && wait_grep "$T/s3.out" "\"type\":\"join\"" 2 10'
+	for j in $(seq 10); do say s1 "sealed $j"; say sw "wrong $j"; say sp "plain $j"; done
+	okx "sealed messages arrive exactly once under 20 % loss" \
+		'wait_grep "$T/s2.out" "\"text\":\"sealed 10\"" 1 10 && wait_grep "$T/s3.out" "\"text\":\"sealed 10\"" 1 10 &&
+		 [ "$(grep -c "\"text\":\"sealed " "$T/s2.out")" = 10 ] && [ "$(grep -c "\"text\":\"sealed " "$T/s3.out")" = 10 ]'
+	sleep 1
+	okx "the group never sees the wrong-key or keyless peer, nor they it" \
+		'[ "$(grep -c "\"type\":\"join\"" "$T/s1.out")" = 2 ] && ! grep -q "\"from\":\"s[wp]#\|wrong \|plain " "$T"/s[123].out &&
+		 ! grep -q "\"from\":\"s[123]#\|sealed " "$T/sw.out" "$T/sp.out"'
+	okx "the keyless peer is told that sealed packets are dropped" 'grep -q "sealed packets but no key" "$T/sp.err"'
+	for n in s1 s2 s3 sw sp; do stop_peer "$n"; done
+	okx "sealed peers leave with exit 0" '[ "$RC" = 0 ]'
+else
+	skip "sealed group" "udpchat built without sealing"
+fi
+
 # --- the README's examples, as written (PATH finds udpchat) --------------------------------
 (
 	cd "$T" && PATH="$BIN:$PATH"
