@@ -490,6 +490,7 @@ static void on_hello(struct chat *c, struct sess *s, const struct udp_chat_pkt *
 			return;
 		}
 		if (old && old != s) {
+			s->id = p->id;
 			int s_by_me = s->expect || s->explicit_idx;
 			uint64_t s_starter = s_by_me ? c->id : p->id;
 			struct sess *keep = s_starter < (c->id ^ p->id ^ s_starter) ? s : old;

@@ -299,6 +299,19 @@ else
 	skip "sealed group" "udpchat built without sealing"
 fi
 
+# --- both name each other with --peer: two sessions, one kept, nothing twice -------------
+start_peer m1 --no-discovery --beacon 0.2 --data-port 47301 --peer 127.0.0.1:47302
+start_peer m2 --no-discovery --beacon 0.2 --data-port 47302 --peer 127.0.0.1:47301
+wait_grep "$T/m1.out" '"type":"join"' 1 5 && wait_grep "$T/m2.out" '"type":"join"' 1 5
+for j in $(seq 20); do say m1 "a $j"; say m2 "b $j"; done
+wait_grep "$T/m1.out" '"text":"b 20"' 1 5; wait_grep "$T/m2.out" '"text":"a 20"' 1 5
+sleep 0.5
+okx "mutual --peer: one join each, 20 messages each way exactly once" \
+	'[ "$(grep -c "\"type\":\"join\"" "$T/m1.out")" = 1 ] && [ "$(grep -c "\"type\":\"join\"" "$T/m2.out")" = 1 ] &&
+	 [ "$(grep -c "\"text\":\"b " "$T/m1.out")" = 20 ] && [ "$(grep -c "\"text\":\"a " "$T/m2.out")" = 20 ] &&
+	 ! grep -q "\"type\":\"leave\"" "$T/m1.out" "$T/m2.out"'
+for n in m1 m2; do stop_peer "$n"; done
+
 # --- the README's examples, as written (PATH finds udpchat) --------------------------------
 (
 	cd "$T" && PATH="$BIN:$PATH"
