@@ -22,6 +22,7 @@ struct chat_tty {
 	char line[CHAT_TTY_LINE];
 	size_t len;
 	int esc;               /* inside an escape sequence: 1 after ESC, 2 after ESC [ */
+	size_t drawn;          /* characters of prompt + line on screen now */
 };
 
 /* Puts in_fd in non-canonical, no-echo mode (signals still work) and shows

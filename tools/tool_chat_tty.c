@@ -3,9 +3,13 @@
  * Why not readline: its callback interface would do, but it is one more
  * build dependency for a few dozen lines.  The editor appends at the end of
  * the line only (no cursor movement); that is enough for chat and keeps the
- * redraw trivial: "\r\033[K" + output + "\r\n" + prompt + line. */
+ * redraw simple: back to the first row of the prompt, clear to the end of
+ * the screen, output, "\r\n", prompt + line.  A line longer than the
+ * terminal is wide covers several rows, hence the count of what is drawn. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "tool_chat.h"
@@ -23,6 +27,8 @@ static void out(struct chat_tty *t, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 }
+
+static void clear_prompt(struct chat_tty *t);
 
 int chat_tty_open(struct chat_tty *t, int in_fd, int out_fd, const char *prompt)
 {
@@ -48,21 +54,46 @@ void chat_tty_close(struct chat_tty *t)
 {
 	if (!t->raw)
 		return;
-	out(t, "\r\033[K", 4);
+	clear_prompt(t);
 	tcsetattr(t->in_fd, TCSANOW, &t->saved);
 	t->raw = 0;
 }
 
+/* Characters (not bytes: UTF-8 continuation bytes take no column). */
+static size_t columns(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+/* Moves to the first column of the prompt's first row and clears from
+ * there to the end of the screen. */
+static void clear_prompt(struct chat_tty *t)
+{
+	struct winsize ws;
+	size_t cols = ioctl(t->out_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+	/* a full last row leaves the cursor on it (deferred wrap): drawn - 1 */
+	size_t up = t->drawn ? (t->drawn - 1) / cols : 0;
+	char seq[32];
+	int n = up ? snprintf(seq, sizeof seq, "\r\033[%zuA\033[J", up)
+		   : snprintf(seq, sizeof seq, "\r\033[J");
+	out(t, seq, (size_t)n);
+	t->drawn = 0;
+}
+
 void chat_tty_redraw(struct chat_tty *t)
 {
-	out(t, "\r\033[K", 4);
+	clear_prompt(t);
 	out(t, t->prompt, strlen(t->prompt));
 	out(t, t->line, t->len);
+	t->drawn = columns(t->prompt, strlen(t->prompt)) + columns(t->line, t->len);
 }
 
 void chat_tty_print(struct chat_tty *t, const char *text, size_t len)
 {
-	out(t, "\r\033[K", 4);
+	clear_prompt(t);
 	out(t, text, len);
 	out(t, "\r\n", 2);
 	chat_tty_redraw(t);
@@ -126,6 +157,7 @@ int chat_tty_key(struct chat_tty *t, unsigned char c, char *line, size_t cap)
 			return 0; /* other control keys, or the line is full */
 		t->line[t->len++] = (char)c;
 		out(t, &c, 1); /* the common case needs no redraw */
+		t->drawn += (c & 0xc0) != 0x80;
 		return 0;
 	}
 	chat_tty_redraw(t);

@@ -199,6 +199,15 @@ else
 	"${TM[@]}" send-keys -t 0 -l 'ed'
 	"${TM[@]}" send-keys -t 0 Enter
 	okx "tmux: finishing the line sends it whole" 'wait_grep "$T/q1.out" "\"text\":\"half typed\"" 1 5'
+	# a typed line longer than the terminal (120 columns) covers two rows
+	long=$(printf 'x%.0s' $(seq 150))
+	"${TM[@]}" send-keys -t 0 -l "$long"
+	for _ in $(seq 50); do pane -J; grep -q "^> $long" "$T/pane" && break; sleep 0.1; done
+	say q1 "over a long line"
+	for _ in $(seq 50); do pane -J; grep -q 'over a long line' "$T/pane" && break; sleep 0.1; done
+	okx "tmux: a line wrapped over two rows survives an incoming message whole" \
+		'[ "$(grep -v "^$" "$T/pane" | tail -n 1)" = "> $long" ] && [ "$(grep -c "xxxxxxxxxx" "$T/pane")" = 1 ]'
+	"${TM[@]}" send-keys -t 0 C-u
 	printf '\033[2J\033[H wiped?\n' >&"${FD[q1]}"
 	for _ in $(seq 50); do pane; grep -q 'wiped?' "$T/pane" && break; sleep 0.1; done
 	okx "tmux: a peer's escape sequence is shown as text, not obeyed" \
