@@ -54,6 +54,7 @@ struct sess {
 	uint64_t expect;   /* the id a beacon announced (connects we started) */
 	int explicit_idx;  /* index + 1 in --peer, 0 if none */
 	int closing, bye;  /* we closed it / the peer said BYE */
+	double opened;     /* tool_now() at creation: HELLO is due within --gone */
 	struct udp_addr addr;
 };
 
@@ -406,6 +407,7 @@ static struct sess *sess_new(struct chat *c, uint32_t rel)
 			memset(&c->s[i], 0, sizeof c->s[i]);
 			c->s[i].used = 1;
 			c->s[i].rel = rel;
+			c->s[i].opened = tool_now();
 			rel_drv_peer_addr(c->drv, rel, &c->s[i].addr);
 			return &c->s[i];
 		}
@@ -918,6 +920,12 @@ static void start_quit(struct chat *c)
 	if (c->quitting)
 		return;
 	c->quitting = 1;
+	if (c->tty) {
+		/* no more typing; and a second ^C (default action, it kills)
+		 * must not leave the terminal without echo */
+		chat_tty_close(&c->ed);
+		c->tty = 0;
+	}
 	send_all(c, UDP_CHAT_BYE, NULL, 0);
 	for (int i = 0; i < MAX_PEERS; i++)
 		if (c->s[i].used)
@@ -1142,6 +1150,20 @@ static void setup(struct chat *c)
 	}
 }
 
+/* A session that has not said HELLO within --gone is closed: without it,
+ * anyone could hold sessions open (up to MAX_PEERS) for nothing. */
+static void reap_silent(struct chat *c)
+{
+	double now = tool_now();
+	for (int i = 0; i < MAX_PEERS; i++) {
+		struct sess *s = &c->s[i];
+		if (s->used && !s->id && !s->closing && now - s->opened > c->o.gone) {
+			tool_debug("session without HELLO closed");
+			sess_close(c, s);
+		}
+	}
+}
+
 /* A --peer whose session died (not up yet, or gone) is tried again. */
 static void retry_explicit(struct chat *c)
 {
@@ -1215,6 +1237,7 @@ static void run(struct chat *c)
 		if (now >= c->next_beacon && !c->quitting) {
 			send_beacon(c, UDP_CHAT_BEACON);
 			retry_explicit(c);
+			reap_silent(c);
 			c->next_beacon = now + secs_us(c->o.beacon);
 		}
 		rel_drv_flush(c->drv);
