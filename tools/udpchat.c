@@ -53,7 +53,7 @@ struct sess {
 	uint64_t id;
 	uint64_t expect;   /* the id a beacon announced (connects we started) */
 	int explicit_idx;  /* index + 1 in --peer, 0 if none */
-	int closing, bye;  /* we closed it / the peer said BYE */
+	int closing;       /* we closed it (quitting, or a duplicate) */
 	double opened;     /* tool_now() at creation: HELLO is due within --gone */
 	struct udp_addr addr;
 };
@@ -634,7 +634,6 @@ static void on_message(struct chat *c, struct sess *s, const struct rel_event *e
 		on_peer_list(c, s, &p);
 		break;
 	case UDP_CHAT_BYE:
-		s->bye = 1;
 		peer_left(c, s, "leave");
 		break;
 	default:
