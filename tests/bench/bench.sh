@@ -75,13 +75,15 @@ iperf() {
 		iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
 		local sp=$!
 		pids+=("$sp")
+		# Wait (bounded) until the server listens, then run the client once:
+		# a retry loop around a 20 s client could run for half an hour.
 		local ok=0
 		for _ in $(seq 1 100); do
-			if timeout 20 iperf3 -c 127.0.0.1 -p $port -u -b 0 -l $CHUNK -t 3 -J >"$tmp/ip.json" 2>/dev/null; then
-				ok=1; break
-			fi
-			sleep 0.05
+			ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
+			sleep 0.02
 		done
+		timeout 15 iperf3 -c 127.0.0.1 -p $port -u -b 0 -l $CHUNK -t 3 -J >"$tmp/ip.json" 2>/dev/null && ok=1
+		kill $sp 2>/dev/null
 		wait $sp 2>/dev/null
 		[ $ok = 1 ] || continue
 		read -r r l <<<"$(python3 - "$tmp/ip.json" <<'PY'
