@@ -1,0 +1,228 @@
+/* rel.h - the sans-I/O reliable messaging core of udpkit.
+ *
+ * A struct rel_core speaks the protocol of docs/PROTOCOL.md with many peers
+ * over one datagram socket, but never touches a socket or a clock itself:
+ *
+ *   rel_input(core, addr, addrlen, bytes, len, now)  a datagram arrived
+ *   rel_update(core, now)                            time passed (timers)
+ *   rel_out_peek()/rel_out_pop()                     datagrams to send
+ *   rel_next_deadline(core)                          when to call rel_update
+ *   rel_poll_event(core, &ev)                        what happened
+ *
+ * Time is a caller-supplied monotonic uint64_t in microseconds.  Peers are
+ * named by an opaque address blob (up to REL_ADDR_MAX bytes, compared with
+ * memcmp; the driver puts a sockaddr there) and, once known to the core, by
+ * a uint32_t peer id that is never reused by one core.
+ *
+ * Every function returns >= 0 on success or a negative code: enum rel_err
+ * (-300..-399) or enum udp_err.  rel_strerror() gives words for both.  The
+ * core never prints, never exits, and never asserts on network data.  A
+ * core is not thread-safe: one thread (or one lock) per core.
+ *
+ * Ownership: the core copies what rel_input() and rel_send() are given and
+ * keeps nothing of the caller's; out-queue datagrams belong to the core;
+ * a REL_EV_MESSAGE buffer belongs to the caller once polled. */
+#ifndef REL_H
+#define REL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REL_ADDR_MAX 128
+
+enum rel_err {
+	REL_ECONFIG = -300,    /* invalid configuration */
+	REL_ENOPEER = -301,    /* no such peer (never existed, dead or closed) */
+	REL_ETOOBIG = -302,    /* message larger than the local or the peer's max_msg */
+	REL_ENOTCONN = -303,   /* session not connected yet */
+	REL_ECLOSED = -304,    /* session is closing or closed: no more sends */
+	REL_EFULL = -305,      /* send budget full: retry after some messages are acked */
+	REL_EMAGIC = -306,     /* dropped: wrong magic or version (not ours) */
+	REL_ECHECKSUM = -307,  /* dropped: checksum mismatch (corrupted) */
+	REL_EMALFORMED = -308, /* dropped: truncated or inconsistent fields */
+	REL_EPEERS = -309,     /* too many peers (max_peers) */
+	REL_EMODE = -310,      /* invalid delivery mode */
+	REL_ESESSION = -311,   /* dropped: unknown, stale or foreign session */
+	REL_ECOOKIE = -312,    /* dropped: invalid or expired handshake cookie */
+	REL_EWINDOW = -313,    /* dropped: sequence number outside the receive window */
+	REL_EBUDGET = -314,    /* dropped: receive budget exhausted */
+	REL_EDUP = -315,       /* dropped: duplicate */
+	REL_EADDR = -316,      /* address blob empty or longer than REL_ADDR_MAX */
+	REL_EUNEXPECTED = -317,/* dropped: packet type not valid in this state */
+};
+
+/* Words for a rel_err or udp_err code; never NULL. */
+const char *rel_strerror(int code);
+
+enum rel_mode {
+	REL_DGRAM = 0,     /* unreliable, no retransmission; one datagram at most */
+	REL_RDM = 1,       /* reliable, delivered as soon as complete, any order */
+	REL_SEQPACKET = 2, /* reliable, delivered in the order sent */
+};
+
+/* Congestion control / pacing hook (optional), with per-session state:
+ * the core allocates state_size zeroed bytes for each session (once, at
+ * session creation), calls init() when the session opens, asks may_send()
+ * before each DATA packet (first transmission or retransmission) and
+ * reports what happened to data through on_event().  may_send() returns 1
+ * to let the packet go, or 0 and sets *wake_us to the time to ask again
+ * (0 = ask when the next ack arrives).  ctx is rel_config.cc_ctx.
+ * rel_cc_reno is a built-in NewReno-style window with pacing. */
+enum rel_cc_event {
+	REL_CC_SENT,    /* bytes left (first time or again) */
+	REL_CC_ACKED,   /* bytes newly acknowledged; rtt_us = the latest sample */
+	REL_CC_LOST,    /* bytes declared lost (fast retransmit) */
+	REL_CC_TIMEOUT, /* the retransmission timer fired */
+};
+struct rel_cc_info {
+	uint32_t peer;
+	size_t mss;              /* payload of a full DATA packet */
+	uint64_t inflight_bytes; /* sent, not acked, not declared lost */
+	uint64_t srtt_us, rttvar_us; /* 0 before the first RTT sample */
+};
+struct rel_cc_ops {
+	size_t state_size;
+	void (*init)(void *state, void *ctx, const struct rel_cc_info *info);
+	int (*may_send)(void *state, void *ctx, const struct rel_cc_info *info,
+			size_t bytes, uint64_t now_us, uint64_t *wake_us);
+	void (*on_event)(void *state, void *ctx, const struct rel_cc_info *info,
+			 enum rel_cc_event ev, uint64_t bytes, uint64_t now_us);
+};
+extern const struct rel_cc_ops rel_cc_reno;
+
+struct rel_config {
+	/* Randomness.  In production give a random seed and secret (e.g. from
+	 * getrandom): session ids and cookies must not be guessable.  Tests
+	 * give fixed ones and get the same run every time. */
+	uint64_t seed;              /* seeds the PRNG (session ids, initial seqs) */
+	uint8_t cookie_secret[16];  /* SipHash key for cookies; all zero = from seed */
+	int accept;                 /* 1: answer HELLOs (a server), 0: only connect */
+	size_t mtu;                 /* largest datagram built (bytes), default 1400 */
+	size_t max_msg;             /* largest message sent or received, 64 MiB */
+	size_t recv_budget;         /* per-peer receive memory limit, 80 MiB */
+	uint64_t core_budget;       /* all peers together, 1 GiB */
+	size_t send_budget;         /* per-peer bytes queued and unacked, 256 MiB */
+	uint32_t window;            /* packets in flight / receive window, 1024 */
+	uint32_t max_peers;         /* sessions per core, 4096 */
+	uint32_t out_queue;         /* datagrams the out-queue holds, 256 */
+	uint32_t dupthresh;         /* fast retransmit after N later packets acked, 3 */
+	uint64_t rto_initial_us;    /* RTO before any RTT sample, 1 s */
+	uint64_t rto_min_us;        /* RTO floor, 200 ms */
+	uint64_t rto_max_us;        /* RTO ceiling for backoff, 60 s (and dead_us/4) */
+	uint64_t keepalive_us;      /* PING after this long without sending, 5 s */
+	uint64_t dead_us;           /* peer dead after this long silent, 30 s */
+	uint64_t cookie_bucket_us;  /* cookie time bucket; valid 1..2 buckets, 10 s */
+	uint64_t linger_us;         /* keep a closed session to re-ack, 10 s */
+	uint64_t ack_delay_us;      /* 0: ack every packet at once (default); else
+				     * in-order data is acked every 2nd packet or
+				     * after this long */
+	int fixed_initial_seq;      /* testing: 1 = start at initial_seq */
+	uint32_t initial_seq;
+	const struct rel_cc_ops *cc; /* NULL = none: only the windows limit */
+	void *cc_ctx;
+};
+
+/* Fills *cfg with the defaults above. */
+void rel_config_default(struct rel_config *cfg);
+
+struct rel_core;
+
+/* Copies *cfg; returns NULL on bad config or no memory (*err says which,
+ * err may be NULL). */
+struct rel_core *rel_core_new(const struct rel_config *cfg, int *err);
+/* Frees the core, every session and every queued datagram; NULL is a no-op.
+ * Message buffers already handed out by rel_poll_event() stay the caller's. */
+void rel_core_free(struct rel_core *core);
+
+/* Datagram input.  addr/addrlen name the sender.  Returns 0 if the packet
+ * was used, or a negative code saying why it was dropped (it is counted);
+ * the driver may ignore the value.  The core does not keep bytes or addr. */
+int rel_input(struct rel_core *core, const void *addr, size_t addrlen,
+	      const void *bytes, size_t len, uint64_t now_us);
+/* Runs timers (retransmission, keepalive, dead peer, linger) and fills the
+ * out-queue.  Call at rel_next_deadline() or after draining the out-queue. */
+void rel_update(struct rel_core *core, uint64_t now_us);
+/* Absolute time of the next timer, UINT64_MAX if none, or 0 when output is
+ * waiting for room in the out-queue (drain it and call rel_update). */
+uint64_t rel_next_deadline(const struct rel_core *core);
+
+/* Out-queue of datagrams to send, oldest first.  A peeked datagram stays
+ * valid until rel_out_pop() or the next call that changes the core. */
+struct rel_dgram {
+	const uint8_t *addr;
+	size_t addr_len;
+	const uint8_t *data;
+	size_t len;
+	uint32_t peer; /* 0 for replies to unknown sources (cookies) */
+};
+size_t rel_out_pending(const struct rel_core *core);
+/* i < rel_out_pending(); returns 0 or UDP_EINVAL. */
+int rel_out_peek(const struct rel_core *core, size_t i, struct rel_dgram *out);
+/* Removes the n oldest (after they were sent, e.g. by sendmmsg). */
+void rel_out_pop(struct rel_core *core, size_t n);
+
+/* Starts a handshake with addr; *peer gets the new session's id.  The
+ * REL_EV_CONNECTED (or REL_EV_DEAD) event says how it went. */
+int rel_connect(struct rel_core *core, const void *addr, size_t addrlen,
+		uint64_t now_us, uint32_t *peer);
+
+/* Queues a message (copied).  REL_DGRAM messages must fit one datagram
+ * (rel_dgram_max()).  On success returns 0 and, if msg_id is not NULL, sets
+ * it to an id that a REL_EV_ACKED event will carry once the message has
+ * been delivered to the peer (reliable modes only). */
+int rel_send(struct rel_core *core, uint32_t peer, const void *data,
+	     size_t len, enum rel_mode mode, uint64_t now_us, uint64_t *msg_id);
+size_t rel_dgram_max(const struct rel_core *core);
+
+/* Graceful close: what was queued is still sent; REL_EV_CLOSED follows when
+ * all of it and the close itself were acknowledged (all was delivered). */
+int rel_close(struct rel_core *core, uint32_t peer, uint64_t now_us);
+
+enum rel_event_type {
+	REL_EV_CONNECTED = 1,   /* handshake done (both sides) */
+	REL_EV_MESSAGE,         /* a message arrived: data/len/mode */
+	REL_EV_ACKED,           /* message msg_id was delivered to the peer */
+	REL_EV_PEER_CLOSED,     /* the peer closed; everything it sent was delivered */
+	REL_EV_CLOSED,          /* our close completed: all we sent was delivered */
+	REL_EV_DEAD,            /* the peer went silent for dead_us; session gone */
+};
+
+struct rel_event {
+	enum rel_event_type type;
+	uint32_t peer;
+	enum rel_mode mode;  /* REL_EV_MESSAGE */
+	uint8_t *data;       /* REL_EV_MESSAGE: the caller owns it, free with rel_buf_free() */
+	size_t len;
+	uint64_t msg_id;     /* REL_EV_ACKED */
+};
+
+/* Takes the oldest event: returns 1 and fills *ev, or 0 if none. */
+int rel_poll_event(struct rel_core *core, struct rel_event *ev);
+void rel_buf_free(void *buf);
+
+struct rel_stats {
+	uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
+	uint64_t data_sent, retransmits, fast_retransmits, timeouts;
+	uint64_t msgs_sent, msgs_delivered, msgs_acked;
+	uint64_t drop_dup, drop_window, drop_budget, drop_malformed;
+	uint64_t drop_session, drop_unexpected;
+	uint64_t srtt_us, rttvar_us, rto_us, rtt_samples;
+	uint64_t inflight_pkts, peer_window;
+	uint64_t recv_mem;   /* receive budget in use: reassembly + unpolled */
+};
+/* Counters of one session. */
+int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
+/* Address blob of a session: copies up to cap bytes, returns its length. */
+int rel_peer_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
+
+/* Counters of packets that reached no session. */
+struct rel_core_stats {
+	uint64_t pkts_in, bytes_in, pkts_out, bytes_out;
+	uint64_t drop_magic, drop_checksum, drop_malformed, drop_session;
+	uint64_t drop_cookie, drop_peers, drop_unexpected;
+	uint64_t cookies_sent, peers;
+	uint64_t recv_mem;   /* receive memory of all sessions (core_budget) */
+};
+void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
+
+#endif

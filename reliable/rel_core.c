@@ -1,0 +1,460 @@
+/* rel_core.c - the core object: configuration, input dispatch, timers,
+ * the out-queue and the event queue.  Sessions are in rel_sess.c, the
+ * handshake in rel_hs.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rel_int.h"
+#include "udp_err.h"
+
+void rel_config_default(struct rel_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->seed = 1;
+	cfg->accept = 0;
+	cfg->mtu = 1400;
+	cfg->max_msg = 64u << 20;
+	cfg->recv_budget = 80u << 20;
+	cfg->core_budget = 1ull << 30;
+	cfg->send_budget = 256u << 20;
+	cfg->window = 1024;
+	cfg->max_peers = 4096;
+	cfg->out_queue = 256;
+	cfg->dupthresh = 3;
+	cfg->rto_initial_us = 1000000;
+	cfg->rto_min_us = 200000;
+	cfg->rto_max_us = 60000000;
+	cfg->keepalive_us = 5000000;
+	cfg->dead_us = 30000000;
+	cfg->cookie_bucket_us = 10000000;
+	cfg->linger_us = 10000000;
+	cfg->ack_delay_us = 0;
+}
+
+const char *rel_strerror(int code)
+{
+	switch (code) {
+	case REL_ECONFIG: return "invalid reliable-core configuration";
+	case REL_ENOPEER: return "no such peer";
+	case REL_ETOOBIG: return "message larger than the allowed maximum (max_msg, or one datagram for dgram)";
+	case REL_ENOTCONN: return "session not connected yet";
+	case REL_ECLOSED: return "session closing or closed";
+	case REL_EFULL: return "send budget full, retry later";
+	case REL_EMAGIC: return "not a udpkit reliable packet (magic or version)";
+	case REL_ECHECKSUM: return "packet checksum mismatch";
+	case REL_EMALFORMED: return "malformed packet";
+	case REL_EPEERS: return "too many peers";
+	case REL_EMODE: return "invalid delivery mode";
+	case REL_ESESSION: return "unknown, stale or foreign session";
+	case REL_ECOOKIE: return "invalid or expired handshake cookie";
+	case REL_EWINDOW: return "sequence number outside the receive window";
+	case REL_EBUDGET: return "receive budget exhausted";
+	case REL_EDUP: return "duplicate packet";
+	case REL_EADDR: return "address empty or too long";
+	case REL_EUNEXPECTED: return "packet not expected in this state";
+	default: return udp_strerror(code);
+	}
+}
+
+static int config_ok(const struct rel_config *c)
+{
+	if (c->mtu < REL_DATA_OVERHEAD + 64 || c->mtu > 65507)
+		return 0;
+	if (c->max_msg > 0xffffffffu || c->max_msg > c->recv_budget || c->max_msg > c->send_budget ||
+	    c->max_msg > c->core_budget)
+		return 0;
+	if (c->window < 8 || c->window > (1u << 20) || c->out_queue < 4 || c->max_peers < 1 ||
+	    c->max_peers > (1u << 24))
+		return 0;
+	if (c->dupthresh < 1 || c->rto_min_us < 1 || c->rto_min_us > c->rto_initial_us ||
+	    c->rto_initial_us > c->rto_max_us)
+		return 0;
+	if (c->keepalive_us < 1 || c->dead_us <= c->keepalive_us || c->cookie_bucket_us < 1)
+		return 0;
+	if (c->cc && (!c->cc->may_send || !c->cc->on_event))
+		return 0;
+	return 1;
+}
+
+struct rel_core *rel_core_new(const struct rel_config *cfg, int *err)
+{
+	int e = UDP_ENOMEM;
+	struct rel_core *c = NULL;
+	if (!cfg || !config_ok(cfg)) {
+		e = REL_ECONFIG;
+		goto fail;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c)
+		goto fail;
+	c->cfg = *cfg;
+	/* slots are indexed by seq mod a power of two, so that they stay
+	 * distinct across the 2^32 wrap */
+	uint32_t ring = 1;
+	while (ring < cfg->window)
+		ring <<= 1;
+	c->ring_mask = ring - 1;
+	rel_rng_seed(&c->rng, cfg->seed);
+	static const uint8_t zero[16];
+	if (!memcmp(c->cfg.cookie_secret, zero, 16)) {
+		for (int i = 0; i < 2; i++) {
+			uint64_t v = rel_rng_next(&c->rng);
+			memcpy(c->cfg.cookie_secret + 8 * i, &v, 8);
+		}
+	}
+	if (rel_sess_init(c) < 0)
+		goto fail;
+	c->out = calloc(cfg->out_queue, sizeof *c->out);
+	if (!c->out)
+		goto fail;
+	for (uint32_t i = 0; i < cfg->out_queue; i++)
+		if (!(c->out[i].buf = malloc(cfg->mtu)))
+			goto fail;
+	if (err)
+		*err = 0;
+	return c;
+fail:
+	rel_core_free(c);
+	if (err)
+		*err = e;
+	return NULL;
+}
+
+void rel_core_free(struct rel_core *c)
+{
+	if (!c)
+		return;
+	while (c->peers)
+		rel_peer_destroy(c, c->peers);
+	while (c->ev_head) {
+		struct rel_evnode *n = c->ev_head;
+		c->ev_head = n->next;
+		free(n->ev.data);
+		free(n);
+	}
+	while (c->ev_free) {
+		struct rel_evnode *n = c->ev_free;
+		c->ev_free = n->next;
+		free(n);
+	}
+	if (c->out)
+		for (uint32_t i = 0; i < c->cfg.out_queue; i++)
+			free(c->out[i].buf);
+	free(c->out);
+	free(c->tab_id);
+	free(c->tab_lsid);
+	free(c);
+}
+
+/* ---- out-queue ---- */
+
+uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer)
+{
+	if (c->out_len == c->cfg.out_queue) {
+		c->out_blocked = 1;
+		return NULL;
+	}
+	struct rel_outslot *s = &c->out[(c->out_head + c->out_len) % c->cfg.out_queue];
+	memcpy(s->addr, addr, alen);
+	s->addr_len = alen;
+	s->peer = peer;
+	return s->buf;
+}
+
+uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p)
+{
+	return rel_out_slot_addr(c, p->addr, p->addr_len, p->id);
+}
+
+void rel_out_commit(struct rel_core *c, size_t len)
+{
+	c->out[(c->out_head + c->out_len) % c->cfg.out_queue].len = len;
+	c->out_len++;
+	c->st.pkts_out++;
+	c->st.bytes_out += len;
+}
+
+size_t rel_out_pending(const struct rel_core *c)
+{
+	return c->out_len;
+}
+
+int rel_out_peek(const struct rel_core *c, size_t i, struct rel_dgram *out)
+{
+	if (!c || !out || i >= c->out_len)
+		return UDP_EINVAL;
+	const struct rel_outslot *s = &c->out[(c->out_head + i) % c->cfg.out_queue];
+	out->addr = s->addr;
+	out->addr_len = s->addr_len;
+	out->data = s->buf;
+	out->len = s->len;
+	out->peer = s->peer;
+	return 0;
+}
+
+void rel_out_pop(struct rel_core *c, size_t n)
+{
+	if (n > c->out_len)
+		n = c->out_len;
+	c->out_head = (c->out_head + (uint32_t)n) % c->cfg.out_queue;
+	c->out_len -= (uint32_t)n;
+}
+
+int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now)
+{
+	uint8_t *buf = rel_out_slot(c, p);
+	if (!buf)
+		return UDP_ENOSPACE;
+	int n = rel_wire_encode(pkt, buf, c->cfg.mtu);
+	if (n < 0)
+		return n;
+	rel_out_commit(c, (size_t)n);
+	p->st.pkts_sent++;
+	p->st.bytes_sent += (uint64_t)n;
+	p->last_send = now;
+	return n;
+}
+
+/* ---- events ---- */
+
+int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge)
+{
+	struct rel_evnode *n = c->ev_free;
+	if (n) {
+		c->ev_free = n->next;
+		c->ev_nfree--;
+	} else if (!(n = malloc(sizeof *n))) {
+		return UDP_ENOMEM;
+	}
+	n->next = NULL;
+	n->ev = *ev;
+	n->charge = charge;
+	if (c->ev_tail)
+		c->ev_tail->next = n;
+	else
+		c->ev_head = n;
+	c->ev_tail = n;
+	return 0;
+}
+
+int rel_poll_event(struct rel_core *c, struct rel_event *ev)
+{
+	struct rel_evnode *n = c->ev_head;
+	if (!n)
+		return 0;
+	c->ev_head = n->next;
+	if (!c->ev_head)
+		c->ev_tail = NULL;
+	*ev = n->ev;
+	uint32_t charge = n->charge;
+	if (c->ev_nfree < 1024) { /* keep some for the next events */
+		n->next = c->ev_free;
+		c->ev_free = n;
+		c->ev_nfree++;
+	} else {
+		free(n);
+	}
+	if (charge) {
+		c->mem -= charge;
+		struct rel_peer *p = rel_peer_find(c, ev->peer);
+		if (p) {
+			uint64_t before = rel_rx_window(c, p);
+			p->held -= charge;
+			/* window update once half the budget is free again */
+			if (before < c->cfg.recv_budget / 2 && rel_rx_window(c, p) >= c->cfg.recv_budget / 2)
+				rel_owe_ack(c, p, 1, 0);
+		}
+	}
+	return 1;
+}
+
+void rel_buf_free(void *buf)
+{
+	free(buf);
+}
+
+/* ---- input ---- */
+
+static int session_input(struct rel_core *c, const void *addr, size_t alen,
+			 const struct rel_pkt *k, uint64_t now)
+{
+	struct rel_peer *p = rel_peer_by_lsid(c, k->dst_sid);
+	if (!p || !rel_addr_eq(p, addr, alen)) {
+		c->st.drop_session++;
+		return REL_ESESSION;
+	}
+	if (k->type == REL_PT_COOKIE || k->type == REL_PT_ACCEPT) {
+		if (k->type == REL_PT_ACCEPT && p->state != REL_ST_CONNECT && p->state != REL_ST_HELLO) {
+			if (p->rsid != k->src_sid) {
+				p->st.drop_session++;
+				return REL_ESESSION;
+			}
+			p->st.drop_dup++;
+			return REL_EDUP;
+		}
+		p->st.pkts_recv++;
+		return rel_hs_client_reply(c, p, k, now);
+	}
+	if ((p->state == REL_ST_CONNECT || (p->state == REL_ST_HELLO && p->hs_cookie)) &&
+	    k->src_sid != 0) {
+		/* the server has a session for us but its ACCEPT was lost:
+		 * ask again at once with our cookie (a valid CONNECT is
+		 * answered with ACCEPT); the server is alive */
+		p->st.drop_unexpected++;
+		p->last_recv = now;
+		enum rel_state st = p->state;
+		p->state = REL_ST_CONNECT;
+		rel_send_handshake(c, p, now);
+		p->state = st;
+		return REL_EUNEXPECTED;
+	}
+	if ((p->state != REL_ST_OPEN && p->state != REL_ST_LINGER) || p->rsid != k->src_sid) {
+		p->st.drop_session++;
+		c->st.drop_session++;
+		return REL_ESESSION;
+	}
+	p->st.pkts_recv++;
+	p->last_recv = now;
+	if (p->state == REL_ST_LINGER) /* the peer still retransmits: stay */
+		p->linger_at = now + rel_linger(c, p);
+	if (k->type == REL_PT_DATA || k->type == REL_PT_PING) {
+		p->ts_recent = k->ts;
+		p->ts_recent_at = now;
+		p->have_ts = 1;
+	}
+	if (k->type == REL_PT_PING)
+		rel_owe_ack(c, p, 1, now);
+	rel_on_ackblock(c, p, k, now);
+	int rc = 0;
+	if (k->type == REL_PT_DATA) {
+		uint32_t before = p->rcv_nxt;
+		rc = rel_rx_data(c, p, k, now);
+		/* in-order data may wait for a delayed ack; a duplicate, a
+		 * hole, a filled hole or a FIN is acked at once */
+		int in_order = rc == 0 && k->seq == before && p->rcv_nxt == before + 1 &&
+			       !(k->flags & REL_F_FIN);
+		rel_owe_ack(c, p, !in_order, now);
+	}
+	else if (k->type == REL_PT_DGRAM)
+		rc = rel_rx_dgram(c, p, k, now);
+	rel_peer_flush(c, p, now);
+	return rc;
+}
+
+int rel_input(struct rel_core *c, const void *addr, size_t alen,
+	      const void *bytes, size_t len, uint64_t now)
+{
+	if (!c || !addr || alen == 0 || alen > REL_ADDR_MAX)
+		return REL_EADDR;
+	if (!bytes && len)
+		return UDP_EINVAL;
+	c->st.pkts_in++;
+	c->st.bytes_in += len;
+	struct rel_pkt k;
+	int rc = rel_wire_decode(&k, bytes, len);
+	if (rc == REL_EMAGIC)
+		c->st.drop_magic++;
+	else if (rc == REL_ECHECKSUM)
+		c->st.drop_checksum++;
+	else if (rc < 0)
+		c->st.drop_malformed++;
+	if (rc < 0)
+		return rc;
+	switch (k.type) {
+	case REL_PT_HELLO:
+		return rel_hs_hello(c, addr, alen, &k, len, now);
+	case REL_PT_CONNECT:
+		return rel_hs_connect(c, addr, alen, &k, now);
+	default:
+		rc = session_input(c, addr, alen, &k, now);
+		if (rc >= 0) {
+			struct rel_peer *p = rel_peer_by_lsid(c, k.dst_sid);
+			if (p)
+				p->st.bytes_recv += len;
+		}
+		return rc;
+	}
+}
+
+/* ---- timers and API wrappers ---- */
+
+void rel_update(struct rel_core *c, uint64_t now)
+{
+	c->out_blocked = 0;
+	struct rel_peer *p = c->peers;
+	while (p) {
+		struct rel_peer *next = p->next;
+		if (!rel_peer_timers(c, p, now))
+			rel_peer_flush(c, p, now);
+		p = next;
+	}
+}
+
+uint64_t rel_next_deadline(const struct rel_core *c)
+{
+	if (c->out_blocked)
+		return 0;
+	uint64_t d = UINT64_MAX;
+	for (const struct rel_peer *p = c->peers; p; p = p->next) {
+		uint64_t t = rel_peer_deadline(c, p);
+		if (t < d)
+			d = t;
+	}
+	return d;
+}
+
+int rel_send(struct rel_core *c, uint32_t id, const void *data, size_t len,
+	     enum rel_mode mode, uint64_t now, uint64_t *msg_id)
+{
+	if (!c || (!data && len))
+		return UDP_EINVAL;
+	struct rel_peer *p = rel_peer_find(c, id);
+	if (!p)
+		return REL_ENOPEER;
+	return rel_peer_send(c, p, data, len, mode, now, msg_id);
+}
+
+size_t rel_dgram_max(const struct rel_core *c)
+{
+	return c->cfg.mtu - REL_DGRAM_OVERHEAD;
+}
+
+int rel_peer_stats(const struct rel_core *c, uint32_t id, struct rel_stats *out)
+{
+	const struct rel_peer *p = rel_peer_find(c, id);
+	if (!p)
+		return REL_ENOPEER;
+	*out = p->st;
+	out->srtt_us = p->srtt;
+	out->rttvar_us = p->rttvar;
+	out->rto_us = p->rto;
+	out->inflight_pkts = p->snd_nxt - p->snd_una;
+	out->peer_window = p->peer_window;
+	out->recv_mem = p->used + p->held;
+	return 0;
+}
+
+int rel_peer_addr(const struct rel_core *c, uint32_t id, void *buf, size_t cap)
+{
+	const struct rel_peer *p = rel_peer_find(c, id);
+	if (!p)
+		return REL_ENOPEER;
+	memcpy(buf, p->addr, p->addr_len < cap ? p->addr_len : cap);
+	return (int)p->addr_len;
+}
+
+void rel_core_stats(const struct rel_core *c, struct rel_core_stats *out)
+{
+	*out = c->st;
+	out->recv_mem = c->mem;
+}
+
+int rel_close(struct rel_core *c, uint32_t id, uint64_t now)
+{
+	if (!c)
+		return UDP_EINVAL;
+	struct rel_peer *p = rel_peer_find(c, id);
+	if (!p)
+		return REL_ENOPEER;
+	return rel_peer_close(c, p, now);
+}

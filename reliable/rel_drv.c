@@ -1,0 +1,207 @@
+/* rel_drv.c - see rel_drv.h.  Clock, poll and the socket live here only. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rel_drv.h"
+#include "udp_err.h"
+
+#define DRV_BATCH 32
+#define DRV_RXCAP 65536
+
+struct rel_drv {
+	struct rel_core *core;
+	struct udp_sock *sock;
+	struct udp_msg rx[DRV_BATCH];
+	uint8_t *rxbuf;
+	struct udp_msg tx[DRV_BATCH];
+	struct rel_drv_stats st;
+};
+
+uint64_t rel_drv_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *sock)
+{
+	if (!out || !core || !sock)
+		return UDP_EINVAL;
+	struct rel_drv *d = calloc(1, sizeof *d);
+	if (!d)
+		return UDP_ENOMEM;
+	d->rxbuf = malloc((size_t)DRV_BATCH * DRV_RXCAP);
+	if (!d->rxbuf) {
+		free(d);
+		return UDP_ENOMEM;
+	}
+	d->core = core;
+	d->sock = sock;
+	int rc = udp_sock_set_nonblock(sock, 1);
+	if (rc < 0) {
+		rel_drv_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+void rel_drv_free(struct rel_drv *d)
+{
+	if (!d)
+		return;
+	free(d->rxbuf);
+	free(d);
+}
+
+static int blob_to_addr(const uint8_t *blob, size_t len, struct udp_addr *a)
+{
+	memset(a, 0, sizeof *a);
+	if (len == 0 || len > sizeof a->u)
+		return UDP_EINVAL;
+	memcpy(&a->u, blob, len);
+	a->len = (socklen_t)len;
+	return 0;
+}
+
+int rel_drv_connect(struct rel_drv *d, const struct udp_addr *peer, uint32_t *id)
+{
+	if (!d || !peer || peer->len == 0)
+		return UDP_EINVAL;
+	return rel_connect(d->core, &peer->u, peer->len, rel_drv_now(), id);
+}
+
+int rel_drv_peer_addr(const struct rel_drv *d, uint32_t peer, struct udp_addr *out)
+{
+	uint8_t blob[REL_ADDR_MAX];
+	int n = rel_peer_addr(d->core, peer, blob, sizeof blob);
+	if (n < 0)
+		return n;
+	return blob_to_addr(blob, (size_t)n, out);
+}
+
+int rel_drv_flush(struct rel_drv *d)
+{
+	int total = 0;
+	for (int rounds = 0; rounds < 64; rounds++) {
+		size_t n = rel_out_pending(d->core);
+		if (n == 0) {
+			/* the core may have stopped for room in the out-queue */
+			if (rel_next_deadline(d->core) != 0)
+				break;
+			rel_update(d->core, rel_drv_now());
+			if (!rel_out_pending(d->core))
+				break;
+			continue;
+		}
+		if (n > DRV_BATCH)
+			n = DRV_BATCH;
+		for (size_t i = 0; i < n; i++) {
+			struct rel_dgram g;
+			(void)rel_out_peek(d->core, i, &g);
+			memset(&d->tx[i], 0, sizeof d->tx[i]);
+			d->tx[i].buf = (void *)g.data;
+			d->tx[i].len = g.len;
+			(void)blob_to_addr(g.addr, g.addr_len, &d->tx[i].addr);
+		}
+		d->st.send_calls++;
+		int rc = udp_sock_send_batch(d->sock, d->tx, (unsigned)n);
+		if (rc == UDP_EAGAIN)
+			break;
+		if (rc < 0) {
+			rel_out_pop(d->core, 1); /* refused: drop it, go on */
+			d->st.send_errors++;
+			continue;
+		}
+		rel_out_pop(d->core, (size_t)rc);
+		d->st.dgrams_out += (uint64_t)rc;
+		total += rc;
+	}
+	return total;
+}
+
+static int receive(struct rel_drv *d)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		for (int i = 0; i < DRV_BATCH; i++) {
+			memset(&d->rx[i], 0, sizeof d->rx[i]);
+			d->rx[i].buf = d->rxbuf + (size_t)i * DRV_RXCAP;
+			d->rx[i].cap = DRV_RXCAP;
+		}
+		d->st.recv_calls++;
+		int n = udp_sock_recv_batch(d->sock, d->rx, DRV_BATCH);
+		if (n == UDP_EAGAIN)
+			return 0;
+		if (n == UDP_ESYS && (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+				      errno == ENETUNREACH || errno == EINTR))
+			continue; /* ICMP news about a datagram: the core copes */
+		if (n < 0)
+			return n;
+		uint64_t now = rel_drv_now();
+		for (int i = 0; i < n; i++) {
+			struct udp_msg *m = &d->rx[i];
+			const uint8_t *p = m->buf;
+			if (m->flags & UDP_MSG_TRUNC) {
+				d->st.truncated++;
+				continue;
+			}
+			if (!m->seg_size || m->seg_size >= m->len) {
+				d->st.dgrams_in++;
+				(void)rel_input(d->core, &m->addr.u, m->addr.len, p, m->len, now);
+				continue;
+			}
+			for (size_t off = 0; off < m->len; off += m->seg_size) { /* GRO */
+				size_t len = m->len - off < m->seg_size ? m->len - off : m->seg_size;
+				d->st.dgrams_in++;
+				(void)rel_input(d->core, &m->addr.u, m->addr.len, p + off, len, now);
+			}
+		}
+		rel_drv_flush(d); /* acks and data as they come */
+		if (n < DRV_BATCH)
+			return 0;
+	}
+	return 0;
+}
+
+int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
+{
+	if (!d)
+		return UDP_EINVAL;
+	rel_drv_flush(d);
+	uint64_t now = rel_drv_now();
+	uint64_t dl = rel_next_deadline(d->core);
+	long wait;
+	if (dl == UINT64_MAX)
+		wait = max_wait_ms;
+	else if (dl <= now)
+		wait = 0;
+	else {
+		uint64_t ms = (dl - now + 999) / 1000;
+		wait = ms > 3600000 ? 3600000 : (long)ms;
+		if (max_wait_ms >= 0 && wait > max_wait_ms)
+			wait = max_wait_ms;
+	}
+	struct pollfd pfd = {.fd = udp_sock_fd(d->sock), .events = POLLIN};
+	if (rel_out_pending(d->core))
+		pfd.events |= POLLOUT;
+	int r = poll(&pfd, 1, (int)wait);
+	if (r < 0 && errno != EINTR)
+		return UDP_ESYS;
+	if (r > 0 && (pfd.revents & (POLLIN | POLLERR))) {
+		int rc = receive(d);
+		if (rc < 0)
+			return rc;
+	}
+	rel_update(d->core, rel_drv_now());
+	rel_drv_flush(d);
+	return 0;
+}
+
+void rel_drv_stats(const struct rel_drv *d, struct rel_drv_stats *out)
+{
+	*out = d->st;
+}

@@ -1,0 +1,51 @@
+/* rel_drv.h - the thin driver that binds a reliable core (rel.h) to a
+ * datagram socket (udp_sock.h) and the monotonic clock.  It is the only
+ * rel_ file that does I/O; the core stays sans-I/O.
+ *
+ * The driver borrows the core and the socket: the caller creates both,
+ * frees the driver first (rel_drv_free) and then them.  The socket is put
+ * in non-blocking mode.  Addresses: the core's peer blob is the bytes of
+ * struct udp_addr's sockaddr (addr.u, addr.len). */
+#ifndef REL_DRV_H
+#define REL_DRV_H
+
+#include <stdint.h>
+
+#include "rel.h"
+#include "udp_addr.h"
+#include "udp_sock.h"
+
+struct rel_drv;
+
+struct rel_drv_stats {
+	uint64_t recv_calls, send_calls, dgrams_in, dgrams_out;
+	uint64_t send_errors, truncated;
+};
+
+/* Returns 0, UDP_EINVAL or UDP_ENOMEM. */
+int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *sock);
+void rel_drv_free(struct rel_drv *d); /* NULL is a no-op */
+
+/* CLOCK_MONOTONIC in microseconds: the time the driver feeds the core. */
+uint64_t rel_drv_now(void);
+
+/* Starts a session with peer (rel_connect with the address blob). */
+int rel_drv_connect(struct rel_drv *d, const struct udp_addr *peer, uint32_t *id);
+/* The address of a session. */
+int rel_drv_peer_addr(const struct rel_drv *d, uint32_t peer, struct udp_addr *out);
+
+/* Sends what the core has queued, in batches (sendmmsg/GSO).  Returns the
+ * datagrams sent; what the socket would not take stays queued.  A datagram
+ * the kernel refuses with an error other than "would block" is dropped
+ * (UDP is lossy; the core retransmits) and counted. */
+int rel_drv_flush(struct rel_drv *d);
+
+/* One turn of an event loop: flush, wait for input until the core's next
+ * deadline (at most max_wait_ms; -1 = no extra limit), feed every datagram
+ * received, run the timers, flush.  Returns 0, or a negative code when the
+ * socket failed (poll or receive errors other than would-block). */
+int rel_drv_run_once(struct rel_drv *d, int max_wait_ms);
+
+void rel_drv_stats(const struct rel_drv *d, struct rel_drv_stats *out);
+
+#endif

@@ -1,0 +1,22 @@
+/* rel_hash.h - small hashes and a PRNG for the reliable core (internal).
+ *
+ * rel_siphash24(): SipHash-2-4 (Aumasson & Bernstein), written from the
+ * paper; keys the handshake cookies.  rel_crc32c(): CRC-32C (Castagnoli),
+ * the packet integrity check (not a MAC: sealing authenticates).
+ * rel_rng: splitmix64, seeded by the caller. */
+#ifndef REL_HASH_H
+#define REL_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t rel_siphash24(const uint8_t key[16], const void *msg, size_t len);
+uint32_t rel_crc32c(const void *buf, size_t len);
+
+struct rel_rng {
+	uint64_t s;
+};
+void rel_rng_seed(struct rel_rng *r, uint64_t seed);
+uint64_t rel_rng_next(struct rel_rng *r);
+
+#endif

@@ -1,0 +1,219 @@
+/* rel_int.h - internal structures of the reliable core, shared by
+ * rel_core.c (sessions, handshake, queues), rel_peer.c (sending, acks,
+ * timers) and rel_frag.c (receiving, reassembly, delivery). */
+#ifndef REL_INT_H
+#define REL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rel.h"
+#include "rel_hash.h"
+#include "rel_wire.h"
+
+/* Sequence arithmetic modulo 2^32: a is before b when (int32)(a - b) < 0. */
+static inline int32_t rel_seq_diff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+enum rel_state {
+	REL_ST_HELLO,   /* client: HELLO sent, waiting for COOKIE */
+	REL_ST_CONNECT, /* client: CONNECT sent, waiting for ACCEPT */
+	REL_ST_OPEN,
+	REL_ST_LINGER,  /* closed both ways: only re-acks until linger_us */
+};
+
+/* A message being sent, kept until the peer's cumulative ack passes it. */
+struct rel_txmsg {
+	struct rel_txmsg *next;
+	uint64_t id;
+	uint32_t len;
+	uint32_t first_seq;  /* valid once started */
+	uint32_t nfrag;
+	uint32_t frag_size;
+	uint32_t next_frag;  /* next fragment to send for the first time */
+	uint8_t mode;
+	uint8_t fin;         /* the FIN pseudo-message */
+	uint8_t data[];      /* the message, in the same allocation */
+};
+
+enum { TX_FREE = 0, TX_INFLIGHT, TX_ACKED };
+
+/* One slot of the send window, indexed by seq % window. */
+struct rel_txpkt {
+	struct rel_txmsg *msg;
+	uint64_t sent_us;
+	uint64_t txo;        /* transmission order of the latest send */
+	uint32_t off;
+	uint32_t index;
+	uint32_t len;
+	uint16_t tx_count;
+	uint8_t state;
+	uint8_t lost;        /* queued for retransmission */
+};
+
+/* A message being received (or complete, waiting for in-order delivery). */
+struct rel_rxmsg {
+	struct rel_rxmsg *next; /* sorted by start seq */
+	uint8_t *buf;
+	uint32_t start, count, got, len, frag_size;
+	uint8_t mode;
+	uint8_t fin;
+};
+
+struct rel_peer {
+	struct rel_peer *next;
+	uint32_t id;
+	uint8_t addr[REL_ADDR_MAX];
+	size_t addr_len;
+	uint32_t lsid, rsid;
+	enum rel_state state;
+	int passive; /* created by accepting */
+
+	/* handshake (client) */
+	uint32_t hs_bucket;
+	uint64_t hs_cookie;
+	uint32_t hs_tries;    /* CONNECT timeouts with this cookie */
+	uint32_t hs_init_seq; /* ours, sent in CONNECT/ACCEPT */
+
+	/* what the peer told us */
+	uint32_t peer_window_pkts, peer_max_msg;
+	uint64_t peer_window; /* bytes, latest advertised */
+	uint32_t peer_window_ts; /* peer's ts of that advertisement */
+	uint32_t peer_window_cum; /* and its cumulative ack */
+	int have_window_ts;
+	int flow_blocked;     /* a message waits for the peer's window */
+
+	/* sending */
+	uint32_t win;             /* min(own window, peer's) */
+	uint32_t snd_una, snd_nxt;
+	struct rel_txpkt *ring;   /* cfg.window slots */
+	struct rel_txmsg *q_head, *q_tail, *q_send;
+	uint64_t txo_next, largest_acked_txo;
+	uint32_t n_lost;
+	uint64_t outstanding;     /* bytes of started, not cum-acked messages */
+	uint64_t queued;          /* bytes of all unacked messages */
+	uint64_t inflight_bytes;  /* sent, not acked, not declared lost */
+	uint64_t msg_id_next;
+	uint64_t cc_wake;         /* cc asked us to wait until then */
+	void *cc_state;           /* cfg.cc->state_size bytes */
+	uint32_t dg_next;
+
+	/* close */
+	int close_req, fin_sent, fin_acked, peer_fin, closed_ev;
+	uint32_t fin_seq;
+
+	/* timers */
+	uint64_t rto, srtt, rttvar;
+	int have_rtt;
+	uint64_t rto_at, last_send, last_recv, linger_at;
+
+	/* receiving */
+	uint32_t rcv_nxt;
+	uint32_t rcv_max;         /* one past the highest seq received */
+	uint8_t *rbits;           /* cfg.window bytes, seq % window: received */
+	struct rel_rxmsg *rx_head, *rx_hit;
+	uint64_t used;            /* receive budget: reassembly buffers */
+	uint64_t held;            /* receive budget: delivered, not yet polled */
+	uint32_t ts_recent;
+	uint64_t ts_recent_at;
+	int have_ts;
+	int ack_pending;          /* an ack is owed */
+	int ack_now;              /* ... and must go at the next flush */
+	uint32_t ack_count;       /* ack-eliciting packets not yet acked */
+	uint64_t ack_at;          /* delayed ack deadline (ack_delay_us) */
+	uint32_t dg_max;
+	uint64_t dg_bits;
+	int dg_any;
+
+	struct rel_stats st;
+};
+
+struct rel_outslot {
+	uint8_t addr[REL_ADDR_MAX];
+	size_t addr_len;
+	uint32_t peer;
+	size_t len;
+	uint8_t *buf;
+};
+
+struct rel_evnode {
+	struct rel_evnode *next;
+	struct rel_event ev;
+	uint32_t charge; /* bytes charged to the peer's budget until polled */
+};
+
+struct rel_core {
+	struct rel_config cfg;
+	struct rel_rng rng;
+	struct rel_peer *peers;
+	uint32_t npeers, id_next;
+	uint32_t ring_mask;     /* send ring / receive bits: power of two >= window, - 1 */
+	struct rel_peer **tab_id, **tab_lsid; /* hash tables: by id, by local sid */
+	uint32_t tab_mask;
+	struct rel_outslot *out;
+	uint32_t out_head, out_len;
+	int out_blocked;
+	struct rel_evnode *ev_head, *ev_tail;
+	struct rel_core_stats st;
+	uint64_t mem;           /* receive memory of all sessions (core_budget) */
+	struct rel_evnode *ev_free; /* recycled event nodes */
+	uint32_t ev_nfree;
+};
+
+static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t len)
+{
+	return p->addr_len == len && !memcmp(p->addr, addr, len);
+}
+
+/* rel_core.c */
+uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p); /* NULL if full */
+uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer);
+void rel_out_commit(struct rel_core *c, size_t len);
+int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
+int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge);
+
+/* rel_sess.c */
+int rel_sess_init(struct rel_core *c);
+struct rel_peer *rel_peer_find(const struct rel_core *c, uint32_t id);
+struct rel_peer *rel_peer_by_lsid(const struct rel_core *c, uint32_t sid);
+struct rel_peer *rel_peer_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now);
+void rel_peer_destroy(struct rel_core *c, struct rel_peer *p);
+
+/* rel_hs.c */
+void rel_send_handshake(struct rel_core *c, struct rel_peer *p, uint64_t now);
+int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *h,
+		 size_t inlen, uint64_t now);
+int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *k,
+		   uint64_t now);
+int rel_hs_client_reply(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now);
+
+/* rel_peer.c */
+int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p);
+void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_seq,
+		   const struct rel_pkt *pkt, uint64_t now);
+void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *pkt, uint64_t now);
+/* An ack is owed; urgent ones go at the next flush, others may wait up to
+ * ack_delay_us or until a second packet needs acking. */
+void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now);
+void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
+void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now);
+/* Returns 1 if the peer was destroyed. */
+int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now);
+uint64_t rel_peer_deadline(const struct rel_core *c, const struct rel_peer *p);
+int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
+		  size_t len, enum rel_mode mode, uint64_t now, uint64_t *msg_id);
+void rel_peer_free_tx(struct rel_peer *p);
+int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now);
+void rel_check_done(struct rel_core *c, struct rel_peer *p, uint64_t now);
+uint64_t rel_linger(const struct rel_core *c, const struct rel_peer *p);
+
+/* rel_frag.c */
+int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
+int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
+void rel_rx_free(struct rel_core *c, struct rel_peer *p);
+uint64_t rel_rx_window(const struct rel_core *c, const struct rel_peer *p);
+
+#endif

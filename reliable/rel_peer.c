@@ -1,0 +1,590 @@
+/* rel_peer.c - the sending half of a session: the send window, acks and
+ * selective acks, RTT/RTO (RFC 6298), fast retransmit, keepalive, dead-peer
+ * detection and the graceful close. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rel_int.h"
+#include "udp_err.h"
+
+int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p)
+{
+	p->ring = calloc((size_t)c->ring_mask + 1, sizeof *p->ring);
+	p->rbits = calloc((size_t)c->ring_mask + 1, 1);
+	if (c->cfg.cc && c->cfg.cc->state_size)
+		if (!(p->cc_state = calloc(1, c->cfg.cc->state_size)))
+			return UDP_ENOMEM;
+	return p->ring && p->rbits ? 0 : UDP_ENOMEM;
+}
+
+static void cc_info(const struct rel_core *c, const struct rel_peer *p, struct rel_cc_info *i)
+{
+	i->peer = p->id;
+	i->mss = c->cfg.mtu - REL_DATA_OVERHEAD;
+	i->inflight_bytes = p->inflight_bytes;
+	i->srtt_us = p->have_rtt ? p->srtt : 0;
+	i->rttvar_us = p->have_rtt ? p->rttvar : 0;
+}
+
+void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_seq,
+		   const struct rel_pkt *k, uint64_t now)
+{
+	p->state = REL_ST_OPEN;
+	p->rcv_nxt = p->rcv_max = peer_init_seq;
+	p->snd_una = p->snd_nxt = p->hs_init_seq;
+	p->peer_window_pkts = k->window_pkts ? k->window_pkts : 1;
+	p->win = p->peer_window_pkts < c->cfg.window ? p->peer_window_pkts : c->cfg.window;
+	p->peer_max_msg = k->max_msg;
+	p->peer_window = k->budget;
+	p->rto_at = 0;
+	p->last_recv = now;
+	if (c->cfg.cc && c->cfg.cc->init) {
+		struct rel_cc_info info;
+		cc_info(c, p, &info);
+		c->cfg.cc->init(p->cc_state, c->cfg.cc_ctx, &info);
+	}
+}
+
+void rel_peer_free_tx(struct rel_peer *p)
+{
+	while (p->q_head) {
+		struct rel_txmsg *m = p->q_head;
+		p->q_head = m->next;
+		free(m);
+	}
+	p->q_tail = p->q_send = NULL;
+}
+
+static void cc_event(struct rel_core *c, struct rel_peer *p, enum rel_cc_event ev,
+		     uint64_t bytes, uint64_t now)
+{
+	if (c->cfg.cc) {
+		struct rel_cc_info info;
+		cc_info(c, p, &info);
+		c->cfg.cc->on_event(p->cc_state, c->cfg.cc_ctx, &info, ev, bytes, now);
+	}
+}
+
+/* ---- the ack block ---- */
+
+void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k, uint64_t now)
+{
+	uint32_t w = c->cfg.window;
+	k->dst_sid = p->rsid;
+	k->src_sid = p->lsid;
+	k->ts = (uint32_t)now;
+	if (p->have_ts) {
+		k->flags |= REL_F_ECHO;
+		k->ts_echo = p->ts_recent + (uint32_t)(now - p->ts_recent_at);
+	}
+	uint64_t win = rel_rx_window(c, p);
+	k->window = win > 0xffffffffu ? 0xffffffffu : (uint32_t)win;
+	k->cum_ack = p->rcv_nxt;
+	memset(k->sack, 0, sizeof k->sack);
+	k->sack_words = 0;
+	uint32_t span = w - 1 < 32 * REL_SACK_MAX ? w - 1 : 32 * REL_SACK_MAX;
+	int32_t ahead = rel_seq_diff(p->rcv_max, p->rcv_nxt); /* nothing beyond rcv_max */
+	if (ahead <= 1)
+		span = 0;
+	else if ((uint32_t)ahead - 1 < span)
+		span = (uint32_t)ahead - 1;
+	for (uint32_t i = 0; i < span; i++) {
+		if (p->rbits[(p->rcv_nxt + 1 + i) & c->ring_mask]) {
+			k->sack[i / 32] |= 1u << (i % 32);
+			k->sack_words = (uint8_t)(i / 32 + 1);
+		}
+	}
+	p->ack_pending = 0;
+	p->ack_now = 0;
+	p->ack_count = 0;
+	p->ack_at = 0;
+}
+
+void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now)
+{
+	if (!p->ack_pending) {
+		p->ack_pending = 1;
+		p->ack_at = now + c->cfg.ack_delay_us;
+	}
+	if (urgent || c->cfg.ack_delay_us == 0 || ++p->ack_count >= 2)
+		p->ack_now = 1;
+}
+
+static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
+{
+	if (!p->have_rtt) {
+		p->srtt = r;
+		p->rttvar = r / 2;
+		p->have_rtt = 1;
+	} else {
+		uint64_t d = p->srtt > r ? p->srtt - r : r - p->srtt;
+		p->rttvar = (3 * p->rttvar + d) / 4;
+		p->srtt = (7 * p->srtt + r) / 8;
+	}
+	uint64_t var = p->rttvar ? 4 * p->rttvar : 1;
+	uint64_t rto = p->srtt + var;
+	if (rto < c->cfg.rto_min_us)
+		rto = c->cfg.rto_min_us;
+	if (rto > c->cfg.rto_max_us)
+		rto = c->cfg.rto_max_us;
+	p->rto = rto;
+	p->st.rtt_samples++;
+}
+
+/* Long enough for the peer's retransmitted FIN to find us: linger_us,
+ * and at least four of our RTOs. */
+uint64_t rel_linger(const struct rel_core *c, const struct rel_peer *p)
+{
+	return c->cfg.linger_us > 4 * p->rto ? c->cfg.linger_us : 4 * p->rto;
+}
+
+void rel_check_done(struct rel_core *c, struct rel_peer *p, uint64_t now)
+{
+	if (p->state == REL_ST_OPEN && p->fin_acked && p->peer_fin) {
+		p->state = REL_ST_LINGER;
+		p->linger_at = now + rel_linger(c, p);
+		p->rto_at = 0;
+	}
+}
+
+/* Frees the messages the cumulative ack has passed, oldest first. */
+static void release_acked(struct rel_core *c, struct rel_peer *p, uint64_t now)
+{
+	while (p->q_head && p->q_head != p->q_send) {
+		struct rel_txmsg *m = p->q_head;
+		if (rel_seq_diff(m->first_seq + m->nfrag, p->snd_una) > 0)
+			break;
+		p->q_head = m->next;
+		if (!p->q_head)
+			p->q_tail = NULL;
+		p->outstanding -= m->len;
+		p->queued -= m->len;
+		struct rel_event ev = {.peer = p->id};
+		if (m->fin) {
+			p->fin_acked = 1;
+			ev.type = REL_EV_CLOSED;
+		} else {
+			ev.type = REL_EV_ACKED;
+			ev.msg_id = m->id;
+			ev.mode = (enum rel_mode)m->mode;
+			p->st.msgs_acked++;
+		}
+		(void)rel_event_push(c, &ev, 0);
+		free(m);
+	}
+	rel_check_done(c, p, now);
+}
+
+static int ack_slot(struct rel_peer *p, struct rel_txpkt *t)
+{
+	if (t->state != TX_INFLIGHT)
+		return 0;
+	t->state = TX_ACKED;
+	if (t->lost) {
+		t->lost = 0;
+		p->n_lost--;
+	} else {
+		p->inflight_bytes -= t->len;
+	}
+	if (t->txo > p->largest_acked_txo)
+		p->largest_acked_txo = t->txo;
+	return 1;
+}
+
+static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
+{
+	if (t->lost)
+		return;
+	t->lost = 1;
+	p->n_lost++;
+	p->inflight_bytes -= t->len;
+}
+
+void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
+{
+	uint64_t newly = 0, newly_bytes = 0;
+	/* The newest advertisement wins, also when acks are reordered: newer
+	 * by the peer's clock, then by cumulative ack; a tie keeps the smaller. */
+	int32_t dts = rel_seq_diff(k->ts, p->peer_window_ts);
+	int32_t dcum = rel_seq_diff(k->cum_ack, p->peer_window_cum);
+	if (!p->have_window_ts || dts > 0 || (dts == 0 && dcum > 0) ||
+	    (dts == 0 && dcum == 0 && k->window < p->peer_window)) {
+		p->have_window_ts = 1;
+		p->peer_window = k->window;
+		p->peer_window_ts = k->ts;
+		p->peer_window_cum = k->cum_ack;
+	}
+	if (k->flags & REL_F_ECHO) {
+		uint32_t r = (uint32_t)now - k->ts_echo;
+		if (r < 0x80000000u)
+			rtt_sample(c, p, r);
+	}
+	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
+		return;
+	int32_t adv = rel_seq_diff(k->cum_ack, p->snd_una);
+	if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_nxt) <= 0) {
+		for (uint32_t s = p->snd_una; s != k->cum_ack; s++) {
+			struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+			uint32_t len = t->len;
+			if (ack_slot(p, t)) {
+				newly++;
+				newly_bytes += len;
+			}
+			t->state = TX_FREE;
+		}
+		p->snd_una = k->cum_ack;
+	}
+	for (uint32_t i = 0; i < 32u * k->sack_words; i++) {
+		if (!(k->sack[i / 32] & (1u << (i % 32))))
+			continue;
+		uint32_t s = k->cum_ack + 1 + i;
+		if (rel_seq_diff(s, p->snd_una) < 0 || rel_seq_diff(s, p->snd_nxt) >= 0)
+			continue;
+		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+		uint32_t len = t->len;
+		if (ack_slot(p, t)) {
+			newly++;
+			newly_bytes += len;
+		}
+	}
+	if (!newly) {
+		/* the cumulative ack may still pass packets sacked before */
+		if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_una) == 0) {
+			p->rto_at = p->snd_una == p->snd_nxt ? 0 : now + p->rto;
+			release_acked(c, p, now);
+		}
+		return;
+	}
+	cc_event(c, p, REL_CC_ACKED, newly_bytes, now);
+	/* A packet is lost once dupthresh packets sent after it were acked
+	 * and it has been out for more than 5/4 srtt (tolerates reordering). */
+	uint64_t min_age = p->srtt + p->srtt / 4;
+	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
+		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+		if (t->state == TX_INFLIGHT && !t->lost &&
+		    t->txo + c->cfg.dupthresh <= p->largest_acked_txo &&
+		    now - t->sent_us >= min_age) {
+			mark_lost(p, t);
+			p->st.fast_retransmits++;
+			cc_event(c, p, REL_CC_LOST, t->len, now);
+		}
+	}
+	p->rto_at = p->snd_una == p->snd_nxt ? 0 : now + p->rto;
+	if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_una) == 0)
+		release_acked(c, p, now);
+}
+
+/* ---- sending ---- */
+
+static int out_room(const struct rel_core *c)
+{
+	return c->out_len < c->cfg.out_queue;
+}
+
+static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint64_t now)
+{
+	struct rel_txpkt *t = &p->ring[seq & c->ring_mask];
+	struct rel_txmsg *m = t->msg;
+	struct rel_pkt k;
+	memset(&k, 0, sizeof k);
+	k.type = REL_PT_DATA;
+	rel_fill_ackblock(c, p, &k, now);
+	if (m->fin)
+		k.flags |= REL_F_FIN;
+	if (m->mode == REL_SEQPACKET)
+		k.flags |= REL_F_SEQPACKET;
+	k.seq = seq;
+	k.msg_len = m->len;
+	k.frag_off = t->off;
+	k.frag_index = t->index;
+	k.frag_count = m->nfrag;
+	k.payload = m->data + t->off;
+	k.payload_len = t->len;
+	int n = rel_emit(c, p, &k, now);
+	if (n < 0)
+		return n;
+	t->sent_us = now;
+	p->inflight_bytes += t->len;
+	t->txo = ++p->txo_next;
+	t->tx_count++;
+	p->st.data_sent++;
+	cc_event(c, p, REL_CC_SENT, t->len, now);
+	if (!p->rto_at)
+		p->rto_at = now + p->rto;
+	return 0;
+}
+
+static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint64_t now)
+{
+	if (!c->cfg.cc)
+		return 1;
+	uint64_t wake = 0;
+	struct rel_cc_info info;
+	cc_info(c, p, &info);
+	if (c->cfg.cc->may_send(p->cc_state, c->cfg.cc_ctx, &info, bytes, now, &wake))
+		return 1;
+	p->cc_wake = wake;
+	return 0;
+}
+
+static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now)
+{
+	struct rel_pkt k;
+	memset(&k, 0, sizeof k);
+	k.type = type;
+	rel_fill_ackblock(c, p, &k, now);
+	(void)rel_emit(c, p, &k, now);
+}
+
+void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
+{
+	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
+		return;
+	p->cc_wake = 0;
+	for (uint32_t s = p->snd_una; p->n_lost && s != p->snd_nxt; s++) {
+		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+		if (t->state != TX_INFLIGHT || !t->lost)
+			continue;
+		if (!out_room(c) || !cc_allows(c, p, t->len, now))
+			goto done;
+		if (send_slot(c, p, s, now) < 0)
+			goto done;
+		t->lost = 0;
+		p->n_lost--;
+		p->st.retransmits++;
+	}
+	while (p->q_send && p->state == REL_ST_OPEN) {
+		struct rel_txmsg *m = p->q_send;
+		if ((uint32_t)(p->snd_nxt - p->snd_una) >= p->win)
+			break;
+		if (m->next_frag == 0 && !m->fin && p->outstanding + m->len > p->peer_window) {
+			/* flow control: the peer's receive budget.  With nothing
+			 * in flight the retransmission timer probes (PING). */
+			p->flow_blocked = 1;
+			if (p->snd_una == p->snd_nxt && !p->rto_at)
+				p->rto_at = now + p->rto;
+			break;
+		}
+		p->flow_blocked = 0;
+		uint32_t off = m->next_frag * m->frag_size;
+		uint32_t len = m->len - off < m->frag_size ? m->len - off : m->frag_size;
+		if (!out_room(c) || !cc_allows(c, p, len, now))
+			break;
+		if (m->next_frag == 0) {
+			m->first_seq = p->snd_nxt;
+			p->outstanding += m->len;
+		}
+		struct rel_txpkt *t = &p->ring[p->snd_nxt & c->ring_mask];
+		memset(t, 0, sizeof *t);
+		t->msg = m;
+		t->index = m->next_frag;
+		t->off = off;
+		t->len = len;
+		t->state = TX_INFLIGHT;
+		if (send_slot(c, p, p->snd_nxt, now) < 0) {
+			t->state = TX_FREE; /* cannot happen: room was checked */
+			break;
+		}
+		p->snd_nxt++;
+		if (++m->next_frag == m->nfrag) {
+			p->q_send = m->next;
+			if (m->fin) {
+				p->fin_sent = 1;
+				p->fin_seq = m->first_seq;
+			}
+		}
+	}
+done:
+	if (p->ack_pending && (p->ack_now || now >= p->ack_at)) {
+		if (out_room(c))
+			send_ack(c, p, REL_PT_ACK, now);
+		else
+			c->out_blocked = 1;
+	}
+}
+
+static int queue_msg(struct rel_peer *p, struct rel_txmsg *m)
+{
+	m->id = ++p->msg_id_next;
+	if (p->q_tail)
+		p->q_tail->next = m;
+	else
+		p->q_head = m;
+	p->q_tail = m;
+	if (!p->q_send)
+		p->q_send = m;
+	p->queued += m->len;
+	return 0;
+}
+
+static int send_dgram(struct rel_core *c, struct rel_peer *p, const void *data, size_t len, uint64_t now)
+{
+	if (len > c->cfg.mtu - REL_DGRAM_OVERHEAD || len > c->cfg.max_msg || len > p->peer_max_msg)
+		return REL_ETOOBIG;
+	if (!out_room(c))
+		return REL_EFULL;
+	struct rel_pkt k;
+	memset(&k, 0, sizeof k);
+	k.type = REL_PT_DGRAM;
+	rel_fill_ackblock(c, p, &k, now);
+	k.seq = p->dg_next++;
+	k.payload = data;
+	k.payload_len = len;
+	int n = rel_emit(c, p, &k, now);
+	if (n < 0)
+		return n;
+	p->st.msgs_sent++;
+	return 0;
+}
+
+int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
+		  size_t len, enum rel_mode mode, uint64_t now, uint64_t *msg_id)
+{
+	if (mode != REL_DGRAM && mode != REL_RDM && mode != REL_SEQPACKET)
+		return REL_EMODE;
+	if (p->state == REL_ST_HELLO || p->state == REL_ST_CONNECT)
+		return REL_ENOTCONN;
+	if (p->state != REL_ST_OPEN || p->close_req)
+		return REL_ECLOSED;
+	if (mode == REL_DGRAM)
+		return send_dgram(c, p, data, len, now);
+	if (len > c->cfg.max_msg || len > p->peer_max_msg)
+		return REL_ETOOBIG;
+	if (p->queued + len > c->cfg.send_budget)
+		return REL_EFULL;
+	struct rel_txmsg *m = malloc(sizeof *m + len); /* one allocation per message */
+	if (!m)
+		return UDP_ENOMEM;
+	memset(m, 0, sizeof *m);
+	if (len)
+		memcpy(m->data, data, len);
+	m->len = (uint32_t)len;
+	m->mode = (uint8_t)mode;
+	m->frag_size = (uint32_t)(c->cfg.mtu - REL_DATA_OVERHEAD);
+	m->nfrag = len ? (uint32_t)((len + m->frag_size - 1) / m->frag_size) : 1;
+	queue_msg(p, m);
+	p->st.msgs_sent++;
+	if (msg_id)
+		*msg_id = m->id;
+	rel_peer_flush(c, p, now);
+	return 0;
+}
+
+int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now)
+{
+	if (p->state == REL_ST_HELLO || p->state == REL_ST_CONNECT)
+		return REL_ENOTCONN;
+	if (p->state != REL_ST_OPEN || p->close_req)
+		return REL_ECLOSED;
+	struct rel_txmsg *m = calloc(1, sizeof *m);
+	if (!m)
+		return UDP_ENOMEM;
+	m->fin = 1;
+	m->mode = REL_SEQPACKET;
+	m->nfrag = 1;
+	m->frag_size = 1;
+	p->close_req = 1;
+	queue_msg(p, m);
+	rel_peer_flush(c, p, now);
+	return 0;
+}
+
+/* ---- timers ---- */
+
+/* Doubles an RTO, up to rto_max and to dead_us / 4: the peer should see a
+ * few tries before either side gives up on the other. */
+static uint64_t backoff(const struct rel_core *c, uint64_t rto)
+{
+	uint64_t cap = c->cfg.rto_max_us < c->cfg.dead_us / 4 ? c->cfg.rto_max_us : c->cfg.dead_us / 4;
+	if (cap < c->cfg.rto_min_us)
+		cap = c->cfg.rto_min_us;
+	return 2 * rto < cap ? 2 * rto : (rto > cap ? rto : cap);
+}
+
+int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
+{
+	if (p->state == REL_ST_LINGER) {
+		if (now >= p->linger_at) {
+			rel_peer_destroy(c, p);
+			return 1;
+		}
+		return 0;
+	}
+	if (now - p->last_recv >= c->cfg.dead_us) {
+		struct rel_event ev = {.type = REL_EV_DEAD, .peer = p->id};
+		/* Only our FIN is unacked, the peer closed too: all our data
+		 * was delivered (its acks said so), the peer has just gone. */
+		if (p->peer_fin && p->fin_sent && !p->fin_acked && p->q_head && p->q_head->fin)
+			ev.type = REL_EV_CLOSED;
+		(void)rel_event_push(c, &ev, 0);
+		rel_peer_destroy(c, p);
+		return 1;
+	}
+	if (p->state == REL_ST_HELLO || p->state == REL_ST_CONNECT) {
+		if (p->rto_at && now >= p->rto_at) {
+			/* backoff capped at dead_us / 8: several tries before giving up */
+			uint64_t cap = c->cfg.dead_us / 8 < c->cfg.rto_max_us ? c->cfg.dead_us / 8 : c->cfg.rto_max_us;
+			if (cap < c->cfg.rto_initial_us)
+				cap = c->cfg.rto_initial_us;
+			p->st.timeouts++;
+			p->rto = 2 * p->rto < cap ? 2 * p->rto : cap;
+			p->rto_at = now + p->rto;
+			/* an old cookie may have expired: start over now and then */
+			if (p->state == REL_ST_CONNECT && ++p->hs_tries >= 3)
+				p->state = REL_ST_HELLO;
+			rel_send_handshake(c, p, now);
+		}
+		return 0;
+	}
+	if (p->rto_at && now >= p->rto_at) {
+		if (p->snd_una == p->snd_nxt && p->flow_blocked && out_room(c)) {
+			send_ack(c, p, REL_PT_PING, now); /* window probe */
+			p->rto = backoff(c, p->rto);
+			p->rto_at = now + p->rto;
+		} else if (p->snd_una == p->snd_nxt) {
+			p->rto_at = 0;
+		} else {
+			/* The oldest unacked packet goes again.  Under congestion
+			 * control everything in flight counts as lost (go back,
+			 * paced by the window), so the window cannot stay full
+			 * of packets that will never be acked. */
+			for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
+				struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+				if (t->state == TX_INFLIGHT) {
+					mark_lost(p, t);
+					if (!c->cfg.cc)
+						break;
+				}
+			}
+			p->st.timeouts++;
+			p->rto = backoff(c, p->rto);
+			p->rto_at = now + p->rto;
+			cc_event(c, p, REL_CC_TIMEOUT, 0, now);
+		}
+	}
+	/* with data in flight the retransmission timer probes instead */
+	if (p->snd_una == p->snd_nxt && now - p->last_send >= c->cfg.keepalive_us && out_room(c))
+		send_ack(c, p, REL_PT_PING, now);
+	return 0;
+}
+
+uint64_t rel_peer_deadline(const struct rel_core *c, const struct rel_peer *p)
+{
+	if (p->state == REL_ST_LINGER)
+		return p->linger_at;
+	if (p->ack_pending && p->ack_now)
+		return 0;
+	uint64_t d = p->last_recv + c->cfg.dead_us;
+	if (p->ack_pending && p->ack_at < d)
+		d = p->ack_at;
+	if (p->rto_at && p->rto_at < d)
+		d = p->rto_at;
+	if (p->state == REL_ST_OPEN) {
+		uint64_t k = p->last_send + c->cfg.keepalive_us;
+		if (p->snd_una == p->snd_nxt && k < d)
+			d = k;
+		if (p->cc_wake && p->cc_wake < d)
+			d = p->cc_wake;
+	}
+	return d;
+}

@@ -1,0 +1,141 @@
+/* rel_sess.c - the sessions of a core: creation, lookup by peer id and by
+ * local session id (two open-addressing hash tables), destruction. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rel_int.h"
+#include "udp_err.h"
+
+static uint32_t key_of(const struct rel_peer *p, int by_id)
+{
+	return by_id ? p->id : p->lsid;
+}
+
+static uint32_t slot_of(const struct rel_core *c, uint32_t key)
+{
+	return (key * 2654435761u) & c->tab_mask;
+}
+
+static struct rel_peer **table(const struct rel_core *c, int by_id)
+{
+	return by_id ? c->tab_id : c->tab_lsid;
+}
+
+int rel_sess_init(struct rel_core *c)
+{
+	uint32_t n = 16;
+	while (n < 2 * c->cfg.max_peers)
+		n <<= 1;
+	c->tab_mask = n - 1;
+	c->tab_id = calloc(n, sizeof *c->tab_id);
+	c->tab_lsid = calloc(n, sizeof *c->tab_lsid);
+	return c->tab_id && c->tab_lsid ? 0 : UDP_ENOMEM;
+}
+
+static struct rel_peer *tab_find(const struct rel_core *c, int by_id, uint32_t key)
+{
+	struct rel_peer **t = table(c, by_id);
+	for (uint32_t i = slot_of(c, key);; i = (i + 1) & c->tab_mask) {
+		if (!t[i])
+			return NULL;
+		if (key_of(t[i], by_id) == key)
+			return t[i];
+	}
+}
+
+static void tab_add(struct rel_core *c, int by_id, struct rel_peer *p)
+{
+	struct rel_peer **t = table(c, by_id);
+	uint32_t i = slot_of(c, key_of(p, by_id));
+	while (t[i])
+		i = (i + 1) & c->tab_mask;
+	t[i] = p;
+}
+
+/* Removes p and shifts the entries after it back (no tombstones). */
+static void tab_del(struct rel_core *c, int by_id, struct rel_peer *p)
+{
+	struct rel_peer **t = table(c, by_id);
+	uint32_t i = slot_of(c, key_of(p, by_id));
+	while (t[i] != p) {
+		if (!t[i])
+			return;
+		i = (i + 1) & c->tab_mask;
+	}
+	t[i] = NULL;
+	for (uint32_t j = (i + 1) & c->tab_mask; t[j]; j = (j + 1) & c->tab_mask) {
+		uint32_t home = slot_of(c, key_of(t[j], by_id));
+		/* t[j] may move to the hole at i if its home is not in (i, j] */
+		if (((j - home) & c->tab_mask) >= ((j - i) & c->tab_mask)) {
+			t[i] = t[j];
+			t[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+struct rel_peer *rel_peer_find(const struct rel_core *c, uint32_t id)
+{
+	return id ? tab_find(c, 1, id) : NULL;
+}
+
+struct rel_peer *rel_peer_by_lsid(const struct rel_core *c, uint32_t sid)
+{
+	return sid ? tab_find(c, 0, sid) : NULL;
+}
+
+struct rel_peer *rel_peer_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now)
+{
+	if (c->npeers >= c->cfg.max_peers)
+		return NULL;
+	struct rel_peer *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	memcpy(p->addr, addr, alen);
+	p->addr_len = alen;
+	do {
+		if (++c->id_next == 0)
+			c->id_next = 1;
+	} while (rel_peer_find(c, c->id_next)); /* after 2^32 sessions */
+	p->id = c->id_next;
+	do
+		p->lsid = (uint32_t)rel_rng_next(&c->rng);
+	while (p->lsid == 0 || rel_peer_by_lsid(c, p->lsid));
+	p->hs_init_seq = c->cfg.fixed_initial_seq ? c->cfg.initial_seq : (uint32_t)rel_rng_next(&c->rng);
+	p->rto = c->cfg.rto_initial_us;
+	p->last_recv = p->last_send = now;
+	if (rel_peer_alloc_windows(c, p) < 0) {
+		free(p->ring);
+		free(p->rbits);
+		free(p->cc_state);
+		free(p);
+		return NULL;
+	}
+	p->next = c->peers;
+	c->peers = p;
+	tab_add(c, 1, p);
+	tab_add(c, 0, p);
+	c->npeers++;
+	c->st.peers = c->npeers;
+	return p;
+}
+
+void rel_peer_destroy(struct rel_core *c, struct rel_peer *p)
+{
+	for (struct rel_peer **pp = &c->peers; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	tab_del(c, 1, p);
+	tab_del(c, 0, p);
+	rel_peer_free_tx(p);
+	rel_rx_free(c, p);
+	free(p->ring);
+	free(p->rbits);
+	free(p->cc_state);
+	free(p);
+	c->npeers--;
+	c->st.peers = c->npeers;
+}

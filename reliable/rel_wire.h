@@ -1,0 +1,65 @@
+/* rel_wire.h - encoding and decoding of reliable-core packets (internal).
+ * The byte layout is docs/PROTOCOL.md section 2; everything goes through
+ * the bounds-checked udp_wire reader/writer. */
+#ifndef REL_WIRE_H
+#define REL_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REL_MAGIC 0x75
+#define REL_VERSION 1
+#define REL_HDR_LEN 12      /* magic, version, type, flags, dst sid, src sid */
+#define REL_CRC_LEN 4       /* CRC-32C trailer */
+#define REL_HELLO_LEN 64    /* a HELLO is padded to at least this */
+#define REL_SACK_MAX 32     /* sack bitmap words: 1024 packets past cum_ack */
+#define REL_ACKB_LEN 17     /* ack block without the bitmap */
+#define REL_DATA_LEN 20     /* seq, msg_len, frag_off, frag_index, frag_count */
+/* Largest DATA overhead: every byte of a DATA datagram but the payload. */
+#define REL_DATA_OVERHEAD (REL_HDR_LEN + REL_ACKB_LEN + 4 * REL_SACK_MAX + REL_DATA_LEN + REL_CRC_LEN)
+#define REL_DGRAM_OVERHEAD (REL_HDR_LEN + REL_ACKB_LEN + 4 * REL_SACK_MAX + 4 + REL_CRC_LEN)
+
+enum rel_ptype {
+	REL_PT_HELLO = 1,
+	REL_PT_COOKIE = 2,
+	REL_PT_CONNECT = 3,
+	REL_PT_ACCEPT = 4,
+	REL_PT_DATA = 5,
+	REL_PT_ACK = 6,
+	REL_PT_PING = 7,
+	REL_PT_DGRAM = 8,
+};
+
+enum {
+	REL_F_ECHO = 0x01,      /* ts_echo is valid */
+	REL_F_FIN = 0x02,       /* DATA: end of session (empty, consumes a seq) */
+	REL_F_SEQPACKET = 0x04, /* DATA: in-order delivery (else rdm) */
+	REL_F_ALL = 0x07,
+};
+
+struct rel_pkt {
+	uint8_t type, flags;
+	uint32_t dst_sid, src_sid;
+	/* handshake: COOKIE, CONNECT, ACCEPT */
+	uint32_t bucket;
+	uint64_t cookie;
+	uint32_t init_seq, window_pkts, max_msg, budget;
+	/* ack block: DATA, ACK, PING, DGRAM */
+	uint32_t ts, ts_echo, window, cum_ack;
+	uint8_t sack_words;
+	uint32_t sack[REL_SACK_MAX];
+	/* DATA (seq) and DGRAM (seq = dgram counter) */
+	uint32_t seq, msg_len, frag_off, frag_index, frag_count;
+	uint32_t frag_size; /* decode: derived (see decode_data_fields) */
+	const uint8_t *payload; /* borrowed from the decoded buffer */
+	size_t payload_len;
+	size_t hello_len; /* HELLO: total length to pad to */
+};
+
+/* Returns the datagram length, or UDP_ENOSPACE / UDP_EINVAL. */
+int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap);
+/* Returns 0 or REL_EMAGIC / REL_ECHECKSUM / REL_EMALFORMED.  p->payload
+ * points into buf. */
+int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,133 @@
+/* cmocka tests for rel_drv: the reliable core over real UDP sockets on
+ * loopback (wall-clock time, every wait bounded). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "rel.h"
+#include "rel_drv.h"
+#include "udp_addr.h"
+#include "udp_err.h"
+#include "udp_sock.h"
+
+struct end {
+	struct udp_sock *sock;
+	struct rel_core *core;
+	struct rel_drv *drv;
+	struct udp_addr addr;
+};
+
+static void end_open(struct end *e, int accept, uint64_t seed, const struct rel_cc_ops *cc)
+{
+	struct udp_addr any;
+	assert_int_equal(udp_addr_parse(&any, "127.0.0.1:0", UDP_ADDR_NUMERIC), 0);
+	assert_int_equal(udp_sock_open_bound(&e->sock, &any, 0), 0);
+	assert_int_equal(udp_sock_local_addr(e->sock, &e->addr), 0);
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.accept = accept;
+	cfg.seed = seed;
+	cfg.cc = cc;
+	e->core = rel_core_new(&cfg, NULL);
+	assert_non_null(e->core);
+	assert_int_equal(rel_drv_new(&e->drv, e->core, e->sock), 0);
+}
+
+static void end_close(struct end *e)
+{
+	rel_drv_free(e->drv);
+	rel_core_free(e->core);
+	udp_sock_free(e->sock);
+}
+
+static void loopback_transfer(const struct rel_cc_ops *cc)
+{
+	struct end a, b;
+	end_open(&a, 0, 1, cc);
+	end_open(&b, 1, 2, cc);
+	uint32_t pa = 0, pb = 0;
+	assert_int_equal(rel_drv_connect(a.drv, &b.addr, &pa), 0);
+	enum { N = 300 };
+	int connected = 0, got = 0, acked = 0, peer_closed = 0, closed = 0, sent = 0;
+	uint64_t deadline = rel_drv_now() + 20000000;
+	uint8_t *buf = malloc(300000);
+	while (!(closed && peer_closed) && rel_drv_now() < deadline) {
+		assert_int_equal(rel_drv_run_once(a.drv, 5), 0);
+		assert_int_equal(rel_drv_run_once(b.drv, 5), 0);
+		struct rel_event ev;
+		while (rel_poll_event(a.core, &ev)) {
+			if (ev.type == REL_EV_CONNECTED)
+				connected = 1;
+			if (ev.type == REL_EV_ACKED)
+				acked++;
+			if (ev.type == REL_EV_CLOSED)
+				closed = 1;
+			assert_int_not_equal(ev.type, REL_EV_DEAD);
+		}
+		while (rel_poll_event(b.core, &ev)) {
+			if (ev.type == REL_EV_CONNECTED) {
+				pb = ev.peer;
+				struct udp_addr from;
+				assert_int_equal(rel_drv_peer_addr(b.drv, pb, &from), 0);
+				assert_true(udp_addr_equal(&from, &a.addr));
+			}
+			if (ev.type == REL_EV_MESSAGE) {
+				size_t want = 1 + ((size_t)got * 7919) % 300000;
+				assert_int_equal(ev.len, want);
+				assert_int_equal(ev.data[0], (uint8_t)got);
+				assert_int_equal(ev.data[ev.len - 1], (uint8_t)got);
+				got++;
+				rel_buf_free(ev.data);
+			}
+			if (ev.type == REL_EV_PEER_CLOSED)
+				peer_closed = 1;
+		}
+		if (connected && !sent) {
+			for (int i = 0; i < N; i++) {
+				size_t len = 1 + ((size_t)i * 7919) % 300000;
+				memset(buf, i, len);
+				assert_int_equal(rel_send(a.core, pa, buf, len, REL_SEQPACKET, rel_drv_now(), NULL), 0);
+			}
+			sent = 1;
+		}
+		if (acked == N && !closed && sent == 1) {
+			assert_int_equal(rel_close(a.core, pa, rel_drv_now()), 0);
+			sent = 2;
+		}
+	}
+	free(buf);
+	assert_int_equal(got, N);
+	assert_int_equal(acked, N);
+	assert_true(closed && peer_closed);
+	assert_true(pb != 0);
+	struct rel_drv_stats st;
+	rel_drv_stats(a.drv, &st);
+	assert_true(st.dgrams_out > N);
+	end_close(&a);
+	end_close(&b);
+}
+
+static void loopback_no_cc(void **state)
+{
+	(void)state;
+	loopback_transfer(NULL);
+}
+
+static void loopback_reno(void **state)
+{
+	(void)state;
+	loopback_transfer(&rel_cc_reno);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(loopback_no_cc),
+		cmocka_unit_test(loopback_reno),
+	};
+	return cmocka_run_group_tests_name("rel_drv", tests, NULL, NULL);
+}
