@@ -67,9 +67,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
 
+# A helper that needs a library of its own sets HELPER_LIBS_<name> (e.g. in
+# tests/helpers/helpers.mk).
+-include tests/helpers/helpers.mk
 $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(HELPER_LIBS_$*) $(LDLIBS)
 
 # Installs what is missing (Debian; nothing is fetched when all is there).
 deps:

@@ -105,7 +105,6 @@ struct rel_config {
 	uint32_t window;            /* packets in flight / receive window, 1024 */
 	uint32_t max_peers;         /* sessions per core, 4096 */
 	uint32_t out_queue;         /* datagrams the out-queue holds, 256 */
-	uint32_t dupthresh;         /* fast retransmit after N later packets acked, 3 */
 	uint64_t rto_initial_us;    /* RTO before any RTT sample, 1 s */
 	uint64_t rto_min_us;        /* RTO floor, 200 ms */
 	uint64_t rto_max_us;        /* RTO ceiling for backoff, 60 s (and dead_us/4) */
@@ -202,7 +201,7 @@ void rel_buf_free(void *buf);
 
 struct rel_stats {
 	uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
-	uint64_t data_sent, retransmits, fast_retransmits, timeouts;
+	uint64_t data_sent, retransmits, fast_retransmits, timeouts, probes;
 	uint64_t msgs_sent, msgs_delivered, msgs_acked;
 	uint64_t drop_dup, drop_window, drop_budget, drop_malformed;
 	uint64_t drop_session, drop_unexpected;

@@ -195,8 +195,13 @@ int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 			wait = ms;
 	}
 	struct pollfd pfd = {.fd = udp_sock_fd(d->sock), .events = POLLIN};
-	if (rel_out_pending(d->core))
+	if (rel_out_pending(d->core)) {
+		/* the socket is full: wait until it takes more (a deadline of
+		 * 0 only says that output is waiting) */
 		pfd.events |= POLLOUT;
+		if (dl == 0)
+			wait = max_wait_ms >= 0 && max_wait_ms < 50 ? max_wait_ms : 50;
+	}
 	int r = poll(&pfd, 1, (int)wait);
 	if (r < 0 && errno != EINTR)
 		return UDP_ESYS;

@@ -109,6 +109,9 @@ struct rel_peer {
 	uint64_t rto, srtt, rttvar;
 	int have_rtt;
 	uint64_t rto_at, last_send, last_recv, linger_at;
+	uint64_t loss_at;         /* re-run loss detection then (0: none) */
+	uint64_t tlp_at;          /* tail loss probe (0: none) */
+	int tlp_sent;             /* one probe per tail */
 
 	/* receiving */
 	uint32_t rcv_nxt;

@@ -191,6 +191,19 @@ static int ack_slot(struct rel_peer *p, struct rel_txpkt *t)
 	return 1;
 }
 
+/* Tail loss probe: when nothing is acked for 2 srtt (plus the peer's ack
+ * delay) after the last send, the newest packet in flight goes again, once
+ * per tail, to draw an ack before the RTO (which stays armed). */
+static void arm_probe(const struct rel_core *c, struct rel_peer *p, uint64_t now)
+{
+	p->tlp_at = 0;
+	if (!p->have_rtt || p->tlp_sent || p->snd_una == p->snd_nxt)
+		return;
+	uint64_t at = now + 2 * p->srtt + c->cfg.ack_delay_us + 1000;
+	if (!p->rto_at || at < p->rto_at)
+		p->tlp_at = at;
+}
+
 static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
 {
 	if (t->lost)
@@ -198,6 +211,31 @@ static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
 	t->lost = 1;
 	p->n_lost++;
 	p->inflight_bytes -= t->len;
+}
+
+/* Loss detection in the manner of RACK (RFC 8985): a packet is lost once a
+ * packet sent after it has been acked and it has been out for more than
+ * 5/4 srtt, so reordering within a quarter RTT causes no retransmission.
+ * A packet that is not old enough yet is checked again at loss_at, so a
+ * loss at the end of a burst does not wait for the RTO. */
+static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
+{
+	uint64_t min_age = p->srtt + p->srtt / 4;
+	p->loss_at = 0;
+	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
+		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+		if (t->state != TX_INFLIGHT || t->lost || t->txo >= p->largest_acked_txo)
+			continue;
+		if (now - t->sent_us < min_age) {
+			uint64_t at = t->sent_us + min_age;
+			if (!p->loss_at || at < p->loss_at)
+				p->loss_at = at;
+			continue;
+		}
+		mark_lost(p, t);
+		p->st.fast_retransmits++;
+		cc_event(c, p, REL_CC_LOST, t->len, now);
+	}
 }
 
 void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
@@ -256,20 +294,10 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 		return;
 	}
 	cc_event(c, p, REL_CC_ACKED, newly_bytes, now);
-	/* A packet is lost once dupthresh packets sent after it were acked
-	 * and it has been out for more than 5/4 srtt (tolerates reordering). */
-	uint64_t min_age = p->srtt + p->srtt / 4;
-	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
-		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
-		if (t->state == TX_INFLIGHT && !t->lost &&
-		    t->txo + c->cfg.dupthresh <= p->largest_acked_txo &&
-		    now - t->sent_us >= min_age) {
-			mark_lost(p, t);
-			p->st.fast_retransmits++;
-			cc_event(c, p, REL_CC_LOST, t->len, now);
-		}
-	}
+	detect_losses(c, p, now);
 	p->rto_at = p->snd_una == p->snd_nxt ? 0 : now + p->rto;
+	p->tlp_sent = 0;
+	arm_probe(c, p, now);
 	if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_una) == 0)
 		release_acked(c, p, now);
 }
@@ -340,6 +368,7 @@ void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 {
 	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
 		return;
+	uint64_t sent_before = p->st.data_sent;
 	p->cc_wake = 0;
 	for (uint32_t s = p->snd_una; p->n_lost && s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
@@ -395,6 +424,8 @@ void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		}
 	}
 done:
+	if (p->st.data_sent != sent_before)
+		arm_probe(c, p, now);
 	if (p->ack_pending && (p->ack_now || now >= p->ack_at)) {
 		if (out_room(c))
 			send_ack(c, p, REL_PT_ACK, now);
@@ -536,6 +567,20 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		}
 		return 0;
 	}
+	if (p->loss_at && now >= p->loss_at)
+		detect_losses(c, p, now);
+	if (p->tlp_at && now >= p->tlp_at) {
+		p->tlp_at = 0;
+		for (uint32_t s = p->snd_nxt; s != p->snd_una; s--) {
+			struct rel_txpkt *t = &p->ring[(s - 1) & c->ring_mask];
+			if (t->state == TX_INFLIGHT && !t->lost) {
+				mark_lost(p, t);
+				p->tlp_sent = 1;
+				p->st.probes++;
+				break;
+			}
+		}
+	}
 	if (p->rto_at && now >= p->rto_at) {
 		if (p->snd_una == p->snd_nxt && p->flow_blocked && out_room(c)) {
 			send_ack(c, p, REL_PT_PING, now); /* window probe */
@@ -579,6 +624,10 @@ uint64_t rel_peer_deadline(const struct rel_core *c, const struct rel_peer *p)
 		d = p->ack_at;
 	if (p->rto_at && p->rto_at < d)
 		d = p->rto_at;
+	if (p->loss_at && p->loss_at < d)
+		d = p->loss_at;
+	if (p->tlp_at && p->tlp_at < d)
+		d = p->tlp_at;
 	if (p->state == REL_ST_OPEN) {
 		uint64_t k = p->last_send + c->cfg.keepalive_us;
 		if (p->snd_una == p->snd_nxt && k < d)

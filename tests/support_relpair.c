@@ -12,6 +12,12 @@ void relpair_config(struct rel_config *cfg, uint64_t seed)
 int relpair_open(struct relpair *p, uint64_t seed, const struct sim_link *link,
 		 const struct rel_config *cfg_a, const struct rel_config *cfg_b)
 {
+	return relpair_open_at(p, seed, link, cfg_a, cfg_b, 1000000);
+}
+
+int relpair_open_at(struct relpair *p, uint64_t seed, const struct sim_link *link,
+		    const struct rel_config *cfg_a, const struct rel_config *cfg_b, uint64_t start_us)
+{
 	struct rel_config ca, cb;
 	memset(p, 0, sizeof *p);
 	if (cfg_a)
@@ -24,6 +30,8 @@ int relpair_open(struct relpair *p, uint64_t seed, const struct sim_link *link,
 		relpair_config(&cb, seed * 2 + 2);
 	cb.accept = 1;
 	p->s = sim_new(seed, link);
+	if (p->s)
+		sim_set_now(p->s, start_us);
 	p->a = rel_core_new(&ca, NULL);
 	p->b = rel_core_new(&cb, NULL);
 	if (!p->s || !p->a || !p->b)

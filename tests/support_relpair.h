@@ -19,6 +19,9 @@ void relpair_config(struct rel_config *cfg, uint64_t seed);
  * both sides saw REL_EV_CONNECTED (within limit of virtual time), -1 if not. */
 int relpair_open(struct relpair *p, uint64_t seed, const struct sim_link *link,
 		 const struct rel_config *cfg_a, const struct rel_config *cfg_b);
+/* The same with the virtual clock starting at start_us. */
+int relpair_open_at(struct relpair *p, uint64_t seed, const struct sim_link *link,
+		    const struct rel_config *cfg_a, const struct rel_config *cfg_b, uint64_t start_us);
 void relpair_close(struct relpair *p);
 
 #endif

@@ -97,6 +97,7 @@ struct xfer_case {
 	enum rel_mode mode;
 	uint32_t n;
 	int wrap; /* start sequence numbers just before 2^32 */
+	int reno; /* with rel_cc_reno and delayed acks */
 };
 
 static void run_transfer(const struct xfer_case *xc)
@@ -114,6 +115,10 @@ static void run_transfer(const struct xfer_case *xc)
 		ca.fixed_initial_seq = cb.fixed_initial_seq = 1;
 		ca.initial_seq = 0xffffffffu - 3000;
 		cb.initial_seq = 0xfffffff0u;
+	}
+	if (xc->reno) {
+		ca.cc = cb.cc = &rel_cc_reno;
+		ca.ack_delay_us = cb.ack_delay_us = 5000;
 	}
 	struct relpair p;
 	assert_int_equal(relpair_open(&p, xc->seed, &link, &ca, &cb), 0);
@@ -208,6 +213,20 @@ static void transfer_table(enum rel_mode mode)
 				xc.n = (uint32_t)atoi(getenv("REL_N"));
 			run_transfer(&xc);
 		}
+}
+
+/* The same with congestion control and delayed acks. */
+static void transfer_reno(void **state)
+{
+	(void)state;
+	static const double losses[] = {0.0, 0.10, 0.30};
+	for (size_t l = 0; l < 3; l++) {
+		struct xfer_case xc = {.seed = 100 + l, .loss = losses[l], .mode = l == 1 ? REL_RDM : REL_SEQPACKET,
+				       .n = 10000, .wrap = 1, .reno = 1};
+		if (getenv("REL_N"))
+			xc.n = (uint32_t)atoi(getenv("REL_N"));
+		run_transfer(&xc);
+	}
 }
 
 static void transfer_seqpacket(void **state)
@@ -429,6 +448,43 @@ static void stress_small_windows(void **state)
 		stress_one(seed);
 }
 
+/* The 32-bit microsecond timestamps on the wire wrap every 71 minutes:
+ * a transfer across the wrap keeps its RTT estimate and completes. */
+static void timestamp_wraparound(void **state)
+{
+	(void)state;
+	struct sim_link link = {.loss = 0.1, .delay_us = 10000, .reorder = 0.05};
+	struct relpair p;
+	uint64_t start = (1ull << 32) * 3 - 2000000; /* 2 s before a wrap */
+	assert_int_equal(relpair_open_at(&p, 41, &link, NULL, NULL, start), 0);
+	uint64_t wrap = (1ull << 32) * 3;
+	while (sim_step(p.s, wrap - 50000)) /* idle until 50 ms before it */
+		;
+	assert_true(sim_now(p.s) < wrap);
+	uint8_t buf[3000] = {0};
+	for (int i = 0; i < 3000; i++)
+		assert_int_equal(rel_send(p.a, p.pa, buf, 1 + (size_t)i % 3000, REL_SEQPACKET, sim_now(p.s), NULL), 0);
+	int got = 0;
+	while (got < 3000 && sim_step(p.s, sim_now(p.s) + 600000000)) {
+		struct rel_event ev;
+		while (rel_poll_event(p.b, &ev))
+			if (ev.type == REL_EV_MESSAGE) {
+				assert_int_equal(ev.len, 1 + (size_t)got % 3000);
+				got++;
+				rel_buf_free(ev.data);
+			}
+		while (rel_poll_event(p.a, &ev))
+			assert_int_not_equal(ev.type, REL_EV_DEAD);
+	}
+	assert_int_equal(got, 3000);
+	assert_true(sim_now(p.s) > wrap); /* crossed it */
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_true(st.srtt_us > 15000 && st.srtt_us < 40000);
+	assert_int_equal(st.rto_us, 200000);
+	relpair_close(&p);
+}
+
 static void handshake_under_loss(void **state)
 {
 	(void)state;
@@ -445,9 +501,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handshake_under_loss),
 		cmocka_unit_test(sequence_wraparound),
+		cmocka_unit_test(timestamp_wraparound),
 		cmocka_unit_test(stress_small_windows),
 		cmocka_unit_test(transfer_seqpacket),
 		cmocka_unit_test(transfer_rdm),
+		cmocka_unit_test(transfer_reno),
 	};
 	return cmocka_run_group_tests_name("rel", tests, NULL, NULL);
 }

@@ -206,7 +206,8 @@ static void rtt_from_echo_and_floor(void **state)
 	d.now += 100000;
 	assert_int_equal(rel_send(d.a, d.pa, "def", 3, REL_SEQPACKET, d.now, NULL), 0);
 	uint64_t sent = d.now;
-	assert_true(rel_next_deadline(d.a) == sent + 50000);
+	/* the tail loss probe comes first: 2 srtt + 1 ms; the RTO at the floor */
+	assert_true(rel_next_deadline(d.a) == sent + 2 * 10000 + 1000);
 	assert_int_equal(rel_out_pending(d.a), 1);
 	struct rel_dgram dg;
 	rel_out_peek(d.a, 0, &dg);
@@ -404,6 +405,43 @@ static void delayed_ack(void **state)
 	duo_close(&d);
 }
 
+/* With an RTT known, a lost last packet is probed after 2 srtt + 1 ms
+ * (once), well before the RTO, which stays where it was. */
+static void tail_loss_probe(void **state)
+{
+	(void)state;
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	struct duo d;
+	duo_open(&d, &cfg);
+	/* one exchange for an RTT sample of 10 ms */
+	assert_int_equal(rel_send(d.a, d.pa, "a", 1, REL_RDM, d.now, NULL), 0);
+	assert_int_equal(move(d.a, ADDR_A, d.b, d.now + 5000), 1);
+	assert_int_equal(move(d.b, ADDR_B, d.a, d.now + 10000), 1);
+	uint64_t t = d.now + 50000;
+	assert_int_equal(rel_send(d.a, d.pa, "b", 1, REL_RDM, t, NULL), 0);
+	uint8_t type = 0;
+	assert_int_equal(drop_out(d.a, &type), 1); /* lost */
+	uint64_t tlp = t + 2 * 10000 + 1000;
+	assert_true(rel_next_deadline(d.a) == tlp);
+	rel_update(d.a, tlp - 1);
+	assert_int_equal(rel_out_pending(d.a), 0);
+	rel_update(d.a, tlp);
+	assert_int_equal(drop_out(d.a, &type), 1); /* the probe, lost too */
+	assert_int_equal(type, REL_PT_DATA);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.probes, 1);
+	assert_int_equal(st.timeouts, 0);
+	/* no second probe: the RTO (floor 200 ms, from the first send) is next */
+	assert_true(rel_next_deadline(d.a) == t + 200000);
+	rel_update(d.a, t + 200000);
+	assert_int_equal(drop_out(d.a, &type), 1);
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.timeouts, 1);
+	duo_close(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +453,7 @@ int main(void)
 		cmocka_unit_test(handshake_retransmit),
 		cmocka_unit_test(cookie_expiry),
 		cmocka_unit_test(delayed_ack),
+		cmocka_unit_test(tail_loss_probe),
 	};
 	return cmocka_run_group_tests_name("rel_timer", tests, NULL, NULL);
 }
