@@ -74,6 +74,10 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 		case REL_EV_ACKED:
 			break;
 		}
+		/* a long-running server forgets finished senders unless their
+		 * numbers are wanted at exit */
+		if (p && p->state != PEER_OPEN && !a->stats)
+			*p = r->c.peers[--r->c.npeers];
 	}
 	if (tool_out_flush(a->out) < 0)
 		rc = -1;
