@@ -16,6 +16,10 @@ struct tool_rel_opts tool_rel_opt = { .progress = -1, .timeout = 10 };
 
 int tool_rel_option(int c, const char *arg)
 {
+	static const char *names[] = { "--ordered", "--timeout", "--progress",
+				       "--no-progress", "--cc" };
+	if (c >= TOOL_REL_O_ORDERED && c <= TOOL_REL_O_CC)
+		tool_rel_opt.only_r = names[c - TOOL_REL_O_ORDERED];
 	switch (c) {
 	case 'r': tool_rel_opt.on = 1; return 1;
 	case TOOL_REL_O_ORDERED: tool_rel_opt.ordered = 1; return 1;
@@ -34,6 +38,13 @@ int tool_rel_option(int c, const char *arg)
 	case TOOL_REL_O_NO_PROGRESS: tool_rel_opt.progress = 0; return 1;
 	}
 	return 0;
+}
+
+int tool_rel_enabled(void)
+{
+	if (!tool_rel_opt.on && tool_rel_opt.only_r)
+		tool_usage_die("%s needs -r (--reliable)", tool_rel_opt.only_r);
+	return tool_rel_opt.on;
 }
 
 void tool_rel_open(struct tool_rel_ctx *c, struct udp_sock *sock, int accept)

@@ -42,11 +42,15 @@ struct tool_rel_opts {
 	double timeout; /* --timeout: dead peer / no answer, seconds */
 	int timeout_set;
 	int no_cc;     /* --cc none: only the windows limit sending */
+	const char *only_r; /* an option given that needs -r */
 };
 extern struct tool_rel_opts tool_rel_opt;
 
 /* From the option parser's default case: 1 if c was one of ours. */
 int tool_rel_option(int c, const char *arg);
+/* After parsing: is -r on?  Options of the reliable mode without -r are a
+ * usage error. */
+int tool_rel_enabled(void);
 
 /* ---- udpsend -r ---- */
 struct tool_rel_send {

@@ -152,6 +152,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	}
 	if (o->echo && o->reply)
 		tool_usage_die("--echo and --reply exclude each other");
+	(void)tool_rel_enabled(); /* its usage errors before the socket opens */
 }
 
 static void join_groups(struct udp_sock *sk, const struct opts *o,
@@ -380,7 +381,7 @@ int main(int argc, char **argv)
 	tool_signals_init();
 	rc.io.sock = open_socket(&o, argc, argv);
 	rc.io.send_timeout = 1; /* never hang on one slow sender */
-	if (tool_rel_opt.on) {
+	if (tool_rel_enabled()) {
 		int code = tool_rel_recv_main(&(struct tool_rel_recv){
 			.sock = rc.io.sock, .out = &rc.out, .count = o.count, .wait = o.wait,
 			.stats = o.stats, .json = o.fmt == TOOL_FMT_JSON,

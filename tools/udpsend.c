@@ -423,7 +423,7 @@ int main(int argc, char **argv)
 	srandom((unsigned)getpid() ^ (unsigned)(tool_now() * 1e6));
 	tool_signals_init();
 	open_socket(&s, &o);
-	if (tool_rel_opt.on)
+	if (tool_rel_enabled())
 		return tool_rel_send_main(&(struct tool_rel_send){
 			.sock = s.io.sock, .dest = &s.dest, .dest_str = s.dest_str,
 			.argc = argc, .argv = argv, .count = argc || o.count_set ? o.count : 0,

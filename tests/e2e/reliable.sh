@@ -168,6 +168,8 @@ wait_pid "$RPID" 5
 ok "udprecv -r -w with nothing received: exit 3" [ "$RC" = 3 ]
 rsnd 5 -w 1 127.0.0.1 9 x
 ok "udpsend -r -w (no replies in reliable mode): usage error 2" [ "$SRC" = 2 ]
+snd --ordered 127.0.0.1 9 x
+okx "--ordered without -r: usage error 2 naming it" '[ "$SRC" = 2 ] && grep -q -- "--ordered needs -r" "$T/last.err"'
 
 # --- progress bar on a terminal ------------------------------------------------------
 if command -v script >/dev/null 2>&1; then
