@@ -105,6 +105,8 @@ struct rel_config {
 	uint32_t window;            /* packets in flight / receive window, 1024 */
 	uint32_t max_peers;         /* sessions per core, 4096 */
 	uint32_t out_queue;         /* datagrams the out-queue holds, 256 */
+	uint32_t dupthresh;         /* lost once this many later packets were acked
+				     * and it is 5/4 srtt old (RACK-like), 1 */
 	uint64_t rto_initial_us;    /* RTO before any RTT sample, 1 s */
 	uint64_t rto_min_us;        /* RTO floor, 200 ms */
 	uint64_t rto_max_us;        /* RTO ceiling for backoff, 60 s (and dead_us/4) */

@@ -20,6 +20,7 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->window = 1024;
 	cfg->max_peers = 4096;
 	cfg->out_queue = 256;
+	cfg->dupthresh = 1;
 	cfg->rto_initial_us = 1000000;
 	cfg->rto_min_us = 200000;
 	cfg->rto_max_us = 60000000;
@@ -65,7 +66,7 @@ static int config_ok(const struct rel_config *c)
 	if (c->window < 8 || c->window > (1u << 20) || c->out_queue < 4 || c->max_peers < 1 ||
 	    c->max_peers > (1u << 24))
 		return 0;
-	if (c->rto_min_us < 1 || c->rto_min_us > c->rto_initial_us ||
+	if (c->dupthresh < 1 || c->rto_min_us < 1 || c->rto_min_us > c->rto_initial_us ||
 	    c->rto_initial_us > c->rto_max_us)
 		return 0;
 	if (c->keepalive_us < 1 || c->dead_us <= c->keepalive_us || c->cookie_bucket_us < 1)

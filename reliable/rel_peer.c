@@ -213,9 +213,10 @@ static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
 	p->inflight_bytes -= t->len;
 }
 
-/* Loss detection in the manner of RACK (RFC 8985): a packet is lost once a
- * packet sent after it has been acked and it has been out for more than
- * 5/4 srtt, so reordering within a quarter RTT causes no retransmission.
+/* Loss detection in the manner of RACK (RFC 8985): a packet is lost once
+ * dupthresh packets sent after it have been acked (1 by default: any) and
+ * it has been out for more than 5/4 srtt, so reordering within a quarter
+ * RTT causes no retransmission.
  * A packet that is not old enough yet is checked again at loss_at, so a
  * loss at the end of a burst does not wait for the RTO. */
 static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
@@ -224,7 +225,7 @@ static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	p->loss_at = 0;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
-		if (t->state != TX_INFLIGHT || t->lost || t->txo >= p->largest_acked_txo)
+		if (t->state != TX_INFLIGHT || t->lost || t->txo + c->cfg.dupthresh > p->largest_acked_txo)
 			continue;
 		if (now - t->sent_us < min_age) {
 			uint64_t at = t->sent_us + min_age;
