@@ -584,26 +584,12 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	return (int)got;
 }
 
+/* Both "no address" (a connected socket) or the same endpoint. */
 static int same_dest(const struct udp_addr *a, const struct udp_addr *b)
 {
-	if (a->len != b->len)
-		return 0;
-	if (!a->len)
-		return 1;
-	if (a->u.sa.sa_family != b->u.sa.sa_family)
-		return 0;
-	switch (a->u.sa.sa_family) {
-	case AF_INET:
-		return a->u.in4.sin_port == b->u.in4.sin_port &&
-		       a->u.in4.sin_addr.s_addr == b->u.in4.sin_addr.s_addr;
-	case AF_INET6:
-		return a->u.in6.sin6_port == b->u.in6.sin6_port &&
-		       a->u.in6.sin6_scope_id == b->u.in6.sin6_scope_id &&
-		       memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr,
-			      sizeof a->u.in6.sin6_addr) == 0;
-	default:
-		return memcmp(&a->u, &b->u, a->len) == 0;
-	}
+	if (!a->len || !b->len)
+		return a->len == b->len;
+	return a->len == b->len && udp_addr_equal(a, b);
 }
 
 /* Length of the GSO-able run at msgs[0..n): same destination, equal sizes,
