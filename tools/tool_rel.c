@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool_netsim.h"
@@ -146,8 +147,14 @@ int tool_rel_step(struct tool_rel_ctx *c, int extra_fd, double max_wait)
 	};
 	if (rel_out_pending(c->core))
 		pfd[0].events |= POLLOUT;
-	int ms = (int)(wait * 1000 + 0.999);
-	int r = poll(pfd, extra_fd >= 0 ? 2 : 1, ms < 0 ? 0 : ms);
+	/* ppoll, not poll: pacing asks for waits well under a millisecond,
+	 * and poll's whole milliseconds would cap a paced sender at about
+	 * one packet per millisecond */
+	if (wait < 0)
+		wait = 0;
+	struct timespec ts = { .tv_sec = (time_t)wait,
+			       .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) };
+	int r = ppoll(pfd, extra_fd >= 0 ? 2 : 1, &ts, NULL);
 	rel_drv_run_once(c->drv, 0);
 	return r > 0 && extra_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR));
 }

@@ -134,7 +134,7 @@ static int next_msg(struct source *s, const uint8_t **p, size_t *n)
 }
 
 /* Bytes the progress bar can expect: a regular file's rest, else unknown. */
-static uint64_t input_total(const struct tool_rel_send *a, const struct source *s)
+static uint64_t input_total(const struct source *s)
 {
 	if (s->msg)
 		return s->limit * s->msg_len;
@@ -142,7 +142,6 @@ static uint64_t input_total(const struct tool_rel_send *a, const struct source *
 	if (fstat(STDIN_FILENO, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
 	off_t pos = lseek(STDIN_FILENO, 0, SEEK_CUR);
-	(void)a;
 	return pos >= 0 && st.st_size > pos ? (uint64_t)(st.st_size - pos) : 0;
 }
 
@@ -289,7 +288,7 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 	if (e < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot start a session with %s: %s", a->dest_str,
 			 rel_strerror(e));
-	tool_rel_progress_init(&s.prog, input_total(a, &src));
+	tool_rel_progress_init(&s.prog, input_total(&src));
 	int code = TOOL_EXIT_OK;
 	for (;;) {
 		handle_events(&s);
