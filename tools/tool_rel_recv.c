@@ -21,7 +21,7 @@ struct receiver {
 	struct tool_rel_ctx c;
 	uint64_t msgs, bytes;
 	double last_msg, t_close;
-	int closing;
+	int closing, warned_foreign;
 };
 
 /* Returns -1 on a write error (errno set). */
@@ -132,6 +132,15 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 				wait = a->wait - idle;
 		}
 		tool_rel_snapshot(&r.c, 0);
+		if (!r.warned_foreign) {
+			struct rel_core_stats cs;
+			rel_core_stats(r.c.core, &cs);
+			if (cs.drop_magic) {
+				tool_info("ignoring datagrams that are not udpkit's reliable "
+					  "protocol (is the sender using -r?)");
+				r.warned_foreign = 1;
+			}
+		}
 		tool_rel_step(&r.c, -1, wait);
 	}
 	tool_rel_snapshot(&r.c, 1);

@@ -170,6 +170,12 @@ wait_pid "$RPID" 5
 ok "udprecv -r -w with nothing received: exit 3" [ "$RC" = 3 ]
 rsnd 5 -w 1 127.0.0.1 9 x
 ok "udpsend -r -w (no replies in reliable mode): usage error 2" [ "$SRC" = 2 ]
+start_recv foreign -r -w 1 127.0.0.1 0
+rpid=$RPID
+snd 127.0.0.1 "$PORT" not reliable
+wait_pid "$rpid" 5
+okx "udprecv -r says when plain datagrams arrive, prints nothing, exit 3" \
+	'[ "$RC" = 3 ] && [ ! -s "$T/foreign.out" ] && grep -q "is the sender using -r?" "$T/foreign.err"'
 snd --ordered 127.0.0.1 9 x
 okx "--ordered without -r: usage error 2 naming it" '[ "$SRC" = 2 ] && grep -q -- "--ordered needs -r" "$T/last.err"'
 
