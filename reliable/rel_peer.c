@@ -583,10 +583,14 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		}
 	}
 	if (p->rto_at && now >= p->rto_at) {
-		if (p->snd_una == p->snd_nxt && p->flow_blocked && out_room(c)) {
-			send_ack(c, p, REL_PT_PING, now); /* window probe */
-			p->rto = backoff(c, p->rto);
-			p->rto_at = now + p->rto;
+		if (p->snd_una == p->snd_nxt && p->flow_blocked) {
+			if (out_room(c)) {
+				send_ack(c, p, REL_PT_PING, now); /* window probe */
+				p->rto = backoff(c, p->rto);
+				p->rto_at = now + p->rto;
+			} else {
+				c->out_blocked = 1; /* probe after the drain */
+			}
 		} else if (p->snd_una == p->snd_nxt) {
 			p->rto_at = 0;
 		} else {
@@ -609,8 +613,12 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		}
 	}
 	/* with data in flight the retransmission timer probes instead */
-	if (p->snd_una == p->snd_nxt && now - p->last_send >= c->cfg.keepalive_us && out_room(c))
-		send_ack(c, p, REL_PT_PING, now);
+	if (p->snd_una == p->snd_nxt && now - p->last_send >= c->cfg.keepalive_us) {
+		if (out_room(c))
+			send_ack(c, p, REL_PT_PING, now);
+		else
+			c->out_blocked = 1; /* deadline 0: drain, then update */
+	}
 	return 0;
 }
 

@@ -442,6 +442,35 @@ static void tail_loss_probe(void **state)
 	duo_close(&d);
 }
 
+/* fuzz_rel_input found it: a keepalive (or window probe) that is due while
+ * the out-queue is full was skipped without saying so, and
+ * rel_next_deadline() returned a time in the past instead of 0 ("drain the
+ * out-queue and call rel_update"). */
+static void keepalive_with_full_out_queue(void **state)
+{
+	(void)state;
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.keepalive_us = 2000000;
+	cfg.out_queue = 4;
+	struct duo d;
+	duo_open(&d, &cfg);
+	int n = 0;
+	while (rel_send(d.a, d.pa, "x", 1, REL_DGRAM, d.now, NULL) == 0)
+		n++;
+	assert_int_equal(n, 4);
+	uint64_t u = d.now + 2000000 + 1000;
+	rel_update(d.a, u);
+	assert_true(rel_next_deadline(d.a) == 0);
+	assert_int_equal(drop_out(d.a, NULL), 4);
+	rel_update(d.a, u);
+	uint8_t type = 0;
+	assert_int_equal(drop_out(d.a, &type), 1);
+	assert_int_equal(type, REL_PT_PING);
+	assert_true(rel_next_deadline(d.a) > u);
+	duo_close(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +483,7 @@ int main(void)
 		cmocka_unit_test(cookie_expiry),
 		cmocka_unit_test(delayed_ack),
 		cmocka_unit_test(tail_loss_probe),
+		cmocka_unit_test(keepalive_with_full_out_queue),
 	};
 	return cmocka_run_group_tests_name("rel_timer", tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_seal.h"
 
 static int would_block(int r)
 {
@@ -98,6 +99,7 @@ int tool_io_recv(struct tool_io *io, struct udp_msg *msgs, unsigned n,
 			return 0;
 		tool_msgs_reset(msgs, n);
 		int r = udp_sock_recv_batch(io->sock, msgs, n);
+		tool_seal_check(io->sock);
 		if (r > 0)
 			return r;
 		if (would_block(r) || (r == UDP_ESYS && errno == EINTR))

@@ -12,6 +12,7 @@
 
 #include "tool_netsim.h"
 #include "tool_rel.h"
+#include "tool_seal.h"
 
 struct tool_rel_opts tool_rel_opt = { .progress = -1, .timeout = 10 };
 
@@ -156,10 +157,11 @@ int tool_rel_step(struct tool_rel_ctx *c, int extra_fd, double max_wait)
 			       .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) };
 	int r = ppoll(pfd, extra_fd >= 0 ? 2 : 1, &ts, NULL);
 	rel_drv_run_once(c->drv, 0);
+	tool_seal_check(c->sock); /* says once why sealed or plain packets vanish */
 	return r > 0 && extra_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR));
 }
 
-static const char *state_name[] = { "open", "closed", "dead" };
+static const char *state_name[] = { "open", "closing", "closed", "dead" };
 
 void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 {

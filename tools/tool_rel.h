@@ -89,7 +89,9 @@ struct tool_rel_peer {
 	struct rel_stats st;   /* last snapshot: the core forgets a dead peer */
 	uint64_t msgs, bytes;  /* messages delivered (received or acked) */
 	double t_open, t_last; /* session open, last message / ack */
-	enum { PEER_OPEN, PEER_CLOSED, PEER_DEAD } state;
+	/* closing: the peer's FIN arrived (all it sent was delivered), ours
+	 * is not acknowledged yet */
+	enum { PEER_OPEN, PEER_CLOSING, PEER_CLOSED, PEER_DEAD } state;
 };
 
 struct tool_rel_ctx {

@@ -16,11 +16,12 @@
 
 #include "tool_netsim.h"
 #include "tool_rel.h"
+#include "tool_seal.h"
 
 struct receiver {
 	struct tool_rel_ctx c;
 	uint64_t msgs, bytes;
-	double last_msg, t_close;
+	double last_msg, t_close, t_all_fin;
 	int closing, warned_foreign;
 };
 
@@ -54,6 +55,8 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 			break;
 		}
 		case REL_EV_PEER_CLOSED:
+			if (p && p->state == PEER_OPEN)
+				p->state = PEER_CLOSING;
 			if (p)
 				tool_debug("%s closed: %llu message(s), %llu bytes", p->name,
 					   (unsigned long long)p->msgs, (unsigned long long)p->bytes);
@@ -76,7 +79,7 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 		}
 		/* a long-running server forgets finished senders unless their
 		 * numbers are wanted at exit */
-		if (p && p->state != PEER_OPEN && !a->stats)
+		if (p && p->state >= PEER_CLOSED && !a->stats)
 			*p = r->c.peers[--r->c.npeers];
 	}
 	if (tool_out_flush(a->out) < 0)
@@ -84,12 +87,33 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 	return rc;
 }
 
-static int open_peers(const struct receiver *r)
+static int count_peers(const struct receiver *r, int state)
 {
 	int n = 0;
 	for (size_t i = 0; i < r->c.npeers; i++)
-		n += r->c.peers[i].state == PEER_OPEN;
+		n += (int)r->c.peers[i].state == state;
 	return n;
+}
+
+/* After -c: done when every sender's FIN has arrived (all it sent was
+ * delivered) and our FINs are acknowledged.  A pure receiver has no RTT
+ * sample, so its FIN is resent only after the initial RTO (1 s), and the
+ * sender may have exited without hearing it: we do not wait for that ack
+ * longer than FIN_GRACE, which is still long enough to re-ack a sender
+ * whose FIN ack was lost. */
+#define FIN_GRACE 1.0
+
+static int close_done(struct receiver *r, double now)
+{
+	if (now - r->t_close > tool_rel_opt.timeout)
+		return 1;
+	if (count_peers(r, PEER_OPEN)) {
+		r->t_all_fin = 0;
+		return 0;
+	}
+	if (!r->t_all_fin)
+		r->t_all_fin = now;
+	return !count_peers(r, PEER_CLOSING) || now - r->t_all_fin >= FIN_GRACE;
 }
 
 int tool_rel_recv_main(const struct tool_rel_recv *a)
@@ -119,7 +143,7 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 				if (r.c.peers[i].state == PEER_OPEN)
 					(void)rel_close(r.c.core, r.c.peers[i].id, rel_drv_now());
 		}
-		if (r.closing && (open_peers(&r) == 0 || now - r.t_close > tool_rel_opt.timeout))
+		if (r.closing && close_done(&r, now))
 			break;
 		if (!r.closing && a->wait >= 0) {
 			double idle = now - r.last_msg;
@@ -151,6 +175,7 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 				 tool_now() - t0);
 		tool_rel_print_stats(&r.c, a->json);
 		tool_netsim_stats(a->sock);
+		tool_seal_stats(a->sock);
 	}
 	tool_rel_close(&r.c);
 	return code;

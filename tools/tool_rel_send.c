@@ -16,6 +16,7 @@
 
 #include "tool_netsim.h"
 #include "tool_rel.h"
+#include "tool_seal.h"
 
 #define SEND_AHEAD (32u * 1024 * 1024)
 
@@ -337,6 +338,7 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 	if (a->stats) {
 		tool_rel_print_stats(&s.c, a->json);
 		tool_netsim_stats(a->sock);
+		tool_seal_stats(a->sock);
 	}
 	tool_rel_close(&s.c);
 	if (!src.whole && src.fd >= 0)

@@ -14,6 +14,7 @@
 
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_seal.h"
 #include "tool_rel.h"
 
 #define BATCH 64
@@ -64,6 +65,7 @@ static _Noreturn void usage(void)
 	       "      --echo           send each datagram back to its sender\n"
 	       "      --reply TEXT     answer each datagram with TEXT\n"
 	       "  -4 / -6              IPv4 / IPv6 only\n"
+	       TOOL_SEAL_HELP
 	       "Reliable mode (from udpsend -r):\n"
 	       "  -r, --reliable       sessions with any number of senders; each message\n"
 	       "                       printed once, when complete (-c counts messages,\n"
@@ -102,6 +104,7 @@ static const struct option longopts[] = {
 	{ "stats", no_argument, 0, O_STATS },
 	{ "netsim", required_argument, 0, O_NETSIM },
 	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
+	TOOL_SEAL_LONGOPTS,
 	{ "verbose", no_argument, 0, 'v' },
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
@@ -117,7 +120,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->wait = -1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":xo:c:w:vqh46r", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":xo:c:w:vqh46k:r", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_RAW: o->fmt = TOOL_FMT_RAW; break;
 		case 'x': o->fmt = TOOL_FMT_HEX; break;
@@ -139,6 +142,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_STATS: o->stats = 1; break;
 		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
 		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
+		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
 		case 'v': tool_verbosity++; break;
 		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
@@ -208,6 +212,7 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s",
 			 tool_addr_str(&local, b, sizeof b), udp_strerror(r));
 	tool_netsim_apply(sk);
+	tool_seal_apply(sk);
 	join_groups(sk, o, &local);
 	udp_sock_set_buffers(sk, 8 << 20, 0);
 	/* GRO lets a fast sender's GSO runs arrive as one receive each; it
@@ -401,6 +406,8 @@ int main(int argc, char **argv)
 	tool_netsim_finish(rc.io.sock); /* delayed --echo/--reply answers */
 	if (o.stats)
 		tool_netsim_stats(rc.io.sock);
+	if (o.stats)
+		tool_seal_stats(rc.io.sock);
 	tool_out_close(&rc.out);
 	udp_sock_free(rc.io.sock);
 	return code;

@@ -246,8 +246,10 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	}
 	struct udp_sock *up;
 	int rc = udp_sock_open(&up, udp_addr_family(&target), UDP_SOCK_NONBLOCK);
-	if (!rc)
+	if (!rc) {
 		udp_sock_set_netsim(up, NULL, NULL);
+		udp_sock_set_pass_sealed(up, 1); /* sealed packets go through untouched */
+	}
 	if (!rc && udp_addr_is_unix(&target)) {
 		/* An unbound unix socket cannot get replies: let Linux name it. */
 		struct udp_addr any = { .len = sizeof(sa_family_t) };
@@ -520,6 +522,7 @@ int main(int argc, char **argv)
 	if (rc)
 		die(1, "cannot listen on %s: %s", astr(&laddr, b1, sizeof b1), udp_strerror(rc));
 	udp_sock_set_netsim(lsock, NULL, NULL);
+	udp_sock_set_pass_sealed(lsock, 1); /* a relay forwards sealed packets as they are */
 	udp_sock_set_gro(lsock, model[C2T] == NULL);
 	udp_sock_set_buffers(lsock, 4 << 20, 4 << 20);
 	struct udp_addr bound;

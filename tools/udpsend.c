@@ -14,6 +14,7 @@
 
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_seal.h"
 #include "tool_rel.h"
 
 #define BATCH 64
@@ -73,6 +74,7 @@ static _Noreturn void usage(void)
 	       "      --from           prefix each reply with its sender\n"
 	       "  -o, --output FILE    write replies to FILE\n"
 	       "      --max N          reply buffer size (default 65536)\n"
+	       TOOL_SEAL_HELP
 	       "Reliable mode (to udprecv -r):\n"
 	       "  -r, --reliable       every message acknowledged; exit 0 only when all were\n"
 	       "                       delivered; --whole streams stdin of any size\n"
@@ -122,6 +124,7 @@ static const struct option longopts[] = {
 	{ "stats", no_argument, 0, O_STATS },
 	{ "netsim", required_argument, 0, O_NETSIM },
 	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
+	TOOL_SEAL_LONGOPTS,
 	{ "verbose", no_argument, 0, 'v' },
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
@@ -140,7 +143,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->wait = -1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":0c:i:bs:p:w:xo:vqh46r", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":0c:i:bs:p:w:xo:vqh46k:r", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_LINES: o->framing = TOOL_FRAME_LINE; break;
 		case O_KEEPNL: o->keep_delim = 1; break;
@@ -172,6 +175,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_STATS: o->stats = 1; break;
 		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
 		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
+		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
 		case 'v': tool_verbosity++; break;
 		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
@@ -224,6 +228,7 @@ static void open_socket(struct sender *s, const struct opts *o)
 	}
 	struct udp_sock *sk = s->io.sock;
 	tool_netsim_apply(sk);
+	tool_seal_apply(sk);
 	int mcast = udp_addr_is_multicast(&s->dest);
 	if (o->broadcast && (r = udp_sock_set_broadcast(sk, 1)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot enable broadcast: %s", udp_strerror(r));
@@ -461,6 +466,8 @@ int main(int argc, char **argv)
 			 (unsigned long long)s.truncated, tool_now() - s.t0);
 	if (o.stats)
 		tool_netsim_stats(s.io.sock);
+	if (o.stats)
+		tool_seal_stats(s.io.sock);
 	udp_sock_free(s.io.sock);
 	if (tool_stop_signal)
 		return 128 + tool_stop_signal;

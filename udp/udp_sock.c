@@ -88,6 +88,7 @@ int udp_sock_open(struct udp_sock **out, int family, int flags)
 	if (!s)
 		return UDP_ENOMEM;
 	s->family = family;
+	s->nonblock = (flags & UDP_SOCK_NONBLOCK) != 0;
 	int type = SOCK_DGRAM | SOCK_CLOEXEC;
 	if (flags & UDP_SOCK_NONBLOCK)
 		type |= SOCK_NONBLOCK;
@@ -197,6 +198,7 @@ void udp_sock_free(struct udp_sock *s)
 			unlink(s->path);
 	}
 	udp_sock_sim_free(s);
+	udp_sock_seal_free_state(s);
 	close(s->fd);
 	free(s);
 }
@@ -249,6 +251,7 @@ int udp_sock_set_nonblock(struct udp_sock *s, int on)
 	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
 	if (fcntl(s->fd, F_SETFL, fl) < 0)
 		return UDP_ESYS;
+	s->nonblock = on ? 1 : 0;
 	return 0;
 }
 
@@ -461,6 +464,14 @@ int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
 {
 	if (!s || (!buf && len) || len > INT_MAX)
 		return UDP_EINVAL;
+	if (s->seal_on)
+		return udp_sock_seal_send(s, buf, len, to);
+	return udp_sock_wire_send(s, buf, len, to);
+}
+
+int udp_sock_wire_send(struct udp_sock *s, const void *buf, size_t len,
+		       const struct udp_addr *to)
+{
 	if (s->sim_out)
 		return udp_sock_sim_send(s, buf, len, to);
 	ssize_t n;
@@ -502,16 +513,24 @@ union gro_cmsg {
 static int recv_cap_ok(const struct udp_sock *s, const struct udp_msg *m)
 {
 	return (m->buf || !m->cap) && m->cap <= INT_MAX &&
-	       (!s->gro || m->cap >= UDP_GRO_MIN_CAP);
+	       (!s->gro || s->seal_on || m->cap >= UDP_GRO_MIN_CAP);
 }
 
 int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 {
 	if (!s || !m || !recv_cap_ok(s, m))
 		return UDP_EINVAL;
-	if (s->sim_in)
-		return udp_sock_sim_recv(s, m);
-	return udp_sock_sys_recv(s, m, 0);
+	if (s->seal_on) {
+		int rc = udp_sock_seal_recv_batch(s, m, 1);
+		return rc < 0 ? rc : (int)m->len;
+	}
+	for (;;) {
+		int rc = s->sim_in ? udp_sock_sim_recv(s, m) : udp_sock_sys_recv(s, m, 0);
+		if (rc < 0 || s->pass_sealed || udp_sock_keyless_filter(s, m, 1))
+			return rc;
+		if (s->nonblock)
+			return UDP_EAGAIN; /* it was sealed and we have no key */
+	}
 }
 
 int udp_sock_sys_recv(struct udp_sock *s, struct udp_msg *m, int flags)
@@ -540,8 +559,29 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 {
 	if (!s || !msgs || !n || n > INT_MAX)
 		return UDP_EINVAL;
+	if (s->seal_on)
+		return udp_sock_seal_recv_batch(s, msgs, n);
+	for (;;) {
+		int rc = udp_sock_wire_recv_batch(s, msgs, n);
+		if (rc <= 0 || s->pass_sealed)
+			return rc;
+		rc = (int)udp_sock_keyless_filter(s, msgs, (unsigned)rc);
+		if (rc > 0)
+			return rc;
+		if (s->nonblock)
+			return UDP_EAGAIN; /* all were sealed and we have no key */
+	}
+}
+
+int udp_sock_wire_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
 	if (s->sim_in)
 		return udp_sock_sim_recv_batch(s, msgs, n);
+	return udp_sock_sys_recv_batch(s, msgs, n);
+}
+
+int udp_sock_sys_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
 	struct mmsghdr mm[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union gro_cmsg ctl[BATCH_MAX];
@@ -720,6 +760,13 @@ int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if ((!msgs[i].buf && msgs[i].len) || msgs[i].len > INT_MAX)
 			return UDP_EINVAL;
+	if (s->seal_on)
+		return udp_sock_seal_send_batch(s, msgs, n);
+	return udp_sock_wire_send_batch(s, msgs, n);
+}
+
+int udp_sock_wire_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
 	if (s->sim_out)
 		return udp_sock_sim_send_batch(s, msgs, n);
 	return udp_sock_sys_send_batch(s, msgs, n);

@@ -168,4 +168,52 @@ void udp_sock_netsim_counters(const struct udp_sock *s,
  * one line in err such as "UDPKIT_NETSIM: unknown word 'lose'". */
 int udp_sock_netsim_env_check(char *err, size_t errlen);
 
+/* ---- Sealing at the send/receive seam (udp_sock_seal.c) ----
+ *
+ * With a udp_seal attached (a group key), every datagram sent by any of
+ * send/send_batch is sealed (plaintext + UDP_SEAL_OVERHEAD bytes on the
+ * wire) before the outgoing netsim and the kernel, and every datagram
+ * received goes kernel -> incoming netsim -> udp_seal_open().  The caller
+ * only ever sees authenticated plaintext with the sender's address: a
+ * datagram that fails to open (plaintext, wrong key, forged, corrupt,
+ * replayed, ...) is dropped and counted under its reason, never returned,
+ * so nothing above the socket can answer it.  Lengths and wire_len the
+ * caller sees are plaintext lengths; a plaintext longer than the buffer is
+ * truncated with UDP_MSG_TRUNC as usual.  When a receive drops everything
+ * it got, a non-blocking socket returns UDP_EAGAIN and a blocking one waits
+ * for the next datagram (an SO_RCVTIMEO then starts again).
+ * GSO applies to runs of equal-size sealed datagrams and GRO (when turned
+ * on) to receives: a coalesced run is opened one datagram at a time and
+ * handed out as separate messages (seg_size stays 0), so caller buffers
+ * need not be UDP_GRO_MIN_CAP.  Datagrams of a run beyond the caller's n
+ * wait in the socket for the next receive; udp_sock_next_due() then says
+ * "now", so a caller polling the descriptor must also honour it (or call
+ * receive again whenever the last one filled all n).  No allocation per
+ * datagram: the scratch areas are allocated on first use and reused.
+ *
+ * Without a key, a datagram that looks sealed (udp_seal_looks_sealed) is
+ * dropped and counted (udp_sock_sealed_seen), since its bytes mean nothing
+ * as plaintext and mixing keyed and keyless peers must fail loudly, not
+ * deliver ciphertext as data.  A relay or capture tool that forwards
+ * datagrams opaquely turns that off with udp_sock_set_pass_sealed(). */
+struct udp_seal;
+struct udp_seal_stats;
+
+/* Attaches a sealer; the socket owns it from this call on, also when the
+ * call fails, and frees it with the socket or the next set.  NULL removes
+ * sealing (and its counters).  Returns 0, UDP_EINVAL or UDP_ENOMEM. */
+int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal);
+/* The attached sealer (NULL: none), e.g. for udp_seal_key_id(). */
+const struct udp_seal *udp_sock_get_seal(const struct udp_sock *s);
+/* The sealer's counters (udp_seal_get_stats), with drop_nospace also
+ * counting sealed datagrams too large for the socket's scratch (only
+ * possible on AF_UNIX).  Zeros without a key.  Returns 1 when a key is
+ * attached, 0 when not, UDP_EINVAL. */
+int udp_sock_seal_stats(const struct udp_sock *s, struct udp_seal_stats *out);
+/* Keyless socket: datagrams dropped because they looked sealed. */
+uint64_t udp_sock_sealed_seen(const struct udp_sock *s);
+/* Keyless socket: deliver sealed-looking datagrams as data (on), or drop
+ * and count them (off, the default). */
+int udp_sock_set_pass_sealed(struct udp_sock *s, int on);
+
 #endif

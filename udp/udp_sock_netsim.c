@@ -372,6 +372,10 @@ int udp_sock_sim_recv(struct udp_sock *s, struct udp_msg *m)
 
 uint64_t udp_sock_next_due(const struct udp_sock *s)
 {
+	/* Opened datagrams of a GRO run wait in the socket, not the kernel:
+	 * due now, or a caller polling the descriptor would sleep on them. */
+	if (s && s->seal_on && udp_sock_seal_pending(s))
+		return sim_now(s->sim);
 	const struct udp_sock_sim *sim = s ? s->sim : NULL;
 	if (!sim)
 		return UINT64_MAX;

@@ -75,13 +75,15 @@ iperf() {
 		iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
 		local sp=$!
 		pids+=("$sp")
+		# Wait (bounded) until the server listens, then run the client once:
+		# a retry loop around a 20 s client could run for half an hour.
 		local ok=0
 		for _ in $(seq 1 100); do
-			if timeout 20 iperf3 -c 127.0.0.1 -p $port -u -b 0 -l $CHUNK -t 3 -J >"$tmp/ip.json" 2>/dev/null; then
-				ok=1; break
-			fi
-			sleep 0.05
+			ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
+			sleep 0.02
 		done
+		timeout 15 iperf3 -c 127.0.0.1 -p $port -u -b 0 -l $CHUNK -t 3 -J >"$tmp/ip.json" 2>/dev/null && ok=1
+		kill $sp 2>/dev/null
 		wait $sp 2>/dev/null
 		[ $ok = 1 ] || continue
 		read -r r l <<<"$(python3 - "$tmp/ip.json" <<'PY'
@@ -102,6 +104,10 @@ measure raw "'$HELP/bench_raw_recv' 127.0.0.1 0 1000" 's/^port \([0-9]*\)$/\1/p'
 	"'$HELP/bench_raw_send' 127.0.0.1 PORT $CHUNK"
 measure udpkit "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	"'$BIN/udpsend' --chunk $CHUNK 127.0.0.1 PORT"
+# Sealed: the same pair with a key (every datagram sealed and opened).
+"$BIN/udpkey" genkey -o "$tmp/key" 2>/dev/null
+measure sealed "'$BIN/udprecv' -k '$tmp/key' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	"'$BIN/udpsend' -k '$tmp/key' --chunk $CHUNK 127.0.0.1 PORT"
 # The relay case: the sender starts udprelay in front of the receiver.
 relayed() { # PORT: udprelay -> 127.0.0.1:PORT, then udpsend --chunk into it
 	local err; err=$(mktemp)
@@ -116,13 +122,14 @@ measure relay "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.
 iperf
 
 base=${rate[raw]}
-printf '%-34s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
-for c in raw udpkit relay iperf3; do
-	printf '%-34s %12s %9s %8s %10s\n' \
-		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
+printf '%-40s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
+for c in raw udpkit sealed relay iperf3; do
+	printf '%-40s %12s %9s %8s %10s\n' \
+		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; sealed) echo 'udpsend -k | udprecv -k --raw (sealed)';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
 		"${rate[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v c=$CHUNK 'BEGIN { printf "%.1f", r * c / 1e6 }')" \
 		"${loss[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? r / b : 0) }')"
 done
+awk -v s="${rate[sealed]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed vs plaintext udpkit: %.2fx\n", s / u }'
 awk -v u="${rate[udpkit]}" -v i="${rate[iperf3]}" 'BEGIN { if (i > 0) printf "udpkit vs iperf3: %.2fx\n", u / i }'

@@ -77,3 +77,10 @@ p=$!; PIDS+=($p); wait_listening ex9.err
 udpsend --chunk 1000 127.0.0.1 9995 <zeros
 wait_pid $p 5
 okx "udprecv -c counts datagrams of a coalesced (GRO) run" '[ "$RC" = 0 ] && [ "$(stat -c %s ex9.out)" = 40000 ]'
+
+udpkey genkey -o k                       # 32 random bytes, mode 0600
+udprecv -k k -c 1 127.0.0.1 9994 >ex10.out 2>ex10.err &
+p=$!; PIDS+=($p); wait_listening ex10.err
+udpsend -k k 127.0.0.1 9994 'for members only'
+wait_pid $p 5
+okx "README: sealed messages (udpkey genkey -o k, -k k)" '[ "$RC" = 0 ] && [ "$(cat ex10.out)" = "for members only" ] && [ "$(stat -c %a k)" = 600 ]'

@@ -97,6 +97,18 @@ for o in objs:
         assert k in o, k
 " "$T/many.err"'
 
+# --- sealed (-k): the reliable protocol inside sealed datagrams -----------------
+if "$BIN/udpkey" genkey -o "$T/key" 2>/dev/null; then
+	start_recv sealed -r -k "$T/key" -c 1000 --stats 127.0.0.1 0
+	rpid=$RPID
+	rsnd 30 -k "$T/key" --ordered --netsim 'loss 10% seed 8' 127.0.0.1 "$PORT" <"$T/lines"
+	wait_pid "$rpid" 10
+	okx "-r with -k under 'loss 10%': all in order, sealed on the wire" \
+		'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s "$T/lines" "$T/sealed.out" && grep -q "seal: .*opened=[1-9]" "$T/sealed.err"'
+else
+	fail "udpkey genkey"
+fi
+
 # --- files ------------------------------------------------------------------------
 head -c 5000000 /dev/urandom >"$T/f5"
 start_recv f5 -r --raw -w 5 127.0.0.1 0

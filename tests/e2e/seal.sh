@@ -1,0 +1,140 @@
+#!/bin/bash
+# Sealed traffic end to end: udpkey keys and passphrases in udpsend/udprecv,
+# what a keyed receiver drops (plaintext, other keys, replays, garbage), what
+# a keyless one says, --echo never answering the unauthenticated, key-file
+# permission checks, sealed traffic through udprelay, a sealed file transfer.
+. "$(dirname "$0")/lib.bash"
+RELAY=$BIN/udprelay
+KEY=$BIN/udpkey
+cd "$T" || exit 1
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" | head -n 1; }
+
+"$KEY" genkey -o k 2>"$T/last.err"
+"$KEY" genkey -o k2 2>>"$T/last.err"
+ok "udpkey genkey -o k: mode 0600" [ "$(stat -c %a k)" = 600 ]
+
+# --- key file roundtrip --------------------------------------------------------
+start_recv rt -k k --stats -c 3 -w 5 127.0.0.1 0
+snd -k k 127.0.0.1 "$PORT" one
+snd -k k 127.0.0.1 "$PORT" two
+snd -k k 127.0.0.1 "$PORT" three
+wait_pid "$RPID" 10
+ok "-k k: udpsend -> udprecv roundtrip" [ "$RC" = 0 -a "$(cat rt.out)" = $'one\ntwo\nthree' ]
+okx "--stats counts opened=3" '[ "$(field opened <rt.err)" = 3 ]'
+
+# --- passphrases (file on one side, environment on the other) ------------------
+printf 'correct horse\n' >pw; chmod 600 pw
+printf 'battery staple\n' >pw2; chmod 600 pw2
+start_recv pf --passphrase-file pw --group lab --stats -w 2 127.0.0.1 0
+SEAL_PW='correct horse' snd --passphrase-env SEAL_PW --group lab 127.0.0.1 "$PORT" hi
+wait_pid "$RPID" 10
+ok "passphrase file and env, same group: delivered" [ "$(cat pf.out)" = hi ]
+
+start_recv pw2 --passphrase-file pw --stats -w 2 127.0.0.1 0
+snd --passphrase-file pw2 -c 3 127.0.0.1 "$PORT" hi
+wait_pid "$RPID" 10
+okx "different passphrase: nothing delivered, exit 3" '[ "$RC" = 3 ] && [ ! -s pw2.out ]'
+okx "different passphrase: --stats counts wrong-key drops" '[ "$(field drop_wrongkey <pw2.err)" = 3 ]'
+
+start_recv grp --passphrase-file pw --group a --stats -w 2 127.0.0.1 0
+snd --passphrase-file pw --group b 127.0.0.1 "$PORT" hi
+wait_pid "$RPID" 10
+okx "same passphrase, other group: nothing delivered" '[ ! -s grp.out ] && [ "$(field drop_wrongkey <grp.err)" = 1 ]'
+
+# --- keyless receiver, plaintext sender ---------------------------------------
+start_recv nokey --stats -w 2 127.0.0.1 0
+snd -k k -c 5 127.0.0.1 "$PORT" secret
+wait_pid "$RPID" 10
+okx "keyless udprecv prints no data" '[ ! -s nokey.out ]'
+okx "keyless udprecv says so once" \
+	'[ "$(grep -c "received sealed packets but no key was given (-k/--passphrase-file)" nokey.err)" = 1 ]'
+okx "keyless --stats counts the sealed drops" '[ "$(field sealed_dropped <nokey.err)" = 5 ]'
+
+start_recv plain -k k --stats -w 2 127.0.0.1 0
+snd -c 4 127.0.0.1 "$PORT" plaintext
+wait_pid "$RPID" 10
+okx "plaintext to a keyed udprecv: nothing printed, drops counted" \
+	'[ ! -s plain.out ] && [ "$(field drop_plaintext <plain.err)" = 4 ]'
+
+# --- replay: captured sealed bytes sent twice -> one delivery -------------------
+start_recv rep -k k --stats -w 2 127.0.0.1 0
+timeout 10 python3 - "$PORT" "$BIN/udpsend" <<'PY' 2>"$T/last.err"
+import socket, subprocess, sys
+port = int(sys.argv[1])
+cap = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+cap.bind(("127.0.0.1", 0)); cap.settimeout(5)
+subprocess.run([sys.argv[2], "-k", "k", "127.0.0.1", str(cap.getsockname()[1]), "only once"], check=True)
+pkt, _ = cap.recvfrom(65536)
+assert pkt[:3] == b"\xc5\x53\x01" and len(pkt) == 9 + 48, pkt
+for _ in range(2):
+    cap.sendto(pkt, ("127.0.0.1", port))
+PY
+pyrc=$?
+wait_pid "$RPID" 10
+okx "replayed sealed datagram delivered exactly once" \
+	'[ $pyrc = 0 ] && [ "$(cat rep.out)" = "only once" ] && [ "$(field drop_replay <rep.err)" = 1 ]'
+
+# --- --echo never answers what did not authenticate ----------------------------
+start_recv echo -k k --echo --stats -w 3 127.0.0.1 0
+timeout 10 python3 - "$PORT" <<'PY' >echo.py.out 2>"$T/last.err"
+import os, socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.5)
+s.sendto(b"plain hello", ("127.0.0.1", port))
+s.sendto(b"\xc5\x53\x01\x01" + os.urandom(80), ("127.0.0.1", port))  # forged
+s.sendto(os.urandom(200), ("127.0.0.1", port))
+try:
+    data, _ = s.recvfrom(65536)
+    print("ANSWERED", len(data))
+except socket.timeout:
+    print("silent")
+PY
+wait_pid "$RPID" 10
+okx "--echo sends nothing back to plaintext/forged/garbage" '[ "$(cat echo.py.out)" = silent ] && [ ! -s echo.out ]'
+okx "--echo receiver counted the drops" \
+	'[ $(( $(field drop_plaintext <echo.err) + $(field drop_auth <echo.err) + $(field drop_wrongkey <echo.err) )) = 3 ]'
+start_recv echo2 -k k --echo -c 1 -w 3 127.0.0.1 0
+snd -k k -w 2 127.0.0.1 "$PORT" ping >echo2.reply
+wait_pid "$RPID" 10
+ok "--echo answers a sealed datagram, sealed" [ "$(cat echo2.reply)" = ping ]
+
+# --- key file checks, no passphrase on the command line ------------------------
+cp k k644; chmod 644 k644
+"$RECV" -k k644 127.0.0.1 0 >/dev/null 2>perm.err
+rc=$?
+okx "key file mode 0644 refused: one line naming the file, exit 1" \
+	'[ $rc = 1 ] && [ "$(wc -l <perm.err)" = 1 ] && grep -q "^udprecv: key file '"'"'k644'"'"': permissions too open.*chmod 600" perm.err'
+"$SEND" --passphrase secret 127.0.0.1 9 x 2>pp.err
+rc=$?
+okx "--passphrase on the command line does not exist (exit 2)" '[ $rc = 2 ] && grep -q passphrase-file pp.err'
+"$SEND" -k nonexistent 127.0.0.1 9 x 2>ne.err
+rc=$?
+okx "missing key file: exit 1 naming it" '[ $rc = 1 ] && grep -q "key file '"'"'nonexistent'"'"'" ne.err'
+
+# --- through udprelay with loss: what arrives authenticated ---------------------
+seq -f 'line %04g' 1 500 >lines
+start_recv rel -k k --stats -w 2 127.0.0.1 0
+rpid=$RPID
+: >rel.rerr
+"$RELAY" --stats -w 3 --netsim 'loss 10% seed 3' 127.0.0.1:0 "127.0.0.1:$PORT" 2>rel.rerr &
+XPID=$!; PIDS+=("$XPID")
+for _ in $(seq 250); do grep -q 'listening on' rel.rerr && break; sleep 0.02; done
+XPORT=$(sed -n 's/^udprelay: listening on [^,]*:\([0-9]*\),.*/\1/p' rel.rerr | head -n 1)
+snd -k k --rate 20000 127.0.0.1 "$XPORT" <lines
+wait_pid "$rpid" 20
+wait_pid "$XPID" 10
+got=$(wc -l <rel.out)
+okx "sealed traffic through udprelay (loss 10% seed 3): ~90% arrive, all authentic" \
+	'[ "$got" -gt 400 ] && [ "$got" -lt 500 ] && [ "$(grep -vxF -f lines rel.out | wc -l)" = 0 ] && [ "$(field opened <rel.err)" = "$got" ]'
+okx "nothing dropped at the receiver" \
+	'[ "$(field drop_auth <rel.err)" = 0 ] && [ "$(field drop_plaintext <rel.err)" = 0 ]'
+
+# --- sealed file transfer, byte exact -------------------------------------------
+head -c 300000 /dev/urandom >blob
+start_recv file -k k --raw -w 2 127.0.0.1 0
+snd -k k --chunk 1200 --rate 20000 127.0.0.1 "$PORT" <blob
+wait_pid "$RPID" 10
+ok "sealed --chunk 1200 transfer is byte-exact (cmp)" cmp -s blob file.out
+
+e2e_summary

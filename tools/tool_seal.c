@@ -1,0 +1,183 @@
+/* tool_seal.c - the key options of every tool, on top of the socket seam
+ * (udp_sock_set_seal): parse, load or derive the key, attach the sealer,
+ * say once what is being dropped, print the counters.
+ *
+ * The passphrase never comes from argv (other users can read a command
+ * line in /proc): only from a file with key-file permissions or from an
+ * environment variable, which is wiped and unset as soon as it is read.
+ * Key material lives in sodium_malloc memory and is wiped after use, and
+ * core dumps are turned off before any key is loaded. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "tool_common.h"
+#include "tool_seal.h"
+#include "udp_key.h"
+#include "udp_seal.h"
+
+static const char *key_path, *pass_file, *pass_env, *group;
+static int keyed, warned_sealed, warned_plain, warned_wrongkey;
+
+void tool_seal_option(int c, const char *arg)
+{
+	const char **slot = NULL;
+	switch (c) {
+	case TOOL_SEAL_O_KEY: slot = &key_path; break;
+	case TOOL_SEAL_O_PFILE: slot = &pass_file; break;
+	case TOOL_SEAL_O_PENV: slot = &pass_env; break;
+	case TOOL_SEAL_O_GROUP:
+		if (!*arg || strlen(arg) > UDP_KEY_GROUP_MAX)
+			tool_usage_die("--group: name empty or longer than %d bytes",
+				       UDP_KEY_GROUP_MAX);
+		group = arg;
+		return;
+	default:
+		tool_usage_die("--passphrase is not accepted: a command line is visible "
+			       "to other users (use --passphrase-file or --passphrase-env)");
+	}
+	if (*slot)
+		tool_usage_die("key option given twice");
+	*slot = arg;
+	if (!!key_path + !!pass_file + !!pass_env > 1)
+		tool_usage_die("give one of -k, --passphrase-file, --passphrase-env");
+}
+
+static _Noreturn void key_die(const char *what, const char *name, int rc)
+{
+	const char *why;
+	switch (rc) {
+	case UDP_ESEAL_KEYFILE_PERM:
+		why = "permissions too open: readable or writable by group or other (chmod 600)";
+		break;
+	case UDP_ESEAL_KEYFILE_LINK: why = "is a symbolic link (refused)"; break;
+	case UDP_ESEAL_KEYFILE_TYPE: why = "is not a regular file"; break;
+	case UDP_ESEAL_KEYFILE_EMPTY: why = "is empty"; break;
+	case UDP_ESYS: why = strerror(errno); break;
+	default: why = udp_strerror(rc); break;
+	}
+	tool_die(TOOL_EXIT_ERR, "%s '%s': %s", what, name, why);
+}
+
+/* The key from a passphrase file or variable (Argon2id, about 0.1 s). */
+static struct udp_key *derive(void)
+{
+	size_t cap = UDP_KEY_PASSPHRASE_MAX + 2;
+	char *pw = sodium_malloc(cap);
+	if (!pw)
+		tool_die(TOOL_EXIT_ERR, "out of memory for the passphrase");
+	int n;
+	if (pass_file) {
+		n = udp_key_read_secret_file(pass_file, pw, cap);
+		if (n < 0) {
+			sodium_free(pw);
+			key_die("passphrase file", pass_file, n);
+		}
+	} else {
+		char *v = getenv(pass_env);
+		if (!v || !*v) {
+			sodium_free(pw);
+			tool_die(TOOL_EXIT_ERR, "--passphrase-env: variable '%s' is %s", pass_env,
+				 v ? "empty" : "not set");
+		}
+		size_t len = strlen(v);
+		n = len > UDP_KEY_PASSPHRASE_MAX ? UDP_ESEAL_PASSPHRASE : (int)len;
+		if (n > 0)
+			memcpy(pw, v, len);
+		sodium_memzero(v, len); /* children and /proc/self/environ see no trace */
+		unsetenv(pass_env);
+		if (n < 0) {
+			sodium_free(pw);
+			key_die("passphrase in", pass_env, n);
+		}
+	}
+	struct udp_key *k = NULL;
+	int rc = udp_key_derive(&k, group ? group : "udpkit", pw, (size_t)n);
+	sodium_free(pw); /* wipes */
+	if (rc < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot derive the key: %s", udp_strerror(rc));
+	return k;
+}
+
+void tool_seal_apply(struct udp_sock *s)
+{
+	if (!key_path && !pass_file && !pass_env) {
+		if (group)
+			tool_usage_die("--group needs --passphrase-file or --passphrase-env");
+		return;
+	}
+	if (sodium_init() < 0)
+		tool_die(TOOL_EXIT_ERR, "libsodium failed to initialise");
+	if (udp_key_protect_process() < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot turn core dumps off: %s", strerror(errno));
+	struct udp_key *k = NULL;
+	if (key_path) {
+		if (group)
+			tool_usage_die("--group goes with a passphrase, not with -k");
+		int rc = udp_key_load(&k, key_path);
+		if (rc < 0)
+			key_die("key file", key_path, rc);
+	} else {
+		k = derive();
+	}
+	struct udp_seal *seal = NULL;
+	int rc = udp_seal_new(&seal, k, NULL);
+	uint32_t id = udp_key_id(k);
+	udp_key_free(k); /* the sealer holds its own copy of the subkey */
+	if (rc < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udp_strerror(rc));
+	if ((rc = udp_sock_set_seal(s, seal)) < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udp_strerror(rc));
+	keyed = 1;
+	tool_debug("sealing with key id %08x", (unsigned)id);
+}
+
+void tool_seal_check(struct udp_sock *s)
+{
+	if (!keyed) {
+		if (!warned_sealed && udp_sock_sealed_seen(s)) {
+			warned_sealed = 1;
+			tool_info("received sealed packets but no key was given "
+				  "(-k/--passphrase-file); they are dropped");
+		}
+		return;
+	}
+	if (warned_plain && warned_wrongkey)
+		return;
+	struct udp_seal_stats st;
+	udp_sock_seal_stats(s, &st);
+	if (st.drop_plaintext && !warned_plain) {
+		warned_plain = 1;
+		tool_info("dropping plaintext packets: a key is set, so every packet must be sealed");
+	}
+	if (st.drop_wrongkey && !warned_wrongkey) {
+		warned_wrongkey = 1;
+		tool_info("dropping packets sealed with a different key (check -k, or the "
+			  "passphrase and --group)");
+	}
+}
+
+void tool_seal_stats(struct udp_sock *s)
+{
+	struct udp_seal_stats st;
+	if (udp_sock_seal_stats(s, &st) <= 0) {
+		if (udp_sock_sealed_seen(s))
+			tool_err("seal: key=none sealed_dropped=%llu",
+				 (unsigned long long)udp_sock_sealed_seen(s));
+		return;
+	}
+	tool_err("seal: key_id=%08x sealed=%llu opened=%llu drop_plaintext=%llu drop_short=%llu "
+		 "drop_header=%llu drop_wrongkey=%llu drop_auth=%llu drop_replay=%llu "
+		 "drop_old=%llu drop_reflect=%llu drop_nospace=%llu sessions=%llu "
+		 "sessions_evicted=%llu addr_changes=%llu",
+		 (unsigned)udp_seal_key_id(udp_sock_get_seal(s)),
+		 (unsigned long long)st.sealed, (unsigned long long)st.opened,
+		 (unsigned long long)st.drop_plaintext, (unsigned long long)st.drop_short,
+		 (unsigned long long)st.drop_header, (unsigned long long)st.drop_wrongkey,
+		 (unsigned long long)st.drop_auth, (unsigned long long)st.drop_replay,
+		 (unsigned long long)st.drop_old, (unsigned long long)st.drop_reflect,
+		 (unsigned long long)st.drop_nospace, (unsigned long long)st.sessions,
+		 (unsigned long long)st.sessions_evicted, (unsigned long long)st.addr_changes);
+}

@@ -1,0 +1,49 @@
+/* tool_seal.h - key options for the tools (tool_seal.c): -k/--key FILE,
+ * --passphrase-file FILE, --passphrase-env VAR, --group NAME.  A passphrase
+ * is never taken from the command line (--passphrase is refused, exit 2).
+ *
+ * In a tool: TOOL_SEAL_LONGOPTS in the option table, "k:" in the short
+ * options, TOOL_SEAL_CASES: tool_seal_option(c, optarg); in the switch,
+ * tool_seal_apply(sock) after opening the socket, tool_seal_stats(sock)
+ * with --stats.  The sealing itself happens in the socket (udp_sock.h), so
+ * every send and receive of the tool, raw or reliable, is covered. */
+#ifndef TOOL_SEAL_H
+#define TOOL_SEAL_H
+
+#include "udp_sock.h"
+
+enum { TOOL_SEAL_O_KEY = 'k', TOOL_SEAL_O_PFILE = 0x5e00, TOOL_SEAL_O_PENV,
+       TOOL_SEAL_O_GROUP, TOOL_SEAL_O_PASSPHRASE };
+
+#define TOOL_SEAL_LONGOPTS \
+	{ "key", required_argument, 0, TOOL_SEAL_O_KEY }, \
+	{ "passphrase-file", required_argument, 0, TOOL_SEAL_O_PFILE }, \
+	{ "passphrase-env", required_argument, 0, TOOL_SEAL_O_PENV }, \
+	{ "group", required_argument, 0, TOOL_SEAL_O_GROUP }, \
+	{ "passphrase", optional_argument, 0, TOOL_SEAL_O_PASSPHRASE }
+
+#define TOOL_SEAL_CASES \
+	case TOOL_SEAL_O_KEY: case TOOL_SEAL_O_PFILE: case TOOL_SEAL_O_PENV: \
+	case TOOL_SEAL_O_GROUP: case TOOL_SEAL_O_PASSPHRASE
+
+/* The usage lines, for the tools' --help. */
+#define TOOL_SEAL_HELP \
+	"Sealing (docs/SEALING.md):\n" \
+	"  -k, --key FILE       seal and open with the key in FILE (udpkey genkey)\n" \
+	"      --passphrase-file FILE  key from the passphrase in FILE\n" \
+	"      --passphrase-env VAR    key from the passphrase in $VAR\n" \
+	"      --group NAME     group of the passphrase (default 'udpkit')\n"
+
+void tool_seal_option(int c, const char *arg);
+/* Loads the key (core dumps off first) and attaches it; dies with one
+ * line and exit 1 when the key cannot be had.  Without key options it does
+ * nothing (plaintext). */
+void tool_seal_apply(struct udp_sock *s);
+/* Says once what the socket has been dropping that a user would want to
+ * know: sealed packets without a key, plaintext or another key's packets
+ * with one.  Cheap; called after every receive. */
+void tool_seal_check(struct udp_sock *s);
+/* --stats: one "seal:" line when a key is set or sealed packets were seen. */
+void tool_seal_stats(struct udp_sock *s);
+
+#endif

@@ -1,0 +1,374 @@
+/* udp_sock_seal.c - sealing at the socket's send/receive seam.
+ *
+ * Sits above the netsim (udp_sock_wire_*), so a simulated network carries
+ * and damages sealed bytes exactly as a real one would, and below every
+ * caller, so the reliable layer and the tools only ever see plaintext that
+ * authenticated.  No system call here.
+ *
+ * Memory: a send arena that a batch is sealed into back to back (then sent
+ * with one wire batch, so GSO still finds equal-size runs), a ring of
+ * receive slots that the kernel fills with sealed datagrams (or GRO runs
+ * of them, opened one segment at a time, so GRO keeps saving the kernel's
+ * per-datagram work; what a caller had no room for waits there), and one
+ * plaintext scratch for a datagram larger than the caller's buffer.  All
+ * are allocated on first use and only grow (for unix datagrams above the
+ * UDP limit), so the steady state allocates nothing per datagram.  Untouched
+ * pages of the big mallocs cost no memory. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "udp_err.h"
+#include "udp_seal.h"
+#include "udp_sock.h"
+#include "internal/udp_sock_int.h"
+
+/* Messages per wire batch: udp_sock.c's sendmmsg/recvmmsg batch size. */
+#define RING 64
+/* Send arena: a full batch of 1500-byte datagrams fits many times over. */
+#define TX_ARENA (256u * 1024)
+/* A receive slot holds any UDP datagram, so a sealed one is never cut,
+ * and any GRO run. */
+#define SLOT_MIN ((size_t)UDP_GRO_MIN_CAP)
+/* Receive slots share this many bytes (fewer slots when caller buffers,
+ * and so slots, are bigger). */
+#define RX_ARENA ((size_t)RING * SLOT_MIN)
+
+struct udp_sock_sealer {
+	struct udp_seal *seal;
+	uint8_t *tx;
+	size_t tx_cap;
+	struct udp_msg txm[RING];
+	uint8_t *rx;
+	size_t slot;        /* bytes per receive slot */
+	unsigned nslots;
+	struct udp_msg rxm[RING];
+	uint8_t *pt;        /* plaintext that does not fit the caller's buffer */
+	size_t pt_cap;
+	uint64_t drop_trunc; /* sealed datagram cut by the kernel: cannot open */
+	/* Received, not yet handed out: rxm[pend_i..pend_n), the first from
+	 * byte pend_off (GRO runs are opened one segment at a time). */
+	unsigned pend_i, pend_n;
+	size_t pend_off;
+};
+
+static void free_buffers(struct udp_sock_sealer *z)
+{
+	free(z->tx);
+	free(z->rx);
+	if (z->pt)
+		sodium_memzero(z->pt, z->pt_cap); /* plaintext: leave none behind */
+	free(z->pt);
+	z->tx = z->rx = z->pt = NULL;
+	z->tx_cap = z->slot = z->pt_cap = 0;
+	z->nslots = 0;
+}
+
+void udp_sock_seal_free_state(struct udp_sock *s)
+{
+	struct udp_sock_sealer *z = s->sealer;
+	if (!z)
+		return;
+	udp_seal_free(z->seal);
+	free_buffers(z);
+	free(z);
+	s->sealer = NULL;
+	s->seal_on = 0;
+}
+
+int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal)
+{
+	if (!s) {
+		udp_seal_free(seal);
+		return UDP_EINVAL;
+	}
+	if (!seal) {
+		udp_sock_seal_free_state(s);
+		return 0;
+	}
+	if (!s->sealer && !(s->sealer = calloc(1, sizeof *s->sealer))) {
+		udp_seal_free(seal);
+		return UDP_ENOMEM;
+	}
+	udp_seal_free(s->sealer->seal);
+	s->sealer->seal = seal;
+	s->sealer->drop_trunc = 0;
+	s->sealer->pend_i = s->sealer->pend_n = 0; /* not for the new key */
+	s->seal_on = 1;
+	return 0;
+}
+
+const struct udp_seal *udp_sock_get_seal(const struct udp_sock *s)
+{
+	return s && s->sealer ? s->sealer->seal : NULL;
+}
+
+int udp_sock_seal_stats(const struct udp_sock *s, struct udp_seal_stats *out)
+{
+	if (!s || !out)
+		return UDP_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (!s->sealer)
+		return 0;
+	udp_seal_get_stats(s->sealer->seal, out);
+	out->drop_nospace += s->sealer->drop_trunc;
+	return 1;
+}
+
+uint64_t udp_sock_sealed_seen(const struct udp_sock *s)
+{
+	return s ? s->sealed_seen : 0;
+}
+
+int udp_sock_set_pass_sealed(struct udp_sock *s, int on)
+{
+	if (!s)
+		return UDP_EINVAL;
+	s->pass_sealed = on ? 1 : 0;
+	return 0;
+}
+
+/* ---- sending ---- */
+
+static int tx_room(struct udp_sock_sealer *z, size_t need)
+{
+	if (z->tx_cap >= need)
+		return 0;
+	size_t cap = need > TX_ARENA ? need : TX_ARENA;
+	uint8_t *p = malloc(cap);
+	if (!p)
+		return UDP_ENOMEM;
+	free(z->tx);
+	z->tx = p;
+	z->tx_cap = cap;
+	return 0;
+}
+
+int udp_sock_seal_send(struct udp_sock *s, const void *buf, size_t len,
+		       const struct udp_addr *to)
+{
+	struct udp_sock_sealer *z = s->sealer;
+	if (len > INT_MAX - UDP_SEAL_OVERHEAD)
+		return UDP_ETOOBIG;
+	if (tx_room(z, len + UDP_SEAL_OVERHEAD))
+		return UDP_ENOMEM;
+	int n = udp_seal_seal(z->seal, buf, len, z->tx, z->tx_cap);
+	if (n < 0)
+		return n;
+	int rc = udp_sock_wire_send(s, z->tx, (size_t)n, to);
+	return rc < 0 ? rc : (int)len;
+}
+
+int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
+	struct udp_sock_sealer *z = s->sealer;
+	unsigned done = 0;
+	while (done < n) {
+		size_t used = 0;
+		unsigned k = 0;
+		int err = 0;
+		while (done + k < n && k < RING) {
+			const struct udp_msg *m = &msgs[done + k];
+			if (m->len > INT_MAX - UDP_SEAL_OVERHEAD) {
+				err = UDP_ETOOBIG;
+				break;
+			}
+			size_t need = m->len + UDP_SEAL_OVERHEAD;
+			if (used + need > z->tx_cap) {
+				if (k)
+					break; /* send these first, then start over */
+				if ((err = tx_room(z, need)) < 0)
+					break;
+			}
+			int sl = udp_seal_seal(z->seal, m->buf, m->len, z->tx + used,
+					       z->tx_cap - used);
+			if (sl < 0) {
+				err = sl;
+				break;
+			}
+			struct udp_msg *w = &z->txm[k++];
+			w->buf = z->tx + used;
+			w->len = (size_t)sl;
+			w->addr = m->addr;
+			used += (size_t)sl;
+		}
+		if (!k)
+			return done ? (int)done : err;
+		/* A datagram sealed but not taken by the kernel has used a
+		 * counter; the caller's retry seals it again under a new one,
+		 * which the receiver's window accepts (gaps are fine). */
+		int rc = udp_sock_wire_send_batch(s, z->txm, k);
+		if (rc < 0)
+			return done ? (int)done : rc;
+		done += (unsigned)rc;
+		if ((unsigned)rc < k || err)
+			break;
+	}
+	return (int)done;
+}
+
+/* ---- receiving ---- */
+
+/* Slots big enough for any datagram whose plaintext fits cap. */
+static int rx_ready(struct udp_sock_sealer *z, size_t cap)
+{
+	size_t slot = cap > SLOT_MIN - UDP_SEAL_OVERHEAD ? cap + UDP_SEAL_OVERHEAD : SLOT_MIN;
+	if (z->rx && z->slot >= slot)
+		return 0;
+	size_t n = RX_ARENA / slot;
+	n = n < 1 ? 1 : n > RING ? RING : n;
+	uint8_t *rx = malloc(n * slot);
+	if (!rx)
+		return UDP_ENOMEM;
+	free(z->rx);
+	z->rx = rx;
+	z->slot = slot;
+	z->nslots = (unsigned)n;
+	return 0;
+}
+
+/* Opens the sealed datagram w into the caller's m.  0, or the drop reason. */
+static int open_one(struct udp_sock_sealer *z, const struct udp_msg *w,
+		    struct udp_msg *m)
+{
+	if (w->flags & UDP_MSG_TRUNC) {
+		z->drop_trunc++;
+		return UDP_ENOSPACE;
+	}
+	size_t ptlen = w->len >= UDP_SEAL_OVERHEAD ? w->len - UDP_SEAL_OVERHEAD : 0;
+	void *dst = m->buf;
+	size_t cap = m->cap;
+	int big = ptlen > m->cap;
+	if (big) {
+		if (z->pt_cap < ptlen) {
+			uint8_t *p = malloc(z->slot);
+			if (!p)
+				return UDP_ENOMEM;
+			if (z->pt)
+				sodium_memzero(z->pt, z->pt_cap);
+			free(z->pt);
+			z->pt = p;
+			z->pt_cap = z->slot;
+		}
+		dst = z->pt;
+		cap = z->pt_cap;
+	}
+	int rc = udp_seal_open(z->seal, w->buf, w->len, &w->addr.u.ss, w->addr.len,
+			       dst, cap, NULL);
+	if (rc < 0)
+		return rc;
+	size_t len = (size_t)rc;
+	if (big && m->cap)
+		memcpy(m->buf, z->pt, m->cap);
+	m->wire_len = len;
+	m->len = len < m->cap ? len : m->cap;
+	m->flags = len > m->cap ? UDP_MSG_TRUNC : 0;
+	m->seg_size = 0;
+	m->addr = w->addr;
+	return 0;
+}
+
+int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
+	struct udp_sock_sealer *z = s->sealer;
+	size_t maxcap = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if ((!msgs[i].buf && msgs[i].cap) || msgs[i].cap > INT_MAX)
+			return UDP_EINVAL;
+		if (msgs[i].cap > maxcap)
+			maxcap = msgs[i].cap;
+	}
+	unsigned got = 0;
+	int waited = 0;
+	for (;;) {
+		/* What an earlier receive left: the rest of a GRO run, or more
+		 * datagrams than that caller had room for. */
+		while (got < n && z->pend_i < z->pend_n) {
+			struct udp_msg *w = &z->rxm[z->pend_i];
+			struct udp_msg one = *w;
+			size_t seg = w->seg_size ? w->seg_size : w->len;
+			size_t left = w->len - z->pend_off;
+			one.buf = (uint8_t *)w->buf + z->pend_off;
+			one.len = one.wire_len = left < seg ? left : seg;
+			one.seg_size = 0;
+			z->pend_off += one.len;
+			if (z->pend_off >= w->len) {
+				z->pend_i++;
+				z->pend_off = 0;
+			}
+			if (open_one(z, &one, &msgs[got]) == 0)
+				got++;
+		}
+		if (got)
+			return (int)got;
+		if (waited && s->nonblock)
+			return UDP_EAGAIN; /* all dropped: as if none had come */
+		/* Nothing pending: the slots are free to be resized and refilled. */
+		if (rx_ready(z, maxcap))
+			return UDP_ENOMEM;
+		unsigned k = n < z->nslots ? n : z->nslots;
+		for (unsigned i = 0; i < k; i++)
+			z->rxm[i] = (struct udp_msg){ .buf = z->rx + (size_t)i * z->slot,
+						      .cap = z->slot };
+		int r = udp_sock_wire_recv_batch(s, z->rxm, k);
+		if (r < 0)
+			return r;
+		z->pend_i = 0;
+		z->pend_n = (unsigned)r;
+		z->pend_off = 0;
+		waited = 1;
+	}
+}
+
+int udp_sock_seal_pending(const struct udp_sock *s)
+{
+	return s->sealer && s->sealer->pend_i < s->sealer->pend_n;
+}
+
+/* ---- without a key ---- */
+
+static int looks_sealed(const struct udp_msg *m)
+{
+	const uint8_t *p = m->buf;
+	/* wire_len, not len: a sealed datagram cut by a small buffer is
+	 * still one.  With GRO the first segment speaks for the message
+	 * (one sender's run; a sender mixing sealed and plain is broken). */
+	return m->len >= 3 && m->wire_len >= UDP_SEAL_OVERHEAD &&
+	       p[0] == (UDP_SEAL_MAGIC >> 8) && p[1] == (UDP_SEAL_MAGIC & 0xff) &&
+	       p[2] == UDP_SEAL_VERSION;
+}
+
+static void move_msg(struct udp_msg *to, struct udp_msg *from)
+{
+	if (to->cap >= from->len) {
+		memcpy(to->buf, from->buf, from->len);
+		to->len = from->len;
+		to->wire_len = from->wire_len;
+		to->addr = from->addr;
+		to->flags = from->flags;
+		to->seg_size = from->seg_size;
+		return;
+	}
+	/* buffers of unequal size: swap the messages, buffers and all */
+	struct udp_msg t = *to;
+	*to = *from;
+	*from = t;
+}
+
+unsigned udp_sock_keyless_filter(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
+	unsigned keep = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct udp_msg *m = &msgs[i];
+		if (looks_sealed(m)) {
+			s->sealed_seen += m->seg_size ? (m->len + m->seg_size - 1) / m->seg_size : 1;
+			continue;
+		}
+		if (keep != i)
+			move_msg(&msgs[keep], m);
+		keep++;
+	}
+	return keep;
+}
