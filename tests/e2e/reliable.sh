@@ -177,6 +177,13 @@ wait_pid "$rpid" 5
 okx "happy path: exit 0 after the close, receiver -c 1 exits 0" \
 	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s "$T/lines" "$T/happy.out"'
 
+start_recv early -r -c 3 127.0.0.1 0
+rpid=$RPID
+(for i in 1 2 3 4 5 6; do echo "$i"; sleep 0.2; done) | rsnd 10 --ordered 127.0.0.1 "$PORT"
+wait_pid "$rpid" 5
+okx "receiver -c 3 closes early: it exits 0, the sender exits 1 saying 3 were delivered" \
+	'[ "$SRC" = 1 ] && [ "$RC" = 0 ] && [ "$(cat "$T/early.out")" = "$(seq 3)" ] && grep -q "closed the session: 3 message(s) delivered" "$T/last.err"'
+
 start_recv idle -r -w 0.3 127.0.0.1 0
 wait_pid "$RPID" 5
 ok "udprecv -r -w with nothing received: exit 3" [ "$RC" = 3 ]
