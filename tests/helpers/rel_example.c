@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "rel.h"
 #include "rel_drv.h"
@@ -31,15 +32,25 @@ static int die(const char *what, int code)
 }
 
 /* Waits for input or the next deadline (at most 1 s), then lets the
- * driver do its work.  Replace poll() by your loop's own wait. */
+ * driver do its work.  Replace ppoll() by your loop's own wait; keep its
+ * timer finer than a millisecond if you can (epoll_pwait2, timerfd):
+ * pacing asks for shorter waits, and millisecond timers would hold a
+ * paced sender to about one packet per millisecond. */
 static void turn(struct rel_drv *d, struct rel_core *core, struct udp_sock *s)
 {
 	uint64_t now = rel_drv_now(), dl = rel_next_deadline(core);
-	int ms = dl == UINT64_MAX ? 1000 : dl <= now ? 0 : (int)((dl - now + 999) / 1000);
+	uint64_t due = udp_sock_next_due(s); /* datagrams a netsim model holds */
+	if (due < dl) /* (UDPKIT_NETSIM; the same clock by default) */
+		dl = due;
+	uint64_t us = dl == UINT64_MAX ? 1000000 : dl <= now ? 0 : dl - now;
+	if (us > 1000000)
+		us = 1000000;
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000),
+			       .tv_nsec = (long)(us % 1000000) * 1000 };
 	struct pollfd p = { .fd = udp_sock_fd(s), .events = POLLIN };
 	if (rel_out_pending(core))
 		p.events |= POLLOUT; /* the kernel had no room: go on when it has */
-	(void)poll(&p, 1, ms > 1000 ? 1000 : ms);
+	(void)ppoll(&p, 1, &ts, NULL);
 	rel_drv_run_once(d, 0);
 }
 
