@@ -4,8 +4,8 @@
  *
  * stdin is read without blocking (O_NONBLOCK while we run, unless it is a
  * regular file) so that a slow pipe never stops retransmissions and acks.
- * At most SEND_AHEAD bytes are queued unacknowledged, so a file of any size
- * streams through in bounded memory. */
+ * At most SEND_AHEAD bytes (and SEND_AHEAD_MSGS messages) are queued
+ * unacknowledged, so input of any size streams through in bounded memory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
 #include "tool_seal.h"
 
 #define SEND_AHEAD (32u * 1024 * 1024)
+#define SEND_AHEAD_MSGS 8192 /* short messages: bounded by count, too */
 
 enum { SRC_MSG = 1, SRC_END = 0, SRC_WAIT = 2 };
 
@@ -251,7 +252,8 @@ static void handle_events(struct sender *s)
  * stdin to become readable. */
 static int fill(struct sender *s, struct source *src, enum rel_mode mode)
 {
-	while (!s->input_done && s->queued_bytes < SEND_AHEAD) {
+	while (!s->input_done && s->queued_bytes < SEND_AHEAD &&
+	       s->inflight.n < SEND_AHEAD_MSGS) {
 		const uint8_t *p;
 		size_t n;
 		int r = next_msg(src, &p, &n);
