@@ -1,0 +1,163 @@
+#!/bin/bash
+# Hostile peers end to end (docs/HARDENING.md).  Each tool receives a genuine
+# transfer (udpsend --chunk of a random file) through a python man in the
+# middle (hostile_peer.py tee) while 16 hostile sockets on other source ports
+# send a bounded burst of random, oversized, truncated, bit-flipped, replayed
+# and forged datagrams and datagrams sealed with another key.  Asserted per
+# tool: the genuine bytes arrive byte-identical, nothing hostile is printed
+# as data (where the mode can promise it), every hostile datagram is counted
+# under a drop reason, and no hostile (unverified) source gets back more
+# bytes than it sent (the amplification factor, measured, <= 1).
+. "$(dirname "$0")/lib.bash"
+RELAY=$BIN/udprelay
+KEY=$BIN/udpkey
+PEER=$TOP/tests/e2e/hostile_peer.py
+cd "$T" || exit 1
+if ! command -v python3 >/dev/null 2>&1; then
+	skip "hostile peers" "no python3"
+	e2e_summary
+	exit
+fi
+SIZE=2000000 CHUNK=1152 NHOST=3000
+NGEN=$(( (SIZE + CHUNK - 1) / CHUNK ))
+head -c $SIZE /dev/urandom >blob
+"$KEY" genkey -o k 2>"$T/last.err"
+"$KEY" genkey -o k2 2>>"$T/last.err"
+
+# field NAME FILE: the number after NAME= in FILE (first match)
+field() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" "$2" | head -n 1; }
+# jq-less JSON: py EXPR REPORT
+py() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$2"; }
+
+# The pool: 64 datagrams sealed with the wrong key k2, plaintext "HOSTILE ...".
+python3 "$PEER" capture --report pool --count 64 --secs 5 >cap.port &
+cpid=$!; PIDS+=("$cpid")
+for _ in $(seq 250); do [ -s cap.port ] && break; sleep 0.02; done
+seq -f 'HOSTILE wrong key %g' 1 64 | snd -k k2 127.0.0.1 "$(cut -d' ' -f2 cap.port)"
+wait_pid "$cpid" 10
+ok "wrong-key pool captured (64 sealed datagrams)" [ "$(wc -l <pool)" = 64 ]
+
+# tee NAME TARGET [ARGS...]: the man in the middle in the background; sets
+# TPID and TPORT.  The report goes to NAME.json.
+tee_start() {
+	local name=$1 target=$2; shift 2
+	: >"$name.tport"
+	timeout 40 python3 "$PEER" tee --target "$target" --report "$name.json" --pool pool \
+		--count $NHOST --per-genuine 1.2 --sockets 16 --secs 30 "$@" \
+		>"$name.tport" 2>"$name.perr" &
+	TPID=$!; PIDS+=("$TPID")
+	for _ in $(seq 250); do [ -s "$name.tport" ] && break; sleep 0.02; done
+	TPORT=$(cut -d' ' -f2 "$name.tport")
+}
+
+# genuine NAME SENDER-ARGS...: the file through the tee, then waits for the
+# tee and the receiver (bounded).
+genuine() {
+	local name=$1; shift
+	snd "$@" --chunk $CHUNK --rate 4000 127.0.0.1 "$TPORT" <blob
+	wait_pid "$TPID" 40
+	TRC=$RC
+	wait_pid "$RPID" 10
+}
+
+amp() { py 'r["hostile_got_bytes"], r["hostile_bytes"], "%.3f" % r["factor_max_socket"]' "$1"; }
+
+# --- udprecv -k (sealed): nothing hostile gets through, nothing answered ------
+start_recv sealed -k k --echo --raw --stats -w 3 127.0.0.1 0
+tee_start sealed "127.0.0.1:$PORT"
+genuine sealed -k k
+sent=$(py 'r["hostile_sent"]' sealed.json)
+ok "sealed: man in the middle ran ($sent hostile datagrams, $NGEN genuine)" \
+	[ "$TRC" = 0 -a "$sent" = $NHOST -a "$(py 'r["genuine_in"]' sealed.json)" = $NGEN ]
+ok "sealed: genuine transfer byte-identical (cmp)" cmp -s blob sealed.out
+okx "sealed: no hostile byte printed (no HOSTILE marker)" '! grep -q HOSTILE sealed.out'
+drops=0
+for f in drop_plaintext drop_short drop_header drop_wrongkey drop_auth drop_replay drop_old drop_reflect drop_nospace; do
+	drops=$((drops + $(field $f sealed.err)))
+done
+okx "sealed: every hostile datagram dropped under a reason ($drops of $sent)" \
+	'[ "$drops" = "$sent" ] && [ "$(field opened sealed.err)" = $NGEN ]'
+okx "sealed: each kind lands on its reason (wrong key, auth, replay/old, short)" \
+	'[ "$(field drop_wrongkey sealed.err)" -ge "$(py "r[\"kinds\"][\"pool\"]" sealed.json)" ] &&
+	 [ "$(field drop_auth sealed.err)" -ge "$(py "r[\"kinds\"][\"forged\"]" sealed.json)" ] &&
+	 [ $(( $(field drop_replay sealed.err) + $(field drop_old sealed.err) )) -ge "$(py "r[\"kinds\"][\"replay\"]" sealed.json)" ] &&
+	 [ "$(field drop_short sealed.err)" -ge "$(py "r[\"kinds\"][\"empty\"]" sealed.json)" ]'
+okx "sealed: forged packets made no session (sessions=1)" '[ "$(field sessions sealed.err)" = 1 ]'
+read -r got bytes factor < <(amp sealed.json)
+echo "# sealed udprecv --echo: hostile sent $bytes bytes, got back $got (max factor per source $factor)"
+okx "sealed: amplification 0 <= 1 (--echo answers no unverified source)" '[ "$got" = 0 ]'
+
+# --- udprecv plain: every datagram is data; attribution, truncation, 1:1 -------
+start_recv plain --json --max 4096 --echo --stats -w 3 127.0.0.1 0
+tee_start plain "127.0.0.1:$PORT"
+genuine plain
+sent=$(py 'r["hostile_sent"]' plain.json)
+python3 - plain.out plain.json blob >plain.check 2>&1 <<'PY'
+import base64, json, sys
+out, rep, blob = sys.argv[1], json.load(open(sys.argv[2])), open(sys.argv[3], "rb").read()
+fwd = "127.0.0.1:%d" % rep["forward_port"]
+hostile = {"127.0.0.1:%d" % s["port"] for s in rep["sockets"]}
+gen, nh, ntrunc, other = [], 0, 0, 0
+for line in open(out):
+    o = json.loads(line)
+    d = o["data"].encode() if "data" in o else base64.b64decode(o["data_base64"])
+    if o["from"] == fwd:
+        gen.append(d)
+    elif o["from"] in hostile:
+        nh += 1
+        ntrunc += bool(o.get("truncated"))
+        assert len(d) == min(o["len"], 4096), o
+    else:
+        other += 1
+print("genuine_exact", int(b"".join(gen) == blob))
+print("hostile_records", nh)
+print("truncated", ntrunc)
+print("other", other)
+PY
+chk() { sed -n "s/^$1 //p" plain.check; }
+want_trunc=$(py 'sum(1 for n in r["lens"] if n > 4096)' plain.json)
+pool=$(py 'r["kinds"]["pool"]' plain.json)
+ok "plain: genuine source's datagrams byte-identical (from the JSON records)" [ "$(chk genuine_exact)" = 1 ]
+okx "plain: every hostile datagram printed as data of its own source ($(chk hostile_records) + $pool sealed-looking dropped = $sent)" \
+	'[ $(( $(chk hostile_records) + pool )) = "$sent" ] && [ "$(chk other)" = 0 ]'
+okx "plain: oversized ones reported truncated ($want_trunc), in --stats too" \
+	'[ "$(chk truncated)" = "$want_trunc" ] && [ "$(field truncated plain.err)" = "$want_trunc" ]'
+okx "plain: the wrong-key pool dropped as sealed without a key" '[ "$(field sealed_dropped plain.err)" = "$pool" ]'
+read -r got bytes factor < <(amp plain.json)
+echo "# plain udprecv --echo --max 4096: hostile sent $bytes bytes, got back $got (max factor per source $factor)"
+okx "plain: amplification <= 1 per source (--echo is 1:1, truncated ones less)" \
+	'python3 -c "import sys; sys.exit(not float(sys.argv[1]) <= 1.0)" "$factor" && [ "$got" -le "$bytes" ]'
+ok "plain: exit 0, no crash" [ "$RC" = 0 ]
+
+# --- udprelay in front of udprecv -k, with a full client table ----------------
+start_recv relayed -k k --echo --raw --stats -w 4 127.0.0.1 0
+rpid=$RPID
+: >relay.err
+"$RELAY" --stats --max-clients 8 -w 5 127.0.0.1:0 "127.0.0.1:$PORT" 2>relay.err &
+XPID=$!; PIDS+=("$XPID")
+for _ in $(seq 250); do grep -q 'listening on' relay.err && break; sleep 0.02; done
+XPORT=$(sed -n 's/^udprelay: listening on [^,]*:\([0-9]*\),.*/\1/p' relay.err | head -n 1)
+tee_start relay "127.0.0.1:$XPORT"
+RPID=$rpid
+genuine relay -k k
+wait_pid "$XPID" 10
+sent=$(py 'r["hostile_sent"]' relay.json)
+# the genuine forward socket is client 1; hostile sockets 0..6 fill the table
+admitted=$(py 'sum(s["sent"] for s in r["sockets"][:7])' relay.json)
+refused=$(py 'sum(s["sent"] for s in r["sockets"][7:])' relay.json)
+ok "relay: genuine transfer byte-identical through udprelay (cmp)" cmp -s blob relayed.out
+okx "relay: no hostile byte printed" '! grep -q HOSTILE relayed.out'
+okx "relay: counts every datagram, refuses clients past --max-clients 8 ($refused)" \
+	'grep -q "client->target: $((NGEN + sent)) received" relay.err &&
+	 grep -q "clients: .* 8 seen, .* $refused refused" relay.err'
+drops=0
+for f in drop_plaintext drop_short drop_header drop_wrongkey drop_auth drop_replay drop_old drop_reflect drop_nospace; do
+	drops=$((drops + $(field $f relayed.err)))
+done
+okx "relay: the receiver dropped every admitted hostile datagram ($drops of $admitted)" \
+	'[ "$drops" = "$admitted" ] && [ "$(field opened relayed.err)" = $NGEN ]'
+read -r got bytes factor < <(amp relay.json)
+echo "# udprelay -> udprecv -k --echo: hostile sent $bytes bytes, got back $got (max factor per source $factor)"
+okx "relay: amplification 0 <= 1 (nothing comes back to hostile sources)" '[ "$got" = 0 ]'
+
+e2e_summary
