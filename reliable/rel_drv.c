@@ -185,6 +185,15 @@ int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 		if (max_wait_ms >= 0 && wait > max_wait_ms)
 			wait = max_wait_ms;
 	}
+	/* A netsim model on the socket (udp_sock.h) holds delayed datagrams
+	 * that no poll() reports: wake when they are due, and receive then
+	 * even if the kernel has nothing new. */
+	uint64_t due = udp_sock_next_due(d->sock), snow = udp_sock_now(d->sock);
+	if (due != UINT64_MAX) {
+		long ms = due <= snow ? 0 : (long)((due - snow + 999) / 1000);
+		if (wait < 0 || ms < wait)
+			wait = ms;
+	}
 	struct pollfd pfd = {.fd = udp_sock_fd(d->sock), .events = POLLIN};
 	if (rel_out_pending(d->core)) {
 		/* the socket is full: wait until it takes more (a deadline of
@@ -196,7 +205,10 @@ int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 	int r = poll(&pfd, 1, (int)wait);
 	if (r < 0 && errno != EINTR)
 		return UDP_ESYS;
-	if (r > 0 && (pfd.revents & (POLLIN | POLLERR))) {
+	(void)udp_sock_flush(d->sock);
+	due = udp_sock_next_due(d->sock);
+	if ((r > 0 && (pfd.revents & (POLLIN | POLLERR))) ||
+	    (due != UINT64_MAX && due <= udp_sock_now(d->sock))) {
 		int rc = receive(d);
 		if (rc < 0)
 			return rc;

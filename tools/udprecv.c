@@ -15,6 +15,7 @@
 #include "tool_common.h"
 #include "tool_netsim.h"
 #include "tool_seal.h"
+#include "tool_rel.h"
 
 #define BATCH 64
 #define MAX_JOIN 32
@@ -65,8 +66,13 @@ static _Noreturn void usage(void)
 	       "      --reply TEXT     answer each datagram with TEXT\n"
 	       "  -4 / -6              IPv4 / IPv6 only\n"
 	       TOOL_SEAL_HELP
+	       "Reliable mode (from udpsend -r):\n"
+	       "  -r, --reliable       sessions with any number of senders; each message\n"
+	       "                       printed once, when complete (-c counts messages,\n"
+	       "                       -w is the idle time between messages)\n"
+	       "      --timeout SECS   forget a silent sender after SECS (default 10)\n"
 	       "General:\n"
-	       "      --stats          counters on stderr at exit\n"
+	       "      --stats          counters on stderr at exit (-r: per peer, --json: JSON)\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
 	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
 	       "  -v, --verbose / -q, --quiet (no 'listening on' line, no warnings)\n"
@@ -103,6 +109,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, O_VERSION },
+	TOOL_REL_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -113,7 +120,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->wait = -1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":xo:c:w:vqh46k:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":xo:c:w:vqh46k:r", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_RAW: o->fmt = TOOL_FMT_RAW; break;
 		case 'x': o->fmt = TOOL_FMT_HEX; break;
@@ -142,11 +149,14 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_VERSION: tool_version();
 		case '4': o->family_flags = UDP_ADDR_V4; break;
 		case '6': o->family_flags = UDP_ADDR_V6; break;
-		default: tool_bad_option(c, argv);
+		default:
+			if (!tool_rel_option(c, optarg))
+				tool_bad_option(c, argv);
 		}
 	}
 	if (o->echo && o->reply)
 		tool_usage_die("--echo and --reply exclude each other");
+	(void)tool_rel_enabled(); /* its usage errors before the socket opens */
 }
 
 static void join_groups(struct udp_sock *sk, const struct opts *o,
@@ -376,6 +386,15 @@ int main(int argc, char **argv)
 	tool_signals_init();
 	rc.io.sock = open_socket(&o, argc, argv);
 	rc.io.send_timeout = 1; /* never hang on one slow sender */
+	if (tool_rel_enabled()) {
+		int code = tool_rel_recv_main(&(struct tool_rel_recv){
+			.sock = rc.io.sock, .out = &rc.out, .count = o.count, .wait = o.wait,
+			.stats = o.stats, .json = o.fmt == TOOL_FMT_JSON,
+			.answers = o.echo || o.reply || o.njoins });
+		tool_out_close(&rc.out);
+		udp_sock_free(rc.io.sock);
+		return code;
+	}
 	double t0 = tool_now();
 	int code = receive(&rc, &o);
 	if (o.stats)

@@ -15,6 +15,7 @@
 #include "tool_common.h"
 #include "tool_netsim.h"
 #include "tool_seal.h"
+#include "tool_rel.h"
 
 #define BATCH 64
 #define UNIX_LIMIT (16u * 1024 * 1024) /* the kernel's own limit is lower */
@@ -74,8 +75,16 @@ static _Noreturn void usage(void)
 	       "  -o, --output FILE    write replies to FILE\n"
 	       "      --max N          reply buffer size (default 65536)\n"
 	       TOOL_SEAL_HELP
+	       "Reliable mode (to udprecv -r):\n"
+	       "  -r, --reliable       every message acknowledged; exit 0 only when all were\n"
+	       "                       delivered; --whole streams stdin of any size\n"
+	       "      --ordered        deliver in sending order (always so with --whole)\n"
+	       "      --timeout SECS   give up on a silent peer after SECS (default 10)\n"
+	       "      --cc reno|none   congestion control (default reno; none: windows only,\n"
+	       "                       for a dedicated or simulated link)\n"
+	       "      --progress / --no-progress   progress bar (default: stderr is a tty)\n"
 	       "General:\n"
-	       "      --stats          counters on stderr at exit\n"
+	       "      --stats          counters on stderr at exit (-r: per peer, --json: JSON)\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
 	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
 	       "  -v, --verbose / -q, --quiet\n"
@@ -120,6 +129,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, 0, 'q' },
 	{ "help", no_argument, 0, 'h' },
 	{ "version", no_argument, 0, O_VERSION },
+	TOOL_REL_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -133,7 +143,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->wait = -1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":0c:i:bs:p:w:xo:vqh46k:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":0c:i:bs:p:w:xo:vqh46k:r", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_LINES: o->framing = TOOL_FRAME_LINE; break;
 		case O_KEEPNL: o->keep_delim = 1; break;
@@ -172,7 +182,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_VERSION: tool_version();
 		case '4': o->family_flags = UDP_ADDR_V4; break;
 		case '6': o->family_flags = UDP_ADDR_V6; break;
-		default: tool_bad_option(c, argv);
+		default:
+			if (!tool_rel_option(c, optarg))
+				tool_bad_option(c, argv);
 		}
 	}
 }
@@ -416,6 +428,13 @@ int main(int argc, char **argv)
 	srandom((unsigned)getpid() ^ (unsigned)(tool_now() * 1e6));
 	tool_signals_init();
 	open_socket(&s, &o);
+	if (tool_rel_enabled())
+		return tool_rel_send_main(&(struct tool_rel_send){
+			.sock = s.io.sock, .dest = &s.dest, .dest_str = s.dest_str,
+			.argc = argc, .argv = argv, .count = argc || o.count_set ? o.count : 0,
+			.framing = o.framing, .chunk = o.chunk, .keep_delim = o.keep_delim,
+			.stats = o.stats, .json = o.fmt == TOOL_FMT_JSON, .broadcast = o.broadcast,
+			.wait_set = o.wait >= 0, .paced = o.interval > 0 || o.rate > 0 });
 	s.io.send_timeout = 10;
 	s.period = o.interval > 0 ? o.interval : (o.rate > 0 ? 1.0 / o.rate : 0);
 	s.batch_max = BATCH;
