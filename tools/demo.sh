@@ -69,4 +69,35 @@ start_recv "$tmp/out" "$tmp/err" -c 1 -w 5 "$sock"
 udpsend "$sock" "over a unix datagram socket"
 wait "$rpid"
 cat "$tmp/out"
+
+say "reliable: a 4 MiB file with 20% of the sender's datagrams lost on the way (udpsend -r)"
+start_recv "$tmp/rcopy" "$tmp/err" -r --raw -c 4 -w 10 127.0.0.1 0
+udpsend -r --whole --netsim 'loss 20% seed 1' --stats 127.0.0.1 "$port" <"$tmp/file"
+echo "udpsend exit status $? (0: the receiver acknowledged everything)"
+wait "$rpid"
+cmp -s "$tmp/file" "$tmp/rcopy" && echo "received byte for byte despite the loss"
+
+say "sealed: only a holder of the key reads it; others are told, not shown"
+udpkey genkey -o "$tmp/key"
+echo "key id: $(udpkey id "$tmp/key")"
+start_recv "$tmp/out" "$tmp/err" -k "$tmp/key" -c 1 -w 5 127.0.0.1 0
+udpsend -k "$tmp/key" 127.0.0.1 "$port" 'for key holders only'
+wait "$rpid"
+cat "$tmp/out"
+start_recv "$tmp/out" "$tmp/err" -w 1 127.0.0.1 0
+udpsend -k "$tmp/key" 127.0.0.1 "$port" 'for key holders only'
+wait "$rpid"
+grep -i 'sealed' "$tmp/err"
+
+say "chat: two peers on loopback (no discovery: the demo sends no multicast)"
+(sleep 3; echo '/quit') | udpchat --json --nick bob --no-discovery >"$tmp/bob" 2>"$tmp/bob.err" &
+bpid=$!; pids+=($bpid)
+for _ in $(seq 250); do
+	bport=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$tmp/bob.err" | head -n 1)
+	[ -n "$bport" ] && break
+	sleep 0.02
+done
+echo 'hello bob, from alice' | udpchat --nick alice --no-discovery --peer "127.0.0.1:$bport" --wait-peers 1 >/dev/null 2>&1
+wait "$bpid"
+grep '"type":"msg"' "$tmp/bob" | head -n 1
 echo
