@@ -215,4 +215,98 @@ echo "# udprecv -r: hostile sent $bytes bytes, got back $got (max factor per sou
 okx "reliable: amplification <= 1 per source (a COOKIE, 28 bytes, per HELLO of >= 64)" \
 	'python3 -c "import sys; sys.exit(not float(sys.argv[1]) <= 1.0)" "$factor" && [ "$got" -le "$bytes" ]'
 
+# --- udpchat: a hostile source floods a peer's data port -----------------------
+# ann and ben (--no-discovery; ben names ann through the tee with --peer, so
+# the tee sees their session's packets to replay and forge from) chat 20
+# lines each while the hostile sockets send the reliable-protocol mix at
+# ann's data port.  Asserted: each genuine line is seen exactly once by the
+# other, no marker anywhere, no hostile "peer" in join events or /who, every
+# hostile datagram counted in ann's --stats "core:" line (as above), and
+# amplification <= 1.
+CHAT=$BIN/udpchat
+declare -A CFD CPID
+chat_start() {
+	local name=$1; shift
+	mkfifo "$name.in"
+	( for f in "${CFD[@]}"; do eval "exec $f>&-"; done
+	  exec timeout -k 2 40 "$CHAT" --json --stats --nick "$name" --no-discovery --linger 2 "$@" \
+		<"$name.in" >"$name.out" 2>"$name.err" ) &
+	CPID[$name]=$!; PIDS+=("${CPID[$name]}")
+	exec {fd}>"$name.in"
+	CFD[$name]=$fd
+	for _ in $(seq 250); do grep -q 'listening on' "$name.err" && break; sleep 0.02; done
+	CPORT=$(sed -n 's/.* listening on .*:\([0-9]*\).*/\1/p' "$name.err" | head -n 1)
+}
+chat_say() { echo "$2" >&"${CFD[$1]}"; }
+chat_stop() { local fd=${CFD[$1]}; exec {fd}>&-; wait_pid "${CPID[$1]}" 15; }
+# cgrep FILE PATTERN COUNT SECS
+cgrep() {
+	for _ in $(seq $(( $4 * 20 ))); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+chat_start ann
+aport=$CPORT
+# the tee must outlive the chat (it carries ben's session): bounded by --secs
+NHOST=1500 tee_start chat "127.0.0.1:$aport" --proto rel --secs 6 --idle 9 --per-genuine 40
+chat_start ben --peer "127.0.0.1:$TPORT"
+cgrep ann.out '"type":"join"' 1 5 && cgrep ben.out '"type":"join"' 1 5
+joined=$?
+for i in $(seq 20); do
+	chat_say ann "from ann $i"; chat_say ben "from ben $i"
+	sleep 0.05
+done
+cgrep ann.out '"text":"from ben 20"' 1 10
+cgrep ben.out '"text":"from ann 20"' 1 10
+chat_say ann /who; chat_say ben /who
+cgrep ann.out '"type":"who"' 1 5; cgrep ben.out '"type":"who"' 1 5
+wait_pid "$TPID" 20
+TRC=$RC
+kd=$(kdrops "$aport")
+chat_stop ben; brc=$RC
+chat_stop ann; arc=$RC
+sent=$(py 'r["hostile_sent"]' chat.json)
+ok "chat: both joined, the man in the middle ran ($sent hostile), exit 0 both" \
+	[ "$joined" = 0 -a "$TRC" = 0 -a "$sent" -gt 0 -a "$arc" = 0 -a "$brc" = 0 ]
+python3 - ann.out ben.out >chat.check 2>&1 <<'PY'
+import json, sys
+bad = []
+for f, me, other in ((sys.argv[1], "ann", "ben"), (sys.argv[2], "ben", "ann")):
+    msgs, joins, who = [], set(), set()
+    for line in open(f):
+        e = json.loads(line)
+        if e["type"] == "msg":
+            msgs.append(e["text"])
+            if not e["from"].startswith(other + "#"):
+                bad.append("%s: msg from %s" % (me, e["from"]))
+        elif e["type"] == "join":
+            joins.add(e["from"].split("#")[0])
+        elif e["type"] == "who":
+            who.add(e["from"].split("#")[0])
+    if msgs != ["from %s %d" % (other, i) for i in range(1, 21)]:
+        bad.append("%s: msgs %s" % (me, msgs[:30]))
+    if joins != {other} or who != {other}:
+        bad.append("%s: joins %s who %s" % (me, joins, who))
+print("\n".join(bad) or "ok")
+PY
+ok "chat: every genuine line seen exactly once by the other, in order" [ "$(cat chat.check)" = ok ]
+okx "chat: no hostile byte printed by either peer (no HOSTILE marker)" '! grep -q HOSTILE ann.out ben.out'
+okx "chat: no hostile peer joined or listed in /who" '! grep -q "joins\|who" chat.check'
+drops=0
+for f in drop_magic drop_checksum drop_malformed drop_session drop_cookie drop_peers drop_unexpected drop_truncated; do
+	drops=$((drops + $(field $f ann.err)))
+done
+ghello=$(py 'r["genuine_types"].get("1", 0)' chat.json)
+hcookies=$(( $(field cookies_sent ann.err) - ghello ))
+counted=$((drops + hcookies))
+echo "# chat: $sent hostile sent at ann, $drops dropped by reason + $hcookies HELLOs answered, kernel dropped $kd"
+okx "chat: every hostile datagram counted in ann's --stats ($counted = $sent - $kd kernel drops)" \
+	'[ "$counted" = $((sent - kd)) ]'
+read -r got bytes factor < <(amp chat.json)
+echo "# udpchat: hostile sent $bytes bytes, got back $got (max factor per source $factor)"
+okx "chat: amplification <= 1 per source" \
+	'python3 -c "import sys; sys.exit(not float(sys.argv[1]) <= 1.0)" "$factor" && [ "$got" -le "$bytes" ]'
+
 e2e_summary
