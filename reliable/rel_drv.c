@@ -167,46 +167,51 @@ static int receive(struct rel_drv *d)
 	return 0;
 }
 
+uint64_t rel_drv_next_deadline(const struct rel_drv *d)
+{
+	uint64_t dl = rel_next_deadline(d->core);
+	/* A netsim model on the socket (udp_sock.h) holds delayed datagrams
+	 * that no poll() reports; both clocks are CLOCK_MONOTONIC in us. */
+	uint64_t due = udp_sock_next_due(d->sock);
+	return due < dl ? due : dl;
+}
+
+int rel_drv_fd(const struct rel_drv *d)
+{
+	return udp_sock_fd(d->sock);
+}
+
 int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 {
 	if (!d)
 		return UDP_EINVAL;
 	rel_drv_flush(d);
 	uint64_t now = rel_drv_now();
-	uint64_t dl = rel_next_deadline(d->core);
-	long wait;
-	if (dl == UINT64_MAX)
-		wait = max_wait_ms;
-	else if (dl <= now)
-		wait = 0;
-	else {
-		uint64_t ms = (dl - now + 999) / 1000;
-		wait = ms > 3600000 ? 3600000 : (long)ms;
-		if (max_wait_ms >= 0 && wait > max_wait_ms)
-			wait = max_wait_ms;
-	}
-	/* A netsim model on the socket (udp_sock.h) holds delayed datagrams
-	 * that no poll() reports: wake when they are due, and receive then
-	 * even if the kernel has nothing new. */
-	uint64_t due = udp_sock_next_due(d->sock), snow = udp_sock_now(d->sock);
-	if (due != UINT64_MAX) {
-		long ms = due <= snow ? 0 : (long)((due - snow + 999) / 1000);
-		if (wait < 0 || ms < wait)
-			wait = ms;
+	uint64_t dl = rel_drv_next_deadline(d);
+	/* In microseconds: pacing gaps are far below a millisecond, and a
+	 * poll() rounded up to whole ms would cap a paced sender. */
+	int64_t wait_us = max_wait_ms < 0 ? -1 : (int64_t)max_wait_ms * 1000;
+	if (dl != UINT64_MAX) {
+		uint64_t left = dl <= now ? 0 : dl - now;
+		if (left > 3600000000u)
+			left = 3600000000u;
+		if (wait_us < 0 || (int64_t)left < wait_us)
+			wait_us = (int64_t)left;
 	}
 	struct pollfd pfd = {.fd = udp_sock_fd(d->sock), .events = POLLIN};
 	if (rel_out_pending(d->core)) {
 		/* the socket is full: wait until it takes more (a deadline of
 		 * 0 only says that output is waiting) */
 		pfd.events |= POLLOUT;
-		if (dl == 0)
-			wait = max_wait_ms >= 0 && max_wait_ms < 50 ? max_wait_ms : 50;
+		if (rel_next_deadline(d->core) == 0)
+			wait_us = max_wait_ms >= 0 && max_wait_ms < 50 ? (int64_t)max_wait_ms * 1000 : 50000;
 	}
-	int r = poll(&pfd, 1, (int)wait);
+	struct timespec ts = { .tv_sec = wait_us / 1000000, .tv_nsec = (wait_us % 1000000) * 1000 };
+	int r = ppoll(&pfd, 1, wait_us < 0 ? NULL : &ts, NULL);
 	if (r < 0 && errno != EINTR)
 		return UDP_ESYS;
 	(void)udp_sock_flush(d->sock);
-	due = udp_sock_next_due(d->sock);
+	uint64_t due = udp_sock_next_due(d->sock);
 	if ((r > 0 && (pfd.revents & (POLLIN | POLLERR))) ||
 	    (due != UINT64_MAX && due <= udp_sock_now(d->sock))) {
 		int rc = receive(d);

@@ -46,6 +46,13 @@ int rel_drv_flush(struct rel_drv *d);
  * socket failed (poll or receive errors other than would-block). */
 int rel_drv_run_once(struct rel_drv *d, int max_wait_ms);
 
+/* For an event loop of the caller's own (epoll, libuv, ...): watch this
+ * descriptor for input (and for output while rel_out_pending()), wake at
+ * rel_drv_next_deadline() (CLOCK_MONOTONIC us, as rel_drv_now(); 0: now,
+ * UINT64_MAX: no timer), then call rel_drv_run_once(d, 0). */
+int rel_drv_fd(const struct rel_drv *d);
+uint64_t rel_drv_next_deadline(const struct rel_drv *d);
+
 void rel_drv_stats(const struct rel_drv *d, struct rel_drv_stats *out);
 
 #endif

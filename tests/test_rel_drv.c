@@ -12,6 +12,7 @@
 #include "rel_drv.h"
 #include "udp_addr.h"
 #include "udp_err.h"
+#include "udp_netsim.h"
 #include "udp_sock.h"
 
 struct end {
@@ -123,11 +124,43 @@ static void loopback_reno(void **state)
 	loopback_transfer(&rel_cc_reno);
 }
 
+/* The accessors an outside event loop needs: the descriptor to watch, and a
+ * deadline in rel_drv_now()'s time base that covers the core's timers and a
+ * socket netsim model's held datagrams. */
+static void accessors_for_own_loop(void **state)
+{
+	(void)state;
+	struct end a, b;
+	end_open(&a, 0, 3, NULL);
+	end_open(&b, 1, 4, NULL);
+	assert_int_equal(rel_drv_fd(a.drv), udp_sock_fd(a.sock));
+	assert_true(rel_drv_next_deadline(b.drv) == UINT64_MAX); /* idle server */
+	uint32_t pa = 0;
+	uint64_t t0 = rel_drv_now();
+	assert_int_equal(rel_drv_connect(a.drv, &b.addr, &pa), 0);
+	assert_true(rel_drv_flush(a.drv) >= 1);
+	/* the HELLO is out: the next timer is its retransmission, in the future */
+	uint64_t dl = rel_drv_next_deadline(a.drv);
+	assert_true(dl > t0 && dl < t0 + 60000000u);
+
+	/* a delayed datagram held by the sender's netsim sets the deadline */
+	struct udp_netsim *ns;
+	char err[128];
+	assert_int_equal(udp_netsim_new(&ns, "delay 1ms", err, sizeof err), 0);
+	assert_int_equal(udp_sock_set_netsim(a.sock, ns, NULL), 0);
+	assert_int_equal(udp_sock_send(a.sock, "x", 1, &b.addr), 1);
+	uint64_t held = rel_drv_next_deadline(a.drv);
+	assert_true(held <= rel_drv_now() + 1000 && held < dl);
+	end_close(&a);
+	end_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(loopback_no_cc),
 		cmocka_unit_test(loopback_reno),
+		cmocka_unit_test(accessors_for_own_loop),
 	};
 	return cmocka_run_group_tests_name("rel_drv", tests, NULL, NULL);
 }

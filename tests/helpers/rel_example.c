@@ -6,8 +6,8 @@
  *                                        closes; exit 0 when all came back
  *
  * The loop below is what any loop (epoll, libuv, ...) needs from the layer:
- * the socket's descriptor (udp_sock_fd) to watch for input, the core's next
- * deadline (rel_next_deadline) as the timeout, and rel_drv_run_once(d, 0)
+ * the descriptor (rel_drv_fd) to watch for input, the next deadline
+ * (rel_drv_next_deadline) as the timeout, and rel_drv_run_once(d, 0)
  * when either fires: it receives what is there, runs the timers and sends.
  * Built by `make check` (build/helpers/rel_example), run by
  * tests/e2e/reliable.sh; README "Reliable transfer" points here. */
@@ -36,18 +36,16 @@ static int die(const char *what, int code)
  * timer finer than a millisecond if you can (epoll_pwait2, timerfd):
  * pacing asks for shorter waits, and millisecond timers would hold a
  * paced sender to about one packet per millisecond. */
-static void turn(struct rel_drv *d, struct rel_core *core, struct udp_sock *s)
+static void turn(struct rel_drv *d, struct rel_core *core)
 {
-	uint64_t now = rel_drv_now(), dl = rel_next_deadline(core);
-	uint64_t due = udp_sock_next_due(s); /* datagrams a netsim model holds */
-	if (due < dl) /* (UDPKIT_NETSIM; the same clock by default) */
-		dl = due;
+	/* the core's timers and any datagram a netsim model holds, one clock */
+	uint64_t now = rel_drv_now(), dl = rel_drv_next_deadline(d);
 	uint64_t us = dl == UINT64_MAX ? 1000000 : dl <= now ? 0 : dl - now;
 	if (us > 1000000)
 		us = 1000000;
 	struct timespec ts = { .tv_sec = (time_t)(us / 1000000),
 			       .tv_nsec = (long)(us % 1000000) * 1000 };
-	struct pollfd p = { .fd = udp_sock_fd(s), .events = POLLIN };
+	struct pollfd p = { .fd = rel_drv_fd(d), .events = POLLIN };
 	if (rel_out_pending(core))
 		p.events |= POLLOUT; /* the kernel had no room: go on when it has */
 	(void)ppoll(&p, 1, &ts, NULL);
@@ -100,7 +98,7 @@ int main(int argc, char **argv)
 		return die("connect", rc);
 	}
 	for (int done = 0; !done;) {
-		turn(d, core, sock);
+		turn(d, core);
 		struct rel_event ev;
 		while (rel_poll_event(core, &ev)) {
 			switch (ev.type) {
