@@ -209,6 +209,30 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 	}
 }
 
+void tool_rel_print_core_stats(const struct rel_core *core, const struct rel_drv *drv)
+{
+	struct rel_core_stats s;
+	struct rel_drv_stats d = { 0 };
+	rel_core_stats(core, &s);
+	if (drv)
+		rel_drv_stats(drv, &d);
+	unsigned long long v[] = { s.pkts_in, s.bytes_in, s.pkts_out, s.bytes_out, s.cookies_sent,
+				   s.drop_magic, s.drop_checksum, s.drop_malformed, s.drop_session,
+				   s.drop_cookie, s.drop_peers, s.drop_unexpected, d.truncated };
+	static const char *k[] = { "pkts_in", "bytes_in", "pkts_out", "bytes_out", "cookies_sent",
+				   "drop_magic", "drop_checksum", "drop_malformed", "drop_session",
+				   "drop_cookie", "drop_peers", "drop_unexpected", "drop_truncated" };
+	char line[1024];
+	size_t n = (size_t)snprintf(line, sizeof line, "%s: core:", tool_name);
+	for (size_t i = 0; i < sizeof v / sizeof v[0] && n < sizeof line; i++)
+		n += (size_t)snprintf(line + n, sizeof line - n, " %s=%llu", k[i], v[i]);
+	if (n < sizeof line)
+		n += (size_t)snprintf(line + n, sizeof line - n, "\n");
+	/* one write: lines of several tools do not mix */
+	ssize_t w = write(STDERR_FILENO, line, n < sizeof line ? n : sizeof line - 1);
+	(void)w;
+}
+
 void tool_rel_progress_init(struct tool_rel_progress *p, uint64_t total)
 {
 	memset(p, 0, sizeof *p);

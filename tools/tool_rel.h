@@ -118,6 +118,10 @@ void tool_rel_snapshot(struct tool_rel_ctx *c, int force);
 int tool_rel_step(struct tool_rel_ctx *c, int extra_fd, double max_wait);
 /* --stats: one line per peer on stderr (key=value, or JSON objects). */
 void tool_rel_print_stats(const struct tool_rel_ctx *c, int json);
+/* --stats (key=value form): one line of the core's counters of packets
+ * that reached no session (drop_* by reason, cookies_sent) and the
+ * driver's truncated ones. */
+void tool_rel_print_core_stats(const struct rel_core *core, const struct rel_drv *drv);
 
 /* Progress bar on stderr (only if it is on; see tool_rel_opts.progress). */
 struct tool_rel_progress {

@@ -174,6 +174,8 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 				 (unsigned long long)r.msgs, (unsigned long long)r.bytes, r.c.npeers,
 				 tool_now() - t0);
 		tool_rel_print_stats(&r.c, a->json);
+		if (!a->json)
+			tool_rel_print_core_stats(r.c.core, r.c.drv);
 		tool_netsim_stats(a->sock);
 		tool_seal_stats(a->sock);
 	}

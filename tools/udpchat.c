@@ -26,6 +26,7 @@
 #include "tool_chat.h"
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_rel.h"
 #include "tool_seal.h"
 #include "udp_chat.h"
 #include "udp_wire.h"
@@ -1290,6 +1291,7 @@ static void stats(struct chat *c)
 		 (unsigned long long)c->sent, (unsigned long long)c->received,
 		 (unsigned long long)c->privates, udp_chat_roster_count(c->roster),
 		 (unsigned long long)cs.pkts_in, (unsigned long long)cs.pkts_out);
+	tool_rel_print_core_stats(c->core, c->drv);
 	tool_netsim_stats(c->data);
 	tool_seal_stats(c->data);
 }

@@ -160,4 +160,153 @@ read -r got bytes factor < <(amp relay.json)
 echo "# udprelay -> udprecv -k --echo: hostile sent $bytes bytes, got back $got (max factor per source $factor)"
 okx "relay: amplification 0 <= 1 (nothing comes back to hostile sources)" '[ "$got" = 0 ]'
 
+# --- udprecv -r (reliable): forgeries with valid CRCs, foreign sources ---------
+# A genuine udpsend -r --whole transfer through the tee; the hostile sockets
+# send random/oversized/empty datagrams, truncated and bit-flipped copies and
+# exact replays of genuine packets (a genuine packet from a foreign source),
+# session packets with forged session ids, HELLOs and CONNECTs, all with a
+# valid CRC-32C (hostile_peer.py --proto rel).  Every one of them reaches
+# rel_input() (the driver's buffer holds any UDP datagram) and is counted in
+# the core's counters (udprecv -r --stats, the "core:" line): either under a
+# drop_* reason or, for a HELLO, as a COOKIE answered (cookies_sent, which
+# also counts the genuine sender's HELLOs, taken from the tee's count).  The
+# only datagrams that can escape the count are those the kernel drops on a
+# full receive buffer: read from the socket's "drops" in /proc/net/udp while
+# the receiver still runs, and allowed for exactly.
+# kdrops PORT: the kernel's drop count of the 127.0.0.1:PORT UDP socket
+kdrops() {
+	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p { print $NF; f = 1 } END { if (!f) print 0 }' /proc/net/udp
+}
+head -c 3000000 /dev/urandom >rblob
+start_recv rel -r --raw --stats -w 3 127.0.0.1 0
+tee_start rel "127.0.0.1:$PORT" --proto rel
+timeout -k 2 20 "$SEND" -r --whole --no-progress 127.0.0.1 "$TPORT" <rblob 2>"$T/last.err"
+SRC=$?
+wait_pid "$TPID" 40
+TRC=$RC
+kd=$(kdrops "$PORT")
+wait_pid "$RPID" 10
+sent=$(py 'r["hostile_sent"]' rel.json)
+ghello=$(py 'r["genuine_types"].get("1", 0)' rel.json)
+ok "reliable: man in the middle ran ($sent hostile datagrams, $(py 'r["genuine_in"]' rel.json) genuine), sender exit 0" \
+	[ "$TRC" = 0 -a "$SRC" = 0 -a "$sent" = $NHOST -a "$RC" = 0 ]
+ok "reliable: genuine transfer byte-identical (cmp)" cmp -s rblob rel.out
+okx "reliable: no hostile byte printed (no HOSTILE marker)" '! grep -q HOSTILE rel.out'
+drops=0
+for f in drop_magic drop_checksum drop_malformed drop_session drop_cookie drop_peers drop_unexpected drop_truncated; do
+	drops=$((drops + $(field $f rel.err)))
+done
+hcookies=$(( $(field cookies_sent rel.err) - ghello ))
+counted=$((drops + hcookies))
+echo "# reliable: $sent hostile sent, $drops dropped by reason + $hcookies HELLOs answered, kernel dropped $kd"
+okx "reliable: every hostile datagram counted ($counted = $sent - $kd kernel drops)" \
+	'[ "$counted" = $((sent - kd)) ]'
+k() { py "r[\"kinds\"][\"$1\"]" rel.json; }
+okx "reliable: kinds land on their reasons (magic, session, cookie, checksum, HELLO answered)" \
+	'[ $(($(field drop_magic rel.err) + kd)) -ge $(( $(k random) + $(k oversized) + $(k empty) )) ] &&
+	 [ $(($(field drop_session rel.err) + kd)) -ge "$(k sid)" ] &&
+	 [ $(($(field drop_cookie rel.err) + kd)) -ge "$(k connect)" ] &&
+	 [ $(($(field drop_checksum rel.err) + $(field drop_malformed rel.err) + $(field drop_magic rel.err) + kd)) -ge $(( $(k truncated) + $(k bitflip) )) ] &&
+	 [ $((hcookies + kd)) -ge "$(k hello)" ]'
+okx "reliable: forged packets made no session (one peer)" \
+	'[ "$(grep -c "peer=" rel.err)" = 1 ] && grep -q "peers=1 " rel.err'
+read -r got bytes factor < <(amp rel.json)
+echo "# udprecv -r: hostile sent $bytes bytes, got back $got (max factor per source $factor)"
+okx "reliable: amplification <= 1 per source (a COOKIE, 28 bytes, per HELLO of >= 64)" \
+	'python3 -c "import sys; sys.exit(not float(sys.argv[1]) <= 1.0)" "$factor" && [ "$got" -le "$bytes" ]'
+
+# --- udpchat: a hostile source floods a peer's data port -----------------------
+# ann and ben (--no-discovery; ben names ann through the tee with --peer, so
+# the tee sees their session's packets to replay and forge from) chat 20
+# lines each while the hostile sockets send the reliable-protocol mix at
+# ann's data port.  Asserted: each genuine line is seen exactly once by the
+# other, no marker anywhere, no hostile "peer" in join events or /who, every
+# hostile datagram counted in ann's --stats "core:" line (as above), and
+# amplification <= 1.
+CHAT=$BIN/udpchat
+declare -A CFD CPID
+chat_start() {
+	local name=$1; shift
+	mkfifo "$name.in"
+	( for f in "${CFD[@]}"; do eval "exec $f>&-"; done
+	  exec timeout -k 2 40 "$CHAT" --json --stats --nick "$name" --no-discovery --linger 2 "$@" \
+		<"$name.in" >"$name.out" 2>"$name.err" ) &
+	CPID[$name]=$!; PIDS+=("${CPID[$name]}")
+	exec {fd}>"$name.in"
+	CFD[$name]=$fd
+	for _ in $(seq 250); do grep -q 'listening on' "$name.err" && break; sleep 0.02; done
+	CPORT=$(sed -n 's/.* listening on .*:\([0-9]*\).*/\1/p' "$name.err" | head -n 1)
+}
+chat_say() { echo "$2" >&"${CFD[$1]}"; }
+chat_stop() { local fd=${CFD[$1]}; exec {fd}>&-; wait_pid "${CPID[$1]}" 15; }
+# cgrep FILE PATTERN COUNT SECS
+cgrep() {
+	for _ in $(seq $(( $4 * 20 ))); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+chat_start ann
+aport=$CPORT
+# the tee must outlive the chat (it carries ben's session): bounded by --secs
+NHOST=1500 tee_start chat "127.0.0.1:$aport" --proto rel --secs 6 --idle 9 --per-genuine 40
+chat_start ben --peer "127.0.0.1:$TPORT"
+cgrep ann.out '"type":"join"' 1 5 && cgrep ben.out '"type":"join"' 1 5
+joined=$?
+for i in $(seq 20); do
+	chat_say ann "from ann $i"; chat_say ben "from ben $i"
+	sleep 0.05
+done
+cgrep ann.out '"text":"from ben 20"' 1 10
+cgrep ben.out '"text":"from ann 20"' 1 10
+chat_say ann /who; chat_say ben /who
+cgrep ann.out '"type":"who"' 1 5; cgrep ben.out '"type":"who"' 1 5
+wait_pid "$TPID" 20
+TRC=$RC
+kd=$(kdrops "$aport")
+chat_stop ben; brc=$RC
+chat_stop ann; arc=$RC
+sent=$(py 'r["hostile_sent"]' chat.json)
+ok "chat: both joined, the man in the middle ran ($sent hostile), exit 0 both" \
+	[ "$joined" = 0 -a "$TRC" = 0 -a "$sent" -gt 0 -a "$arc" = 0 -a "$brc" = 0 ]
+python3 - ann.out ben.out >chat.check 2>&1 <<'PY'
+import json, sys
+bad = []
+for f, me, other in ((sys.argv[1], "ann", "ben"), (sys.argv[2], "ben", "ann")):
+    msgs, joins, who = [], set(), set()
+    for line in open(f):
+        e = json.loads(line)
+        if e["type"] == "msg":
+            msgs.append(e["text"])
+            if not e["from"].startswith(other + "#"):
+                bad.append("%s: msg from %s" % (me, e["from"]))
+        elif e["type"] == "join":
+            joins.add(e["from"].split("#")[0])
+        elif e["type"] == "who":
+            who.add(e["from"].split("#")[0])
+    if msgs != ["from %s %d" % (other, i) for i in range(1, 21)]:
+        bad.append("%s: msgs %s" % (me, msgs[:30]))
+    if joins != {other} or who != {other}:
+        bad.append("%s: joins %s who %s" % (me, joins, who))
+print("\n".join(bad) or "ok")
+PY
+ok "chat: every genuine line seen exactly once by the other, in order" [ "$(cat chat.check)" = ok ]
+okx "chat: no hostile byte printed by either peer (no HOSTILE marker)" '! grep -q HOSTILE ann.out ben.out'
+okx "chat: no hostile peer joined or listed in /who" '! grep -q "joins\|who" chat.check'
+drops=0
+for f in drop_magic drop_checksum drop_malformed drop_session drop_cookie drop_peers drop_unexpected drop_truncated; do
+	drops=$((drops + $(field $f ann.err)))
+done
+ghello=$(py 'r["genuine_types"].get("1", 0)' chat.json)
+hcookies=$(( $(field cookies_sent ann.err) - ghello ))
+counted=$((drops + hcookies))
+echo "# chat: $sent hostile sent at ann, $drops dropped by reason + $hcookies HELLOs answered, kernel dropped $kd"
+okx "chat: every hostile datagram counted in ann's --stats ($counted = $sent - $kd kernel drops)" \
+	'[ "$counted" = $((sent - kd)) ]'
+read -r got bytes factor < <(amp chat.json)
+echo "# udpchat: hostile sent $bytes bytes, got back $got (max factor per source $factor)"
+okx "chat: amplification <= 1 per source" \
+	'python3 -c "import sys; sys.exit(not float(sys.argv[1]) <= 1.0)" "$factor" && [ "$got" -le "$bytes" ]'
+
 e2e_summary

@@ -3,7 +3,7 @@
 
   hostile_peer.py tee --target H:P [--hostile-target H:P] --report FILE
                       [--count N] [--per-genuine R] [--sockets K] [--pool FILE]
-                      [--secs S] [--idle S] [--seed N]
+                      [--secs S] [--idle S] [--seed N] [--proto chunk|rel]
   hostile_peer.py capture --report FILE --count N [--secs S]
 
 tee: binds 127.0.0.1:0 and prints "port N" on stdout.  Every datagram the
@@ -24,6 +24,20 @@ these kinds in turn:
   pool       a datagram from --pool (e.g. sealed with a wrong key)
   empty      a 0-byte datagram
 
+With --proto rel (the reliable protocol, docs/PROTOCOL.md) the forgeries
+carry a valid CRC-32C trailer, so they pass the checksum and reach the
+session and handshake checks; "forged" and "pool" are replaced by:
+
+  sid        a genuine session packet (DATA/ACK/PING/DGRAM) with random
+             dst/src session ids, CRC fixed
+  hello      a HELLO (64..200 bytes, random client sid), CRC valid: the
+             receiver may answer it with a COOKIE (28 bytes)
+  connect    a CONNECT with a random bucket and cookie, CRC valid
+
+Replays and truncated/bit-flipped copies come from the hostile sockets,
+i.e. genuine packets re-sent from a foreign source mid-transfer.  The
+report also counts the genuine datagrams by reliable packet type.
+
 Every byte received on each hostile socket is counted: the report (JSON)
 gives per socket what it sent and got back, so the caller can assert that
 nothing answers an unverified source with more than it sent.
@@ -43,7 +57,38 @@ import sys
 import time
 
 KINDS = ["random", "oversized", "truncated", "bitflip", "replay", "forged", "pool", "empty"]
+REL_KINDS = ["random", "oversized", "truncated", "bitflip", "replay", "sid", "hello", "connect",
+             "empty"]
 MARK = b"HOSTILE"
+
+
+def _crc_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+CRC_T = _crc_table()
+
+
+def crc32c(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = CRC_T[(c ^ x) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def rel_seal(body):
+    """body (header + fields) + its CRC-32C trailer."""
+    return body + crc32c(body).to_bytes(4, "big")
+
+
+def rel_type(d):
+    return d[2] if len(d) >= 16 and d[0] == 0x75 and d[1] == 1 else 0
 
 
 def addr(s):
@@ -90,7 +135,9 @@ def tee(a):
     print("port", lst.getsockname()[1], flush=True)
     stats = [{"port": h.getsockname()[1], "sent": 0, "sent_bytes": 0, "got": 0, "got_bytes": 0}
              for h in hs]
-    kinds = {k: 0 for k in KINDS}
+    kl = REL_KINDS if a.proto == "rel" else KINDS
+    kinds = {k: 0 for k in kl}
+    gtypes = {}
     lens = []
     seen = []          # genuine datagrams forwarded so far (a sample)
     genuine_from = None
@@ -101,8 +148,8 @@ def tee(a):
 
     def hostile_one():
         nonlocal sent
-        kind = KINDS[sent % len(KINDS)]
-        if kind in ("truncated", "bitflip", "replay", "forged") and not seen:
+        kind = kl[sent % len(kl)]
+        if kind in ("truncated", "bitflip", "replay", "forged", "sid") and not seen:
             kind = "random"
         if kind == "pool" and not pool:
             kind = "random"
@@ -123,6 +170,17 @@ def tee(a):
         elif kind == "forged":
             g = rng.choice(seen)
             d = g[:8] + rng.randbytes(24) + MARK + rng.randbytes(rng.randint(16, 1200))
+        elif kind == "sid":
+            ses = [g for g in seen if rel_type(g) >= 5] or [bytes([0x75, 1, 6, 0]) + bytes(29)]
+            g = rng.choice(ses)
+            d = rel_seal(g[:4] + rng.randbytes(8) + g[12:-4])
+        elif kind == "hello":
+            d = rel_seal(bytes([0x75, 1, 1, 0]) + bytes(4) + rng.randbytes(4) +
+                         bytes(rng.randint(48, 184)))
+        elif kind == "connect":
+            d = rel_seal(bytes([0x75, 1, 3, 0]) + bytes(4) + rng.randbytes(16) +
+                         (1000).to_bytes(4, "big") + (1024).to_bytes(4, "big") +
+                         (1 << 20).to_bytes(4, "big") + (1 << 20).to_bytes(4, "big"))
         elif kind == "pool":
             d = rng.choice(pool)
         else:
@@ -159,6 +217,7 @@ def tee(a):
                     except ConnectionRefusedError:
                         fwd.sendto(d, target)  # the error was an earlier send's
                     g_in += 1
+                    gtypes[rel_type(d)] = gtypes.get(rel_type(d), 0) + 1
                     first = first or time.monotonic()
                     last = time.monotonic()
                     if len(seen) < 64 or rng.random() < 0.05:
@@ -203,7 +262,7 @@ def tee(a):
         "factor_total": got_b / sent_b if sent_b else 0.0,
         "factor_max_socket": max((s["got_bytes"] / s["sent_bytes"]) if s["sent_bytes"] else
                                  (float("inf") if s["got_bytes"] else 0.0) for s in stats),
-        "kinds": kinds, "lens": lens, "sockets": stats,
+        "kinds": kinds, "lens": lens, "genuine_types": {str(k): v for k, v in gtypes.items()}, "sockets": stats,
         "seconds": round(time.monotonic() - t0, 3),
     }
     with open(a.report, "w") as f:
@@ -224,6 +283,7 @@ def main():
     p.add_argument("--secs", type=float, default=20.0)
     p.add_argument("--idle", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--proto", choices=["chunk", "rel"], default="chunk")
     a = p.parse_args()
     return capture(a) if a.mode == "capture" else tee(a)
 

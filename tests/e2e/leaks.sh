@@ -32,7 +32,7 @@ exec valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible 
 EOF
 	chmod +x "vg-$1"
 }
-vg udprecv; vg udpsend; vg udprelay
+vg udprecv; vg udpsend; vg udprelay; vg udpchat
 RECV=$T/vg-udprecv
 VSEND=$T/vg-udpsend
 "$KEY" genkey -o k 2>"$T/last.err"
@@ -89,6 +89,46 @@ xrc=$RC
 wait_pid "$RPID" 20
 okx "udprelay under valgrind (netsim, a client expired): exit 0" \
 	'[ "$xrc" = 0 ] && grep -q " [1-9][0-9]* expired" relay.err && [ -s relayed.out ]'
+
+# --- reliable transfer (udpsend -r -> udprecv -r), both under valgrind ----------------
+head -c 200000 /dev/urandom >rblob
+: >rel.err
+"$RECV" -r --raw --stats -w 3 127.0.0.1 0 >rel.out 2>rel.err &
+RPID=$!; PIDS+=("$RPID")
+wait_listen rel.err
+PORT=$(sed -n 's/^udprecv: listening on .*:\([0-9]*\)$/\1/p' rel.err)
+vsnd -r --whole --no-progress --stats 127.0.0.1 "$PORT" <rblob
+wait_pid "$RPID" 60
+okx "reliable transfer under valgrind (200 KB): exact, both exit 0" \
+	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s rblob rel.out'
+
+# --- udpchat: two peers join, say one line each, leave on end of input ----------------
+# cpeer NAME ARGS...: udpchat under valgrind, stdin from a FIFO (fd in CFD_NAME)
+cpeer() {
+	local name=$1; shift
+	mkfifo "$name.in"
+	"$T/vg-udpchat" --json --nick "$name" --no-discovery --linger 2 "$@" <"$name.in" >"$name.out" 2>"$name.err" &
+	PIDS+=("$!"); eval "CPID_$name=$!"
+	eval "exec {CFD_$name}>$name.in"
+	wait_listen "$name.err"
+	CPORT=$(sed -n 's/.* listening on .*:\([0-9]*\).*/\1/p' "$name.err" | head -n 1)
+}
+# cwait FILE PATTERN: bounded (valgrind is slow)
+cwait() { for _ in $(seq 600); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+cpeer ann
+cpeer ben --peer "127.0.0.1:$CPORT"
+# shellcheck disable=SC2154
+{ cwait ann.out '"type":"join"' && cwait ben.out '"type":"join"'; } &&
+	echo "hi from ann" >&"$CFD_ann" && echo "hi from ben" >&"$CFD_ben" &&
+	cwait ann.out 'hi from ben' && cwait ben.out 'hi from ann'
+joined=$?
+exec {CFD_ben}>&-
+cwait ann.out '"type":"leave"'
+exec {CFD_ann}>&-
+wait_pid "$CPID_ben" 30; brc=$RC
+wait_pid "$CPID_ann" 30; arc=$RC
+okx "udpchat join, one line each, leave under valgrind: both exit 0" \
+	'[ "$joined" = 0 ] && [ "$arc" = 0 ] && [ "$brc" = 0 ]'
 
 okx "valgrind logs empty (no leak, no error)" logs_clean
 if ! logs_clean; then head -n 40 "$T"/vg.* ; fi
