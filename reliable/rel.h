@@ -222,6 +222,7 @@ struct rel_core_stats {
 	uint64_t pkts_in, bytes_in, pkts_out, bytes_out;
 	uint64_t drop_magic, drop_checksum, drop_malformed, drop_session;
 	uint64_t drop_cookie, drop_peers, drop_unexpected;
+	uint64_t drop_busy;  /* HELLOs unanswered: the out-queue was full */
 	uint64_t cookies_sent, peers;
 	uint64_t recv_mem;   /* receive memory of all sessions (core_budget) */
 };

@@ -64,11 +64,16 @@ int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen,
 	k.bucket = cookie_bucket(c, now);
 	k.cookie = cookie_mac(c, addr, alen, h->src_sid, k.bucket);
 	uint8_t *buf = rel_out_slot_addr(c, addr, alen, 0);
-	if (!buf)
+	if (!buf) {
+		/* a flood faster than the caller drains: every drop is counted */
+		c->st.drop_busy++;
 		return UDP_ENOSPACE;
+	}
 	int n = rel_wire_encode(&k, buf, c->cfg.mtu);
-	if (n < 0 || (size_t)n > inlen) /* never more bytes than it sent */
+	if (n < 0 || (size_t)n > inlen) { /* never more bytes than it sent */
+		c->st.drop_malformed++;
 		return UDP_EINVAL;
+	}
 	rel_out_commit(c, (size_t)n);
 	c->st.cookies_sent++;
 	return 0;

@@ -390,10 +390,38 @@ static void send_memory_bounded_by_budget(void **state)
 	rel_core_free(c);
 }
 
+/* HELLOs arriving faster than the out-queue drains: the ones that cannot be
+ * answered are counted (drop_busy), so every HELLO is accounted for. */
+static void hello_flood_full_queue_counted(void **state)
+{
+	(void)state;
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.seed = 7;
+	cfg.accept = 1;
+	cfg.out_queue = 4;
+	int err = 0;
+	struct rel_core *c = rel_core_new(&cfg, &err);
+	assert_non_null(c);
+	for (uint32_t i = 0; i < 10; i++) {
+		struct fake f;
+		fake_addr(&f, i);
+		struct rel_pkt h = {.type = REL_PT_HELLO, .src_sid = f.csid, .hello_len = REL_HELLO_LEN};
+		(void)feed(c, &f, &h);
+	}
+	struct rel_core_stats cs;
+	rel_core_stats(c, &cs);
+	assert_int_equal(rel_out_pending(c), cfg.out_queue);
+	assert_int_equal(cs.cookies_sent, cfg.out_queue);
+	assert_int_equal(cs.drop_busy, 10 - cfg.out_queue);
+	rel_core_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hello_flood_keeps_no_state),
+		cmocka_unit_test(hello_flood_full_queue_counted),
 		cmocka_unit_test(handshake_flood_bounded_by_max_peers),
 		cmocka_unit_test(session_size_scales_with_window),
 		cmocka_unit_test(recv_memory_bounded_by_budget),

@@ -218,10 +218,11 @@ void tool_rel_print_core_stats(const struct rel_core *core, const struct rel_drv
 		rel_drv_stats(drv, &d);
 	unsigned long long v[] = { s.pkts_in, s.bytes_in, s.pkts_out, s.bytes_out, s.cookies_sent,
 				   s.drop_magic, s.drop_checksum, s.drop_malformed, s.drop_session,
-				   s.drop_cookie, s.drop_peers, s.drop_unexpected, d.truncated };
+				   s.drop_cookie, s.drop_peers, s.drop_unexpected, s.drop_busy, d.truncated };
 	static const char *k[] = { "pkts_in", "bytes_in", "pkts_out", "bytes_out", "cookies_sent",
 				   "drop_magic", "drop_checksum", "drop_malformed", "drop_session",
-				   "drop_cookie", "drop_peers", "drop_unexpected", "drop_truncated" };
+				   "drop_cookie", "drop_peers", "drop_unexpected", "drop_busy",
+				   "drop_truncated" };
 	char line[1024];
 	size_t n = (size_t)snprintf(line, sizeof line, "%s: core:", tool_name);
 	for (size_t i = 0; i < sizeof v / sizeof v[0] && n < sizeof line; i++)

@@ -193,7 +193,7 @@ ok "reliable: man in the middle ran ($sent hostile datagrams, $(py 'r["genuine_i
 ok "reliable: genuine transfer byte-identical (cmp)" cmp -s rblob rel.out
 okx "reliable: no hostile byte printed (no HOSTILE marker)" '! grep -q HOSTILE rel.out'
 drops=0
-for f in drop_magic drop_checksum drop_malformed drop_session drop_cookie drop_peers drop_unexpected drop_truncated; do
+for f in drop_magic drop_checksum drop_malformed drop_session drop_cookie drop_peers drop_unexpected drop_busy drop_truncated; do
 	drops=$((drops + $(field $f rel.err)))
 done
 hcookies=$(( $(field cookies_sent rel.err) - ghello ))
@@ -295,7 +295,7 @@ ok "chat: every genuine line seen exactly once by the other, in order" [ "$(cat 
 okx "chat: no hostile byte printed by either peer (no HOSTILE marker)" '! grep -q HOSTILE ann.out ben.out'
 okx "chat: no hostile peer joined or listed in /who" '! grep -q "joins\|who" chat.check'
 drops=0
-for f in drop_magic drop_checksum drop_malformed drop_session drop_cookie drop_peers drop_unexpected drop_truncated; do
+for f in drop_magic drop_checksum drop_malformed drop_session drop_cookie drop_peers drop_unexpected drop_busy drop_truncated; do
 	drops=$((drops + $(field $f ann.err)))
 done
 ghello=$(py 'r["genuine_types"].get("1", 0)' chat.json)
