@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tool_netsim.h"
+#include "rel_bbr.h"
 #include "tool_rel.h"
 #include "tool_seal.h"
 
@@ -32,9 +33,15 @@ int tool_rel_option(int c, const char *arg)
 		tool_rel_opt.timeout_set = 1;
 		return 1;
 	case TOOL_REL_O_CC:
-		if (strcmp(arg, "reno") && strcmp(arg, "none"))
-			tool_usage_die("bad --cc '%s': reno or none", arg);
-		tool_rel_opt.no_cc = !strcmp(arg, "none");
+		if (!strcmp(arg, "bbr"))
+			tool_rel_opt.cc = &rel_cc_bbr;
+		else if (!strcmp(arg, "reno"))
+			tool_rel_opt.cc = &rel_cc_reno;
+		else if (!strcmp(arg, "none"))
+			tool_rel_opt.cc = NULL;
+		else
+			tool_usage_die("bad --cc '%s': bbr, reno or none", arg);
+		tool_rel_opt.cc_set = 1;
 		return 1;
 	case TOOL_REL_O_PROGRESS: tool_rel_opt.progress = 1; return 1;
 	case TOOL_REL_O_NO_PROGRESS: tool_rel_opt.progress = 0; return 1;
@@ -68,8 +75,9 @@ void tool_rel_open(struct tool_rel_ctx *c, struct udp_sock *sock, int accept)
 	 * to cover RTT jitter, as QUIC's PTO does; 200 ms would cost a
 	 * lossy loopback or LAN transfer most of its time in timeouts. */
 	cfg.rto_min_us = 20000;
-	/* reno paces and backs off: a sender must not flood a shared link */
-	cfg.cc = tool_rel_opt.no_cc ? NULL : &rel_cc_reno;
+	/* paced, and backing off when a queue fills: a sender must not flood a
+	 * shared link; BBR (the default) keeps its rate under random loss */
+	cfg.cc = tool_rel_opt.cc_set ? tool_rel_opt.cc : &rel_cc_bbr;
 	int err = 0;
 	c->core = rel_core_new(&cfg, &err);
 	if (!c->core)

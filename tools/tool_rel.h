@@ -41,7 +41,8 @@ struct tool_rel_opts {
 	int progress;  /* -1 auto (stderr is a tty and not -q), 0 off, 1 on */
 	double timeout; /* --timeout: dead peer / no answer, seconds */
 	int timeout_set;
-	int no_cc;     /* --cc none: only the windows limit sending */
+	const struct rel_cc_ops *cc; /* --cc: bbr, reno or none (NULL) */
+	int cc_set;    /* --cc given (otherwise bbr) */
 	const char *only_r; /* an option given that needs -r */
 };
 extern struct tool_rel_opts tool_rel_opt;

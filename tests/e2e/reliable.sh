@@ -125,7 +125,7 @@ assert o[\"retransmits\"] > 0 and o[\"messages\"] == 5 and o[\"bytes\"] == 50000
 " "$T/last.err"'
 
 # through udprelay: loss, duplication and reordering (reorder needs a delay),
-# with the default congestion control and with --cc none
+# with each congestion control (bbr is the default)
 head -c $((BIG_MB * 1000000)) /dev/urandom >"$T/big"
 big_sum=$(sha256sum <"$T/big")
 relay_file() { # NAME CC
@@ -139,7 +139,7 @@ relay_file() { # NAME CC
 	kill "$rpid" "$XPID" 2>/dev/null; wait_pid "$rpid" 5
 	echo "# $BIG_MB MB through udprelay, --cc $2: $MS ms,$(grep -o ' retransmits=[0-9]*' "$T/last.err")"
 }
-for cc in reno none; do
+for cc in bbr reno none; do
 	relay_file "big_$cc" $cc
 	okx "$BIG_MB MB through udprelay 'loss 5% duplicate 1% reorder 5% delay 1ms', --cc $cc: sha256 identical" \
 		'[ "$SRC" = 0 ] && [ "$(sha256sum <"$T/big_$cc.out")" = "$big_sum" ]'
