@@ -10,21 +10,6 @@ RELAY=$BIN/udprelay
 HELP=${UDPKIT_HELPERS:-$TOP/build/helpers}
 BIG_MB=100
 
-# start_relay NAME ARGS...: as in udprelay.sh; sets XPID and XPORT.
-start_relay() {
-	local name=$1; shift
-	: >"$T/$name.rerr"
-	"$RELAY" "$@" 2>"$T/$name.rerr" &
-	XPID=$!
-	PIDS+=("$XPID")
-	XPORT=
-	for _ in $(seq 250); do
-		grep -q 'listening on' "$T/$name.rerr" && break
-		kill -0 "$XPID" 2>/dev/null || break
-		sleep 0.02
-	done
-	XPORT=$(sed -n 's/^udprelay: listening on [^,]*:\([0-9]*\),.*/\1/p' "$T/$name.rerr" | head -n 1)
-}
 
 # rsnd SECS ARGS...: udpsend -r bounded by SECS; stderr in $T/last.err, sets SRC.
 rsnd() {

@@ -7,22 +7,6 @@ RELAY=$BIN/udprelay
 HELP=${UDPKIT_HELPERS:-$TOP/build/helpers}
 N=1000
 
-# start_relay NAME ARGS...: udprelay in the background (stderr in $T/NAME.rerr),
-# bounded wait for its "listening on" line; sets XPID and XPORT.
-start_relay() {
-	local name=$1; shift
-	: >"$T/$name.rerr"
-	"$RELAY" "$@" 2>"$T/$name.rerr" &
-	XPID=$!
-	PIDS+=("$XPID")
-	XPORT=
-	for _ in $(seq 250); do
-		grep -q 'listening on' "$T/$name.rerr" && break
-		kill -0 "$XPID" 2>/dev/null || break
-		sleep 0.02
-	done
-	XPORT=$(sed -n 's/^udprelay: listening on [^,]*:\([0-9]*\),.*/\1/p' "$T/$name.rerr" | head -n 1)
-}
 
 seq -f 'line %04g' 1 $N >"$T/lines"
 
