@@ -28,6 +28,24 @@ enum {
 	TOOL_EXIT_TIMEOUT = 3, /* -w: nothing received before the timeout */
 };
 
+/* The options every tool shares, in the style of TOOL_SEAL_*: put
+ * TOOL_COMMON_LONGOPTS in the option table and
+ * "TOOL_COMMON_CASES: tool_common_option(c, optarg, &stats); break;" in the
+ * switch ('h' stays with the tool: its usage text is its own). */
+enum { TOOL_O_STATS = 0x7e00, TOOL_O_NETSIM, TOOL_O_NETSIM_IN, TOOL_O_VERSION };
+#define TOOL_COMMON_LONGOPTS \
+	{ "stats", no_argument, 0, TOOL_O_STATS }, \
+	{ "netsim", required_argument, 0, TOOL_O_NETSIM }, \
+	{ "netsim-in", required_argument, 0, TOOL_O_NETSIM_IN }, \
+	{ "verbose", no_argument, 0, 'v' }, \
+	{ "quiet", no_argument, 0, 'q' }, \
+	{ "help", no_argument, 0, 'h' }, \
+	{ "version", no_argument, 0, TOOL_O_VERSION }
+#define TOOL_COMMON_CASES \
+	case TOOL_O_STATS: case TOOL_O_NETSIM: case TOOL_O_NETSIM_IN: \
+	case TOOL_O_VERSION: case 'v': case 'q'
+void tool_common_option(int c, const char *arg, int *stats);
+
 /* ---- tool_util.c ---- */
 extern const char *tool_name;
 extern int tool_verbosity; /* -1 with -q, 0 normal, 1.. with -v */

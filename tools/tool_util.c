@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tool_common.h"
+#include "tool_netsim.h"
 
 #ifndef UDPKIT_VERSION
 #define UDPKIT_VERSION "unknown"
@@ -118,6 +119,18 @@ void tool_version(void)
 {
 	printf("%s (udpkit) %s\n", tool_name, UDPKIT_VERSION);
 	exit(TOOL_EXIT_OK);
+}
+
+void tool_common_option(int c, const char *arg, int *stats)
+{
+	switch (c) {
+	case TOOL_O_STATS: *stats = 1; break;
+	case TOOL_O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", arg); break;
+	case TOOL_O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", arg); break;
+	case TOOL_O_VERSION: tool_version();
+	case 'v': tool_verbosity++; break;
+	case 'q': tool_verbosity = -1; break;
+	}
 }
 
 unsigned long long tool_parse_uint(const char *opt, const char *s,

@@ -122,7 +122,7 @@ static _Noreturn void usage(void)
 }
 
 enum { O_PEER = 256, O_DATA_PORT, O_NODISC, O_TTL, O_BEACON, O_AWAY, O_GONE,
-       O_LINGER, O_WAIT_PEERS, O_WAIT, O_JSON, O_STATS, O_NETSIM, O_NETSIM_IN, O_VERSION };
+       O_LINGER, O_WAIT_PEERS, O_WAIT, O_JSON };
 
 static const struct option longopts[] = {
 	{ "nick", required_argument, 0, 'n' },
@@ -141,18 +141,12 @@ static const struct option longopts[] = {
 	{ "wait-peers", required_argument, 0, O_WAIT_PEERS },
 	{ "wait", required_argument, 0, O_WAIT },
 	{ "json", no_argument, 0, O_JSON },
-	{ "stats", no_argument, 0, O_STATS },
-	{ "netsim", required_argument, 0, O_NETSIM },
-	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
 	{ "key", required_argument, 0, TOOL_SEAL_O_KEY },
 	{ "passphrase-file", required_argument, 0, TOOL_SEAL_O_PFILE },
 	{ "passphrase-env", required_argument, 0, TOOL_SEAL_O_PENV },
 	{ "key-group", required_argument, 0, TOOL_SEAL_O_GROUP },
 	{ "passphrase", optional_argument, 0, TOOL_SEAL_O_PASSPHRASE },
-	{ "verbose", no_argument, 0, 'v' },
-	{ "quiet", no_argument, 0, 'q' },
-	{ "help", no_argument, 0, 'h' },
-	{ "version", no_argument, 0, O_VERSION },
+	TOOL_COMMON_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -195,18 +189,13 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case O_WAIT: o->wait = tool_parse_secs("--wait", optarg); break;
 		case O_JSON: o->json = 1; break;
-		case O_STATS: o->stats = 1; break;
-		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
-		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
 		TOOL_SEAL_CASES:
 			if (c == TOOL_SEAL_O_PENV)
 				o->pass_env = optarg;
 			tool_seal_option(c, optarg);
 			break;
-		case 'v': tool_verbosity++; break;
-		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
-		case O_VERSION: tool_version();
+		TOOL_COMMON_CASES: tool_common_option(c, optarg, &o->stats); break;
 		case '4': o->family_flags = UDP_ADDR_V4; break;
 		case '6': o->family_flags = UDP_ADDR_V6; break;
 		default: tool_bad_option(c, argv);

@@ -84,8 +84,7 @@ static _Noreturn void usage(void)
 }
 
 enum { O_RAW = 256, O_JSON, O_FROM, O_MAX, O_JOIN, O_MIF, O_REUSE, O_ECHO,
-       O_REPLY, O_STATS, O_VERSION,
-       O_NETSIM, O_NETSIM_IN };
+       O_REPLY };
 
 static const struct option longopts[] = {
 	{ "raw", no_argument, 0, O_RAW },
@@ -101,14 +100,8 @@ static const struct option longopts[] = {
 	{ "reuse", no_argument, 0, O_REUSE },
 	{ "echo", no_argument, 0, O_ECHO },
 	{ "reply", required_argument, 0, O_REPLY },
-	{ "stats", no_argument, 0, O_STATS },
-	{ "netsim", required_argument, 0, O_NETSIM },
-	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
 	TOOL_SEAL_LONGOPTS,
-	{ "verbose", no_argument, 0, 'v' },
-	{ "quiet", no_argument, 0, 'q' },
-	{ "help", no_argument, 0, 'h' },
-	{ "version", no_argument, 0, O_VERSION },
+	TOOL_COMMON_LONGOPTS,
 	TOOL_REL_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
@@ -139,14 +132,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_REUSE: o->reuse = 1; break;
 		case O_ECHO: o->echo = 1; break;
 		case O_REPLY: o->reply = optarg; break;
-		case O_STATS: o->stats = 1; break;
-		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
-		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
 		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
-		case 'v': tool_verbosity++; break;
-		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
-		case O_VERSION: tool_version();
+		TOOL_COMMON_CASES: tool_common_option(c, optarg, &o->stats); break;
 		case '4': o->family_flags = UDP_ADDR_V4; break;
 		case '6': o->family_flags = UDP_ADDR_V6; break;
 		default:

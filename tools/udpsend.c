@@ -95,8 +95,7 @@ static _Noreturn void usage(void)
 }
 
 enum { O_LINES = 256, O_KEEPNL, O_CHUNK, O_WHOLE, O_RATE, O_TTL, O_MIF,
-       O_MLOOP, O_RAW, O_JSON, O_FROM, O_MAX, O_STATS, O_VERSION,
-       O_NETSIM, O_NETSIM_IN };
+       O_MLOOP, O_RAW, O_JSON, O_FROM, O_MAX };
 
 static const struct option longopts[] = {
 	{ "lines", no_argument, 0, O_LINES },
@@ -121,14 +120,8 @@ static const struct option longopts[] = {
 	{ "from", no_argument, 0, O_FROM },
 	{ "output", required_argument, 0, 'o' },
 	{ "max", required_argument, 0, O_MAX },
-	{ "stats", no_argument, 0, O_STATS },
-	{ "netsim", required_argument, 0, O_NETSIM },
-	{ "netsim-in", required_argument, 0, O_NETSIM_IN },
 	TOOL_SEAL_LONGOPTS,
-	{ "verbose", no_argument, 0, 'v' },
-	{ "quiet", no_argument, 0, 'q' },
-	{ "help", no_argument, 0, 'h' },
-	{ "version", no_argument, 0, O_VERSION },
+	TOOL_COMMON_LONGOPTS,
 	TOOL_REL_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
@@ -172,14 +165,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_FROM: o->show_from = 1; break;
 		case 'o': o->out_path = optarg; break;
 		case O_MAX: o->max = tool_parse_uint("--max", optarg, 1, UNIX_LIMIT); break;
-		case O_STATS: o->stats = 1; break;
-		case O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", optarg); break;
-		case O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", optarg); break;
 		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
-		case 'v': tool_verbosity++; break;
-		case 'q': tool_verbosity = -1; break;
 		case 'h': usage();
-		case O_VERSION: tool_version();
+		TOOL_COMMON_CASES: tool_common_option(c, optarg, &o->stats); break;
 		case '4': o->family_flags = UDP_ADDR_V4; break;
 		case '6': o->family_flags = UDP_ADDR_V6; break;
 		default:
