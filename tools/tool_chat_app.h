@@ -45,7 +45,41 @@ struct sess {
 	int closing;       /* we closed it (quitting, or a duplicate) */
 	double opened;     /* tool_now() at creation: HELLO is due within --gone */
 	struct udp_addr addr;
+	/* Started by a beacon, which anyone can forge with any source address:
+	 * until the peer answers (a packet of this session arrives), what is
+	 * sent to it is paid for by the beacon bytes received from it
+	 * (credit), so a forged beacon cannot make us send its "source" more
+	 * than it sent (docs/CHAT.md, "Hostile beacons"). */
+	int gated;
+	uint32_t credit;
 };
+
+/* What became of each datagram on the beacon port (--stats "beacons:"). */
+struct chat_beacon_stats {
+	uint64_t in;          /* datagrams read */
+	uint64_t own;         /* our own, looped back */
+	uint64_t known;       /* from a peer in the roster: it is alive */
+	uint64_t wait;        /* a new peer with a smaller id: it connects to us */
+	uint64_t connect;     /* a new peer: a session started (gated) */
+	uint64_t credit;      /* from the address of a gated session: more credit */
+	uint64_t leave;       /* LEAVE (the session's BYE says it) */
+	uint64_t drop_trunc;  /* longer than any chat packet */
+	uint64_t drop_bad;    /* not a chat packet (udp_chat_decode), or port 0 */
+	uint64_t drop_type;   /* a chat packet that is no beacon */
+	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
+	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait */
+};
+
+/* The gate on the data socket's output (--stats "gate:"). */
+struct chat_gate_stats {
+	uint64_t sent, sent_bytes; /* datagrams to unanswered beacon addresses */
+	uint64_t held;             /* not sent: no credit left (the core retries) */
+};
+
+#define CHAT_MAX_GATED 16 /* sessions waiting for a beacon's address to answer */
+#define CHAT_CREDIT_MAX (4 * UDP_CHAT_BEACON_MIN)
+#define CHAT_RX_BATCH 32
+#define CHAT_RX_CAP 65536
 
 struct chat {
 	struct opts o;
@@ -64,6 +98,16 @@ struct chat {
 	struct udp_addr explicit_addr[MAX_EXPLICIT];
 	uint64_t sent, received, privates;
 	char out[OUT_MAX];
+	/* a core session left in its handshake (rel_close cannot end one):
+	 * still gated until the core reports it dead or connected */
+	uint32_t orphan[MAX_PEERS];
+	int norphan;
+	int ngated; /* sessions with gated set, plus orphans */
+	struct chat_beacon_stats bst;
+	struct chat_gate_stats gst;
+	uint8_t *rxbuf; /* CHAT_RX_BATCH x CHAT_RX_CAP */
+	struct udp_msg rx[CHAT_RX_BATCH], tx[CHAT_RX_BATCH];
+	uint64_t truncated;
 };
 
 static inline uint64_t now_us(void)
@@ -97,12 +141,25 @@ int chat_encode(struct chat *c, uint8_t type, const void *text, size_t n, uint8_
 int chat_sess_send(struct chat *c, struct sess *s, uint8_t type, const void *text, size_t n,
 		   enum rel_mode mode);
 void chat_sess_close(struct chat *c, struct sess *s);
-void chat_connect_to(struct chat *c, const struct udp_addr *a, uint64_t expect, int explicit_idx);
+/* Starts a session (its HELLO is queued); NULL when none could be made. */
+struct sess *chat_connect_to(struct chat *c, const struct udp_addr *a, uint64_t expect,
+			     int explicit_idx);
 void chat_rel_events(struct chat *c);
 
 /* tool_chat_beacon.c */
 void chat_send_beacon(struct chat *c, uint8_t type);
 void chat_read_beacons(struct chat *c);
+/* A session slot is given up: a gated one still in its handshake stays
+ * gated as an orphan.  handshake: 1 when the core still runs it. */
+void chat_gate_release(struct chat *c, struct sess *s, int handshake);
+/* The core reported peer dead or connected: an orphan no more. */
+void chat_gate_forget(struct chat *c, uint32_t rel);
+/* The data socket's turn, in place of rel_drv_run_once(drv, 0): receive
+ * what is there, run the core's timers, send through the gate. */
+int chat_net_turn(struct chat *c);
+/* Sends what the core queued, through the gate. */
+void chat_net_flush(struct chat *c);
+void chat_beacon_stats(struct chat *c);
 
 /* tool_chat_cmd.c */
 struct chat_input {

@@ -1,8 +1,14 @@
-/* tool_chat_beacon.c - udpchat's beacons (see tool_chat_app.h). */
+/* tool_chat_beacon.c - udpchat's beacons, and the datagram loop of its data
+ * socket with the gate that keeps a forged beacon from turning udpchat into
+ * a reflector (see tool_chat_app.h and docs/CHAT.md, "Hostile beacons"). */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tool_chat_app.h"
 #include "tool_common.h"
+#include "udp_err.h"
+#include "udp_seal.h"
 
 void chat_send_beacon(struct chat *c, uint8_t type)
 {
@@ -11,7 +17,12 @@ void chat_send_beacon(struct chat *c, uint8_t type)
 	if (len < 0)
 		return;
 	if (c->bsock) {
-		int r = udp_sock_send(c->data, buf, (size_t)len, &c->group);
+		/* padded: a receiver that connects to us answers it with a
+		 * HELLO of REL_HELLO_LEN bytes, paid for by this beacon */
+		static const uint8_t zeros[UDP_CHAT_BEACON_MIN];
+		uint8_t pad[UDP_CHAT_PKT_MAX];
+		int plen = chat_encode(c, type, zeros, sizeof zeros, pad, sizeof pad);
+		int r = plen < 0 ? plen : udp_sock_send(c->data, pad, (size_t)plen, &c->group);
 		if (r < 0)
 			tool_debug("beacon: %s", udp_strerror(r));
 	}
@@ -34,29 +45,72 @@ static void chat_unspecified_to_loopback(struct udp_addr *a)
 		a->u.in6.sin6_addr = in6addr_loopback;
 }
 
+static struct sess *gated_by_addr(struct chat *c, const struct udp_addr *a)
+{
+	struct sess *s = chat_sess_by_addr(c, a);
+	return s && s->gated ? s : NULL;
+}
+
 static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 {
 	struct udp_chat_pkt p;
-	if (udp_chat_decode(&p, m->buf, m->len) < 0 || p.id == c->id)
+	if (udp_chat_decode(&p, m->buf, m->len) < 0 || !p.port) {
+		c->bst.drop_bad++;
 		return;
-	if (p.type != UDP_CHAT_BEACON) /* LEAVE: the session's BYE says it */
+	}
+	if (p.id == c->id) {
+		c->bst.own++;
 		return;
+	}
+	if (p.type != UDP_CHAT_BEACON) { /* LEAVE: the session's BYE says it */
+		if (p.type == UDP_CHAT_LEAVE)
+			c->bst.leave++;
+		else
+			c->bst.drop_type++;
+		return;
+	}
+	struct udp_addr a = m->addr;
+	udp_addr_set_port(&a, p.port);
+	chat_unspecified_to_loopback(&a);
+	struct sess *s = gated_by_addr(c, &a);
+	if (s) { /* it beacons on while its HELLO waits: more credit */
+		uint32_t cr = s->credit + (uint32_t)m->len;
+		s->credit = cr > CHAT_CREDIT_MAX ? CHAT_CREDIT_MAX : cr;
+		c->bst.credit++;
+		return;
+	}
 	struct udp_chat_event ev;
 	if (udp_chat_roster_get(c->roster, p.id, NULL) == 0) {
+		c->bst.known++;
 		if (udp_chat_roster_seen(c->roster, p.id, now_us(), &ev) == 1)
 			chat_show_presence(c, "back", ev.id, ev.name, NULL);
 		return;
 	}
 	/* A new peer.  Only the smaller id connects, so two peers that hear
 	 * each other's beacons open one session, not two. */
-	if (c->quitting || p.id < c->id || chat_sess_by_id(c, p.id))
+	if (c->quitting || p.id < c->id || chat_sess_by_id(c, p.id) || chat_sess_by_addr(c, &a)) {
+		c->bst.wait++;
 		return;
-	struct udp_addr a = m->addr;
-	udp_addr_set_port(&a, p.port);
-	chat_unspecified_to_loopback(&a);
-	if (chat_sess_by_addr(c, &a))
+	}
+	/* Nothing proves that the beacon came from its source address.  A
+	 * session to it may send only what its beacons paid for, and few
+	 * such sessions wait at once (each holds a core slot until --gone). */
+	if (m->len < UDP_CHAT_BEACON_MIN) {
+		c->bst.drop_short++;
 		return;
-	chat_connect_to(c, &a, p.id, 0);
+	}
+	if (c->ngated >= CHAT_MAX_GATED) {
+		c->bst.drop_busy++;
+		return;
+	}
+	/* the HELLO is only queued: the gate sees it at the next flush */
+	s = chat_connect_to(c, &a, p.id, 0);
+	if (!s)
+		return;
+	s->gated = 1;
+	s->credit = (uint32_t)m->len;
+	c->ngated++;
+	c->bst.connect++;
 }
 
 void chat_read_beacons(struct chat *c)
@@ -67,7 +121,196 @@ void chat_read_beacons(struct chat *c)
 		int r = udp_sock_recv(c->bsock, &m);
 		if (r < 0)
 			return;
-		if (!(m.flags & UDP_MSG_TRUNC))
+		c->bst.in++;
+		if (m.flags & UDP_MSG_TRUNC)
+			c->bst.drop_trunc++;
+		else
 			chat_on_beacon(c, &m);
 	}
+}
+
+/* ---- the gate ----
+ *
+ * The core queues what a session sends, HELLO retransmissions included, and
+ * cannot be told to stop a handshake; so the gate sits between its
+ * out-queue and the socket.  A datagram of a gated session goes out only
+ * while the session's credit (beacon bytes received from that address)
+ * covers it; otherwise it is dropped as a lost datagram would be, and the
+ * core's retransmission timer tries again later, when the next beacon may
+ * have paid for it.  The first packet of the session that arrives (the
+ * COOKIE, addressed to the session's random id, so not blind-forgeable)
+ * proves that the address answers: the gate opens for good. */
+
+static int orphan_at(const struct chat *c, uint32_t rel)
+{
+	for (int i = 0; i < c->norphan; i++)
+		if (c->orphan[i] == rel)
+			return i;
+	return -1;
+}
+
+void chat_gate_forget(struct chat *c, uint32_t rel)
+{
+	int i = orphan_at(c, rel);
+	if (i < 0)
+		return;
+	c->orphan[i] = c->orphan[--c->norphan];
+	c->ngated--;
+}
+
+void chat_gate_release(struct chat *c, struct sess *s, int handshake)
+{
+	if (!s->gated)
+		return;
+	s->gated = 0;
+	if (handshake && c->norphan < MAX_PEERS)
+		c->orphan[c->norphan++] = s->rel;
+	else
+		c->ngated--;
+}
+
+static int answered(const struct chat *c, uint32_t rel)
+{
+	struct rel_stats st;
+	return rel_peer_stats(c->core, rel, &st) == 0 && st.pkts_recv > 0;
+}
+
+/* 1: send g, 0: drop it. */
+static int gate(struct chat *c, const struct rel_dgram *g)
+{
+	if (!c->ngated || !g->peer)
+		return 1; /* the core's own replies to strangers: never larger */
+	struct sess *s = chat_sess_by_rel(c, g->peer);
+	if (s && !s->gated)
+		return 1;
+	if (answered(c, g->peer)) {
+		if (s)
+			chat_gate_release(c, s, 0);
+		else
+			chat_gate_forget(c, g->peer);
+		return 1;
+	}
+	if (!s && orphan_at(c, g->peer) < 0)
+		return 1;
+	if (s && s->credit >= g->len) {
+		s->credit -= (uint32_t)g->len;
+		c->gst.sent++;
+		c->gst.sent_bytes += g->len;
+		return 1;
+	}
+	c->gst.held++;
+	return 0;
+}
+
+void chat_net_flush(struct chat *c)
+{
+	for (int rounds = 0; rounds < 64; rounds++) {
+		size_t n = rel_out_pending(c->core);
+		if (n == 0) {
+			/* the core may have stopped for room in the out-queue */
+			if (rel_next_deadline(c->core) != 0)
+				return;
+			rel_update(c->core, now_us());
+			if (!rel_out_pending(c->core))
+				return;
+			continue;
+		}
+		size_t k = 0;
+		struct rel_dgram g;
+		while (k < n && k < CHAT_RX_BATCH) {
+			(void)rel_out_peek(c->core, k, &g);
+			if (!gate(c, &g))
+				break;
+			memset(&c->tx[k], 0, sizeof c->tx[k]);
+			c->tx[k].buf = (void *)g.data;
+			c->tx[k].len = g.len;
+			memcpy(&c->tx[k].addr.u, g.addr, g.addr_len);
+			c->tx[k].addr.len = (socklen_t)g.addr_len;
+			k++;
+		}
+		if (k == 0) { /* the oldest is held back */
+			rel_out_pop(c->core, 1);
+			continue;
+		}
+		int rc = udp_sock_send_batch(c->data, c->tx, (unsigned)k);
+		if (rc == UDP_EAGAIN)
+			return;
+		if (rc < 0) {
+			rel_out_pop(c->core, 1); /* refused: drop it, go on */
+			continue;
+		}
+		rel_out_pop(c->core, (size_t)rc);
+	}
+}
+
+static int receive(struct chat *c)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		for (int i = 0; i < CHAT_RX_BATCH; i++) {
+			memset(&c->rx[i], 0, sizeof c->rx[i]);
+			c->rx[i].buf = c->rxbuf + (size_t)i * CHAT_RX_CAP;
+			c->rx[i].cap = CHAT_RX_CAP;
+		}
+		int n = udp_sock_recv_batch(c->data, c->rx, CHAT_RX_BATCH);
+		if (n == UDP_EAGAIN)
+			return 0;
+		if (n == UDP_ESYS && (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+				      errno == ENETUNREACH || errno == EINTR))
+			continue; /* ICMP news about a datagram: the core copes */
+		if (n < 0)
+			return n;
+		uint64_t now = now_us();
+		for (int i = 0; i < n; i++) {
+			struct udp_msg *m = &c->rx[i];
+			if (m->flags & UDP_MSG_TRUNC)
+				c->truncated++;
+			else
+				(void)rel_input(c->core, &m->addr.u, m->addr.len, m->buf, m->len, now);
+		}
+		chat_net_flush(c); /* acks as they come */
+		if (n < CHAT_RX_BATCH)
+			return 0;
+	}
+	return 0;
+}
+
+int chat_net_turn(struct chat *c)
+{
+	chat_net_flush(c);
+	(void)udp_sock_flush(c->data); /* a netsim model's delayed datagrams */
+	int rc = receive(c);
+	rel_update(c->core, now_us());
+	chat_net_flush(c);
+	return rc;
+}
+
+/* --stats: the beacon port (with its seal counters when sealed) and the
+ * gate, one line each. */
+void chat_beacon_stats(struct chat *c)
+{
+	const struct chat_beacon_stats *b = &c->bst;
+	if (c->bsock) {
+		char seal[160] = "";
+		struct udp_seal_stats st;
+		if (udp_sock_seal_stats(c->bsock, &st) > 0)
+			snprintf(seal, sizeof seal,
+				 " sealed_opened=%llu drop_plaintext=%llu drop_sealshort=%llu"
+				 " drop_auth=%llu drop_wrongkey=%llu drop_replay=%llu",
+				 (unsigned long long)st.opened, (unsigned long long)st.drop_plaintext,
+				 (unsigned long long)(st.drop_short + st.drop_header),
+				 (unsigned long long)st.drop_auth, (unsigned long long)st.drop_wrongkey,
+				 (unsigned long long)(st.drop_replay + st.drop_old + st.drop_reflect));
+		tool_err("beacons: in=%llu own=%llu known=%llu wait=%llu connect=%llu credit=%llu "
+			 "leave=%llu drop_trunc=%llu drop_bad=%llu drop_type=%llu drop_short=%llu "
+			 "drop_busy=%llu%s",
+			 (unsigned long long)b->in, (unsigned long long)b->own,
+			 (unsigned long long)b->known, (unsigned long long)b->wait,
+			 (unsigned long long)b->connect, (unsigned long long)b->credit,
+			 (unsigned long long)b->leave, (unsigned long long)b->drop_trunc,
+			 (unsigned long long)b->drop_bad, (unsigned long long)b->drop_type,
+			 (unsigned long long)b->drop_short, (unsigned long long)b->drop_busy, seal);
+	}
+	tool_err("gate: sent=%llu sent_bytes=%llu held=%llu waiting=%d",
+		 (unsigned long long)c->gst.sent, (unsigned long long)c->gst.sent_bytes,
+		 (unsigned long long)c->gst.held, c->ngated);
 }

@@ -76,28 +76,33 @@ void chat_sess_close(struct chat *c, struct sess *s)
 	if (s->closing)
 		return;
 	s->closing = 1;
-	if (rel_close(c->core, s->rel, now_us()) < 0)
-		s->used = 0; /* the core has forgotten it already */
+	int r = rel_close(c->core, s->rel, now_us());
+	if (r < 0) { /* still in its handshake, or the core has forgotten it */
+		chat_gate_release(c, s, r == REL_ENOTCONN);
+		s->used = 0;
+	}
 }
 
-void chat_connect_to(struct chat *c, const struct udp_addr *a, uint64_t expect, int explicit_idx)
+struct sess *chat_connect_to(struct chat *c, const struct udp_addr *a, uint64_t expect,
+			     int explicit_idx)
 {
 	uint32_t rel;
 	char b[UDP_ADDR_STRLEN];
 	int r = rel_drv_connect(c->drv, a, &rel);
 	if (r < 0) {
 		tool_debug("connect %s: %s", tool_addr_str(a, b, sizeof b), rel_strerror(r));
-		return;
+		return NULL;
 	}
 	struct sess *s = chat_sess_new(c, rel);
 	if (!s) {
 		rel_close(c->core, rel, now_us());
-		return;
+		return NULL;
 	}
 	s->addr = *a;
 	s->expect = expect;
 	s->explicit_idx = explicit_idx;
 	tool_debug("connecting to %s", tool_addr_str(a, b, sizeof b));
+	return s;
 }
 
 /* A peer's HELLO names its session.  When two sessions between the same
@@ -280,6 +285,9 @@ void chat_rel_events(struct chat *c)
 		struct sess *s = chat_sess_by_rel(c, ev.peer);
 		switch (ev.type) {
 		case REL_EV_CONNECTED:
+			chat_gate_forget(c, ev.peer);
+			if (s)
+				chat_gate_release(c, s, 0);
 			if (!s)
 				s = chat_sess_new(c, ev.peer);
 			if (!s) {
@@ -303,12 +311,16 @@ void chat_rel_events(struct chat *c)
 			}
 			break;
 		case REL_EV_CLOSED: /* we closed it: quitting, or a duplicate */
-			if (s)
+			if (s) {
+				chat_gate_release(c, s, 0);
 				s->used = 0;
+			}
 			break;
 		case REL_EV_DEAD:
+			chat_gate_forget(c, ev.peer);
 			if (s) {
 				chat_peer_left(c, s, "gone");
+				chat_gate_release(c, s, 0);
 				s->used = 0;
 			}
 			break;

@@ -299,7 +299,10 @@ static void setup(struct chat *c)
 	c->core = rel_core_new(&rc, &err);
 	if (!c->core)
 		tool_die(TOOL_EXIT_ERR, "reliable core: %s", rel_strerror(err));
-	if (rel_drv_new(&c->drv, c->core, c->data) < 0)
+	/* the driver only for its address helpers: udpchat runs the data
+	 * socket itself, through the gate (chat_net_turn) */
+	if (rel_drv_new(&c->drv, c->core, c->data) < 0 ||
+	    !(c->rxbuf = malloc((size_t)CHAT_RX_BATCH * CHAT_RX_CAP)))
 		tool_die(TOOL_EXIT_ERR, "out of memory");
 
 	struct udp_chat_roster_config cfg;
@@ -413,7 +416,7 @@ static void run(struct chat *c)
 			reap_silent(c);
 			c->next_beacon = now + secs_us(c->o.beacon);
 		}
-		rel_drv_flush(c->drv);
+		chat_net_flush(c);
 		struct pollfd p[3];
 		int n = 0, in_i = -1, b_i = -1;
 		p[n++] = (struct pollfd){ .fd = udp_sock_fd(c->data), .events = POLLIN };
@@ -444,14 +447,14 @@ static void run(struct chat *c)
 		if (r > 0 && in_i >= 0 && p[in_i].revents)
 			chat_read_input(c, in);
 		/* receive, run the reliable timers, send */
-		if (rel_drv_run_once(c->drv, 0) < 0 && errno != EINTR)
+		if (chat_net_turn(c) < 0 && errno != EINTR)
 			tool_debug("data socket: %s", strerror(errno));
 		chat_rel_events(c);
 		roster_timers(c);
 		tool_seal_check(c->data);
 		if (c->bsock)
 			tool_seal_check(c->bsock);
-		rel_drv_flush(c->drv);
+		chat_net_flush(c);
 	}
 	free(in);
 }
@@ -465,6 +468,7 @@ static void stats(struct chat *c)
 		 (unsigned long long)c->privates, udp_chat_roster_count(c->roster),
 		 (unsigned long long)cs.pkts_in, (unsigned long long)cs.pkts_out);
 	tool_rel_print_core_stats(c->core, c->drv);
+	chat_beacon_stats(c);
 	tool_netsim_stats(c->data);
 	tool_seal_stats(c->data);
 }
@@ -502,6 +506,7 @@ int main(int argc, char **argv)
 	restore_tty();
 	tty_to_restore = NULL;
 	rel_drv_free(c.drv);
+	free(c.rxbuf);
 	rel_core_free(c.core);
 	udp_chat_roster_free(c.roster);
 	udp_sock_free(c.bsock);

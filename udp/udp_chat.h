@@ -21,6 +21,10 @@
 #define UDP_CHAT_TEXT_MAX 4000 /* bytes of one message's text */
 #define UDP_CHAT_HDR_LEN 17    /* magic..nick length, without nick and text */
 #define UDP_CHAT_PKT_MAX (UDP_CHAT_HDR_LEN + UDP_CHAT_NICK_MAX + 2 + UDP_CHAT_TEXT_MAX)
+/* A beacon sent to the group is padded (zero text bytes) to at least this:
+ * the size of the reliable HELLO (REL_HELLO_LEN in docs/PROTOCOL.md) it
+ * may draw, so that one beacon pays for one HELLO to its source. */
+#define UDP_CHAT_BEACON_MIN 64
 
 enum udp_chat_type {
 	UDP_CHAT_BEACON = 1, /* I am here (multicast, or heartbeat in a session) */
