@@ -43,6 +43,32 @@ static void roundtrip_every_type(void **state)
 	}
 }
 
+/* udpchat pads the beacons it sends to the group (docs/CHAT.md, "Hostile
+ * beacons"): the padding is text, ignored in a beacon, and even the
+ * shortest nick gives a beacon of at least UDP_CHAT_BEACON_MIN bytes. */
+static void padded_beacon(void **state)
+{
+	(void)state;
+	static const uint8_t zeros[UDP_CHAT_BEACON_MIN];
+	uint8_t buf[UDP_CHAT_PKT_MAX];
+	struct udp_chat_pkt p = { .type = UDP_CHAT_BEACON, .id = 7, .port = 9,
+				  .text = zeros, .text_len = sizeof zeros };
+	strcpy(p.nick, "a");
+	int n = udp_chat_encode(&p, buf, sizeof buf);
+	assert_int_equal(n, UDP_CHAT_HDR_LEN + 1 + 2 + UDP_CHAT_BEACON_MIN);
+	assert_true(n >= UDP_CHAT_BEACON_MIN);
+	struct udp_chat_pkt q;
+	assert_int_equal(udp_chat_decode(&q, buf, (size_t)n), 0);
+	assert_int_equal(q.type, UDP_CHAT_BEACON);
+	assert_int_equal(q.port, 9);
+	assert_int_equal(q.text_len, UDP_CHAT_BEACON_MIN);
+	/* unpadded, the same beacon is far below it: the receiver's drop_short */
+	p.text = NULL;
+	p.text_len = 0;
+	n = udp_chat_encode(&p, buf, sizeof buf);
+	assert_true(n > 0 && n < UDP_CHAT_BEACON_MIN);
+}
+
 static void layout_matches_docs(void **state)
 {
 	(void)state;
@@ -316,6 +342,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(roundtrip_every_type),
 		cmocka_unit_test(layout_matches_docs),
+		cmocka_unit_test(padded_beacon),
 		cmocka_unit_test(every_truncation_rejected),
 		cmocka_unit_test(foreign_and_bad_fields_rejected),
 		cmocka_unit_test(nick_rules),

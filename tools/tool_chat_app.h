@@ -67,7 +67,7 @@ struct chat_beacon_stats {
 	uint64_t drop_bad;    /* not a chat packet (udp_chat_decode), or port 0 */
 	uint64_t drop_type;   /* a chat packet that is no beacon */
 	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
-	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait */
+	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait, or no slot */
 };
 
 /* The gate on the data socket's output (--stats "gate:"). */

@@ -5,10 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rel_wire.h"
 #include "tool_chat_app.h"
 #include "tool_common.h"
 #include "udp_err.h"
 #include "udp_seal.h"
+
+/* one padded beacon pays for one HELLO */
+_Static_assert(UDP_CHAT_BEACON_MIN >= REL_HELLO_LEN, "a beacon smaller than a HELLO");
 
 void chat_send_beacon(struct chat *c, uint8_t type)
 {
@@ -105,8 +109,10 @@ static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 	}
 	/* the HELLO is only queued: the gate sees it at the next flush */
 	s = chat_connect_to(c, &a, p.id, 0);
-	if (!s)
+	if (!s) { /* no session slot left */
+		c->bst.drop_busy++;
 		return;
+	}
 	s->gated = 1;
 	s->credit = (uint32_t)m->len;
 	c->ngated++;
