@@ -227,6 +227,12 @@ static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	p->loss_at = 0;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+		/* First transmissions go out in seq order, so a packet sent
+		 * once that is too recent has only more recent packets after
+		 * it: the scan ends there, and with acks in order (no loss)
+		 * that is at once. */
+		if (t->tx_count == 1 && t->txo + c->cfg.dupthresh > p->largest_acked_txo)
+			break;
 		if (t->state != TX_INFLIGHT || t->lost || t->txo + c->cfg.dupthresh > p->largest_acked_txo)
 			continue;
 		if (now - t->sent_us < min_age) {
