@@ -26,22 +26,6 @@ static const uint8_t *take(struct udp_wire_reader *r, size_t n)
 	return p;
 }
 
-static uint64_t get_be(struct udp_wire_reader *r, size_t n)
-{
-	const uint8_t *p = take(r, n);
-	uint64_t v = 0;
-	if (!p)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-uint8_t udp_wire_get_u8(struct udp_wire_reader *r) { return (uint8_t)get_be(r, 1); }
-uint16_t udp_wire_get_u16(struct udp_wire_reader *r) { return (uint16_t)get_be(r, 2); }
-uint32_t udp_wire_get_u32(struct udp_wire_reader *r) { return (uint32_t)get_be(r, 4); }
-uint64_t udp_wire_get_u64(struct udp_wire_reader *r) { return get_be(r, 8); }
-
 int udp_wire_get_bytes(struct udp_wire_reader *r, void *dst, size_t n)
 {
 	const uint8_t *p = take(r, n);
@@ -93,20 +77,6 @@ uint8_t *udp_wire_put_ptr(struct udp_wire_writer *w, size_t n)
 	w->pos += n;
 	return p;
 }
-
-static void put_be(struct udp_wire_writer *w, uint64_t v, size_t n)
-{
-	uint8_t *p = udp_wire_put_ptr(w, n);
-	if (!p)
-		return;
-	for (size_t i = n; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-void udp_wire_put_u8(struct udp_wire_writer *w, uint8_t v) { put_be(w, v, 1); }
-void udp_wire_put_u16(struct udp_wire_writer *w, uint16_t v) { put_be(w, v, 2); }
-void udp_wire_put_u32(struct udp_wire_writer *w, uint32_t v) { put_be(w, v, 4); }
-void udp_wire_put_u64(struct udp_wire_writer *w, uint64_t v) { put_be(w, v, 8); }
 
 void udp_wire_put_bytes(struct udp_wire_writer *w, const void *src, size_t n)
 {
