@@ -137,6 +137,16 @@ void rel_core_free(struct rel_core *c)
 		c->ev_free = n->next;
 		free(n);
 	}
+	while (c->tx_free) {
+		struct rel_txmsg *m = c->tx_free;
+		c->tx_free = m->next;
+		free(m);
+	}
+	while (c->rx_free) {
+		struct rel_rxmsg *m = c->rx_free;
+		c->rx_free = m->next;
+		free(m);
+	}
 	if (c->out)
 		for (uint32_t i = 0; i < c->cfg.out_queue; i++)
 			free(c->out[i].buf);
@@ -215,6 +225,80 @@ int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, 
 	return n;
 }
 
+/* ---- recycled records ---- */
+
+void *rel_malloc(struct rel_core *c, size_t n)
+{
+	c->allocs++;
+	return malloc(n);
+}
+
+/* A recycled record is taken when it is at most TX_SLACK bytes larger than
+ * needed (the heap bound per queued message stays as documented), from the
+ * first few of the list; a miss drops the first one, so that a list of old
+ * sizes turns over when the application's message size changes. */
+enum { TX_SLACK = 16, TX_SEARCH = 4 };
+
+struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len)
+{
+	struct rel_txmsg **pp = &c->tx_free, *m = NULL;
+	for (int i = 0; i < TX_SEARCH && *pp; i++, pp = &(*pp)->next) {
+		if ((*pp)->cap >= len && (*pp)->cap - len <= TX_SLACK) {
+			m = *pp;
+			*pp = m->next;
+			c->tx_nfree--;
+			break;
+		}
+	}
+	if (!m && c->tx_free && len <= c->cfg.mtu) {
+		struct rel_txmsg *old = c->tx_free;
+		c->tx_free = old->next;
+		c->tx_nfree--;
+		free(old);
+	}
+	uint32_t cap = m ? m->cap : (uint32_t)len;
+	if (!m && !(m = rel_malloc(c, sizeof *m + len)))
+		return NULL;
+	memset(m, 0, sizeof *m);
+	m->cap = cap;
+	return m;
+}
+
+void rel_txmsg_put(struct rel_core *c, struct rel_txmsg *m)
+{
+	if (m->cap <= c->cfg.mtu && c->tx_nfree < c->cfg.window) {
+		m->next = c->tx_free;
+		c->tx_free = m;
+		c->tx_nfree++;
+	} else {
+		free(m);
+	}
+}
+
+struct rel_rxmsg *rel_rxmsg_get(struct rel_core *c)
+{
+	struct rel_rxmsg *m = c->rx_free;
+	if (m) {
+		c->rx_free = m->next;
+		c->rx_nfree--;
+	} else if (!(m = rel_malloc(c, sizeof *m))) {
+		return NULL;
+	}
+	memset(m, 0, sizeof *m);
+	return m;
+}
+
+void rel_rxmsg_put(struct rel_core *c, struct rel_rxmsg *m)
+{
+	if (c->rx_nfree < c->cfg.window) {
+		m->next = c->rx_free;
+		c->rx_free = m;
+		c->rx_nfree++;
+	} else {
+		free(m);
+	}
+}
+
 /* ---- events ---- */
 
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge)
@@ -223,7 +307,7 @@ int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t char
 	if (n) {
 		c->ev_free = n->next;
 		c->ev_nfree--;
-	} else if (!(n = malloc(sizeof *n))) {
+	} else if (!(n = rel_malloc(c, sizeof *n))) {
 		return UDP_ENOMEM;
 	}
 	n->next = NULL;
