@@ -112,9 +112,19 @@ static uint32_t crc_hw(const void *buf, size_t len)
 		c = _mm_crc32_u8((uint32_t)c, *p++);
 		len--;
 	}
+	while (len >= 32) {
+		uint64_t w[4];
+		memcpy(w, p, 32); /* x86 is little-endian, as the CRC expects */
+		c = _mm_crc32_u64(c, w[0]);
+		c = _mm_crc32_u64(c, w[1]);
+		c = _mm_crc32_u64(c, w[2]);
+		c = _mm_crc32_u64(c, w[3]);
+		p += 32;
+		len -= 32;
+	}
 	while (len >= 8) {
 		uint64_t w;
-		memcpy(&w, p, 8); /* x86 is little-endian, as the CRC expects */
+		memcpy(&w, p, 8);
 		c = _mm_crc32_u64(c, w);
 		p += 8;
 		len -= 8;
