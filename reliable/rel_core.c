@@ -238,6 +238,15 @@ void *rel_malloc(struct rel_core *c, size_t n)
  * first few of the list; a miss drops the first one, so that a list of old
  * sizes turns over when the application's message size changes. */
 enum { TX_SLACK = 16, TX_SEARCH = 4 };
+/* The send list keeps what an application queued at once (an application
+ * keeps thousands of messages unacked to fill a fast path), within its
+ * send_budget and at most this much. */
+#define TX_POOL_MAX ((uint64_t)8 << 20)
+
+static uint64_t tx_size(const struct rel_txmsg *m)
+{
+	return sizeof *m + m->cap;
+}
 
 struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len)
 {
@@ -246,14 +255,14 @@ struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len)
 		if ((*pp)->cap >= len && (*pp)->cap - len <= TX_SLACK) {
 			m = *pp;
 			*pp = m->next;
-			c->tx_nfree--;
+			c->tx_pooled -= tx_size(m);
 			break;
 		}
 	}
 	if (!m && c->tx_free && len <= c->cfg.mtu) {
 		struct rel_txmsg *old = c->tx_free;
 		c->tx_free = old->next;
-		c->tx_nfree--;
+		c->tx_pooled -= tx_size(old);
 		free(old);
 	}
 	uint32_t cap = m ? m->cap : (uint32_t)len;
@@ -266,10 +275,11 @@ struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len)
 
 void rel_txmsg_put(struct rel_core *c, struct rel_txmsg *m)
 {
-	if (m->cap <= c->cfg.mtu && c->tx_nfree < c->cfg.window) {
+	uint64_t max = c->cfg.send_budget < TX_POOL_MAX ? c->cfg.send_budget : TX_POOL_MAX;
+	if (m->cap <= c->cfg.mtu && c->tx_pooled + tx_size(m) <= max) {
 		m->next = c->tx_free;
 		c->tx_free = m;
-		c->tx_nfree++;
+		c->tx_pooled += tx_size(m);
 	} else {
 		free(m);
 	}

@@ -167,11 +167,12 @@ struct rel_core {
 	struct rel_evnode *ev_free; /* recycled event nodes */
 	uint32_t ev_nfree;
 	/* Recycled send and reassembly records, so that a steady stream of
-	 * messages costs no malloc but the buffer handed to the user.  Each
-	 * list holds at most window records; send records only up to mtu
-	 * bytes (larger messages span packets: one malloc is little). */
+	 * messages costs no malloc but the buffer handed to the user.  Send
+	 * records of up to mtu bytes (larger messages span packets: one
+	 * malloc is little), within min(send_budget, 8 MiB) together;
+	 * reassembly records, at most window of them. */
 	struct rel_txmsg *tx_free;
-	uint32_t tx_nfree;
+	uint64_t tx_pooled;     /* bytes in tx_free */
 	struct rel_rxmsg *rx_free;
 	uint32_t rx_nfree;
 	uint64_t allocs;        /* mallocs on the data path (tests: none in steady state) */
