@@ -3,14 +3,6 @@
 #include "udp_err.h"
 #include "udp_wire.h"
 
-void udp_wire_reader_init(struct udp_wire_reader *r, const void *buf, size_t len)
-{
-	r->buf = buf;
-	r->len = buf ? len : 0;
-	r->pos = 0;
-	r->err = 0;
-}
-
 /* The single bounds check every read goes through. */
 static const uint8_t *take(struct udp_wire_reader *r, size_t n)
 {
@@ -49,21 +41,6 @@ int udp_wire_skip(struct udp_wire_reader *r, size_t n)
 	return take(r, n) ? 0 : r->err;
 }
 
-size_t udp_wire_remaining(const struct udp_wire_reader *r)
-{
-	return r->err ? 0 : r->len - r->pos;
-}
-
-int udp_wire_reader_error(const struct udp_wire_reader *r) { return r->err; }
-
-void udp_wire_writer_init(struct udp_wire_writer *w, void *buf, size_t cap)
-{
-	w->buf = buf;
-	w->cap = buf ? cap : 0;
-	w->pos = 0;
-	w->err = 0;
-}
-
 uint8_t *udp_wire_put_ptr(struct udp_wire_writer *w, size_t n)
 {
 	if (w->err || n > w->cap - w->pos) {
@@ -85,5 +62,3 @@ void udp_wire_put_bytes(struct udp_wire_writer *w, const void *src, size_t n)
 		memcpy(p, src, n);
 }
 
-size_t udp_wire_written(const struct udp_wire_writer *w) { return w->pos; }
-int udp_wire_writer_error(const struct udp_wire_writer *w) { return w->err; }

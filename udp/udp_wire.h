@@ -27,7 +27,7 @@ struct udp_wire_writer {
 	int err; /* 0 or UDP_ENOSPACE */
 };
 
-void udp_wire_reader_init(struct udp_wire_reader *r, const void *buf, size_t len);
+static inline void udp_wire_reader_init(struct udp_wire_reader *r, const void *buf, size_t len);
 static inline uint8_t udp_wire_get_u8(struct udp_wire_reader *r);
 static inline uint16_t udp_wire_get_u16(struct udp_wire_reader *r);
 static inline uint32_t udp_wire_get_u32(struct udp_wire_reader *r);
@@ -37,10 +37,10 @@ int udp_wire_get_bytes(struct udp_wire_reader *r, void *dst, size_t n);
 /* Borrows n bytes in place (valid as long as the buffer); NULL if short. */
 const uint8_t *udp_wire_get_ptr(struct udp_wire_reader *r, size_t n);
 int udp_wire_skip(struct udp_wire_reader *r, size_t n);
-size_t udp_wire_remaining(const struct udp_wire_reader *r);
-int udp_wire_reader_error(const struct udp_wire_reader *r);
+static inline size_t udp_wire_remaining(const struct udp_wire_reader *r);
+static inline int udp_wire_reader_error(const struct udp_wire_reader *r);
 
-void udp_wire_writer_init(struct udp_wire_writer *w, void *buf, size_t cap);
+static inline void udp_wire_writer_init(struct udp_wire_writer *w, void *buf, size_t cap);
 static inline void udp_wire_put_u8(struct udp_wire_writer *w, uint8_t v);
 static inline void udp_wire_put_u16(struct udp_wire_writer *w, uint16_t v);
 static inline void udp_wire_put_u32(struct udp_wire_writer *w, uint32_t v);
@@ -48,13 +48,39 @@ static inline void udp_wire_put_u64(struct udp_wire_writer *w, uint64_t v);
 void udp_wire_put_bytes(struct udp_wire_writer *w, const void *src, size_t n);
 /* Reserves n bytes and returns where to fill them in; NULL if they don't fit. */
 uint8_t *udp_wire_put_ptr(struct udp_wire_writer *w, size_t n);
-size_t udp_wire_written(const struct udp_wire_writer *w);
-int udp_wire_writer_error(const struct udp_wire_writer *w);
+static inline size_t udp_wire_written(const struct udp_wire_writer *w);
+static inline int udp_wire_writer_error(const struct udp_wire_writer *w);
 
-/* The fixed-width integers are inline: packet headers are mostly these, and
+/* The small accessors and the fixed-width integers are inline: packet headers are mostly these, and
  * a call per field cost more than the field.  The bounds check is the same
  * as in udp_wire.c's take() and udp_wire_put_ptr(); n is never 0 here, so a
  * buffer that fits n bytes is not NULL. */
+static inline void udp_wire_reader_init(struct udp_wire_reader *r, const void *buf, size_t len)
+{
+	r->buf = buf;
+	r->len = buf ? len : 0;
+	r->pos = 0;
+	r->err = 0;
+}
+
+static inline size_t udp_wire_remaining(const struct udp_wire_reader *r)
+{
+	return r->err ? 0 : r->len - r->pos;
+}
+
+static inline int udp_wire_reader_error(const struct udp_wire_reader *r) { return r->err; }
+
+static inline void udp_wire_writer_init(struct udp_wire_writer *w, void *buf, size_t cap)
+{
+	w->buf = buf;
+	w->cap = buf ? cap : 0;
+	w->pos = 0;
+	w->err = 0;
+}
+
+static inline size_t udp_wire_written(const struct udp_wire_writer *w) { return w->pos; }
+static inline int udp_wire_writer_error(const struct udp_wire_writer *w) { return w->err; }
+
 static inline const uint8_t *udp_wire_take_fixed_(struct udp_wire_reader *r, size_t n)
 {
 	if (r->err || n > r->len - r->pos) {
