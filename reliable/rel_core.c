@@ -158,13 +158,21 @@ void rel_core_free(struct rel_core *c)
 
 /* ---- out-queue ---- */
 
+/* Slot i after the head; i <= out_queue, so one subtraction wraps it (a
+ * division per packet is not free). */
+static uint32_t out_at(const struct rel_core *c, uint32_t i)
+{
+	uint32_t j = c->out_head + i;
+	return j >= c->cfg.out_queue ? j - c->cfg.out_queue : j;
+}
+
 uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer)
 {
 	if (c->out_len == c->cfg.out_queue) {
 		c->out_blocked = 1;
 		return NULL;
 	}
-	struct rel_outslot *s = &c->out[(c->out_head + c->out_len) % c->cfg.out_queue];
+	struct rel_outslot *s = &c->out[out_at(c, c->out_len)];
 	memcpy(s->addr, addr, alen);
 	s->addr_len = alen;
 	s->peer = peer;
@@ -178,7 +186,7 @@ uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p)
 
 void rel_out_commit(struct rel_core *c, size_t len)
 {
-	c->out[(c->out_head + c->out_len) % c->cfg.out_queue].len = len;
+	c->out[out_at(c, c->out_len)].len = len;
 	c->out_len++;
 	c->st.pkts_out++;
 	c->st.bytes_out += len;
@@ -193,7 +201,7 @@ int rel_out_peek(const struct rel_core *c, size_t i, struct rel_dgram *out)
 {
 	if (!c || !out || i >= c->out_len)
 		return UDP_EINVAL;
-	const struct rel_outslot *s = &c->out[(c->out_head + i) % c->cfg.out_queue];
+	const struct rel_outslot *s = &c->out[out_at(c, (uint32_t)i)];
 	out->addr = s->addr;
 	out->addr_len = s->addr_len;
 	out->data = s->buf;
@@ -206,7 +214,7 @@ void rel_out_pop(struct rel_core *c, size_t n)
 {
 	if (n > c->out_len)
 		n = c->out_len;
-	c->out_head = (c->out_head + (uint32_t)n) % c->cfg.out_queue;
+	c->out_head = out_at(c, (uint32_t)n);
 	c->out_len -= (uint32_t)n;
 }
 
