@@ -224,49 +224,28 @@ okx "reliable: amplification <= 1 per source (a COOKIE, 28 bytes, per HELLO of >
 # hostile datagram counted in ann's --stats "core:" line (as above), and
 # amplification <= 1.
 CHAT=$BIN/udpchat
-declare -A CFD CPID
-chat_start() {
-	local name=$1; shift
-	mkfifo "$name.in"
-	( for f in "${CFD[@]}"; do eval "exec $f>&-"; done
-	  exec timeout -k 2 40 "$CHAT" --json --stats --nick "$name" --no-discovery --linger 2 "$@" \
-		<"$name.in" >"$name.out" 2>"$name.err" ) &
-	CPID[$name]=$!; PIDS+=("${CPID[$name]}")
-	exec {fd}>"$name.in"
-	CFD[$name]=$fd
-	for _ in $(seq 250); do grep -q 'listening on' "$name.err" && break; sleep 0.02; done
-	CPORT=$(sed -n 's/.* listening on .*:\([0-9]*\).*/\1/p' "$name.err" | head -n 1)
-}
-chat_say() { echo "$2" >&"${CFD[$1]}"; }
-chat_stop() { local fd=${CFD[$1]}; exec {fd}>&-; wait_pid "${CPID[$1]}" 15; }
-# cgrep FILE PATTERN COUNT SECS
-cgrep() {
-	for _ in $(seq $(( $4 * 20 ))); do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-chat_start ann
+CHAT_CMD=(timeout -k 2 40)
+CHAT_ARGS=(--stats --no-discovery --linger 2)
+chat_start ann "${CHAT_ARGS[@]}"
 aport=$CPORT
 # the tee must outlive the chat (it carries ben's session): bounded by --secs
 NHOST=1500 tee_start chat "127.0.0.1:$aport" --proto rel --secs 6 --idle 9 --per-genuine 40
-chat_start ben --peer "127.0.0.1:$TPORT"
-cgrep ann.out '"type":"join"' 1 5 && cgrep ben.out '"type":"join"' 1 5
+chat_start ben "${CHAT_ARGS[@]}" --peer "127.0.0.1:$TPORT"
+wait_grep ann.out '"type":"join"' 1 5 && wait_grep ben.out '"type":"join"' 1 5
 joined=$?
 for i in $(seq 20); do
 	chat_say ann "from ann $i"; chat_say ben "from ben $i"
 	sleep 0.05
 done
-cgrep ann.out '"text":"from ben 20"' 1 10
-cgrep ben.out '"text":"from ann 20"' 1 10
+wait_grep ann.out '"text":"from ben 20"' 1 10
+wait_grep ben.out '"text":"from ann 20"' 1 10
 chat_say ann /who; chat_say ben /who
-cgrep ann.out '"type":"who"' 1 5; cgrep ben.out '"type":"who"' 1 5
+wait_grep ann.out '"type":"who"' 1 5; wait_grep ben.out '"type":"who"' 1 5
 wait_pid "$TPID" 20
 TRC=$RC
 kd=$(kdrops "$aport")
-chat_stop ben; brc=$RC
-chat_stop ann; arc=$RC
+chat_stop ben 15; brc=$RC
+chat_stop ann 15; arc=$RC
 sent=$(py 'r["hostile_sent"]' chat.json)
 ok "chat: both joined, the man in the middle ran ($sent hostile), exit 0 both" \
 	[ "$joined" = 0 -a "$TRC" = 0 -a "$sent" -gt 0 -a "$arc" = 0 -a "$brc" = 0 ]

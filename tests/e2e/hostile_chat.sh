@@ -44,28 +44,7 @@ kdrops() {
 		END { print s + 0 }' /proc/net/udp
 }
 
-declare -A CFD CPID
-chat_start() {
-	local name=$1; shift
-	mkfifo "$name.in"
-	( for f in "${CFD[@]}"; do eval "exec $f>&-"; done
-	  exec "$CHAT" --json --stats --nick "$name" --beacon 0.2 --linger 2 "$@" \
-		<"$name.in" >"$name.out" 2>"$name.err" ) &
-	CPID[$name]=$!; PIDS+=("${CPID[$name]}")
-	exec {fd}>"$name.in"
-	CFD[$name]=$fd
-	for _ in $(seq 250); do grep -q 'listening on' "$name.err" && break; sleep 0.02; done
-	CPORT=$(sed -n 's/.* listening on .*:\([0-9]*\).*/\1/p' "$name.err" | head -n 1)
-}
-chat_say() { echo "$2" >&"${CFD[$1]}"; }
-chat_stop() { local fd=${CFD[$1]}; exec {fd}>&-; wait_pid "${CPID[$1]}" 15; }
-cgrep() {
-	for _ in $(seq $(( $4 * 20 ))); do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+CHAT_ARGS=(--stats --beacon 0.2 --linger 2)
 # victim_bytes REPORT PORT: bytes the victims got from 127.0.0.1:PORT
 victim_bytes() { py "sum(v[1] for k, v in r['victims_got'].items() if k.endswith(':$2'))" "$1"; }
 
@@ -74,11 +53,11 @@ victim_bytes() { py "sum(v[1] for k, v in r['victims_got'].items() if k.endswith
 # RTO timer (250 ms, doubling) until the session is dead after --gone.
 single() { # NAME LEN [ARGS...]
 	local name=$1 len=$2; shift 2
-	chat_start "$name" --port 4301 --away 1 --gone 3 "$@"
+	chat_start "$name" "${CHAT_ARGS[@]}" --port 4301 --away 1 --gone 3 "$@"
 	local port=$CPORT
 	timeout 20 python3 "$HB" single --group $GROUP --port 4301 --len "$len" --linger 4 \
 		--report "$name.json" 2>"$name.perr"
-	chat_stop "$name"
+	chat_stop "$name" 15
 	SB=$(victim_bytes "$name.json" "$port")
 	SF=$(py 'r["forged_bytes"]' "$name.json")
 	SRC=$RC
@@ -93,11 +72,11 @@ okx "one short forged beacon: nothing to the victim, counted drop_short" \
 	'[ "$SRC" = 0 ] && [ "$SB" = 0 ] && [ "$(field drop_short beacons s20.err)" = 1 ]'
 
 # --- 2. a burst at the group while ann and ben chat --------------------------
-chat_start ann --port 4302
+chat_start ann "${CHAT_ARGS[@]}" --port 4302
 aport=$CPORT apid=${CPID[ann]}
-chat_start ben --port 4302
+chat_start ben "${CHAT_ARGS[@]}" --port 4302
 bport=$CPORT bpid=${CPID[ben]}
-cgrep ann.out '"type":"join"' 1 5 && cgrep ben.out '"type":"join"' 1 5
+wait_grep ann.out '"type":"join"' 1 5 && wait_grep ben.out '"type":"join"' 1 5
 joined=$?
 NB=2700
 timeout 40 python3 "$HB" burst --group $GROUP --port 4302 --count $NB --victims 24 --secs 25 \
@@ -107,15 +86,15 @@ for i in $(seq 20); do
 	chat_say ann "from ann $i"; chat_say ben "from ben $i"
 	sleep 0.1
 done
-cgrep ann.out '"text":"from ben 20"' 1 10
-cgrep ben.out '"text":"from ann 20"' 1 10
+wait_grep ann.out '"text":"from ben 20"' 1 10
+wait_grep ben.out '"text":"from ann 20"' 1 10
 chat_say ann /who; chat_say ben /who
-cgrep ann.out '"type":"who"' 1 5; cgrep ben.out '"type":"who"' 1 5
+wait_grep ann.out '"type":"who"' 1 5; wait_grep ben.out '"type":"who"' 1 5
 wait_pid "$hpid" 45
 HRC=$RC
 akd=$(kdrops "$apid" 4302) bkd=$(kdrops "$bpid" 4302)
-chat_stop ben; brc=$RC
-chat_stop ann; arc=$RC
+chat_stop ben 15; brc=$RC
+chat_stop ann 15; arc=$RC
 sent=$(py 'r["sent"]' burst.json)
 ok "burst: both joined, $sent hostile beacons sent, exit 0 both" \
 	[ "$joined" = 0 -a "$HRC" = 0 -a "$sent" = $NB -a "$arc" = 0 -a "$brc" = 0 ]
@@ -179,19 +158,19 @@ echo "# sealed group: one forged padded beacon ($SF bytes), the victim got $SB b
 okx "sealed: a forged beacon draws 0 bytes, dropped as plaintext by the beacon socket's seal" \
 	'[ "$SRC" = 0 ] && [ "$SB" = 0 ] && [ "$(field drop_plaintext beacons sealed.err)" -ge 1 ] &&
 	 [ "$(field connect beacons sealed.err)" = 0 ]'
-chat_start sa --port 4303 -k k
+chat_start sa "${CHAT_ARGS[@]}" --port 4303 -k k
 sapid=${CPID[sa]}
-chat_start sb --port 4303 -k k
-cgrep sa.out '"type":"join"' 1 5 && cgrep sb.out '"type":"join"' 1 5
+chat_start sb "${CHAT_ARGS[@]}" --port 4303 -k k
+wait_grep sa.out '"type":"join"' 1 5 && wait_grep sb.out '"type":"join"' 1 5
 sj=$?
 timeout 30 python3 "$HB" burst --group $GROUP --port 4303 --count 900 --victims 24 --secs 15 \
 	--linger 2 --report sburst.json 2>sburst.perr
 SRC2=$?
 chat_say sa "sealed hello"
-cgrep sb.out '"text":"sealed hello"' 1 5
+wait_grep sb.out '"text":"sealed hello"' 1 5
 sh=$?
 skd=$(kdrops "$sapid" 4303)
-chat_stop sb; chat_stop sa
+chat_stop sb 15; chat_stop sa 15
 vb=$(py 'sum(v[1] for v in r["victims_got"].values())' sburst.json)
 fb=$(py 'r["forged_bytes"]' sburst.json)
 echo "# sealed burst: $fb bytes forged from the victims' address, the victims got $vb bytes"

@@ -106,3 +106,40 @@ start_relay() {
 	done
 	XPORT=$(sed -n 's/^udprelay: listening on [^,]*:\([0-9]*\),.*/\1/p' "$T/$name.rerr" | head -n 1)
 }
+
+# udpchat peers fed through FIFOs (udpchat.sh, hostile.sh, hostile_chat.sh).
+# chat_start NAME [ARGS...]: starts "$CHAT_CMD... udpchat --json --nick NAME
+# ARGS" with stdin from $T/NAME.in (kept open on slot CFD[NAME]), stdout and
+# stderr to $T/NAME.out and $T/NAME.err; waits (bounded) for its "listening
+# on" line and sets CPORT to its data port. CHAT_CMD (an array) may prefix
+# the command, e.g. (timeout -k 2 40).
+declare -A CFD CPID
+CHAT_CMD=()
+chat_start() {
+	local name=$1; shift
+	mkfifo "$T/$name.in"
+	# the child must not hold the other peers' FIFOs open (their EOF)
+	( for f in "${CFD[@]}"; do eval "exec $f>&-"; done
+	  exec "${CHAT_CMD[@]}" "$BIN/udpchat" --json --nick "$name" "$@" \
+		<"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" ) &
+	CPID[$name]=$!
+	PIDS+=("${CPID[$name]}")
+	exec {fd}>"$T/$name.in"
+	CFD[$name]=$fd
+	for _ in $(seq 250); do
+		grep -q 'listening on' "$T/$name.err" && break
+		sleep 0.02
+	done
+	CPORT=$(sed -n 's/.* listening on .*:\([0-9]*\).*/\1/p' "$T/$name.err" | head -n 1)
+}
+chat_say() { echo "$2" >&"${CFD[$1]}"; }
+# chat_stop NAME [SECS]: end of input, then a bounded wait for its exit status
+chat_stop() { local fd=${CFD[$1]}; exec {fd}>&-; wait_pid "${CPID[$1]}" "${2:-10}"; }
+# wait_grep FILE PATTERN COUNT SECS: until FILE has COUNT lines matching
+wait_grep() {
+	for _ in $(seq $(( $4 * 20 ))); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
