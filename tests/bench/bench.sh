@@ -108,6 +108,8 @@ measure udpkit "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\
 "$BIN/udpkey" genkey -o "$tmp/key" 2>/dev/null
 measure sealed "'$BIN/udprecv' -k '$tmp/key' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	"'$BIN/udpsend' -k '$tmp/key' --chunk $CHUNK 127.0.0.1 PORT"
+measure sealed_gcm "'$BIN/udprecv' -k '$tmp/key' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	"'$BIN/udpsend' -k '$tmp/key' --cipher aes256gcm --chunk $CHUNK 127.0.0.1 PORT"
 # The relay case: the sender starts udprelay in front of the receiver.
 relayed() { # PORT: udprelay -> 127.0.0.1:PORT, then udpsend --chunk into it
 	local err; err=$(mktemp)
@@ -123,15 +125,16 @@ iperf
 
 base=${rate[raw]}
 printf '%-40s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
-for c in raw udpkit sealed relay iperf3; do
+for c in raw udpkit sealed sealed_gcm relay iperf3; do
 	printf '%-40s %12s %9s %8s %10s\n' \
-		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; sealed) echo 'udpsend -k | udprecv -k --raw (sealed)';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
+		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; sealed) echo 'udpsend -k | udprecv -k --raw (sealed)';; sealed_gcm) echo 'udpsend -k --cipher aes256gcm (sealed)';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
 		"${rate[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v c=$CHUNK 'BEGIN { printf "%.1f", r * c / 1e6 }')" \
 		"${loss[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? r / b : 0) }')"
 done
 awk -v s="${rate[sealed]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed vs plaintext udpkit: %.2fx\n", s / u }'
+awk -v s="${rate[sealed_gcm]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed (aes256gcm) vs plaintext udpkit: %.2fx\n", s / u }'
 awk -v u="${rate[udpkit]}" -v i="${rate[iperf3]}" 'BEGIN { if (i > 0) printf "udpkit vs iperf3: %.2fx\n", u / i }'
 
 # --- Reliable goodput under loss (issue 5): udpkit's reliable layer
@@ -189,7 +192,7 @@ echo "(dnf: ENet had not delivered everything after ${ENET_TIMEOUT} s; its goodp
 echo
 echo "sealed reliable goodput, ${RMB} MiB in ${CHUNK}-byte messages, no loss, median of $REPS"
 declare -A srel
-seal_rel_cases=(plain xchacha20)
+seal_rel_cases=(plain xchacha20 aes256gcm)
 for _ in $(seq 1 "$REPS"); do
 	for c in "${seal_rel_cases[@]}"; do
 		case $c in
