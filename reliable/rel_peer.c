@@ -172,7 +172,7 @@ static void release_acked(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			p->st.msgs_acked++;
 		}
 		(void)rel_event_push(c, &ev, 0);
-		free(m);
+		rel_txmsg_put(c, m);
 	}
 	rel_check_done(c, p, now);
 }
@@ -227,6 +227,12 @@ static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	p->loss_at = 0;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+		/* First transmissions go out in seq order, so a packet sent
+		 * once that is too recent has only more recent packets after
+		 * it: the scan ends there, and with acks in order (no loss)
+		 * that is at once. */
+		if (t->tx_count == 1 && t->txo + c->cfg.dupthresh > p->largest_acked_txo)
+			break;
 		if (t->state != TX_INFLIGHT || t->lost || t->txo + c->cfg.dupthresh > p->largest_acked_txo)
 			continue;
 		if (now - t->sent_us < min_age) {
@@ -486,10 +492,9 @@ int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
 		return REL_ETOOBIG;
 	if (p->queued + len > c->cfg.send_budget)
 		return REL_EFULL;
-	struct rel_txmsg *m = malloc(sizeof *m + len); /* one allocation per message */
+	struct rel_txmsg *m = rel_txmsg_get(c, len); /* the record and the bytes, together */
 	if (!m)
 		return UDP_ENOMEM;
-	memset(m, 0, sizeof *m);
 	if (len)
 		memcpy(m->data, data, len);
 	m->len = (uint32_t)len;
@@ -510,7 +515,7 @@ int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		return REL_ENOTCONN;
 	if (p->state != REL_ST_OPEN || p->close_req)
 		return REL_ECLOSED;
-	struct rel_txmsg *m = calloc(1, sizeof *m);
+	struct rel_txmsg *m = rel_txmsg_get(c, 0);
 	if (!m)
 		return UDP_ENOMEM;
 	m->fin = 1;
