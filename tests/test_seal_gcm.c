@@ -395,6 +395,9 @@ static void no_aes_host(void **state)
 	c.suite = 2;
 	c.no_aes256gcm = 0;
 	assert_int_equal(udp_seal_new(&s, k, &c), UDP_EINVAL);
+	c.suite = X;
+	c.max_sessions = UDP_SEAL_MAX_SESSIONS + 1; /* key cache too big to write out */
+	assert_int_equal(udp_seal_new(&s, k, &c), UDP_EINVAL);
 	udp_key_free(k);
 	assert_int_equal(udp_seal_suite_parse("aes256gcm"), G);
 	assert_int_equal(udp_seal_suite_parse("xchacha20"), X);

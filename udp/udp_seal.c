@@ -146,7 +146,7 @@ int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
 		udp_seal_config_default(&def);
 		cfg = &def;
 	}
-	if (cfg->max_sessions < 1 || cfg->max_sessions > (1u << 24) ||
+	if (cfg->max_sessions < 1 || cfg->max_sessions > UDP_SEAL_MAX_SESSIONS ||
 	    cfg->floor_buckets < 1 || cfg->floor_buckets > (1u << 24) ||
 	    (cfg->suite != UDP_SEAL_XCHACHA20 && cfg->suite != UDP_SEAL_AES256GCM))
 		return UDP_EINVAL;

@@ -50,6 +50,8 @@
 /* Sealed length = plaintext length + UDP_SEAL_OVERHEAD (48). */
 #define UDP_SEAL_OVERHEAD (UDP_SEAL_HEADER + UDP_SEAL_TAG)
 
+#define UDP_SEAL_MAX_SESSIONS (1u << 20)
+
 /* Cipher suites (struct udp_seal_config.suite). */
 enum { UDP_SEAL_XCHACHA20 = 0, UDP_SEAL_AES256GCM = 1 };
 
@@ -61,9 +63,11 @@ struct udp_seal_config {
 	/* Act as a host without AES-NI: refuse to send aes256gcm, drop it as
 	 * UDP_ESEAL_SUITE.  For tests, or a receiver that takes one suite. */
 	int no_aes256gcm;
-	/* Sender sessions the receiver keeps a replay window for (>= 1).
-	 * When full, the least recently used one is evicted (see
-	 * docs/SEALING.md for why that stays replay-safe). */
+	/* Sender sessions the receiver keeps a replay window for (1 ..
+	 * UDP_SEAL_MAX_SESSIONS).  When full, the least recently used one is
+	 * evicted (see docs/SEALING.md for why that stays replay-safe).  Each
+	 * costs about 200 bytes plus a 512-byte key cache slot in
+	 * sodium_malloc memory, which is all written at udp_seal_new(). */
 	size_t max_sessions;            /* default 256 */
 	/* Buckets of the eviction floor sketch (>= 1). */
 	size_t floor_buckets;           /* default 4096 */
