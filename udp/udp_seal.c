@@ -25,7 +25,8 @@
 
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
 #define NONCE12 12 /* ChaCha20-Poly1305 IETF and AES-GCM: 0^4 || counter */
-#define SUITE_OF(flags) ((flags) & UDP_SEAL_FLAG_AES256GCM ? UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20)
+#define SUITE_OF(flags) \
+	((flags) & UDP_SEAL_FLAG_AES256GCM ? UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20)
 
 /* The per-session key of either suite: 512 bytes, 16-aligned. */
 union suite_key {
