@@ -321,6 +321,23 @@ static void gcm_replay_window(void **state)
 	udp_seal_free(r);
 }
 
+/* The replay check comes before the tag, the window update after it: a
+ * forged far-ahead counter in a known aes256gcm session moves nothing. */
+static void gcm_forged_counter_moves_nothing(void **state)
+{
+	need_aes(state);
+	struct udp_seal *s = mk(1, 10, G), *r = mk(9, 0, X);
+	struct pkt p1 = seal_msg(s, "one"), p2 = seal_msg(s, "two");
+	assert_int_equal(open_pkt(r, &p1), 3);
+	struct pkt f = p2;
+	f.b[24] ^= 0x40; /* counter + 2^62: above the window, so only the tag refuses it */
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_AUTH);
+	assert_int_equal(open_pkt(r, &p2), 3); /* would be OLD had the window moved */
+	assert_int_equal(open_pkt(r, &p1), UDP_ESEAL_REPLAY);
+	udp_seal_free(s);
+	udp_seal_free(r);
+}
+
 /* A table of two, four senders of both suites in turn: every packet makes
  * a session, evicting one whose cached key sits in the slot reused.  Each
  * still opens (the new session's key, not the old one's), and an evicted
@@ -443,6 +460,7 @@ int main(void)
 		cmocka_unit_test(gcm_downgrade_rejected),
 		cmocka_unit_test(gcm_reflection_dropped),
 		cmocka_unit_test(gcm_replay_window),
+		cmocka_unit_test(gcm_forged_counter_moves_nothing),
 		cmocka_unit_test(eviction_keeps_keys_and_floors),
 		cmocka_unit_test(one_session_both_suites),
 		cmocka_unit_test(no_aes_host),
