@@ -42,16 +42,24 @@ static struct udp_sock *bound(int family, struct udp_addr *local, int flags)
 	return s;
 }
 
-static struct udp_seal *sealer(uint8_t fill)
+static struct udp_seal *sealer_suite(uint8_t fill, int suite)
 {
 	uint8_t bytes[UDP_KEY_BYTES];
 	memset(bytes, fill, sizeof bytes);
 	struct udp_key *k = NULL;
 	assert_int_equal(udp_key_from_bytes(&k, bytes), 0);
 	struct udp_seal *s = NULL;
-	assert_int_equal(udp_seal_new(&s, k, NULL), 0);
+	struct udp_seal_config c;
+	udp_seal_config_default(&c);
+	c.suite = suite;
+	assert_int_equal(udp_seal_new(&s, k, &c), 0);
 	udp_key_free(k); /* the sealer keeps its own copy of the subkey */
 	return s;
+}
+
+static struct udp_seal *sealer(uint8_t fill)
+{
+	return sealer_suite(fill, UDP_SEAL_XCHACHA20);
 }
 
 static int readable(struct udp_sock *s, int ms)
@@ -135,12 +143,14 @@ static void roundtrip_v6(void **state)
 	roundtrip_single(AF_INET6);
 }
 
-/* 100 messages in one batch: 70 of one size (a GSO run), the rest mixed. */
-static void roundtrip_batch(int family)
+/* 100 messages in one batch: 70 of one size (a GSO run), the rest mixed.
+ * The sender seals with `suite`; the receiver is a default one. */
+static void roundtrip_batch(int family, int suite)
 {
 	enum { N = 100 };
 	struct pair p;
-	pair_open(&p, family, 9, 9);
+	pair_open(&p, family, 0, 9);
+	assert_int_equal(udp_sock_set_seal(p.tx, sealer_suite(9, suite)), 0);
 	static uint8_t data[N][1200];
 	struct udp_msg out[N];
 	for (unsigned i = 0; i < N; i++) {
@@ -174,13 +184,22 @@ static void roundtrip_batch(int family)
 static void batch_v4(void **state)
 {
 	(void)state;
-	roundtrip_batch(AF_INET);
+	roundtrip_batch(AF_INET, UDP_SEAL_XCHACHA20);
 }
 
 static void batch_v6(void **state)
 {
 	(void)state;
-	roundtrip_batch(AF_INET6);
+	roundtrip_batch(AF_INET6, UDP_SEAL_XCHACHA20);
+}
+
+static void batch_aes256gcm(void **state)
+{
+	(void)state;
+	if (!udp_seal_suite_available(UDP_SEAL_AES256GCM))
+		skip();
+	roundtrip_batch(AF_INET, UDP_SEAL_AES256GCM);
+	roundtrip_batch(AF_INET6, UDP_SEAL_AES256GCM);
 }
 
 static void plaintext_dropped(void **state)
@@ -543,6 +562,7 @@ int main(void)
 		cmocka_unit_test(roundtrip_v6),
 		cmocka_unit_test(batch_v4),
 		cmocka_unit_test(batch_v6),
+		cmocka_unit_test(batch_aes256gcm),
 		cmocka_unit_test(plaintext_dropped),
 		cmocka_unit_test(wrong_key_dropped),
 		cmocka_unit_test(replay_accepted_once),

@@ -18,8 +18,8 @@
 #include "udp_key.h"
 #include "udp_seal.h"
 
-static const char *key_path, *pass_file, *pass_env, *group;
-static int keyed, warned_sealed, warned_plain, warned_wrongkey;
+static const char *key_path, *pass_file, *pass_env, *group, *cipher;
+static int keyed, warned_sealed, warned_plain, warned_wrongkey, warned_suite;
 
 void tool_seal_option(int c, const char *arg)
 {
@@ -33,6 +33,11 @@ void tool_seal_option(int c, const char *arg)
 			tool_usage_die("--group: name empty or longer than %d bytes",
 				       UDP_KEY_GROUP_MAX);
 		group = arg;
+		return;
+	case TOOL_SEAL_O_CIPHER:
+		if (udp_seal_suite_parse(arg) < 0)
+			tool_usage_die("--cipher: '%s' is not xchacha20 or aes256gcm", arg);
+		cipher = arg;
 		return;
 	default:
 		tool_usage_die("--passphrase is not accepted: a command line is visible "
@@ -106,6 +111,9 @@ void tool_seal_apply(struct udp_sock *s)
 	if (!key_path && !pass_file && !pass_env) {
 		if (group)
 			tool_usage_die("--group needs --passphrase-file or --passphrase-env");
+		if (cipher)
+			tool_usage_die("--cipher needs a key (-k, --passphrase-file or "
+				       "--passphrase-env)");
 		return;
 	}
 	if (sodium_init() < 0)
@@ -123,15 +131,23 @@ void tool_seal_apply(struct udp_sock *s)
 		k = derive();
 	}
 	struct udp_seal *seal = NULL;
-	int rc = udp_seal_new(&seal, k, NULL);
+	struct udp_seal_config cfg;
+	udp_seal_config_default(&cfg);
+	if (cipher)
+		cfg.suite = udp_seal_suite_parse(cipher);
+	int rc = udp_seal_new(&seal, k, &cfg);
 	uint32_t id = udp_key_id(k);
-	udp_key_free(k); /* the sealer holds its own copy of the subkey */
+	udp_key_free(k); /* the sealer holds its own copies of the subkeys */
+	if (rc == UDP_ESEAL_SUITE)
+		tool_die(TOOL_EXIT_ERR, "--cipher aes256gcm: this CPU has no AES-NI "
+			 "(use xchacha20)");
 	if (rc < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udp_strerror(rc));
 	if ((rc = udp_sock_set_seal(s, seal)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udp_strerror(rc));
 	keyed = 1;
-	tool_debug("sealing with key id %08x", (unsigned)id);
+	tool_debug("sealing with key id %08x, %s", (unsigned)id,
+		   udp_seal_suite_name(udp_seal_suite(seal)));
 }
 
 void tool_seal_check(struct udp_sock *s)
@@ -144,7 +160,7 @@ void tool_seal_check(struct udp_sock *s)
 		}
 		return;
 	}
-	if (warned_plain && warned_wrongkey)
+	if (warned_plain && warned_wrongkey && warned_suite)
 		return;
 	struct udp_seal_stats st;
 	udp_sock_seal_stats(s, &st);
@@ -157,6 +173,11 @@ void tool_seal_check(struct udp_sock *s)
 		tool_info("dropping packets sealed with a different key (check -k, or the "
 			  "passphrase and --group)");
 	}
+	if (st.drop_suite && !warned_suite) {
+		warned_suite = 1;
+		tool_info("dropping packets sealed with aes256gcm: this CPU has no AES-NI "
+			  "(the sender should use --cipher xchacha20)");
+	}
 }
 
 void tool_seal_stats(struct udp_sock *s)
@@ -168,16 +189,18 @@ void tool_seal_stats(struct udp_sock *s)
 				 (unsigned long long)udp_sock_sealed_seen(s));
 		return;
 	}
-	tool_err("seal: key_id=%08x sealed=%llu opened=%llu drop_plaintext=%llu drop_short=%llu "
+	tool_err("seal: key_id=%08x cipher=%s sealed=%llu opened=%llu drop_plaintext=%llu drop_short=%llu "
 		 "drop_header=%llu drop_wrongkey=%llu drop_auth=%llu drop_replay=%llu "
-		 "drop_old=%llu drop_reflect=%llu drop_nospace=%llu sessions=%llu "
+		 "drop_old=%llu drop_reflect=%llu drop_nospace=%llu drop_suite=%llu sessions=%llu "
 		 "sessions_evicted=%llu addr_changes=%llu",
 		 (unsigned)udp_seal_key_id(udp_sock_get_seal(s)),
+		 udp_seal_suite_name(udp_seal_suite(udp_sock_get_seal(s))),
 		 (unsigned long long)st.sealed, (unsigned long long)st.opened,
 		 (unsigned long long)st.drop_plaintext, (unsigned long long)st.drop_short,
 		 (unsigned long long)st.drop_header, (unsigned long long)st.drop_wrongkey,
 		 (unsigned long long)st.drop_auth, (unsigned long long)st.drop_replay,
 		 (unsigned long long)st.drop_old, (unsigned long long)st.drop_reflect,
-		 (unsigned long long)st.drop_nospace, (unsigned long long)st.sessions,
+		 (unsigned long long)st.drop_nospace, (unsigned long long)st.drop_suite,
+		 (unsigned long long)st.sessions,
 		 (unsigned long long)st.sessions_evicted, (unsigned long long)st.addr_changes);
 }

@@ -1,6 +1,8 @@
 /* tool_seal.h - key options for the tools (tool_seal.c): -k/--key FILE,
  * --passphrase-file FILE, --passphrase-env VAR, --group NAME.  A passphrase
  * is never taken from the command line (--passphrase is refused, exit 2).
+ * --cipher xchacha20|aes256gcm picks the suite of what is sent; both are
+ * opened.
  *
  * In a tool: TOOL_SEAL_LONGOPTS in the option table, "k:" in the short
  * options, TOOL_SEAL_CASES: tool_seal_option(c, optarg); in the switch,
@@ -13,18 +15,19 @@
 #include "udp_sock.h"
 
 enum { TOOL_SEAL_O_KEY = 'k', TOOL_SEAL_O_PFILE = 0x5e00, TOOL_SEAL_O_PENV,
-       TOOL_SEAL_O_GROUP, TOOL_SEAL_O_PASSPHRASE };
+       TOOL_SEAL_O_GROUP, TOOL_SEAL_O_PASSPHRASE, TOOL_SEAL_O_CIPHER };
 
 #define TOOL_SEAL_LONGOPTS \
 	{ "key", required_argument, 0, TOOL_SEAL_O_KEY }, \
 	{ "passphrase-file", required_argument, 0, TOOL_SEAL_O_PFILE }, \
 	{ "passphrase-env", required_argument, 0, TOOL_SEAL_O_PENV }, \
 	{ "group", required_argument, 0, TOOL_SEAL_O_GROUP }, \
-	{ "passphrase", optional_argument, 0, TOOL_SEAL_O_PASSPHRASE }
+	{ "passphrase", optional_argument, 0, TOOL_SEAL_O_PASSPHRASE }, \
+	{ "cipher", required_argument, 0, TOOL_SEAL_O_CIPHER }
 
 #define TOOL_SEAL_CASES \
 	case TOOL_SEAL_O_KEY: case TOOL_SEAL_O_PFILE: case TOOL_SEAL_O_PENV: \
-	case TOOL_SEAL_O_GROUP: case TOOL_SEAL_O_PASSPHRASE
+	case TOOL_SEAL_O_GROUP: case TOOL_SEAL_O_PASSPHRASE: case TOOL_SEAL_O_CIPHER
 
 /* The usage lines, for the tools' --help. */
 #define TOOL_SEAL_HELP \
@@ -32,7 +35,9 @@ enum { TOOL_SEAL_O_KEY = 'k', TOOL_SEAL_O_PFILE = 0x5e00, TOOL_SEAL_O_PENV,
 	"  -k, --key FILE       seal and open with the key in FILE (udpkey genkey)\n" \
 	"      --passphrase-file FILE  key from the passphrase in FILE\n" \
 	"      --passphrase-env VAR    key from the passphrase in $VAR\n" \
-	"      --group NAME     group of the passphrase (default 'udpkit')\n"
+	"      --group NAME     group of the passphrase (default 'udpkit')\n" \
+	"      --cipher NAME    what to seal with: xchacha20 (default) or aes256gcm\n" \
+	"                       (faster with AES-NI; the peer needs AES-NI to open it)\n"
 
 void tool_seal_option(int c, const char *arg);
 /* Loads the key (core dumps off first) and attaches it; dies with one

@@ -46,6 +46,7 @@ const char *udp_strerror(int code)
 	case UDP_ESEAL_OLD: return "packet too old (counter below the replay window)";
 	case UDP_ESEAL_REFLECT: return "our own packet reflected back to us";
 	case UDP_ESEAL_COUNTER: return "sealed packet counter out of range";
+	case UDP_ESEAL_SUITE: return "cipher suite not available here (aes256gcm needs AES-NI)";
 	case UDP_ESEAL_EXHAUSTED: return "send counter exhausted (restart for a new session)";
 	case UDP_ESEAL_KEYFILE_PERM: return "key file permissions too open (group/other access; chmod 600)";
 	case UDP_ESEAL_KEYFILE_LINK: return "key file is a symbolic link (refused)";

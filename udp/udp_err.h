@@ -58,6 +58,7 @@ enum udp_err {
 	UDP_ESEAL_REFLECT = -158,   /* our own packet came back to us */
 	UDP_ESEAL_COUNTER = -159,   /* counter out of range (2^64-1 never valid) */
 	UDP_ESEAL_EXHAUSTED = -160, /* sender's counter used up: new session needed */
+	UDP_ESEAL_SUITE = -161,     /* cipher suite this host cannot use (aes256gcm without AES-NI) */
 
 	UDP_ESEAL_KEYFILE_PERM = -170,   /* key file readable/writable by group or other */
 	UDP_ESEAL_KEYFILE_LINK = -171,   /* key file is a symbolic link */

@@ -42,6 +42,7 @@ enum {
 	UDP_KEY_SUB_SEAL = 1,   /* AEAD key of udp_seal */
 	UDP_KEY_SUB_COOKIE = 2, /* reliable layer's stateless-cookie secret */
 	UDP_KEY_SUB_KEYID = 3,  /* source of the public key id */
+	UDP_KEY_SUB_SEAL_GCM = 4, /* root of udp_seal's per-session aes256gcm keys */
 };
 
 struct udp_key;

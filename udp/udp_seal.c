@@ -1,5 +1,17 @@
 /* udp_seal.c - sealed datagrams and the per-sender session table.
- * Format and receive order: see udp_seal.h and docs/SEALING.md. */
+ * Format and receive order: see udp_seal.h and docs/SEALING.md.
+ *
+ * Both suites key each packet from (group key, session id), which stays
+ * the same for a whole session, so that per-session key is computed once
+ * and cached: for the sending session, and in each receiving session's
+ * table slot.  xchacha20 caches HChaCha20(seal key, session id) - the
+ * subkey XChaCha20-Poly1305 derives inside every call - and then runs
+ * ChaCha20-Poly1305 (IETF) with nonce 0^4 || counter, which is
+ * XChaCha20-Poly1305 with nonce (session id, counter) byte for byte (the
+ * known-answer test checks it against the one-call form).  aes256gcm
+ * caches the expanded AES key and GHASH powers (crypto_aead_aes256gcm_state,
+ * 512 bytes).  The cache lives in sodium_malloc memory, a slot is
+ * overwritten when its session is evicted, and all is wiped on free. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +24,24 @@
 #include "udp_wire.h"
 
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
+#define NONCE12 12 /* ChaCha20-Poly1305 IETF and AES-GCM: 0^4 || counter */
+#define SUITE_OF(flags) \
+	((flags) & UDP_SEAL_FLAG_AES256GCM ? UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20)
+
+/* The per-session key of either suite: 512 bytes, 16-aligned. */
+union suite_key {
+	crypto_aead_aes256gcm_state gcm;
+	uint8_t chacha[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
+};
+
+/* Everything secret, in one sodium_malloc block: the two root subkeys,
+ * then one suite_key per table slot, ours, and a scratch for packets
+ * whose session has no cached key yet (new, or another suite). */
+struct secrets {
+	uint8_t xkey[crypto_aead_xchacha20poly1305_ietf_KEYBYTES]; /* subkey 1 */
+	uint8_t groot[32];                                          /* subkey 4 */
+	union suite_key k[]; /* [0, max): sessions; [max]: ours; [max + 1]: scratch */
+};
 
 struct session {
 	uint8_t sid[UDP_SEAL_SESSION_BYTES];
@@ -20,11 +50,14 @@ struct session {
 	uint64_t addr_hash; /* keyed hash of the last source address */
 	int32_t next;       /* hash chain, -1 ends */
 	int has_addr;
+	int suite;          /* suite of the cached key in the secrets slot */
 	struct udp_replay win;
 };
 
 struct udp_seal {
-	uint8_t *key; /* sodium_malloc: the AEAD subkey */
+	struct secrets *sec; /* sodium_malloc */
+	size_t sec_size;
+	int suite, gcm_ok;   /* what we send; whether aes256gcm can be used */
 	uint32_t key_id;
 	uint8_t sid[UDP_SEAL_SESSION_BYTES];
 	uint64_t next_counter;
@@ -37,6 +70,12 @@ struct udp_seal {
 	uint64_t *floors;     /* eviction floor sketch: counters below are old */
 	size_t nfloors;
 	uint64_t tick;
+	int32_t last;         /* session of the last accepted packet, or -1 */
+	/* The last source address and its keyed hash: a peer's packets come
+	 * from one address, so most need no hash. */
+	uint8_t last_from[128];
+	size_t last_fromlen;  /* 0: none */
+	uint64_t last_ah;
 	struct udp_seal_stats st;
 };
 
@@ -46,6 +85,47 @@ void udp_seal_config_default(struct udp_seal_config *cfg)
 	cfg->max_sessions = 256;
 	cfg->floor_buckets = 4096;
 	cfg->first_counter = UDP_SEAL_COUNTER_CLOCK;
+}
+
+int udp_seal_suite_available(int suite)
+{
+	if (suite == UDP_SEAL_XCHACHA20)
+		return 1;
+	return suite == UDP_SEAL_AES256GCM && sodium_init() >= 0 &&
+	       crypto_aead_aes256gcm_is_available();
+}
+
+int udp_seal_suite_parse(const char *name)
+{
+	if (name && !strcmp(name, "xchacha20"))
+		return UDP_SEAL_XCHACHA20;
+	if (name && !strcmp(name, "aes256gcm"))
+		return UDP_SEAL_AES256GCM;
+	return UDP_EINVAL;
+}
+
+const char *udp_seal_suite_name(int suite)
+{
+	return suite == UDP_SEAL_AES256GCM ? "aes256gcm" : "xchacha20";
+}
+
+/* The per-session key of `suite` for session id sid, into *k. */
+static void session_key(const struct udp_seal *s, int suite, const uint8_t *sid,
+			union suite_key *k)
+{
+	if (suite == UDP_SEAL_XCHACHA20) {
+		crypto_core_hchacha20(k->chacha, sid, s->sec->xkey, NULL);
+		return;
+	}
+	/* Keyed BLAKE2b is a PRF: distinct session ids give independent
+	 * AES keys under a root that nothing else uses (docs/SEALING.md). */
+	static const uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = "udpkit gcm sess";
+	uint8_t sk[crypto_aead_aes256gcm_KEYBYTES];
+	crypto_generichash_blake2b_salt_personal(sk, sizeof sk, sid, UDP_SEAL_SESSION_BYTES,
+						 s->sec->groot, sizeof s->sec->groot, NULL,
+						 personal);
+	crypto_aead_aes256gcm_beforenm(&k->gcm, sk);
+	sodium_memzero(sk, sizeof sk);
 }
 
 static uint64_t clock_counter(void)
@@ -67,31 +147,40 @@ int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
 		udp_seal_config_default(&def);
 		cfg = &def;
 	}
-	if (cfg->max_sessions < 1 || cfg->max_sessions > (1u << 24) ||
-	    cfg->floor_buckets < 1 || cfg->floor_buckets > (1u << 24))
+	if (cfg->max_sessions < 1 || cfg->max_sessions > UDP_SEAL_MAX_SESSIONS ||
+	    cfg->floor_buckets < 1 || cfg->floor_buckets > (1u << 24) ||
+	    (cfg->suite != UDP_SEAL_XCHACHA20 && cfg->suite != UDP_SEAL_AES256GCM))
 		return UDP_EINVAL;
 	if (sodium_init() < 0)
 		return UDP_ESEAL_SODIUM;
+	int gcm_ok = !cfg->no_aes256gcm && udp_seal_suite_available(UDP_SEAL_AES256GCM);
+	if (cfg->suite == UDP_SEAL_AES256GCM && !gcm_ok)
+		return UDP_ESEAL_SUITE;
 	struct udp_seal *s = calloc(1, sizeof *s);
 	if (!s)
 		return UDP_ENOMEM;
 	s->max = cfg->max_sessions;
+	s->suite = cfg->suite;
+	s->gcm_ok = gcm_ok;
+	s->last = -1;
 	s->nheads = 1;
 	while (s->nheads < 2 * s->max)
 		s->nheads *= 2;
 	s->nfloors = cfg->floor_buckets;
-	s->key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+	s->sec_size = sizeof *s->sec + (s->max + 2) * sizeof(union suite_key);
+	s->sec = sodium_malloc(s->sec_size);
 	s->sess = calloc(s->max, sizeof *s->sess);
 	s->heads = malloc(s->nheads * sizeof *s->heads);
 	s->floors = calloc(s->nfloors, sizeof *s->floors);
-	if (!s->key || !s->sess || !s->heads || !s->floors) {
+	if (!s->sec || !s->sess || !s->heads || !s->floors) {
 		udp_seal_free(s);
 		return UDP_ENOMEM;
 	}
 	for (size_t i = 0; i < s->nheads; i++)
 		s->heads[i] = -1;
-	int rc = udp_key_subkey(key, UDP_KEY_SUB_SEAL, s->key,
-				crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+	int rc = udp_key_subkey(key, UDP_KEY_SUB_SEAL, s->sec->xkey, sizeof s->sec->xkey);
+	if (rc == 0)
+		rc = udp_key_subkey(key, UDP_KEY_SUB_SEAL_GCM, s->sec->groot, sizeof s->sec->groot);
 	if (rc < 0) {
 		udp_seal_free(s);
 		return rc;
@@ -101,6 +190,7 @@ int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
 		memcpy(s->sid, cfg->session_id, sizeof s->sid);
 	else
 		randombytes_buf(s->sid, sizeof s->sid);
+	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
 	randombytes_buf(s->hkey, sizeof s->hkey);
 	s->next_counter = cfg->first_counter == UDP_SEAL_COUNTER_CLOCK ?
 			  clock_counter() : cfg->first_counter;
@@ -112,9 +202,9 @@ void udp_seal_free(struct udp_seal *s)
 {
 	if (!s)
 		return;
-	if (s->key) {
-		sodium_memzero(s->key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
-		sodium_free(s->key);
+	if (s->sec) {
+		sodium_memzero(s->sec, s->sec_size);
+		sodium_free(s->sec);
 	}
 	free(s->sess);
 	free(s->heads);
@@ -135,18 +225,26 @@ int udp_seal_seal(struct udp_seal *s, const void *pt, size_t len, void *out, siz
 	udp_wire_writer_init(&w, out, cap);
 	udp_wire_put_u16(&w, UDP_SEAL_MAGIC);
 	udp_wire_put_u8(&w, UDP_SEAL_VERSION);
-	udp_wire_put_u8(&w, UDP_SEAL_FLAG_SEALED);
+	udp_wire_put_u8(&w, UDP_SEAL_FLAG_SEALED |
+			    (s->suite == UDP_SEAL_AES256GCM ? UDP_SEAL_FLAG_AES256GCM : 0));
 	udp_wire_put_u32(&w, s->key_id);
 	uint8_t *nonce = udp_wire_put_ptr(&w, NONCE_BYTES);
 	uint8_t *ct = udp_wire_put_ptr(&w, len + UDP_SEAL_TAG);
 	if (!nonce || !ct || udp_wire_writer_error(&w))
 		return UDP_ENOSPACE;
-	/* nonce = session id || counter, written in place as header bytes 8..31 */
+	/* session id || counter, written in place as header bytes 8..31 */
 	udp_wire_writer_init(&nw, nonce, NONCE_BYTES);
 	udp_wire_put_bytes(&nw, s->sid, sizeof s->sid);
 	udp_wire_put_u64(&nw, s->next_counter);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, pt, len, out, UDP_SEAL_HEADER,
-						   NULL, nonce, s->key);
+	uint8_t n12[NONCE12] = { 0 };
+	memcpy(n12 + 4, nonce + UDP_SEAL_SESSION_BYTES, 8);
+	const union suite_key *k = &s->sec->k[s->max];
+	if (s->suite == UDP_SEAL_AES256GCM)
+		crypto_aead_aes256gcm_encrypt_afternm(ct, NULL, pt, len, out, UDP_SEAL_HEADER,
+						      NULL, n12, &k->gcm);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, len, out, UDP_SEAL_HEADER,
+							  NULL, n12, k->chacha);
 	s->next_counter++;
 	s->st.sealed++;
 	return (int)udp_wire_written(&w);
@@ -194,11 +292,15 @@ static size_t evict_lru(struct udp_seal *s)
 	return v;
 }
 
-static struct session *create(struct udp_seal *s, const uint8_t *sid, uint64_t hash)
+/* A new session, with the key that just opened its packet (in scratch). */
+static struct session *create(struct udp_seal *s, const uint8_t *sid, uint64_t hash,
+			      int suite)
 {
 	size_t i = s->nsess < s->max ? s->nsess++ : evict_lru(s);
 	struct session *e = &s->sess[i];
 	memcpy(e->sid, sid, sizeof e->sid);
+	memcpy(&s->sec->k[i], &s->sec->k[s->max + 1], sizeof s->sec->k[i]);
+	e->suite = suite;
 	e->hash = hash;
 	e->has_addr = 0;
 	e->addr_hash = 0;
@@ -249,18 +351,29 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 		return drop(&s->st.drop_header, UDP_ESEAL_VERSION);
 	if (!(flags & UDP_SEAL_FLAG_SEALED))
 		return drop(&s->st.drop_plaintext, UDP_ESEAL_PLAINTEXT); /* downgrade */
-	if (flags & ~UDP_SEAL_FLAG_SEALED)
+	if (flags & ~(UDP_SEAL_FLAG_SEALED | UDP_SEAL_FLAG_AES256GCM))
 		return drop(&s->st.drop_header, UDP_ESEAL_BADHDR);
 	if (key_id != s->key_id)
 		return drop(&s->st.drop_wrongkey, UDP_ESEAL_WRONGKEY);
+	int suite = SUITE_OF(flags);
+	if (suite == UDP_SEAL_AES256GCM && !s->gcm_ok)
+		return drop(&s->st.drop_suite, UDP_ESEAL_SUITE);
 	if (memcmp(sid, s->sid, UDP_SEAL_SESSION_BYTES) == 0)
 		return drop(&s->st.drop_reflect, UDP_ESEAL_REFLECT);
 	if (counter == UINT64_MAX)
 		return drop(&s->st.drop_header, UDP_ESEAL_COUNTER);
 
-	/* read-only replay check */
-	uint64_t hash = keyed_hash(s, sid, UDP_SEAL_SESSION_BYTES);
-	struct session *e = lookup(s, sid, hash);
+	/* read-only replay check; a peer's packets mostly follow each other,
+	 * so the last session is tried before hashing */
+	struct session *e = NULL;
+	uint64_t hash;
+	if (s->last >= 0 && memcmp(s->sess[s->last].sid, sid, UDP_SEAL_SESSION_BYTES) == 0) {
+		e = &s->sess[s->last];
+		hash = e->hash;
+	} else {
+		hash = keyed_hash(s, sid, UDP_SEAL_SESSION_BYTES);
+		e = lookup(s, sid, hash);
+	}
 	int rc = 0;
 	if (e)
 		rc = udp_replay_check(&e->win, counter);
@@ -276,21 +389,46 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 		return drop(&s->st.drop_short, UDP_ETOOBIG); /* no datagram is this big */
 	if (ptlen > cap)
 		return drop(&s->st.drop_nospace, UDP_ENOSPACE);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, ctlen, hdr,
-						       UDP_SEAL_HEADER, nonce, s->key) != 0)
+	/* The session's cached key, or one made in scratch (computing it is
+	 * no state change: a forged packet still leaves everything as it was). */
+	union suite_key *k = &s->sec->k[s->max + 1];
+	if (e && e->suite == suite)
+		k = &s->sec->k[e - s->sess];
+	else
+		session_key(s, suite, sid, k);
+	uint8_t n12[NONCE12] = { 0 }, none;
+	memcpy(n12 + 4, nonce + UDP_SEAL_SESSION_BYTES, 8);
+	uint8_t *o = out ? out : &none; /* ptlen 0 then */
+	int bad = suite == UDP_SEAL_AES256GCM ?
+		  crypto_aead_aes256gcm_decrypt_afternm(o, NULL, NULL, ct, ctlen, hdr,
+							UDP_SEAL_HEADER, n12, &k->gcm) :
+		  crypto_aead_chacha20poly1305_ietf_decrypt(o, NULL, NULL, ct, ctlen, hdr,
+							    UDP_SEAL_HEADER, n12, k->chacha);
+	if (bad)
 		return drop(&s->st.drop_auth, UDP_ESEAL_AUTH);
 
 	/* authenticated: only now may state change */
 	int created = 0;
 	if (!e) {
-		e = create(s, sid, hash);
+		e = create(s, sid, hash, suite);
 		created = 1;
 	}
 	udp_replay_commit(&e->win, counter);
 	e->used = ++s->tick;
+	s->last = (int32_t)(e - s->sess);
 	int changed = 0;
 	if (from) {
-		uint64_t ah = keyed_hash(s, from, fromlen);
+		uint64_t ah;
+		if (fromlen == s->last_fromlen && memcmp(from, s->last_from, fromlen) == 0) {
+			ah = s->last_ah;
+		} else {
+			ah = keyed_hash(s, from, fromlen);
+			if (fromlen <= sizeof s->last_from) {
+				memcpy(s->last_from, from, fromlen);
+				s->last_fromlen = fromlen;
+				s->last_ah = ah;
+			}
+		}
 		if (e->has_addr && ah != e->addr_hash) {
 			changed = 1;
 			s->st.addr_changes++;
@@ -302,6 +440,7 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 	if (info) {
 		memcpy(info->session_id, sid, UDP_SEAL_SESSION_BYTES);
 		info->counter = counter;
+		info->suite = suite;
 		info->new_session = created;
 		info->addr_changed = changed;
 	}
@@ -326,6 +465,11 @@ void udp_seal_session_id(const struct udp_seal *s, uint8_t out[UDP_SEAL_SESSION_
 uint64_t udp_seal_next_counter(const struct udp_seal *s)
 {
 	return s->next_counter;
+}
+
+int udp_seal_suite(const struct udp_seal *s)
+{
+	return s->suite;
 }
 
 uint32_t udp_seal_key_id(const struct udp_seal *s)

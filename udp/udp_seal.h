@@ -11,15 +11,20 @@
  * Sealed packet (all integers big-endian; details in docs/SEALING.md):
  *    0  u16  magic 0xC553
  *    2  u8   version 1
- *    3  u8   flags: bit 0 = sealed (must be 1), others reserved (0)
+ *    3  u8   flags: bit 0 = sealed (must be 1), bit 1 = suite aes256gcm,
+ *            others reserved (0)
  *    4  u32  key id (udp_key_id of the group key)
  *    8  16   session id (random per udp_seal object, i.e. per process)
  *   24  u64  counter (+1 per packet from a clock-based start; 2^64-1 never used)
  *   32  n    ciphertext of the n-byte plaintext
- * 32+n  16   Poly1305 tag
- * AEAD is XChaCha20-Poly1305 (IETF) keyed with subkey UDP_KEY_SUB_SEAL; the
- * 24-byte nonce is bytes 8..31 (session id, counter); bytes 0..31 are the
- * associated data, so every header bit is authenticated.
+ * 32+n  16   tag
+ * Suite xchacha20 (default): XChaCha20-Poly1305 (IETF) keyed with subkey
+ * UDP_KEY_SUB_SEAL; the 24-byte nonce is bytes 8..31 (session id, counter).
+ * Suite aes256gcm (hosts with AES-NI): AES-256-GCM keyed with a per-session
+ * key, keyed BLAKE2b of the session id under subkey UDP_KEY_SUB_SEAL_GCM;
+ * the 12-byte nonce is 4 zero bytes and the counter.  Bytes 0..31 are the
+ * associated data, so every header bit is authenticated.  A receiver opens
+ * both suites.
  *
  * Receive order: length and header -> key id -> reflection -> read-only
  * replay check -> decrypt -> commit the window (create the session).  A
@@ -38,16 +43,31 @@
 #define UDP_SEAL_MAGIC 0xC553
 #define UDP_SEAL_VERSION 1
 #define UDP_SEAL_FLAG_SEALED 0x01
+#define UDP_SEAL_FLAG_AES256GCM 0x02
 #define UDP_SEAL_SESSION_BYTES 16
 #define UDP_SEAL_HEADER 32
 #define UDP_SEAL_TAG 16
 /* Sealed length = plaintext length + UDP_SEAL_OVERHEAD (48). */
 #define UDP_SEAL_OVERHEAD (UDP_SEAL_HEADER + UDP_SEAL_TAG)
 
+#define UDP_SEAL_MAX_SESSIONS (1u << 20)
+
+/* Cipher suites (struct udp_seal_config.suite). */
+enum { UDP_SEAL_XCHACHA20 = 0, UDP_SEAL_AES256GCM = 1 };
+
 struct udp_seal_config {
-	/* Sender sessions the receiver keeps a replay window for (>= 1).
-	 * When full, the least recently used one is evicted (see
-	 * docs/SEALING.md for why that stays replay-safe). */
+	/* Suite of what we send (any suite is opened).  aes256gcm is faster
+	 * with AES-NI; a receiver without it cannot open that suite, so the
+	 * portable xchacha20 is the default. */
+	int suite;                      /* default UDP_SEAL_XCHACHA20 */
+	/* Act as a host without AES-NI: refuse to send aes256gcm, drop it as
+	 * UDP_ESEAL_SUITE.  For tests, or a receiver that takes one suite. */
+	int no_aes256gcm;
+	/* Sender sessions the receiver keeps a replay window for (1 ..
+	 * UDP_SEAL_MAX_SESSIONS).  When full, the least recently used one is
+	 * evicted (see docs/SEALING.md for why that stays replay-safe).  Each
+	 * costs about 200 bytes plus a 512-byte key cache slot in
+	 * sodium_malloc memory, which is all written at udp_seal_new(). */
 	size_t max_sessions;            /* default 256 */
 	/* Buckets of the eviction floor sketch (>= 1). */
 	size_t floor_buckets;           /* default 4096 */
@@ -78,6 +98,7 @@ struct udp_seal_stats {
 	uint64_t drop_old;        /* UDP_ESEAL_OLD */
 	uint64_t drop_reflect;    /* UDP_ESEAL_REFLECT */
 	uint64_t drop_nospace;    /* UDP_ENOSPACE: caller's buffer too small */
+	uint64_t drop_suite;      /* UDP_ESEAL_SUITE: aes256gcm without AES-NI */
 	uint64_t sessions;        /* sessions in the table now */
 	uint64_t sessions_created;
 	uint64_t sessions_evicted;
@@ -88,6 +109,7 @@ struct udp_seal_stats {
 struct udp_seal_info {
 	uint8_t session_id[UDP_SEAL_SESSION_BYTES];
 	uint64_t counter;
+	int suite;         /* UDP_SEAL_XCHACHA20 or UDP_SEAL_AES256GCM */
 	int new_session;   /* first accepted packet of this session */
 	int addr_changed;  /* known session, different source address */
 };
@@ -96,9 +118,10 @@ struct udp_seal;
 
 void udp_seal_config_default(struct udp_seal_config *cfg);
 
-/* Creates a sealer/opener for `key` (the key is only read: the subkey is
+/* Creates a sealer/opener for `key` (the key is only read: the subkeys are
  * copied into the udp_seal's own sodium_malloc memory, so the caller may
- * free the key right after).  cfg NULL = defaults. */
+ * free the key right after).  cfg NULL = defaults.  UDP_ESEAL_SUITE when
+ * cfg asks for aes256gcm on a host that cannot do it. */
 int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
 		 const struct udp_seal_config *cfg);
 void udp_seal_free(struct udp_seal *s);
@@ -124,6 +147,14 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
  * long enough), else 0.  Needs no key: lets a receiver without a key say
  * "received sealed packets but no key given". */
 int udp_seal_looks_sealed(const void *pkt, size_t len);
+
+/* 1 if this host can seal and open `suite` (aes256gcm: AES-NI and
+ * PCLMUL, as libsodium's crypto_aead_aes256gcm_is_available()). */
+int udp_seal_suite_available(int suite);
+/* "xchacha20" / "aes256gcm"; UDP_EINVAL for another name. */
+int udp_seal_suite_parse(const char *name);
+const char *udp_seal_suite_name(int suite);
+int udp_seal_suite(const struct udp_seal *s); /* the suite we send */
 
 /* Our sending session id (16 bytes) and the next counter to be used. */
 void udp_seal_session_id(const struct udp_seal *s, uint8_t out[UDP_SEAL_SESSION_BYTES]);

@@ -309,9 +309,12 @@ int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 		if (rx_ready(z, maxcap))
 			return UDP_ENOMEM;
 		unsigned k = n < z->nslots ? n : z->nslots;
-		for (unsigned i = 0; i < k; i++)
-			z->rxm[i] = (struct udp_msg){ .buf = z->rx + (size_t)i * z->slot,
-						      .cap = z->slot };
+		/* buf and cap are all a receive reads (a whole-struct reset
+		 * would clear 64 sockaddr_storages per call) */
+		for (unsigned i = 0; i < k; i++) {
+			z->rxm[i].buf = z->rx + (size_t)i * z->slot;
+			z->rxm[i].cap = z->slot;
+		}
 		int r = udp_sock_wire_recv_batch(s, z->rxm, k);
 		if (r < 0)
 			return r;

@@ -108,6 +108,8 @@ measure udpkit "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\
 "$BIN/udpkey" genkey -o "$tmp/key" 2>/dev/null
 measure sealed "'$BIN/udprecv' -k '$tmp/key' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	"'$BIN/udpsend' -k '$tmp/key' --chunk $CHUNK 127.0.0.1 PORT"
+measure sealed_gcm "'$BIN/udprecv' -k '$tmp/key' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	"'$BIN/udpsend' -k '$tmp/key' --cipher aes256gcm --chunk $CHUNK 127.0.0.1 PORT"
 # The relay case: the sender starts udprelay in front of the receiver.
 relayed() { # PORT: udprelay -> 127.0.0.1:PORT, then udpsend --chunk into it
 	local err; err=$(mktemp)
@@ -123,15 +125,16 @@ iperf
 
 base=${rate[raw]}
 printf '%-40s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
-for c in raw udpkit sealed relay iperf3; do
+for c in raw udpkit sealed sealed_gcm relay iperf3; do
 	printf '%-40s %12s %9s %8s %10s\n' \
-		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; sealed) echo 'udpsend -k | udprecv -k --raw (sealed)';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
+		"$(case $c in raw) echo 'raw sendto/recvfrom (baseline)';; udpkit) echo 'udpsend --chunk | udprecv --raw';; sealed) echo 'udpsend -k | udprecv -k --raw (sealed)';; sealed_gcm) echo 'udpsend -k --cipher aes256gcm (sealed)';; relay) echo 'udpsend | udprelay | udprecv --raw';; iperf3) echo 'iperf3 -u -b 0 -l 1200';; esac)" \
 		"${rate[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v c=$CHUNK 'BEGIN { printf "%.1f", r * c / 1e6 }')" \
 		"${loss[$c]}" \
 		"$(awk -v r="${rate[$c]}" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? r / b : 0) }')"
 done
 awk -v s="${rate[sealed]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed vs plaintext udpkit: %.2fx\n", s / u }'
+awk -v s="${rate[sealed_gcm]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed (aes256gcm) vs plaintext udpkit: %.2fx\n", s / u }'
 awk -v u="${rate[udpkit]}" -v i="${rate[iperf3]}" 'BEGIN { if (i > 0) printf "udpkit vs iperf3: %.2fx\n", u / i }'
 
 # --- Reliable goodput under loss (issue 5): udpkit's reliable layer
@@ -141,15 +144,17 @@ awk -v u="${rate[udpkit]}" -v i="${rate[iperf3]}" 'BEGIN { if (i > 0) printf "ud
 RMB=${BENCH_REL_MB:-100}
 ENET_TIMEOUT=${BENCH_ENET_TIMEOUT:-20}
 rel_bytes=$((RMB * 1024 * 1024))
-# udpbench_run LOSS: prints the client's goodput in MB/s (0 on failure).
+# udpbench_run LOSS [ARGS...]: prints the client's goodput in MB/s (0 on
+# failure); ARGS go to both ends (a key, a cipher).
 udpbench_run() {
 	local spec="loss $1%" err="$tmp/ub.err" port
+	shift
 	: >"$err"
-	"$BIN/udpbench" -s -1 --netsim-in "$spec" 127.0.0.1 0 >/dev/null 2>"$err" &
+	"$BIN/udpbench" -s -1 --netsim-in "$spec" "$@" 127.0.0.1 0 >/dev/null 2>"$err" &
 	local sp=$!
 	pids+=("$sp")
 	port=$(wait_port "$err" 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p') || { echo 0; return; }
-	timeout 120 "$BIN/udpbench" --json -w 30 --netsim-in "$spec" -n "$rel_bytes" 127.0.0.1 "$port" \
+	timeout 120 "$BIN/udpbench" --json -w 30 --netsim-in "$spec" "$@" -n "$rel_bytes" 127.0.0.1 "$port" \
 		2>>"$tmp/senderr" | sed -n 's/.*"goodput_MBps":\([0-9.]*\).*/\1/p' | grep . || echo 0
 	wait $sp 2>/dev/null
 }
@@ -180,6 +185,34 @@ for L in 0 1 5 20; do
 		"$(awk -v u="${rel_u[$L]}" -v r="$raw_mbs" 'BEGIN { printf "%.2fx", (r > 0 ? u / r : 0) }')"
 done
 echo "(dnf: ENet had not delivered everything after ${ENET_TIMEOUT} s; its goodput until then)"
+
+# --- Sealed vs plaintext reliable goodput (issue 6): udpbench at 0 % loss
+# with and without a key; the cases take turns within each repetition so
+# that they share the machine's moods, and the medians are compared.
+echo
+echo "sealed reliable goodput, ${RMB} MiB in ${CHUNK}-byte messages, no loss, median of $REPS"
+declare -A srel
+seal_rel_cases=(plain xchacha20 aes256gcm)
+for _ in $(seq 1 "$REPS"); do
+	for c in "${seal_rel_cases[@]}"; do
+		case $c in
+		plain) srel[$c]+=" $(udpbench_run 0)" ;;
+		xchacha20) srel[$c]+=" $(udpbench_run 0 -k "$tmp/key")" ;;
+		*) srel[$c]+=" $(udpbench_run 0 -k "$tmp/key" --cipher "$c")" ;;
+		esac
+	done
+done
+printf '%-40s %9s %10s\n' case MB/s "vs plain"
+for c in "${seal_rel_cases[@]}"; do
+	srel[$c]=$(printf '%s\n' ${srel[$c]} | median)
+	printf '%-40s %9s %10s\n' "udpbench$([ $c = plain ] || echo " -k, $c")" "${srel[$c]}" \
+		"$(awk -v s="${srel[$c]}" -v p="${srel[plain]}" 'BEGIN { printf "%.2fx", (p > 0 ? s / p : 0) }')"
+done
+for c in "${seal_rel_cases[@]}"; do
+	[ $c = plain ] && continue
+	awk -v s="${srel[$c]}" -v p="${srel[plain]}" -v c="$c" \
+		'BEGIN { if (p > 0) printf "sealed vs plaintext reliable%s: %.2fx\n", (c == "xchacha20" ? "" : " (" c ")"), s / p }'
+done
 
 # CPU cost per delivered message at 0 % loss: user-space instructions of
 # both udpbench ends under callgrind for a fixed 10 MiB transfer, divided

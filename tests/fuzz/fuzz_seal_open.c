@@ -2,13 +2,14 @@
  *
  * Byte 0 picks the mode:
  * - raw (bit 0 clear): the rest is the packet.  It must be refused unless
- *   it is byte for byte the reference packet sealed at start-up (an
+ *   it is byte for byte a reference packet sealed at start-up (an
  *   attacker producing a valid tag is not something a fuzzer does);
- * - structured (bit 0 set): the reference packet, XORed with the rest of
- *   the input (input bytes past its end are appended; with bit 1 set the
- *   packet is first cut short by byte 0 >> 2 bytes).  It must be accepted
- *   exactly when the result is the reference itself, i.e. the mutation is
- *   all zero: every header bit is authenticated.
+ * - structured (bit 0 set): the reference packet of suite xchacha20
+ *   (bit 2 clear) or aes256gcm (bit 2 set, on a CPU with AES-NI), XORed
+ *   with the rest of the input (input bytes past its end are appended;
+ *   with bit 1 set the packet is first cut short by byte 0 >> 3 bytes).
+ *   It must be accepted exactly when the result is the reference itself,
+ *   i.e. the mutation is all zero: every header bit is authenticated.
  * Either way, afterwards the genuine reference packet must still be
  * accepted (a refused packet changes nothing but drop counters: no window
  * moves, no session appears), or be a replay if it was just accepted.
@@ -29,7 +30,8 @@ static const uint8_t sid_sender[UDP_SEAL_SESSION_BYTES] = "fuzz sender sid";
 static const uint8_t sid_receiver[UDP_SEAL_SESSION_BYTES] = "fuzz recver sid";
 static const char plaintext[] = "sealed by fuzz_seal_open";
 static struct udp_key *key;
-static uint8_t ref[sizeof plaintext + UDP_SEAL_OVERHEAD];
+/* [0]: xchacha20, [1]: aes256gcm (a copy of [0] without AES-NI) */
+static uint8_t refs[2][sizeof plaintext + UDP_SEAL_OVERHEAD];
 static size_t ref_len;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -39,14 +41,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	check(udp_key_from_bytes(&key, key_bytes) == 0);
-	udp_seal_config_default(&c);
-	c.session_id = sid_sender;
-	c.first_counter = 1000;
-	check(udp_seal_new(&s, key, &c) == 0);
-	int n = udp_seal_seal(s, plaintext, sizeof plaintext, ref, sizeof ref);
-	check(n == (int)sizeof ref);
-	ref_len = (size_t)n;
-	udp_seal_free(s);
+	for (int i = 0; i < 2; i++) {
+		udp_seal_config_default(&c);
+		c.session_id = sid_sender;
+		c.first_counter = 1000;
+		c.suite = i && udp_seal_suite_available(UDP_SEAL_AES256GCM) ?
+			  UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20;
+		check(udp_seal_new(&s, key, &c) == 0);
+		int n = udp_seal_seal(s, plaintext, sizeof plaintext, refs[i], sizeof refs[i]);
+		check(n == (int)sizeof refs[i]);
+		ref_len = (size_t)n;
+		udp_seal_free(s);
+	}
 	return 0;
 }
 
@@ -63,6 +69,12 @@ static struct udp_seal *receiver(void)
 	return r;
 }
 
+static int is_ref(const uint8_t *pkt, size_t len)
+{
+	return len == ref_len &&
+	       (memcmp(pkt, refs[0], ref_len) == 0 || memcmp(pkt, refs[1], ref_len) == 0);
+}
+
 /* Opens pkt; returns the result after checking what an accept means. */
 static int open_one(struct udp_seal *r, const uint8_t *pkt, size_t len)
 {
@@ -74,11 +86,12 @@ static int open_one(struct udp_seal *r, const uint8_t *pkt, size_t len)
 	check(out);
 	int rc = udp_seal_open(r, pkt, len, from, sizeof from, out, cap, &info);
 	if (rc >= 0) {
-		check(len == ref_len && memcmp(pkt, ref, ref_len) == 0);
+		check(is_ref(pkt, len));
 		check(rc == (int)sizeof plaintext && memcmp(out, plaintext, sizeof plaintext) == 0);
 		check(info.counter == 1000 && memcmp(info.session_id, sid_sender, sizeof sid_sender) == 0);
 	} else {
-		check(rc >= UDP_ESEAL_EXHAUSTED && rc <= UDP_ESEAL_PLAINTEXT);
+		check((rc >= UDP_ESEAL_EXHAUSTED && rc <= UDP_ESEAL_PLAINTEXT) ||
+		      rc == UDP_ESEAL_SUITE);
 	}
 	free(out);
 	return rc;
@@ -92,10 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *m = data + 1;
 	size_t mlen = size - 1, len;
 	uint8_t *pkt;
+	const uint8_t *ref = refs[(mode >> 2) & 1];
 	if (mode & 1) {
 		len = ref_len;
 		if (mode & 2)
-			len = (size_t)(mode >> 2) < len ? len - (mode >> 2) : 0;
+			len = (size_t)(mode >> 3) < len ? len - (mode >> 3) : 0;
 		if (!(mode & 2) && mlen > len)
 			len = mlen;
 		pkt = malloc(len ? len : 1);
@@ -109,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(pkt);
 		memcpy(pkt, m, len);
 	}
-	int genuine = len == ref_len && memcmp(pkt, ref, ref_len) == 0;
+	int genuine = is_ref(pkt, len);
 
 	struct udp_seal *r = receiver();
 	struct udp_seal_stats st;

@@ -6,13 +6,14 @@
  * The property: no (session id, counter) is ever accepted twice, whatever
  * the order, the evictions, a sender going back in its counter (a bug a
  * real sender must not have, which the receiver must survive anyway) or
- * two senders using the same session id.  Also: a genuine packet is only
+ * two senders using the same session id, under the same suite or not
+ * (each restart picks xchacha20 or, with AES-NI, aes256gcm).  Also: a genuine packet is only
  * ever refused as a replay, as too old, or as our own (reflection), and
  * an accepted one opens to what was sealed.
  *
  * Input: byte 0 sizes the receiver (1..4 sessions, 1..4 floor buckets);
- * then 2 bytes per step: op (bits 0..2 what, bit 3 which sender) and an
- * argument.  At most MAX_PACKETS packets per input. */
+ * then 2 bytes per step: op (bits 0..2 what, bit 3 which sender, bits 4..5
+ * source address, bit 6 the suite of a restart) and an argument.  At most MAX_PACKETS packets per input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +61,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* (Re)starts a sender at a session id and counter: a new udp_seal, as a
  * restarted process would be. */
-static void restart(struct sender *x, int sid, uint64_t counter)
+static void restart(struct sender *x, int sid, uint64_t counter, int gcm)
 {
 	struct udp_seal_config c;
 	udp_seal_free(x->s);
 	udp_seal_config_default(&c);
+	c.suite = gcm && udp_seal_suite_available(UDP_SEAL_AES256GCM) ?
+		  UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20;
 	c.session_id = sids[sid];
 	/* UINT64_MAX would mean "start from the clock" */
 	c.first_counter = counter == UDP_SEAL_COUNTER_CLOCK ? counter - 1 : counter;
@@ -148,14 +151,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.floor_buckets = 1 + ((data[0] >> 2) & 3);
 	check(udp_seal_new(&r, key, &c) == 0);
 	struct sender snd[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
-	restart(&snd[0], 0, 100);
-	restart(&snd[1], 1, 100);
+	restart(&snd[0], 0, 100, 0);
+	restart(&snd[1], 1, 100, 1);
 	nring = npackets = naccepted = 0;
 
 	for (size_t i = 1; i + 1 < size && npackets < MAX_PACKETS; i += 2) {
 		uint8_t op = data[i], arg = data[i + 1];
 		struct sender *x = &snd[(op >> 3) & 1];
 		int from = (op >> 4) & 3; /* source address: only a hint */
+		int gcm = (op >> 6) & 1;
 		switch (op & 7) {
 		case 0: /* next packet */
 			send_one(r, x, from);
@@ -165,15 +169,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				send_one(r, x, from);
 			break;
 		case 2: /* jump ahead */
-			restart(x, x->sid, x->next + (uint64_t)arg * arg * 8);
+			restart(x, x->sid, x->next + (uint64_t)arg * arg * 8, gcm);
 			send_one(r, x, from);
 			break;
 		case 3: /* go back: a broken or restarted-without-clock sender */
-			restart(x, x->sid, x->next - (x->next < arg ? x->next : arg));
+			restart(x, x->sid, x->next - (x->next < arg ? x->next : arg), gcm);
 			send_one(r, x, from);
 			break;
 		case 4: /* a new session (maybe the other sender's, or ours) */
-			restart(x, arg % NSIDS, counter_of((uint8_t)(arg / NSIDS)));
+			restart(x, arg % NSIDS, counter_of((uint8_t)(arg / NSIDS)), gcm);
 			send_one(r, x, from);
 			break;
 		case 5: /* replay a recent packet */
@@ -182,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				deliver(r, &ring[arg % (nring < RING ? nring : RING)], from);
 			break;
 		default: /* same session, a counter from the interesting list */
-			restart(x, x->sid, counter_of(arg));
+			restart(x, x->sid, counter_of(arg), gcm);
 			send_one(r, x, from);
 			break;
 		}
