@@ -92,10 +92,12 @@ struct rel_peer {
 	struct rel_txpkt *ring;   /* cfg.window slots */
 	struct rel_txmsg *q_head, *q_tail, *q_send;
 	uint64_t txo_next, largest_acked_txo;
+	uint64_t rack_rtt;        /* RTT of that packet (RACK.rtt) */
 	uint32_t n_lost;
 	uint64_t outstanding;     /* bytes of started, not cum-acked messages */
 	uint64_t queued;          /* bytes of all unacked messages */
 	uint64_t inflight_bytes;  /* sent, not acked, not declared lost */
+	uint32_t inflight_pkts;   /* the same in packets */
 	uint64_t msg_id_next;
 	uint64_t cc_wake;         /* cc asked us to wait until then */
 	void *cc_state;           /* cfg.cc->state_size bytes */
@@ -108,11 +110,13 @@ struct rel_peer {
 	/* timers */
 	uint64_t rto, srtt, rttvar;
 	uint64_t rtt_latest;      /* newest sample, for the cc hook */
+	uint64_t rtt_min;         /* smallest sample */
 	int have_rtt;
 	uint64_t rto_at, last_send, last_recv, linger_at;
 	uint64_t loss_at;         /* re-run loss detection then (0: none) */
 	uint64_t tlp_at;          /* tail loss probe (0: none) */
 	int tlp_sent;             /* one probe per tail */
+	uint32_t rto_linear;      /* thin-stream timeouts not backed off */
 
 	/* receiving */
 	uint32_t rcv_nxt;
