@@ -132,6 +132,8 @@ struct rel_peer {
 	int ack_now;              /* ... and must go at the next flush */
 	uint32_t ack_count;       /* ack-eliciting packets not yet acked */
 	uint64_t ack_at;          /* delayed ack deadline (ack_delay_us) */
+	uint64_t ack_out;         /* out-queue position of our last ACK + 1 (0: none) */
+	uint32_t ack_merged;      /* acks folded into it */
 	uint32_t dg_max;
 	uint64_t dg_bits;
 	int dg_any;
@@ -163,6 +165,7 @@ struct rel_core {
 	uint32_t tab_mask;
 	struct rel_outslot *out;
 	uint32_t out_head, out_len;
+	uint64_t out_popped;    /* datagrams taken by the driver, ever */
 	int out_blocked;
 	struct rel_evnode *ev_head, *ev_tail;
 	struct rel_core_stats st;
@@ -180,6 +183,9 @@ static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t
 uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p); /* NULL if full */
 uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer);
 void rel_out_commit(struct rel_core *c, size_t len);
+/* The slot of the datagram pushed as number pos (every push counts, from
+ * 0), or NULL once the driver has taken it. */
+struct rel_outslot *rel_out_queued(struct rel_core *c, uint64_t pos);
 int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge);
 

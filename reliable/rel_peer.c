@@ -383,13 +383,37 @@ static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint6
 	return 0;
 }
 
+/* An ACK still in the out-queue, not yet taken by the driver, is replaced
+ * by a newer one rather than followed by it: the newer says all the older
+ * did (cumulative ack, sack bits, window, the latest echo with its hold
+ * time).  A driver that feeds a whole receive batch before it flushes thus
+ * sends one ACK per batch instead of one per packet.  REL_ACK_MERGE_MAX
+ * bounds how many acks one stands for, so a huge batch (GRO) still clocks
+ * the sender at least every so many packets. */
+#define REL_ACK_MERGE_MAX 32
+
 static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now)
 {
 	struct rel_pkt k;
 	memset(&k, 0, sizeof k);
 	k.type = type;
 	rel_fill_ackblock(c, p, &k, now);
-	(void)rel_emit(c, p, &k, now);
+	struct rel_outslot *o = NULL;
+	if (type == REL_PT_ACK && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX)
+		o = rel_out_queued(c, p->ack_out - 1);
+	if (o) {
+		int n = rel_wire_encode(&k, o->buf, c->cfg.mtu);
+		if (n > 0) {
+			o->len = (size_t)n;
+			p->ack_merged++;
+			return;
+		}
+	}
+	uint64_t pos = c->out_popped + c->out_len;
+	if (rel_emit(c, p, &k, now) >= 0 && type == REL_PT_ACK) {
+		p->ack_out = pos + 1;
+		p->ack_merged = 0;
+	}
 }
 
 void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)

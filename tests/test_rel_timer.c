@@ -572,6 +572,52 @@ static void thin_stream_linear_timeouts(void **state)
 	duo_close(&d);
 }
 
+/* An ACK the driver has not taken yet is replaced by the next one, which
+ * says all it said: 40 packets fed before a flush draw 2 ACKs (one stands
+ * for at most 33), and those tell the sender everything.  An ACK already
+ * taken is left alone: the next one gets a slot of its own. */
+static void queued_ack_replaced(void **state)
+{
+	(void)state;
+	struct duo d;
+	duo_open(&d, NULL);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(rel_send(d.a, d.pa, "m", 1, REL_RDM, d.now, NULL), 0);
+	assert_int_equal(move(d.a, ADDR_A, d.b, d.now + 1000), 40);
+	assert_int_equal(rel_out_pending(d.b), 2);
+	assert_int_equal(move(d.b, ADDR_B, d.a, d.now + 2000), 2);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.inflight_pkts, 0);
+	assert_int_equal(st.retransmits, 0);
+	int acked = 0;
+	struct rel_event ev;
+	while (rel_poll_event(d.a, &ev))
+		acked += ev.type == REL_EV_ACKED;
+	assert_int_equal(acked, 40);
+
+	assert_int_equal(rel_send(d.a, d.pa, "n", 1, REL_RDM, d.now, NULL), 0);
+	assert_int_equal(rel_send(d.a, d.pa, "o", 1, REL_RDM, d.now, NULL), 0);
+	uint8_t copy[256], late[256];
+	struct rel_dgram g;
+	assert_int_equal(rel_out_peek(d.a, 0, &g), 0);
+	size_t late_len = g.len;
+	memcpy(late, g.data, late_len);
+	size_t len = keep_out(d.a, 1, copy);       /* "n" late: "o" opens a hole */
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, copy, len, d.now + 3000), 0);
+	assert_int_equal(rel_out_pending(d.b), 1);
+	assert_int_equal(rel_out_peek(d.b, 0, &g), 0);
+	uint8_t before[256];
+	size_t blen = g.len;
+	memcpy(before, g.data, blen);
+	rel_out_pop(d.b, 1);                       /* taken by the driver */
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, late, late_len, d.now + 4000), 0);
+	assert_int_equal(rel_out_pending(d.b), 1);
+	assert_int_equal(rel_out_peek(d.b, 0, &g), 0);
+	assert_true(g.len != blen || memcmp(g.data, before, blen) != 0);
+	duo_close(&d);
+}
+
 /* fuzz_rel_input found it: a keepalive (or window probe) that is due while
  * the out-queue is full was skipped without saying so, and
  * rel_next_deadline() returned a time in the past instead of 0 ("drain the
@@ -616,6 +662,7 @@ int main(void)
 		cmocka_unit_test(thin_stream_loss_window),
 		cmocka_unit_test(thin_stream_linear_timeouts),
 		cmocka_unit_test(ack_of_first_copy),
+		cmocka_unit_test(queued_ack_replaced),
 		cmocka_unit_test(keepalive_with_full_out_queue),
 	};
 	return cmocka_run_group_tests_name("rel_timer", tests, NULL, NULL);
