@@ -45,6 +45,7 @@ static const uint16_t cycle[8] = {1250, 750, 1000, 1000, 1000, 1000, 1000, 1000}
 struct bbr {
 	int mode;
 	uint64_t bw[BW_ROUNDS];   /* per-round max delivery rate, bytes/s */
+	uint64_t bw_max;          /* max of bw[], kept as bw[] changes (read per ack) */
 	uint64_t round;           /* rounds since init */
 	uint64_t round_start, round_delivered;
 	uint64_t delivered, lost; /* bytes, since init */
@@ -59,15 +60,21 @@ struct bbr {
 	int prior_mode;
 	uint64_t cwnd, next_send;
 	uint64_t rate;            /* pacing rate, bytes/s, 0 = not paced yet */
+	uint64_t burst_us;        /* catch-up allowance at that rate (may_send) */
 	uint32_t pacing_gain, cwnd_gain;
 };
 
-static uint64_t btl_bw(const struct bbr *b)
+static void bw_changed(struct bbr *b)
 {
 	uint64_t m = 0;
 	for (int i = 0; i < BW_ROUNDS; i++)
 		m = b->bw[i] > m ? b->bw[i] : m;
-	return m;
+	b->bw_max = m;
+}
+
+static uint64_t btl_bw(const struct bbr *b)
+{
+	return b->bw_max;
 }
 
 static uint64_t bdp(const struct bbr *b, const struct rel_cc_info *i)
@@ -93,8 +100,9 @@ static uint64_t pacing_rate(const struct bbr *b, const struct rel_cc_info *i)
 	/* a floor of one initial window per RTT: a thin, app-limited flow
 	 * must not have its rare bursts (retransmissions) spread out */
 	uint64_t floor = rtt ? IW_PKTS * (uint64_t)i->mss * 1000000 / rtt : 0;
-	uint64_t r = btl_bw(b) * b->pacing_gain / GAIN_UNIT;
-	if (!btl_bw(b) && rtt)
+	uint64_t bw = btl_bw(b);
+	uint64_t r = bw * b->pacing_gain / GAIN_UNIT;
+	if (!bw && rtt)
 		r = b->cwnd * 1000000 / rtt * b->pacing_gain / GAIN_UNIT;
 	return r > floor ? r : floor;
 }
@@ -157,11 +165,7 @@ static int bbr_may_send(void *state, void *ctx, const struct rel_cc_info *info,
 		*wake = b->next_send;
 		return 0;
 	}
-	/* A sender that slept past its slot may catch up by a small burst
-	 * (a timer is coarser than a packet time at high rates), no more. */
-	uint64_t burst = 4 * (uint64_t)info->mss * 1000000 / rate;
-	if (burst < 1000)
-		burst = 1000;
+	uint64_t burst = b->burst_us;
 	uint64_t base = b->next_send + burst > now ? b->next_send : now - burst;
 	b->next_send = base + bytes * 1000000 / rate;
 	return 1;
@@ -197,6 +201,7 @@ static void end_round(struct bbr *b, const struct rel_cc_info *i, uint64_t now)
 	*slot = 0;
 	if (b->limited || sample > btl_bw(b))
 		*slot = sample;
+	bw_changed(b);
 	/* Heavy loss means a queue is overflowing, not noise.  A round on a
 	 * short path holds few packets, so the share is judged over enough
 	 * of them that 20 % random loss does not look like 33 % by chance. */
@@ -205,6 +210,7 @@ static void end_round(struct bbr *b, const struct rel_cc_info *i, uint64_t now)
 		if (ll > (ld + ll) / HEAVY_LOSS_DIV) {
 			for (int k = 0; k < BW_ROUNDS; k++)
 				b->bw[k] = b->bw[k] * 85 / 100;
+			bw_changed(b);
 			b->full_pipe = 1;
 		}
 		b->loss_delivered = b->delivered;
@@ -283,6 +289,14 @@ static void bbr_event(void *state, void *ctx, const struct rel_cc_info *info,
 			b->cwnd = MIN_CWND_PKTS * (uint64_t)info->mss;
 		/* here, not per packet: may_send runs for every packet */
 		b->rate = pacing_rate(b, info);
+		/* A sender that slept past its slot may catch up by a small
+		 * burst (a timer is coarser than a packet time at high
+		 * rates), no more. */
+		if (b->rate) {
+			b->burst_us = 4 * (uint64_t)info->mss * 1000000 / b->rate;
+			if (b->burst_us < 1000)
+				b->burst_us = 1000;
+		}
 		break;
 	}
 	case REL_CC_LOST:

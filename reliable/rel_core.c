@@ -137,6 +137,16 @@ void rel_core_free(struct rel_core *c)
 		c->ev_free = n->next;
 		free(n);
 	}
+	while (c->tx_free) {
+		struct rel_txmsg *m = c->tx_free;
+		c->tx_free = m->next;
+		free(m);
+	}
+	while (c->rx_free) {
+		struct rel_rxmsg *m = c->rx_free;
+		c->rx_free = m->next;
+		free(m);
+	}
 	if (c->out)
 		for (uint32_t i = 0; i < c->cfg.out_queue; i++)
 			free(c->out[i].buf);
@@ -148,13 +158,21 @@ void rel_core_free(struct rel_core *c)
 
 /* ---- out-queue ---- */
 
+/* Slot i after the head; i <= out_queue, so one subtraction wraps it (a
+ * division per packet is not free). */
+static uint32_t out_at(const struct rel_core *c, uint32_t i)
+{
+	uint32_t j = c->out_head + i;
+	return j >= c->cfg.out_queue ? j - c->cfg.out_queue : j;
+}
+
 uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer)
 {
 	if (c->out_len == c->cfg.out_queue) {
 		c->out_blocked = 1;
 		return NULL;
 	}
-	struct rel_outslot *s = &c->out[(c->out_head + c->out_len) % c->cfg.out_queue];
+	struct rel_outslot *s = &c->out[out_at(c, c->out_len)];
 	memcpy(s->addr, addr, alen);
 	s->addr_len = alen;
 	s->peer = peer;
@@ -168,7 +186,7 @@ uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p)
 
 void rel_out_commit(struct rel_core *c, size_t len)
 {
-	c->out[(c->out_head + c->out_len) % c->cfg.out_queue].len = len;
+	c->out[out_at(c, c->out_len)].len = len;
 	c->out_len++;
 	c->st.pkts_out++;
 	c->st.bytes_out += len;
@@ -183,7 +201,7 @@ int rel_out_peek(const struct rel_core *c, size_t i, struct rel_dgram *out)
 {
 	if (!c || !out || i >= c->out_len)
 		return UDP_EINVAL;
-	const struct rel_outslot *s = &c->out[(c->out_head + i) % c->cfg.out_queue];
+	const struct rel_outslot *s = &c->out[out_at(c, (uint32_t)i)];
 	out->addr = s->addr;
 	out->addr_len = s->addr_len;
 	out->data = s->buf;
@@ -196,7 +214,7 @@ struct rel_outslot *rel_out_queued(struct rel_core *c, uint64_t pos)
 {
 	if (pos < c->out_popped || pos - c->out_popped >= c->out_len)
 		return NULL;
-	return &c->out[(c->out_head + (pos - c->out_popped)) % c->cfg.out_queue];
+	return &c->out[out_at(c, (uint32_t)(pos - c->out_popped))];
 }
 
 void rel_out_pop(struct rel_core *c, size_t n)
@@ -204,7 +222,7 @@ void rel_out_pop(struct rel_core *c, size_t n)
 	if (n > c->out_len)
 		n = c->out_len;
 	c->out_popped += n;
-	c->out_head = (c->out_head + (uint32_t)n) % c->cfg.out_queue;
+	c->out_head = out_at(c, (uint32_t)n);
 	c->out_len -= (uint32_t)n;
 }
 
@@ -223,6 +241,90 @@ int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, 
 	return n;
 }
 
+/* ---- recycled records ---- */
+
+void *rel_malloc(struct rel_core *c, size_t n)
+{
+	c->allocs++;
+	return malloc(n);
+}
+
+/* A recycled record is taken when it is at most TX_SLACK bytes larger than
+ * needed (the heap bound per queued message stays as documented), from the
+ * first few of the list; a miss drops the first one, so that a list of old
+ * sizes turns over when the application's message size changes. */
+enum { TX_SLACK = 16, TX_SEARCH = 4 };
+/* The send list keeps what an application queued at once (an application
+ * keeps thousands of messages unacked to fill a fast path), within its
+ * send_budget and at most this much. */
+#define TX_POOL_MAX ((uint64_t)8 << 20)
+
+static uint64_t tx_size(const struct rel_txmsg *m)
+{
+	return sizeof *m + m->cap;
+}
+
+struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len)
+{
+	struct rel_txmsg **pp = &c->tx_free, *m = NULL;
+	for (int i = 0; i < TX_SEARCH && *pp; i++, pp = &(*pp)->next) {
+		if ((*pp)->cap >= len && (*pp)->cap - len <= TX_SLACK) {
+			m = *pp;
+			*pp = m->next;
+			c->tx_pooled -= tx_size(m);
+			break;
+		}
+	}
+	if (!m && c->tx_free && len <= c->cfg.mtu) {
+		struct rel_txmsg *old = c->tx_free;
+		c->tx_free = old->next;
+		c->tx_pooled -= tx_size(old);
+		free(old);
+	}
+	uint32_t cap = m ? m->cap : (uint32_t)len;
+	if (!m && !(m = rel_malloc(c, sizeof *m + len)))
+		return NULL;
+	memset(m, 0, sizeof *m);
+	m->cap = cap;
+	return m;
+}
+
+void rel_txmsg_put(struct rel_core *c, struct rel_txmsg *m)
+{
+	uint64_t max = c->cfg.send_budget < TX_POOL_MAX ? c->cfg.send_budget : TX_POOL_MAX;
+	if (m->cap <= c->cfg.mtu && c->tx_pooled + tx_size(m) <= max) {
+		m->next = c->tx_free;
+		c->tx_free = m;
+		c->tx_pooled += tx_size(m);
+	} else {
+		free(m);
+	}
+}
+
+struct rel_rxmsg *rel_rxmsg_get(struct rel_core *c)
+{
+	struct rel_rxmsg *m = c->rx_free;
+	if (m) {
+		c->rx_free = m->next;
+		c->rx_nfree--;
+	} else if (!(m = rel_malloc(c, sizeof *m))) {
+		return NULL;
+	}
+	memset(m, 0, sizeof *m);
+	return m;
+}
+
+void rel_rxmsg_put(struct rel_core *c, struct rel_rxmsg *m)
+{
+	if (c->rx_nfree < c->cfg.window) {
+		m->next = c->rx_free;
+		c->rx_free = m;
+		c->rx_nfree++;
+	} else {
+		free(m);
+	}
+}
+
 /* ---- events ---- */
 
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge)
@@ -231,7 +333,7 @@ int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t char
 	if (n) {
 		c->ev_free = n->next;
 		c->ev_nfree--;
-	} else if (!(n = malloc(sizeof *n))) {
+	} else if (!(n = rel_malloc(c, sizeof *n))) {
 		return UDP_ENOMEM;
 	}
 	n->next = NULL;

@@ -70,7 +70,7 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 	}
 	if (m->fin)
 		free(m->buf);
-	free(m);
+	rel_rxmsg_put(c, m);
 }
 
 static struct rel_rxmsg *find_rx(struct rel_peer *p, uint32_t start)
@@ -124,12 +124,13 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 			return drop(p, &p->st.drop_malformed, REL_EMALFORMED);
 		if (over_budget(c, p, k->msg_len))
 			return drop(p, &p->st.drop_budget, REL_EBUDGET);
-		m = calloc(1, sizeof *m);
+		m = rel_rxmsg_get(c);
 		if (!m)
 			return UDP_ENOMEM;
-		m->buf = malloc(k->msg_len ? k->msg_len : 1);
+		/* the buffer the user gets: the one malloc per message left */
+		m->buf = rel_malloc(c, k->msg_len ? k->msg_len : 1);
 		if (!m->buf) {
-			free(m);
+			rel_rxmsg_put(c, m);
 			return UDP_ENOMEM;
 		}
 		m->start = start;
@@ -177,7 +178,7 @@ int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k
 		return drop(p, &p->st.drop_dup, REL_EDUP);
 	if (over_budget(c, p, k->payload_len))
 		return drop(p, &p->st.drop_budget, REL_EBUDGET);
-	uint8_t *buf = malloc(k->payload_len ? k->payload_len : 1);
+	uint8_t *buf = rel_malloc(c, k->payload_len ? k->payload_len : 1);
 	if (!buf)
 		return UDP_ENOMEM;
 	if (k->payload_len)

@@ -12,6 +12,12 @@
 
 uint64_t rel_siphash24(const uint8_t key[16], const void *msg, size_t len);
 uint32_t rel_crc32c(const void *buf, size_t len);
+/* The two implementations rel_crc32c() chooses from, for tests:
+ * rel_crc32c_hw() falls back to the table when the CPU has no crc32
+ * instruction (rel_crc32c_hw_available() says 0). */
+uint32_t rel_crc32c_sw(const void *buf, size_t len);
+uint32_t rel_crc32c_hw(const void *buf, size_t len);
+int rel_crc32c_hw_available(void);
 
 struct rel_rng {
 	uint64_t s;

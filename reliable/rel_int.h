@@ -34,6 +34,7 @@ struct rel_txmsg {
 	uint32_t nfrag;
 	uint32_t frag_size;
 	uint32_t next_frag;  /* next fragment to send for the first time */
+	uint32_t cap;        /* bytes data[] can hold (recycled records) */
 	uint8_t mode;
 	uint8_t fin;         /* the FIN pseudo-message */
 	uint8_t data[];      /* the message, in the same allocation */
@@ -172,6 +173,16 @@ struct rel_core {
 	uint64_t mem;           /* receive memory of all sessions (core_budget) */
 	struct rel_evnode *ev_free; /* recycled event nodes */
 	uint32_t ev_nfree;
+	/* Recycled send and reassembly records, so that a steady stream of
+	 * messages costs no malloc but the buffer handed to the user.  Send
+	 * records of up to mtu bytes (larger messages span packets: one
+	 * malloc is little), within min(send_budget, 8 MiB) together;
+	 * reassembly records, at most window of them. */
+	struct rel_txmsg *tx_free;
+	uint64_t tx_pooled;     /* bytes in tx_free */
+	struct rel_rxmsg *rx_free;
+	uint32_t rx_nfree;
+	uint64_t allocs;        /* mallocs on the data path (tests: none in steady state) */
 };
 
 static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t len)
@@ -188,6 +199,14 @@ void rel_out_commit(struct rel_core *c, size_t len);
 struct rel_outslot *rel_out_queued(struct rel_core *c, uint64_t pos);
 int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge);
+/* A send record for len bytes (zeroed but for data), or NULL. */
+struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len);
+void rel_txmsg_put(struct rel_core *c, struct rel_txmsg *m);
+/* A zeroed reassembly record, or NULL. */
+struct rel_rxmsg *rel_rxmsg_get(struct rel_core *c);
+void rel_rxmsg_put(struct rel_core *c, struct rel_rxmsg *m);
+/* malloc, counted in c->allocs */
+void *rel_malloc(struct rel_core *c, size_t n);
 
 /* rel_sess.c */
 int rel_sess_init(struct rel_core *c);

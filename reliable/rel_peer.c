@@ -174,7 +174,7 @@ static void release_acked(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			p->st.msgs_acked++;
 		}
 		(void)rel_event_push(c, &ev, 0);
-		free(m);
+		rel_txmsg_put(c, m);
 	}
 	rel_check_done(c, p, now);
 }
@@ -241,7 +241,8 @@ static int thin_stream(const struct rel_peer *p)
 /* Loss detection in the manner of RACK (RFC 8985): a packet is lost once
  * dupthresh packets sent after it have been acked (1 by default: any) and
  * it has been out for more than 5/4 srtt, so reordering within a quarter
- * RTT causes no retransmission.  A thin stream skips the time condition.
+ * RTT causes no retransmission.  A thin stream uses RFC 8985's own, tighter
+ * age: the RTT of the latest-sent packet acked plus a quarter of min RTT.
  * A packet that is not old enough yet is checked again at loss_at, so a
  * loss at the end of a burst does not wait for the RTO. */
 static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
@@ -250,6 +251,12 @@ static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	p->loss_at = 0;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
+		/* First transmissions go out in seq order, so a packet sent
+		 * once that is too recent has only more recent packets after
+		 * it: the scan ends there, and with acks in order (no loss)
+		 * that is at once. */
+		if (t->tx_count == 1 && t->txo + c->cfg.dupthresh > p->largest_acked_txo)
+			break;
 		if (t->state != TX_INFLIGHT || t->lost || t->txo + c->cfg.dupthresh > p->largest_acked_txo)
 			continue;
 		if (now - t->sent_us < min_age) {
@@ -535,10 +542,9 @@ int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
 		return REL_ETOOBIG;
 	if (p->queued + len > c->cfg.send_budget)
 		return REL_EFULL;
-	struct rel_txmsg *m = malloc(sizeof *m + len); /* one allocation per message */
+	struct rel_txmsg *m = rel_txmsg_get(c, len); /* the record and the bytes, together */
 	if (!m)
 		return UDP_ENOMEM;
-	memset(m, 0, sizeof *m);
 	if (len)
 		memcpy(m->data, data, len);
 	m->len = (uint32_t)len;
@@ -559,7 +565,7 @@ int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		return REL_ENOTCONN;
 	if (p->state != REL_ST_OPEN || p->close_req)
 		return REL_ECLOSED;
-	struct rel_txmsg *m = calloc(1, sizeof *m);
+	struct rel_txmsg *m = rel_txmsg_get(c, 0);
 	if (!m)
 		return UDP_ENOMEM;
 	m->fin = 1;

@@ -32,11 +32,60 @@ static void siphash_known_answers(void **state)
 	assert_true(rel_siphash24(key, msg, 63) == 0x958a324ceb064572ull);
 }
 
+/* A bit-at-a-time CRC-32C, independent of both implementations. */
+static uint32_t crc_bitwise(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+	while (n--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
+	}
+	return ~c;
+}
+
 static void crc32c_known_answer(void **state)
 {
 	(void)state;
-	assert_int_equal(rel_crc32c("123456789", 9), 0xe3069283u);
-	assert_int_equal(rel_crc32c("", 0), 0);
+	uint32_t (*const fn[3])(const void *, size_t) = {rel_crc32c, rel_crc32c_sw, rel_crc32c_hw};
+	uint8_t zeros[32] = {0}, ones[32], up[32], down[32];
+	for (int i = 0; i < 32; i++) {
+		ones[i] = 0xff;
+		up[i] = (uint8_t)i;
+		down[i] = (uint8_t)(31 - i);
+	}
+	for (int f = 0; f < 3; f++) {
+		assert_int_equal(fn[f]("123456789", 9), 0xe3069283u);
+		assert_int_equal(fn[f]("", 0), 0);
+		/* RFC 3720 appendix B.4 */
+		assert_int_equal(fn[f](zeros, 32), 0x8a9136aau);
+		assert_int_equal(fn[f](ones, 32), 0x62a8ab43u);
+		assert_int_equal(fn[f](up, 32), 0x46dd794eu);
+		assert_int_equal(fn[f](down, 32), 0x113fdb5cu);
+	}
+}
+
+/* The crc32 instruction path and the table must agree for every length
+ * and every alignment (the word loop, its head and tail). */
+static void crc32c_hw_matches_table(void **state)
+{
+	(void)state;
+	static uint8_t buf[300 + 8 + 8];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < sizeof buf; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		buf[i] = (uint8_t)(x >> 56);
+	}
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t len = 0; len <= 300; len++) {
+			uint32_t want = crc_bitwise(buf + off, len);
+			assert_int_equal(rel_crc32c_sw(buf + off, len), want);
+			assert_int_equal(rel_crc32c_hw(buf + off, len), want);
+			assert_int_equal(rel_crc32c(buf + off, len), want);
+		}
+	}
+	if (!rel_crc32c_hw_available())
+		print_message("crc32c: no crc32 instruction here, only the table was tested\n");
 }
 
 /* One valid packet of each type. */
@@ -442,6 +491,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(siphash_known_answers),
 		cmocka_unit_test(crc32c_known_answer),
+		cmocka_unit_test(crc32c_hw_matches_table),
 		cmocka_unit_test(roundtrip_every_type),
 		cmocka_unit_test(every_truncation_dropped),
 		cmocka_unit_test(every_bit_flip_dropped),
