@@ -191,9 +191,8 @@ static int ack_slot(struct rel_peer *p, struct rel_txpkt *t, uint64_t now)
 		p->inflight_bytes -= t->len;
 		p->inflight_pkts--;
 	}
-	/* An ack sooner than any RTT seen after a retransmission is for an
-	 * earlier send: it says nothing about packets sent since (RFC 8985
-	 * 6.2 step 2), which would otherwise all count as lost. */
+	/* An ack sooner than any RTT after a retransmission is for an earlier
+	 * copy: it says nothing of packets sent since (RFC 8985 6.2 step 2). */
 	if (t->txo > p->largest_acked_txo && (t->tx_count == 1 || now - t->sent_us >= p->rtt_min)) {
 		p->largest_acked_txo = t->txo;
 		p->rack_rtt = now - t->sent_us;
@@ -227,10 +226,9 @@ static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
 /* A thin stream: application-limited (every queued message is out) with
  * few packets in flight.  Its losses are repaired sooner (docs/PROTOCOL.md,
  * "Thin streams"): a spurious retransmission costs it one small packet,
- * while waiting costs every message behind a hole. */
+ * while waiting costs every message behind a hole.  Its first timeouts
+ * keep the RTO, as Linux's tcp_thin_linear_timeouts. */
 #define REL_THIN_PKTS 16
-/* Timeouts of a thin stream with an RTT sample that keep the RTO instead of
- * doubling it, as Linux's tcp_thin_linear_timeouts. */
 #define REL_THIN_LINEAR_RTO 6
 
 static int thin_stream(const struct rel_peer *p)
@@ -390,13 +388,9 @@ static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint6
 	return 0;
 }
 
-/* An ACK still in the out-queue, not yet taken by the driver, is replaced
- * by a newer one rather than followed by it: the newer says all the older
- * did (cumulative ack, sack bits, window, the latest echo with its hold
- * time).  A driver that feeds a whole receive batch before it flushes thus
- * sends one ACK per batch instead of one per packet.  REL_ACK_MERGE_MAX
- * bounds how many acks one stands for, so a huge batch (GRO) still clocks
- * the sender at least every so many packets. */
+/* An ACK the driver has not taken yet is replaced by the next, which says
+ * all it did: one ACK per receive batch, not per packet.  The bound keeps
+ * the sender's ack clock going through a huge batch (docs/PROTOCOL.md). */
 #define REL_ACK_MERGE_MAX 32
 
 static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now)
@@ -405,16 +399,14 @@ static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint6
 	memset(&k, 0, sizeof k);
 	k.type = type;
 	rel_fill_ackblock(c, p, &k, now);
-	struct rel_outslot *o = NULL;
-	if (type == REL_PT_ACK && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX)
-		o = rel_out_queued(c, p->ack_out - 1);
-	if (o) {
-		int n = rel_wire_encode(&k, o->buf, c->cfg.mtu);
-		if (n > 0) {
-			o->len = (size_t)n;
-			p->ack_merged++;
-			return;
-		}
+	struct rel_outslot *o = type == REL_PT_ACK && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX ?
+				rel_out_queued(c, p->ack_out - 1) : NULL;
+	int n = o ? rel_wire_encode(&k, o->buf, c->cfg.mtu) : -1;
+	if (n > 0) {
+		o->len = (size_t)n;
+		p->ack_merged++;
+		p->last_send = now;
+		return;
 	}
 	uint64_t pos = c->out_popped + c->out_len;
 	if (rel_emit(c, p, &k, now) >= 0 && type == REL_PT_ACK) {
