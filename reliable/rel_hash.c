@@ -113,12 +113,15 @@ static uint32_t crc_hw(const void *buf, size_t len)
 		len--;
 	}
 	while (len >= 32) {
-		uint64_t w[4];
-		memcpy(w, p, 32); /* x86 is little-endian, as the CRC expects */
-		c = _mm_crc32_u64(c, w[0]);
-		c = _mm_crc32_u64(c, w[1]);
-		c = _mm_crc32_u64(c, w[2]);
-		c = _mm_crc32_u64(c, w[3]);
+		uint64_t w0, w1, w2, w3; /* x86 is little-endian, as the CRC expects */
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		memcpy(&w2, p + 16, 8);
+		memcpy(&w3, p + 24, 8);
+		c = _mm_crc32_u64(c, w0);
+		c = _mm_crc32_u64(c, w1);
+		c = _mm_crc32_u64(c, w2);
+		c = _mm_crc32_u64(c, w3);
 		p += 32;
 		len -= 32;
 	}

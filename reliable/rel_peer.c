@@ -367,7 +367,8 @@ static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint6
 	p->inflight_bytes += t->len;
 	p->inflight_pkts++;
 	t->txo = ++p->txo_next;
-	t->tx_count++;
+	if (t->tx_count < UINT16_MAX) /* stays > 1 once resent (detect_losses) */
+		t->tx_count++;
 	p->st.data_sent++;
 	cc_event(c, p, REL_CC_SENT, t->len, now);
 	if (!p->rto_at)
