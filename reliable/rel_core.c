@@ -210,10 +210,18 @@ int rel_out_peek(const struct rel_core *c, size_t i, struct rel_dgram *out)
 	return 0;
 }
 
+struct rel_outslot *rel_out_queued(struct rel_core *c, uint64_t pos)
+{
+	if (pos < c->out_popped || pos - c->out_popped >= c->out_len)
+		return NULL;
+	return &c->out[out_at(c, (uint32_t)(pos - c->out_popped))];
+}
+
 void rel_out_pop(struct rel_core *c, size_t n)
 {
 	if (n > c->out_len)
 		n = c->out_len;
+	c->out_popped += n;
 	c->out_head = out_at(c, (uint32_t)n);
 	c->out_len -= (uint32_t)n;
 }

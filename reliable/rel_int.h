@@ -93,10 +93,12 @@ struct rel_peer {
 	struct rel_txpkt *ring;   /* cfg.window slots */
 	struct rel_txmsg *q_head, *q_tail, *q_send;
 	uint64_t txo_next, largest_acked_txo;
+	uint64_t rack_rtt;        /* RTT of that packet (RACK.rtt) */
 	uint32_t n_lost;
 	uint64_t outstanding;     /* bytes of started, not cum-acked messages */
 	uint64_t queued;          /* bytes of all unacked messages */
 	uint64_t inflight_bytes;  /* sent, not acked, not declared lost */
+	uint32_t inflight_pkts;   /* the same in packets */
 	uint64_t msg_id_next;
 	uint64_t cc_wake;         /* cc asked us to wait until then */
 	void *cc_state;           /* cfg.cc->state_size bytes */
@@ -109,11 +111,13 @@ struct rel_peer {
 	/* timers */
 	uint64_t rto, srtt, rttvar;
 	uint64_t rtt_latest;      /* newest sample, for the cc hook */
+	uint64_t rtt_min;         /* smallest sample */
 	int have_rtt;
 	uint64_t rto_at, last_send, last_recv, linger_at;
 	uint64_t loss_at;         /* re-run loss detection then (0: none) */
 	uint64_t tlp_at;          /* tail loss probe (0: none) */
 	int tlp_sent;             /* one probe per tail */
+	uint32_t rto_linear;      /* thin-stream timeouts not backed off */
 
 	/* receiving */
 	uint32_t rcv_nxt;
@@ -129,6 +133,8 @@ struct rel_peer {
 	int ack_now;              /* ... and must go at the next flush */
 	uint32_t ack_count;       /* ack-eliciting packets not yet acked */
 	uint64_t ack_at;          /* delayed ack deadline (ack_delay_us) */
+	uint64_t ack_out;         /* out-queue position of our last ACK + 1 (0: none) */
+	uint32_t ack_merged;      /* acks folded into it */
 	uint32_t dg_max;
 	uint64_t dg_bits;
 	int dg_any;
@@ -160,6 +166,7 @@ struct rel_core {
 	uint32_t tab_mask;
 	struct rel_outslot *out;
 	uint32_t out_head, out_len;
+	uint64_t out_popped;    /* datagrams taken by the driver, ever */
 	int out_blocked;
 	struct rel_evnode *ev_head, *ev_tail;
 	struct rel_core_stats st;
@@ -187,6 +194,9 @@ static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t
 uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p); /* NULL if full */
 uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer);
 void rel_out_commit(struct rel_core *c, size_t len);
+/* The slot of the datagram pushed as number pos (every push counts, from
+ * 0), or NULL once the driver has taken it. */
+struct rel_outslot *rel_out_queued(struct rel_core *c, uint64_t pos);
 int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge);
 /* A send record for len bytes (zeroed but for data), or NULL. */

@@ -114,6 +114,8 @@ void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t no
 static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
 {
 	p->rtt_latest = r;
+	if (!p->have_rtt || r < p->rtt_min)
+		p->rtt_min = r;
 	if (!p->have_rtt) {
 		p->srtt = r;
 		p->rttvar = r / 2;
@@ -177,7 +179,7 @@ static void release_acked(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	rel_check_done(c, p, now);
 }
 
-static int ack_slot(struct rel_peer *p, struct rel_txpkt *t)
+static int ack_slot(struct rel_peer *p, struct rel_txpkt *t, uint64_t now)
 {
 	if (t->state != TX_INFLIGHT)
 		return 0;
@@ -187,9 +189,14 @@ static int ack_slot(struct rel_peer *p, struct rel_txpkt *t)
 		p->n_lost--;
 	} else {
 		p->inflight_bytes -= t->len;
+		p->inflight_pkts--;
 	}
-	if (t->txo > p->largest_acked_txo)
+	/* An ack sooner than any RTT after a retransmission is for an earlier
+	 * copy: it says nothing of packets sent since (RFC 8985 6.2 step 2). */
+	if (t->txo > p->largest_acked_txo && (t->tx_count == 1 || now - t->sent_us >= p->rtt_min)) {
 		p->largest_acked_txo = t->txo;
+		p->rack_rtt = now - t->sent_us;
+	}
 	return 1;
 }
 
@@ -213,17 +220,32 @@ static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
 	t->lost = 1;
 	p->n_lost++;
 	p->inflight_bytes -= t->len;
+	p->inflight_pkts--;
+}
+
+/* A thin stream: application-limited (every queued message is out) with
+ * few packets in flight.  Its losses are repaired sooner (docs/PROTOCOL.md,
+ * "Thin streams"): a spurious retransmission costs it one small packet,
+ * while waiting costs every message behind a hole.  Its first timeouts
+ * keep the RTO, as Linux's tcp_thin_linear_timeouts. */
+#define REL_THIN_PKTS 16
+#define REL_THIN_LINEAR_RTO 6
+
+static int thin_stream(const struct rel_peer *p)
+{
+	return !p->q_send && p->inflight_pkts < REL_THIN_PKTS;
 }
 
 /* Loss detection in the manner of RACK (RFC 8985): a packet is lost once
  * dupthresh packets sent after it have been acked (1 by default: any) and
  * it has been out for more than 5/4 srtt, so reordering within a quarter
- * RTT causes no retransmission.
+ * RTT causes no retransmission.  A thin stream uses RFC 8985's own, tighter
+ * age: the RTT of the latest-sent packet acked plus a quarter of min RTT.
  * A packet that is not old enough yet is checked again at loss_at, so a
  * loss at the end of a burst does not wait for the RTO. */
 static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
 {
-	uint64_t min_age = p->srtt + p->srtt / 4;
+	uint64_t min_age = thin_stream(p) ? p->rack_rtt + p->rtt_min / 4 : p->srtt + p->srtt / 4;
 	p->loss_at = 0;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
@@ -273,7 +295,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 		for (uint32_t s = p->snd_una; s != k->cum_ack; s++) {
 			struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 			uint32_t len = t->len;
-			if (ack_slot(p, t)) {
+			if (ack_slot(p, t, now)) {
 				newly++;
 				newly_bytes += len;
 			}
@@ -289,7 +311,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 			continue;
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 		uint32_t len = t->len;
-		if (ack_slot(p, t)) {
+		if (ack_slot(p, t, now)) {
 			newly++;
 			newly_bytes += len;
 		}
@@ -306,6 +328,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pk
 	detect_losses(c, p, now);
 	p->rto_at = p->snd_una == p->snd_nxt ? 0 : now + p->rto;
 	p->tlp_sent = 0;
+	p->rto_linear = 0;
 	arm_probe(c, p, now);
 	if (adv > 0 && rel_seq_diff(k->cum_ack, p->snd_una) == 0)
 		release_acked(c, p, now);
@@ -342,6 +365,7 @@ static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint6
 		return n;
 	t->sent_us = now;
 	p->inflight_bytes += t->len;
+	p->inflight_pkts++;
 	t->txo = ++p->txo_next;
 	if (t->tx_count < UINT16_MAX) /* stays > 1 once resent (detect_losses) */
 		t->tx_count++;
@@ -365,13 +389,31 @@ static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint6
 	return 0;
 }
 
+/* An ACK the driver has not taken yet is replaced by the next, which says
+ * all it did: one ACK per receive batch, not per packet.  The bound keeps
+ * the sender's ack clock going through a huge batch (docs/PROTOCOL.md). */
+#define REL_ACK_MERGE_MAX 32
+
 static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now)
 {
 	struct rel_pkt k;
 	memset(&k, 0, sizeof k);
 	k.type = type;
 	rel_fill_ackblock(c, p, &k, now);
-	(void)rel_emit(c, p, &k, now);
+	struct rel_outslot *o = type == REL_PT_ACK && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX ?
+				rel_out_queued(c, p->ack_out - 1) : NULL;
+	int n = o ? rel_wire_encode(&k, o->buf, c->cfg.mtu) : -1;
+	if (n > 0) {
+		o->len = (size_t)n;
+		p->ack_merged++;
+		p->last_send = now;
+		return;
+	}
+	uint64_t pos = c->out_popped + c->out_len;
+	if (rel_emit(c, p, &k, now) >= 0 && type == REL_PT_ACK) {
+		p->ack_out = pos + 1;
+		p->ack_merged = 0;
+	}
 }
 
 void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
@@ -606,6 +648,7 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 			 * control everything in flight counts as lost (go back,
 			 * paced by the window), so the window cannot stay full
 			 * of packets that will never be acked. */
+			int linear = thin_stream(p) && p->have_rtt && p->rto_linear < REL_THIN_LINEAR_RTO;
 			for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 				struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 				if (t->state == TX_INFLIGHT) {
@@ -615,7 +658,10 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 				}
 			}
 			p->st.timeouts++;
-			p->rto = backoff(c, p->rto);
+			if (linear)
+				p->rto_linear++;
+			else
+				p->rto = backoff(c, p->rto);
 			p->rto_at = now + p->rto;
 			cc_event(c, p, REL_CC_TIMEOUT, 0, now);
 		}

@@ -310,9 +310,12 @@ static void latency(const struct rel_cc_ops *cc, enum rel_mode mode, double *avg
 	}
 	*avg = (double)sum / got / 1000;
 	*max = (double)worst / 1000;
-	print_message("latency, 5 %% loss each way, RTT 60-125 ms, %s (%s): avg %.1f ms, max %.1f ms over %u echoes\n",
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(w.core[1], w.to_server[1], &st), 0);
+	print_message("latency, 5 %% loss each way, RTT 60-125 ms, %s (%s): avg %.1f ms, max %.1f ms over %u echoes, "
+		      "client %llu retransmissions\n",
 		      mode == REL_RDM ? "rdm" : "seqpacket", cc == &rel_cc_reno ? "reno" : "bbr",
-		      *avg, *max, got);
+		      *avg, *max, got, (unsigned long long)st.retransmits);
 	net_free(&w);
 }
 
@@ -351,10 +354,11 @@ static void test_latency(void **state)
 	assert_true(avg < 138);
 	assert_true(max < 392);
 	/* In order, a loss holds up every message behind it until it is
-	 * repaired; the figures are printed, not held to KCP's (see
-	 * docs/BENCHMARKS.md). */
+	 * repaired: the thin-stream rules (docs/PROTOCOL.md) repair it soon
+	 * enough for KCP's figures here too. */
 	latency(CC, REL_SEQPACKET, &avg, &max);
-	assert_true(avg < 250);
+	assert_true(avg < 138);
+	assert_true(max < 392);
 }
 
 /* The reason for rel_cc_bbr: window halving on every loss leaves a

@@ -124,6 +124,68 @@ static void loopback_reno(void **state)
 	loopback_transfer(&rel_cc_reno);
 }
 
+/* A receive batch is answered with one ACK, not one per packet: the core
+ * replaces an ACK still queued, and the driver flushes after the batch.
+ * 40 packets wait in b's socket; b acks them with at most 2 datagrams
+ * (one ACK stands for up to 33 packets). */
+static void one_ack_per_batch(void **state)
+{
+	(void)state;
+	struct end a, b;
+	end_open(&a, 0, 5, NULL);
+	end_open(&b, 1, 6, NULL);
+	uint32_t pa = 0;
+	assert_int_equal(rel_drv_connect(a.drv, &b.addr, &pa), 0);
+	int connected = 0, got = 0;
+	uint64_t deadline = rel_drv_now() + 5000000;
+	while (!connected && rel_drv_now() < deadline) {
+		assert_int_equal(rel_drv_run_once(a.drv, 5), 0);
+		assert_int_equal(rel_drv_run_once(b.drv, 5), 0);
+		struct rel_event ev;
+		while (rel_poll_event(a.core, &ev))
+			connected |= ev.type == REL_EV_CONNECTED;
+		while (rel_poll_event(b.core, &ev))
+			assert_int_not_equal(ev.type, REL_EV_MESSAGE);
+	}
+	assert_true(connected);
+	/* a's ack of b's ACCEPT may still be on its way to b */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(rel_drv_run_once(b.drv, 1), 0);
+	struct rel_drv_stats s0, s1;
+	rel_drv_stats(b.drv, &s0);
+	uint8_t msg[100] = {0};
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(rel_send(a.core, pa, msg, sizeof msg, REL_RDM, rel_drv_now(), NULL), 0);
+	assert_int_equal(rel_drv_flush(a.drv), 40);
+	while (got < 40 && rel_drv_now() < deadline) {
+		assert_int_equal(rel_drv_run_once(b.drv, 5), 0);
+		struct rel_event ev;
+		while (rel_poll_event(b.core, &ev)) {
+			if (ev.type == REL_EV_MESSAGE) {
+				got++;
+				rel_buf_free(ev.data);
+			}
+		}
+	}
+	assert_int_equal(got, 40);
+	rel_drv_stats(b.drv, &s1);
+	assert_int_equal(s1.dgrams_in - s0.dgrams_in, 40);
+	assert_true(s1.dgrams_out - s0.dgrams_out <= 2);
+	assert_true(s1.dgrams_out - s0.dgrams_out >= 1);
+	/* and they tell a everything */
+	deadline = rel_drv_now() + 5000000;
+	int acked = 0;
+	while (acked < 40 && rel_drv_now() < deadline) {
+		assert_int_equal(rel_drv_run_once(a.drv, 5), 0);
+		struct rel_event ev;
+		while (rel_poll_event(a.core, &ev))
+			acked += ev.type == REL_EV_ACKED;
+	}
+	assert_int_equal(acked, 40);
+	end_close(&a);
+	end_close(&b);
+}
+
 /* The accessors an outside event loop needs: the descriptor to watch, and a
  * deadline in rel_drv_now()'s time base that covers the core's timers and a
  * socket netsim model's held datagrams. */
@@ -161,6 +223,7 @@ int main(void)
 		cmocka_unit_test(loopback_no_cc),
 		cmocka_unit_test(loopback_reno),
 		cmocka_unit_test(accessors_for_own_loop),
+		cmocka_unit_test(one_ack_per_batch),
 	};
 	return cmocka_run_group_tests_name("rel_drv", tests, NULL, NULL);
 }

@@ -442,6 +442,182 @@ static void tail_loss_probe(void **state)
 	duo_close(&d);
 }
 
+/* One exchange that gives a an RTT sample of 10 ms; returns when it ends. */
+static uint64_t rtt_10ms(struct duo *d)
+{
+	assert_int_equal(rel_send(d->a, d->pa, "a", 1, REL_RDM, d->now, NULL), 0);
+	assert_int_equal(move(d->a, ADDR_A, d->b, d->now + 5000), 1);
+	assert_int_equal(move(d->b, ADDR_B, d->a, d->now + 10000), 1);
+	return d->now + 10000;
+}
+
+/* Keeps the copy of a's datagram i (others dropped). */
+static size_t keep_out(struct rel_core *c, size_t i, uint8_t *copy)
+{
+	struct rel_dgram g;
+	assert_int_equal(rel_out_peek(c, i, &g), 0);
+	memcpy(copy, g.data, g.len);
+	size_t len = g.len;
+	rel_out_pop(c, rel_out_pending(c));
+	return len;
+}
+
+/* A thin stream (nothing queued, few packets out) counts a packet lost
+ * RACK.rtt + min_rtt / 4 after it was sent once a later one is acked, as
+ * RFC 8985 does; a stream with more to send waits 5/4 srtt. */
+static void thin_stream_loss_window(void **state)
+{
+	(void)state;
+	struct duo d;
+	duo_open(&d, NULL);
+	uint64_t t = rtt_10ms(&d) + 50000;
+	assert_int_equal(rel_send(d.a, d.pa, "1", 1, REL_RDM, t, NULL), 0);
+	assert_int_equal(rel_send(d.a, d.pa, "2", 1, REL_RDM, t, NULL), 0);
+	uint8_t copy[256];
+	size_t len = keep_out(d.a, 1, copy); /* "1" lost */
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, copy, len, t + 4000), 0);
+	assert_int_equal(move(d.b, ADDR_B, d.a, t + 8000), 1);
+	/* "2" took 8 ms (RACK.rtt), the smallest sample is 8 ms: 8 + 2 */
+	assert_true(rel_next_deadline(d.a) == t + 10000);
+	rel_update(d.a, t + 9999);
+	assert_int_equal(rel_out_pending(d.a), 0);
+	rel_update(d.a, t + 10000);
+	assert_int_equal(drop_out(d.a, NULL), 1);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.fast_retransmits, 1);
+	duo_close(&d);
+
+	/* the same with a window of 8 and 10 messages: 2 wait, not thin */
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.window = 8;
+	duo_open(&d, &cfg);
+	t = rtt_10ms(&d) + 50000;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(rel_send(d.a, d.pa, "x", 1, REL_RDM, t, NULL), 0);
+	assert_int_equal(rel_out_pending(d.a), 8);
+	rel_out_pop(d.a, 1); /* the first is lost */
+	assert_int_equal(move(d.a, ADDR_A, d.b, t + 4000), 7);
+	(void)move(d.b, ADDR_B, d.a, t + 8000);
+	/* srtt is between 8 and 10 ms now: 5/4 of it is past 10 ms */
+	rel_update(d.a, t + 10000);
+	assert_int_equal(rel_out_pending(d.a), 0);
+	rel_update(d.a, t + 12500);
+	assert_int_equal(drop_out(d.a, NULL), 1);
+	duo_close(&d);
+}
+
+/* An ack that comes back sooner than any RTT seen after a packet went
+ * again is for its first copy: it does not make the packets sent between
+ * the two copies lost (RFC 8985 6.2 step 2).  Here the tail loss probe
+ * resends "2" and the first "2" is acked 1 ms later; "1" is only late. */
+static void ack_of_first_copy(void **state)
+{
+	(void)state;
+	struct duo d;
+	duo_open(&d, NULL);
+	uint64_t t = rtt_10ms(&d) + 50000;
+	assert_int_equal(rel_send(d.a, d.pa, "1", 1, REL_RDM, t, NULL), 0);
+	assert_int_equal(rel_send(d.a, d.pa, "2", 1, REL_RDM, t, NULL), 0);
+	uint8_t one[256], two[256];
+	struct rel_dgram g;
+	assert_int_equal(rel_out_peek(d.a, 0, &g), 0);
+	size_t len1 = g.len;
+	memcpy(one, g.data, len1);
+	size_t len2 = keep_out(d.a, 1, two);
+	rel_update(d.a, t + 21000);             /* the probe: "2" again */
+	assert_int_equal(drop_out(d.a, NULL), 1);
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, two, len2, t + 21500), 0);
+	assert_int_equal(move(d.b, ADDR_B, d.a, t + 22000), 1);
+	rel_update(d.a, t + 30000);
+	assert_int_equal(rel_out_pending(d.a), 0);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.fast_retransmits, 0);
+	/* "1" arrives after all: everything is acked */
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, one, len1, t + 30000), 0);
+	assert_int_equal(move(d.b, ADDR_B, d.a, t + 31000), 1);
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.inflight_pkts, 0);
+	assert_int_equal(st.retransmits, 1);
+	duo_close(&d);
+}
+
+/* With an RTT sample, a thin stream's first six timeouts keep the RTO
+ * (Linux's thin linear timeouts); then it doubles as usual.  Without a
+ * sample it doubles from the start (rto_exact_deadline_and_backoff). */
+static void thin_stream_linear_timeouts(void **state)
+{
+	(void)state;
+	struct duo d;
+	duo_open(&d, NULL);
+	uint64_t t = rtt_10ms(&d) + 50000;
+	assert_int_equal(rel_send(d.a, d.pa, "b", 1, REL_RDM, t, NULL), 0);
+	assert_int_equal(drop_out(d.a, NULL), 1);
+	rel_update(d.a, t + 21000);          /* the tail loss probe */
+	assert_int_equal(drop_out(d.a, NULL), 1);
+	uint64_t gaps[] = {200000, 200000, 200000, 200000, 200000, 200000, 200000, 400000, 800000};
+	struct rel_stats st;
+	for (unsigned i = 0; i < sizeof gaps / sizeof gaps[0]; i++) {
+		t += gaps[i];
+		assert_true(rel_next_deadline(d.a) == t);
+		rel_update(d.a, t);
+		uint8_t type = 0;
+		assert_int_equal(drop_out(d.a, &type), 1);
+		assert_int_equal(type, REL_PT_DATA);
+		assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+		assert_int_equal(st.timeouts, i + 1);
+	}
+	duo_close(&d);
+}
+
+/* An ACK the driver has not taken yet is replaced by the next one, which
+ * says all it said: 40 packets fed before a flush draw 2 ACKs (one stands
+ * for at most 33), and those tell the sender everything.  An ACK already
+ * taken is left alone: the next one gets a slot of its own. */
+static void queued_ack_replaced(void **state)
+{
+	(void)state;
+	struct duo d;
+	duo_open(&d, NULL);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(rel_send(d.a, d.pa, "m", 1, REL_RDM, d.now, NULL), 0);
+	assert_int_equal(move(d.a, ADDR_A, d.b, d.now + 1000), 40);
+	assert_int_equal(rel_out_pending(d.b), 2);
+	assert_int_equal(move(d.b, ADDR_B, d.a, d.now + 2000), 2);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(d.a, d.pa, &st), 0);
+	assert_int_equal(st.inflight_pkts, 0);
+	assert_int_equal(st.retransmits, 0);
+	int acked = 0;
+	struct rel_event ev;
+	while (rel_poll_event(d.a, &ev))
+		acked += ev.type == REL_EV_ACKED;
+	assert_int_equal(acked, 40);
+
+	assert_int_equal(rel_send(d.a, d.pa, "n", 1, REL_RDM, d.now, NULL), 0);
+	assert_int_equal(rel_send(d.a, d.pa, "o", 1, REL_RDM, d.now, NULL), 0);
+	uint8_t copy[256], late[256];
+	struct rel_dgram g;
+	assert_int_equal(rel_out_peek(d.a, 0, &g), 0);
+	size_t late_len = g.len;
+	memcpy(late, g.data, late_len);
+	size_t len = keep_out(d.a, 1, copy);       /* "n" late: "o" opens a hole */
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, copy, len, d.now + 3000), 0);
+	assert_int_equal(rel_out_pending(d.b), 1);
+	assert_int_equal(rel_out_peek(d.b, 0, &g), 0);
+	uint8_t before[256];
+	size_t blen = g.len;
+	memcpy(before, g.data, blen);
+	rel_out_pop(d.b, 1);                       /* taken by the driver */
+	assert_int_equal(rel_input(d.b, ADDR_A, 4, late, late_len, d.now + 4000), 0);
+	assert_int_equal(rel_out_pending(d.b), 1);
+	assert_int_equal(rel_out_peek(d.b, 0, &g), 0);
+	assert_true(g.len != blen || memcmp(g.data, before, blen) != 0);
+	duo_close(&d);
+}
+
 /* fuzz_rel_input found it: a keepalive (or window probe) that is due while
  * the out-queue is full was skipped without saying so, and
  * rel_next_deadline() returned a time in the past instead of 0 ("drain the
@@ -483,6 +659,10 @@ int main(void)
 		cmocka_unit_test(cookie_expiry),
 		cmocka_unit_test(delayed_ack),
 		cmocka_unit_test(tail_loss_probe),
+		cmocka_unit_test(thin_stream_loss_window),
+		cmocka_unit_test(thin_stream_linear_timeouts),
+		cmocka_unit_test(ack_of_first_copy),
+		cmocka_unit_test(queued_ack_replaced),
 		cmocka_unit_test(keepalive_with_full_out_queue),
 	};
 	return cmocka_run_group_tests_name("rel_timer", tests, NULL, NULL);
