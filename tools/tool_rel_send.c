@@ -202,7 +202,14 @@ struct sender {
 	struct tool_rel_peer *peer;
 	uint64_t queued_bytes, acked_bytes, sent_msgs, acked_msgs;
 	int connected, closing, closed, dead, peer_closed, input_done;
+	double t_closed; /* when our FIN was acked */
 };
+
+/* After our FIN is acked, how long we wait for the peer's FIN (the core
+ * answers a FIN with its own at once) so that we ack it before exiting:
+ * otherwise the receiver is left resending it to no one.  A lost FIN is
+ * the receiver's to give up on (udprecv's FIN_GRACE). */
+#define FIN_WAIT 0.25
 
 static void handle_events(struct sender *s)
 {
@@ -312,6 +319,12 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 			break;
 		}
 		if (s.closed) {
+			if (!s.t_closed)
+				s.t_closed = tool_now();
+			if (s.input_done && !s.peer_closed && tool_now() - s.t_closed < FIN_WAIT) {
+				tool_rel_step(&s.c, -1, FIN_WAIT);
+				continue;
+			}
 			if (s.input_done)
 				break; /* everything delivered */
 			tool_err("%s closed the session: %llu message(s) delivered, the rest "
