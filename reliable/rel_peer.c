@@ -391,7 +391,9 @@ static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint6
 
 /* An ACK the driver has not taken yet is replaced by the next, which says
  * all it did: one ACK per receive batch, not per packet.  The bound keeps
- * the sender's ack clock going through a huge batch (docs/PROTOCOL.md). */
+ * the sender's ack clock going through a huge batch.  An ACK with sack
+ * bits goes out on its own: under loss, one lost ACK must not hide a hole
+ * for a whole batch (docs/PROTOCOL.md). */
 #define REL_ACK_MERGE_MAX 32
 
 static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now)
@@ -400,7 +402,7 @@ static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint6
 	memset(&k, 0, sizeof k);
 	k.type = type;
 	rel_fill_ackblock(c, p, &k, now);
-	struct rel_outslot *o = type == REL_PT_ACK && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX ?
+	struct rel_outslot *o = type == REL_PT_ACK && k.sack_words == 0 && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX ?
 				rel_out_queued(c, p->ack_out - 1) : NULL;
 	int n = o ? rel_wire_encode(&k, o->buf, c->cfg.mtu) : -1;
 	if (n > 0) {

@@ -618,6 +618,33 @@ static void queued_ack_replaced(void **state)
 	duo_close(&d);
 }
 
+/* ACKs that report a hole are not merged: with ACKs lost one in five, a
+ * merged batch hid losses for a whole batch and 20 % loss ran at a quarter
+ * of its goodput.  40 packets with the 3rd missing: the two in order before
+ * the hole may share an ACK, each of the 37 after it gets its own. */
+static void hole_acks_not_merged(void **state)
+{
+	(void)state;
+	struct duo d;
+	duo_open(&d, NULL);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(rel_send(d.a, d.pa, "m", 1, REL_RDM, d.now, NULL), 0);
+	int n = 0;
+	while (rel_out_pending(d.a)) {
+		struct rel_dgram g;
+		assert_int_equal(rel_out_peek(d.a, 0, &g), 0);
+		uint8_t copy[2048];
+		size_t len = g.len;
+		memcpy(copy, g.data, len);
+		rel_out_pop(d.a, 1);
+		if (n++ != 2)
+			(void)rel_input(d.b, ADDR_A, 4, copy, len, d.now + 1000);
+	}
+	assert_int_equal(n, 40);
+	assert_true(rel_out_pending(d.b) >= 37);
+	duo_close(&d);
+}
+
 /* fuzz_rel_input found it: a keepalive (or window probe) that is due while
  * the out-queue is full was skipped without saying so, and
  * rel_next_deadline() returned a time in the past instead of 0 ("drain the
@@ -663,6 +690,7 @@ int main(void)
 		cmocka_unit_test(thin_stream_linear_timeouts),
 		cmocka_unit_test(ack_of_first_copy),
 		cmocka_unit_test(queued_ack_replaced),
+		cmocka_unit_test(hole_acks_not_merged),
 		cmocka_unit_test(keepalive_with_full_out_queue),
 	};
 	return cmocka_run_group_tests_name("rel_timer", tests, NULL, NULL);
