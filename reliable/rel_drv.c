@@ -24,7 +24,15 @@ struct rel_drv {
 	uint8_t *rxbuf;
 	struct udp_msg tx[DRV_TX_BATCH];
 	struct rel_drv_stats st;
+	rel_drv_gate_fn gate;
+	void *gate_ctx;
 };
+
+void rel_drv_set_gate(struct rel_drv *d, rel_drv_gate_fn gate, void *ctx)
+{
+	d->gate = gate;
+	d->gate_ctx = ctx;
+}
 
 uint64_t rel_drv_now(void)
 {
@@ -92,7 +100,7 @@ int rel_drv_peer_addr(const struct rel_drv *d, uint32_t peer, struct udp_addr *o
 
 int rel_drv_flush(struct rel_drv *d)
 {
-	int total = 0;
+	int total = 0, refused = 0; /* the gate refused the first datagram queued */
 	for (int rounds = 0; rounds < 64; rounds++) {
 		size_t n = rel_out_pending(d->core);
 		if (n == 0) {
@@ -106,14 +114,26 @@ int rel_drv_flush(struct rel_drv *d)
 		}
 		if (n > DRV_TX_BATCH)
 			n = DRV_TX_BATCH;
-		for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		for (; k < n && !refused; k++) {
 			struct rel_dgram g;
-			(void)rel_out_peek(d->core, i, &g);
-			memset(&d->tx[i], 0, sizeof d->tx[i]);
-			d->tx[i].buf = (void *)g.data;
-			d->tx[i].len = g.len;
-			(void)blob_to_addr(g.addr, g.addr_len, &d->tx[i].addr);
+			(void)rel_out_peek(d->core, k, &g);
+			if (d->gate && !d->gate(d->gate_ctx, &g)) {
+				refused = 1; /* dropped once those before it are sent */
+				break;
+			}
+			memset(&d->tx[k], 0, sizeof d->tx[k]);
+			d->tx[k].buf = (void *)g.data;
+			d->tx[k].len = g.len;
+			(void)blob_to_addr(g.addr, g.addr_len, &d->tx[k].addr);
 		}
+		if (k == 0) {
+			rel_out_pop(d->core, 1);
+			d->st.gated++;
+			refused = 0;
+			continue;
+		}
+		n = k;
 		d->st.send_calls++;
 		int rc = udp_sock_send_batch(d->sock, d->tx, (unsigned)n);
 		if (rc == UDP_EAGAIN)
@@ -123,6 +143,8 @@ int rel_drv_flush(struct rel_drv *d)
 			d->st.send_errors++;
 			continue;
 		}
+		if ((size_t)rc < n)
+			refused = 0; /* not at the head next round: ask again */
 		rel_out_pop(d->core, (size_t)rc);
 		d->st.dgrams_out += (uint64_t)rc;
 		total += rc;
@@ -196,6 +218,22 @@ int rel_drv_fd(const struct rel_drv *d)
 	return udp_sock_fd(d->sock);
 }
 
+/* The second half of a turn: what a netsim model holds back is due, the
+ * socket is read when it said so (or a model has input due), timers run. */
+static int after_wait(struct rel_drv *d, int readable)
+{
+	(void)udp_sock_flush(d->sock);
+	uint64_t due = udp_sock_next_due(d->sock);
+	if (readable || (due != UINT64_MAX && due <= udp_sock_now(d->sock))) {
+		int rc = receive(d);
+		if (rc < 0)
+			return rc;
+	}
+	rel_update(d->core, rel_drv_now());
+	rel_drv_flush(d);
+	return 0;
+}
+
 int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 {
 	if (!d)
@@ -225,17 +263,15 @@ int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 	int r = ppoll(&pfd, 1, wait_us < 0 ? NULL : &ts, NULL);
 	if (r < 0 && errno != EINTR)
 		return UDP_ESYS;
-	(void)udp_sock_flush(d->sock);
-	uint64_t due = udp_sock_next_due(d->sock);
-	if ((r > 0 && (pfd.revents & (POLLIN | POLLERR))) ||
-	    (due != UINT64_MAX && due <= udp_sock_now(d->sock))) {
-		int rc = receive(d);
-		if (rc < 0)
-			return rc;
-	}
-	rel_update(d->core, rel_drv_now());
+	return after_wait(d, r > 0 && (pfd.revents & (POLLIN | POLLERR)));
+}
+
+int rel_drv_service(struct rel_drv *d)
+{
+	if (!d)
+		return UDP_EINVAL;
 	rel_drv_flush(d);
-	return 0;
+	return after_wait(d, 1); /* a read that finds nothing costs one call */
 }
 
 void rel_drv_stats(const struct rel_drv *d, struct rel_drv_stats *out)

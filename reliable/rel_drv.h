@@ -19,7 +19,7 @@ struct rel_drv;
 
 struct rel_drv_stats {
 	uint64_t recv_calls, send_calls, dgrams_in, dgrams_out;
-	uint64_t send_errors, truncated;
+	uint64_t send_errors, truncated, gated;
 };
 
 /* Returns 0, UDP_EINVAL or UDP_ENOMEM. */
@@ -54,5 +54,15 @@ int rel_drv_fd(const struct rel_drv *d);
 uint64_t rel_drv_next_deadline(const struct rel_drv *d);
 
 void rel_drv_stats(const struct rel_drv *d, struct rel_drv_stats *out);
+/* One turn without waiting, for a caller's own poll loop: flush, read what
+ * the socket holds (and what a netsim model has due), run the timers,
+ * flush.  Returns as rel_drv_run_once. */
+int rel_drv_service(struct rel_drv *d);
+/* An output gate: called for each datagram before it is sent; returning 0
+ * drops it as if lost on the way (the core's timers resend), 1 sends it.
+ * For policies the core does not know, e.g. udpchat's limit on what an
+ * unverified address may draw.  NULL removes it. */
+typedef int (*rel_drv_gate_fn)(void *ctx, const struct rel_dgram *g);
+void rel_drv_set_gate(struct rel_drv *d, rel_drv_gate_fn gate, void *ctx);
 
 #endif

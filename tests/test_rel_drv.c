@@ -217,6 +217,61 @@ static void accessors_for_own_loop(void **state)
 	end_close(&b);
 }
 
+/* The output gate: a refused datagram is dropped as if lost (the core
+ * resends it), the ones around it still go, each is asked about once. */
+struct gate_log {
+	int asked, refuse_every;
+};
+
+static int refuse_some(void *ctx, const struct rel_dgram *g)
+{
+	struct gate_log *l = ctx;
+	(void)g;
+	return ++l->asked % l->refuse_every != 0;
+}
+
+static void output_gate(void **state)
+{
+	(void)state;
+	struct end a, b;
+	end_open(&a, 0, 7, NULL);
+	end_open(&b, 1, 8, NULL);
+	struct gate_log log = { .refuse_every = 3 };
+	rel_drv_set_gate(a.drv, refuse_some, &log);
+	uint32_t pa = 0;
+	assert_int_equal(rel_drv_connect(a.drv, &b.addr, &pa), 0);
+	uint8_t msg[100] = {0};
+	int got = 0, sent = 0;
+	uint64_t deadline = rel_drv_now() + 10000000;
+	while (got < 30 && rel_drv_now() < deadline) {
+		assert_int_equal(rel_drv_run_once(a.drv, 5), 0);
+		assert_int_equal(rel_drv_service(b.drv), 0);
+		struct rel_event ev;
+		while (rel_poll_event(a.core, &ev)) {
+			if (ev.type == REL_EV_CONNECTED)
+				for (; sent < 30; sent++)
+					assert_int_equal(rel_send(a.core, pa, msg, sizeof msg, REL_RDM,
+								  rel_drv_now(), NULL), 0);
+			rel_buf_free(ev.data);
+		}
+		while (rel_poll_event(b.core, &ev)) {
+			got += ev.type == REL_EV_MESSAGE;
+			rel_buf_free(ev.data);
+		}
+	}
+	assert_int_equal(got, 30);
+	struct rel_drv_stats st;
+	rel_drv_stats(a.drv, &st);
+	assert_true(st.gated > 0);
+	assert_int_equal(st.gated, (uint64_t)log.asked / 3);
+	assert_int_equal(st.dgrams_out + st.gated, (uint64_t)log.asked);
+	struct rel_stats ps;
+	assert_int_equal(rel_peer_stats(a.core, pa, &ps), 0);
+	assert_true(ps.retransmits > 0);
+	end_close(&a);
+	end_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +279,7 @@ int main(void)
 		cmocka_unit_test(loopback_reno),
 		cmocka_unit_test(accessors_for_own_loop),
 		cmocka_unit_test(one_ack_per_batch),
+		cmocka_unit_test(output_gate),
 	};
 	return cmocka_run_group_tests_name("rel_drv", tests, NULL, NULL);
 }

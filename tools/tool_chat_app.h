@@ -78,8 +78,6 @@ struct chat_gate_stats {
 
 #define CHAT_MAX_GATED 16 /* sessions waiting for a beacon's address to answer */
 #define CHAT_CREDIT_MAX (4 * UDP_CHAT_BEACON_MIN)
-#define CHAT_RX_BATCH 32
-#define CHAT_RX_CAP 65536
 
 struct chat {
 	struct opts o;
@@ -105,9 +103,6 @@ struct chat {
 	int ngated; /* sessions with gated set, plus orphans */
 	struct chat_beacon_stats bst;
 	struct chat_gate_stats gst;
-	uint8_t *rxbuf; /* CHAT_RX_BATCH x CHAT_RX_CAP */
-	struct udp_msg rx[CHAT_RX_BATCH], tx[CHAT_RX_BATCH];
-	uint64_t truncated;
 };
 
 static inline uint64_t now_us(void)
@@ -154,11 +149,8 @@ void chat_read_beacons(struct chat *c);
 void chat_gate_release(struct chat *c, struct sess *s, int handshake);
 /* The core reported peer dead or connected: an orphan no more. */
 void chat_gate_forget(struct chat *c, uint32_t rel);
-/* The data socket's turn, in place of rel_drv_run_once(drv, 0): receive
- * what is there, run the core's timers, send through the gate. */
-int chat_net_turn(struct chat *c);
-/* Sends what the core queued, through the gate. */
-void chat_net_flush(struct chat *c);
+/* The data socket's output gate (rel_drv_set_gate; ctx: the chat). */
+int chat_gate(void *ctx, const struct rel_dgram *g);
 void chat_beacon_stats(struct chat *c);
 
 /* tool_chat_cmd.c */

@@ -139,7 +139,7 @@ void chat_read_beacons(struct chat *c)
  *
  * The core queues what a session sends, HELLO retransmissions included, and
  * cannot be told to stop a handshake; so the gate sits between its
- * out-queue and the socket.  A datagram of a gated session goes out only
+ * out-queue and the socket (rel_drv_set_gate).  A datagram of a gated session goes out only
  * while the session's credit (beacon bytes received from that address)
  * covers it; otherwise it is dropped as a lost datagram would be, and the
  * core's retransmission timer tries again later, when the next beacon may
@@ -182,8 +182,9 @@ static int answered(const struct chat *c, uint32_t rel)
 }
 
 /* 1: send g, 0: drop it. */
-static int gate(struct chat *c, const struct rel_dgram *g)
+int chat_gate(void *ctx, const struct rel_dgram *g)
 {
+	struct chat *c = ctx;
 	if (!c->ngated || !g->peer)
 		return 1; /* the core's own replies to strangers: never larger */
 	struct sess *s = chat_sess_by_rel(c, g->peer);
@@ -206,88 +207,6 @@ static int gate(struct chat *c, const struct rel_dgram *g)
 	}
 	c->gst.held++;
 	return 0;
-}
-
-void chat_net_flush(struct chat *c)
-{
-	for (int rounds = 0; rounds < 64; rounds++) {
-		size_t n = rel_out_pending(c->core);
-		if (n == 0) {
-			/* the core may have stopped for room in the out-queue */
-			if (rel_next_deadline(c->core) != 0)
-				return;
-			rel_update(c->core, now_us());
-			if (!rel_out_pending(c->core))
-				return;
-			continue;
-		}
-		size_t k = 0;
-		struct rel_dgram g;
-		while (k < n && k < CHAT_RX_BATCH) {
-			(void)rel_out_peek(c->core, k, &g);
-			if (!gate(c, &g))
-				break;
-			memset(&c->tx[k], 0, sizeof c->tx[k]);
-			c->tx[k].buf = (void *)g.data;
-			c->tx[k].len = g.len;
-			memcpy(&c->tx[k].addr.u, g.addr, g.addr_len);
-			c->tx[k].addr.len = (socklen_t)g.addr_len;
-			k++;
-		}
-		if (k == 0) { /* the oldest is held back */
-			rel_out_pop(c->core, 1);
-			continue;
-		}
-		int rc = udp_sock_send_batch(c->data, c->tx, (unsigned)k);
-		if (rc == UDP_EAGAIN)
-			return;
-		if (rc < 0) {
-			rel_out_pop(c->core, 1); /* refused: drop it, go on */
-			continue;
-		}
-		rel_out_pop(c->core, (size_t)rc);
-	}
-}
-
-static int receive(struct chat *c)
-{
-	for (int rounds = 0; rounds < 16; rounds++) {
-		for (int i = 0; i < CHAT_RX_BATCH; i++) {
-			memset(&c->rx[i], 0, sizeof c->rx[i]);
-			c->rx[i].buf = c->rxbuf + (size_t)i * CHAT_RX_CAP;
-			c->rx[i].cap = CHAT_RX_CAP;
-		}
-		int n = udp_sock_recv_batch(c->data, c->rx, CHAT_RX_BATCH);
-		if (n == UDP_EAGAIN)
-			return 0;
-		if (n == UDP_ESYS && (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-				      errno == ENETUNREACH || errno == EINTR))
-			continue; /* ICMP news about a datagram: the core copes */
-		if (n < 0)
-			return n;
-		uint64_t now = now_us();
-		for (int i = 0; i < n; i++) {
-			struct udp_msg *m = &c->rx[i];
-			if (m->flags & UDP_MSG_TRUNC)
-				c->truncated++;
-			else
-				(void)rel_input(c->core, &m->addr.u, m->addr.len, m->buf, m->len, now);
-		}
-		chat_net_flush(c); /* acks as they come */
-		if (n < CHAT_RX_BATCH)
-			return 0;
-	}
-	return 0;
-}
-
-int chat_net_turn(struct chat *c)
-{
-	chat_net_flush(c);
-	(void)udp_sock_flush(c->data); /* a netsim model's delayed datagrams */
-	int rc = receive(c);
-	rel_update(c->core, now_us());
-	chat_net_flush(c);
-	return rc;
 }
 
 /* --stats: the beacon port (with its seal counters when sealed) and the

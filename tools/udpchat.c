@@ -302,11 +302,10 @@ static void setup(struct chat *c)
 	c->core = rel_core_new(&rc, &err);
 	if (!c->core)
 		tool_die(TOOL_EXIT_ERR, "reliable core: %s", rel_strerror(err));
-	/* the driver only for its address helpers: udpchat runs the data
-	 * socket itself, through the gate (chat_net_turn) */
-	if (rel_drv_new(&c->drv, c->core, c->data) < 0 ||
-	    !(c->rxbuf = malloc((size_t)CHAT_RX_BATCH * CHAT_RX_CAP)))
+	/* every datagram to a peer passes the gate (tool_chat_beacon.c) */
+	if (rel_drv_new(&c->drv, c->core, c->data) < 0)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
+	rel_drv_set_gate(c->drv, chat_gate, c);
 
 	struct udp_chat_roster_config cfg;
 	udp_chat_roster_config_default(&cfg);
@@ -419,7 +418,7 @@ static void run(struct chat *c)
 			reap_silent(c);
 			c->next_beacon = now + secs_us(c->o.beacon);
 		}
-		chat_net_flush(c);
+		rel_drv_flush(c->drv);
 		struct pollfd p[3];
 		int n = 0, in_i = -1, b_i = -1;
 		p[n++] = (struct pollfd){ .fd = udp_sock_fd(c->data), .events = POLLIN };
@@ -450,14 +449,14 @@ static void run(struct chat *c)
 		if (r > 0 && in_i >= 0 && p[in_i].revents)
 			chat_read_input(c, in);
 		/* receive, run the reliable timers, send */
-		if (chat_net_turn(c) < 0 && errno != EINTR)
+		if (rel_drv_service(c->drv) < 0 && errno != EINTR)
 			tool_debug("data socket: %s", strerror(errno));
 		chat_rel_events(c);
 		roster_timers(c);
 		tool_seal_check(c->data);
 		if (c->bsock)
 			tool_seal_check(c->bsock);
-		chat_net_flush(c);
+		rel_drv_flush(c->drv);
 	}
 	free(in);
 }
@@ -509,7 +508,6 @@ int main(int argc, char **argv)
 	restore_tty();
 	tty_to_restore = NULL;
 	rel_drv_free(c.drv);
-	free(c.rxbuf);
 	rel_core_free(c.core);
 	udp_chat_roster_free(c.roster);
 	udp_sock_free(c.bsock);
