@@ -193,14 +193,20 @@ struct rel_event {
 	enum rel_event_type type;
 	uint32_t peer;
 	enum rel_mode mode;  /* REL_EV_MESSAGE */
-	uint8_t *data;       /* REL_EV_MESSAGE: the caller owns it, free with rel_buf_free() */
+	uint8_t *data;       /* REL_EV_MESSAGE: the caller owns it: rel_buf_recycle() or rel_buf_free() */
 	size_t len;
 	uint64_t msg_id;     /* REL_EV_ACKED */
 };
 
 /* Takes the oldest event: returns 1 and fills *ev, or 0 if none. */
 int rel_poll_event(struct rel_core *core, struct rel_event *ev);
+/* Frees a message buffer (NULL: no-op); safe on any thread. */
 void rel_buf_free(void *buf);
+/* Gives a message buffer back to the core that delivered it, which fills a
+ * later message of its size class from it: a receiver that recycles makes
+ * no malloc per message.  On the core's thread only, while it exists; the
+ * core keeps at most 1 MiB of such buffers (the rest are freed). */
+void rel_buf_recycle(struct rel_core *core, void *buf);
 
 struct rel_stats {
 	uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;

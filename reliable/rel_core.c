@@ -129,7 +129,7 @@ void rel_core_free(struct rel_core *c)
 	while (c->ev_head) {
 		struct rel_evnode *n = c->ev_head;
 		c->ev_head = n->next;
-		free(n->ev.data);
+		rel_buf_free(n->ev.data);
 		free(n);
 	}
 	while (c->ev_free) {
@@ -137,6 +137,7 @@ void rel_core_free(struct rel_core *c)
 		c->ev_free = n->next;
 		free(n);
 	}
+	rel_buf_shelf_free(c);
 	while (c->tx_free) {
 		struct rel_txmsg *m = c->tx_free;
 		c->tx_free = m->next;
@@ -376,11 +377,6 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 		}
 	}
 	return 1;
-}
-
-void rel_buf_free(void *buf)
-{
-	free(buf);
 }
 
 /* ---- input ---- */

@@ -27,7 +27,7 @@ void rel_rx_free(struct rel_core *c, struct rel_peer *p)
 	while (p->rx_head) {
 		struct rel_rxmsg *m = p->rx_head;
 		p->rx_head = m->next;
-		free(m->buf);
+		rel_buf_put(c, m->buf);
 		free(m);
 	}
 	p->rx_hit = NULL;
@@ -61,7 +61,7 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 				       .mode = (enum rel_mode)m->mode, .data = m->buf, .len = m->len};
 		p->used -= m->len;
 		if (rel_event_push(c, &ev, m->len) < 0) {
-			free(m->buf); /* out of memory: counted as delivered-and-lost */
+			rel_buf_put(c, m->buf); /* out of memory: counted as delivered-and-lost */
 			c->mem -= m->len;
 		} else {
 			p->held += m->len;
@@ -69,7 +69,7 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 		p->st.msgs_delivered++;
 	}
 	if (m->fin)
-		free(m->buf);
+		rel_buf_put(c, m->buf);
 	rel_rxmsg_put(c, m);
 }
 
@@ -127,8 +127,8 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 		m = rel_rxmsg_get(c);
 		if (!m)
 			return UDP_ENOMEM;
-		/* the buffer the user gets: the one malloc per message left */
-		m->buf = rel_malloc(c, k->msg_len ? k->msg_len : 1);
+		/* the buffer the user gets (from the shelf when recycled) */
+		m->buf = rel_buf_get(c, k->msg_len);
 		if (!m->buf) {
 			rel_rxmsg_put(c, m);
 			return UDP_ENOMEM;
@@ -178,7 +178,7 @@ int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k
 		return drop(p, &p->st.drop_dup, REL_EDUP);
 	if (over_budget(c, p, k->payload_len))
 		return drop(p, &p->st.drop_budget, REL_EBUDGET);
-	uint8_t *buf = rel_malloc(c, k->payload_len ? k->payload_len : 1);
+	uint8_t *buf = rel_buf_get(c, k->payload_len);
 	if (!buf)
 		return UDP_ENOMEM;
 	if (k->payload_len)
@@ -193,7 +193,7 @@ int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k
 	struct rel_event ev = {.type = REL_EV_MESSAGE, .peer = p->id, .mode = REL_DGRAM,
 			       .data = buf, .len = k->payload_len};
 	if (rel_event_push(c, &ev, (uint32_t)k->payload_len) < 0) {
-		free(buf);
+		rel_buf_put(c, buf);
 		return UDP_ENOMEM;
 	}
 	p->held += k->payload_len;

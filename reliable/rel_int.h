@@ -156,6 +156,12 @@ struct rel_evnode {
 	uint32_t charge; /* bytes charged to the peer's budget until polled */
 };
 
+/* Recycled message buffers wait on the core's shelf by power-of-two size
+ * class, REL_SHELF_MIN to 64 KiB, REL_SHELF_MAX bytes at most (rel_buf.c). */
+#define REL_SHELF_MIN 64
+#define REL_SHELF_CLASSES 11
+#define REL_SHELF_MAX (1u << 20)
+
 struct rel_core {
 	struct rel_config cfg;
 	struct rel_rng rng;
@@ -183,6 +189,8 @@ struct rel_core {
 	struct rel_rxmsg *rx_free;
 	uint32_t rx_nfree;
 	uint64_t allocs;        /* mallocs on the data path (tests: none in steady state) */
+	uint8_t *shelf[REL_SHELF_CLASSES];
+	size_t shelf_bytes;
 };
 
 static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t len)
@@ -205,6 +213,10 @@ void rel_txmsg_put(struct rel_core *c, struct rel_txmsg *m);
 /* A zeroed reassembly record, or NULL. */
 struct rel_rxmsg *rel_rxmsg_get(struct rel_core *c);
 void rel_rxmsg_put(struct rel_core *c, struct rel_rxmsg *m);
+/* Message buffers (rel_buf.c): a header, then the data. */
+uint8_t *rel_buf_get(struct rel_core *c, size_t n); /* NULL: out of memory */
+void rel_buf_put(struct rel_core *c, void *buf);    /* to the shelf or freed */
+void rel_buf_shelf_free(struct rel_core *c);
 /* malloc, counted in c->allocs */
 void *rel_malloc(struct rel_core *c, size_t n);
 

@@ -302,7 +302,7 @@ void chat_rel_events(struct chat *c)
 		case REL_EV_MESSAGE:
 			if (s) /* also while closing: what was in flight still counts */
 				chat_on_message(c, s, &ev);
-			rel_buf_free(ev.data);
+			rel_buf_recycle(c->core, ev.data);
 			break;
 		case REL_EV_PEER_CLOSED:
 			if (s) {

@@ -51,7 +51,7 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 			r->last_msg = tool_now();
 			if (rc == 0 && tool_out_msg(a->out, &m) < 0)
 				rc = -1;
-			rel_buf_free(ev.data);
+			rel_buf_recycle(r->c.core, ev.data);
 			break;
 		}
 		case REL_EV_PEER_CLOSED:

@@ -296,7 +296,7 @@ static int rel_server(const struct opts *o, struct udp_sock *s)
 				bytes += ev.len;
 				msgs++;
 				t_last = now;
-				rel_buf_free(ev.data);
+				rel_buf_recycle(e.core, ev.data);
 			} else if (ev.type == REL_EV_PEER_CLOSED) {
 				rel_close(e.core, ev.peer, now);
 				struct result r = {.role = "server", .bytes = bytes, .msgs = msgs,

@@ -1,0 +1,93 @@
+/* rel_buf.c - the buffers messages are delivered in (REL_EV_MESSAGE).
+ *
+ * Each buffer carries its capacity in a header before the data, so
+ * rel_buf_free() needs no core and is safe on any thread, while
+ * rel_buf_recycle() gives a buffer back to the core that made it.  The
+ * core keeps such buffers on a shelf, one list per power-of-two size class
+ * up to 64 KiB, and fills the next message of that class from it: a
+ * receiver that recycles makes no malloc per message.  The shelf holds at
+ * most REL_SHELF_MAX bytes; beyond that, and for messages over 64 KiB,
+ * buffers are plain malloc/free. */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "rel_int.h"
+
+struct bufhdr {
+	_Alignas(max_align_t) size_t cap;
+};
+
+#define HDR sizeof(struct bufhdr)
+
+static struct bufhdr *hdr_of(void *buf)
+{
+	return (struct bufhdr *)(void *)((uint8_t *)buf - HDR);
+}
+
+/* The smallest class that holds n bytes, or -1 above the largest. */
+static int class_of(size_t n)
+{
+	size_t cap = REL_SHELF_MIN;
+	for (int k = 0; k < REL_SHELF_CLASSES; k++, cap <<= 1)
+		if (n <= cap)
+			return k;
+	return -1;
+}
+
+uint8_t *rel_buf_get(struct rel_core *c, size_t n)
+{
+	int k = class_of(n);
+	if (k >= 0 && c->shelf[k]) {
+		uint8_t *buf = c->shelf[k];
+		c->shelf[k] = *(uint8_t **)(void *)buf;
+		c->shelf_bytes -= hdr_of(buf)->cap;
+		return buf;
+	}
+	size_t cap = k >= 0 ? (size_t)REL_SHELF_MIN << k : n;
+	struct bufhdr *h = rel_malloc(c, HDR + (cap ? cap : 1));
+	if (!h)
+		return NULL;
+	h->cap = cap;
+	return (uint8_t *)h + HDR;
+}
+
+void rel_buf_put(struct rel_core *c, void *buf)
+{
+	if (!buf)
+		return;
+	size_t cap = hdr_of(buf)->cap;
+	int k = class_of(cap);
+	if (k < 0 || ((size_t)REL_SHELF_MIN << k) != cap || c->shelf_bytes + cap > REL_SHELF_MAX) {
+		rel_buf_free(buf);
+		return;
+	}
+	*(uint8_t **)buf = c->shelf[k];
+	c->shelf[k] = buf;
+	c->shelf_bytes += cap;
+}
+
+void rel_buf_shelf_free(struct rel_core *c)
+{
+	for (int k = 0; k < REL_SHELF_CLASSES; k++) {
+		while (c->shelf[k]) {
+			uint8_t *buf = c->shelf[k];
+			c->shelf[k] = *(uint8_t **)(void *)buf;
+			rel_buf_free(buf);
+		}
+	}
+	c->shelf_bytes = 0;
+}
+
+void rel_buf_free(void *buf)
+{
+	if (buf)
+		free(hdr_of(buf));
+}
+
+void rel_buf_recycle(struct rel_core *c, void *buf)
+{
+	if (c)
+		rel_buf_put(c, buf);
+	else
+		rel_buf_free(buf);
+}
