@@ -30,17 +30,13 @@ void rel_rx_free(struct rel_core *c, struct rel_peer *p)
 		rel_buf_put(c, m->buf);
 		free(m);
 	}
-	p->rx_hit = NULL;
+	p->rx_tail = p->rx_hit = NULL;
 }
 
 static void unlink_rx(struct rel_peer *p, struct rel_rxmsg *m)
 {
-	for (struct rel_rxmsg **pp = &p->rx_head; *pp; pp = &(*pp)->next) {
-		if (*pp == m) {
-			*pp = m->next;
-			break;
-		}
-	}
+	*(m->prev ? &m->prev->next : &p->rx_head) = m->next;
+	*(m->next ? &m->next->prev : &p->rx_tail) = m->prev;
 	if (p->rx_hit == m)
 		p->rx_hit = NULL;
 }
@@ -73,11 +69,16 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 	rel_rxmsg_put(c, m);
 }
 
+/* Records arrive mostly in order: a new message starts after the newest
+ * record (the tail), so finding nothing and appending cost O(1); only a
+ * late fragment of an older message walks the list. */
 static struct rel_rxmsg *find_rx(struct rel_peer *p, uint32_t start)
 {
 	if (p->rx_hit && p->rx_hit->start == start)
 		return p->rx_hit;
-	for (struct rel_rxmsg *m = p->rx_head; m; m = m->next)
+	if (!p->rx_tail || rel_seq_diff(start, p->rx_tail->start) > 0)
+		return NULL;
+	for (struct rel_rxmsg *m = p->rx_tail; m; m = m->prev)
 		if (m->start == start)
 			return p->rx_hit = m;
 	return NULL;
@@ -85,11 +86,13 @@ static struct rel_rxmsg *find_rx(struct rel_peer *p, uint32_t start)
 
 static void insert_rx(struct rel_peer *p, struct rel_rxmsg *m)
 {
-	struct rel_rxmsg **pp = &p->rx_head;
-	while (*pp && rel_seq_diff((*pp)->start, m->start) < 0)
-		pp = &(*pp)->next;
-	m->next = *pp;
-	*pp = m;
+	struct rel_rxmsg *after = p->rx_tail;
+	while (after && rel_seq_diff(after->start, m->start) > 0)
+		after = after->prev;
+	m->prev = after;
+	m->next = after ? after->next : p->rx_head;
+	*(after ? &after->next : &p->rx_head) = m;
+	*(m->next ? &m->next->prev : &p->rx_tail) = m;
 	p->rx_hit = m;
 }
 

@@ -57,7 +57,7 @@ struct rel_txpkt {
 
 /* A message being received (or complete, waiting for in-order delivery). */
 struct rel_rxmsg {
-	struct rel_rxmsg *next; /* sorted by start seq */
+	struct rel_rxmsg *next, *prev; /* sorted by start seq */
 	uint8_t *buf;
 	uint32_t start, count, got, len, frag_size;
 	uint8_t mode;
@@ -123,7 +123,7 @@ struct rel_peer {
 	uint32_t rcv_nxt;
 	uint32_t rcv_max;         /* one past the highest seq received */
 	uint8_t *rbits;           /* cfg.window bytes, seq % window: received */
-	struct rel_rxmsg *rx_head, *rx_hit;
+	struct rel_rxmsg *rx_head, *rx_tail, *rx_hit;
 	uint64_t used;            /* receive budget: reassembly buffers */
 	uint64_t held;            /* receive budget: delivered, not yet polled */
 	uint32_t ts_recent;

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 					if (++echoed == nwords) /* all answered: say goodbye */
 						rel_close(core, peer, rel_drv_now());
 				}
-				rel_buf_free(ev.data);
+				rel_buf_recycle(core, ev.data);
 				break;
 			case REL_EV_ACKED:
 				acked++;
