@@ -243,6 +243,8 @@ void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *p
 /* An ack is owed; urgent ones go at the next flush, others may wait up to
  * ack_delay_us or until a second packet needs acking. */
 void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now);
+/* Queues an ACK (or a PING: type) for p now (rel_ack.c). */
+void rel_send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now);
 void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
 void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now);
 /* Returns 1 if the peer was destroyed. */

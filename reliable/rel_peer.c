@@ -1,6 +1,6 @@
-/* rel_peer.c - the sending half of a session: the send window, acks and
- * selective acks, RTT/RTO (RFC 6298), fast retransmit, keepalive, dead-peer
- * detection and the graceful close. */
+/* rel_peer.c - the sending half of a session: the send window, what acks
+ * and selective acks say (rel_ack.c makes ours), RTT/RTO (RFC 6298), loss
+ * recovery, keepalive, dead-peer detection and the graceful close. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,86 +64,6 @@ static void cc_event(struct rel_core *c, struct rel_peer *p, enum rel_cc_event e
 		cc_info(c, p, &info);
 		c->cfg.cc->on_event(p->cc_state, c->cfg.cc_ctx, &info, ev, bytes, now);
 	}
-}
-
-/* ---- the ack block ---- */
-
-/* Sets k->sack bits 0..span-1 from rbits (a byte, 0 or 1, per ring slot,
- * from rcv_nxt + 1).  Under loss every ACK carries up to 1023 of them, so
- * eight bytes become eight bits with one multiplication (bit i of the
- * product's top byte is byte i) instead of a test per slot. */
-static void sack_bits(const struct rel_core *c, const struct rel_peer *p, struct rel_pkt *k,
-		      uint32_t span)
-{
-	uint32_t i = 0;
-	while (i < span) {
-		uint32_t pos = (p->rcv_nxt + 1 + i) & c->ring_mask;
-		uint32_t run = c->ring_mask + 1 - pos; /* bytes before the ring wraps */
-		if (run > span - i)
-			run = span - i;
-		uint32_t j = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		for (; j + 8 <= run; j += 8) {
-			uint64_t x;
-			memcpy(&x, p->rbits + pos + j, 8);
-			if (!x)
-				continue;
-			uint32_t bits = (uint32_t)((x * 0x0102040810204080ull) >> 56);
-			uint32_t o = i + j;
-			k->sack[o / 32] |= bits << (o % 32);
-			if (o % 32 > 24)
-				k->sack[o / 32 + 1] |= bits >> (32 - o % 32);
-		}
-#endif
-		for (; j < run; j++)
-			if (p->rbits[pos + j])
-				k->sack[(i + j) / 32] |= 1u << ((i + j) % 32);
-		i += run;
-	}
-	for (int w = REL_SACK_MAX; w > 0; w--) {
-		if (k->sack[w - 1]) {
-			k->sack_words = (uint8_t)w;
-			break;
-		}
-	}
-}
-
-void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k, uint64_t now)
-{
-	uint32_t w = c->cfg.window;
-	k->dst_sid = p->rsid;
-	k->src_sid = p->lsid;
-	k->ts = (uint32_t)now;
-	if (p->have_ts) {
-		k->flags |= REL_F_ECHO;
-		k->ts_echo = p->ts_recent + (uint32_t)(now - p->ts_recent_at);
-	}
-	uint64_t win = rel_rx_window(c, p);
-	k->window = win > 0xffffffffu ? 0xffffffffu : (uint32_t)win;
-	k->cum_ack = p->rcv_nxt;
-	memset(k->sack, 0, sizeof k->sack);
-	k->sack_words = 0;
-	uint32_t span = w - 1 < 32 * REL_SACK_MAX ? w - 1 : 32 * REL_SACK_MAX;
-	int32_t ahead = rel_seq_diff(p->rcv_max, p->rcv_nxt); /* nothing beyond rcv_max */
-	if (ahead <= 1)
-		span = 0;
-	else if ((uint32_t)ahead - 1 < span)
-		span = (uint32_t)ahead - 1;
-	sack_bits(c, p, k, span);
-	p->ack_pending = 0;
-	p->ack_now = 0;
-	p->ack_count = 0;
-	p->ack_at = 0;
-}
-
-void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now)
-{
-	if (!p->ack_pending) {
-		p->ack_pending = 1;
-		p->ack_at = now + c->cfg.ack_delay_us;
-	}
-	if (urgent || c->cfg.ack_delay_us == 0 || ++p->ack_count >= 2)
-		p->ack_now = 1;
 }
 
 static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
@@ -424,35 +344,6 @@ static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint6
 	return 0;
 }
 
-/* An ACK the driver has not taken yet is replaced by the next, which says
- * all it did: one ACK per receive batch, not per packet.  The bound keeps
- * the sender's ack clock going through a huge batch.  An ACK with sack
- * bits goes out on its own: under loss, one lost ACK must not hide a hole
- * for a whole batch (docs/PROTOCOL.md). */
-#define REL_ACK_MERGE_MAX 32
-
-static void send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now)
-{
-	struct rel_pkt k;
-	memset(&k, 0, sizeof k);
-	k.type = type;
-	rel_fill_ackblock(c, p, &k, now);
-	struct rel_outslot *o = type == REL_PT_ACK && k.sack_words == 0 && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX ?
-				rel_out_queued(c, p->ack_out - 1) : NULL;
-	int n = o ? rel_wire_encode(&k, o->buf, c->cfg.mtu) : -1;
-	if (n > 0) {
-		o->len = (size_t)n;
-		p->ack_merged++;
-		p->last_send = now;
-		return;
-	}
-	uint64_t pos = c->out_popped + c->out_len;
-	if (rel_emit(c, p, &k, now) >= 0 && type == REL_PT_ACK) {
-		p->ack_out = pos + 1;
-		p->ack_merged = 0;
-	}
-}
-
 void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
 {
 	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
@@ -517,7 +408,7 @@ done:
 		arm_probe(c, p, now);
 	if (p->ack_pending && (p->ack_now || now >= p->ack_at)) {
 		if (out_room(c))
-			send_ack(c, p, REL_PT_ACK, now);
+			rel_send_ack(c, p, REL_PT_ACK, now);
 		else
 			c->out_blocked = 1;
 	}
@@ -672,7 +563,7 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	if (p->rto_at && now >= p->rto_at) {
 		if (p->snd_una == p->snd_nxt && p->flow_blocked) {
 			if (out_room(c)) {
-				send_ack(c, p, REL_PT_PING, now); /* window probe */
+				rel_send_ack(c, p, REL_PT_PING, now); /* window probe */
 				p->rto = backoff(c, p->rto);
 				p->rto_at = now + p->rto;
 			} else {
@@ -706,7 +597,7 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	/* with data in flight the retransmission timer probes instead */
 	if (p->snd_una == p->snd_nxt && now - p->last_send >= c->cfg.keepalive_us) {
 		if (out_room(c))
-			send_ack(c, p, REL_PT_PING, now);
+			rel_send_ack(c, p, REL_PT_PING, now);
 		else
 			c->out_blocked = 1; /* deadline 0: drain, then update */
 	}
