@@ -18,6 +18,7 @@
 #include "udp_key.h"
 #include "udp_replay.h"
 #include "udp_seal.h"
+#include "support_seal.h"
 
 #define W UDP_REPLAY_WINDOW
 #define MAXC (UINT64_MAX - 1) /* highest counter a sealer uses */
@@ -56,25 +57,6 @@ static struct udp_seal *mk_cfg(uint8_t kbase, const uint8_t *sid, uint64_t first
 static struct udp_seal *mk(const uint8_t *sid, uint64_t first)
 {
 	return mk_cfg(0, sid, first, 0);
-}
-
-struct pkt {
-	uint8_t b[256];
-	int n;
-};
-
-static struct pkt seal_msg(struct udp_seal *s, const char *msg)
-{
-	struct pkt p;
-	p.n = udp_seal_seal(s, msg, strlen(msg), p.b, sizeof p.b);
-	assert_true(p.n == (int)strlen(msg) + UDP_SEAL_OVERHEAD);
-	return p;
-}
-
-static int open_pkt(struct udp_seal *r, const struct pkt *p)
-{
-	uint8_t out[256];
-	return udp_seal_open(r, p->b, (size_t)p->n, NULL, 0, out, sizeof out, NULL);
 }
 
 /* ---- the sealing format ---- */

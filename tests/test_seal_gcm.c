@@ -22,6 +22,7 @@
 #include "udp_key.h"
 #include "udp_replay.h"
 #include "udp_seal.h"
+#include "support_seal.h"
 
 #define X UDP_SEAL_XCHACHA20
 #define G UDP_SEAL_AES256GCM
@@ -66,25 +67,6 @@ static struct udp_seal *mk_opt(struct mkopt o)
 static struct udp_seal *mk(int sid, uint64_t first, int suite)
 {
 	return mk_opt((struct mkopt){ .sid = sid, .first = first, .suite = suite });
-}
-
-struct pkt {
-	uint8_t b[256];
-	int n;
-};
-
-static struct pkt seal_msg(struct udp_seal *s, const char *msg)
-{
-	struct pkt p;
-	p.n = udp_seal_seal(s, msg, strlen(msg), p.b, sizeof p.b);
-	assert_true(p.n == (int)strlen(msg) + UDP_SEAL_OVERHEAD);
-	return p;
-}
-
-static int open_pkt(struct udp_seal *r, const struct pkt *p)
-{
-	uint8_t out[256];
-	return udp_seal_open(r, p->b, (size_t)p->n, NULL, 0, out, sizeof out, NULL);
 }
 
 static int need_aes(void **state)
