@@ -10,7 +10,7 @@ BUILD      ?= build
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 XCFLAGS    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP
-XCFLAGS    += -Iudp -Ireliable -Itools -DUDPKIT_VERSION='"$(VERSION)"'
+XCFLAGS    += -Iudp -Inetsim -Iseal -Ireliable -Ichat -Itools -DUDPKIT_VERSION='"$(VERSION)"'
 PKG_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -22,7 +22,7 @@ else
 Q := @
 endif
 
-LIB_SRC    := $(sort $(wildcard udp/*.c reliable/*.c))
+LIB_SRC    := $(sort $(wildcard udp/*.c netsim/*.c seal/*.c reliable/*.c chat/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libudpkit.a
 
@@ -41,7 +41,7 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
 HELPER_SRC  := $(sort $(wildcard tests/helpers/*.c))
 HELPERS     := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
 
-HEADERS     := $(sort $(wildcard udp/*.h reliable/*.h))
+HEADERS     := $(sort $(wildcard udp/*.h netsim/*.h seal/*.h reliable/*.h chat/*.h))
 MANPAGES    := $(sort $(wildcard docs/man/*.1))
 
 .PHONY: all deps test check asan asan-check bench demo install uninstall clean fuzz fuzz-smoke

@@ -14,8 +14,9 @@
  * memcmp; the driver puts a sockaddr there) and, once known to the core, by
  * a uint32_t peer id that is never reused by one core.
  *
- * Every function returns >= 0 on success or a negative code: enum rel_err
- * (-300..-399) or enum udp_err.  rel_strerror() gives words for both.  The
+ * Every function returns >= 0 on success or a negative code of enum udp_err
+ * (udp_err.h; the core's own are REL_E*, -300..-399), and udpkit_strerror()
+ * gives words for every code.  The
  * core never prints, never exits, and never asserts on network data.  A
  * core is not thread-safe: one thread (or one lock) per core.
  *
@@ -28,31 +29,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "udp_err.h"
+
 #define REL_ADDR_MAX 128
 
-enum rel_err {
-	REL_ECONFIG = -300,    /* invalid configuration */
-	REL_ENOPEER = -301,    /* no such peer (never existed, dead or closed) */
-	REL_ETOOBIG = -302,    /* message larger than the local or the peer's max_msg */
-	REL_ENOTCONN = -303,   /* session not connected yet */
-	REL_ECLOSED = -304,    /* session is closing or closed: no more sends */
-	REL_EFULL = -305,      /* send budget full: retry after some messages are acked */
-	REL_EMAGIC = -306,     /* dropped: wrong magic or version (not ours) */
-	REL_ECHECKSUM = -307,  /* dropped: checksum mismatch (corrupted) */
-	REL_EMALFORMED = -308, /* dropped: truncated or inconsistent fields */
-	REL_EPEERS = -309,     /* too many peers (max_peers) */
-	REL_EMODE = -310,      /* invalid delivery mode */
-	REL_ESESSION = -311,   /* dropped: unknown, stale or foreign session */
-	REL_ECOOKIE = -312,    /* dropped: invalid or expired handshake cookie */
-	REL_EWINDOW = -313,    /* dropped: sequence number outside the receive window */
-	REL_EBUDGET = -314,    /* dropped: receive budget exhausted */
-	REL_EDUP = -315,       /* dropped: duplicate */
-	REL_EADDR = -316,      /* address blob empty or longer than REL_ADDR_MAX */
-	REL_EUNEXPECTED = -317,/* dropped: packet type not valid in this state */
-};
-
-/* Words for a rel_err or udp_err code; never NULL. */
-const char *rel_strerror(int code);
 
 enum rel_mode {
 	REL_DGRAM = 0,     /* unreliable, no retransmission; one datagram at most */
@@ -129,9 +109,10 @@ void rel_config_default(struct rel_config *cfg);
 
 struct rel_core;
 
-/* Copies *cfg; returns NULL on bad config or no memory (*err says which,
- * err may be NULL). */
-struct rel_core *rel_core_new(const struct rel_config *cfg, int *err);
+/* Copies *cfg into a new core stored in *out (the caller's, freed with
+ * rel_core_free).  Returns 0, REL_ECONFIG or UDP_ENOMEM; *out is NULL on
+ * failure. */
+int rel_core_new(struct rel_core **out, const struct rel_config *cfg);
 /* Frees the core, every session and every queued datagram; NULL is a no-op.
  * Message buffers already handed out by rel_poll_event() stay the caller's. */
 void rel_core_free(struct rel_core *core);

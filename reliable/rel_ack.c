@@ -10,7 +10,7 @@
  * from rcv_nxt + 1).  Under loss every ACK carries up to 1023 of them, so
  * eight bytes become eight bits with one multiplication (bit i of the
  * product's top byte is byte i) instead of a test per slot. */
-static void sack_bits(const struct rel_core *c, const struct rel_peer *p, struct rel_pkt *k,
+static void sack_bits(const struct rel_core *c, const struct rel_sess *p, struct rel_pkt *k,
 		      uint32_t span)
 {
 	uint32_t i = 0;
@@ -46,7 +46,7 @@ static void sack_bits(const struct rel_core *c, const struct rel_peer *p, struct
 	}
 }
 
-void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k, uint64_t now)
+void rel_fill_ackblock(struct rel_core *c, struct rel_sess *p, struct rel_pkt *k, uint64_t now)
 {
 	uint32_t w = c->cfg.window;
 	k->dst_sid = p->rsid;
@@ -74,7 +74,7 @@ void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k
 	p->ack_at = 0;
 }
 
-void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now)
+void rel_owe_ack(struct rel_core *c, struct rel_sess *p, int urgent, uint64_t now)
 {
 	if (!p->ack_pending) {
 		p->ack_pending = 1;
@@ -91,7 +91,7 @@ void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t no
  * for a whole batch (docs/PROTOCOL.md). */
 #define REL_ACK_MERGE_MAX 32
 
-void rel_send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now)
+void rel_send_ack(struct rel_core *c, struct rel_sess *p, uint8_t type, uint64_t now)
 {
 	struct rel_pkt k;
 	memset(&k, 0, sizeof k);

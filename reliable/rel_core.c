@@ -31,31 +31,6 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->ack_delay_us = 0;
 }
 
-const char *rel_strerror(int code)
-{
-	switch (code) {
-	case REL_ECONFIG: return "invalid reliable-core configuration";
-	case REL_ENOPEER: return "no such peer";
-	case REL_ETOOBIG: return "message larger than the allowed maximum (max_msg, or one datagram for dgram)";
-	case REL_ENOTCONN: return "session not connected yet";
-	case REL_ECLOSED: return "session closing or closed";
-	case REL_EFULL: return "send budget full, retry later";
-	case REL_EMAGIC: return "not a udpkit reliable packet (magic or version)";
-	case REL_ECHECKSUM: return "packet checksum mismatch";
-	case REL_EMALFORMED: return "malformed packet";
-	case REL_EPEERS: return "too many peers";
-	case REL_EMODE: return "invalid delivery mode";
-	case REL_ESESSION: return "unknown, stale or foreign session";
-	case REL_ECOOKIE: return "invalid or expired handshake cookie";
-	case REL_EWINDOW: return "sequence number outside the receive window";
-	case REL_EBUDGET: return "receive budget exhausted";
-	case REL_EDUP: return "duplicate packet";
-	case REL_EADDR: return "address empty or too long";
-	case REL_EUNEXPECTED: return "packet not expected in this state";
-	default: return udp_strerror(code);
-	}
-}
-
 static int config_ok(const struct rel_config *c)
 {
 	if (c->mtu < REL_DATA_OVERHEAD + 64 || c->mtu > 65507)
@@ -76,10 +51,13 @@ static int config_ok(const struct rel_config *c)
 	return 1;
 }
 
-struct rel_core *rel_core_new(const struct rel_config *cfg, int *err)
+int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
 {
 	int e = UDP_ENOMEM;
 	struct rel_core *c = NULL;
+	if (!out)
+		return UDP_EINVAL;
+	*out = NULL;
 	if (!cfg || !config_ok(cfg)) {
 		e = REL_ECONFIG;
 		goto fail;
@@ -110,14 +88,11 @@ struct rel_core *rel_core_new(const struct rel_config *cfg, int *err)
 	for (uint32_t i = 0; i < cfg->out_queue; i++)
 		if (!(c->out[i].buf = malloc(cfg->mtu)))
 			goto fail;
-	if (err)
-		*err = 0;
-	return c;
+	*out = c;
+	return 0;
 fail:
 	rel_core_free(c);
-	if (err)
-		*err = e;
-	return NULL;
+	return e;
 }
 
 void rel_core_free(struct rel_core *c)
@@ -125,7 +100,7 @@ void rel_core_free(struct rel_core *c)
 	if (!c)
 		return;
 	while (c->peers)
-		rel_peer_destroy(c, c->peers);
+		rel_sess_destroy(c, c->peers);
 	while (c->ev_head) {
 		struct rel_evnode *n = c->ev_head;
 		c->ev_head = n->next;
@@ -180,7 +155,7 @@ uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen,
 	return s->buf;
 }
 
-uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p)
+uint8_t *rel_out_slot(struct rel_core *c, struct rel_sess *p)
 {
 	return rel_out_slot_addr(c, p->addr, p->addr_len, p->id);
 }
@@ -227,7 +202,7 @@ void rel_out_pop(struct rel_core *c, size_t n)
 	c->out_len -= (uint32_t)n;
 }
 
-int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now)
+int rel_emit(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now)
 {
 	uint8_t *buf = rel_out_slot(c, p);
 	if (!buf)
@@ -367,7 +342,7 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 	}
 	if (charge) {
 		c->mem -= charge;
-		struct rel_peer *p = rel_peer_find(c, ev->peer);
+		struct rel_sess *p = rel_sess_find(c, ev->peer);
 		if (p) {
 			uint64_t before = rel_rx_window(c, p);
 			p->held -= charge;
@@ -384,7 +359,7 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 static int session_input(struct rel_core *c, const void *addr, size_t alen,
 			 const struct rel_pkt *k, uint64_t now)
 {
-	struct rel_peer *p = rel_peer_by_lsid(c, k->dst_sid);
+	struct rel_sess *p = rel_sess_by_lsid(c, k->dst_sid);
 	if (!p || !rel_addr_eq(p, addr, alen)) {
 		c->st.drop_session++;
 		return REL_ESESSION;
@@ -443,7 +418,7 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 	}
 	else if (k->type == REL_PT_DGRAM)
 		rc = rel_rx_dgram(c, p, k, now);
-	rel_peer_flush(c, p, now);
+	rel_sess_flush(c, p, now);
 	return rc;
 }
 
@@ -474,7 +449,7 @@ int rel_input(struct rel_core *c, const void *addr, size_t alen,
 	default:
 		rc = session_input(c, addr, alen, &k, now);
 		if (rc >= 0) {
-			struct rel_peer *p = rel_peer_by_lsid(c, k.dst_sid);
+			struct rel_sess *p = rel_sess_by_lsid(c, k.dst_sid);
 			if (p)
 				p->st.bytes_recv += len;
 		}
@@ -487,11 +462,11 @@ int rel_input(struct rel_core *c, const void *addr, size_t alen,
 void rel_update(struct rel_core *c, uint64_t now)
 {
 	c->out_blocked = 0;
-	struct rel_peer *p = c->peers;
+	struct rel_sess *p = c->peers;
 	while (p) {
-		struct rel_peer *next = p->next;
-		if (!rel_peer_timers(c, p, now))
-			rel_peer_flush(c, p, now);
+		struct rel_sess *next = p->next;
+		if (!rel_sess_timers(c, p, now))
+			rel_sess_flush(c, p, now);
 		p = next;
 	}
 }
@@ -501,8 +476,8 @@ uint64_t rel_next_deadline(const struct rel_core *c)
 	if (c->out_blocked)
 		return 0;
 	uint64_t d = UINT64_MAX;
-	for (const struct rel_peer *p = c->peers; p; p = p->next) {
-		uint64_t t = rel_peer_deadline(c, p);
+	for (const struct rel_sess *p = c->peers; p; p = p->next) {
+		uint64_t t = rel_sess_deadline(c, p);
 		if (t < d)
 			d = t;
 	}
@@ -514,10 +489,10 @@ int rel_send(struct rel_core *c, uint32_t id, const void *data, size_t len,
 {
 	if (!c || (!data && len))
 		return UDP_EINVAL;
-	struct rel_peer *p = rel_peer_find(c, id);
+	struct rel_sess *p = rel_sess_find(c, id);
 	if (!p)
 		return REL_ENOPEER;
-	return rel_peer_send(c, p, data, len, mode, now, msg_id);
+	return rel_sess_send(c, p, data, len, mode, now, msg_id);
 }
 
 size_t rel_dgram_max(const struct rel_core *c)
@@ -527,7 +502,7 @@ size_t rel_dgram_max(const struct rel_core *c)
 
 int rel_peer_stats(const struct rel_core *c, uint32_t id, struct rel_stats *out)
 {
-	const struct rel_peer *p = rel_peer_find(c, id);
+	const struct rel_sess *p = rel_sess_find(c, id);
 	if (!p)
 		return REL_ENOPEER;
 	*out = p->st;
@@ -542,7 +517,7 @@ int rel_peer_stats(const struct rel_core *c, uint32_t id, struct rel_stats *out)
 
 int rel_peer_addr(const struct rel_core *c, uint32_t id, void *buf, size_t cap)
 {
-	const struct rel_peer *p = rel_peer_find(c, id);
+	const struct rel_sess *p = rel_sess_find(c, id);
 	if (!p)
 		return REL_ENOPEER;
 	memcpy(buf, p->addr, p->addr_len < cap ? p->addr_len : cap);
@@ -559,8 +534,8 @@ int rel_close(struct rel_core *c, uint32_t id, uint64_t now)
 {
 	if (!c)
 		return UDP_EINVAL;
-	struct rel_peer *p = rel_peer_find(c, id);
+	struct rel_sess *p = rel_sess_find(c, id);
 	if (!p)
 		return REL_ENOPEER;
-	return rel_peer_close(c, p, now);
+	return rel_sess_close(c, p, now);
 }

@@ -24,7 +24,7 @@ static uint32_t cookie_bucket(const struct rel_core *c, uint64_t now)
 	return (uint32_t)(now / c->cfg.cookie_bucket_us);
 }
 
-static void fill_hs_params(struct rel_core *c, struct rel_peer *p, struct rel_pkt *k)
+static void fill_hs_params(struct rel_core *c, struct rel_sess *p, struct rel_pkt *k)
 {
 	k->init_seq = p->hs_init_seq;
 	k->window_pkts = c->cfg.window;
@@ -33,7 +33,7 @@ static void fill_hs_params(struct rel_core *c, struct rel_peer *p, struct rel_pk
 }
 
 /* Client side: (re)sends HELLO or CONNECT for the current state. */
-void rel_send_handshake(struct rel_core *c, struct rel_peer *p, uint64_t now)
+void rel_send_handshake(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	struct rel_pkt k;
 	memset(&k, 0, sizeof k);
@@ -79,7 +79,7 @@ int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen,
 	return 0;
 }
 
-static int send_accept(struct rel_core *c, struct rel_peer *p, uint64_t now)
+static int send_accept(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	struct rel_pkt k;
 	memset(&k, 0, sizeof k);
@@ -105,26 +105,26 @@ int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen,
 		return REL_ECOOKIE;
 	}
 	/* the source is verified from here on */
-	for (struct rel_peer *p = c->peers; p; p = p->next) {
+	for (struct rel_sess *p = c->peers; p; p = p->next) {
 		if (p->passive && p->rsid == k->src_sid && rel_addr_eq(p, addr, alen)) {
 			p->last_recv = now;
 			return send_accept(c, p, now); /* our ACCEPT was lost */
 		}
 	}
-	struct rel_peer *p = rel_peer_new(c, addr, alen, now);
+	struct rel_sess *p = rel_sess_new(c, addr, alen, now);
 	if (!p) {
 		c->st.drop_peers++;
 		return REL_EPEERS;
 	}
 	p->passive = 1;
 	p->rsid = k->src_sid;
-	rel_peer_open(c, p, k->init_seq, k, now);
+	rel_sess_open(c, p, k->init_seq, k, now);
 	struct rel_event ev = {.type = REL_EV_CONNECTED, .peer = p->id};
 	(void)rel_event_push(c, &ev, 0);
 	return send_accept(c, p, now);
 }
 
-int rel_hs_client_reply(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
+int rel_hs_client_reply(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	if (k->type == REL_PT_COOKIE && p->state == REL_ST_HELLO) {
 		p->hs_bucket = k->bucket;
@@ -140,7 +140,7 @@ int rel_hs_client_reply(struct rel_core *c, struct rel_peer *p, const struct rel
 	if (k->type == REL_PT_ACCEPT && (p->state == REL_ST_CONNECT || p->state == REL_ST_HELLO)) {
 		p->rsid = k->src_sid;
 		p->rto = c->cfg.rto_initial_us;
-		rel_peer_open(c, p, k->init_seq, k, now);
+		rel_sess_open(c, p, k->init_seq, k, now);
 		struct rel_event ev = {.type = REL_EV_CONNECTED, .peer = p->id};
 		(void)rel_event_push(c, &ev, 0);
 		rel_owe_ack(c, p, 1, now); /* tells the server we are here */
@@ -154,7 +154,7 @@ int rel_connect(struct rel_core *c, const void *addr, size_t alen, uint64_t now,
 {
 	if (!c || !addr || alen == 0 || alen > REL_ADDR_MAX)
 		return REL_EADDR;
-	struct rel_peer *p = rel_peer_new(c, addr, alen, now);
+	struct rel_sess *p = rel_sess_new(c, addr, alen, now);
 	if (!p)
 		return c->npeers >= c->cfg.max_peers ? REL_EPEERS : UDP_ENOMEM;
 	p->state = REL_ST_HELLO;

@@ -1,6 +1,6 @@
 /* rel_int.h - internal structures of the reliable core, shared by
- * rel_core.c (sessions, handshake, queues), rel_peer.c (sending, acks,
- * timers) and rel_frag.c (receiving, reassembly, delivery). */
+ * rel_core.c (sessions, handshake, queues), rel_send.c (sending, acks,
+ * timers) and rel_recv.c (receiving, reassembly, delivery). */
 #ifndef REL_INT_H
 #define REL_INT_H
 
@@ -64,8 +64,8 @@ struct rel_rxmsg {
 	uint8_t fin;
 };
 
-struct rel_peer {
-	struct rel_peer *next;
+struct rel_sess {
+	struct rel_sess *next;
 	uint32_t id;
 	uint8_t addr[REL_ADDR_MAX];
 	size_t addr_len;
@@ -165,10 +165,10 @@ struct rel_evnode {
 struct rel_core {
 	struct rel_config cfg;
 	struct rel_rng rng;
-	struct rel_peer *peers;
+	struct rel_sess *peers;
 	uint32_t npeers, id_next;
 	uint32_t ring_mask;     /* send ring / receive bits: power of two >= window, - 1 */
-	struct rel_peer **tab_id, **tab_lsid; /* hash tables: by id, by local sid */
+	struct rel_sess **tab_id, **tab_lsid; /* hash tables: by id, by local sid */
 	uint32_t tab_mask;
 	struct rel_outslot *out;
 	uint32_t out_head, out_len;
@@ -193,19 +193,19 @@ struct rel_core {
 	size_t shelf_bytes;
 };
 
-static inline int rel_addr_eq(const struct rel_peer *p, const void *addr, size_t len)
+static inline int rel_addr_eq(const struct rel_sess *p, const void *addr, size_t len)
 {
 	return p->addr_len == len && !memcmp(p->addr, addr, len);
 }
 
 /* rel_core.c */
-uint8_t *rel_out_slot(struct rel_core *c, struct rel_peer *p); /* NULL if full */
+uint8_t *rel_out_slot(struct rel_core *c, struct rel_sess *p); /* NULL if full */
 uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer);
 void rel_out_commit(struct rel_core *c, size_t len);
 /* The slot of the datagram pushed as number pos (every push counts, from
  * 0), or NULL once the driver has taken it. */
 struct rel_outslot *rel_out_queued(struct rel_core *c, uint64_t pos);
-int rel_emit(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
+int rel_emit(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge);
 /* A send record for len bytes (zeroed but for data), or NULL. */
 struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len);
@@ -222,45 +222,45 @@ void *rel_malloc(struct rel_core *c, size_t n);
 
 /* rel_sess.c */
 int rel_sess_init(struct rel_core *c);
-struct rel_peer *rel_peer_find(const struct rel_core *c, uint32_t id);
-struct rel_peer *rel_peer_by_lsid(const struct rel_core *c, uint32_t sid);
-struct rel_peer *rel_peer_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now);
-void rel_peer_destroy(struct rel_core *c, struct rel_peer *p);
+struct rel_sess *rel_sess_find(const struct rel_core *c, uint32_t id);
+struct rel_sess *rel_sess_by_lsid(const struct rel_core *c, uint32_t sid);
+struct rel_sess *rel_sess_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now);
+void rel_sess_destroy(struct rel_core *c, struct rel_sess *p);
 
 /* rel_hs.c */
-void rel_send_handshake(struct rel_core *c, struct rel_peer *p, uint64_t now);
+void rel_send_handshake(struct rel_core *c, struct rel_sess *p, uint64_t now);
 int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *h,
 		 size_t inlen, uint64_t now);
 int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *k,
 		   uint64_t now);
-int rel_hs_client_reply(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now);
+int rel_hs_client_reply(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now);
 
-/* rel_peer.c */
-int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p);
-void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_seq,
+/* rel_send.c */
+int rel_sess_alloc_windows(struct rel_core *c, struct rel_sess *p);
+void rel_sess_open(struct rel_core *c, struct rel_sess *p, uint32_t peer_init_seq,
 		   const struct rel_pkt *pkt, uint64_t now);
-void rel_fill_ackblock(struct rel_core *c, struct rel_peer *p, struct rel_pkt *pkt, uint64_t now);
+void rel_fill_ackblock(struct rel_core *c, struct rel_sess *p, struct rel_pkt *pkt, uint64_t now);
 /* An ack is owed; urgent ones go at the next flush, others may wait up to
  * ack_delay_us or until a second packet needs acking. */
-void rel_owe_ack(struct rel_core *c, struct rel_peer *p, int urgent, uint64_t now);
+void rel_owe_ack(struct rel_core *c, struct rel_sess *p, int urgent, uint64_t now);
 /* Queues an ACK (or a PING: type) for p now (rel_ack.c). */
-void rel_send_ack(struct rel_core *c, struct rel_peer *p, uint8_t type, uint64_t now);
-void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
-void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now);
+void rel_send_ack(struct rel_core *c, struct rel_sess *p, uint8_t type, uint64_t now);
+void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);
+void rel_sess_flush(struct rel_core *c, struct rel_sess *p, uint64_t now);
 /* Returns 1 if the peer was destroyed. */
-int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now);
-uint64_t rel_peer_deadline(const struct rel_core *c, const struct rel_peer *p);
-int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
+int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
+uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p);
+int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data,
 		  size_t len, enum rel_mode mode, uint64_t now, uint64_t *msg_id);
-void rel_peer_free_tx(struct rel_peer *p);
-int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now);
-void rel_check_done(struct rel_core *c, struct rel_peer *p, uint64_t now);
-uint64_t rel_linger(const struct rel_core *c, const struct rel_peer *p);
+void rel_sess_free_tx(struct rel_sess *p);
+int rel_sess_close(struct rel_core *c, struct rel_sess *p, uint64_t now);
+void rel_check_done(struct rel_core *c, struct rel_sess *p, uint64_t now);
+uint64_t rel_linger(const struct rel_core *c, const struct rel_sess *p);
 
-/* rel_frag.c */
-int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
-int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *pkt, uint64_t now);
-void rel_rx_free(struct rel_core *c, struct rel_peer *p);
-uint64_t rel_rx_window(const struct rel_core *c, const struct rel_peer *p);
+/* rel_recv.c */
+int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);
+int rel_rx_dgram(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);
+void rel_rx_free(struct rel_core *c, struct rel_sess *p);
+uint64_t rel_rx_window(const struct rel_core *c, const struct rel_sess *p);
 
 #endif

@@ -6,7 +6,7 @@
 #include "rel_int.h"
 #include "udp_err.h"
 
-static uint32_t key_of(const struct rel_peer *p, int by_id)
+static uint32_t key_of(const struct rel_sess *p, int by_id)
 {
 	return by_id ? p->id : p->lsid;
 }
@@ -16,7 +16,7 @@ static uint32_t slot_of(const struct rel_core *c, uint32_t key)
 	return (key * 2654435761u) & c->tab_mask;
 }
 
-static struct rel_peer **table(const struct rel_core *c, int by_id)
+static struct rel_sess **table(const struct rel_core *c, int by_id)
 {
 	return by_id ? c->tab_id : c->tab_lsid;
 }
@@ -32,9 +32,9 @@ int rel_sess_init(struct rel_core *c)
 	return c->tab_id && c->tab_lsid ? 0 : UDP_ENOMEM;
 }
 
-static struct rel_peer *tab_find(const struct rel_core *c, int by_id, uint32_t key)
+static struct rel_sess *tab_find(const struct rel_core *c, int by_id, uint32_t key)
 {
-	struct rel_peer **t = table(c, by_id);
+	struct rel_sess **t = table(c, by_id);
 	for (uint32_t i = slot_of(c, key);; i = (i + 1) & c->tab_mask) {
 		if (!t[i])
 			return NULL;
@@ -43,9 +43,9 @@ static struct rel_peer *tab_find(const struct rel_core *c, int by_id, uint32_t k
 	}
 }
 
-static void tab_add(struct rel_core *c, int by_id, struct rel_peer *p)
+static void tab_add(struct rel_core *c, int by_id, struct rel_sess *p)
 {
-	struct rel_peer **t = table(c, by_id);
+	struct rel_sess **t = table(c, by_id);
 	uint32_t i = slot_of(c, key_of(p, by_id));
 	while (t[i])
 		i = (i + 1) & c->tab_mask;
@@ -53,9 +53,9 @@ static void tab_add(struct rel_core *c, int by_id, struct rel_peer *p)
 }
 
 /* Removes p and shifts the entries after it back (no tombstones). */
-static void tab_del(struct rel_core *c, int by_id, struct rel_peer *p)
+static void tab_del(struct rel_core *c, int by_id, struct rel_sess *p)
 {
-	struct rel_peer **t = table(c, by_id);
+	struct rel_sess **t = table(c, by_id);
 	uint32_t i = slot_of(c, key_of(p, by_id));
 	while (t[i] != p) {
 		if (!t[i])
@@ -74,21 +74,21 @@ static void tab_del(struct rel_core *c, int by_id, struct rel_peer *p)
 	}
 }
 
-struct rel_peer *rel_peer_find(const struct rel_core *c, uint32_t id)
+struct rel_sess *rel_sess_find(const struct rel_core *c, uint32_t id)
 {
 	return id ? tab_find(c, 1, id) : NULL;
 }
 
-struct rel_peer *rel_peer_by_lsid(const struct rel_core *c, uint32_t sid)
+struct rel_sess *rel_sess_by_lsid(const struct rel_core *c, uint32_t sid)
 {
 	return sid ? tab_find(c, 0, sid) : NULL;
 }
 
-struct rel_peer *rel_peer_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now)
+struct rel_sess *rel_sess_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now)
 {
 	if (c->npeers >= c->cfg.max_peers)
 		return NULL;
-	struct rel_peer *p = calloc(1, sizeof *p);
+	struct rel_sess *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	memcpy(p->addr, addr, alen);
@@ -96,15 +96,15 @@ struct rel_peer *rel_peer_new(struct rel_core *c, const void *addr, size_t alen,
 	do {
 		if (++c->id_next == 0)
 			c->id_next = 1;
-	} while (rel_peer_find(c, c->id_next)); /* after 2^32 sessions */
+	} while (rel_sess_find(c, c->id_next)); /* after 2^32 sessions */
 	p->id = c->id_next;
 	do
 		p->lsid = (uint32_t)rel_rng_next(&c->rng);
-	while (p->lsid == 0 || rel_peer_by_lsid(c, p->lsid));
+	while (p->lsid == 0 || rel_sess_by_lsid(c, p->lsid));
 	p->hs_init_seq = c->cfg.fixed_initial_seq ? c->cfg.initial_seq : (uint32_t)rel_rng_next(&c->rng);
 	p->rto = c->cfg.rto_initial_us;
 	p->last_recv = p->last_send = now;
-	if (rel_peer_alloc_windows(c, p) < 0) {
+	if (rel_sess_alloc_windows(c, p) < 0) {
 		free(p->ring);
 		free(p->rbits);
 		free(p->cc_state);
@@ -120,9 +120,9 @@ struct rel_peer *rel_peer_new(struct rel_core *c, const void *addr, size_t alen,
 	return p;
 }
 
-void rel_peer_destroy(struct rel_core *c, struct rel_peer *p)
+void rel_sess_destroy(struct rel_core *c, struct rel_sess *p)
 {
-	for (struct rel_peer **pp = &c->peers; *pp; pp = &(*pp)->next) {
+	for (struct rel_sess **pp = &c->peers; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
 			break;
@@ -130,7 +130,7 @@ void rel_peer_destroy(struct rel_core *c, struct rel_peer *p)
 	}
 	tab_del(c, 1, p);
 	tab_del(c, 0, p);
-	rel_peer_free_tx(p);
+	rel_sess_free_tx(p);
 	rel_rx_free(c, p);
 	free(p->ring);
 	free(p->rbits);

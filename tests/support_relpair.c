@@ -32,8 +32,8 @@ int relpair_open_at(struct relpair *p, uint64_t seed, const struct sim_link *lin
 	p->s = sim_new(seed, link);
 	if (p->s)
 		sim_set_now(p->s, start_us);
-	p->a = rel_core_new(&ca, NULL);
-	p->b = rel_core_new(&cb, NULL);
+	rel_core_new(&p->a, &ca);
+	rel_core_new(&p->b, &cb);
 	if (!p->s || !p->a || !p->b)
 		return -1;
 	p->na = sim_add(p->s, p->a);

@@ -8,16 +8,16 @@
 
 #include "support_seal.h"
 
-struct pkt seal_msg(struct udp_seal *s, const char *msg)
+struct pkt seal_msg(struct seal *s, const char *msg)
 {
 	struct pkt p;
-	p.n = udp_seal_seal(s, msg, strlen(msg), p.b, sizeof p.b);
-	assert_true(p.n == (int)strlen(msg) + UDP_SEAL_OVERHEAD);
+	p.n = seal_seal(s, msg, strlen(msg), p.b, sizeof p.b);
+	assert_true(p.n == (int)strlen(msg) + SEAL_OVERHEAD);
 	return p;
 }
 
-int open_pkt(struct udp_seal *r, const struct pkt *p)
+int open_pkt(struct seal *r, const struct pkt *p)
 {
 	uint8_t out[256];
-	return udp_seal_open(r, p->b, (size_t)p->n, NULL, 0, out, sizeof out, NULL);
+	return seal_open(r, p->b, (size_t)p->n, NULL, 0, out, sizeof out, NULL);
 }

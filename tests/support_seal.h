@@ -3,7 +3,7 @@
 #ifndef SUPPORT_SEAL_H
 #define SUPPORT_SEAL_H
 
-#include "udp_seal.h"
+#include "seal.h"
 
 struct pkt {
 	uint8_t b[256];
@@ -11,8 +11,8 @@ struct pkt {
 };
 
 /* Seals msg with s; asserts the length is the message plus the overhead. */
-struct pkt seal_msg(struct udp_seal *s, const char *msg);
-/* Opens p with r: the code udp_seal_open returns. */
-int open_pkt(struct udp_seal *r, const struct pkt *p);
+struct pkt seal_msg(struct seal *s, const char *msg);
+/* Opens p with r: the code seal_open returns. */
+int open_pkt(struct seal *r, const struct pkt *p);
 
 #endif

@@ -24,7 +24,7 @@ static void expect_format(const char *text, int flags, const char *want)
 	char buf[UDP_ADDR_STRLEN];
 	int rc = udp_addr_parse(&a, text, flags);
 	if (rc != 0)
-		fail_msg("parse \"%s\": %d (%s)", text, rc, udp_strerror(rc));
+		fail_msg("parse \"%s\": %d (%s)", text, rc, udpkit_strerror(rc));
 	rc = udp_addr_format(&a, buf, sizeof buf);
 	assert_int_equal(rc, (int)strlen(want));
 	assert_string_equal(buf, want);
@@ -41,7 +41,7 @@ static void expect_code(const char *text, int flags, int code)
 	int rc = udp_addr_parse(&a, text, flags);
 	if (rc != code)
 		fail_msg("parse \"%s\" flags %d: got %d (%s), want %d (%s)", text, flags,
-			 rc, udp_strerror(rc), code, udp_strerror(code));
+			 rc, udpkit_strerror(rc), code, udpkit_strerror(code));
 	/* a failed parse leaves "no address", never half a result */
 	assert_int_equal(a.len, 0);
 	assert_int_equal(udp_addr_family(&a), AF_UNSPEC);
@@ -147,7 +147,7 @@ static void bad_codes_have_words(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof bad_forms / sizeof bad_forms[0]; i++)
-		assert_string_not_equal(udp_strerror(bad_forms[i].code), "unknown error");
+		assert_string_not_equal(udpkit_strerror(bad_forms[i].code), "unknown error");
 }
 
 static void null_arguments(void **state)

@@ -1,5 +1,5 @@
 /* cmocka tests for congestion control in virtual time: reliable cores
- * joined through two udp_netsim instances (one per direction), so a
+ * joined through two netsim instances (one per direction), so a
  * `rate ... limit ...` spec is a real bottleneck queue.  The clock jumps to
  * the next event (a core deadline, a datagram due, an application timer),
  * so a 30 s transfer runs in a fraction of a second and is the same on every
@@ -15,13 +15,13 @@
 
 #include "rel.h"
 #include "rel_bbr.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 
 #define NODES 3
 #define MSG 1200
 
 struct net {
-	struct udp_netsim *fwd, *rev; /* clients -> server, server -> clients */
+	struct netsim *fwd, *rev; /* clients -> server, server -> clients */
 	struct rel_core *core[NODES];
 	uint32_t to_server[NODES];    /* client's session id for the server */
 	int connected[NODES];
@@ -44,8 +44,8 @@ static void net_init(struct net *w, int n, const struct rel_cc_ops *cc,
 	w->n = n;
 	w->now = 1000000;
 	char err[128];
-	assert_int_equal(udp_netsim_new(&w->fwd, fwd, err, sizeof err), 0);
-	assert_int_equal(udp_netsim_new(&w->rev, rev, err, sizeof err), 0);
+	assert_int_equal(netsim_new(&w->fwd, fwd, err, sizeof err), 0);
+	assert_int_equal(netsim_new(&w->rev, rev, err, sizeof err), 0);
 	for (int i = 0; i < n; i++) {
 		struct rel_config c;
 		rel_config_default(&c);
@@ -54,7 +54,7 @@ static void net_init(struct net *w, int n, const struct rel_cc_ops *cc,
 		c.cc = cc;
 		/* never limit by budget: the link is what is under test */
 		c.window = 1024;
-		w->core[i] = rel_core_new(&c, NULL);
+		rel_core_new(&w->core[i], &c);
 		assert_non_null(w->core[i]);
 	}
 }
@@ -63,8 +63,8 @@ static void net_free(struct net *w)
 {
 	for (int i = 0; i < w->n; i++)
 		rel_core_free(w->core[i]);
-	udp_netsim_free(w->fwd);
-	udp_netsim_free(w->rev);
+	netsim_free(w->fwd);
+	netsim_free(w->rev);
 }
 
 /* Moves every queued datagram onto its link, with [from, to] in front. */
@@ -80,16 +80,16 @@ static void pump(struct net *w)
 			w->buf[1] = d.addr[1];
 			memcpy(w->buf + 2, d.data, d.len);
 			/* a full queue drops it: counted by the netsim */
-			(void)udp_netsim_push(i == 0 ? w->rev : w->fwd, w->now, w->buf, d.len + 2, NULL);
+			(void)netsim_push(i == 0 ? w->rev : w->fwd, w->now, w->buf, d.len + 2, NULL);
 		}
 		rel_out_pop(w->core[i], k);
 	}
 }
 
-static void deliver(struct net *w, struct udp_netsim *ns)
+static void deliver(struct net *w, struct netsim *ns)
 {
 	size_t len;
-	while (udp_netsim_pop(ns, w->now, w->buf, sizeof w->buf, &len, NULL) == 1) {
+	while (netsim_pop(ns, w->now, w->buf, sizeof w->buf, &len, NULL) == 1) {
 		uint8_t a[4];
 		addr_of(w->buf[0], a);
 		(void)rel_input(w->core[w->buf[1]], a, 4, w->buf + 2, len - 2, w->now);
@@ -101,8 +101,8 @@ static void deliver(struct net *w, struct udp_netsim *ns)
 static int step(struct net *w, uint64_t limit)
 {
 	pump(w);
-	uint64_t next = udp_netsim_next_due(w->fwd);
-	uint64_t r = udp_netsim_next_due(w->rev);
+	uint64_t next = netsim_next_due(w->fwd);
+	uint64_t r = netsim_next_due(w->rev);
 	if (r < next)
 		next = r;
 	for (int i = 0; i < w->n; i++) {
@@ -184,8 +184,8 @@ static void run_bulk(struct net *w, struct bulk *b)
 	while (step(w, b->t_end) || w->now < b->t_end)
 		bulk_events(w, b);
 	bulk_events(w, b);
-	struct udp_netsim_counters c;
-	udp_netsim_counters(w->fwd, &c);
+	struct netsim_counters c;
+	netsim_counters(w->fwd, &c);
 	b->queue_drops = c.queue_drops;
 	b->fwd_in = c.in;
 	for (int i = 1; i < w->n; i++) {

@@ -1,4 +1,4 @@
-/* cmocka tests for udp_key: key files, passphrase derivation, subkeys. */
+/* cmocka tests for seal_key: key files, passphrase derivation, subkeys. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,7 +19,7 @@
 #include <sodium.h>
 
 #include "udp_err.h"
-#include "udp_key.h"
+#include "seal_key.h"
 
 static char dir[64];
 
@@ -60,60 +60,60 @@ static void put(const char *name, const char *text, mode_t mode)
 /* base64 of bytes 00..1f */
 #define KEY0_TEXT "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
 
-static struct udp_key *key0(void)
+static struct seal_key *key0(void)
 {
 	uint8_t b[32];
-	struct udp_key *k;
+	struct seal_key *k;
 	for (int i = 0; i < 32; i++)
 		b[i] = (uint8_t)i;
-	assert_int_equal(udp_key_from_bytes(&k, b), 0);
+	assert_int_equal(seal_key_from_bytes(&k, b), 0);
 	return k;
 }
 
 static void format_and_id_known_answer(void **state)
 {
 	(void)state;
-	struct udp_key *k = key0();
-	char text[UDP_KEY_TEXT_SIZE];
-	assert_int_equal(udp_key_format(k, text, sizeof text), 45);
+	struct seal_key *k = key0();
+	char text[SEAL_KEY_TEXT_SIZE];
+	assert_int_equal(seal_key_format(k, text, sizeof text), 45);
 	assert_string_equal(text, KEY0_TEXT);
-	assert_int_equal(udp_key_format(k, text, sizeof text - 1), UDP_ENOSPACE);
+	assert_int_equal(seal_key_format(k, text, sizeof text - 1), UDP_ENOSPACE);
 	/* id = first 4 bytes of crypto_kdf subkey 3, context "udpkit01" */
 	uint8_t kb[32], sub[16];
 	for (int i = 0; i < 32; i++)
 		kb[i] = (uint8_t)i;
 	crypto_kdf_derive_from_key(sub, 16, 3, "udpkit01", kb);
 	uint32_t want = (uint32_t)sub[0] << 24 | (uint32_t)sub[1] << 16 | (uint32_t)sub[2] << 8 | sub[3];
-	assert_true(udp_key_id(k) == want);
-	assert_true(udp_key_id(k) == 0x0e5f7b95u);
-	udp_key_free(k);
+	assert_true(seal_key_id(k) == want);
+	assert_true(seal_key_id(k) == 0x0e5f7b95u);
+	seal_key_free(k);
 }
 
 static void save_creates_0600_despite_umask(void **state)
 {
 	(void)state;
-	struct udp_key *k = key0();
+	struct seal_key *k = key0();
 	mode_t old = umask(0);
-	int rc = udp_key_save(k, path("k"));
+	int rc = seal_key_save(k, path("k"));
 	umask(old);
 	assert_int_equal(rc, 0);
 	struct stat st;
 	assert_int_equal(lstat(path("k"), &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
-	struct udp_key *l;
-	assert_int_equal(udp_key_load(&l, path("k")), 0);
-	assert_true(udp_key_id(l) == udp_key_id(k));
-	udp_key_free(l);
-	udp_key_free(k);
+	struct seal_key *l;
+	assert_int_equal(seal_key_load(&l, path("k")), 0);
+	assert_true(seal_key_id(l) == seal_key_id(k));
+	seal_key_free(l);
+	seal_key_free(k);
 }
 
 static void save_refuses_overwrite_and_symlink(void **state)
 {
 	(void)state;
-	struct udp_key *k = key0();
+	struct seal_key *k = key0();
 	put("exists", "precious\n", 0600);
-	assert_int_equal(udp_key_save(k, path("exists")), UDP_ESEAL_KEYFILE_EXISTS);
+	assert_int_equal(seal_key_save(k, path("exists")), UDP_ESEAL_KEYFILE_EXISTS);
 	char buf[32] = {0};
 	FILE *f = fopen(path("exists"), "r");
 	assert_non_null(f);
@@ -124,37 +124,37 @@ static void save_refuses_overwrite_and_symlink(void **state)
 	char target[128];
 	snprintf(target, sizeof target, "%s", path("target"));
 	assert_int_equal(symlink(target, path("dangling")), 0);
-	assert_int_equal(udp_key_save(k, path("dangling")), UDP_ESEAL_KEYFILE_EXISTS);
+	assert_int_equal(seal_key_save(k, path("dangling")), UDP_ESEAL_KEYFILE_EXISTS);
 	assert_int_equal(access(target, F_OK), -1);
-	assert_int_equal(udp_key_save(k, "/nonexistent-dir/k"), UDP_ESYS);
-	udp_key_free(k);
+	assert_int_equal(seal_key_save(k, "/nonexistent-dir/k"), UDP_ESYS);
+	seal_key_free(k);
 }
 
 static void load_good_file(void **state)
 {
 	(void)state;
 	put("good", KEY0_TEXT, 0600);
-	struct udp_key *k;
-	assert_int_equal(udp_key_load(&k, path("good")), 0);
-	assert_true(udp_key_id(k) == 0x0e5f7b95u);
-	udp_key_free(k);
+	struct seal_key *k;
+	assert_int_equal(seal_key_load(&k, path("good")), 0);
+	assert_true(seal_key_id(k) == 0x0e5f7b95u);
+	seal_key_free(k);
 	put("ro", KEY0_TEXT, 0400);
-	assert_int_equal(udp_key_load(&k, path("ro")), 0);
-	udp_key_free(k);
+	assert_int_equal(seal_key_load(&k, path("ro")), 0);
+	seal_key_free(k);
 	/* without the newline is accepted too (echo -n, editors) */
 	put("nonl", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 0600);
-	assert_int_equal(udp_key_load(&k, path("nonl")), 0);
-	udp_key_free(k);
+	assert_int_equal(seal_key_load(&k, path("nonl")), 0);
+	seal_key_free(k);
 }
 
 static void load_refuses_open_permissions(void **state)
 {
 	(void)state;
 	static const mode_t modes[] = {0644, 0640, 0604, 0660, 0620, 0602, 0601, 0610, 0666};
-	struct udp_key *k = (struct udp_key *)&k;
+	struct seal_key *k = (struct seal_key *)&k;
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
 		put("open", KEY0_TEXT, modes[i]);
-		assert_int_equal(udp_key_load(&k, path("open")), UDP_ESEAL_KEYFILE_PERM);
+		assert_int_equal(seal_key_load(&k, path("open")), UDP_ESEAL_KEYFILE_PERM);
 		assert_null(k);
 	}
 }
@@ -162,17 +162,17 @@ static void load_refuses_open_permissions(void **state)
 static void load_refuses_symlink_and_non_files(void **state)
 {
 	(void)state;
-	struct udp_key *k;
+	struct seal_key *k;
 	char real[128];
 	put("real", KEY0_TEXT, 0600);
 	snprintf(real, sizeof real, "%s", path("real"));
 	assert_int_equal(symlink(real, path("link")), 0);
-	assert_int_equal(udp_key_load(&k, path("link")), UDP_ESEAL_KEYFILE_LINK);
-	assert_int_equal(udp_key_load(&k, dir), UDP_ESEAL_KEYFILE_TYPE);
+	assert_int_equal(seal_key_load(&k, path("link")), UDP_ESEAL_KEYFILE_LINK);
+	assert_int_equal(seal_key_load(&k, dir), UDP_ESEAL_KEYFILE_TYPE);
 	assert_int_equal(mkfifo(path("fifo"), 0600), 0);
-	assert_int_equal(udp_key_load(&k, path("fifo")), UDP_ESEAL_KEYFILE_TYPE);
+	assert_int_equal(seal_key_load(&k, path("fifo")), UDP_ESEAL_KEYFILE_TYPE);
 	errno = 0;
-	assert_int_equal(udp_key_load(&k, path("missing")), UDP_ESYS);
+	assert_int_equal(seal_key_load(&k, path("missing")), UDP_ESYS);
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -200,9 +200,9 @@ static void load_refuses_malformed(void **state)
 		{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\xb8h8=", UDP_ESEAL_KEYFILE_FORMAT},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct udp_key *k;
+		struct seal_key *k;
 		put("bad", cases[i].text, 0600);
-		int rc = udp_key_load(&k, path("bad"));
+		int rc = seal_key_load(&k, path("bad"));
 		if (rc != cases[i].want)
 			fail_msg("case %zu: got %d want %d", i, rc, cases[i].want);
 	}
@@ -211,42 +211,42 @@ static void load_refuses_malformed(void **state)
 	memset(big, 'A', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
 	put("big", big, 0600);
-	struct udp_key *k;
-	assert_int_equal(udp_key_load(&k, path("big")), UDP_ESEAL_KEYFILE_FORMAT);
+	struct seal_key *k;
+	assert_int_equal(seal_key_load(&k, path("big")), UDP_ESEAL_KEYFILE_FORMAT);
 }
 
 static void generate_is_random(void **state)
 {
 	(void)state;
-	struct udp_key *a, *b;
-	assert_int_equal(udp_key_generate(&a), 0);
-	assert_int_equal(udp_key_generate(&b), 0);
-	char ta[UDP_KEY_TEXT_SIZE], tb[UDP_KEY_TEXT_SIZE];
-	udp_key_format(a, ta, sizeof ta);
-	udp_key_format(b, tb, sizeof tb);
+	struct seal_key *a, *b;
+	assert_int_equal(seal_key_generate(&a), 0);
+	assert_int_equal(seal_key_generate(&b), 0);
+	char ta[SEAL_KEY_TEXT_SIZE], tb[SEAL_KEY_TEXT_SIZE];
+	seal_key_format(a, ta, sizeof ta);
+	seal_key_format(b, tb, sizeof tb);
 	assert_string_not_equal(ta, tb);
-	struct udp_key *c;
-	assert_int_equal(udp_key_from_text(&c, ta, strlen(ta)), 0);
-	assert_true(udp_key_id(c) == udp_key_id(a));
-	udp_key_free(a);
-	udp_key_free(b);
-	udp_key_free(c);
+	struct seal_key *c;
+	assert_int_equal(seal_key_from_text(&c, ta, strlen(ta)), 0);
+	assert_true(seal_key_id(c) == seal_key_id(a));
+	seal_key_free(a);
+	seal_key_free(b);
+	seal_key_free(c);
 }
 
 static void derive_deterministic_and_separated(void **state)
 {
 	(void)state;
-	struct udp_key *a, *b, *c, *d;
+	struct seal_key *a, *b, *c, *d;
 	const char *pw = "correct horse battery staple";
-	assert_int_equal(udp_key_derive(&a, "lab", pw, strlen(pw)), 0);
-	assert_int_equal(udp_key_derive(&b, "lab", pw, strlen(pw)), 0);
-	assert_int_equal(udp_key_derive(&c, "lab2", pw, strlen(pw)), 0);
-	assert_int_equal(udp_key_derive(&d, "lab", pw, strlen(pw) - 1), 0);
-	char ta[UDP_KEY_TEXT_SIZE], tb[UDP_KEY_TEXT_SIZE], tc[UDP_KEY_TEXT_SIZE], td[UDP_KEY_TEXT_SIZE];
-	udp_key_format(a, ta, sizeof ta);
-	udp_key_format(b, tb, sizeof tb);
-	udp_key_format(c, tc, sizeof tc);
-	udp_key_format(d, td, sizeof td);
+	assert_int_equal(seal_key_derive(&a, "lab", pw, strlen(pw)), 0);
+	assert_int_equal(seal_key_derive(&b, "lab", pw, strlen(pw)), 0);
+	assert_int_equal(seal_key_derive(&c, "lab2", pw, strlen(pw)), 0);
+	assert_int_equal(seal_key_derive(&d, "lab", pw, strlen(pw) - 1), 0);
+	char ta[SEAL_KEY_TEXT_SIZE], tb[SEAL_KEY_TEXT_SIZE], tc[SEAL_KEY_TEXT_SIZE], td[SEAL_KEY_TEXT_SIZE];
+	seal_key_format(a, ta, sizeof ta);
+	seal_key_format(b, tb, sizeof tb);
+	seal_key_format(c, tc, sizeof tc);
+	seal_key_format(d, td, sizeof td);
 	assert_string_equal(ta, tb);
 	assert_string_not_equal(ta, tc);
 	assert_string_not_equal(ta, td);
@@ -264,34 +264,34 @@ static void derive_deterministic_and_separated(void **state)
 	assert_int_equal(sodium_base642bin(got, 32, ta, 44, NULL, &n, NULL,
 					   sodium_base64_VARIANT_ORIGINAL), 0);
 	assert_memory_equal(got, want, 32);
-	udp_key_free(a);
-	udp_key_free(b);
-	udp_key_free(c);
-	udp_key_free(d);
+	seal_key_free(a);
+	seal_key_free(b);
+	seal_key_free(c);
+	seal_key_free(d);
 }
 
 static void derive_refuses_bad_input(void **state)
 {
 	(void)state;
-	struct udp_key *k;
-	char group[UDP_KEY_GROUP_MAX + 2];
+	struct seal_key *k;
+	char group[SEAL_KEY_GROUP_MAX + 2];
 	memset(group, 'g', sizeof group - 1);
 	group[sizeof group - 1] = '\0';
-	assert_int_equal(udp_key_derive(&k, "", "pw", 2), UDP_ESEAL_GROUP);
-	assert_int_equal(udp_key_derive(&k, group, "pw", 2), UDP_ESEAL_GROUP);
-	assert_int_equal(udp_key_derive(&k, "g", "", 0), UDP_ESEAL_PASSPHRASE);
-	assert_int_equal(udp_key_derive(&k, "g", group, UDP_KEY_PASSPHRASE_MAX + 1), UDP_ESEAL_PASSPHRASE);
+	assert_int_equal(seal_key_derive(&k, "", "pw", 2), UDP_ESEAL_GROUP);
+	assert_int_equal(seal_key_derive(&k, group, "pw", 2), UDP_ESEAL_GROUP);
+	assert_int_equal(seal_key_derive(&k, "g", "", 0), UDP_ESEAL_PASSPHRASE);
+	assert_int_equal(seal_key_derive(&k, "g", group, SEAL_KEY_PASSPHRASE_MAX + 1), UDP_ESEAL_PASSPHRASE);
 }
 
 static void subkeys_differ_by_id(void **state)
 {
 	(void)state;
-	struct udp_key *k = key0();
+	struct seal_key *k = key0();
 	uint8_t s1[32], s2[32], s3[32], s1b[32];
-	assert_int_equal(udp_key_subkey(k, UDP_KEY_SUB_SEAL, s1, 32), 0);
-	assert_int_equal(udp_key_subkey(k, UDP_KEY_SUB_COOKIE, s2, 32), 0);
-	assert_int_equal(udp_key_subkey(k, UDP_KEY_SUB_KEYID, s3, 32), 0);
-	assert_int_equal(udp_key_subkey(k, UDP_KEY_SUB_SEAL, s1b, 32), 0);
+	assert_int_equal(seal_key_subkey(k, SEAL_KEY_SUB_SEAL, s1, 32), 0);
+	assert_int_equal(seal_key_subkey(k, SEAL_KEY_SUB_COOKIE, s2, 32), 0);
+	assert_int_equal(seal_key_subkey(k, SEAL_KEY_SUB_KEYID, s3, 32), 0);
+	assert_int_equal(seal_key_subkey(k, SEAL_KEY_SUB_SEAL, s1b, 32), 0);
 	assert_memory_equal(s1, s1b, 32);
 	assert_memory_not_equal(s1, s2, 32);
 	assert_memory_not_equal(s1, s3, 32);
@@ -300,12 +300,12 @@ static void subkeys_differ_by_id(void **state)
 	for (int i = 0; i < 32; i++)
 		kb[i] = (uint8_t)i;
 	assert_memory_not_equal(s1, kb, 32); /* never the master key itself */
-	crypto_kdf_derive_from_key(ref, 32, UDP_KEY_SUB_COOKIE, "udpkit01", kb);
+	crypto_kdf_derive_from_key(ref, 32, SEAL_KEY_SUB_COOKIE, "udpkit01", kb);
 	assert_memory_equal(s2, ref, 32);
 	uint8_t big[65];
-	assert_int_equal(udp_key_subkey(k, 1, big, 15), UDP_EINVAL);
-	assert_int_equal(udp_key_subkey(k, 1, big, 65), UDP_EINVAL);
-	udp_key_free(k);
+	assert_int_equal(seal_key_subkey(k, 1, big, 15), UDP_EINVAL);
+	assert_int_equal(seal_key_subkey(k, 1, big, 65), UDP_EINVAL);
+	seal_key_free(k);
 }
 
 static void secret_file_reading(void **state)
@@ -313,17 +313,17 @@ static void secret_file_reading(void **state)
 	(void)state;
 	char buf[64];
 	put("pw", "hunter2\r\n", 0600);
-	assert_int_equal(udp_key_read_secret_file(path("pw"), buf, sizeof buf), 7);
+	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), 7);
 	assert_string_equal(buf, "hunter2");
 	put("pw", "two words\n", 0600);
-	assert_int_equal(udp_key_read_secret_file(path("pw"), buf, sizeof buf), 9);
+	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), 9);
 	put("pw", "hunter2\n", 0644);
-	assert_int_equal(udp_key_read_secret_file(path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_PERM);
+	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_PERM);
 	put("pw", "\n", 0600);
-	assert_int_equal(udp_key_read_secret_file(path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_EMPTY);
+	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_EMPTY);
 	put("pw", "0123456789", 0600);
-	assert_int_equal(udp_key_read_secret_file(path("pw"), buf, 10), UDP_ESEAL_PASSPHRASE);
-	assert_int_equal(udp_key_read_secret_file(path("pw"), buf, 11), 10);
+	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, 10), UDP_ESEAL_PASSPHRASE);
+	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, 11), 10);
 }
 
 /* Process-wide, so checked in a child. */
@@ -334,7 +334,7 @@ static void protect_process_disables_dumps(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct rlimit rl;
-		int ok = udp_key_protect_process() == 0 && getrlimit(RLIMIT_CORE, &rl) == 0 &&
+		int ok = seal_key_protect_process() == 0 && getrlimit(RLIMIT_CORE, &rl) == 0 &&
 			 rl.rlim_cur == 0 && rl.rlim_max == 0 && prctl(PR_GET_DUMPABLE) == 0;
 		_exit(ok ? 0 : 1);
 	}
@@ -346,10 +346,10 @@ static void protect_process_disables_dumps(void **state)
 static void free_null(void **state)
 {
 	(void)state;
-	udp_key_free(NULL);
-	struct udp_key *k;
-	assert_int_equal(udp_key_from_text(&k, NULL, 0), UDP_ESEAL_KEYFILE_EMPTY);
-	assert_int_equal(udp_key_load(&k, NULL), UDP_EINVAL);
+	seal_key_free(NULL);
+	struct seal_key *k;
+	assert_int_equal(seal_key_from_text(&k, NULL, 0), UDP_ESEAL_KEYFILE_EMPTY);
+	assert_int_equal(seal_key_load(&k, NULL), UDP_EINVAL);
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* cmocka tests for udp_netsim: the grammar, every error, and the model's
+/* cmocka tests for netsim: the grammar, every error, and the model's
  * statistics, all in virtual time with fixed seeds, so every run sees the
  * same numbers and none sleeps. */
 #include <stdarg.h>
@@ -11,15 +11,15 @@
 #include <cmocka.h>
 
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 
 #define N_STAT 100000
 
-static struct udp_netsim *mk(const char *spec)
+static struct netsim *mk(const char *spec)
 {
 	char err[256] = "";
-	struct udp_netsim *ns = NULL;
-	int rc = udp_netsim_new(&ns, spec, err, sizeof err);
+	struct netsim *ns = NULL;
+	int rc = netsim_new(&ns, spec, err, sizeof err);
 	if (rc != 0)
 		fail_msg("spec '%s' rejected (%d): %s", spec, rc, err);
 	assert_non_null(ns);
@@ -32,21 +32,21 @@ struct tag {
 	uint64_t t;
 };
 
-static int push_tag(struct udp_netsim *ns, uint64_t t, uint64_t idx, size_t len)
+static int push_tag(struct netsim *ns, uint64_t t, uint64_t idx, size_t len)
 {
 	uint8_t buf[2048];
 	struct tag g = {idx, t};
 	assert_true(len >= sizeof g && len <= sizeof buf);
 	memset(buf, (int)(idx & 0xff), len);
 	memcpy(buf, &g, sizeof g);
-	return udp_netsim_push(ns, t, buf, len, NULL);
+	return netsim_push(ns, t, buf, len, NULL);
 }
 
-static int pop_tag(struct udp_netsim *ns, uint64_t t, struct tag *g)
+static int pop_tag(struct netsim *ns, uint64_t t, struct tag *g)
 {
 	uint8_t buf[2048];
 	size_t len = 0;
-	int rc = udp_netsim_pop(ns, t, buf, sizeof buf, &len, NULL);
+	int rc = netsim_pop(ns, t, buf, sizeof buf, &len, NULL);
 	assert_true(rc >= 0);
 	if (rc == 1) {
 		assert_true(len >= sizeof *g);
@@ -57,7 +57,7 @@ static int pop_tag(struct udp_netsim *ns, uint64_t t, struct tag *g)
 
 /* Pushes one packet and pops what is due at once: 1 if it came through
  * (duplicates count), 0 if it was lost.  For models with no delay. */
-static int pass_one(struct udp_netsim *ns, uint64_t t)
+static int pass_one(struct netsim *ns, uint64_t t)
 {
 	int n = 0;
 	struct tag g;
@@ -67,19 +67,19 @@ static int pass_one(struct udp_netsim *ns, uint64_t t)
 	return n;
 }
 
-static void check_invariant(struct udp_netsim *ns)
+static void check_invariant(struct netsim *ns)
 {
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.in + c.duplicated == c.passed + c.lost + c.queue_drops + c.queued);
 }
 
 /* Delay of one packet alone in the queue, in microseconds. */
-static uint64_t one_delay(struct udp_netsim *ns, uint64_t t)
+static uint64_t one_delay(struct netsim *ns, uint64_t t)
 {
 	struct tag g;
 	assert_int_equal(push_tag(ns, t, 0, 64), 0);
-	uint64_t due = udp_netsim_next_due(ns);
+	uint64_t due = netsim_next_due(ns);
 	assert_true(due != UINT64_MAX && due >= t);
 	if (due > t)
 		assert_int_equal(pop_tag(ns, due - 1, &g), 0);
@@ -126,28 +126,28 @@ static void empty_spec_passes_everything_in_order(void **state)
 	(void)state;
 	const char *specs[] = {"", "   \t\n", NULL, "limit 5 seed 3", "loss 0%"};
 	for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
-		struct udp_netsim *ns = mk(specs[k]);
-		assert_int_equal(udp_netsim_is_passthrough(ns), 1);
-		assert_true(udp_netsim_next_due(ns) == UINT64_MAX);
+		struct netsim *ns = mk(specs[k]);
+		assert_int_equal(netsim_is_passthrough(ns), 1);
+		assert_true(netsim_next_due(ns) == UINT64_MAX);
 		for (uint64_t i = 0; i < 3; i++)
 			assert_int_equal(push_tag(ns, 1000, i, 100 + i), 0);
-		assert_true(udp_netsim_next_due(ns) == 1000);
+		assert_true(netsim_next_due(ns) == 1000);
 		for (uint64_t i = 0; i < 3; i++) {
 			uint8_t buf[256], want[256];
 			size_t len;
 			struct tag g = {i, 1000};
 			memset(want, (int)i, sizeof want);
 			memcpy(want, &g, sizeof g);
-			assert_int_equal(udp_netsim_pop(ns, 1000, buf, sizeof buf, &len, NULL), 1);
+			assert_int_equal(netsim_pop(ns, 1000, buf, sizeof buf, &len, NULL), 1);
 			assert_int_equal(len, 100 + i);
 			assert_memory_equal(buf, want, len);
 		}
-		assert_int_equal(udp_netsim_pop(ns, 1000, NULL, 0, &(size_t){0}, NULL), 0);
-		struct udp_netsim_counters c;
-		udp_netsim_counters(ns, &c);
+		assert_int_equal(netsim_pop(ns, 1000, NULL, 0, &(size_t){0}, NULL), 0);
+		struct netsim_counters c;
+		netsim_counters(ns, &c);
 		assert_true(c.in == 3 && c.passed == 3 && c.lost == 0 && c.delayed == 0);
 		assert_true(c.bytes_in == 303 && c.bytes_passed == 303);
-		udp_netsim_free(ns);
+		netsim_free(ns);
 	}
 }
 
@@ -158,11 +158,11 @@ static void impairments_are_not_passthrough(void **state)
 			       "corrupt 1%", "rate 1mbit", "delay 1ms reorder 1%",
 			       "loss gemodel 0%", "loss state 1%"};
 	for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
-		struct udp_netsim *ns = mk(specs[k]);
-		assert_int_equal(udp_netsim_is_passthrough(ns), 0);
-		udp_netsim_free(ns);
+		struct netsim *ns = mk(specs[k]);
+		assert_int_equal(netsim_is_passthrough(ns), 0);
+		netsim_free(ns);
 	}
-	udp_netsim_free(NULL);
+	netsim_free(NULL);
 }
 
 /* ---- loss ---- */
@@ -172,16 +172,16 @@ static void bernoulli_loss_rate(void **state)
 	(void)state;
 	const char *specs[] = {"loss 10%", "loss random 10", "loss 10% seed 99"};
 	for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
-		struct udp_netsim *ns = mk(specs[k]);
+		struct netsim *ns = mk(specs[k]);
 		uint64_t got = 0;
 		for (uint64_t i = 0; i < N_STAT; i++)
 			got += (uint64_t)pass_one(ns, i);
-		struct udp_netsim_counters c;
-		udp_netsim_counters(ns, &c);
+		struct netsim_counters c;
+		netsim_counters(ns, &c);
 		assert_true(c.lost + got == N_STAT);
 		assert_near((double)c.lost / N_STAT, 0.10, 0.005, specs[k]);
 		check_invariant(ns);
-		udp_netsim_free(ns);
+		netsim_free(ns);
 	}
 }
 
@@ -189,7 +189,7 @@ static void bernoulli_loss_rate(void **state)
 static void loss_pattern(const char *spec, uint64_t n, double *rate, double *after_loss,
 			 double *mean_burst)
 {
-	struct udp_netsim *ns = mk(spec);
+	struct netsim *ns = mk(spec);
 	uint64_t lost = 0, pairs = 0, ll = 0, bursts = 0;
 	int prev = 0;
 	for (uint64_t i = 0; i < n; i++) {
@@ -206,7 +206,7 @@ static void loss_pattern(const char *spec, uint64_t n, double *rate, double *aft
 	*rate = (double)lost / (double)n;
 	*after_loss = pairs ? (double)ll / (double)pairs : 0;
 	*mean_burst = bursts ? (double)lost / (double)bursts : 0;
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void loss_correlation_keeps_rate_and_clusters(void **state)
@@ -294,27 +294,27 @@ static void state_model_matches_its_chain(void **state)
 static void constant_delay(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("delay 20ms");
+	struct netsim *ns = mk("delay 20ms");
 	for (uint64_t t = 0; t < 1000000; t += 7777)
 		assert_true(one_delay(ns, t) == 20000);
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.delayed == c.in && c.passed == c.in);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 
 	/* sub-microsecond delays round the due time up */
 	ns = mk("delay 1500ns");
 	assert_true(one_delay(ns, 10) == 2);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void delay_stats(const char *spec, struct stats *s, int *reordered)
 {
-	struct udp_netsim *ns = mk(spec);
+	struct netsim *ns = mk(spec);
 	memset(s, 0, sizeof *s);
 	for (uint64_t i = 0; i < N_STAT; i++)
 		stats_add(s, (double)one_delay(ns, i * 100000));
-	udp_netsim_free(ns);
+	netsim_free(ns);
 	/* the same spec with packets 1ms apart: do they overtake? */
 	ns = mk(spec);
 	uint64_t last = 0, t = 0;
@@ -327,7 +327,7 @@ static void delay_stats(const char *spec, struct stats *s, int *reordered)
 			last = g.idx > last ? g.idx : last;
 		}
 	}
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void jitter_uniform(void **state)
@@ -358,11 +358,11 @@ static void jitter_normal(void **state)
 
 static uint64_t tail_count(const char *spec, double above)
 {
-	struct udp_netsim *ns = mk(spec);
+	struct netsim *ns = mk(spec);
 	uint64_t n = 0;
 	for (uint64_t i = 0; i < N_STAT; i++)
 		n += one_delay(ns, i * 1000000) > above;
-	udp_netsim_free(ns);
+	netsim_free(ns);
 	return n;
 }
 
@@ -397,7 +397,7 @@ static void jitter_never_goes_negative(void **state)
 static void delay_correlation_repeats(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("delay 50ms 10ms 75%");
+	struct netsim *ns = mk("delay 50ms 10ms 75%");
 	uint64_t prev = one_delay(ns, 0), same = 0;
 	struct stats s = {0};
 	for (uint64_t i = 1; i < N_STAT; i++) {
@@ -408,7 +408,7 @@ static void delay_correlation_repeats(void **state)
 	}
 	assert_near((double)same / N_STAT, 0.75, 0.01, "repeated jitter");
 	assert_near(stats_mean(&s), 50000, 300, "correlated jitter keeps the mean");
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 /* ---- rate ---- */
@@ -418,19 +418,19 @@ static void rate_limits_departures(void **state)
 	(void)state;
 	const char *specs[] = {"rate 1mbit", "rate 125kbps", "rate 1000kbit", "rate 1Mbit"};
 	for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
-		struct udp_netsim *ns = mk(specs[k]);
+		struct netsim *ns = mk(specs[k]);
 		for (uint64_t i = 0; i < 1000; i++)
 			assert_int_equal(push_tag(ns, 0, i, 1000), 0);
 		for (uint64_t i = 0; i < 1000; i++) {
 			struct tag g;
-			uint64_t due = udp_netsim_next_due(ns);
+			uint64_t due = netsim_next_due(ns);
 			/* 1000 bytes at 1 Mbit/s is 8 ms on the wire */
 			assert_true(due == (i + 1) * 8000);
 			assert_int_equal(pop_tag(ns, due - 1, &g), 0);
 			assert_int_equal(pop_tag(ns, due, &g), 1);
 			assert_true(g.idx == i);
 		}
-		udp_netsim_free(ns);
+		netsim_free(ns);
 	}
 }
 
@@ -439,7 +439,7 @@ static void rate_paces_a_steady_flow(void **state)
 	(void)state;
 	/* offered 2 Mbit/s into 1 Mibit/s with a deep queue: the output runs
 	 * at the rate, within 2%, and the excess is dropped by the limit */
-	struct udp_netsim *ns = mk("rate 1mibit limit 50");
+	struct netsim *ns = mk("rate 1mibit limit 50");
 	uint64_t bytes = 0, first = 0, last = 0, n = 0;
 	struct tag g;
 	for (uint64_t t = 0; t < 10000000; t += 500) {
@@ -454,31 +454,31 @@ static void rate_paces_a_steady_flow(void **state)
 	}
 	double bps = (double)bytes * 8 / ((double)(last - first) / 1e6);
 	assert_near(bps, 1048576, 0.02 * 1048576, "achieved rate");
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.queue_drops > 0);
 	check_invariant(ns);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void rate_overhead_and_cells(void **state)
 {
 	(void)state;
 	/* 50 bytes + 20 overhead = 70: one 100-byte cell + 5 = 105 bytes */
-	struct udp_netsim *ns = mk("rate 1mbit 20 100 5");
+	struct netsim *ns = mk("rate 1mbit 20 100 5");
 	assert_true(one_delay(ns, 0) == 840);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 	ns = mk("rate 8kbit -14");
 	uint8_t b[64] = {0};
-	assert_int_equal(udp_netsim_push(ns, 0, b, 14, NULL), 0);
-	assert_true(udp_netsim_next_due(ns) == 0);
-	udp_netsim_free(ns);
+	assert_int_equal(netsim_push(ns, 0, b, 14, NULL), 0);
+	assert_true(netsim_next_due(ns) == 0);
+	netsim_free(ns);
 }
 
 static void rate_keeps_jittered_packets_in_order(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("delay 10ms 5ms rate 100mbit");
+	struct netsim *ns = mk("delay 10ms 5ms rate 100mbit");
 	uint64_t next = 0;
 	struct tag g;
 	for (uint64_t i = 0; i < 5000; i++) {
@@ -486,7 +486,7 @@ static void rate_keeps_jittered_packets_in_order(void **state)
 		while (pop_tag(ns, i * 200, &g) == 1)
 			assert_true(g.idx == next++);
 	}
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 /* ---- reorder, duplicate, corrupt, limit ---- */
@@ -494,7 +494,7 @@ static void rate_keeps_jittered_packets_in_order(void **state)
 static void reorder_sends_some_at_once(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("delay 10ms reorder 25%");
+	struct netsim *ns = mk("delay 10ms reorder 25%");
 	uint64_t immediate = 0;
 	struct tag g;
 	for (uint64_t i = 0; i < N_STAT; i++) {
@@ -505,18 +505,18 @@ static void reorder_sends_some_at_once(void **state)
 			immediate += t == g.t;
 		}
 	}
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.reordered == immediate);
 	assert_near((double)c.reordered / N_STAT, 0.25, 0.005, "reorder rate");
 	assert_true(c.delayed + c.reordered == c.in);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void reorder_gap_every_nth(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("delay 10ms reorder 100% gap 5");
+	struct netsim *ns = mk("delay 10ms reorder 100% gap 5");
 	struct tag g;
 	for (uint64_t i = 0; i < 20; i++) {
 		uint64_t t = i * 100;
@@ -526,25 +526,25 @@ static void reorder_gap_every_nth(void **state)
 		if (due_now)
 			assert_true(g.idx == i);
 	}
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.reordered == 4);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void duplicate_rate(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("duplicate 10%");
+	struct netsim *ns = mk("duplicate 10%");
 	uint64_t got = 0;
 	for (uint64_t i = 0; i < N_STAT; i++)
 		got += (uint64_t)pass_one(ns, i);
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(got == N_STAT + c.duplicated);
 	assert_near((double)c.duplicated / N_STAT, 0.10, 0.005, "duplicate rate");
 	check_invariant(ns);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static int popcount8(uint8_t x)
@@ -558,15 +558,15 @@ static int popcount8(uint8_t x)
 static void corrupt_flips_exactly_one_bit(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("corrupt 100%");
+	struct netsim *ns = mk("corrupt 100%");
 	uint8_t in[300], out[300];
 	int seen_pos[300] = {0};
 	for (int i = 0; i < 3000; i++) {
 		size_t len = 1 + (size_t)(i % 300), olen;
 		for (size_t j = 0; j < len; j++)
 			in[j] = (uint8_t)(i * 31 + j * 7);
-		assert_int_equal(udp_netsim_push(ns, 0, in, len, NULL), 0);
-		assert_int_equal(udp_netsim_pop(ns, 0, out, sizeof out, &olen, NULL), 1);
+		assert_int_equal(netsim_push(ns, 0, in, len, NULL), 0);
+		assert_int_equal(netsim_pop(ns, 0, out, sizeof out, &olen, NULL), 1);
 		assert_int_equal(olen, len);
 		int bits = 0;
 		for (size_t j = 0; j < len; j++) {
@@ -582,30 +582,30 @@ static void corrupt_flips_exactly_one_bit(void **state)
 	assert_true(spread > 5); /* the position is random, not fixed */
 	/* nothing to flip in an empty datagram */
 	size_t olen;
-	assert_int_equal(udp_netsim_push(ns, 0, NULL, 0, NULL), 0);
-	assert_int_equal(udp_netsim_pop(ns, 0, out, sizeof out, &olen, NULL), 1);
+	assert_int_equal(netsim_push(ns, 0, NULL, 0, NULL), 0);
+	assert_int_equal(netsim_pop(ns, 0, out, sizeof out, &olen, NULL), 1);
 	assert_int_equal(olen, 0);
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.corrupted == 3000);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 
 	ns = mk("corrupt 5%");
 	for (uint64_t i = 0; i < N_STAT; i++)
 		pass_one(ns, i);
-	udp_netsim_counters(ns, &c);
+	netsim_counters(ns, &c);
 	assert_near((double)c.corrupted / N_STAT, 0.05, 0.005, "corrupt rate");
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void limit_drops_overflow(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("limit 10 delay 1s");
+	struct netsim *ns = mk("limit 10 delay 1s");
 	for (uint64_t i = 0; i < 15; i++)
 		assert_int_equal(push_tag(ns, i, i, 64), i < 10 ? 0 : UDP_ENETSIM_FULL);
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.queued == 10 && c.queue_drops == 5 && c.in == 15);
 	check_invariant(ns);
 	struct tag g;
@@ -615,12 +615,12 @@ static void limit_drops_overflow(void **state)
 		assert_int_equal(pop_tag(ns, 2000000, &g), 1);
 		assert_true(g.idx == i);
 	}
-	udp_netsim_free(ns);
+	netsim_free(ns);
 
 	ns = mk(""); /* the default limit is netem's 1000 */
 	for (uint64_t i = 0; i < 1001; i++)
 		assert_int_equal(push_tag(ns, 0, i, 16), i < 1000 ? 0 : UDP_ENETSIM_FULL);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 /* ---- the API around the model ---- */
@@ -628,25 +628,25 @@ static void limit_drops_overflow(void **state)
 static void pop_into_small_buffer_keeps_packet(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("");
+	struct netsim *ns = mk("");
 	uint8_t pkt[100], buf[100];
 	size_t len = 0;
 	memset(pkt, 0xab, sizeof pkt);
-	assert_int_equal(udp_netsim_push(ns, 5, pkt, sizeof pkt, NULL), 0);
-	assert_int_equal(udp_netsim_pop(ns, 5, buf, 99, &len, NULL), UDP_ENOSPACE);
+	assert_int_equal(netsim_push(ns, 5, pkt, sizeof pkt, NULL), 0);
+	assert_int_equal(netsim_pop(ns, 5, buf, 99, &len, NULL), UDP_ENOSPACE);
 	assert_int_equal(len, 100);
-	assert_int_equal(udp_netsim_pop(ns, 5, buf, 100, &len, NULL), 1);
+	assert_int_equal(netsim_pop(ns, 5, buf, 100, &len, NULL), 1);
 	assert_memory_equal(buf, pkt, 100);
-	assert_int_equal(udp_netsim_push(ns, 5, pkt, UDP_NETSIM_MAX_PKT + 1, NULL), UDP_ETOOBIG);
-	assert_int_equal(udp_netsim_push(ns, 5, NULL, 1, NULL), UDP_EINVAL);
-	assert_int_equal(udp_netsim_push(NULL, 5, pkt, 1, NULL), UDP_EINVAL);
-	udp_netsim_free(ns);
+	assert_int_equal(netsim_push(ns, 5, pkt, NETSIM_MAX_PKT + 1, NULL), UDP_ETOOBIG);
+	assert_int_equal(netsim_push(ns, 5, NULL, 1, NULL), UDP_EINVAL);
+	assert_int_equal(netsim_push(NULL, 5, pkt, 1, NULL), UDP_EINVAL);
+	netsim_free(ns);
 }
 
 static void address_travels_with_packet(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("delay 1ms 900us");
+	struct netsim *ns = mk("delay 1ms 900us");
 	struct udp_addr a[50], out;
 	uint8_t buf[8];
 	size_t len;
@@ -656,24 +656,24 @@ static void address_travels_with_packet(void **state)
 		a[i].u.in4.sin_port = htons((uint16_t)(1000 + i));
 		a[i].len = sizeof a[i].u.in4;
 		buf[0] = (uint8_t)i;
-		assert_int_equal(udp_netsim_push(ns, (uint64_t)i * 10, buf, 1, &a[i]), 0);
+		assert_int_equal(netsim_push(ns, (uint64_t)i * 10, buf, 1, &a[i]), 0);
 	}
 	int n = 0;
-	while (udp_netsim_pop(ns, 10000, buf, sizeof buf, &len, &out) == 1) {
+	while (netsim_pop(ns, 10000, buf, sizeof buf, &len, &out) == 1) {
 		assert_int_equal(ntohs(out.u.in4.sin_port), 1000 + buf[0]);
 		assert_int_equal(out.len, sizeof out.u.in4);
 		n++;
 	}
 	assert_int_equal(n, 50);
 	/* no address in, "no address" out */
-	assert_int_equal(udp_netsim_push(ns, 20000, buf, 1, NULL), 0);
-	assert_int_equal(udp_netsim_pop(ns, 30000, buf, sizeof buf, &len, &out), 1);
+	assert_int_equal(netsim_push(ns, 20000, buf, 1, NULL), 0);
+	assert_int_equal(netsim_pop(ns, 30000, buf, sizeof buf, &len, &out), 1);
 	assert_int_equal(out.len, 0);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 /* Runs a busy spec and hashes (time, length, bytes) of every pop. */
-static uint64_t run_hash(struct udp_netsim *ns, struct udp_netsim_counters *c)
+static uint64_t run_hash(struct netsim *ns, struct netsim_counters *c)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	uint8_t pkt[1500], buf[1500];
@@ -684,24 +684,24 @@ static uint64_t run_hash(struct udp_netsim *ns, struct udp_netsim_counters *c)
 		size_t n = 1 + (i * 7919) % 1200;
 		for (size_t j = 0; j < n; j++)
 			pkt[j] = (uint8_t)(i + j);
-		int rc = udp_netsim_push(ns, t, pkt, n, NULL);
+		int rc = netsim_push(ns, t, pkt, n, NULL);
 		assert_true(rc == 0 || rc == UDP_ENETSIM_FULL);
-		while (udp_netsim_pop(ns, t, buf, sizeof buf, &len, NULL) == 1) {
+		while (netsim_pop(ns, t, buf, sizeof buf, &len, NULL) == 1) {
 			MIX(t);
 			MIX(len);
 			for (size_t j = 0; j < len; j++)
 				MIX(buf[j]);
 		}
 	}
-	for (uint64_t due; (due = udp_netsim_next_due(ns)) != UINT64_MAX;) {
-		assert_int_equal(udp_netsim_pop(ns, due, buf, sizeof buf, &len, NULL), 1);
+	for (uint64_t due; (due = netsim_next_due(ns)) != UINT64_MAX;) {
+		assert_int_equal(netsim_pop(ns, due, buf, sizeof buf, &len, NULL), 1);
 		MIX(due);
 		MIX(len);
 		for (size_t j = 0; j < len; j++)
 			MIX(buf[j]);
 	}
 #undef MIX
-	udp_netsim_counters(ns, c);
+	netsim_counters(ns, c);
 	return h;
 }
 
@@ -711,10 +711,10 @@ static uint64_t run_hash(struct udp_netsim *ns, struct udp_netsim_counters *c)
 static void same_seed_same_bytes(void **state)
 {
 	(void)state;
-	struct udp_netsim_counters c1, c2, c3, c4;
-	struct udp_netsim *a = mk(BUSY " seed 7"), *b = mk(BUSY " seed 7");
-	struct udp_netsim *d = mk(BUSY " seed 8"), *e = mk(BUSY);
-	udp_netsim_reseed(e, 7);
+	struct netsim_counters c1, c2, c3, c4;
+	struct netsim *a = mk(BUSY " seed 7"), *b = mk(BUSY " seed 7");
+	struct netsim *d = mk(BUSY " seed 8"), *e = mk(BUSY);
+	netsim_reseed(e, 7);
 	uint64_t ha = run_hash(a, &c1), hb = run_hash(b, &c2);
 	uint64_t hd = run_hash(d, &c3), he = run_hash(e, &c4);
 	assert_true(ha == hb);
@@ -725,48 +725,48 @@ static void same_seed_same_bytes(void **state)
 	assert_true(c1.lost && c1.duplicated && c1.corrupted && c1.reordered && c1.queue_drops);
 	assert_true(c1.queued == 0);
 	assert_true(c1.in + c1.duplicated == c1.passed + c1.lost + c1.queue_drops);
-	udp_netsim_free(a);
-	udp_netsim_free(b);
-	udp_netsim_free(d);
-	udp_netsim_free(e);
+	netsim_free(a);
+	netsim_free(b);
+	netsim_free(d);
+	netsim_free(e);
 }
 
 static void adding_words_keeps_the_loss_pattern(void **state)
 {
 	(void)state;
 	/* separate random streams: delay does not move which packets drop */
-	struct udp_netsim *a = mk("loss 30% seed 3"), *b = mk("loss 30% delay 5ms 2ms corrupt 9% seed 3");
-	struct udp_netsim_counters ca, cb;
+	struct netsim *a = mk("loss 30% seed 3"), *b = mk("loss 30% delay 5ms 2ms corrupt 9% seed 3");
+	struct netsim_counters ca, cb;
 	for (uint64_t i = 0; i < 1000; i++) {
 		push_tag(a, i * 1000, i, 64);
 		push_tag(b, i * 1000, i, 64);
-		udp_netsim_counters(a, &ca);
-		udp_netsim_counters(b, &cb);
+		netsim_counters(a, &ca);
+		netsim_counters(b, &cb);
 		assert_true(ca.lost == cb.lost);
 	}
-	udp_netsim_free(a);
-	udp_netsim_free(b);
+	netsim_free(a);
+	netsim_free(b);
 }
 
 static void seed_api(void **state)
 {
 	(void)state;
-	struct udp_netsim *ns = mk("loss 1%");
-	assert_int_equal(udp_netsim_has_seed(ns), 0);
-	assert_true(udp_netsim_seed(ns) == UDP_NETSIM_SEED_DEFAULT);
-	udp_netsim_reseed(ns, 12345);
-	assert_int_equal(udp_netsim_has_seed(ns), 1);
-	assert_true(udp_netsim_seed(ns) == 12345);
-	char buf[UDP_NETSIM_DESCRIBE_MAX];
-	assert_true(udp_netsim_describe(ns, buf, sizeof buf) > 0);
+	struct netsim *ns = mk("loss 1%");
+	assert_int_equal(netsim_has_seed(ns), 0);
+	assert_true(netsim_seed(ns) == NETSIM_SEED_DEFAULT);
+	netsim_reseed(ns, 12345);
+	assert_int_equal(netsim_has_seed(ns), 1);
+	assert_true(netsim_seed(ns) == 12345);
+	char buf[NETSIM_DESCRIBE_MAX];
+	assert_true(netsim_describe(ns, buf, sizeof buf) > 0);
 	assert_string_equal(buf, "loss 1% seed 12345");
-	udp_netsim_free(ns);
+	netsim_free(ns);
 	ns = mk("seed 0xff");
-	assert_true(udp_netsim_seed(ns) == 255 && udp_netsim_has_seed(ns));
-	udp_netsim_free(ns);
+	assert_true(netsim_seed(ns) == 255 && netsim_has_seed(ns));
+	netsim_free(ns);
 	ns = mk("seed 18446744073709551615");
-	assert_true(udp_netsim_seed(ns) == UINT64_MAX);
-	udp_netsim_free(ns);
+	assert_true(netsim_seed(ns) == UINT64_MAX);
+	netsim_free(ns);
 }
 
 /* ---- grammar ---- */
@@ -802,22 +802,22 @@ static void describe_normalizes(void **state)
 		 "loss state 0.000000001% 0.000000001% 100% 100% 0%"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct udp_netsim_config cfg, again;
-		char buf[UDP_NETSIM_DESCRIBE_MAX], buf2[UDP_NETSIM_DESCRIBE_MAX], err[200];
-		if (udp_netsim_parse(&cfg, cases[i].in, err, sizeof err) != 0)
+		struct netsim_config cfg, again;
+		char buf[NETSIM_DESCRIBE_MAX], buf2[NETSIM_DESCRIBE_MAX], err[200];
+		if (netsim_parse(&cfg, cases[i].in, err, sizeof err) != 0)
 			fail_msg("'%s': %s", cases[i].in, err);
-		int n = udp_netsim_config_describe(&cfg, buf, sizeof buf);
+		int n = netsim_config_describe(&cfg, buf, sizeof buf);
 		assert_int_equal(n, strlen(cases[i].out));
 		assert_string_equal(buf, cases[i].out);
 		/* the normal form parses back to itself */
-		assert_int_equal(udp_netsim_parse(&again, buf, err, sizeof err), 0);
-		udp_netsim_config_describe(&again, buf2, sizeof buf2);
+		assert_int_equal(netsim_parse(&again, buf, err, sizeof err), 0);
+		netsim_config_describe(&again, buf2, sizeof buf2);
 		assert_string_equal(buf, buf2);
 	}
-	struct udp_netsim_config cfg;
+	struct netsim_config cfg;
 	char tiny[8];
-	udp_netsim_parse(&cfg, "loss 5% delay 10ms", NULL, 0);
-	assert_int_equal(udp_netsim_config_describe(&cfg, tiny, sizeof tiny), UDP_ENOSPACE);
+	netsim_parse(&cfg, "loss 5% delay 10ms", NULL, 0);
+	assert_int_equal(netsim_config_describe(&cfg, tiny, sizeof tiny), UDP_ENOSPACE);
 }
 
 static void units_are_exact(void **state)
@@ -837,21 +837,21 @@ static void units_are_exact(void **state)
 		{"rate 1Kibit", 1024}, {"rate 100bps", 800}, {"rate 1kbps", 8000},
 		{"rate 1mbps", 8000000}, {"rate 1kibps", 8192}, {"rate 2.5kbit", 2500},
 	};
-	struct udp_netsim_config cfg;
+	struct netsim_config cfg;
 	for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
-		assert_int_equal(udp_netsim_parse(&cfg, times[i].spec, NULL, 0), 0);
+		assert_int_equal(netsim_parse(&cfg, times[i].spec, NULL, 0), 0);
 		assert_true(cfg.delay_ns == times[i].ns);
 	}
 	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
-		assert_int_equal(udp_netsim_parse(&cfg, rates[i].spec, NULL, 0), 0);
+		assert_int_equal(netsim_parse(&cfg, rates[i].spec, NULL, 0), 0);
 		assert_true(cfg.rate_bps == rates[i].bps);
 	}
-	assert_int_equal(udp_netsim_parse(&cfg, "loss 12.5", NULL, 0), 0);
+	assert_int_equal(netsim_parse(&cfg, "loss 12.5", NULL, 0), 0);
 	assert_true(cfg.loss[0] == 0.125);
-	assert_int_equal(udp_netsim_parse(&cfg, "delay 1ms reorder 5%", NULL, 0), 0);
+	assert_int_equal(netsim_parse(&cfg, "delay 1ms reorder 5%", NULL, 0), 0);
 	assert_true(cfg.gap == 1); /* tc's default */
-	assert_int_equal(udp_netsim_parse(&cfg, "", NULL, 0), 0);
-	assert_true(cfg.limit == 1000 && cfg.seed == UDP_NETSIM_SEED_DEFAULT);
+	assert_int_equal(netsim_parse(&cfg, "", NULL, 0), 0);
+	assert_true(cfg.limit == 1000 && cfg.seed == NETSIM_SEED_DEFAULT);
 }
 
 static const struct bad {
@@ -941,15 +941,15 @@ static void malformed_specs_are_rejected_by_name(void **state)
 	for (size_t i = 0; i < sizeof bad_specs / sizeof bad_specs[0]; i++) {
 		const struct bad *b = &bad_specs[i];
 		char err[256] = "";
-		struct udp_netsim *ns = (struct udp_netsim *)&err; /* must be cleared */
-		int rc = udp_netsim_new(&ns, b->spec, err, sizeof err);
+		struct netsim *ns = (struct netsim *)&err; /* must be cleared */
+		int rc = netsim_new(&ns, b->spec, err, sizeof err);
 		if (rc != b->code)
 			fail_msg("'%s': code %d, want %d (%s)", b->spec, rc, b->code, err);
 		assert_null(ns);
 		if (!strstr(err, b->msg))
 			fail_msg("'%s': message '%s' lacks '%s'", b->spec, err, b->msg);
 		assert_null(strchr(err, '\n'));
-		assert_string_not_equal(udp_strerror(rc), "unknown error");
+		assert_string_not_equal(udpkit_strerror(rc), "unknown error");
 	}
 }
 
@@ -957,50 +957,50 @@ static void error_messages_exactly(void **state)
 {
 	(void)state;
 	char err[256];
-	struct udp_netsim_config cfg;
-	udp_netsim_parse(&cfg, "loss 150%", err, sizeof err);
+	struct netsim_config cfg;
+	netsim_parse(&cfg, "loss 150%", err, sizeof err);
 	assert_string_equal(err, "loss: '150%' is not a percentage between 0 and 100");
-	udp_netsim_parse(&cfg, "delay 10ms lose 5%", err, sizeof err);
+	netsim_parse(&cfg, "delay 10ms lose 5%", err, sizeof err);
 	assert_string_equal(err, "unknown word 'lose'");
 	/* a short buffer is cut, not overrun; NULL is fine */
 	char small[10];
-	assert_int_equal(udp_netsim_parse(&cfg, "lose", small, sizeof small), UDP_ENETSIM_WORD);
+	assert_int_equal(netsim_parse(&cfg, "lose", small, sizeof small), UDP_ENETSIM_WORD);
 	assert_int_equal(strlen(small), sizeof small - 1);
-	assert_int_equal(udp_netsim_parse(&cfg, "lose", NULL, 0), UDP_ENETSIM_WORD);
+	assert_int_equal(netsim_parse(&cfg, "lose", NULL, 0), UDP_ENETSIM_WORD);
 	/* a failed parse leaves the config alone */
 	cfg.limit = 77;
-	udp_netsim_parse(&cfg, "limit 5 lose", NULL, 0);
+	netsim_parse(&cfg, "limit 5 lose", NULL, 0);
 	assert_int_equal(cfg.limit, 77);
 }
 
 static void config_api_checks_ranges(void **state)
 {
 	(void)state;
-	struct udp_netsim_config cfg;
-	struct udp_netsim *ns;
-	udp_netsim_config_default(&cfg);
-	cfg.loss_model = UDP_NETSIM_LOSS_RANDOM;
+	struct netsim_config cfg;
+	struct netsim *ns;
+	netsim_config_default(&cfg);
+	cfg.loss_model = NETSIM_LOSS_RANDOM;
 	cfg.loss[0] = 1.5;
-	assert_int_equal(udp_netsim_new_config(&ns, &cfg), UDP_EINVAL);
+	assert_int_equal(netsim_new_config(&ns, &cfg), UDP_EINVAL);
 	cfg.loss[0] = NAN;
-	assert_int_equal(udp_netsim_new_config(&ns, &cfg), UDP_EINVAL);
+	assert_int_equal(netsim_new_config(&ns, &cfg), UDP_EINVAL);
 	cfg.loss[0] = 1.0;
 	cfg.limit = 0;
-	assert_int_equal(udp_netsim_new_config(&ns, &cfg), UDP_EINVAL);
+	assert_int_equal(netsim_new_config(&ns, &cfg), UDP_EINVAL);
 	cfg.limit = 3;
-	assert_int_equal(udp_netsim_new_config(&ns, &cfg), 0);
+	assert_int_equal(netsim_new_config(&ns, &cfg), 0);
 	for (uint64_t i = 0; i < 100; i++)
 		assert_int_equal(pass_one(ns, i), 0); /* 100% loss */
-	udp_netsim_free(ns);
-	assert_int_equal(udp_netsim_new(NULL, "", NULL, 0), UDP_EINVAL);
-	assert_int_equal(udp_netsim_parse(NULL, "", NULL, 0), UDP_EINVAL);
+	netsim_free(ns);
+	assert_int_equal(netsim_new(NULL, "", NULL, 0), UDP_EINVAL);
+	assert_int_equal(netsim_parse(NULL, "", NULL, 0), UDP_EINVAL);
 }
 
 static void steady_flow_reuses_buffers_and_drains(void **state)
 {
 	(void)state;
 	/* a long mixed run: counters add up at every step, the queue drains */
-	struct udp_netsim *ns = mk("delay 5ms 3ms distribution normal loss 5% duplicate 5% limit 64");
+	struct netsim *ns = mk("delay 5ms 3ms distribution normal loss 5% duplicate 5% limit 64");
 	struct tag g;
 	for (uint64_t i = 0; i < 50000; i++) {
 		push_tag(ns, i * 100, i, 32 + i % 1000);
@@ -1010,21 +1010,21 @@ static void steady_flow_reuses_buffers_and_drains(void **state)
 			check_invariant(ns);
 	}
 	uint64_t due;
-	while ((due = udp_netsim_next_due(ns)) != UINT64_MAX)
+	while ((due = netsim_next_due(ns)) != UINT64_MAX)
 		assert_int_equal(pop_tag(ns, due, &g), 1);
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	assert_true(c.queued == 0);
 	check_invariant(ns);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 }
 
 static void strerror_names_netsim_codes(void **state)
 {
 	(void)state;
-	assert_string_equal(udp_strerror(UDP_ENETSIM_TWICE), "netsim keyword given twice");
-	assert_string_equal(udp_strerror(UDP_ENETSIM_NEEDS), "netsim keyword needs another keyword");
-	assert_string_equal(udp_strerror(UDP_ENETSIM_FULL), "netsim queue full");
+	assert_string_equal(udpkit_strerror(UDP_ENETSIM_TWICE), "netsim keyword given twice");
+	assert_string_equal(udpkit_strerror(UDP_ENETSIM_NEEDS), "netsim keyword needs another keyword");
+	assert_string_equal(udpkit_strerror(UDP_ENETSIM_FULL), "netsim queue full");
 }
 
 int main(void)

@@ -374,7 +374,7 @@ static void stress_one(uint64_t seed)
 				(*sent)++;
 			else if (rc != REL_EFULL)
 				fail_msg("seed %lu side %d: rel_send %s at %d, t=%lu", (unsigned long)seed, k & 1,
-					 rel_strerror(rc), *sent, (unsigned long)sim_now(p.s));
+					 udpkit_strerror(rc), *sent, (unsigned long)sim_now(p.s));
 		}
 		for (int side = 0; side < 2; side++) {
 			struct rel_core *c = side ? p.a : p.b;

@@ -145,8 +145,8 @@ static void shelf_bounded(void **state)
 	(void)state;
 	struct rel_config cfg;
 	rel_config_default(&cfg);
-	int err = 0;
-	struct rel_core *c = rel_core_new(&cfg, &err);
+	struct rel_core *c = NULL;
+	assert_int_equal(rel_core_new(&c, &cfg), 0);
 	assert_non_null(c);
 	uint8_t *b[20];
 	for (int i = 0; i < 20; i++) {

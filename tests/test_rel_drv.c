@@ -12,7 +12,7 @@
 #include "rel_drv.h"
 #include "udp_addr.h"
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 #include "udp_sock.h"
 
 struct end {
@@ -33,7 +33,7 @@ static void end_open(struct end *e, int accept, uint64_t seed, const struct rel_
 	cfg.accept = accept;
 	cfg.seed = seed;
 	cfg.cc = cc;
-	e->core = rel_core_new(&cfg, NULL);
+	rel_core_new(&e->core, &cfg);
 	assert_non_null(e->core);
 	assert_int_equal(rel_drv_new(&e->drv, e->core, e->sock), 0);
 }
@@ -206,9 +206,9 @@ static void accessors_for_own_loop(void **state)
 	assert_true(dl > t0 && dl < t0 + 60000000u);
 
 	/* a delayed datagram held by the sender's netsim sets the deadline */
-	struct udp_netsim *ns;
+	struct netsim *ns;
 	char err[128];
-	assert_int_equal(udp_netsim_new(&ns, "delay 1ms", err, sizeof err), 0);
+	assert_int_equal(netsim_new(&ns, "delay 1ms", err, sizeof err), 0);
 	assert_int_equal(udp_sock_set_netsim(a.sock, ns, NULL), 0);
 	assert_int_equal(udp_sock_send(a.sock, "x", 1, &b.addr), 1);
 	uint64_t held = rel_drv_next_deadline(a.drv);

@@ -76,8 +76,8 @@ static struct rel_core *server(uint32_t max_peers, uint32_t window, size_t recv_
 	cfg.max_msg = recv_budget / 4;
 	cfg.core_budget = core_budget;
 	cfg.send_budget = 1 << 20;
-	int err = 0;
-	struct rel_core *c = rel_core_new(&cfg, &err);
+	struct rel_core *c = NULL;
+	assert_int_equal(rel_core_new(&c, &cfg), 0);
 	assert_non_null(c);
 	return c;
 }
@@ -400,8 +400,8 @@ static void hello_flood_full_queue_counted(void **state)
 	cfg.seed = 7;
 	cfg.accept = 1;
 	cfg.out_queue = 4;
-	int err = 0;
-	struct rel_core *c = rel_core_new(&cfg, &err);
+	struct rel_core *c = NULL;
+	assert_int_equal(rel_core_new(&c, &cfg), 0);
 	assert_non_null(c);
 	for (uint32_t i = 0; i < 10; i++) {
 		struct fake f;

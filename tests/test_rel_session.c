@@ -154,8 +154,8 @@ static void message_size_limits(void **state)
 	assert_int_equal(rel_send(p.a, p.pa, big, rel_dgram_max(p.a) + 1, REL_DGRAM, now, NULL), REL_ETOOBIG);
 	assert_int_equal(rel_send(p.a, p.pa, big, rel_dgram_max(p.a), REL_DGRAM, now, NULL), 0);
 	assert_int_equal(rel_send(p.a, p.pa, big, 1, (enum rel_mode)7, now, NULL), REL_EMODE);
-	assert_non_null(strstr(rel_strerror(REL_ETOOBIG), "larger"));
-	assert_non_null(strstr(rel_strerror(-2), "invalid"));
+	assert_non_null(strstr(udpkit_strerror(REL_ETOOBIG), "larger"));
+	assert_non_null(strstr(udpkit_strerror(-2), "invalid"));
 	assert_int_equal(run_until_events(&p, p.b, REL_EV_MESSAGE, 2, 10000000), 2);
 	free(big);
 	relpair_close(&p);
@@ -163,8 +163,9 @@ static void message_size_limits(void **state)
 	struct rel_config bad;
 	rel_config_default(&bad);
 	bad.max_msg = bad.recv_budget + 1;
-	int err = 0;
-	assert_null(rel_core_new(&bad, &err));
+	struct rel_core *none = NULL;
+	int err = rel_core_new(&none, &bad);
+	assert_null(none);
 	assert_int_equal(err, REL_ECONFIG);
 }
 
@@ -323,7 +324,8 @@ static void many_peers_one_core(void **state)
 	struct rel_config cfg;
 	relpair_config(&cfg, 100);
 	cfg.accept = 1;
-	struct rel_core *srv = rel_core_new(&cfg, NULL);
+	struct rel_core *srv = NULL;
+	rel_core_new(&srv, &cfg);
 	int nsrv = sim_add(s, srv);
 	struct rel_core *cl[5];
 	uint32_t cid[5];
@@ -331,7 +333,7 @@ static void many_peers_one_core(void **state)
 	const uint8_t *saddr = sim_addr(s, nsrv, &alen);
 	for (int i = 0; i < 5; i++) {
 		relpair_config(&cfg, 200 + (uint64_t)i);
-		cl[i] = rel_core_new(&cfg, NULL);
+		rel_core_new(&cl[i], &cfg);
 		(void)sim_add(s, cl[i]);
 		assert_int_equal(rel_connect(cl[i], saddr, alen, sim_now(s), &cid[i]), 0);
 	}
@@ -621,7 +623,8 @@ static void many_sessions_table(void **state)
 	rel_config_default(&cfg);
 	cfg.max_peers = 1400;
 	cfg.window = 8;
-	struct rel_core *c = rel_core_new(&cfg, NULL);
+	struct rel_core *c = NULL;
+	rel_core_new(&c, &cfg);
 	assert_non_null(c);
 	static uint32_t ids[8][700];
 	uint64_t now = 1000000;
@@ -676,7 +679,8 @@ static void core_budget_respected(void **state)
 	cfg.accept = 1;
 	cfg.max_msg = 256 * 1024;
 	cfg.core_budget = 1 << 20;
-	struct rel_core *srv = rel_core_new(&cfg, NULL);
+	struct rel_core *srv = NULL;
+	rel_core_new(&srv, &cfg);
 	int nsrv = sim_add(s, srv);
 	struct rel_core *cl[3];
 	uint32_t cid[3];
@@ -684,7 +688,7 @@ static void core_budget_respected(void **state)
 	const uint8_t *saddr = sim_addr(s, nsrv, &alen);
 	for (int i = 0; i < 3; i++) {
 		relpair_config(&cfg, 400 + (uint64_t)i);
-		cl[i] = rel_core_new(&cfg, NULL);
+		rel_core_new(&cl[i], &cfg);
 		(void)sim_add(s, cl[i]);
 		assert_int_equal(rel_connect(cl[i], saddr, alen, sim_now(s), &cid[i]), 0);
 	}

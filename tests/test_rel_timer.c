@@ -78,8 +78,8 @@ static void duo_open(struct duo *d, const struct rel_config *cfg)
 	ca.seed = 11;
 	cb.seed = 22;
 	cb.accept = 1;
-	d->a = rel_core_new(&ca, NULL);
-	d->b = rel_core_new(&cb, NULL);
+	rel_core_new(&d->a, &ca);
+	rel_core_new(&d->b, &cb);
 	assert_non_null(d->a);
 	assert_non_null(d->b);
 	d->now = T0;
@@ -287,7 +287,8 @@ static void handshake_retransmit(void **state)
 	(void)state;
 	struct rel_config cfg;
 	rel_config_default(&cfg);
-	struct rel_core *a = rel_core_new(&cfg, NULL);
+	struct rel_core *a = NULL;
+	rel_core_new(&a, &cfg);
 	uint32_t peer;
 	assert_int_equal(rel_connect(a, ADDR_B, 4, T0, &peer), 0);
 	uint8_t type = 0;
@@ -323,10 +324,12 @@ static void cookie_expiry(void **state)
 	struct rel_config cfg;
 	rel_config_default(&cfg);
 	cfg.cookie_bucket_us = 10000000;
-	struct rel_core *a = rel_core_new(&cfg, NULL);
+	struct rel_core *a = NULL;
+	rel_core_new(&a, &cfg);
 	cfg.accept = 1;
 	cfg.seed = 77;
-	struct rel_core *b = rel_core_new(&cfg, NULL);
+	struct rel_core *b = NULL;
+	rel_core_new(&b, &cfg);
 	uint64_t t = 123456789; /* bucket 12 */
 	uint32_t peer;
 	assert_int_equal(rel_connect(a, ADDR_B, 4, t, &peer), 0);

@@ -205,7 +205,8 @@ static struct rel_core *server(void)
 	rel_config_default(&cfg);
 	cfg.accept = 1;
 	cfg.seed = 99;
-	struct rel_core *c = rel_core_new(&cfg, NULL);
+	struct rel_core *c = NULL;
+	rel_core_new(&c, &cfg);
 	assert_non_null(c);
 	return c;
 }
@@ -312,7 +313,7 @@ static void random_input_never_crashes(void **state)
 	struct rel_core *a = server(), *b;
 	struct rel_config ca;
 	rel_config_default(&ca);
-	b = rel_core_new(&ca, NULL);
+	rel_core_new(&b, &ca);
 	struct sim *s = sim_new(5, &link);
 	int na = sim_add(s, a), nb = sim_add(s, b);
 	(void)na;

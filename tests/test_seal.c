@@ -1,7 +1,7 @@
-/* cmocka tests for udp_seal and udp_replay: the attack list.
+/* cmocka tests for seal and seal_replay: the attack list.
  *
  * Deterministic: fixed keys, fixed session ids and first counters through
- * struct udp_seal_config.  The one exception is nonce_unique_across_senders,
+ * struct seal_config.  The one exception is nonce_unique_across_senders,
  * which wants real random session ids, and checks a property that holds for
  * every draw. */
 #include <stdarg.h>
@@ -15,12 +15,12 @@
 #include <sodium.h>
 
 #include "udp_err.h"
-#include "udp_key.h"
-#include "udp_replay.h"
-#include "udp_seal.h"
+#include "seal_key.h"
+#include "seal_replay.h"
+#include "seal.h"
 #include "support_seal.h"
 
-#define W UDP_REPLAY_WINDOW
+#define W SEAL_REPLAY_WINDOW
 #define MAXC (UINT64_MAX - 1) /* highest counter a sealer uses */
 
 static const uint8_t SID_S[16] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
@@ -34,27 +34,27 @@ static void key_bytes(uint8_t k[32], uint8_t base)
 		k[i] = (uint8_t)(base + i);
 }
 
-/* A udp_seal for key `kbase` with session id sid and a first counter. */
-static struct udp_seal *mk_cfg(uint8_t kbase, const uint8_t *sid, uint64_t first,
+/* A seal for key `kbase` with session id sid and a first counter. */
+static struct seal *mk_cfg(uint8_t kbase, const uint8_t *sid, uint64_t first,
 			       size_t max_sessions)
 {
 	uint8_t kb[32];
-	struct udp_key *k;
-	struct udp_seal *s;
-	struct udp_seal_config c;
+	struct seal_key *k;
+	struct seal *s;
+	struct seal_config c;
 	key_bytes(kb, kbase);
-	assert_int_equal(udp_key_from_bytes(&k, kb), 0);
-	udp_seal_config_default(&c);
+	assert_int_equal(seal_key_from_bytes(&k, kb), 0);
+	seal_config_default(&c);
 	c.session_id = sid;
 	c.first_counter = first;
 	if (max_sessions)
 		c.max_sessions = max_sessions;
-	assert_int_equal(udp_seal_new(&s, k, &c), 0);
-	udp_key_free(k);
+	assert_int_equal(seal_new(&s, k, &c), 0);
+	seal_key_free(k);
 	return s;
 }
 
-static struct udp_seal *mk(const uint8_t *sid, uint64_t first)
+static struct seal *mk(const uint8_t *sid, uint64_t first)
 {
 	return mk_cfg(0, sid, first, 0);
 }
@@ -64,37 +64,37 @@ static struct udp_seal *mk(const uint8_t *sid, uint64_t first)
 static void roundtrip_and_header(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 7), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 7), *r = mk(SID_R, 0);
 	struct pkt p = seal_msg(s, "hello");
 	assert_int_equal(p.b[0], 0xc5);
 	assert_int_equal(p.b[1], 0x53);
-	assert_int_equal(p.b[2], UDP_SEAL_VERSION);
-	assert_int_equal(p.b[3], UDP_SEAL_FLAG_SEALED);
+	assert_int_equal(p.b[2], SEAL_VERSION);
+	assert_int_equal(p.b[3], SEAL_FLAG_SEALED);
 	assert_memory_equal(p.b + 8, SID_S, 16);
 	assert_int_equal(p.b[31], 7);
-	assert_true(udp_seal_next_counter(s) == 8);
+	assert_true(seal_next_counter(s) == 8);
 	char out[64];
-	struct udp_seal_info info;
-	int n = udp_seal_open(r, p.b, (size_t)p.n, "addr", 4, out, sizeof out, &info);
+	struct seal_info info;
+	int n = seal_open(r, p.b, (size_t)p.n, "addr", 4, out, sizeof out, &info);
 	assert_int_equal(n, 5);
 	assert_memory_equal(out, "hello", 5);
 	assert_memory_equal(info.session_id, SID_S, 16);
 	assert_true(info.counter == 7);
 	assert_int_equal(info.new_session, 1);
 	assert_int_equal(info.addr_changed, 0);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void empty_plaintext(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
-	uint8_t pkt[UDP_SEAL_OVERHEAD];
-	assert_int_equal(udp_seal_seal(s, NULL, 0, pkt, sizeof pkt), UDP_SEAL_OVERHEAD);
-	assert_int_equal(udp_seal_open(r, pkt, sizeof pkt, NULL, 0, NULL, 0, NULL), 0);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	uint8_t pkt[SEAL_OVERHEAD];
+	assert_int_equal(seal_seal(s, NULL, 0, pkt, sizeof pkt), SEAL_OVERHEAD);
+	assert_int_equal(seal_open(r, pkt, sizeof pkt, NULL, 0, NULL, 0, NULL), 0);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* Produced once by this implementation (key bytes 00..1f, session id
@@ -120,7 +120,7 @@ static void known_answer(void **state)
 	for (int i = 0; i < 16; i++)
 		sid[i] = (uint8_t)(0xa0 + i);
 	key_bytes(kb, 0);
-	struct udp_seal *s = mk(sid, 0x0102030405060708ull);
+	struct seal *s = mk(sid, 0x0102030405060708ull);
 	const char *msg = "udpkit sealing KAT";
 	struct pkt p = seal_msg(s, msg);
 	assert_int_equal(p.n, sizeof KAT);
@@ -139,8 +139,8 @@ static void known_answer(void **state)
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ref + 32, NULL, (const uint8_t *)msg,
 						   strlen(msg), hdr, 32, NULL, hdr + 8, sub);
 	assert_memory_equal(ref, KAT, sizeof KAT);
-	assert_true(udp_seal_key_id(s) == 0x0e5f7b95u);
-	udp_seal_free(s);
+	assert_true(seal_get_key_id(s) == 0x0e5f7b95u);
+	seal_free(s);
 }
 
 /* ---- tampering ---- */
@@ -151,7 +151,7 @@ static void known_answer(void **state)
 static void every_bit_flip_rejected(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 1000), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 1000), *r = mk(SID_R, 0);
 	struct pkt p = seal_msg(s, "twenty bytes of data");
 	for (int i = 0; i < p.n; i++) {
 		for (int bit = 0; bit < 8; bit++) {
@@ -165,7 +165,7 @@ static void every_bit_flip_rejected(void **state)
 			else if (i == 3 && bit == 0)
 				want = UDP_ESEAL_PLAINTEXT;
 			else if (i == 3 && bit == 1) /* the other suite: its own key */
-				want = udp_seal_suite_available(UDP_SEAL_AES256GCM) ?
+				want = seal_suite_available(SEAL_AES256GCM) ?
 				       UDP_ESEAL_AUTH : UDP_ESEAL_SUITE;
 			else if (i == 3)
 				want = UDP_ESEAL_BADHDR;
@@ -174,63 +174,63 @@ static void every_bit_flip_rejected(void **state)
 			assert_int_equal(open_pkt(r, &q), want);
 		}
 	}
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.opened == 0 && st.sessions == 0);
 	assert_true(st.drop_auth + st.drop_suite == (uint64_t)(p.n - 8) * 8 + 1);
 	assert_true(st.drop_wrongkey == 32);
 	assert_int_equal(open_pkt(r, &p), 20);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void every_truncation_rejected(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	struct pkt p = seal_msg(s, "some plaintext");
 	uint8_t out[256];
 	for (int len = 0; len < p.n; len++) {
-		int want = len < UDP_SEAL_OVERHEAD ? UDP_ESEAL_SHORT : UDP_ESEAL_AUTH;
+		int want = len < SEAL_OVERHEAD ? UDP_ESEAL_SHORT : UDP_ESEAL_AUTH;
 		/* a heap copy of exactly len bytes: ASan catches any overread */
 		uint8_t *c = malloc(len ? (size_t)len : 1);
 		assert_non_null(c);
 		memcpy(c, p.b, (size_t)len);
-		assert_int_equal(udp_seal_open(r, c, (size_t)len, NULL, 0, out, sizeof out, NULL), want);
-		assert_int_equal(udp_seal_looks_sealed(c, (size_t)len), len >= UDP_SEAL_OVERHEAD);
+		assert_int_equal(seal_open(r, c, (size_t)len, NULL, 0, out, sizeof out, NULL), want);
+		assert_int_equal(seal_looks_sealed(c, (size_t)len), len >= SEAL_OVERHEAD);
 		free(c);
 	}
 	struct pkt longer = p;
 	longer.b[longer.n++] = 0;
 	assert_int_equal(open_pkt(r, &longer), UDP_ESEAL_AUTH);
 	assert_int_equal(open_pkt(r, &p), 14);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void wrong_key_is_wrongkey(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk_cfg(0x40, SID_S, 0, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk_cfg(0x40, SID_S, 0, 0), *r = mk(SID_R, 0);
 	struct pkt p = seal_msg(s, "x");
 	assert_int_equal(open_pkt(r, &p), UDP_ESEAL_WRONGKEY);
 	/* corrupted with the right key is AUTH, not WRONGKEY */
-	struct udp_seal *s2 = mk(SID_S, 0);
+	struct seal *s2 = mk(SID_S, 0);
 	struct pkt q = seal_msg(s2, "x");
 	q.b[q.n - 1] ^= 1;
 	assert_int_equal(open_pkt(r, &q), UDP_ESEAL_AUTH);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.drop_wrongkey == 1 && st.drop_auth == 1);
-	udp_seal_free(s);
-	udp_seal_free(s2);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(s2);
+	seal_free(r);
 }
 
 static void downgrade_and_plaintext_rejected(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	struct pkt p = seal_msg(s, "secret");
 	struct pkt q = p;
 	q.b[3] = 0; /* flags cleared */
@@ -242,49 +242,49 @@ static void downgrade_and_plaintext_rejected(void **state)
 	assert_int_equal(open_pkt(r, &q), UDP_ESEAL_VERSION);
 	uint8_t out[64];
 	const char *plain = "hello, this is a plaintext datagram of some length";
-	assert_int_equal(udp_seal_open(r, plain, strlen(plain), NULL, 0, out, sizeof out, NULL),
+	assert_int_equal(seal_open(r, plain, strlen(plain), NULL, 0, out, sizeof out, NULL),
 			 UDP_ESEAL_PLAINTEXT);
-	assert_int_equal(udp_seal_open(r, "x", 1, NULL, 0, out, sizeof out, NULL), UDP_ESEAL_SHORT);
-	assert_int_equal(udp_seal_open(r, NULL, 0, NULL, 0, out, sizeof out, NULL), UDP_ESEAL_SHORT);
-	assert_int_equal(udp_seal_looks_sealed(plain, strlen(plain)), 0);
-	assert_int_equal(udp_seal_looks_sealed(p.b, (size_t)p.n), 1);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	assert_int_equal(seal_open(r, "x", 1, NULL, 0, out, sizeof out, NULL), UDP_ESEAL_SHORT);
+	assert_int_equal(seal_open(r, NULL, 0, NULL, 0, out, sizeof out, NULL), UDP_ESEAL_SHORT);
+	assert_int_equal(seal_looks_sealed(plain, strlen(plain)), 0);
+	assert_int_equal(seal_looks_sealed(p.b, (size_t)p.n), 1);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.drop_plaintext == 2 && st.drop_header == 2 && st.drop_short == 2);
 	assert_int_equal(open_pkt(r, &p), 6);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void reflection_dropped(void **state)
 {
 	(void)state;
-	struct udp_seal *me = mk(SID_S, 0), *twin = mk(SID_S, 50);
+	struct seal *me = mk(SID_S, 0), *twin = mk(SID_S, 50);
 	struct pkt p = seal_msg(me, "echo");
 	assert_int_equal(open_pkt(me, &p), UDP_ESEAL_REFLECT);
 	struct pkt q = seal_msg(twin, "echo"); /* any packet with our session id */
 	assert_int_equal(open_pkt(me, &q), UDP_ESEAL_REFLECT);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(me, &st);
+	struct seal_stats st;
+	seal_get_stats(me, &st);
 	assert_true(st.drop_reflect == 2 && st.sessions == 0);
-	udp_seal_free(me);
-	udp_seal_free(twin);
+	seal_free(me);
+	seal_free(twin);
 }
 
 static void output_buffers_checked(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	uint8_t pkt[64], out[64];
-	assert_int_equal(udp_seal_seal(s, "abcd", 4, pkt, 4 + UDP_SEAL_OVERHEAD - 1), UDP_ENOSPACE);
-	assert_int_equal(udp_seal_seal(s, "abcd", 4, pkt, 3), UDP_ENOSPACE);
-	assert_true(udp_seal_next_counter(s) == 0); /* nothing consumed */
-	int n = udp_seal_seal(s, "abcd", 4, pkt, sizeof pkt);
-	assert_int_equal(n, 4 + UDP_SEAL_OVERHEAD);
-	assert_int_equal(udp_seal_open(r, pkt, (size_t)n, NULL, 0, out, 3, NULL), UDP_ENOSPACE);
-	assert_int_equal(udp_seal_open(r, pkt, (size_t)n, NULL, 0, out, 4, NULL), 4);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	assert_int_equal(seal_seal(s, "abcd", 4, pkt, 4 + SEAL_OVERHEAD - 1), UDP_ENOSPACE);
+	assert_int_equal(seal_seal(s, "abcd", 4, pkt, 3), UDP_ENOSPACE);
+	assert_true(seal_next_counter(s) == 0); /* nothing consumed */
+	int n = seal_seal(s, "abcd", 4, pkt, sizeof pkt);
+	assert_int_equal(n, 4 + SEAL_OVERHEAD);
+	assert_int_equal(seal_open(r, pkt, (size_t)n, NULL, 0, out, 3, NULL), UDP_ENOSPACE);
+	assert_int_equal(seal_open(r, pkt, (size_t)n, NULL, 0, out, 4, NULL), 4);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* ---- replay ---- */
@@ -292,16 +292,16 @@ static void output_buffers_checked(void **state)
 static void replay_exact(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	struct pkt p = seal_msg(s, "once");
 	assert_int_equal(open_pkt(r, &p), 4);
 	assert_int_equal(open_pkt(r, &p), UDP_ESEAL_REPLAY);
 	assert_int_equal(open_pkt(r, &p), UDP_ESEAL_REPLAY);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
-static struct pkt *seal_many(struct udp_seal *s, int n)
+static struct pkt *seal_many(struct seal *s, int n)
 {
 	struct pkt *v = calloc((size_t)n, sizeof *v);
 	assert_non_null(v);
@@ -314,7 +314,7 @@ static struct pkt *seal_many(struct udp_seal *s, int n)
 static void replay_window_order(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	enum { N = W + 100 };
 	struct pkt *v = seal_many(s, N);
 	assert_int_equal(open_pkt(r, &v[50]), 1);
@@ -329,12 +329,12 @@ static void replay_window_order(void **state)
 	assert_int_equal(open_pkt(r, &v[0]), UDP_ESEAL_OLD);
 	for (int i = N - 2; i > N - W; i--)
 		assert_int_equal(open_pkt(r, &v[i]), 1);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.drop_old == 2 && st.drop_replay == 52);
 	free(v);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 struct rcase {
@@ -365,15 +365,15 @@ static void replay_window_cases(void **state)
 		{MAXC - (W - 1), 0}, {MAXC - (W - 1), UDP_ESEAL_REPLAY},
 		{4 * W, UDP_ESEAL_OLD}, {0, UDP_ESEAL_OLD},
 	};
-	struct udp_replay w;
-	udp_replay_init(&w);
+	struct seal_replay w;
+	seal_replay_init(&w);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int rc = udp_replay_check(&w, cases[i].c);
+		int rc = seal_replay_check(&w, cases[i].c);
 		if (rc != cases[i].want)
 			fail_msg("case %zu: counter %llu: got %d want %d", i,
 				 (unsigned long long)cases[i].c, rc, cases[i].want);
 		if (rc == 0)
-			udp_replay_commit(&w, cases[i].c);
+			seal_replay_commit(&w, cases[i].c);
 	}
 }
 
@@ -381,36 +381,36 @@ static void replay_window_cases(void **state)
 static void replay_window_jumps(void **state)
 {
 	(void)state;
-	struct udp_replay w;
-	udp_replay_init(&w);
+	struct seal_replay w;
+	seal_replay_init(&w);
 	for (uint64_t c = 0; c < 64; c++)
-		udp_replay_commit(&w, c);
-	udp_replay_commit(&w, 15 * 64 + 5); /* 15 words ahead: word 0 partly live */
-	assert_int_equal(udp_replay_check(&w, 5), UDP_ESEAL_OLD);
-	assert_int_equal(udp_replay_check(&w, 6), UDP_ESEAL_REPLAY);
-	assert_int_equal(udp_replay_check(&w, 63), UDP_ESEAL_REPLAY);
-	assert_int_equal(udp_replay_check(&w, 64), 0);
-	udp_replay_commit(&w, 31 * 64 + 5); /* 16 words ahead: all cleared */
-	assert_int_equal(udp_replay_check(&w, 16 * 64 + 6), 0);
-	assert_int_equal(udp_replay_check(&w, 15 * 64 + 5), UDP_ESEAL_OLD);
-	assert_int_equal(udp_replay_check(&w, 31 * 64 + 4), 0);
-	udp_replay_init_floor(&w, 100);
-	assert_int_equal(udp_replay_check(&w, 99), UDP_ESEAL_REPLAY);
-	assert_int_equal(udp_replay_check(&w, 100), 0);
+		seal_replay_commit(&w, c);
+	seal_replay_commit(&w, 15 * 64 + 5); /* 15 words ahead: word 0 partly live */
+	assert_int_equal(seal_replay_check(&w, 5), UDP_ESEAL_OLD);
+	assert_int_equal(seal_replay_check(&w, 6), UDP_ESEAL_REPLAY);
+	assert_int_equal(seal_replay_check(&w, 63), UDP_ESEAL_REPLAY);
+	assert_int_equal(seal_replay_check(&w, 64), 0);
+	seal_replay_commit(&w, 31 * 64 + 5); /* 16 words ahead: all cleared */
+	assert_int_equal(seal_replay_check(&w, 16 * 64 + 6), 0);
+	assert_int_equal(seal_replay_check(&w, 15 * 64 + 5), UDP_ESEAL_OLD);
+	assert_int_equal(seal_replay_check(&w, 31 * 64 + 4), 0);
+	seal_replay_init_floor(&w, 100);
+	assert_int_equal(seal_replay_check(&w, 99), UDP_ESEAL_REPLAY);
+	assert_int_equal(seal_replay_check(&w, 100), 0);
 	/* found by fuzz_replay: counters above the floor in the floor's own
 	 * word are fresh, also after a higher one in that word moved top */
-	udp_replay_commit(&w, 100);
-	udp_replay_commit(&w, 103);
-	assert_int_equal(udp_replay_check(&w, 101), 0);
-	assert_int_equal(udp_replay_check(&w, 102), 0);
-	assert_int_equal(udp_replay_check(&w, 100), UDP_ESEAL_REPLAY);
-	assert_int_equal(udp_replay_check(&w, 99), UDP_ESEAL_REPLAY);
-	udp_replay_init_floor(&w, 128); /* floor - 1 ends a word */
-	udp_replay_commit(&w, 130);
-	assert_int_equal(udp_replay_check(&w, 128), 0);
-	assert_int_equal(udp_replay_check(&w, 127), UDP_ESEAL_REPLAY);
-	udp_replay_init_floor(&w, 0);
-	assert_int_equal(udp_replay_check(&w, 0), 0);
+	seal_replay_commit(&w, 100);
+	seal_replay_commit(&w, 103);
+	assert_int_equal(seal_replay_check(&w, 101), 0);
+	assert_int_equal(seal_replay_check(&w, 102), 0);
+	assert_int_equal(seal_replay_check(&w, 100), UDP_ESEAL_REPLAY);
+	assert_int_equal(seal_replay_check(&w, 99), UDP_ESEAL_REPLAY);
+	seal_replay_init_floor(&w, 128); /* floor - 1 ends a word */
+	seal_replay_commit(&w, 130);
+	assert_int_equal(seal_replay_check(&w, 128), 0);
+	assert_int_equal(seal_replay_check(&w, 127), UDP_ESEAL_REPLAY);
+	seal_replay_init_floor(&w, 0);
+	assert_int_equal(seal_replay_check(&w, 0), 0);
 }
 
 /* Thousands of counters, shuffled inside the window: each accepted once. */
@@ -432,14 +432,14 @@ static void replay_window_shuffled(void **state)
 			order[base + j] = t;
 		}
 	}
-	struct udp_replay w;
-	udp_replay_init(&w);
+	struct seal_replay w;
+	seal_replay_init(&w);
 	for (int i = 0; i < N; i++) {
-		assert_int_equal(udp_replay_check(&w, order[i]), 0);
-		udp_replay_commit(&w, order[i]);
-		assert_int_not_equal(udp_replay_check(&w, order[i]), 0);
+		assert_int_equal(seal_replay_check(&w, order[i]), 0);
+		seal_replay_commit(&w, order[i]);
+		assert_int_not_equal(seal_replay_check(&w, order[i]), 0);
 		if (i >= 1)
-			assert_int_not_equal(udp_replay_check(&w, order[i - 1]), 0);
+			assert_int_not_equal(seal_replay_check(&w, order[i - 1]), 0);
 	}
 }
 
@@ -448,12 +448,12 @@ static void replay_window_shuffled(void **state)
 static void counter_edges(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, UINT64_MAX - 3), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, UINT64_MAX - 3), *r = mk(SID_R, 0);
 	struct pkt a = seal_msg(s, "a"), b = seal_msg(s, "b"), c = seal_msg(s, "c");
 	uint8_t buf[64];
-	assert_int_equal(udp_seal_seal(s, "d", 1, buf, sizeof buf), UDP_ESEAL_EXHAUSTED);
-	assert_int_equal(udp_seal_seal(s, "d", 1, buf, sizeof buf), UDP_ESEAL_EXHAUSTED);
-	assert_true(udp_seal_next_counter(s) == UINT64_MAX);
+	assert_int_equal(seal_seal(s, "d", 1, buf, sizeof buf), UDP_ESEAL_EXHAUSTED);
+	assert_int_equal(seal_seal(s, "d", 1, buf, sizeof buf), UDP_ESEAL_EXHAUSTED);
+	assert_true(seal_next_counter(s) == UINT64_MAX);
 	assert_int_equal(open_pkt(r, &c), 1);
 	assert_int_equal(open_pkt(r, &a), 1);
 	assert_int_equal(open_pkt(r, &b), 1);
@@ -463,21 +463,21 @@ static void counter_edges(void **state)
 	/* a validly sealed 2^64-1, made by hand with the sealing subkey */
 	uint8_t kb[32], sub[32], pkt[64];
 	key_bytes(kb, 0);
-	crypto_kdf_derive_from_key(sub, 32, UDP_KEY_SUB_SEAL, "udpkit01", kb);
+	crypto_kdf_derive_from_key(sub, 32, SEAL_KEY_SUB_SEAL, "udpkit01", kb);
 	memcpy(pkt, c.b, 32);
 	memset(pkt + 24, 0xff, 8);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(pkt + 32, NULL, (const uint8_t *)"z", 1,
 						   pkt, 32, NULL, pkt + 8, sub);
-	assert_int_equal(udp_seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL),
+	assert_int_equal(seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL),
 			 UDP_ESEAL_COUNTER);
 	/* control: the same construction at 2^64-2 from another session passes */
 	pkt[8] ^= 1;
 	pkt[31] = 0xfe;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(pkt + 32, NULL, (const uint8_t *)"z", 1,
 						   pkt, 32, NULL, pkt + 8, sub);
-	assert_int_equal(udp_seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL), 1);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	assert_int_equal(seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL), 1);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* A forged packet with a huge counter fails authentication and does not
@@ -485,7 +485,7 @@ static void counter_edges(void **state)
 static void forged_huge_counter_does_not_move_window(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	struct pkt *v = seal_many(s, 10);
 	assert_int_equal(open_pkt(r, &v[0]), 1);
 	static const uint64_t huge[] = {UINT64_MAX - 1, 1ull << 63, 5000, W + 3};
@@ -501,12 +501,12 @@ static void forged_huge_counter_does_not_move_window(void **state)
 	struct pkt f = v[3];
 	f.b[8] ^= 0x80;
 	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_AUTH);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.sessions == 1 && st.drop_auth == 5 && st.opened == 10);
 	free(v);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* A fresh receiver takes the sender's continuing counters; a restarted
@@ -514,28 +514,28 @@ static void forged_huge_counter_does_not_move_window(void **state)
 static void restarts(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	struct pkt *v = seal_many(s, 20);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(open_pkt(r, &v[i]), 1);
-	udp_seal_free(r);
+	seal_free(r);
 	r = mk(SID_R, 0); /* receiver restart */
 	for (int i = 10; i < 20; i++)
 		assert_int_equal(open_pkt(r, &v[i]), 1);
 	assert_int_equal(open_pkt(r, &v[15]), UDP_ESEAL_REPLAY);
 
-	struct udp_seal *s2 = mk(NULL, 0); /* sender restart, random id */
+	struct seal *s2 = mk(NULL, 0); /* sender restart, random id */
 	uint8_t a[16], b[16];
-	udp_seal_session_id(s, a);
-	udp_seal_session_id(s2, b);
+	seal_session_id(s, a);
+	seal_session_id(s2, b);
 	assert_memory_not_equal(a, b, 16);
 	struct pkt p = seal_msg(s2, "m");
 	assert_memory_not_equal(p.b + 8, v[0].b + 8, 24); /* counter 0 again, new nonce */
 	assert_int_equal(open_pkt(r, &p), 1);
 	free(v);
-	udp_seal_free(s);
-	udp_seal_free(s2);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(s2);
+	seal_free(r);
 }
 
 static int cmp24(const void *a, const void *b)
@@ -554,12 +554,12 @@ static void nonce_unique_across_senders(void **state)
 	size_t n = 0;
 	for (int run = 0; run < RESTARTS; run++) {
 		for (int who = 0; who < SENDERS; who++) {
-			struct udp_seal *s = mk(NULL, 0);
+			struct seal *s = mk(NULL, 0);
 			for (int i = 0; i < PKTS; i++) {
 				struct pkt p = seal_msg(s, "n");
 				memcpy(nonces[n++], p.b + 8, 24);
 			}
-			udp_seal_free(s);
+			seal_free(s);
 		}
 	}
 	qsort(nonces, n, 24, cmp24);
@@ -571,13 +571,13 @@ static void nonce_unique_across_senders(void **state)
 static void clock_counter_start(void **state)
 {
 	(void)state;
-	struct udp_seal *a = mk(NULL, UDP_SEAL_COUNTER_CLOCK);
-	uint64_t c = udp_seal_next_counter(a);
+	struct seal *a = mk(NULL, SEAL_COUNTER_CLOCK);
+	uint64_t c = seal_next_counter(a);
 	assert_true(c > 1500000000ull * 1000000ull); /* after 2017 */
-	struct udp_seal *b = mk(NULL, UDP_SEAL_COUNTER_CLOCK);
-	assert_true(udp_seal_next_counter(b) >= c);
-	udp_seal_free(a);
-	udp_seal_free(b);
+	struct seal *b = mk(NULL, SEAL_COUNTER_CLOCK);
+	assert_true(seal_next_counter(b) >= c);
+	seal_free(a);
+	seal_free(b);
 }
 
 /* ---- session table ---- */
@@ -595,18 +595,18 @@ static void session_table_flood(void **state)
 {
 	(void)state;
 	enum { N = 1000, MAX = 8 };
-	struct udp_seal *r = mk_cfg(0, SID_R, 0, MAX);
+	struct seal *r = mk_cfg(0, SID_R, 0, MAX);
 	static struct pkt first[N];
-	struct udp_seal_stats st;
+	struct seal_stats st;
 	for (uint32_t i = 0; i < N; i++) {
 		uint8_t sid[16];
 		sid_of(sid, i);
 		/* counters rise with "time", as clock-started senders' do */
-		struct udp_seal *s = mk(sid, 1000 + 1000ull * i);
+		struct seal *s = mk(sid, 1000 + 1000ull * i);
 		first[i] = seal_msg(s, "f");
 		assert_int_equal(open_pkt(r, &first[i]), 1);
-		udp_seal_free(s);
-		udp_seal_get_stats(r, &st);
+		seal_free(s);
+		seal_get_stats(r, &st);
 		assert_true(st.sessions <= MAX);
 	}
 	assert_true(st.sessions == MAX && st.sessions_created == N);
@@ -618,12 +618,12 @@ static void session_table_flood(void **state)
 	/* an evicted sender that carries on (higher counter) gets back in */
 	uint8_t sid[16];
 	sid_of(sid, 0);
-	struct udp_seal *back = mk(sid, 1ull << 40);
+	struct seal *back = mk(sid, 1ull << 40);
 	struct pkt p = seal_msg(back, "b");
 	assert_int_equal(open_pkt(r, &p), 1);
 	assert_int_equal(open_pkt(r, &p), UDP_ESEAL_REPLAY);
-	udp_seal_free(back);
-	udp_seal_free(r);
+	seal_free(back);
+	seal_free(r);
 }
 
 /* Eviction is least-recently-used, and only authenticated packets count
@@ -633,8 +633,8 @@ static void session_table_lru(void **state)
 	(void)state;
 	uint8_t sa[16], sb[16], sc[16];
 	sid_of(sa, 1), sid_of(sb, 2), sid_of(sc, 3);
-	struct udp_seal *r = mk_cfg(0, SID_R, 0, 2);
-	struct udp_seal *a = mk(sa, 10), *b = mk(sb, 10), *c = mk(sc, 10);
+	struct seal *r = mk_cfg(0, SID_R, 0, 2);
+	struct seal *a = mk(sa, 10), *b = mk(sb, 10), *c = mk(sc, 10);
 	struct pkt a1 = seal_msg(a, "a"), b1 = seal_msg(b, "b"), a2 = seal_msg(a, "a");
 	assert_int_equal(open_pkt(r, &a1), 1);
 	assert_int_equal(open_pkt(r, &b1), 1);
@@ -649,37 +649,37 @@ static void session_table_lru(void **state)
 	assert_int_equal(open_pkt(r, &c1), 1); /* evicts b, used before a2 */
 	assert_int_equal(open_pkt(r, &a1), UDP_ESEAL_REPLAY);
 	assert_int_equal(open_pkt(r, &b1), UDP_ESEAL_OLD);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.sessions_evicted == 1 && st.sessions == 2);
-	udp_seal_free(a);
-	udp_seal_free(b);
-	udp_seal_free(c);
-	udp_seal_free(r);
+	seal_free(a);
+	seal_free(b);
+	seal_free(c);
+	seal_free(r);
 }
 
 static void address_change_reported(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	struct pkt *v = seal_many(s, 3);
 	uint8_t out[16];
-	struct udp_seal_info info;
-	assert_int_equal(udp_seal_open(r, v[0].b, (size_t)v[0].n, "A", 1, out, sizeof out, &info), 1);
+	struct seal_info info;
+	assert_int_equal(seal_open(r, v[0].b, (size_t)v[0].n, "A", 1, out, sizeof out, &info), 1);
 	assert_true(info.new_session && !info.addr_changed);
-	assert_int_equal(udp_seal_open(r, v[1].b, (size_t)v[1].n, "A", 1, out, sizeof out, &info), 1);
+	assert_int_equal(seal_open(r, v[1].b, (size_t)v[1].n, "A", 1, out, sizeof out, &info), 1);
 	assert_true(!info.new_session && !info.addr_changed);
 	/* a replay from a new address neither passes nor counts as a move */
-	assert_int_equal(udp_seal_open(r, v[1].b, (size_t)v[1].n, "B", 1, out, sizeof out, &info),
+	assert_int_equal(seal_open(r, v[1].b, (size_t)v[1].n, "B", 1, out, sizeof out, &info),
 			 UDP_ESEAL_REPLAY);
-	assert_int_equal(udp_seal_open(r, v[2].b, (size_t)v[2].n, "B", 1, out, sizeof out, &info), 1);
+	assert_int_equal(seal_open(r, v[2].b, (size_t)v[2].n, "B", 1, out, sizeof out, &info), 1);
 	assert_true(info.addr_changed && info.counter == 2);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.addr_changes == 1);
 	free(v);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* Seeded garbage, half of it with a valid-looking header: never accepted,
@@ -687,7 +687,7 @@ static void address_change_reported(void **state)
 static void garbage_never_accepted(void **state)
 {
 	(void)state;
-	struct udp_seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
+	struct seal *s = mk(SID_S, 0), *r = mk(SID_R, 0);
 	struct pkt real = seal_msg(s, "template");
 	uint32_t seed = 777;
 	uint8_t out[256];
@@ -702,37 +702,37 @@ static void garbage_never_accepted(void **state)
 		}
 		if (i & 1) /* keep a genuine header, randomise the rest */
 			memcpy(b, real.b, len < 32 ? len : 32);
-		int rc = udp_seal_open(r, b, len, NULL, 0, out, sizeof out, NULL);
+		int rc = seal_open(r, b, len, NULL, 0, out, sizeof out, NULL);
 		assert_true(rc < 0);
 		free(b);
 	}
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.opened == 0 && st.sessions == 0);
 	assert_int_equal(open_pkt(r, &real), 8);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void api_misuse(void **state)
 {
 	(void)state;
-	struct udp_seal *s;
-	struct udp_seal_config c;
-	udp_seal_config_default(&c);
-	assert_int_equal(udp_seal_new(&s, NULL, &c), UDP_EINVAL);
+	struct seal *s;
+	struct seal_config c;
+	seal_config_default(&c);
+	assert_int_equal(seal_new(&s, NULL, &c), UDP_EINVAL);
 	uint8_t kb[32] = {0};
-	struct udp_key *k;
-	assert_int_equal(udp_key_from_bytes(&k, kb), 0);
+	struct seal_key *k;
+	assert_int_equal(seal_key_from_bytes(&k, kb), 0);
 	c.max_sessions = 0;
-	assert_int_equal(udp_seal_new(&s, k, &c), UDP_EINVAL);
-	assert_int_equal(udp_seal_new(&s, k, NULL), 0);
-	udp_key_free(k);
-	udp_seal_free(s);
-	udp_seal_free(NULL);
+	assert_int_equal(seal_new(&s, k, &c), UDP_EINVAL);
+	assert_int_equal(seal_new(&s, k, NULL), 0);
+	seal_key_free(k);
+	seal_free(s);
+	seal_free(NULL);
 	for (int code = -150; code >= -199; code--)
-		assert_non_null(udp_strerror(code));
-	assert_string_equal(udp_strerror(UDP_ESEAL_AUTH),
+		assert_non_null(udpkit_strerror(code));
+	assert_string_equal(udpkit_strerror(UDP_ESEAL_AUTH),
 			    "sealed packet failed authentication (corrupt or forged)");
 }
 

@@ -1,4 +1,4 @@
-/* cmocka tests for the aes256gcm suite of udp_seal, and for the two
+/* cmocka tests for the aes256gcm suite of seal, and for the two
  * suites side by side: the attack list of test_seal.c again for the new
  * suite (known answer, bit flips, truncations, wrong key, downgrade,
  * reflection, replay before and after eviction), plus what only two suites
@@ -19,13 +19,13 @@
 #include <sodium.h>
 
 #include "udp_err.h"
-#include "udp_key.h"
-#include "udp_replay.h"
-#include "udp_seal.h"
+#include "seal_key.h"
+#include "seal_replay.h"
+#include "seal.h"
 #include "support_seal.h"
 
-#define X UDP_SEAL_XCHACHA20
-#define G UDP_SEAL_AES256GCM
+#define X SEAL_XCHACHA20
+#define G SEAL_AES256GCM
 
 static void sid_of(int n, uint8_t out[16])
 {
@@ -40,16 +40,16 @@ struct mkopt {
 	size_t max_sessions;
 };
 
-static struct udp_seal *mk_opt(struct mkopt o)
+static struct seal *mk_opt(struct mkopt o)
 {
 	uint8_t kb[32], sid[16];
-	struct udp_key *k;
-	struct udp_seal *s;
-	struct udp_seal_config c;
+	struct seal_key *k;
+	struct seal *s;
+	struct seal_config c;
 	for (int i = 0; i < 32; i++)
 		kb[i] = (uint8_t)(o.kbase + i);
-	assert_int_equal(udp_key_from_bytes(&k, kb), 0);
-	udp_seal_config_default(&c);
+	assert_int_equal(seal_key_from_bytes(&k, kb), 0);
+	seal_config_default(&c);
 	if (o.sid >= 0) {
 		sid_of(o.sid, sid);
 		c.session_id = sid;
@@ -59,12 +59,12 @@ static struct udp_seal *mk_opt(struct mkopt o)
 	c.no_aes256gcm = o.no_aes;
 	if (o.max_sessions)
 		c.max_sessions = o.max_sessions;
-	assert_int_equal(udp_seal_new(&s, k, &c), 0);
-	udp_key_free(k);
+	assert_int_equal(seal_new(&s, k, &c), 0);
+	seal_key_free(k);
 	return s;
 }
 
-static struct udp_seal *mk(int sid, uint64_t first, int suite)
+static struct seal *mk(int sid, uint64_t first, int suite)
 {
 	return mk_opt((struct mkopt){ .sid = sid, .first = first, .suite = suite });
 }
@@ -72,7 +72,7 @@ static struct udp_seal *mk(int sid, uint64_t first, int suite)
 static int need_aes(void **state)
 {
 	(void)state;
-	if (!udp_seal_suite_available(G))
+	if (!seal_suite_available(G))
 		skip();
 	return 0;
 }
@@ -100,21 +100,21 @@ static void gcm_known_answer(void **state)
 {
 	need_aes(state);
 	uint8_t kb[32], sid[16];
-	struct udp_key *k;
-	struct udp_seal *s;
-	struct udp_seal_config c;
+	struct seal_key *k;
+	struct seal *s;
+	struct seal_config c;
 	for (int i = 0; i < 32; i++)
 		kb[i] = (uint8_t)i;
 	for (int i = 0; i < 16; i++)
 		sid[i] = (uint8_t)(0xa0 + i);
-	assert_int_equal(udp_key_from_bytes(&k, kb), 0);
-	udp_seal_config_default(&c);
+	assert_int_equal(seal_key_from_bytes(&k, kb), 0);
+	seal_config_default(&c);
 	c.session_id = sid;
 	c.first_counter = 0x0102030405060708ull;
 	c.suite = G;
-	assert_int_equal(udp_seal_new(&s, k, &c), 0);
-	udp_key_free(k);
-	assert_int_equal(udp_seal_suite(s), G);
+	assert_int_equal(seal_new(&s, k, &c), 0);
+	seal_key_free(k);
+	assert_int_equal(seal_suite(s), G);
 	const char *msg = "udpkit sealing KAT";
 	struct pkt p = seal_msg(s, msg);
 	assert_int_equal(p.n, sizeof KAT_GCM);
@@ -139,7 +139,7 @@ static void gcm_known_answer(void **state)
 	assert_int_equal(crypto_kdf_derive_from_key(xkey, 32, 1, "udpkit01", kb), 0);
 	assert_memory_not_equal(sk, xkey, 32);
 	assert_memory_not_equal(sk, root, 32);
-	udp_seal_free(s);
+	seal_free(s);
 }
 
 /* One receiver takes both suites, from senders it has never heard of,
@@ -147,28 +147,28 @@ static void gcm_known_answer(void **state)
 static void both_suites_open(void **state)
 {
 	need_aes(state);
-	struct udp_seal *sx = mk(1, 100, X), *sg = mk(2, 100, G), *r = mk(9, 0, X);
+	struct seal *sx = mk(1, 100, X), *sg = mk(2, 100, G), *r = mk(9, 0, X);
 	for (int i = 0; i < 5; i++) {
 		struct pkt px = seal_msg(sx, "from xchacha"), pg = seal_msg(sg, "from gcm");
-		assert_int_equal(px.b[3], UDP_SEAL_FLAG_SEALED);
-		assert_int_equal(pg.b[3], UDP_SEAL_FLAG_SEALED | UDP_SEAL_FLAG_AES256GCM);
+		assert_int_equal(px.b[3], SEAL_FLAG_SEALED);
+		assert_int_equal(pg.b[3], SEAL_FLAG_SEALED | SEAL_FLAG_AES256GCM);
 		uint8_t out[64];
-		struct udp_seal_info info;
-		assert_int_equal(udp_seal_open(r, pg.b, (size_t)pg.n, NULL, 0, out, sizeof out,
+		struct seal_info info;
+		assert_int_equal(seal_open(r, pg.b, (size_t)pg.n, NULL, 0, out, sizeof out,
 					       &info), 8);
 		assert_memory_equal(out, "from gcm", 8);
 		assert_int_equal(info.suite, G);
 		assert_int_equal(info.new_session, i == 0);
-		assert_int_equal(udp_seal_open(r, px.b, (size_t)px.n, NULL, 0, out, sizeof out,
+		assert_int_equal(seal_open(r, px.b, (size_t)px.n, NULL, 0, out, sizeof out,
 					       &info), 12);
 		assert_int_equal(info.suite, X);
 	}
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.opened == 10 && st.sessions == 2);
-	udp_seal_free(sx);
-	udp_seal_free(sg);
-	udp_seal_free(r);
+	seal_free(sx);
+	seal_free(sg);
+	seal_free(r);
 }
 
 /* ---- tampering ---- */
@@ -176,7 +176,7 @@ static void both_suites_open(void **state)
 static void gcm_every_bit_flip_rejected(void **state)
 {
 	need_aes(state);
-	struct udp_seal *s = mk(1, 1000, G), *r = mk(9, 0, X);
+	struct seal *s = mk(1, 1000, G), *r = mk(9, 0, X);
 	struct pkt p = seal_msg(s, "twenty bytes of data");
 	for (int i = 0; i < p.n; i++) {
 		for (int bit = 0; bit < 8; bit++) {
@@ -196,27 +196,27 @@ static void gcm_every_bit_flip_rejected(void **state)
 			assert_int_equal(open_pkt(r, &q), want);
 		}
 	}
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.opened == 0 && st.sessions == 0 && st.sessions_created == 0);
 	assert_true(st.drop_auth == (uint64_t)(p.n - 8) * 8 + 1);
 	assert_int_equal(open_pkt(r, &p), 20);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void gcm_every_truncation_rejected(void **state)
 {
 	need_aes(state);
-	struct udp_seal *s = mk(1, 0, G), *r = mk(9, 0, G);
+	struct seal *s = mk(1, 0, G), *r = mk(9, 0, G);
 	struct pkt p = seal_msg(s, "some plaintext");
 	uint8_t out[256];
 	for (int len = 0; len < p.n; len++) {
-		int want = len < UDP_SEAL_OVERHEAD ? UDP_ESEAL_SHORT : UDP_ESEAL_AUTH;
+		int want = len < SEAL_OVERHEAD ? UDP_ESEAL_SHORT : UDP_ESEAL_AUTH;
 		uint8_t *c = malloc(len ? (size_t)len : 1); /* exact size: ASan sees overreads */
 		assert_non_null(c);
 		memcpy(c, p.b, (size_t)len);
-		assert_int_equal(udp_seal_open(r, c, (size_t)len, NULL, 0, out, sizeof out, NULL),
+		assert_int_equal(seal_open(r, c, (size_t)len, NULL, 0, out, sizeof out, NULL),
 				 want);
 		free(c);
 	}
@@ -225,29 +225,29 @@ static void gcm_every_truncation_rejected(void **state)
 	assert_int_equal(open_pkt(r, &longer), UDP_ESEAL_AUTH);
 	assert_int_equal(open_pkt(r, &p), 14);
 	/* an empty plaintext is a valid packet too */
-	uint8_t pkt[UDP_SEAL_OVERHEAD];
-	assert_int_equal(udp_seal_seal(s, NULL, 0, pkt, sizeof pkt), UDP_SEAL_OVERHEAD);
-	assert_int_equal(udp_seal_open(r, pkt, sizeof pkt, NULL, 0, NULL, 0, NULL), 0);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	uint8_t pkt[SEAL_OVERHEAD];
+	assert_int_equal(seal_seal(s, NULL, 0, pkt, sizeof pkt), SEAL_OVERHEAD);
+	assert_int_equal(seal_open(r, pkt, sizeof pkt, NULL, 0, NULL, 0, NULL), 0);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void gcm_wrong_key_vs_corrupted(void **state)
 {
 	need_aes(state);
-	struct udp_seal *other = mk_opt((struct mkopt){ .kbase = 0x40, .sid = 1, .suite = G });
-	struct udp_seal *s = mk(2, 0, G), *r = mk(9, 0, X);
+	struct seal *other = mk_opt((struct mkopt){ .kbase = 0x40, .sid = 1, .suite = G });
+	struct seal *s = mk(2, 0, G), *r = mk(9, 0, X);
 	struct pkt p = seal_msg(other, "x");
 	assert_int_equal(open_pkt(r, &p), UDP_ESEAL_WRONGKEY);
 	struct pkt q = seal_msg(s, "x");
 	q.b[q.n - 1] ^= 1;
 	assert_int_equal(open_pkt(r, &q), UDP_ESEAL_AUTH);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.drop_wrongkey == 1 && st.drop_auth == 1 && st.sessions == 0);
-	udp_seal_free(other);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(other);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* Clearing the sealed flag is a downgrade; clearing the suite flag makes
@@ -255,29 +255,29 @@ static void gcm_wrong_key_vs_corrupted(void **state)
 static void gcm_downgrade_rejected(void **state)
 {
 	need_aes(state);
-	struct udp_seal *s = mk(1, 0, G), *r = mk(9, 0, X);
+	struct seal *s = mk(1, 0, G), *r = mk(9, 0, X);
 	struct pkt p = seal_msg(s, "secret");
 	struct pkt q = p;
-	q.b[3] &= (uint8_t)~UDP_SEAL_FLAG_SEALED;
+	q.b[3] &= (uint8_t)~SEAL_FLAG_SEALED;
 	assert_int_equal(open_pkt(r, &q), UDP_ESEAL_PLAINTEXT);
 	q = p;
-	q.b[3] &= (uint8_t)~UDP_SEAL_FLAG_AES256GCM;
+	q.b[3] &= (uint8_t)~SEAL_FLAG_AES256GCM;
 	assert_int_equal(open_pkt(r, &q), UDP_ESEAL_AUTH);
 	assert_int_equal(open_pkt(r, &p), 6);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 static void gcm_reflection_dropped(void **state)
 {
 	need_aes(state);
-	struct udp_seal *me = mk(1, 0, G);
+	struct seal *me = mk(1, 0, G);
 	struct pkt p = seal_msg(me, "echo");
 	assert_int_equal(open_pkt(me, &p), UDP_ESEAL_REFLECT);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(me, &st);
+	struct seal_stats st;
+	seal_get_stats(me, &st);
 	assert_true(st.drop_reflect == 1 && st.sessions == 0);
-	udp_seal_free(me);
+	seal_free(me);
 }
 
 /* ---- replay ---- */
@@ -285,8 +285,8 @@ static void gcm_reflection_dropped(void **state)
 static void gcm_replay_window(void **state)
 {
 	need_aes(state);
-	enum { N = UDP_REPLAY_WINDOW + 10 };
-	struct udp_seal *s = mk(1, 0, G), *r = mk(9, 0, X);
+	enum { N = SEAL_REPLAY_WINDOW + 10 };
+	struct seal *s = mk(1, 0, G), *r = mk(9, 0, X);
 	struct pkt *v = calloc(N, sizeof *v);
 	assert_non_null(v);
 	for (int i = 0; i < N; i++)
@@ -299,8 +299,8 @@ static void gcm_replay_window(void **state)
 	assert_int_equal(open_pkt(r, &v[N - 2]), 1);
 	assert_int_equal(open_pkt(r, &v[N - 2]), UDP_ESEAL_REPLAY);
 	free(v);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* The replay check comes before the tag, the window update after it: a
@@ -308,7 +308,7 @@ static void gcm_replay_window(void **state)
 static void gcm_forged_counter_moves_nothing(void **state)
 {
 	need_aes(state);
-	struct udp_seal *s = mk(1, 10, G), *r = mk(9, 0, X);
+	struct seal *s = mk(1, 10, G), *r = mk(9, 0, X);
 	struct pkt p1 = seal_msg(s, "one"), p2 = seal_msg(s, "two");
 	assert_int_equal(open_pkt(r, &p1), 3);
 	struct pkt f = p2;
@@ -316,8 +316,8 @@ static void gcm_forged_counter_moves_nothing(void **state)
 	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_AUTH);
 	assert_int_equal(open_pkt(r, &p2), 3); /* would be OLD had the window moved */
 	assert_int_equal(open_pkt(r, &p1), UDP_ESEAL_REPLAY);
-	udp_seal_free(s);
-	udp_seal_free(r);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* A table of two, four senders of both suites in turn: every packet makes
@@ -327,7 +327,7 @@ static void gcm_forged_counter_moves_nothing(void **state)
 static void eviction_keeps_keys_and_floors(void **state)
 {
 	need_aes(state);
-	struct udp_seal *snd[4], *r = mk_opt((struct mkopt){ .sid = 9, .max_sessions = 2 });
+	struct seal *snd[4], *r = mk_opt((struct mkopt){ .sid = 9, .max_sessions = 2 });
 	struct pkt first[4];
 	for (int i = 0; i < 4; i++) {
 		snd[i] = mk(i + 1, 1000, i % 2 ? G : X);
@@ -345,12 +345,12 @@ static void eviction_keeps_keys_and_floors(void **state)
 			assert_true(rc == UDP_ESEAL_REPLAY || (round > 0 && rc == UDP_ESEAL_OLD));
 		}
 	}
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.sessions == 2 && st.sessions_evicted >= 10);
 	for (int i = 0; i < 4; i++)
-		udp_seal_free(snd[i]);
-	udp_seal_free(r);
+		seal_free(snd[i]);
+	seal_free(r);
 }
 
 /* One session id sealing under both suites (two broken senders sharing an
@@ -359,7 +359,7 @@ static void eviction_keeps_keys_and_floors(void **state)
 static void one_session_both_suites(void **state)
 {
 	need_aes(state);
-	struct udp_seal *a = mk(1, 50, X), *b = mk(1, 50, G), *r = mk(9, 0, X);
+	struct seal *a = mk(1, 50, X), *b = mk(1, 50, G), *r = mk(9, 0, X);
 	struct pkt pa = seal_msg(a, "a"), pb = seal_msg(b, "b"); /* both counter 50 */
 	assert_int_equal(open_pkt(r, &pb), 1);
 	assert_int_equal(open_pkt(r, &pa), UDP_ESEAL_REPLAY);
@@ -369,12 +369,12 @@ static void one_session_both_suites(void **state)
 	assert_int_equal(open_pkt(r, &pb), UDP_ESEAL_REPLAY);
 	pb = seal_msg(b, "b"); /* 52, with the cached gcm key */
 	assert_int_equal(open_pkt(r, &pb), 1);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
 	assert_true(st.sessions == 1 && st.opened == 3);
-	udp_seal_free(a);
-	udp_seal_free(b);
-	udp_seal_free(r);
+	seal_free(a);
+	seal_free(b);
+	seal_free(r);
 }
 
 /* ---- a host without AES-NI (simulated where there is one) ---- */
@@ -383,52 +383,52 @@ static void no_aes_host(void **state)
 {
 	(void)state;
 	uint8_t kb[32] = { 0 };
-	struct udp_key *k;
-	struct udp_seal *s;
-	struct udp_seal_config c;
-	assert_int_equal(udp_key_from_bytes(&k, kb), 0);
-	udp_seal_config_default(&c);
+	struct seal_key *k;
+	struct seal *s;
+	struct seal_config c;
+	assert_int_equal(seal_key_from_bytes(&k, kb), 0);
+	seal_config_default(&c);
 	c.suite = G;
 	c.no_aes256gcm = 1;
-	assert_int_equal(udp_seal_new(&s, k, &c), UDP_ESEAL_SUITE);
+	assert_int_equal(seal_new(&s, k, &c), UDP_ESEAL_SUITE);
 	c.suite = 2;
 	c.no_aes256gcm = 0;
-	assert_int_equal(udp_seal_new(&s, k, &c), UDP_EINVAL);
+	assert_int_equal(seal_new(&s, k, &c), UDP_EINVAL);
 	c.suite = X;
-	c.max_sessions = UDP_SEAL_MAX_SESSIONS + 1; /* key cache too big to write out */
-	assert_int_equal(udp_seal_new(&s, k, &c), UDP_EINVAL);
-	udp_key_free(k);
-	assert_int_equal(udp_seal_suite_parse("aes256gcm"), G);
-	assert_int_equal(udp_seal_suite_parse("xchacha20"), X);
-	assert_int_equal(udp_seal_suite_parse("AES"), UDP_EINVAL);
-	assert_int_equal(udp_seal_suite_parse(NULL), UDP_EINVAL);
-	assert_string_equal(udp_seal_suite_name(G), "aes256gcm");
-	assert_string_equal(udp_seal_suite_name(X), "xchacha20");
-	assert_int_equal(udp_seal_suite_available(X), 1);
-	assert_int_equal(udp_seal_suite_available(7), 0);
-	assert_non_null(udp_strerror(UDP_ESEAL_SUITE));
+	c.max_sessions = SEAL_MAX_SESSIONS + 1; /* key cache too big to write out */
+	assert_int_equal(seal_new(&s, k, &c), UDP_EINVAL);
+	seal_key_free(k);
+	assert_int_equal(seal_suite_parse("aes256gcm"), G);
+	assert_int_equal(seal_suite_parse("xchacha20"), X);
+	assert_int_equal(seal_suite_parse("AES"), UDP_EINVAL);
+	assert_int_equal(seal_suite_parse(NULL), UDP_EINVAL);
+	assert_string_equal(seal_suite_name(G), "aes256gcm");
+	assert_string_equal(seal_suite_name(X), "xchacha20");
+	assert_int_equal(seal_suite_available(X), 1);
+	assert_int_equal(seal_suite_available(7), 0);
+	assert_non_null(udpkit_strerror(UDP_ESEAL_SUITE));
 
 	/* it still opens xchacha20, and says SUITE (not AUTH: nothing is
 	 * wrong with the packet) for aes256gcm, changing nothing else */
-	struct udp_seal *r = mk_opt((struct mkopt){ .sid = 9, .no_aes = 1 });
-	struct udp_seal *sx = mk(1, 0, X);
+	struct seal *r = mk_opt((struct mkopt){ .sid = 9, .no_aes = 1 });
+	struct seal *sx = mk(1, 0, X);
 	struct pkt px = seal_msg(sx, "ok");
-	if (udp_seal_suite_available(G)) {
-		struct udp_seal *sg = mk(2, 0, G);
+	if (seal_suite_available(G)) {
+		struct seal *sg = mk(2, 0, G);
 		struct pkt pg = seal_msg(sg, "aes");
 		assert_int_equal(open_pkt(r, &pg), UDP_ESEAL_SUITE);
-		udp_seal_free(sg);
+		seal_free(sg);
 	}
 	struct pkt q = px;
-	q.b[3] |= UDP_SEAL_FLAG_AES256GCM; /* the same, forged from xchacha20 */
+	q.b[3] |= SEAL_FLAG_AES256GCM; /* the same, forged from xchacha20 */
 	assert_int_equal(open_pkt(r, &q), UDP_ESEAL_SUITE);
 	assert_int_equal(open_pkt(r, &px), 2);
-	struct udp_seal_stats st;
-	udp_seal_get_stats(r, &st);
-	assert_true(st.drop_suite == 1 + (uint64_t)udp_seal_suite_available(G));
+	struct seal_stats st;
+	seal_get_stats(r, &st);
+	assert_true(st.drop_suite == 1 + (uint64_t)seal_suite_available(G));
 	assert_true(st.drop_auth == 0 && st.sessions == 1);
-	udp_seal_free(sx);
-	udp_seal_free(r);
+	seal_free(sx);
+	seal_free(r);
 }
 
 int main(void)

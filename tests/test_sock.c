@@ -977,7 +977,7 @@ static void connrefused_is_reported(void **state)
 	errno = 0;
 	assert_int_equal(udp_sock_send(s, "ping", 4, NULL), UDP_ESYS);
 	assert_int_equal(errno, ECONNREFUSED);
-	assert_string_equal(udp_strerror(UDP_ESYS), strerror(ECONNREFUSED));
+	assert_string_equal(udpkit_strerror(UDP_ESYS), strerror(ECONNREFUSED));
 
 	/* same through the batch path */
 	assert_int_equal(udp_sock_send(s, "ping", 4, NULL), 4);

@@ -1,4 +1,4 @@
-/* cmocka tests for the loss simulator at the socket seam (udp_sock_netsim.c).
+/* cmocka tests for the loss simulator at the socket seam (netsim_sock.c).
  * Sockets talk over 127.0.0.1; the models run on a fake clock that the tests
  * move by hand, so every due time is exact.  Waits for the kernel are
  * bounded by poll(); nothing sleeps. */
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 #include "udp_sock.h"
 
 #define WAIT_MS 2000
@@ -39,11 +39,11 @@ static struct udp_sock *bound4(struct udp_addr *local)
 	return s;
 }
 
-static struct udp_netsim *model(const char *spec)
+static struct netsim *model(const char *spec)
 {
-	struct udp_netsim *ns = NULL;
+	struct netsim *ns = NULL;
 	char err[200];
-	assert_int_equal(udp_netsim_new(&ns, spec, err, sizeof err), 0);
+	assert_int_equal(netsim_new(&ns, spec, err, sizeof err), 0);
 	return ns;
 }
 
@@ -113,7 +113,7 @@ static void loss_all_sends_nothing(void **state)
 	pair_open(&p, "loss 100%", NULL);
 	for (int i = 0; i < 10; i++)
 		send_str(p.tx, "lost", &p.rx_addr);
-	struct udp_netsim_counters out, in;
+	struct netsim_counters out, in;
 	udp_sock_netsim_counters(p.tx, &out, &in);
 	assert_int_equal(out.in, 10);
 	assert_int_equal(out.lost, 10);
@@ -143,7 +143,7 @@ static void delay_holds_until_due(void **state)
 	assert_memory_equal(buf, "late", 4);
 	assert_int_equal(recv_wait(p.rx, buf, sizeof buf), 5);
 	assert_memory_equal(buf, "later", 5);
-	struct udp_netsim_counters out;
+	struct netsim_counters out;
 	udp_sock_netsim_counters(p.tx, &out, NULL);
 	assert_int_equal(out.delayed, 2);
 	assert_int_equal(out.passed, 2);
@@ -187,7 +187,7 @@ static void incoming_delay(void **state)
 	assert_int_equal(m.flags, 0);
 	assert_true(udp_addr_equal(&m.addr, &p.tx_addr));
 	assert_true(udp_sock_next_due(p.rx) == UINT64_MAX);
-	struct udp_netsim_counters in;
+	struct netsim_counters in;
 	udp_sock_netsim_counters(p.rx, NULL, &in);
 	assert_int_equal(in.in, 1);
 	assert_int_equal(in.passed, 1);
@@ -231,7 +231,7 @@ static void duplicate_all_arrive_twice(void **state)
 		assert_int_equal(recv_wait(p.rx, buf, sizeof buf), 2);
 		assert_memory_equal(buf, text[i / 2], 2); /* copies leave together */
 	}
-	struct udp_netsim_counters out;
+	struct netsim_counters out;
 	udp_sock_netsim_counters(p.tx, &out, NULL);
 	assert_int_equal(out.duplicated, 5);
 	assert_int_equal(out.passed, 10);
@@ -275,12 +275,12 @@ static void passthrough_is_bypassed(void **state)
 	(void)state;
 	struct pair p;
 	pair_open(&p, "", "seed 9");
-	const struct udp_netsim *out = NULL, *in = NULL;
+	const struct netsim *out = NULL, *in = NULL;
 	udp_sock_get_netsim(p.tx, &out, NULL);
 	udp_sock_get_netsim(p.rx, NULL, &in);
 	assert_non_null(out);
 	assert_non_null(in);
-	assert_int_equal(udp_netsim_seed(in), 9);
+	assert_int_equal(netsim_seed(in), 9);
 	send_str(p.tx, "plain", &p.rx_addr);
 	assert_true(udp_sock_next_due(p.tx) == UINT64_MAX);
 	assert_int_equal(udp_sock_flush(p.tx), 0);
@@ -290,7 +290,7 @@ static void passthrough_is_bypassed(void **state)
 	assert_int_equal(udp_sock_recv(p.rx, &m), 3); /* truncated as ever */
 	assert_int_equal(m.wire_len, 5);
 	assert_true(m.flags & UDP_MSG_TRUNC);
-	struct udp_netsim_counters c;
+	struct netsim_counters c;
 	udp_sock_netsim_counters(p.tx, &c, NULL);
 	assert_int_equal(c.in, 0);
 	udp_sock_netsim_counters(p.rx, NULL, &c);
@@ -310,7 +310,7 @@ static void counters_add_up(void **state)
 		assert_int_equal(udp_sock_send(p.tx, line, (size_t)n, &p.rx_addr), n);
 		p.clk += 10;
 	}
-	struct udp_netsim_counters c;
+	struct netsim_counters c;
 	udp_sock_netsim_counters(p.tx, &c, NULL);
 	assert_int_equal(c.in, 300);
 	assert_true(c.lost > 0 && c.duplicated > 0 && c.queued > 0);
@@ -345,16 +345,16 @@ static void env_spec_applied_on_open(void **state)
 	assert_int_equal(unsetenv("UDPKIT_NETSIM"), 0);
 	assert_int_equal(unsetenv("UDPKIT_NETSIM_IN"), 0);
 
-	const struct udp_netsim *out = NULL, *in = NULL;
+	const struct netsim *out = NULL, *in = NULL;
 	udp_sock_get_netsim(tx, &out, &in);
 	assert_non_null(out);
 	assert_non_null(in);
 	/* No seed in the spec: a random one, shown so a run can be repeated,
 	 * and not the same for both directions. */
-	assert_true(udp_netsim_has_seed(out));
-	assert_true(udp_netsim_seed(out) != udp_netsim_seed(in));
+	assert_true(netsim_has_seed(out));
+	assert_true(netsim_seed(out) != netsim_seed(in));
 	send_str(tx, "gone", &rx_addr);
-	struct udp_netsim_counters c;
+	struct netsim_counters c;
 	udp_sock_netsim_counters(tx, &c, NULL);
 	assert_int_equal(c.lost, 1);
 	udp_sock_free(tx);
@@ -418,7 +418,7 @@ static void replacing_and_default_clock(void **state)
 	assert_true(udp_sock_now(s) >= a);
 	assert_int_equal(udp_sock_set_netsim(s, model("delay 1s"), model("loss 5%")), 0);
 	assert_int_equal(udp_sock_set_netsim(s, model("delay 2s"), NULL), 0);
-	const struct udp_netsim *in = (const struct udp_netsim *)&clk; /* must be cleared */
+	const struct netsim *in = (const struct netsim *)&clk; /* must be cleared */
 	udp_sock_get_netsim(s, NULL, &in);
 	assert_null(in);
 	udp_sock_free(s); /* frees the attached model (ASan checks) */

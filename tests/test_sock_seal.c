@@ -1,4 +1,4 @@
-/* cmocka tests for sealing at the socket seam (udp_sock_seal.c).  Sockets
+/* cmocka tests for sealing at the socket seam (seal_sock.c).  Sockets
  * talk over 127.0.0.1 / ::1; every wait for the kernel is a bounded poll. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +15,9 @@
 #include "rel.h"
 #include "rel_drv.h"
 #include "udp_err.h"
-#include "udp_key.h"
-#include "udp_netsim.h"
-#include "udp_seal.h"
+#include "seal_key.h"
+#include "netsim.h"
+#include "seal.h"
 #include "udp_sock.h"
 
 #define WAIT_MS 2000
@@ -42,24 +42,24 @@ static struct udp_sock *bound(int family, struct udp_addr *local, int flags)
 	return s;
 }
 
-static struct udp_seal *sealer_suite(uint8_t fill, int suite)
+static struct seal *sealer_suite(uint8_t fill, int suite)
 {
-	uint8_t bytes[UDP_KEY_BYTES];
+	uint8_t bytes[SEAL_KEY_BYTES];
 	memset(bytes, fill, sizeof bytes);
-	struct udp_key *k = NULL;
-	assert_int_equal(udp_key_from_bytes(&k, bytes), 0);
-	struct udp_seal *s = NULL;
-	struct udp_seal_config c;
-	udp_seal_config_default(&c);
+	struct seal_key *k = NULL;
+	assert_int_equal(seal_key_from_bytes(&k, bytes), 0);
+	struct seal *s = NULL;
+	struct seal_config c;
+	seal_config_default(&c);
 	c.suite = suite;
-	assert_int_equal(udp_seal_new(&s, k, &c), 0);
-	udp_key_free(k); /* the sealer keeps its own copy of the subkey */
+	assert_int_equal(seal_new(&s, k, &c), 0);
+	seal_key_free(k); /* the sealer keeps its own copy of the subkey */
 	return s;
 }
 
-static struct udp_seal *sealer(uint8_t fill)
+static struct seal *sealer(uint8_t fill)
 {
-	return sealer_suite(fill, UDP_SEAL_XCHACHA20);
+	return sealer_suite(fill, SEAL_XCHACHA20);
 }
 
 static int readable(struct udp_sock *s, int ms)
@@ -79,9 +79,9 @@ static int recv_one(struct udp_sock *s, void *buf, size_t cap, struct udp_msg *m
 	return udp_sock_recv(s, m);
 }
 
-static struct udp_seal_stats stats(struct udp_sock *s)
+static struct seal_stats stats(struct udp_sock *s)
 {
-	struct udp_seal_stats st;
+	struct seal_stats st;
 	assert_true(udp_sock_seal_stats(s, &st) >= 0);
 	return st;
 }
@@ -121,7 +121,7 @@ static void roundtrip_single(int family)
 	assert_int_equal(m.flags, 0);
 	assert_true(udp_addr_equal(&m.addr, &p.tx_addr));
 	assert_int_equal(stats(p.tx).sealed, 1);
-	struct udp_seal_stats st = stats(p.rx);
+	struct seal_stats st = stats(p.rx);
 	assert_int_equal(st.opened, 1);
 	assert_int_equal(st.sessions, 1);
 	/* answering on the sealed receiver reaches the sealed sender */
@@ -184,22 +184,22 @@ static void roundtrip_batch(int family, int suite)
 static void batch_v4(void **state)
 {
 	(void)state;
-	roundtrip_batch(AF_INET, UDP_SEAL_XCHACHA20);
+	roundtrip_batch(AF_INET, SEAL_XCHACHA20);
 }
 
 static void batch_v6(void **state)
 {
 	(void)state;
-	roundtrip_batch(AF_INET6, UDP_SEAL_XCHACHA20);
+	roundtrip_batch(AF_INET6, SEAL_XCHACHA20);
 }
 
 static void batch_aes256gcm(void **state)
 {
 	(void)state;
-	if (!udp_seal_suite_available(UDP_SEAL_AES256GCM))
+	if (!seal_suite_available(SEAL_AES256GCM))
 		skip();
-	roundtrip_batch(AF_INET, UDP_SEAL_AES256GCM);
-	roundtrip_batch(AF_INET6, UDP_SEAL_AES256GCM);
+	roundtrip_batch(AF_INET, SEAL_AES256GCM);
+	roundtrip_batch(AF_INET6, SEAL_AES256GCM);
 }
 
 static void plaintext_dropped(void **state)
@@ -225,7 +225,7 @@ static void wrong_key_dropped(void **state)
 	char buf[100];
 	struct udp_msg m;
 	assert_int_equal(recv_one(p.rx, buf, sizeof buf, &m), UDP_EAGAIN);
-	struct udp_seal_stats st = stats(p.rx);
+	struct seal_stats st = stats(p.rx);
 	assert_int_equal(st.drop_wrongkey, 1);
 	assert_int_equal(st.opened, 0);
 	pair_close(&p);
@@ -240,8 +240,8 @@ static size_t capture(struct pair *p, uint8_t *pkt, size_t cap)
 	assert_int_equal(udp_sock_set_pass_sealed(c, 1), 0);
 	assert_int_equal(udp_sock_send(p->tx, "once only", 9, &cap_addr), 9);
 	struct udp_msg m;
-	assert_int_equal(recv_one(c, pkt, cap, &m), 9 + UDP_SEAL_OVERHEAD);
-	assert_true(udp_seal_looks_sealed(pkt, m.len));
+	assert_int_equal(recv_one(c, pkt, cap, &m), 9 + SEAL_OVERHEAD);
+	assert_true(seal_looks_sealed(pkt, m.len));
 	assert_int_equal(udp_sock_sealed_seen(c), 0);
 	udp_sock_free(c);
 	return m.len;
@@ -262,7 +262,7 @@ static void replay_accepted_once(void **state)
 	assert_int_equal(recv_one(p.rx, buf, sizeof buf, &m), 9);
 	assert_memory_equal(buf, "once only", 9);
 	assert_int_equal(recv_one(p.rx, buf, sizeof buf, &m), UDP_EAGAIN);
-	struct udp_seal_stats st = stats(p.rx);
+	struct seal_stats st = stats(p.rx);
 	assert_int_equal(st.opened, 1);
 	assert_int_equal(st.drop_replay, 1);
 	udp_sock_free(plain);
@@ -277,7 +277,7 @@ static void corrupt_dropped(void **state)
 	struct udp_sock *plain = bound(AF_INET, NULL, UDP_SOCK_NONBLOCK);
 	uint8_t pkt[200];
 	size_t n = capture(&p, pkt, sizeof pkt);
-	pkt[UDP_SEAL_HEADER + 3] ^= 0x10;
+	pkt[SEAL_HEADER + 3] ^= 0x10;
 	assert_int_equal(udp_sock_send(plain, pkt, n, &p.rx_addr), (int)n);
 	char buf[100];
 	struct udp_msg m;
@@ -320,7 +320,7 @@ static void keyless_counts_sealed(void **state)
 	}
 	assert_int_equal(got, 2);
 	assert_int_equal(udp_sock_sealed_seen(p.rx), 2);
-	assert_int_equal(udp_sock_seal_stats(p.rx, &(struct udp_seal_stats){ 0 }), 0);
+	assert_int_equal(udp_sock_seal_stats(p.rx, &(struct seal_stats){ 0 }), 0);
 	udp_sock_free(stx);
 	pair_close(&p);
 }
@@ -364,11 +364,11 @@ static void truncated_plaintext(void **state)
 	pair_close(&p);
 }
 
-static struct udp_netsim *model(const char *spec)
+static struct netsim *model(const char *spec)
 {
-	struct udp_netsim *ns = NULL;
+	struct netsim *ns = NULL;
 	char err[200];
-	assert_int_equal(udp_netsim_new(&ns, spec, err, sizeof err), 0);
+	assert_int_equal(netsim_new(&ns, spec, err, sizeof err), 0);
 	return ns;
 }
 
@@ -415,10 +415,10 @@ static void with_netsim(void **state)
 		got += (unsigned)r;
 	}
 	assert_int_equal(got, N);
-	struct udp_seal_stats st = stats(p.rx);
+	struct seal_stats st = stats(p.rx);
 	assert_int_equal(st.opened, N);
 	assert_int_equal(st.drop_replay, N);
-	struct udp_netsim_counters c;
+	struct netsim_counters c;
 	udp_sock_netsim_counters(p.tx, &c, NULL);
 	assert_int_equal(c.duplicated, N);
 	pair_close(&p);
@@ -433,7 +433,7 @@ static void set_and_remove(void **state)
 	assert_int_equal(udp_sock_set_seal(s, sealer(1)), 0);
 	assert_non_null(udp_sock_get_seal(s));
 	assert_int_equal(udp_sock_set_seal(s, sealer(2)), 0); /* replaces */
-	struct udp_seal_stats st;
+	struct seal_stats st;
 	assert_int_equal(udp_sock_seal_stats(s, &st), 1);
 	assert_int_equal(udp_sock_set_seal(s, NULL), 0);
 	assert_null(udp_sock_get_seal(s));
@@ -457,7 +457,7 @@ static void reliable_over_sealed(void **state)
 		rel_config_default(&cfg);
 		cfg.accept = i;
 		cfg.seed = 10 + (uint64_t)i;
-		core[i] = rel_core_new(&cfg, NULL);
+		rel_core_new(&core[i], &cfg);
 		assert_non_null(core[i]);
 		assert_int_equal(rel_drv_new(&drv[i], core[i], sk[i]), 0);
 	}
@@ -496,7 +496,7 @@ static void reliable_over_sealed(void **state)
 	assert_int_equal(got, N);
 	assert_int_equal(acked, N);
 	for (int i = 0; i < 2; i++) {
-		struct udp_seal_stats st = stats(sk[i]);
+		struct seal_stats st = stats(sk[i]);
 		assert_true(st.opened > 0 && st.sealed > 0);
 		assert_int_equal(st.drop_auth + st.drop_plaintext + st.drop_wrongkey + st.drop_replay, 0);
 		rel_drv_free(drv[i]);

@@ -154,9 +154,9 @@ static void strerror_covers_codes(void **state)
 {
 	(void)state;
 	for (int c = 0; c >= -200; c--)
-		assert_non_null(udp_strerror(c));
-	assert_string_equal(udp_strerror(UDP_ESHORT), "packet too short");
-	assert_string_equal(udp_strerror(-9999), "unknown error");
+		assert_non_null(udpkit_strerror(c));
+	assert_string_equal(udpkit_strerror(UDP_ESHORT), "packet too short");
+	assert_string_equal(udpkit_strerror(-9999), "unknown error");
 }
 
 int main(void)

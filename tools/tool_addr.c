@@ -59,7 +59,7 @@ void tool_resolve(struct udp_addr *out, const char *host, const char *port,
 	} else {
 		split(host, h, sizeof h, p, sizeof p);
 	}
-	const char *words = udp_strerror(r);
+	const char *words = udpkit_strerror(r);
 	switch (r) {
 	case UDP_EADDR_PORT:
 	case UDP_EADDR_PORTRANGE:

@@ -19,12 +19,12 @@
 #include "rel.h"
 #include "rel_drv.h"
 #include "tool_chat.h"
-#include "udp_chat.h"
+#include "chat_wire.h"
 #include "udp_sock.h"
 
 #define MAX_PEERS 256
 #define MAX_EXPLICIT 32
-#define OUT_MAX (2 * UDP_CHAT_TEXT_MAX * 6 + 512)
+#define OUT_MAX (2 * CHAT_TEXT_MAX * 6 + 512)
 
 struct opts {
 	const char *nick, *group, *port, *iface, *data_port;
@@ -64,7 +64,7 @@ struct chat_beacon_stats {
 	uint64_t credit;      /* from the address of a gated session: more credit */
 	uint64_t leave;       /* LEAVE (the session's BYE says it) */
 	uint64_t drop_trunc;  /* longer than any chat packet */
-	uint64_t drop_bad;    /* not a chat packet (udp_chat_decode), or port 0 */
+	uint64_t drop_bad;    /* not a chat packet (chat_pkt_decode), or port 0 */
 	uint64_t drop_type;   /* a chat packet that is no beacon */
 	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
 	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait, or no slot */
@@ -77,17 +77,17 @@ struct chat_gate_stats {
 };
 
 #define CHAT_MAX_GATED 16 /* sessions waiting for a beacon's address to answer */
-#define CHAT_CREDIT_MAX (4 * UDP_CHAT_BEACON_MIN)
+#define CHAT_CREDIT_MAX (4 * CHAT_BEACON_MIN)
 
 struct chat {
 	struct opts o;
 	uint64_t id;
-	char nick[UDP_CHAT_NICK_MAX + 1];
+	char nick[CHAT_NICK_MAX + 1];
 	struct udp_sock *data, *bsock; /* bsock: beacons in (NULL without discovery) */
 	struct udp_addr group;         /* where beacons go */
 	struct rel_core *core;
 	struct rel_drv *drv;
-	struct udp_chat_roster *roster;
+	struct chat_roster *roster;
 	struct sess s[MAX_PEERS];
 	int tty, color, quitting;
 	struct chat_tty ed;
@@ -155,7 +155,7 @@ void chat_beacon_stats(struct chat *c);
 
 /* tool_chat_cmd.c */
 struct chat_input {
-	char buf[UDP_CHAT_TEXT_MAX * 2 + 2];
+	char buf[CHAT_TEXT_MAX * 2 + 2];
 	size_t len;
 	int eof;
 };

@@ -9,28 +9,28 @@
 #include "tool_chat_app.h"
 #include "tool_common.h"
 #include "udp_err.h"
-#include "udp_seal.h"
+#include "seal.h"
 
 /* one padded beacon pays for one HELLO */
-_Static_assert(UDP_CHAT_BEACON_MIN >= REL_HELLO_LEN, "a beacon smaller than a HELLO");
+_Static_assert(CHAT_BEACON_MIN >= REL_HELLO_LEN, "a beacon smaller than a HELLO");
 
 void chat_send_beacon(struct chat *c, uint8_t type)
 {
-	uint8_t buf[UDP_CHAT_PKT_MAX];
+	uint8_t buf[CHAT_PKT_MAX];
 	int len = chat_encode(c, type, NULL, 0, buf, sizeof buf);
 	if (len < 0)
 		return;
 	if (c->bsock) {
 		/* padded: a receiver that connects to us answers it with a
 		 * HELLO of REL_HELLO_LEN bytes, paid for by this beacon */
-		static const uint8_t zeros[UDP_CHAT_BEACON_MIN];
-		uint8_t pad[UDP_CHAT_PKT_MAX];
+		static const uint8_t zeros[CHAT_BEACON_MIN];
+		uint8_t pad[CHAT_PKT_MAX];
 		int plen = chat_encode(c, type, zeros, sizeof zeros, pad, sizeof pad);
 		int r = plen < 0 ? plen : udp_sock_send(c->data, pad, (size_t)plen, &c->group);
 		if (r < 0)
-			tool_debug("beacon: %s", udp_strerror(r));
+			tool_debug("beacon: %s", udpkit_strerror(r));
 	}
-	if (type != UDP_CHAT_BEACON)
+	if (type != CHAT_BEACON)
 		return;
 	/* the same beacon inside each session: presence without multicast */
 	for (int i = 0; i < MAX_PEERS; i++)
@@ -57,8 +57,8 @@ static struct sess *gated_by_addr(struct chat *c, const struct udp_addr *a)
 
 static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 {
-	struct udp_chat_pkt p;
-	if (udp_chat_decode(&p, m->buf, m->len) < 0 || !p.port) {
+	struct chat_pkt p;
+	if (chat_pkt_decode(&p, m->buf, m->len) < 0 || !p.port) {
 		c->bst.drop_bad++;
 		return;
 	}
@@ -66,8 +66,8 @@ static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 		c->bst.own++;
 		return;
 	}
-	if (p.type != UDP_CHAT_BEACON) { /* LEAVE: the session's BYE says it */
-		if (p.type == UDP_CHAT_LEAVE)
+	if (p.type != CHAT_BEACON) { /* LEAVE: the session's BYE says it */
+		if (p.type == CHAT_LEAVE)
 			c->bst.leave++;
 		else
 			c->bst.drop_type++;
@@ -83,10 +83,10 @@ static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 		c->bst.credit++;
 		return;
 	}
-	struct udp_chat_event ev;
-	if (udp_chat_roster_get(c->roster, p.id, NULL) == 0) {
+	struct chat_event ev;
+	if (chat_roster_get(c->roster, p.id, NULL) == 0) {
 		c->bst.known++;
-		if (udp_chat_roster_seen(c->roster, p.id, now_us(), &ev) == 1)
+		if (chat_roster_seen(c->roster, p.id, now_us(), &ev) == 1)
 			chat_show_presence(c, "back", ev.id, ev.name, NULL);
 		return;
 	}
@@ -99,7 +99,7 @@ static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 	/* Nothing proves that the beacon came from its source address.  A
 	 * session to it may send only what its beacons paid for, and few
 	 * such sessions wait at once (each holds a core slot until --gone). */
-	if (m->len < UDP_CHAT_BEACON_MIN) {
+	if (m->len < CHAT_BEACON_MIN) {
 		c->bst.drop_short++;
 		return;
 	}
@@ -121,7 +121,7 @@ static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 
 void chat_read_beacons(struct chat *c)
 {
-	uint8_t buf[UDP_CHAT_PKT_MAX + 1];
+	uint8_t buf[CHAT_PKT_MAX + 1];
 	for (int k = 0; k < 64; k++) {
 		struct udp_msg m = { .buf = buf, .cap = sizeof buf };
 		int r = udp_sock_recv(c->bsock, &m);
@@ -216,7 +216,7 @@ void chat_beacon_stats(struct chat *c)
 	const struct chat_beacon_stats *b = &c->bst;
 	if (c->bsock) {
 		char seal[160] = "";
-		struct udp_seal_stats st;
+		struct seal_stats st;
 		if (udp_sock_seal_stats(c->bsock, &st) > 0)
 			snprintf(seal, sizeof seal,
 				 " sealed_opened=%llu drop_plaintext=%llu drop_sealshort=%llu"

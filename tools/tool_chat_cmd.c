@@ -16,7 +16,7 @@ static void chat_send_all(struct chat *c, uint8_t type, const char *text, size_t
 			continue;
 		int r = chat_sess_send(c, s, type, text, n, REL_SEQPACKET);
 		if (r < 0)
-			chat_notice(c, "not sent to one peer: %s", rel_strerror(r));
+			chat_notice(c, "not sent to one peer: %s", udpkit_strerror(r));
 	}
 }
 
@@ -24,12 +24,12 @@ static void chat_echo_own(struct chat *c, uint8_t type, const char *to, const ch
 {
 	if (!c->tty)
 		return; /* scripts know what they sent */
-	char me[UDP_CHAT_NAME_MAX];
+	char me[CHAT_NAME_MAX];
 	chat_name_of(c, c->id, c->nick, me, sizeof me);
-	if (type == UDP_CHAT_PRIV) {
-		char label[2 * UDP_CHAT_NAME_MAX + 8];
+	if (type == CHAT_PRIV) {
+		char label[2 * CHAT_NAME_MAX + 8];
 		snprintf(label, sizeof label, "%s -> %s", me, to);
-		chat_show_msg(c, UDP_CHAT_MSG, c->id, label, (const uint8_t *)text, n);
+		chat_show_msg(c, CHAT_MSG, c->id, label, (const uint8_t *)text, n);
 	} else {
 		chat_show_msg(c, type, c->id, me, (const uint8_t *)text, n);
 	}
@@ -37,17 +37,17 @@ static void chat_echo_own(struct chat *c, uint8_t type, const char *to, const ch
 
 static void chat_cmd_who(struct chat *c)
 {
-	size_t n = udp_chat_roster_count(c->roster);
+	size_t n = chat_roster_count(c->roster);
 	uint64_t now = now_us();
 	for (size_t i = 0; i < n; i++) {
-		struct udp_chat_peer_info pi;
-		udp_chat_roster_at(c->roster, i, &pi);
-		char name[UDP_CHAT_NAME_MAX], b[UDP_ADDR_STRLEN];
+		struct chat_peer_info pi;
+		chat_roster_at(c->roster, i, &pi);
+		char name[CHAT_NAME_MAX], b[UDP_ADDR_STRLEN];
 		chat_name_of(c, pi.id, pi.nick, name, sizeof name);
 		struct sess *s = chat_sess_by_rel(c, pi.tag);
 		const char *addr = s ? tool_addr_str(&s->addr, b, sizeof b) : "?";
 		double ago = (double)(now - pi.last_seen) / 1e6;
-		const char *state = pi.state == UDP_CHAT_AWAY ? "away" : "live";
+		const char *state = pi.state == CHAT_AWAY ? "away" : "live";
 		size_t pos = chat_line_start(c, "who");
 		if (c->o.json) {
 			chat_json_str(c, &pos, "from", name, strlen(name));
@@ -73,7 +73,7 @@ static void chat_cmd_msg(struct chat *c, const char *args)
 		chat_notice(c, "usage: /msg NICK TEXT");
 		return;
 	}
-	char target[UDP_CHAT_NAME_MAX + 1];
+	char target[CHAT_NAME_MAX + 1];
 	size_t tl = (size_t)(sp - args);
 	if (tl >= sizeof target) {
 		chat_notice(c, "no such peer");
@@ -82,7 +82,7 @@ static void chat_cmd_msg(struct chat *c, const char *args)
 	memcpy(target, args, tl);
 	target[tl] = '\0';
 	uint64_t id;
-	int r = udp_chat_roster_find(c->roster, target, &id);
+	int r = chat_roster_find(c->roster, target, &id);
 	if (r == 0) {
 		chat_notice(c, "no peer '%s' (see /who)", target);
 		return;
@@ -91,29 +91,29 @@ static void chat_cmd_msg(struct chat *c, const char *args)
 		chat_notice(c, "'%s' is ambiguous: add the #id (see /who)", target);
 		return;
 	}
-	struct udp_chat_peer_info pi;
-	udp_chat_roster_get(c->roster, id, &pi);
+	struct chat_peer_info pi;
+	chat_roster_get(c->roster, id, &pi);
 	struct sess *s = chat_sess_by_rel(c, pi.tag);
-	if (!s || (r = chat_sess_send(c, s, UDP_CHAT_PRIV, sp + 1, strlen(sp + 1), REL_SEQPACKET)) < 0) {
-		chat_notice(c, "not sent: %s", s ? rel_strerror(r) : "no session");
+	if (!s || (r = chat_sess_send(c, s, CHAT_PRIV, sp + 1, strlen(sp + 1), REL_SEQPACKET)) < 0) {
+		chat_notice(c, "not sent: %s", s ? udpkit_strerror(r) : "no session");
 		return;
 	}
 	c->privates++;
-	char name[UDP_CHAT_NAME_MAX];
+	char name[CHAT_NAME_MAX];
 	chat_name_of(c, id, pi.nick, name, sizeof name);
-	chat_echo_own(c, UDP_CHAT_PRIV, name, sp + 1, strlen(sp + 1));
+	chat_echo_own(c, CHAT_PRIV, name, sp + 1, strlen(sp + 1));
 }
 
 static void chat_cmd_nick(struct chat *c, const char *nick)
 {
-	if (!udp_chat_nick_valid(nick, strlen(nick))) {
+	if (!chat_nick_valid(nick, strlen(nick))) {
 		chat_notice(c, "bad nickname (1-%d bytes, no spaces, '#', quotes or backslash)",
-		       UDP_CHAT_NICK_MAX);
+		       CHAT_NICK_MAX);
 		return;
 	}
 	snprintf(c->nick, sizeof c->nick, "%s", nick);
-	chat_send_all(c, UDP_CHAT_NICK, NULL, 0);
-	char me[UDP_CHAT_NAME_MAX];
+	chat_send_all(c, CHAT_NICK, NULL, 0);
+	char me[CHAT_NAME_MAX];
 	chat_name_of(c, c->id, c->nick, me, sizeof me);
 	chat_notice(c, "you are now %s", me);
 }
@@ -138,9 +138,9 @@ static void chat_on_line(struct chat *c, char *line)
 		else if (strcmp(line, "/nick") == 0)
 			chat_cmd_nick(c, arg);
 		else if (strcmp(line, "/me") == 0 && *arg) {
-			chat_send_all(c, UDP_CHAT_ME, arg, strlen(arg));
+			chat_send_all(c, CHAT_ME, arg, strlen(arg));
 			c->sent++;
-			chat_echo_own(c, UDP_CHAT_ME, NULL, arg, strlen(arg));
+			chat_echo_own(c, CHAT_ME, NULL, arg, strlen(arg));
 		} else if (strcmp(line, "/quit") == 0)
 			chat_start_quit(c);
 		else if (strcmp(line, "/help") == 0)
@@ -151,13 +151,13 @@ static void chat_on_line(struct chat *c, char *line)
 	}
 	if (line[0] == '/')
 		line++, n--; /* "//x" sends "/x" */
-	if (n > UDP_CHAT_TEXT_MAX) {
-		chat_notice(c, "line too long (%zu bytes, at most %d): not sent", n, UDP_CHAT_TEXT_MAX);
+	if (n > CHAT_TEXT_MAX) {
+		chat_notice(c, "line too long (%zu bytes, at most %d): not sent", n, CHAT_TEXT_MAX);
 		return;
 	}
-	chat_send_all(c, UDP_CHAT_MSG, line, n);
+	chat_send_all(c, CHAT_MSG, line, n);
 	c->sent++;
-	chat_echo_own(c, UDP_CHAT_MSG, NULL, line, n);
+	chat_echo_own(c, CHAT_MSG, NULL, line, n);
 }
 
 /* Leaving: BYE in every session (delivered after everything sent before
@@ -173,11 +173,11 @@ void chat_start_quit(struct chat *c)
 		chat_tty_close(&c->ed);
 		c->tty = 0;
 	}
-	chat_send_all(c, UDP_CHAT_BYE, NULL, 0);
+	chat_send_all(c, CHAT_BYE, NULL, 0);
 	for (int i = 0; i < MAX_PEERS; i++)
 		if (c->s[i].used)
 			chat_sess_close(c, &c->s[i]);
-	chat_send_beacon(c, UDP_CHAT_LEAVE);
+	chat_send_beacon(c, CHAT_LEAVE);
 }
 
 /* ---- input ---- */

@@ -49,14 +49,14 @@ static struct sess *chat_sess_new(struct chat *c, uint32_t rel)
 int chat_encode(struct chat *c, uint8_t type, const void *text, size_t n,
 		  uint8_t *buf, size_t cap)
 {
-	struct udp_chat_pkt p = { .type = type, .id = c->id, .text = text, .text_len = n };
+	struct chat_pkt p = { .type = type, .id = c->id, .text = text, .text_len = n };
 	struct udp_addr local;
-	if (type == UDP_CHAT_BEACON || type == UDP_CHAT_LEAVE) {
+	if (type == CHAT_BEACON || type == CHAT_LEAVE) {
 		if (udp_sock_local_addr(c->data, &local) == 0)
 			p.port = (uint16_t)udp_addr_port(&local);
 	}
 	snprintf(p.nick, sizeof p.nick, "%s", c->nick);
-	return udp_chat_encode(&p, buf, cap);
+	return chat_pkt_encode(&p, buf, cap);
 }
 
 /* Sends one packet over a session (reliable in order, or a DGRAM
@@ -64,7 +64,7 @@ int chat_encode(struct chat *c, uint8_t type, const void *text, size_t n,
 int chat_sess_send(struct chat *c, struct sess *s, uint8_t type, const void *text,
 		     size_t n, enum rel_mode mode)
 {
-	uint8_t buf[UDP_CHAT_PKT_MAX];
+	uint8_t buf[CHAT_PKT_MAX];
 	int len = chat_encode(c, type, text, n, buf, sizeof buf);
 	if (len < 0)
 		return len;
@@ -90,7 +90,7 @@ struct sess *chat_connect_to(struct chat *c, const struct udp_addr *a, uint64_t 
 	char b[UDP_ADDR_STRLEN];
 	int r = rel_drv_connect(c->drv, a, &rel);
 	if (r < 0) {
-		tool_debug("connect %s: %s", tool_addr_str(a, b, sizeof b), rel_strerror(r));
+		tool_debug("connect %s: %s", tool_addr_str(a, b, sizeof b), udpkit_strerror(r));
 		return NULL;
 	}
 	struct sess *s = chat_sess_new(c, rel);
@@ -112,15 +112,15 @@ struct sess *chat_connect_to(struct chat *c, const struct udp_addr *a, uint64_t 
  * over a live peer's conversation. */
 static void chat_send_peer_lists(struct chat *c, struct sess *newcomer);
 
-static void chat_on_hello(struct chat *c, struct sess *s, const struct udp_chat_pkt *p)
+static void chat_on_hello(struct chat *c, struct sess *s, const struct chat_pkt *p)
 {
-	char name[UDP_CHAT_NAME_MAX], b[UDP_ADDR_STRLEN];
+	char name[CHAT_NAME_MAX], b[UDP_ADDR_STRLEN];
 	if (p->id == c->id) { /* we connected to ourselves (a --peer loop) */
 		chat_sess_close(c, s);
 		return;
 	}
-	struct udp_chat_peer_info info;
-	if (udp_chat_roster_get(c->roster, p->id, &info) == 0) {
+	struct chat_peer_info info;
+	if (chat_roster_get(c->roster, p->id, &info) == 0) {
 		struct sess *old = chat_sess_by_rel(c, info.tag);
 		if (old && old != s && !udp_addr_equal(&old->addr, &s->addr)) {
 			/* the id speaks from elsewhere: a copy, not a duplicate */
@@ -138,15 +138,15 @@ static void chat_on_hello(struct chat *c, struct sess *s, const struct udp_chat_
 			 * delivered; only sending moves to keep */
 			chat_sess_close(c, drop);
 			keep->id = p->id;
-			udp_chat_roster_set_tag(c->roster, p->id, keep->rel);
+			chat_roster_set_tag(c->roster, p->id, keep->rel);
 			return;
 		}
 		s->id = p->id;
-		udp_chat_roster_set_tag(c->roster, p->id, s->rel);
+		chat_roster_set_tag(c->roster, p->id, s->rel);
 		return;
 	}
 	s->id = p->id;
-	if (udp_chat_roster_add(c->roster, p->id, p->nick, s->rel, now_us()) < 0) {
+	if (chat_roster_add(c->roster, p->id, p->nick, s->rel, now_us()) < 0) {
 		chat_sess_close(c, s);
 		return;
 	}
@@ -166,38 +166,38 @@ static int chat_is_loopback(const struct udp_addr *a)
  * learns the newcomer, so meshes built with --peer fill in (docs/CHAT.md). */
 static void chat_send_peer_lists(struct chat *c, struct sess *newcomer)
 {
-	uint8_t list[UDP_CHAT_TEXT_MAX], one[64];
+	uint8_t list[CHAT_TEXT_MAX], one[64];
 	struct udp_wire_writer w, w1;
 	udp_wire_writer_init(&w, list, sizeof list);
 	udp_wire_writer_init(&w1, one, sizeof one);
-	struct udp_chat_peer_addr e = { .id = newcomer->id, .addr = newcomer->addr };
-	udp_chat_peers_put(&w1, &e);
+	struct chat_peer_addr e = { .id = newcomer->id, .addr = newcomer->addr };
+	chat_peers_put(&w1, &e);
 	for (int i = 0; i < MAX_PEERS; i++) {
 		struct sess *s = &c->s[i];
 		if (!s->used || !s->id || s->closing || s == newcomer)
 			continue;
-		e = (struct udp_chat_peer_addr){ .id = s->id, .addr = s->addr };
+		e = (struct chat_peer_addr){ .id = s->id, .addr = s->addr };
 		struct udp_wire_writer save = w;
-		if (udp_chat_peers_put(&w, &e) < 0)
+		if (chat_peers_put(&w, &e) < 0)
 			w = save; /* full: the rest learn it from others */
 		if (!udp_wire_writer_error(&w1))
-			chat_sess_send(c, s, UDP_CHAT_PEERS, one, udp_wire_written(&w1), REL_SEQPACKET);
+			chat_sess_send(c, s, CHAT_PEERS, one, udp_wire_written(&w1), REL_SEQPACKET);
 	}
 	if (udp_wire_written(&w))
-		chat_sess_send(c, newcomer, UDP_CHAT_PEERS, list, udp_wire_written(&w), REL_SEQPACKET);
+		chat_sess_send(c, newcomer, CHAT_PEERS, list, udp_wire_written(&w), REL_SEQPACKET);
 }
 
 /* A list from peer s: connect to those we do not know, by the same rule
  * as beacons (the smaller id connects).  A loopback address in it means
  * "on s's host". */
-static void chat_on_peer_list(struct chat *c, struct sess *s, const struct udp_chat_pkt *p)
+static void chat_on_peer_list(struct chat *c, struct sess *s, const struct chat_pkt *p)
 {
 	struct udp_wire_reader r;
-	struct udp_chat_peer_addr e;
+	struct chat_peer_addr e;
 	udp_wire_reader_init(&r, p->text, p->text_len);
-	while (udp_chat_peers_next(&r, &e) == 1) {
+	while (chat_peers_next(&r, &e) == 1) {
 		if (e.id <= c->id || c->quitting || chat_sess_by_id(c, e.id) ||
-		    udp_chat_roster_get(c->roster, e.id, NULL) == 0)
+		    chat_roster_get(c->roster, e.id, NULL) == 0)
 			continue;
 		if (udp_addr_family(&e.addr) != udp_addr_family(&s->addr))
 			continue;
@@ -213,64 +213,64 @@ static void chat_on_peer_list(struct chat *c, struct sess *s, const struct udp_c
 
 static void chat_peer_left(struct chat *c, struct sess *s, const char *how)
 {
-	struct udp_chat_peer_info info;
-	if (!s->id || udp_chat_roster_get(c->roster, s->id, &info) < 0 || info.tag != s->rel)
+	struct chat_peer_info info;
+	if (!s->id || chat_roster_get(c->roster, s->id, &info) < 0 || info.tag != s->rel)
 		return;
-	char name[UDP_CHAT_NAME_MAX];
+	char name[CHAT_NAME_MAX];
 	chat_name_of(c, s->id, info.nick, name, sizeof name);
 	chat_show_presence(c, how, s->id, name, NULL);
-	udp_chat_roster_remove(c->roster, s->id);
+	chat_roster_remove(c->roster, s->id);
 }
 
 static void chat_on_message(struct chat *c, struct sess *s, const struct rel_event *ev)
 {
-	struct udp_chat_pkt p;
-	if (udp_chat_decode(&p, ev->data, ev->len) < 0) {
+	struct chat_pkt p;
+	if (chat_pkt_decode(&p, ev->data, ev->len) < 0) {
 		tool_debug("bad chat packet (%zu bytes) dropped", ev->len);
 		return;
 	}
-	if (p.type == UDP_CHAT_HELLO && ev->mode != REL_DGRAM) {
+	if (p.type == CHAT_HELLO && ev->mode != REL_DGRAM) {
 		chat_on_hello(c, s, &p);
 		return;
 	}
 	if (!s->id || p.id != s->id)
 		return; /* before HELLO (a heartbeat overtook it), or not who it said */
-	struct udp_chat_event rev;
-	struct udp_chat_peer_info info;
+	struct chat_event rev;
+	struct chat_peer_info info;
 	uint64_t now = now_us();
-	if (udp_chat_roster_get(c->roster, s->id, &info) < 0) {
+	if (chat_roster_get(c->roster, s->id, &info) < 0) {
 		/* marked gone, yet the session lives on: it is back */
-		if (udp_chat_roster_add(c->roster, s->id, p.nick, s->rel, now) < 0)
+		if (chat_roster_add(c->roster, s->id, p.nick, s->rel, now) < 0)
 			return;
-		char b[UDP_ADDR_STRLEN], name[UDP_CHAT_NAME_MAX];
+		char b[UDP_ADDR_STRLEN], name[CHAT_NAME_MAX];
 		chat_name_of(c, s->id, p.nick, name, sizeof name);
 		chat_show_presence(c, "join", s->id, name, tool_addr_str(&s->addr, b, sizeof b));
-		udp_chat_roster_get(c->roster, s->id, &info);
+		chat_roster_get(c->roster, s->id, &info);
 	}
-	if (udp_chat_roster_seen(c->roster, s->id, now, &rev) == 1)
+	if (chat_roster_seen(c->roster, s->id, now, &rev) == 1)
 		chat_show_presence(c, "back", rev.id, rev.name, NULL);
 	if (ev->mode == REL_DGRAM)
 		return; /* heartbeats only say "alive" */
-	char name[UDP_CHAT_NAME_MAX], to[UDP_CHAT_NAME_MAX];
+	char name[CHAT_NAME_MAX], to[CHAT_NAME_MAX];
 	chat_name_of(c, s->id, info.nick, name, sizeof name);
 	switch (p.type) {
-	case UDP_CHAT_MSG:
-	case UDP_CHAT_ME:
-	case UDP_CHAT_PRIV:
+	case CHAT_MSG:
+	case CHAT_ME:
+	case CHAT_PRIV:
 		c->received++;
 		chat_show_msg(c, p.type, s->id, name, p.text, p.text_len);
 		break;
-	case UDP_CHAT_NICK:
+	case CHAT_NICK:
 		if (strcmp(p.nick, info.nick) == 0)
 			break;
-		udp_chat_roster_rename(c->roster, s->id, p.nick);
+		chat_roster_rename(c->roster, s->id, p.nick);
 		chat_name_of(c, s->id, p.nick, to, sizeof to);
 		chat_show_presence(c, "nick", s->id, name, to);
 		break;
-	case UDP_CHAT_PEERS:
+	case CHAT_PEERS:
 		chat_on_peer_list(c, s, &p);
 		break;
-	case UDP_CHAT_BYE:
+	case CHAT_BYE:
 		chat_peer_left(c, s, "leave");
 		break;
 	default:
@@ -297,7 +297,7 @@ void chat_rel_events(struct chat *c)
 			if (c->quitting)
 				chat_sess_close(c, s);
 			else
-				chat_sess_send(c, s, UDP_CHAT_HELLO, NULL, 0, REL_SEQPACKET);
+				chat_sess_send(c, s, CHAT_HELLO, NULL, 0, REL_SEQPACKET);
 			break;
 		case REL_EV_MESSAGE:
 			if (s) /* also while closing: what was in flight still counts */

@@ -37,7 +37,7 @@ void chat_emit(struct chat *c, const char *line, size_t len)
 void chat_name_of(const struct chat *c, uint64_t id, const char *nick, char *buf,
 		    size_t cap)
 {
-	udp_chat_roster_name(c->roster, c->id, c->nick, id, nick, buf, cap);
+	chat_roster_name(c->roster, c->id, c->nick, id, nick, buf, cap);
 }
 
 /* Starts a line: the JSON head {"type":..,"ts":..} or the text timestamp. */
@@ -80,7 +80,7 @@ void chat_text_name(struct chat *c, size_t *pos, uint64_t id, const char *name)
 void chat_show_msg(struct chat *c, uint8_t type, uint64_t id, const char *name,
 		     const uint8_t *text, size_t n)
 {
-	const char *jt = type == UDP_CHAT_ME ? "me" : type == UDP_CHAT_PRIV ? "private" : "msg";
+	const char *jt = type == CHAT_ME ? "me" : type == CHAT_PRIV ? "private" : "msg";
 	size_t pos = chat_line_start(c, jt);
 	if (c->o.json) {
 		chat_json_str(c, &pos, "from", name, strlen(name));
@@ -88,13 +88,13 @@ void chat_show_msg(struct chat *c, uint8_t type, uint64_t id, const char *name,
 		chat_json_str(c, &pos, "text", text, n);
 		chat_put(c->out, sizeof c->out, &pos, "}");
 	} else {
-		if (type == UDP_CHAT_ME) {
+		if (type == CHAT_ME) {
 			chat_put(c->out, sizeof c->out, &pos, "* ");
 			chat_text_name(c, &pos, id, name);
 			chat_put(c->out, sizeof c->out, &pos, " ");
 		} else {
 			chat_put(c->out, sizeof c->out, &pos, "%s<",
-				 type == UDP_CHAT_PRIV ? "[private] " : "");
+				 type == CHAT_PRIV ? "[private] " : "");
 			chat_text_name(c, &pos, id, name);
 			chat_put(c->out, sizeof c->out, &pos, "> ");
 		}

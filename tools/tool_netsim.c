@@ -10,34 +10,34 @@
 
 #include "tool_common.h"
 #include "tool_netsim.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 
 static const char *spec[2]; /* TOOL_NETSIM_OUT, TOOL_NETSIM_IN */
 
 void tool_netsim_option(int dir, const char *opt, const char *arg)
 {
-	struct udp_netsim_config cfg;
+	struct netsim_config cfg;
 	char err[256];
-	if (udp_netsim_parse(&cfg, arg, err, sizeof err) < 0)
+	if (netsim_parse(&cfg, arg, err, sizeof err) < 0)
 		tool_usage_die("%s: %s", opt, err);
 	spec[dir] = arg;
 }
 
-static struct udp_netsim *make(int dir)
+static struct netsim *make(int dir)
 {
 	static const char *var[2] = { "UDPKIT_NETSIM", "UDPKIT_NETSIM_IN" };
 	const char *s = spec[dir] ? spec[dir] : getenv(var[dir]);
 	if (!s || !*s)
 		return NULL;
-	struct udp_netsim *ns;
+	struct netsim *ns;
 	char err[256];
-	if (udp_netsim_new(&ns, s, err, sizeof err) < 0)
+	if (netsim_new(&ns, s, err, sizeof err) < 0)
 		tool_usage_die("%s: %s", var[dir], err); /* only the env can be bad here */
-	if (!udp_netsim_has_seed(ns)) {
+	if (!netsim_has_seed(ns)) {
 		uint64_t seed;
 		if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
 			seed = (uint64_t)(tool_now() * 1e9) + (uint64_t)dir;
-		udp_netsim_reseed(ns, seed);
+		netsim_reseed(ns, seed);
 	}
 	return ns;
 }
@@ -55,12 +55,12 @@ void tool_netsim_apply(struct udp_sock *s)
 		return; /* the library applied the environment's already */
 	if (udp_sock_set_netsim(s, make(TOOL_NETSIM_OUT), make(TOOL_NETSIM_IN)) < 0)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
-	const struct udp_netsim *ns[2];
+	const struct netsim *ns[2];
 	udp_sock_get_netsim(s, &ns[0], &ns[1]);
 	for (int d = 0; d < 2; d++)
 		if (ns[d]) {
-			char text[UDP_NETSIM_DESCRIBE_MAX];
-			udp_netsim_describe(ns[d], text, sizeof text);
+			char text[NETSIM_DESCRIBE_MAX];
+			netsim_describe(ns[d], text, sizeof text);
 			tool_debug("netsim %s: %s", d ? "in" : "out", text);
 		}
 }
@@ -77,11 +77,11 @@ double tool_netsim_due_in(struct udp_sock *s)
 
 void tool_netsim_finish(struct udp_sock *s)
 {
-	const struct udp_netsim *out;
+	const struct netsim *out;
 	udp_sock_get_netsim(s, &out, NULL);
 	while (out && !tool_stop_signal) {
 		int r = udp_sock_flush(s);
-		uint64_t due = udp_netsim_next_due(out), now = udp_sock_now(s);
+		uint64_t due = netsim_next_due(out), now = udp_sock_now(s);
 		int w = 0;
 		if (r == UDP_EAGAIN)
 			w = tool_wait(udp_sock_fd(s), POLLOUT, 1);
@@ -96,15 +96,15 @@ void tool_netsim_finish(struct udp_sock *s)
 
 void tool_netsim_stats(struct udp_sock *s)
 {
-	const struct udp_netsim *ns[2];
-	struct udp_netsim_counters c[2];
+	const struct netsim *ns[2];
+	struct netsim_counters c[2];
 	udp_sock_get_netsim(s, &ns[0], &ns[1]);
 	udp_sock_netsim_counters(s, &c[0], &c[1]);
 	for (int d = 0; d < 2; d++) {
 		if (!ns[d])
 			continue;
-		char text[UDP_NETSIM_DESCRIBE_MAX];
-		udp_netsim_describe(ns[d], text, sizeof text);
+		char text[NETSIM_DESCRIBE_MAX];
+		netsim_describe(ns[d], text, sizeof text);
 		tool_err("netsim_%s: in=%llu passed=%llu lost=%llu duplicated=%llu corrupted=%llu "
 			 "delayed=%llu reordered=%llu queue_drops=%llu queued=%llu seed=%llu spec='%s'",
 			 d ? "in" : "out", (unsigned long long)c[d].in,
@@ -112,6 +112,6 @@ void tool_netsim_stats(struct udp_sock *s)
 			 (unsigned long long)c[d].duplicated, (unsigned long long)c[d].corrupted,
 			 (unsigned long long)c[d].delayed, (unsigned long long)c[d].reordered,
 			 (unsigned long long)c[d].queue_drops, (unsigned long long)c[d].queued,
-			 (unsigned long long)udp_netsim_seed(ns[d]), text);
+			 (unsigned long long)netsim_seed(ns[d]), text);
 	}
 }

@@ -79,13 +79,13 @@ void tool_rel_open(struct tool_rel_ctx *c, struct udp_sock *sock, int accept)
 	 * shared link; BBR (the default) keeps its rate under random loss */
 	cfg.cc = tool_rel_opt.cc_set ? tool_rel_opt.cc : &rel_cc_bbr;
 	int err = 0;
-	c->core = rel_core_new(&cfg, &err);
+	err = rel_core_new(&c->core, &cfg);
 	if (!c->core)
-		tool_die(TOOL_EXIT_ERR, "reliable core: %s", rel_strerror(err));
+		tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
 	c->sock = sock;
 	udp_sock_set_buffers(sock, 8 << 20, 8 << 20);
 	if ((err = rel_drv_new(&c->drv, c->core, sock)) < 0)
-		tool_die(TOOL_EXIT_ERR, "reliable driver: %s", rel_strerror(err));
+		tool_die(TOOL_EXIT_ERR, "reliable driver: %s", udpkit_strerror(err));
 }
 
 void tool_rel_close(struct tool_rel_ctx *c)

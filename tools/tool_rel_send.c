@@ -278,7 +278,7 @@ static int fill(struct sender *s, struct source *src, enum rel_mode mode)
 		if (e == REL_ECLOSED || e == REL_ENOPEER)
 			return 0; /* the peer closed or died: the caller says so */
 		if (e < 0)
-			tool_die(TOOL_EXIT_ERR, "message of %zu bytes: %s", n, rel_strerror(e));
+			tool_die(TOOL_EXIT_ERR, "message of %zu bytes: %s", n, udpkit_strerror(e));
 		lens_push(&s->inflight, n);
 		s->queued_bytes += n;
 		s->sent_msgs++;
@@ -297,7 +297,7 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 	int e = rel_drv_connect(s.c.drv, a->dest, &s.id);
 	if (e < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot start a session with %s: %s", a->dest_str,
-			 rel_strerror(e));
+			 udpkit_strerror(e));
 	tool_rel_progress_init(&s.prog, input_total(&src));
 	int code = TOOL_EXIT_OK;
 	for (;;) {

@@ -15,8 +15,8 @@
 
 #include "tool_common.h"
 #include "tool_seal.h"
-#include "udp_key.h"
-#include "udp_seal.h"
+#include "seal_key.h"
+#include "seal.h"
 
 static const char *key_path, *pass_file, *pass_env, *group, *cipher;
 static int keyed, warned_sealed, warned_plain, warned_wrongkey, warned_suite;
@@ -29,13 +29,13 @@ void tool_seal_option(int c, const char *arg)
 	case TOOL_SEAL_O_PFILE: slot = &pass_file; break;
 	case TOOL_SEAL_O_PENV: slot = &pass_env; break;
 	case TOOL_SEAL_O_GROUP:
-		if (!*arg || strlen(arg) > UDP_KEY_GROUP_MAX)
+		if (!*arg || strlen(arg) > SEAL_KEY_GROUP_MAX)
 			tool_usage_die("--group: name empty or longer than %d bytes",
-				       UDP_KEY_GROUP_MAX);
+				       SEAL_KEY_GROUP_MAX);
 		group = arg;
 		return;
 	case TOOL_SEAL_O_CIPHER:
-		if (udp_seal_suite_parse(arg) < 0)
+		if (seal_suite_parse(arg) < 0)
 			tool_usage_die("--cipher: '%s' is not xchacha20 or aes256gcm", arg);
 		cipher = arg;
 		return;
@@ -61,21 +61,21 @@ static _Noreturn void key_die(const char *what, const char *name, int rc)
 	case UDP_ESEAL_KEYFILE_TYPE: why = "is not a regular file"; break;
 	case UDP_ESEAL_KEYFILE_EMPTY: why = "is empty"; break;
 	case UDP_ESYS: why = strerror(errno); break;
-	default: why = udp_strerror(rc); break;
+	default: why = udpkit_strerror(rc); break;
 	}
 	tool_die(TOOL_EXIT_ERR, "%s '%s': %s", what, name, why);
 }
 
 /* The key from a passphrase file or variable (Argon2id, about 0.1 s). */
-static struct udp_key *derive(void)
+static struct seal_key *derive(void)
 {
-	size_t cap = UDP_KEY_PASSPHRASE_MAX + 2;
+	size_t cap = SEAL_KEY_PASSPHRASE_MAX + 2;
 	char *pw = sodium_malloc(cap);
 	if (!pw)
 		tool_die(TOOL_EXIT_ERR, "out of memory for the passphrase");
 	int n;
 	if (pass_file) {
-		n = udp_key_read_secret_file(pass_file, pw, cap);
+		n = seal_key_read_secret_file(pass_file, pw, cap);
 		if (n < 0) {
 			sodium_free(pw);
 			key_die("passphrase file", pass_file, n);
@@ -88,7 +88,7 @@ static struct udp_key *derive(void)
 				 v ? "empty" : "not set");
 		}
 		size_t len = strlen(v);
-		n = len > UDP_KEY_PASSPHRASE_MAX ? UDP_ESEAL_PASSPHRASE : (int)len;
+		n = len > SEAL_KEY_PASSPHRASE_MAX ? UDP_ESEAL_PASSPHRASE : (int)len;
 		if (n > 0)
 			memcpy(pw, v, len);
 		sodium_memzero(v, len); /* children and /proc/self/environ see no trace */
@@ -98,11 +98,11 @@ static struct udp_key *derive(void)
 			key_die("passphrase in", pass_env, n);
 		}
 	}
-	struct udp_key *k = NULL;
-	int rc = udp_key_derive(&k, group ? group : "udpkit", pw, (size_t)n);
+	struct seal_key *k = NULL;
+	int rc = seal_key_derive(&k, group ? group : "udpkit", pw, (size_t)n);
 	sodium_free(pw); /* wipes */
 	if (rc < 0)
-		tool_die(TOOL_EXIT_ERR, "cannot derive the key: %s", udp_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot derive the key: %s", udpkit_strerror(rc));
 	return k;
 }
 
@@ -118,36 +118,36 @@ void tool_seal_apply(struct udp_sock *s)
 	}
 	if (sodium_init() < 0)
 		tool_die(TOOL_EXIT_ERR, "libsodium failed to initialise");
-	if (udp_key_protect_process() < 0)
+	if (seal_key_protect_process() < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot turn core dumps off: %s", strerror(errno));
-	struct udp_key *k = NULL;
+	struct seal_key *k = NULL;
 	if (key_path) {
 		if (group)
 			tool_usage_die("--group goes with a passphrase, not with -k");
-		int rc = udp_key_load(&k, key_path);
+		int rc = seal_key_load(&k, key_path);
 		if (rc < 0)
 			key_die("key file", key_path, rc);
 	} else {
 		k = derive();
 	}
-	struct udp_seal *seal = NULL;
-	struct udp_seal_config cfg;
-	udp_seal_config_default(&cfg);
+	struct seal *seal = NULL;
+	struct seal_config cfg;
+	seal_config_default(&cfg);
 	if (cipher)
-		cfg.suite = udp_seal_suite_parse(cipher);
-	int rc = udp_seal_new(&seal, k, &cfg);
-	uint32_t id = udp_key_id(k);
-	udp_key_free(k); /* the sealer holds its own copies of the subkeys */
+		cfg.suite = seal_suite_parse(cipher);
+	int rc = seal_new(&seal, k, &cfg);
+	uint32_t id = seal_key_id(k);
+	seal_key_free(k); /* the sealer holds its own copies of the subkeys */
 	if (rc == UDP_ESEAL_SUITE)
 		tool_die(TOOL_EXIT_ERR, "--cipher aes256gcm: this CPU has no AES-NI "
 			 "(use xchacha20)");
 	if (rc < 0)
-		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udp_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udpkit_strerror(rc));
 	if ((rc = udp_sock_set_seal(s, seal)) < 0)
-		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udp_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udpkit_strerror(rc));
 	keyed = 1;
 	tool_debug("sealing with key id %08x, %s", (unsigned)id,
-		   udp_seal_suite_name(udp_seal_suite(seal)));
+		   seal_suite_name(seal_suite(seal)));
 }
 
 void tool_seal_check(struct udp_sock *s)
@@ -162,7 +162,7 @@ void tool_seal_check(struct udp_sock *s)
 	}
 	if (warned_plain && warned_wrongkey && warned_suite)
 		return;
-	struct udp_seal_stats st;
+	struct seal_stats st;
 	udp_sock_seal_stats(s, &st);
 	if (st.drop_plaintext && !warned_plain) {
 		warned_plain = 1;
@@ -182,7 +182,7 @@ void tool_seal_check(struct udp_sock *s)
 
 void tool_seal_stats(struct udp_sock *s)
 {
-	struct udp_seal_stats st;
+	struct seal_stats st;
 	if (udp_sock_seal_stats(s, &st) <= 0) {
 		if (udp_sock_sealed_seen(s))
 			tool_err("seal: key=none sealed_dropped=%llu",
@@ -193,8 +193,8 @@ void tool_seal_stats(struct udp_sock *s)
 		 "drop_header=%llu drop_wrongkey=%llu drop_auth=%llu drop_replay=%llu "
 		 "drop_old=%llu drop_reflect=%llu drop_nospace=%llu drop_suite=%llu sessions=%llu "
 		 "sessions_evicted=%llu addr_changes=%llu",
-		 (unsigned)udp_seal_key_id(udp_sock_get_seal(s)),
-		 udp_seal_suite_name(udp_seal_suite(udp_sock_get_seal(s))),
+		 (unsigned)seal_get_key_id(udp_sock_get_seal(s)),
+		 seal_suite_name(seal_suite(udp_sock_get_seal(s))),
 		 (unsigned long long)st.sealed, (unsigned long long)st.opened,
 		 (unsigned long long)st.drop_plaintext, (unsigned long long)st.drop_short,
 		 (unsigned long long)st.drop_header, (unsigned long long)st.drop_wrongkey,

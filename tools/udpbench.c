@@ -21,7 +21,7 @@
 #include "tool_common.h"
 #include "tool_netsim.h"
 #include "tool_seal.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 
 enum mode { M_REL, M_RAW };
 
@@ -158,10 +158,10 @@ static void rel_open(struct relend *e, struct udp_sock *s, const struct opts *o)
 	 * holds only about 90 datagrams of 1200 bytes). */
 	(void)udp_sock_set_buffers(s, 4 << 20, 4 << 20);
 	int err = 0;
-	if (!(e->core = rel_core_new(&cfg, &err)))
-		tool_die(TOOL_EXIT_ERR, "reliable core: %s", rel_strerror(err));
+	if ((err = rel_core_new(&e->core, &cfg)) < 0)
+		tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
 	if ((err = rel_drv_new(&e->drv, e->core, s)) < 0)
-		tool_die(TOOL_EXIT_ERR, "driver: %s", rel_strerror(err));
+		tool_die(TOOL_EXIT_ERR, "driver: %s", udpkit_strerror(err));
 }
 
 static void rel_close_end(struct relend *e)
@@ -178,7 +178,7 @@ static void rel_turn(struct relend *e, int max_ms)
 		max_ms = (int)(due * 1000) + 1;
 	int rc = rel_drv_run_once(e->drv, max_ms);
 	if (rc < 0)
-		tool_die(TOOL_EXIT_ERR, "socket: %s", rel_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "socket: %s", udpkit_strerror(rc));
 }
 
 #define RING 8192  /* send times by msg id; more than QMAX */
@@ -191,7 +191,7 @@ static int rel_client(const struct opts *o, struct udp_sock *s, const struct udp
 	uint32_t peer;
 	int rc = rel_drv_connect(e.drv, to, &peer);
 	if (rc < 0)
-		tool_die(TOOL_EXIT_ERR, "connect: %s", rel_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "connect: %s", udpkit_strerror(rc));
 	uint64_t *sent_at = calloc(RING, sizeof *sent_at);
 	uint8_t *msg = calloc(1, o->len);
 	struct hist *lat = calloc(1, sizeof *lat);
@@ -345,7 +345,7 @@ static int raw_client(const struct opts *o, struct udp_sock *s, const struct udp
 		unsigned done;
 		int rc = tool_io_send(&io, m, n, &done);
 		if (rc < 0 && rc != TOOL_STOPPED)
-			tool_die(TOOL_EXIT_ERR, "send: %s", udp_strerror(rc));
+			tool_die(TOOL_EXIT_ERR, "send: %s", udpkit_strerror(rc));
 	}
 	/* END until a REPORT comes back (bounded by -w) */
 	uint8_t rep[64];
@@ -394,7 +394,7 @@ static int raw_server(const struct opts *o, struct udp_sock *s)
 		if (got == TOOL_STOPPED)
 			break;
 		if (got < 0)
-			tool_die(TOOL_EXIT_ERR, "receive: %s", udp_strerror(got));
+			tool_die(TOOL_EXIT_ERR, "receive: %s", udpkit_strerror(got));
 		double now = tool_now();
 		for (int i = 0; i < got; i++) {
 			if (m[i].len >= 16 && m[i].len < 32 && !memcmp(m[i].buf, END_MAGIC, 8)) {
@@ -582,7 +582,7 @@ int main(int argc, char **argv)
 		else
 			tool_usage_die("the server takes [HOST] PORT");
 		if ((rc = udp_sock_open_bound(&s, &local, 0)) < 0)
-			tool_die(TOOL_EXIT_ERR, "cannot bind: %s", udp_strerror(rc));
+			tool_die(TOOL_EXIT_ERR, "cannot bind: %s", udpkit_strerror(rc));
 		tool_netsim_apply(s);
 		tool_seal_apply(s);
 		struct udp_addr bound;
@@ -599,7 +599,7 @@ int main(int argc, char **argv)
 		else
 			tool_usage_die("the client takes HOST PORT");
 		if ((rc = udp_sock_open(&s, to.u.sa.sa_family, 0)) < 0)
-			tool_die(TOOL_EXIT_ERR, "socket: %s", udp_strerror(rc));
+			tool_die(TOOL_EXIT_ERR, "socket: %s", udpkit_strerror(rc));
 		tool_netsim_apply(s);
 		tool_seal_apply(s);
 		rc = o.mode == M_RAW ? raw_client(&o, s, &to) : rel_client(&o, s, &to);

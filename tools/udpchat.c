@@ -28,7 +28,7 @@
 #include "tool_netsim.h"
 #include "tool_rel.h"
 #include "tool_seal.h"
-#include "udp_chat.h"
+#include "chat_wire.h"
 #include "udp_wire.h"
 
 #define DEFAULT_GROUP4 "239.255.42.42"
@@ -183,7 +183,7 @@ static struct udp_sock *open_data(struct chat *c, int family)
 	int r = udp_sock_open_bound(&s, &local, UDP_SOCK_NONBLOCK);
 	if (r < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot bind %s: %s", tool_addr_str(&local, b, sizeof b),
-			 udp_strerror(r));
+			 udpkit_strerror(r));
 	tool_netsim_apply(s);
 	udp_sock_set_buffers(s, 4 << 20, 4 << 20);
 	return s;
@@ -202,21 +202,21 @@ static void open_beacons(struct chat *c, int family)
 				(family == AF_INET6 ? UDP_SOCK_V6ONLY : 0));
 	if (r < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot bind beacon port %s: %s",
-			 tool_addr_str(&local, b, sizeof b), udp_strerror(r));
+			 tool_addr_str(&local, b, sizeof b), udpkit_strerror(r));
 	tool_netsim_apply(c->bsock);
 	if (c->o.broadcast) {
 		if ((r = udp_sock_set_broadcast(c->data, 1)) < 0)
-			tool_die(TOOL_EXIT_ERR, "broadcast: %s", udp_strerror(r));
+			tool_die(TOOL_EXIT_ERR, "broadcast: %s", udpkit_strerror(r));
 		return;
 	}
 	if ((r = udp_sock_join(c->bsock, &c->group, c->o.iface)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot join %s%s%s: %s",
 			 tool_addr_str(&c->group, b, sizeof b), c->o.iface ? " on " : "",
-			 c->o.iface ? c->o.iface : "", udp_strerror(r));
+			 c->o.iface ? c->o.iface : "", udpkit_strerror(r));
 	udp_sock_set_mcast_ttl(c->data, c->o.ttl);
 	udp_sock_set_mcast_loop(c->data, 1); /* peers on this host too */
 	if (c->o.iface && (r = udp_sock_set_mcast_if(c->data, c->o.iface)) < 0)
-		tool_die(TOOL_EXIT_ERR, "interface %s: %s", c->o.iface, udp_strerror(r));
+		tool_die(TOOL_EXIT_ERR, "interface %s: %s", c->o.iface, udpkit_strerror(r));
 }
 
 /* Both sockets get the group key, so beacons are sealed like the rest.
@@ -248,9 +248,9 @@ static void setup(struct chat *c)
 	const char *nick = o->nick ? o->nick : getenv("USER");
 	if (!nick || !*nick)
 		nick = "anon";
-	if (!udp_chat_nick_valid(nick, strlen(nick)))
+	if (!chat_nick_valid(nick, strlen(nick)))
 		tool_usage_die("bad nickname '%s' (1-%d bytes, no spaces, '#', quotes or backslash)",
-			       nick, UDP_CHAT_NICK_MAX);
+			       nick, CHAT_NICK_MAX);
 	snprintf(c->nick, sizeof c->nick, "%s", nick);
 	while (!c->id)
 		if (getrandom(&c->id, sizeof c->id, 0) != (ssize_t)sizeof c->id)
@@ -287,7 +287,7 @@ static void setup(struct chat *c)
 	    getrandom(rc.cookie_secret, sizeof rc.cookie_secret, 0) != (ssize_t)sizeof rc.cookie_secret)
 		tool_die(TOOL_EXIT_ERR, "getrandom: %s", strerror(errno));
 	rc.accept = 1;
-	rc.max_msg = UDP_CHAT_PKT_MAX;
+	rc.max_msg = CHAT_PKT_MAX;
 	rc.recv_budget = 1 << 20;
 	rc.send_budget = 8 << 20;
 	rc.max_peers = MAX_PEERS;
@@ -299,25 +299,25 @@ static void setup(struct chat *c)
 	 * first RTT sample only makes joins slow when a handshake packet is lost */
 	rc.rto_initial_us = 250000;
 	int err = 0;
-	c->core = rel_core_new(&rc, &err);
+	err = rel_core_new(&c->core, &rc);
 	if (!c->core)
-		tool_die(TOOL_EXIT_ERR, "reliable core: %s", rel_strerror(err));
+		tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
 	/* every datagram to a peer passes the gate (tool_chat_beacon.c) */
 	if (rel_drv_new(&c->drv, c->core, c->data) < 0)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
 	rel_drv_set_gate(c->drv, chat_gate, c);
 
-	struct udp_chat_roster_config cfg;
-	udp_chat_roster_config_default(&cfg);
+	struct chat_roster_config cfg;
+	chat_roster_config_default(&cfg);
 	cfg.away_us = secs_us(o->away);
 	cfg.gone_us = secs_us(o->gone);
 	cfg.max_peers = MAX_PEERS;
-	c->roster = udp_chat_roster_new(&cfg);
-	if (!c->roster)
-		tool_die(TOOL_EXIT_ERR, "out of memory");
+	int rerr = chat_roster_new(&c->roster, &cfg);
+	if (rerr < 0)
+		tool_die(TOOL_EXIT_ERR, "chat roster: %s", udpkit_strerror(rerr));
 
 	struct udp_addr local;
-	char b[UDP_ADDR_STRLEN], me[UDP_CHAT_NAME_MAX];
+	char b[UDP_ADDR_STRLEN], me[CHAT_NAME_MAX];
 	udp_sock_local_addr(c->data, &local);
 	chat_name_of(c, c->id, c->nick, me, sizeof me);
 	tool_info("%s listening on %s%s", me, tool_addr_str(&local, b, sizeof b),
@@ -368,9 +368,9 @@ static int live_sessions(const struct chat *c)
 
 static void roster_timers(struct chat *c)
 {
-	struct udp_chat_event ev;
-	while (udp_chat_roster_tick(c->roster, now_us(), &ev) == 1)
-		chat_show_presence(c, ev.type == UDP_CHAT_EV_AWAY ? "away" : "gone", ev.id,
+	struct chat_event ev;
+	while (chat_roster_tick(c->roster, now_us(), &ev) == 1)
+		chat_show_presence(c, ev.type == CHAT_EV_AWAY ? "away" : "gone", ev.id,
 			      ev.name, NULL);
 }
 
@@ -383,7 +383,7 @@ static int next_wait_ms(struct chat *c)
 	uint64_t t = rel_next_deadline(c->core);
 	if (t < due)
 		due = t;
-	t = udp_chat_roster_next_deadline(c->roster);
+	t = chat_roster_next_deadline(c->roster);
 	if (t < due)
 		due = t;
 	long ms = due <= now ? 0 : (long)((due - now + 999) / 1000);
@@ -413,7 +413,7 @@ static void run(struct chat *c)
 		}
 		uint64_t now = now_us();
 		if (now >= c->next_beacon && !c->quitting) {
-			chat_send_beacon(c, UDP_CHAT_BEACON);
+			chat_send_beacon(c, CHAT_BEACON);
 			retry_explicit(c);
 			reap_silent(c);
 			c->next_beacon = now + secs_us(c->o.beacon);
@@ -428,11 +428,11 @@ static void run(struct chat *c)
 			b_i = n;
 			p[n++] = (struct pollfd){ .fd = udp_sock_fd(c->bsock), .events = POLLIN };
 		}
-		if (waiting && (udp_chat_roster_count(c->roster) >= c->o.wait_peers ||
+		if (waiting && (chat_roster_count(c->roster) >= c->o.wait_peers ||
 				tool_now() >= wait_until)) {
-			if (udp_chat_roster_count(c->roster) < c->o.wait_peers)
+			if (chat_roster_count(c->roster) < c->o.wait_peers)
 				tool_info("--wait-peers: only %zu of %u peers after %.1f s",
-					  udp_chat_roster_count(c->roster), c->o.wait_peers, c->o.wait);
+					  chat_roster_count(c->roster), c->o.wait_peers, c->o.wait);
 			waiting = 0;
 		}
 		if (!in->eof && !c->quitting && !waiting) {
@@ -467,7 +467,7 @@ static void stats(struct chat *c)
 	rel_core_stats(c->core, &cs);
 	tool_err("sent=%llu received=%llu private=%llu peers=%zu pkts_in=%llu pkts_out=%llu",
 		 (unsigned long long)c->sent, (unsigned long long)c->received,
-		 (unsigned long long)c->privates, udp_chat_roster_count(c->roster),
+		 (unsigned long long)c->privates, chat_roster_count(c->roster),
 		 (unsigned long long)cs.pkts_in, (unsigned long long)cs.pkts_out);
 	tool_rel_print_core_stats(c->core, c->drv);
 	chat_beacon_stats(c);
@@ -509,7 +509,7 @@ int main(int argc, char **argv)
 	tty_to_restore = NULL;
 	rel_drv_free(c.drv);
 	rel_core_free(c.core);
-	udp_chat_roster_free(c.roster);
+	chat_roster_free(c.roster);
 	udp_sock_free(c.bsock);
 	udp_sock_free(c.data);
 	return TOOL_EXIT_OK;

@@ -19,7 +19,7 @@
 #include <sodium.h>
 
 #include "udp_err.h"
-#include "udp_key.h"
+#include "seal_key.h"
 
 #ifndef UDPKIT_VERSION
 #define UDPKIT_VERSION "unknown"
@@ -77,21 +77,21 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Prints the key to stdout, or saves it to a new file. */
-static void emit_key(struct udp_key *k, const char *out)
+static void emit_key(struct seal_key *k, const char *out)
 {
 	if (out) {
-		int rc = udp_key_save(k, out);
+		int rc = seal_key_save(k, out);
 		if (rc < 0) {
-			const char *why = udp_strerror(rc);
-			udp_key_free(k);
+			const char *why = udpkit_strerror(rc);
+			seal_key_free(k);
 			die(EXIT_RUNTIME, "%s: %s", out, why);
 		}
-		udp_key_free(k);
+		seal_key_free(k);
 		return;
 	}
-	char text[UDP_KEY_TEXT_SIZE];
-	int n = udp_key_format(k, text, sizeof text);
-	udp_key_free(k);
+	char text[SEAL_KEY_TEXT_SIZE];
+	int n = seal_key_format(k, text, sizeof text);
+	seal_key_free(k);
 	int rc = write_all(STDOUT_FILENO, text, (size_t)n);
 	int e = errno;
 	sodium_memzero(text, sizeof text);
@@ -99,17 +99,17 @@ static void emit_key(struct udp_key *k, const char *out)
 		die(EXIT_RUNTIME, "cannot write key to stdout: %s", strerror(e));
 }
 
-static struct udp_key *load_or_die(const char *path)
+static struct seal_key *load_or_die(const char *path)
 {
-	struct udp_key *k;
-	int rc = udp_key_load(&k, path);
+	struct seal_key *k;
+	int rc = seal_key_load(&k, path);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "%s: %s", path, udp_strerror(rc));
+		die(EXIT_RUNTIME, "%s: %s", path, udpkit_strerror(rc));
 	return k;
 }
 
 /* Key text from stdin (for `udpkey genkey | udpkey id`). */
-static struct udp_key *read_stdin_key(void)
+static struct seal_key *read_stdin_key(void)
 {
 	enum { CAP = 64 };
 	char *buf = sodium_malloc(CAP);
@@ -130,11 +130,11 @@ static struct udp_key *read_stdin_key(void)
 			break;
 		len += (size_t)n;
 	}
-	struct udp_key *k = NULL;
-	int rc = len > CAP ? UDP_ESEAL_KEYFILE_FORMAT : udp_key_from_text(&k, buf, len);
+	struct seal_key *k = NULL;
+	int rc = len > CAP ? UDP_ESEAL_KEYFILE_FORMAT : seal_key_from_text(&k, buf, len);
 	sodium_free(buf);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "stdin: %s", udp_strerror(rc));
+		die(EXIT_RUNTIME, "stdin: %s", udpkit_strerror(rc));
 	return k;
 }
 
@@ -196,27 +196,27 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *allowe
 
 static int cmd_genkey(const struct args *a)
 {
-	struct udp_key *k;
-	int rc = udp_key_generate(&k);
+	struct seal_key *k;
+	int rc = seal_key_generate(&k);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "cannot make a key: %s", udp_strerror(rc));
+		die(EXIT_RUNTIME, "cannot make a key: %s", udpkit_strerror(rc));
 	emit_key(k, a->output);
 	return 0;
 }
 
 static int cmd_check(const char *path)
 {
-	struct udp_key *k = load_or_die(path);
-	printf("%s: ok, key id %08x\n", path, udp_key_id(k));
-	udp_key_free(k);
+	struct seal_key *k = load_or_die(path);
+	printf("%s: ok, key id %08x\n", path, seal_key_id(k));
+	seal_key_free(k);
 	return 0;
 }
 
 static int cmd_id(const char *path)
 {
-	struct udp_key *k = (!path || strcmp(path, "-") == 0) ? read_stdin_key() : load_or_die(path);
-	printf("%08x\n", udp_key_id(k));
-	udp_key_free(k);
+	struct seal_key *k = (!path || strcmp(path, "-") == 0) ? read_stdin_key() : load_or_die(path);
+	printf("%08x\n", seal_key_id(k));
+	seal_key_free(k);
 	return 0;
 }
 
@@ -226,33 +226,33 @@ static int cmd_derive(const struct args *a)
 		usage_error("derive: --group NAME is required");
 	if (!a->pass_file == !a->pass_env)
 		usage_error("derive: give exactly one of --passphrase-file or --passphrase-env");
-	enum { CAP = UDP_KEY_PASSPHRASE_MAX + 2 };
+	enum { CAP = SEAL_KEY_PASSPHRASE_MAX + 2 };
 	char *pass = sodium_malloc(CAP);
 	if (!pass)
 		die(EXIT_RUNTIME, "out of memory");
 	int len;
 	if (a->pass_file) {
-		len = udp_key_read_secret_file(a->pass_file, pass, CAP);
+		len = seal_key_read_secret_file(a->pass_file, pass, CAP);
 		if (len < 0)
-			die(EXIT_RUNTIME, "%s: %s", a->pass_file, udp_strerror(len));
+			die(EXIT_RUNTIME, "%s: %s", a->pass_file, udpkit_strerror(len));
 	} else {
 		char *env = getenv(a->pass_env);
 		if (!env)
 			die(EXIT_RUNTIME, "environment variable '%s' is not set", a->pass_env);
 		size_t n = strlen(env);
-		if (n == 0 || n > UDP_KEY_PASSPHRASE_MAX)
-			die(EXIT_RUNTIME, "%s: %s", a->pass_env, udp_strerror(UDP_ESEAL_PASSPHRASE));
+		if (n == 0 || n > SEAL_KEY_PASSPHRASE_MAX)
+			die(EXIT_RUNTIME, "%s: %s", a->pass_env, udpkit_strerror(UDP_ESEAL_PASSPHRASE));
 		memcpy(pass, env, n);
 		len = (int)n;
 		/* our environment is also visible in /proc/PID/environ: wipe it */
 		sodium_memzero(env, n);
 		unsetenv(a->pass_env);
 	}
-	struct udp_key *k;
-	int rc = udp_key_derive(&k, a->group, pass, (size_t)len);
+	struct seal_key *k;
+	int rc = seal_key_derive(&k, a->group, pass, (size_t)len);
 	sodium_free(pass);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "cannot derive key: %s", udp_strerror(rc));
+		die(EXIT_RUNTIME, "cannot derive key: %s", udpkit_strerror(rc));
 	emit_key(k, a->output);
 	return 0;
 }
@@ -294,11 +294,11 @@ int main(int argc, char **argv)
 		usage_error("%s: missing FILE", cmd);
 
 	/* No core dump or same-user ptrace while a key is in memory. */
-	int rc = udp_key_protect_process();
+	int rc = seal_key_protect_process();
 	if (rc < 0)
-		die(EXIT_RUNTIME, "cannot disable core dumps: %s", udp_strerror(rc));
+		die(EXIT_RUNTIME, "cannot disable core dumps: %s", udpkit_strerror(rc));
 	if (sodium_init() < 0)
-		die(EXIT_RUNTIME, "%s", udp_strerror(UDP_ESEAL_SODIUM));
+		die(EXIT_RUNTIME, "%s", udpkit_strerror(UDP_ESEAL_SODIUM));
 
 	if (strcmp(cmd, "genkey") == 0)
 		rc = cmd_genkey(&a);

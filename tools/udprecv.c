@@ -156,7 +156,7 @@ static void join_groups(struct udp_sock *sk, const struct opts *o,
 	if (udp_addr_is_multicast(local)) { /* udprecv 239.1.1.1 5000 */
 		if ((r = udp_sock_join(sk, local, o->mcast_if)) < 0)
 			tool_die(TOOL_EXIT_ERR, "cannot join %s: %s",
-				 tool_addr_str(local, b, sizeof b), udp_strerror(r));
+				 tool_addr_str(local, b, sizeof b), udpkit_strerror(r));
 	}
 	for (int i = 0; i < o->njoins; i++) {
 		tool_resolve(&g, o->joins[i], "0", o->family_flags);
@@ -165,7 +165,7 @@ static void join_groups(struct udp_sock *sk, const struct opts *o,
 		if ((r = udp_sock_join(sk, &g, o->mcast_if)) < 0)
 			tool_die(TOOL_EXIT_ERR, "cannot join '%s'%s%s: %s", o->joins[i],
 				 o->mcast_if ? " on " : "", o->mcast_if ? o->mcast_if : "",
-				 udp_strerror(r));
+				 udpkit_strerror(r));
 		tool_debug("joined %s", o->joins[i]);
 	}
 }
@@ -198,7 +198,7 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 	char b[UDP_ADDR_STRLEN];
 	if (r < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s",
-			 tool_addr_str(&local, b, sizeof b), udp_strerror(r));
+			 tool_addr_str(&local, b, sizeof b), udpkit_strerror(r));
 	tool_netsim_apply(sk);
 	tool_seal_apply(sk);
 	join_groups(sk, o, &local);
@@ -241,7 +241,7 @@ static void answer(struct receiver *rc, const struct opts *o, struct udp_msg *m,
 		char b[UDP_ADDR_STRLEN];
 		tool_info("answer to %s: %s",
 			  tool_addr_str(&rc->replies_buf[off].addr, b, sizeof b),
-			  udp_strerror(r));
+			  udpkit_strerror(r));
 		rc->errors++;
 		off++; /* skip the one that failed, answer the others */
 	}
@@ -340,7 +340,7 @@ static int receive(struct receiver *rc, const struct opts *o)
 				rc->errors++; /* an answer bounced: not fatal */
 				continue;
 			}
-			tool_err("receive: %s", udp_strerror(r));
+			tool_err("receive: %s", udpkit_strerror(r));
 			code = TOOL_EXIT_ERR;
 			break;
 		}

@@ -5,7 +5,7 @@
  * target sees one peer per client and its replies can be told apart; an
  * upstream socket idle for --idle seconds is closed.  The relay holds one
  * model per direction, shared by all clients, like one impaired link in
- * front of the target.  It drives the models itself (udp_netsim) instead of
+ * front of the target.  It drives the models itself (netsim) instead of
  * attaching them to its sockets: it needs the decision for each datagram
  * for -v, and a per-direction model rather than one per socket.  The
  * environment variables UDPKIT_NETSIM / UDPKIT_NETSIM_IN are read as the
@@ -30,7 +30,7 @@
 
 #include "udp_addr.h"
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 #include "udp_sock.h"
 
 #define NAME "udprelay"
@@ -62,7 +62,7 @@ static struct {
 
 static struct udp_sock *lsock;
 static struct udp_addr target;
-static struct udp_netsim *model[2]; /* NULL: passthrough, skipped */
+static struct netsim *model[2]; /* NULL: passthrough, skipped */
 static struct client *clients;
 static unsigned nclients;
 static uint64_t seen, expired, refused;
@@ -152,26 +152,26 @@ static unsigned long long parse_uint(const char *o, const char *s,
 
 /* A spec becomes a model, or NULL when it changes nothing.  Without `seed`
  * the run gets a random one, printed with -v and --stats. */
-static struct udp_netsim *make_model(int d, const char *o)
+static struct netsim *make_model(int d, const char *o)
 {
 	if (!opt.spec[d])
 		return NULL;
-	struct udp_netsim *ns;
+	struct netsim *ns;
 	char err[256];
-	int rc = udp_netsim_new(&ns, opt.spec[d], err, sizeof err);
+	int rc = netsim_new(&ns, opt.spec[d], err, sizeof err);
 	if (rc == UDP_ENOMEM)
 		die(1, "out of memory");
 	if (rc < 0)
 		usage_die("%s: %s", o, err);
-	if (udp_netsim_is_passthrough(ns)) {
-		udp_netsim_free(ns);
+	if (netsim_is_passthrough(ns)) {
+		netsim_free(ns);
 		return NULL;
 	}
-	if (!udp_netsim_has_seed(ns)) {
+	if (!netsim_has_seed(ns)) {
 		uint64_t seed;
 		if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
 			seed = now_us() ^ ((uint64_t)d << 32);
-		udp_netsim_reseed(ns, seed);
+		netsim_reseed(ns, seed);
 	}
 	return ns;
 }
@@ -179,11 +179,11 @@ static struct udp_netsim *make_model(int d, const char *o)
 static void print_stats(void)
 {
 	for (int d = 0; d < 2; d++) {
-		struct udp_netsim_counters c = { 0 };
-		char spec[UDP_NETSIM_DESCRIBE_MAX] = "none";
+		struct netsim_counters c = { 0 };
+		char spec[NETSIM_DESCRIBE_MAX] = "none";
 		if (model[d]) {
-			udp_netsim_counters(model[d], &c);
-			udp_netsim_describe(model[d], spec, sizeof spec);
+			netsim_counters(model[d], &c);
+			netsim_describe(model[d], spec, sizeof spec);
 		}
 		say("%s: %llu received, %llu forwarded, %llu lost, %llu duplicated, "
 		    "%llu corrupted, %llu delayed, %llu reordered, %llu queue drops, "
@@ -259,7 +259,7 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	if (!rc)
 		rc = udp_sock_connect(up, &target);
 	if (rc) {
-		say("upstream socket for %s: %s", astr(a, b1, sizeof b1), udp_strerror(rc));
+		say("upstream socket for %s: %s", astr(a, b1, sizeof b1), udpkit_strerror(rc));
 		udp_sock_free(up);
 		return NULL;
 	}
@@ -313,7 +313,7 @@ static void out_flush(void)
 			char b[UDP_ADDR_STRLEN];
 			say("%s: send to %s failed: %s", dir_name[out_dir],
 			    out_dir == C2T ? astr(&target, b, sizeof b) : astr(&out[i].addr, b, sizeof b),
-			    udp_strerror(rc));
+			    udpkit_strerror(rc));
 		}
 		unsigned n = rc == UDP_EAGAIN ? nout - i : 1;
 		st[out_dir].send_errors += n;
@@ -358,13 +358,13 @@ static void deliver(int d, const struct udp_addr *client, void *buf, size_t len,
 static void impair(int d, const struct udp_addr *client, const void *buf,
 		   size_t len, uint64_t now)
 {
-	struct udp_netsim_counters a, b;
+	struct netsim_counters a, b;
 	if (opt.verbose)
-		udp_netsim_counters(model[d], &a);
-	(void)udp_netsim_push(model[d], now, buf, len, client);
+		netsim_counters(model[d], &a);
+	(void)netsim_push(model[d], now, buf, len, client);
 	if (!opt.verbose)
 		return;
-	udp_netsim_counters(model[d], &b);
+	netsim_counters(model[d], &b);
 	char words[96] = "", ab[UDP_ADDR_STRLEN];
 	size_t w = 0;
 #define WORD(cond, s) if (cond) w += (size_t)snprintf(words + w, sizeof words - w, "%s%s", w ? "+" : "", s)
@@ -389,7 +389,7 @@ static void pump(int d, uint64_t now)
 			struct udp_addr a;
 			size_t len;
 			unsigned char *buf = pbufs + (size_t)i * BUF_CAP;
-			if (udp_netsim_pop(model[d], now, buf, BUF_CAP, &len, &a) != 1)
+			if (netsim_pop(model[d], now, buf, BUF_CAP, &len, &a) != 1)
 				break;
 			deliver(d, &a, buf, len, now);
 		}
@@ -496,9 +496,9 @@ static void resolve(struct udp_addr *a, const char *text, int flags, const char 
 {
 	int rc = udp_addr_parse(a, text, flags);
 	if (rc == UDP_EADDR_NOHOST || rc == UDP_EADDR_RESOLVE || rc == UDP_EADDR_NOFAMILY)
-		die(1, "cannot resolve %s '%s': %s", what, text, udp_strerror(rc));
+		die(1, "cannot resolve %s '%s': %s", what, text, udpkit_strerror(rc));
 	if (rc < 0)
-		usage_die("bad %s address '%s': %s", what, text, udp_strerror(rc));
+		usage_die("bad %s address '%s': %s", what, text, udpkit_strerror(rc));
 }
 
 int main(int argc, char **argv)
@@ -520,7 +520,7 @@ int main(int argc, char **argv)
 	rc = udp_sock_open_bound(&lsock, &laddr, UDP_SOCK_NONBLOCK);
 	char b1[UDP_ADDR_STRLEN], b2[UDP_ADDR_STRLEN];
 	if (rc)
-		die(1, "cannot listen on %s: %s", astr(&laddr, b1, sizeof b1), udp_strerror(rc));
+		die(1, "cannot listen on %s: %s", astr(&laddr, b1, sizeof b1), udpkit_strerror(rc));
 	udp_sock_set_netsim(lsock, NULL, NULL);
 	udp_sock_set_pass_sealed(lsock, 1); /* a relay forwards sealed packets as they are */
 	udp_sock_set_gro(lsock, model[C2T] == NULL);
@@ -532,8 +532,8 @@ int main(int argc, char **argv)
 		    astr(&target, b2, sizeof b2));
 	for (int d = 0; d < 2 && opt.verbose; d++)
 		if (model[d]) {
-			char spec[UDP_NETSIM_DESCRIBE_MAX];
-			udp_netsim_describe(model[d], spec, sizeof spec);
+			char spec[NETSIM_DESCRIBE_MAX];
+			netsim_describe(model[d], spec, sizeof spec);
 			say("%s netsim: %s", dir_name[d], spec);
 		}
 
@@ -550,8 +550,8 @@ int main(int argc, char **argv)
 		uint64_t now = now_us();
 		uint64_t due = next_expiry;
 		for (int d = 0; d < 2; d++)
-			if (model[d] && udp_netsim_next_due(model[d]) < due)
-				due = udp_netsim_next_due(model[d]);
+			if (model[d] && netsim_next_due(model[d]) < due)
+				due = netsim_next_due(model[d]);
 		if (opt.wait_s > 0) {
 			uint64_t w = last_traffic + (uint64_t)(opt.wait_s * 1e6);
 			if (w < due)
@@ -587,8 +587,8 @@ int main(int argc, char **argv)
 			expire_clients(now);
 			next_expiry = now + 1000000;
 		}
-		int idle_models = (!model[C2T] || udp_netsim_next_due(model[C2T]) == UINT64_MAX) &&
-				  (!model[T2C] || udp_netsim_next_due(model[T2C]) == UINT64_MAX);
+		int idle_models = (!model[C2T] || netsim_next_due(model[C2T]) == UINT64_MAX) &&
+				  (!model[T2C] || netsim_next_due(model[T2C]) == UINT64_MAX);
 		if (opt.count && st[C2T].received >= opt.count && idle_models)
 			break;
 		if (opt.wait_s > 0 && idle_models && now - last_traffic >= (uint64_t)(opt.wait_s * 1e6))
@@ -599,8 +599,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nclients; i++)
 		udp_sock_free(clients[i].up);
 	udp_sock_free(lsock);
-	udp_netsim_free(model[C2T]);
-	udp_netsim_free(model[T2C]);
+	netsim_free(model[C2T]);
+	netsim_free(model[T2C]);
 	free(clients);
 	free(pfd);
 	free(rbufs);

@@ -212,22 +212,22 @@ static void open_socket(struct sender *s, const struct opts *o)
 		char b[UDP_ADDR_STRLEN];
 		tool_die(TOOL_EXIT_ERR, "cannot open a socket%s%s: %s",
 			 bind_it ? " bound to " : "",
-			 bind_it ? tool_addr_str(&local, b, sizeof b) : "", udp_strerror(r));
+			 bind_it ? tool_addr_str(&local, b, sizeof b) : "", udpkit_strerror(r));
 	}
 	struct udp_sock *sk = s->io.sock;
 	tool_netsim_apply(sk);
 	tool_seal_apply(sk);
 	int mcast = udp_addr_is_multicast(&s->dest);
 	if (o->broadcast && (r = udp_sock_set_broadcast(sk, 1)) < 0)
-		tool_die(TOOL_EXIT_ERR, "cannot enable broadcast: %s", udp_strerror(r));
+		tool_die(TOOL_EXIT_ERR, "cannot enable broadcast: %s", udpkit_strerror(r));
 	if (o->ttl >= 0 && (r = mcast ? udp_sock_set_mcast_ttl(sk, o->ttl)
 				      : udp_sock_set_ttl(sk, o->ttl)) < 0)
-		tool_die(TOOL_EXIT_ERR, "cannot set TTL %d: %s", o->ttl, udp_strerror(r));
+		tool_die(TOOL_EXIT_ERR, "cannot set TTL %d: %s", o->ttl, udpkit_strerror(r));
 	if (o->mcast_if && (r = udp_sock_set_mcast_if(sk, o->mcast_if)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot use interface '%s' for multicast: %s",
-			 o->mcast_if, udp_strerror(r));
+			 o->mcast_if, udpkit_strerror(r));
 	if (o->mcast_loop >= 0 && (r = udp_sock_set_mcast_loop(sk, o->mcast_loop)) < 0)
-		tool_die(TOOL_EXIT_ERR, "cannot set multicast loop: %s", udp_strerror(r));
+		tool_die(TOOL_EXIT_ERR, "cannot set multicast loop: %s", udpkit_strerror(r));
 	udp_sock_set_buffers(sk, 0, 4 << 20);
 	/* Connected when talking to one peer: errors (refused, EMSGSIZE) come
 	 * back, replies are filtered to that peer, and a full unix receiver can
@@ -237,7 +237,7 @@ static void open_socket(struct sender *s, const struct opts *o)
 		r = udp_sock_connect(sk, &s->dest);
 		if (r < 0)
 			tool_die(TOOL_EXIT_ERR, "cannot reach %s: %s", s->dest_str,
-				 udp_strerror(r));
+				 udpkit_strerror(r));
 		s->connected = 1;
 	}
 }
@@ -269,12 +269,12 @@ static void send_msgs(struct sender *s, unsigned n)
 	if (r == UDP_ESYS && e == EMSGSIZE)
 		tool_die(TOOL_EXIT_ERR, "message of %zu bytes is too large for %s: %s "
 			 "(nothing of it sent)", s->msgs[done].len, s->dest_str,
-			 udp_strerror(r));
+			 udpkit_strerror(r));
 	if (r == UDP_EAGAIN)
 		tool_die(TOOL_EXIT_ERR, "send to %s: send buffer stayed full for %.0f s, giving up",
 			 s->dest_str, s->io.send_timeout);
 	tool_die(TOOL_EXIT_ERR, "send to %s (message of %zu bytes): %s", s->dest_str,
-		 s->msgs[done].len, udp_strerror(r));
+		 s->msgs[done].len, udpkit_strerror(r));
 }
 
 static _Noreturn void too_big(struct sender *s, size_t n)
@@ -366,8 +366,8 @@ static void read_replies(struct sender *s, const struct opts *o)
 		if (r < 0) {
 			if (r == UDP_ESYS && errno == ECONNREFUSED)
 				tool_die(TOOL_EXIT_ERR, "%s: %s (nothing listening there?)",
-					 s->dest_str, udp_strerror(r));
-			tool_die(TOOL_EXIT_ERR, "receiving replies: %s", udp_strerror(r));
+					 s->dest_str, udpkit_strerror(r));
+			tool_die(TOOL_EXIT_ERR, "receiving replies: %s", udpkit_strerror(r));
 		}
 		for (int i = 0; i < r; i++) {
 			s->replies++;

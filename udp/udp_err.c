@@ -3,7 +3,7 @@
 
 #include "udp_err.h"
 
-const char *udp_strerror(int code)
+const char *udpkit_strerror(int code)
 {
 	switch (code) {
 	case UDP_OK: return "success";
@@ -57,6 +57,24 @@ const char *udp_strerror(int code)
 	case UDP_ESEAL_PASSPHRASE: return "passphrase empty or too long";
 	case UDP_ESEAL_GROUP: return "group name empty or too long";
 	case UDP_ESEAL_SODIUM: return "libsodium failed to initialise";
+	case REL_ECONFIG: return "invalid reliable-core configuration";
+	case REL_ENOPEER: return "no such peer";
+	case REL_ETOOBIG: return "message larger than the allowed maximum (max_msg, or one datagram for dgram)";
+	case REL_ENOTCONN: return "session not connected yet";
+	case REL_ECLOSED: return "session closing or closed";
+	case REL_EFULL: return "send budget full, retry later";
+	case REL_EMAGIC: return "not a udpkit reliable packet (magic or version)";
+	case REL_ECHECKSUM: return "packet checksum mismatch";
+	case REL_EMALFORMED: return "malformed packet";
+	case REL_EPEERS: return "too many peers";
+	case REL_EMODE: return "invalid delivery mode";
+	case REL_ESESSION: return "unknown, stale or foreign session";
+	case REL_ECOOKIE: return "invalid or expired handshake cookie";
+	case REL_EWINDOW: return "sequence number outside the receive window";
+	case REL_EBUDGET: return "receive budget exhausted";
+	case REL_EDUP: return "duplicate packet";
+	case REL_EADDR: return "address empty or too long";
+	case REL_EUNEXPECTED: return "packet not expected in this state";
 	default: return "unknown error";
 	}
 }

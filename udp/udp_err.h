@@ -1,7 +1,7 @@
-/* udp_err.h - the one error enum of the datagram layer.
+/* udp_err.h - the one error enum of udpkit.
  *
- * Every udp_* function returns 0 (or a count) on success and a negative
- * code from this enum on failure.  UDP_ESYS means a system call failed and
+ * Every function of every module returns 0 (or a count) on success and a
+ * negative code from this enum on failure.  UDP_ESYS means a system call failed and
  * errno still holds its reason, so callers can report it before anything
  * else touches errno.  Codes are grouped in ranges per module so that later
  * modules can add theirs without renumbering. */
@@ -36,7 +36,7 @@ enum udp_err {
 	UDP_EADDR_UNIXEMPTY = -31,  /* unix: with no path or name */
 	UDP_EADDR_HOST = -32,       /* host part malformed (e.g. a bare v6 with port) */
 
-	/* loss simulator (udp_netsim): -100 .. -149 */
+	/* loss simulator (netsim): -100 .. -149 */
 	UDP_ENETSIM_WORD = -100,    /* unknown keyword */
 	UDP_ENETSIM_VALUE = -101,   /* value malformed or out of range */
 	UDP_ENETSIM_MISSING = -102, /* keyword needs a value that is missing */
@@ -44,8 +44,8 @@ enum udp_err {
 	UDP_ENETSIM_TWICE = -104,   /* keyword given twice */
 	UDP_ENETSIM_NEEDS = -105,   /* keyword needs another (reorder needs delay) */
 
-	/* sealing and keys (udp_seal, udp_replay, udp_key): -150 .. -199.
-	 * -150..-169 are drop reasons of udp_seal_open() and sealer limits,
+	/* sealing and keys (seal, seal_replay, seal_key): -150 .. -199.
+	 * -150..-169 are drop reasons of seal_open() and sealer limits,
 	 * -170..-199 are key handling. */
 	UDP_ESEAL_PLAINTEXT = -150, /* not sealed (no magic, or seal flag cleared) */
 	UDP_ESEAL_SHORT = -151,     /* shorter than header + tag */
@@ -69,10 +69,31 @@ enum udp_err {
 	UDP_ESEAL_PASSPHRASE = -176,     /* passphrase empty or too long */
 	UDP_ESEAL_GROUP = -177,          /* group name empty or too long */
 	UDP_ESEAL_SODIUM = -178,         /* libsodium failed to initialise */
+
+	/* reliable core (rel_*): -300 .. -399 */
+	REL_ECONFIG = -300,    /* invalid configuration */
+	REL_ENOPEER = -301,    /* no such peer (never existed, dead or closed) */
+	REL_ETOOBIG = -302,    /* message larger than the local or the peer's max_msg */
+	REL_ENOTCONN = -303,   /* session not connected yet */
+	REL_ECLOSED = -304,    /* session is closing or closed: no more sends */
+	REL_EFULL = -305,      /* send budget full: retry after some messages are acked */
+	REL_EMAGIC = -306,     /* dropped: wrong magic or version (not ours) */
+	REL_ECHECKSUM = -307,  /* dropped: checksum mismatch (corrupted) */
+	REL_EMALFORMED = -308, /* dropped: truncated or inconsistent fields */
+	REL_EPEERS = -309,     /* too many peers (max_peers) */
+	REL_EMODE = -310,      /* invalid delivery mode */
+	REL_ESESSION = -311,   /* dropped: unknown, stale or foreign session */
+	REL_ECOOKIE = -312,    /* dropped: invalid or expired handshake cookie */
+	REL_EWINDOW = -313,    /* dropped: sequence number outside the receive window */
+	REL_EBUDGET = -314,    /* dropped: receive budget exhausted */
+	REL_EDUP = -315,       /* dropped: duplicate */
+	REL_EADDR = -316,      /* address blob empty or longer than REL_ADDR_MAX */
+	REL_EUNEXPECTED = -317,/* dropped: packet type not valid in this state */
 };
 
-/* Words for a code.  For UDP_ESYS it returns strerror(errno), so call it
- * before anything else can change errno. Never returns NULL. */
-const char *udp_strerror(int code);
+/* Words for any code of any module.  For UDP_ESYS it returns
+ * strerror(errno), so call it before anything else can change errno.
+ * Never returns NULL. */
+const char *udpkit_strerror(int code);
 
 #endif

@@ -102,9 +102,9 @@ int udp_sock_set_gro(struct udp_sock *s, int on);
  * Returns whether it is now in use. */
 int udp_sock_set_gso(struct udp_sock *s, int on);
 
-/* ---- Loss simulation at the send/receive seam (udp_sock_netsim.c) ----
+/* ---- Loss simulation at the send/receive seam (netsim_sock.c) ----
  *
- * A socket can carry a udp_netsim per direction: every datagram sent goes
+ * A socket can carry a netsim per direction: every datagram sent goes
  * through the outgoing model before it reaches the kernel, and every
  * datagram received goes through the incoming model before the caller sees
  * it, whichever of send/send_batch/recv/recv_batch is used.  See
@@ -114,7 +114,7 @@ int udp_sock_set_gso(struct udp_sock *s, int on);
  * UDPKIT_NETSIM (outgoing) and UDPKIT_NETSIM_IN (incoming) when set; a
  * malformed spec makes the open fail with its UDP_ENETSIM_* code
  * (udp_sock_netsim_env_check() gives the words).  A spec without `seed`
- * gets a random one (udp_sock_get_netsim() + udp_netsim_seed() shows it).
+ * gets a random one (udp_sock_get_netsim() + netsim_seed() shows it).
  *
  * Sending: the datagram is pushed into the model and whatever is due is
  * sent at once.  Dropped, queued or delayed datagrams still count as sent
@@ -128,22 +128,22 @@ int udp_sock_set_gso(struct udp_sock *s, int on);
  * A receive buffer too small still gets UDP_MSG_TRUNC and wire_len as
  * without netsim.  GRO is off while an incoming model is attached (each
  * datagram must be impaired on its own); GSO keeps working for sends.
- * A model that changes nothing (udp_netsim_is_passthrough()) is kept but
+ * A model that changes nothing (netsim_is_passthrough()) is kept but
  * bypassed: it costs one branch per call and its counters stay zero. */
-struct udp_netsim;
-struct udp_netsim_counters;
+struct netsim;
+struct netsim_counters;
 
 /* Attaches models (NULL: none for that direction), replacing and freeing
  * any attached before (datagrams they still held are dropped).  The socket
  * owns them from this call on, also when it fails.  Returns 0, or
  * UDP_ENOMEM.  Turns GRO off when in impairs; turn it back on with
  * udp_sock_set_gro() after detaching. */
-int udp_sock_set_netsim(struct udp_sock *s, struct udp_netsim *out,
-			struct udp_netsim *in);
-/* The attached models, for udp_netsim_seed()/describe()/counters (NULL:
+int udp_sock_set_netsim(struct udp_sock *s, struct netsim *out,
+			struct netsim *in);
+/* The attached models, for netsim_seed()/describe()/counters (NULL:
  * none).  Either pointer may be NULL. */
-void udp_sock_get_netsim(const struct udp_sock *s, const struct udp_netsim **out,
-			 const struct udp_netsim **in);
+void udp_sock_get_netsim(const struct udp_sock *s, const struct netsim **out,
+			 const struct netsim **in);
 /* The clock the models run on, in microseconds; NULL restores the default,
  * CLOCK_MONOTONIC.  It must never go backwards.  Returns 0 or UDP_ENOMEM. */
 int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
@@ -161,19 +161,19 @@ int udp_sock_flush(struct udp_sock *s);
 /* Counters of each direction (zeros where no model is attached or it is
  * bypassed as passthrough).  Either pointer may be NULL. */
 void udp_sock_netsim_counters(const struct udp_sock *s,
-			      struct udp_netsim_counters *out,
-			      struct udp_netsim_counters *in);
+			      struct netsim_counters *out,
+			      struct netsim_counters *in);
 /* Parses UDPKIT_NETSIM and UDPKIT_NETSIM_IN without opening anything.
  * Returns 0 when both are unset or valid, else the UDP_ENETSIM_* code with
  * one line in err such as "UDPKIT_NETSIM: unknown word 'lose'". */
 int udp_sock_netsim_env_check(char *err, size_t errlen);
 
-/* ---- Sealing at the send/receive seam (udp_sock_seal.c) ----
+/* ---- Sealing at the send/receive seam (seal_sock.c) ----
  *
- * With a udp_seal attached (a group key), every datagram sent by any of
- * send/send_batch is sealed (plaintext + UDP_SEAL_OVERHEAD bytes on the
+ * With a seal attached (a group key), every datagram sent by any of
+ * send/send_batch is sealed (plaintext + SEAL_OVERHEAD bytes on the
  * wire) before the outgoing netsim and the kernel, and every datagram
- * received goes kernel -> incoming netsim -> udp_seal_open().  The caller
+ * received goes kernel -> incoming netsim -> seal_open().  The caller
  * only ever sees authenticated plaintext with the sender's address: a
  * datagram that fails to open (plaintext, wrong key, forged, corrupt,
  * replayed, ...) is dropped and counted under its reason, never returned,
@@ -191,25 +191,25 @@ int udp_sock_netsim_env_check(char *err, size_t errlen);
  * receive again whenever the last one filled all n).  No allocation per
  * datagram: the scratch areas are allocated on first use and reused.
  *
- * Without a key, a datagram that looks sealed (udp_seal_looks_sealed) is
+ * Without a key, a datagram that looks sealed (seal_looks_sealed) is
  * dropped and counted (udp_sock_sealed_seen), since its bytes mean nothing
  * as plaintext and mixing keyed and keyless peers must fail loudly, not
  * deliver ciphertext as data.  A relay or capture tool that forwards
  * datagrams opaquely turns that off with udp_sock_set_pass_sealed(). */
-struct udp_seal;
-struct udp_seal_stats;
+struct seal;
+struct seal_stats;
 
 /* Attaches a sealer; the socket owns it from this call on, also when the
  * call fails, and frees it with the socket or the next set.  NULL removes
  * sealing (and its counters).  Returns 0, UDP_EINVAL or UDP_ENOMEM. */
-int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal);
-/* The attached sealer (NULL: none), e.g. for udp_seal_key_id(). */
-const struct udp_seal *udp_sock_get_seal(const struct udp_sock *s);
-/* The sealer's counters (udp_seal_get_stats), with drop_nospace also
+int udp_sock_set_seal(struct udp_sock *s, struct seal *seal);
+/* The attached sealer (NULL: none), e.g. for seal_get_key_id(). */
+const struct seal *udp_sock_get_seal(const struct udp_sock *s);
+/* The sealer's counters (seal_get_stats), with drop_nospace also
  * counting sealed datagrams too large for the socket's scratch (only
  * possible on AF_UNIX).  Zeros without a key.  Returns 1 when a key is
  * attached, 0 when not, UDP_EINVAL. */
-int udp_sock_seal_stats(const struct udp_sock *s, struct udp_seal_stats *out);
+int udp_sock_seal_stats(const struct udp_sock *s, struct seal_stats *out);
 /* Keyless socket: datagrams dropped because they looked sealed. */
 uint64_t udp_sock_sealed_seen(const struct udp_sock *s);
 /* Keyless socket: deliver sealed-looking datagrams as data (on), or drop

@@ -1,6 +1,6 @@
 /* fuzz_chat.c - udpchat packets and peer lists from the network.
  *
- * Invariants: udp_chat_decode never reads past the input (ASan sees the
+ * Invariants: chat_pkt_decode never reads past the input (ASan sees the
  * exact-size copy); a packet it accepts encodes back to the same bytes
  * (one canonical form, so no two encodings can mean one thing); a PEERS
  * text is walked to its end or to an error without reading past it, and
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "udp_chat.h"
+#include "chat_wire.h"
 #include "udp_err.h"
 #include "udp_wire.h"
 
@@ -23,23 +23,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!in)
 		return 0;
 	memcpy(in, data, size);
-	struct udp_chat_pkt p;
-	int rc = udp_chat_decode(&p, in, size);
+	struct chat_pkt p;
+	int rc = chat_pkt_decode(&p, in, size);
 	check(rc == 0 || rc == UDP_ESHORT || rc == UDP_EINVAL);
 	if (rc == 0) {
-		static uint8_t out[UDP_CHAT_PKT_MAX];
-		int n = udp_chat_encode(&p, out, sizeof out);
+		static uint8_t out[CHAT_PKT_MAX];
+		int n = chat_pkt_encode(&p, out, sizeof out);
 		check(n >= 0 && (size_t)n == size && memcmp(out, in, size) == 0);
-		check(p.text_len <= UDP_CHAT_TEXT_MAX);
+		check(p.text_len <= CHAT_TEXT_MAX);
 		struct udp_wire_reader r;
-		struct udp_chat_peer_addr e;
+		struct chat_peer_addr e;
 		udp_wire_reader_init(&r, p.text, p.text_len);
 		size_t before = 0;
-		while ((rc = udp_chat_peers_next(&r, &e)) == 1) {
+		while ((rc = chat_peers_next(&r, &e)) == 1) {
 			uint8_t back[64];
 			struct udp_wire_writer w;
 			udp_wire_writer_init(&w, back, sizeof back);
-			check(udp_chat_peers_put(&w, &e) == 0);
+			check(chat_peers_put(&w, &e) == 0);
 			check(udp_wire_written(&w) == r.pos - before);
 			check(memcmp(back, p.text + before, r.pos - before) == 0);
 			before = r.pos;

@@ -1,4 +1,4 @@
-/* fuzz_netsim_spec.c - udp_netsim_parse on any text, then the simulator
+/* fuzz_netsim_spec.c - netsim_parse on any text, then the simulator
  * it makes, driven by a fake clock.
  *
  * Input: the spec, a NUL byte, then a program of one byte per step
@@ -8,7 +8,7 @@
  * bounded: at most 256 steps, 64-byte datagrams, so even "limit 1000000"
  * holds little.
  *
- * Invariants: a spec that parses is in range for udp_netsim_new_config
+ * Invariants: a spec that parses is in range for netsim_new_config
  * and its description parses back to the same description; after every
  * step in + duplicated == passed + lost + queue_drops + queued; pop gives
  * what was pushed (exactly, or with at most one bit flipped when the spec
@@ -19,19 +19,19 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 
 #define check(c) do { if (!(c)) abort(); } while (0)
 #define MAX_STEPS 256
 #define MAX_PKT 64
 
-static void check_counters(const struct udp_netsim *ns, uint64_t bytes_in)
+static void check_counters(const struct netsim *ns, uint64_t bytes_in)
 {
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	check(c.in + c.duplicated == c.passed + c.lost + c.queue_drops + c.queued);
 	check(c.bytes_in == bytes_in && c.bytes_passed <= bytes_in + c.duplicated * MAX_PKT);
-	check((c.queued == 0) == (udp_netsim_next_due(ns) == UINT64_MAX));
+	check((c.queued == 0) == (netsim_next_due(ns) == UINT64_MAX));
 }
 
 /* A datagram of length len is filled with a byte derived from len, and
@@ -52,7 +52,7 @@ static void check_popped(const uint8_t *buf, size_t len, const struct udp_addr *
 	check(flipped == 0 || (corrupts && flipped == 1));
 }
 
-static void run(struct udp_netsim *ns, const struct udp_netsim_config *cfg,
+static void run(struct netsim *ns, const struct netsim_config *cfg,
 		const uint8_t *prog, size_t nprog)
 {
 	uint64_t now = 0, bytes_in = 0;
@@ -69,12 +69,12 @@ static void run(struct udp_netsim *ns, const struct udp_netsim_config *cfg,
 			len = arg;
 			memset(pkt, fill_of(len), len);
 			udp_addr_set_port(&a, (int)len);
-			rc = udp_netsim_push(ns, now, pkt, len, &a);
+			rc = netsim_push(ns, now, pkt, len, &a);
 			check(rc == 0 || rc == UDP_ENETSIM_FULL);
 			bytes_in += len;
 			break;
 		case 1: /* pop once, sometimes into too small a buffer */
-			rc = udp_netsim_pop(ns, now, buf, arg & 1 ? arg >> 1 : sizeof buf, &len, &got);
+			rc = netsim_pop(ns, now, buf, arg & 1 ? arg >> 1 : sizeof buf, &len, &got);
 			check(rc == 0 || rc == 1 || rc == UDP_ENOSPACE);
 			if (rc == 1)
 				check_popped(buf, len, &got, corrupts);
@@ -86,24 +86,24 @@ static void run(struct udp_netsim *ns, const struct udp_netsim_config *cfg,
 			      now + (((uint64_t)1 << (arg & 63)) >> 1) : UINT64_MAX;
 			break;
 		default: { /* go to the next due time and drain, as a poll loop */
-			uint64_t due = udp_netsim_next_due(ns);
+			uint64_t due = netsim_next_due(ns);
 			if (due == UINT64_MAX)
 				break;
 			if (due > now) {
 				/* just before it, nothing may come out */
-				check(udp_netsim_pop(ns, due - 1, buf, sizeof buf, &len, &got) == 0);
+				check(netsim_pop(ns, due - 1, buf, sizeof buf, &len, &got) == 0);
 				now = due;
 			}
 			/* at most 2 copies per push were queued */
 			for (int k = 0; k <= 2 * MAX_STEPS; k++) {
-				rc = udp_netsim_pop(ns, now, buf, sizeof buf, &len, &got);
+				rc = netsim_pop(ns, now, buf, sizeof buf, &len, &got);
 				check(rc == 0 || rc == 1);
 				if (rc == 0)
 					break;
 				check_popped(buf, len, &got, corrupts);
 			}
 			/* all that is due came out (an empty queue says UINT64_MAX) */
-			due = udp_netsim_next_due(ns);
+			due = netsim_next_due(ns);
 			check(due > now || due == UINT64_MAX);
 			break;
 		}
@@ -126,9 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *prog = nul ? nul + 1 : default_prog;
 	size_t nprog = nul ? size - slen - 1 : sizeof default_prog;
 
-	struct udp_netsim_config cfg, cfg2;
-	char err[128], d1[UDP_NETSIM_DESCRIBE_MAX], d2[UDP_NETSIM_DESCRIBE_MAX];
-	int rc = udp_netsim_parse(&cfg, spec, err, sizeof err);
+	struct netsim_config cfg, cfg2;
+	char err[128], d1[NETSIM_DESCRIBE_MAX], d2[NETSIM_DESCRIBE_MAX];
+	int rc = netsim_parse(&cfg, spec, err, sizeof err);
 	if (rc < 0) {
 		check(rc <= UDP_ENETSIM_WORD && rc >= UDP_ENETSIM_NEEDS);
 		check(err[0] != '\0' && strlen(err) < sizeof err);
@@ -136,17 +136,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	/* describe, and the description is a spec meaning the same */
-	int n = udp_netsim_config_describe(&cfg, d1, sizeof d1);
+	int n = netsim_config_describe(&cfg, d1, sizeof d1);
 	check(n >= 0 && (size_t)n == strlen(d1));
-	check(udp_netsim_parse(&cfg2, d1, err, sizeof err) == 0);
-	check(udp_netsim_config_describe(&cfg2, d2, sizeof d2) == n);
+	check(netsim_parse(&cfg2, d1, err, sizeof err) == 0);
+	check(netsim_config_describe(&cfg2, d2, sizeof d2) == n);
 	check(strcmp(d1, d2) == 0);
-	check(udp_netsim_config_describe(&cfg, d2, (size_t)n) == UDP_ENOSPACE);
+	check(netsim_config_describe(&cfg, d2, (size_t)n) == UDP_ENOSPACE);
 
-	struct udp_netsim *ns;
-	check(udp_netsim_new_config(&ns, &cfg) == 0);
+	struct netsim *ns;
+	check(netsim_new_config(&ns, &cfg) == 0);
 	run(ns, &cfg, prog, nprog);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 	free(spec);
 	return 0;
 }

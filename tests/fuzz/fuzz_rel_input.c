@@ -218,7 +218,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.ack_delay_us = (data[0] & 8) ? 25000 : 0;
 	cfg.cc = (data[0] & 16) ? &rel_cc_reno : NULL;
 	int err;
-	struct rel_core *c = rel_core_new(&cfg, &err);
+	struct rel_core *c = NULL;
+	err = rel_core_new(&c, &cfg);
 	check(c != NULL);
 	memset(srcs, 0, sizeof srcs);
 	srcs[0].addr = addr_a;

@@ -366,7 +366,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.initial_seq = (data[0] & 2) ? 0xfffffff8u - (uint32_t)side : 100;
 		cfg.ack_delay_us = (data[0] & 4) ? 10000 : 0;
 		cfg.cc = (data[0] & 8) ? &rel_cc_reno : NULL;
-		P.core[side] = rel_core_new(&cfg, NULL);
+		rel_core_new(&P.core[side], &cfg);
 		check(P.core[side] != NULL);
 	}
 	if (dump_dir && !dump_input) {

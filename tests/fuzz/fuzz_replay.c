@@ -1,8 +1,8 @@
-/* fuzz_replay.c - udp_replay against a reference model.
+/* fuzz_replay.c - seal_replay against a reference model.
  *
  * The model is the definition itself: the set of committed counters, a
  * floor (everything below it counts as seen) and top = the highest of
- * them.  udp_replay_check must give exactly what the model gives:
+ * them.  seal_replay_check must give exactly what the model gives:
  *   counter > top                -> fresh (0)
  *   top - counter >= WINDOW      -> UDP_ESEAL_OLD
  *   below floor or committed     -> UDP_ESEAL_REPLAY
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_replay.h"
+#include "seal_replay.h"
 
 #define check(c) do { if (!(c)) abort(); } while (0)
 #define MAX_STEPS 2048
@@ -45,7 +45,7 @@ static int model_check(const struct model *m, uint64_t c)
 {
 	if (!m->started || c > m->top)
 		return 0;
-	if (m->top - c >= UDP_REPLAY_WINDOW)
+	if (m->top - c >= SEAL_REPLAY_WINDOW)
 		return UDP_ESEAL_OLD;
 	if (c < m->floor)
 		return UDP_ESEAL_REPLAY;
@@ -57,7 +57,7 @@ static int model_check(const struct model *m, uint64_t c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct udp_replay w;
+	struct seal_replay w;
 	struct model m = {0, 0, 0};
 	size_t i = 0;
 	nseen = 0;
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (size >= 1) {
 		i = 1;
 	}
-	udp_replay_init_floor(&w, m.floor);
+	seal_replay_init_floor(&w, m.floor);
 	if (m.floor) {
 		m.started = 1;
 		m.top = m.floor - 1;
@@ -86,20 +86,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 1: c = m.top + arg; break;                  /* ahead */
 		case 2: c = m.top - arg; break;                  /* behind */
-		case 3: c = m.top - UDP_REPLAY_WINDOW + arg - 128; break; /* window edge */
+		case 3: c = m.top - SEAL_REPLAY_WINDOW + arg - 128; break; /* window edge */
 		case 4: c = m.top + (uint64_t)arg * 64; break;   /* word jumps */
 		case 5: /* whole ring turns */
-			c = m.top + (uint64_t)(arg & 0x1f) * 64 * UDP_REPLAY_WORDS / 4 + (arg >> 5);
+			c = m.top + (uint64_t)(arg & 0x1f) * 64 * SEAL_REPLAY_WORDS / 4 + (arg >> 5);
 			break;
 		case 6: c = nseen ? seen[arg % nseen] : arg;  break; /* a replay */
 		default: c = UINT64_MAX - arg; break;            /* the far end */
 		}
 		int want = model_check(&m, c);
-		int got = udp_replay_check(&w, c);
+		int got = seal_replay_check(&w, c);
 		check(got == want);
 		/* bit 3 set: the packet fails to authenticate, nothing moves */
 		if (got == 0 && !(op & 8)) {
-			udp_replay_commit(&w, c);
+			seal_replay_commit(&w, c);
 			seen[nseen++] = c;
 			if (!m.started || c > m.top)
 				m.top = c;
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(w.top == m.top && w.started);
 		}
 		/* the check must be read-only, and a commit sticks */
-		check(udp_replay_check(&w, c) == model_check(&m, c));
+		check(seal_replay_check(&w, c) == model_check(&m, c));
 	}
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* fuzz_seal_open.c - udp_seal_open on attacker bytes, with a fixed key.
+/* fuzz_seal_open.c - seal_open on attacker bytes, with a fixed key.
  *
  * Byte 0 picks the mode:
  * - raw (bit 0 clear): the rest is the packet.  It must be refused unless
@@ -20,52 +20,52 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_key.h"
-#include "udp_seal.h"
+#include "seal_key.h"
+#include "seal.h"
 
 #define check(c) do { if (!(c)) abort(); } while (0)
 
-static const uint8_t key_bytes[UDP_KEY_BYTES] = "udpkit fuzz key, never a secret";
-static const uint8_t sid_sender[UDP_SEAL_SESSION_BYTES] = "fuzz sender sid";
-static const uint8_t sid_receiver[UDP_SEAL_SESSION_BYTES] = "fuzz recver sid";
+static const uint8_t key_bytes[SEAL_KEY_BYTES] = "udpkit fuzz key, never a secret";
+static const uint8_t sid_sender[SEAL_SESSION_BYTES] = "fuzz sender sid";
+static const uint8_t sid_receiver[SEAL_SESSION_BYTES] = "fuzz recver sid";
 static const char plaintext[] = "sealed by fuzz_seal_open";
-static struct udp_key *key;
+static struct seal_key *key;
 /* [0]: xchacha20, [1]: aes256gcm (a copy of [0] without AES-NI) */
-static uint8_t refs[2][sizeof plaintext + UDP_SEAL_OVERHEAD];
+static uint8_t refs[2][sizeof plaintext + SEAL_OVERHEAD];
 static size_t ref_len;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct udp_seal *s;
-	struct udp_seal_config c;
+	struct seal *s;
+	struct seal_config c;
 	(void)argc;
 	(void)argv;
-	check(udp_key_from_bytes(&key, key_bytes) == 0);
+	check(seal_key_from_bytes(&key, key_bytes) == 0);
 	for (int i = 0; i < 2; i++) {
-		udp_seal_config_default(&c);
+		seal_config_default(&c);
 		c.session_id = sid_sender;
 		c.first_counter = 1000;
-		c.suite = i && udp_seal_suite_available(UDP_SEAL_AES256GCM) ?
-			  UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20;
-		check(udp_seal_new(&s, key, &c) == 0);
-		int n = udp_seal_seal(s, plaintext, sizeof plaintext, refs[i], sizeof refs[i]);
+		c.suite = i && seal_suite_available(SEAL_AES256GCM) ?
+			  SEAL_AES256GCM : SEAL_XCHACHA20;
+		check(seal_new(&s, key, &c) == 0);
+		int n = seal_seal(s, plaintext, sizeof plaintext, refs[i], sizeof refs[i]);
 		check(n == (int)sizeof refs[i]);
 		ref_len = (size_t)n;
-		udp_seal_free(s);
+		seal_free(s);
 	}
 	return 0;
 }
 
-static struct udp_seal *receiver(void)
+static struct seal *receiver(void)
 {
-	struct udp_seal *r;
-	struct udp_seal_config c;
-	udp_seal_config_default(&c);
+	struct seal *r;
+	struct seal_config c;
+	seal_config_default(&c);
 	c.session_id = sid_receiver;
 	c.first_counter = 1;
 	c.max_sessions = 4;  /* small tables: cheap to make per input */
 	c.floor_buckets = 4;
-	check(udp_seal_new(&r, key, &c) == 0);
+	check(seal_new(&r, key, &c) == 0);
 	return r;
 }
 
@@ -76,15 +76,15 @@ static int is_ref(const uint8_t *pkt, size_t len)
 }
 
 /* Opens pkt; returns the result after checking what an accept means. */
-static int open_one(struct udp_seal *r, const uint8_t *pkt, size_t len)
+static int open_one(struct seal *r, const uint8_t *pkt, size_t len)
 {
 	/* a buffer of exactly the size a caller would give */
-	size_t cap = len > UDP_SEAL_OVERHEAD ? len - UDP_SEAL_OVERHEAD : 0;
+	size_t cap = len > SEAL_OVERHEAD ? len - SEAL_OVERHEAD : 0;
 	uint8_t *out = malloc(cap ? cap : 1);
-	struct udp_seal_info info;
+	struct seal_info info;
 	static const char from[] = "peer";
 	check(out);
-	int rc = udp_seal_open(r, pkt, len, from, sizeof from, out, cap, &info);
+	int rc = seal_open(r, pkt, len, from, sizeof from, out, cap, &info);
 	if (rc >= 0) {
 		check(is_ref(pkt, len));
 		check(rc == (int)sizeof plaintext && memcmp(out, plaintext, sizeof plaintext) == 0);
@@ -125,17 +125,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	int genuine = is_ref(pkt, len);
 
-	struct udp_seal *r = receiver();
-	struct udp_seal_stats st;
-	(void)udp_seal_looks_sealed(pkt, len);
+	struct seal *r = receiver();
+	struct seal_stats st;
+	(void)seal_looks_sealed(pkt, len);
 	int rc = open_one(r, pkt, len);
 	check((rc >= 0) == genuine);
 	/* the forgery moved nothing: the real packet still gets in */
 	rc = open_one(r, ref, ref_len);
 	check(genuine ? rc == UDP_ESEAL_REPLAY : rc == (int)sizeof plaintext);
-	udp_seal_get_stats(r, &st);
+	seal_get_stats(r, &st);
 	check(st.opened == 1 && st.sessions == 1 && st.sessions_created == 1);
-	udp_seal_free(r);
+	seal_free(r);
 	free(pkt);
 	return 0;
 }

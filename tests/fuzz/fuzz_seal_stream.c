@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_key.h"
-#include "udp_seal.h"
+#include "seal_key.h"
+#include "seal.h"
 
 #define check(c) do { if (!(c)) abort(); } while (0)
 #define MAX_PACKETS 512
@@ -28,18 +28,18 @@
 #define NSIDS 5 /* index 4 is the receiver's own id */
 #define PT_LEN 17
 
-static const uint8_t key_bytes[UDP_KEY_BYTES] = "udpkit fuzz key, never a secret";
-static struct udp_key *key;
-static uint8_t sids[NSIDS][UDP_SEAL_SESSION_BYTES];
+static const uint8_t key_bytes[SEAL_KEY_BYTES] = "udpkit fuzz key, never a secret";
+static struct seal_key *key;
+static uint8_t sids[NSIDS][SEAL_SESSION_BYTES];
 
 struct sender {
-	struct udp_seal *s;
+	struct seal *s;
 	int sid;       /* index into sids */
 	uint64_t next; /* counter of the next packet */
 };
 
 struct pkt {
-	uint8_t b[PT_LEN + UDP_SEAL_OVERHEAD];
+	uint8_t b[PT_LEN + SEAL_OVERHEAD];
 	int sid;
 	uint64_t counter;
 };
@@ -53,27 +53,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	check(udp_key_from_bytes(&key, key_bytes) == 0);
+	check(seal_key_from_bytes(&key, key_bytes) == 0);
 	for (int i = 0; i < NSIDS; i++)
-		memset(sids[i], 0x10 * (i + 1), UDP_SEAL_SESSION_BYTES);
+		memset(sids[i], 0x10 * (i + 1), SEAL_SESSION_BYTES);
 	return 0;
 }
 
-/* (Re)starts a sender at a session id and counter: a new udp_seal, as a
+/* (Re)starts a sender at a session id and counter: a new seal, as a
  * restarted process would be. */
 static void restart(struct sender *x, int sid, uint64_t counter, int gcm)
 {
-	struct udp_seal_config c;
-	udp_seal_free(x->s);
-	udp_seal_config_default(&c);
-	c.suite = gcm && udp_seal_suite_available(UDP_SEAL_AES256GCM) ?
-		  UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20;
+	struct seal_config c;
+	seal_free(x->s);
+	seal_config_default(&c);
+	c.suite = gcm && seal_suite_available(SEAL_AES256GCM) ?
+		  SEAL_AES256GCM : SEAL_XCHACHA20;
 	c.session_id = sids[sid];
 	/* UINT64_MAX would mean "start from the clock" */
-	c.first_counter = counter == UDP_SEAL_COUNTER_CLOCK ? counter - 1 : counter;
+	c.first_counter = counter == SEAL_COUNTER_CLOCK ? counter - 1 : counter;
 	c.max_sessions = 1;
 	c.floor_buckets = 1;
-	check(udp_seal_new(&x->s, key, &c) == 0);
+	check(seal_new(&x->s, key, &c) == 0);
 	x->sid = sid;
 	x->next = c.first_counter;
 }
@@ -86,11 +86,11 @@ static void plaintext_of(uint8_t pt[PT_LEN], int sid, uint64_t counter)
 		pt[1 + i] = (uint8_t)(counter >> (56 - 8 * i));
 }
 
-static void deliver(struct udp_seal *r, const struct pkt *p, int from)
+static void deliver(struct seal *r, const struct pkt *p, int from)
 {
 	uint8_t out[PT_LEN], want[PT_LEN];
-	struct udp_seal_info info;
-	int rc = udp_seal_open(r, p->b, sizeof p->b, &from, sizeof from, out, sizeof out, &info);
+	struct seal_info info;
+	int rc = seal_open(r, p->b, sizeof p->b, &from, sizeof from, out, sizeof out, &info);
 	if (rc < 0) {
 		check(rc == UDP_ESEAL_REPLAY || rc == UDP_ESEAL_OLD ||
 		      (rc == UDP_ESEAL_REFLECT && p->sid == NSIDS - 1));
@@ -109,14 +109,14 @@ static void deliver(struct udp_seal *r, const struct pkt *p, int from)
 }
 
 /* Seals the sender's next packet, keeps it for replays, delivers it. */
-static void send_one(struct udp_seal *r, struct sender *x, int from)
+static void send_one(struct seal *r, struct sender *x, int from)
 {
 	uint8_t pt[PT_LEN];
 	struct pkt *p = &ring[nring++ % RING];
 	if (npackets >= MAX_PACKETS)
 		return;
 	plaintext_of(pt, x->sid, x->next);
-	int n = udp_seal_seal(x->s, pt, PT_LEN, p->b, sizeof p->b);
+	int n = seal_seal(x->s, pt, PT_LEN, p->b, sizeof p->b);
 	if (n == UDP_ESEAL_EXHAUSTED) {
 		check(x->next == UINT64_MAX);
 		nring--;
@@ -142,14 +142,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	struct udp_seal *r;
-	struct udp_seal_config c;
-	udp_seal_config_default(&c);
+	struct seal *r;
+	struct seal_config c;
+	seal_config_default(&c);
 	c.session_id = sids[NSIDS - 1];
 	c.first_counter = 1;
 	c.max_sessions = 1 + (data[0] & 3);
 	c.floor_buckets = 1 + ((data[0] >> 2) & 3);
-	check(udp_seal_new(&r, key, &c) == 0);
+	check(seal_new(&r, key, &c) == 0);
 	struct sender snd[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
 	restart(&snd[0], 0, 100, 0);
 	restart(&snd[1], 1, 100, 1);
@@ -191,8 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	udp_seal_free(snd[0].s);
-	udp_seal_free(snd[1].s);
-	udp_seal_free(r);
+	seal_free(snd[0].s);
+	seal_free(snd[1].s);
+	seal_free(r);
 	return 0;
 }

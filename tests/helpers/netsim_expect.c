@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "udp_netsim.h"
+#include "netsim.h"
 
 int main(int argc, char **argv)
 {
@@ -18,9 +18,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: netsim_expect SPEC N [LEN]\n");
 		return 2;
 	}
-	struct udp_netsim *ns;
+	struct netsim *ns;
 	char err[256];
-	if (udp_netsim_new(&ns, argv[1], err, sizeof err) < 0) {
+	if (netsim_new(&ns, argv[1], err, sizeof err) < 0) {
 		fprintf(stderr, "netsim_expect: %s\n", err);
 		return 2;
 	}
@@ -31,16 +31,16 @@ int main(int argc, char **argv)
 		len = sizeof pkt;
 	uint64_t now = 0;
 	for (unsigned long i = 0; i < n; i++) {
-		udp_netsim_push(ns, now, pkt, len, NULL);
+		netsim_push(ns, now, pkt, len, NULL);
 		size_t got;
-		while (udp_netsim_pop(ns, now, out, sizeof out, &got, NULL) == 1)
+		while (netsim_pop(ns, now, out, sizeof out, &got, NULL) == 1)
 			;
 	}
-	struct udp_netsim_counters c;
-	udp_netsim_counters(ns, &c);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
 	printf("passed=%llu lost=%llu duplicated=%llu corrupted=%llu\n",
 	       (unsigned long long)c.passed, (unsigned long long)c.lost,
 	       (unsigned long long)c.duplicated, (unsigned long long)c.corrupted);
-	udp_netsim_free(ns);
+	netsim_free(ns);
 	return 0;
 }

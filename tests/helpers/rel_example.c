@@ -27,7 +27,7 @@
 
 static int die(const char *what, int code)
 {
-	fprintf(stderr, "rel_example: %s: %s\n", what, rel_strerror(code));
+	fprintf(stderr, "rel_example: %s: %s\n", what, udpkit_strerror(code));
 	return 1;
 }
 
@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 	cfg.dead_us = 5000000;
 	cfg.keepalive_us = 1000000; /* must be well below dead_us */
 	cfg.cc = &rel_cc_reno;
-	struct rel_core *core = rel_core_new(&cfg, &rc);
+	struct rel_core *core = NULL;
+	rc = rel_core_new(&core, &cfg);
 	if (!core)
 		return die("rel_core_new", rc);
 	struct udp_sock *sock;

@@ -1,8 +1,8 @@
-/* udp_sock_int.h - what udp_sock.c and udp_sock_netsim.c share.  It lives
+/* udp_sock_int.h - what udp_sock.c and netsim_sock.c share.  It lives
  * in udp/internal/ so that make install, which copies udp's own headers,
  * leaves it out: it is not for callers of the library.
  *
- * udp_sock.c makes the system calls; udp_sock_netsim.c puts the loss
+ * udp_sock.c makes the system calls; netsim_sock.c puts the loss
  * simulator in front of them.  The I/O functions of udp_sock.c test one
  * byte (sim_out or sim_in) and take the netsim path only when that
  * direction really impairs, so a socket without netsim, or with a
@@ -55,14 +55,14 @@ int udp_sock_sys_recv(struct udp_sock *s, struct udp_msg *m, int flags);
 int udp_sock_sys_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 
 /* The wire halves below sealing: netsim when that direction impairs, else
- * the kernel.  Sealing (udp_sock_seal.c) sits above them, so the simulated
+ * the kernel.  Sealing (seal_sock.c) sits above them, so the simulated
  * network carries sealed bytes. */
 int udp_sock_wire_send(struct udp_sock *s, const void *buf, size_t len,
 		       const struct udp_addr *to);
 int udp_sock_wire_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 int udp_sock_wire_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 
-/* udp_sock_netsim.c: applies UDPKIT_NETSIM / UDPKIT_NETSIM_IN to a socket
+/* netsim_sock.c: applies UDPKIT_NETSIM / UDPKIT_NETSIM_IN to a socket
  * being opened (0, or the UDP_ENETSIM_* / UDP_ENOMEM code), and frees the
  * netsim state with the socket. */
 int udp_sock_sim_env(struct udp_sock *s);
@@ -73,7 +73,7 @@ int udp_sock_sim_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n
 int udp_sock_sim_recv(struct udp_sock *s, struct udp_msg *m);
 int udp_sock_sim_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 
-/* udp_sock_seal.c: the sealed send/receive paths (taken when seal_on), the
+/* seal_sock.c: the sealed send/receive paths (taken when seal_on), the
  * keyless filter (returns how many of msgs[0..n) remain, moved to the
  * front), and freeing the state with the socket. */
 int udp_sock_seal_send(struct udp_sock *s, const void *buf, size_t len,

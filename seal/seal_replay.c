@@ -1,20 +1,20 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_replay.h"
+#include "seal_replay.h"
 
 #define WORD_OF(c) ((c) / 64)
-#define SLOT_OF(c) (WORD_OF(c) % UDP_REPLAY_WORDS)
+#define SLOT_OF(c) (WORD_OF(c) % SEAL_REPLAY_WORDS)
 #define BIT_OF(c) ((uint64_t)1 << ((c) % 64))
 
-void udp_replay_init(struct udp_replay *w)
+void seal_replay_init(struct seal_replay *w)
 {
 	memset(w, 0, sizeof *w);
 }
 
-void udp_replay_init_floor(struct udp_replay *w, uint64_t floor)
+void seal_replay_init_floor(struct seal_replay *w, uint64_t floor)
 {
-	udp_replay_init(w);
+	seal_replay_init(w);
 	if (floor == 0)
 		return;
 	/* top = floor - 1 with every bit set: everything <= top is "seen". */
@@ -28,18 +28,18 @@ void udp_replay_init_floor(struct udp_replay *w, uint64_t floor)
 		w->bits[SLOT_OF(w->top)] = (BIT_OF(w->top) << 1) - 1;
 }
 
-int udp_replay_check(const struct udp_replay *w, uint64_t counter)
+int seal_replay_check(const struct seal_replay *w, uint64_t counter)
 {
 	if (!w->started || counter > w->top)
 		return 0;
-	if (w->top - counter >= UDP_REPLAY_WINDOW)
+	if (w->top - counter >= SEAL_REPLAY_WINDOW)
 		return UDP_ESEAL_OLD;
 	if (w->bits[SLOT_OF(counter)] & BIT_OF(counter))
 		return UDP_ESEAL_REPLAY;
 	return 0;
 }
 
-void udp_replay_commit(struct udp_replay *w, uint64_t counter)
+void seal_replay_commit(struct seal_replay *w, uint64_t counter)
 {
 	if (!w->started) {
 		memset(w->bits, 0, sizeof w->bits);
@@ -47,12 +47,12 @@ void udp_replay_commit(struct udp_replay *w, uint64_t counter)
 		w->top = counter;
 	} else if (counter > w->top) {
 		uint64_t from = WORD_OF(w->top), to = WORD_OF(counter);
-		if (to - from >= UDP_REPLAY_WORDS) {
+		if (to - from >= SEAL_REPLAY_WORDS) {
 			memset(w->bits, 0, sizeof w->bits);
 		} else {
 			/* clear the words top passes into: from+1 .. to */
 			for (uint64_t i = from + 1; i <= to; i++)
-				w->bits[i % UDP_REPLAY_WORDS] = 0;
+				w->bits[i % SEAL_REPLAY_WORDS] = 0;
 		}
 		w->top = counter;
 	}

@@ -1,9 +1,9 @@
-/* udp_seal.h - sealing datagrams: authenticated encryption, replay window,
+/* seal.h - sealing datagrams: authenticated encryption, replay window,
  * per-sender session table.
  *
  * Drop-in at the send/receive seam of a tool:
- *     n = udp_seal_seal(s, msg, len, pkt, sizeof pkt);        before sendto
- *     n = udp_seal_open(s, pkt, len, &from, fromlen, msg, sizeof msg, NULL);
+ *     n = seal_seal(s, msg, len, pkt, sizeof pkt);        before sendto
+ *     n = seal_open(s, pkt, len, &from, fromlen, msg, sizeof msg, NULL);
  *                                                            after recvfrom
  * n < 0 from open is a drop reason (UDP_ESEAL_*); it is counted in the
  * stats, the packet must be dropped silently (never answered).
@@ -13,15 +13,15 @@
  *    2  u8   version 1
  *    3  u8   flags: bit 0 = sealed (must be 1), bit 1 = suite aes256gcm,
  *            others reserved (0)
- *    4  u32  key id (udp_key_id of the group key)
- *    8  16   session id (random per udp_seal object, i.e. per process)
+ *    4  u32  key id (seal_key_id of the group key)
+ *    8  16   session id (random per seal object, i.e. per process)
  *   24  u64  counter (+1 per packet from a clock-based start; 2^64-1 never used)
  *   32  n    ciphertext of the n-byte plaintext
  * 32+n  16   tag
  * Suite xchacha20 (default): XChaCha20-Poly1305 (IETF) keyed with subkey
- * UDP_KEY_SUB_SEAL; the 24-byte nonce is bytes 8..31 (session id, counter).
+ * SEAL_KEY_SUB_SEAL; the 24-byte nonce is bytes 8..31 (session id, counter).
  * Suite aes256gcm (hosts with AES-NI): AES-256-GCM keyed with a per-session
- * key, keyed BLAKE2b of the session id under subkey UDP_KEY_SUB_SEAL_GCM;
+ * key, keyed BLAKE2b of the session id under subkey SEAL_KEY_SUB_SEAL_GCM;
  * the 12-byte nonce is 4 zero bytes and the counter.  Bytes 0..31 are the
  * associated data, so every header bit is authenticated.  A receiver opens
  * both suites.
@@ -31,43 +31,43 @@
  * packet that fails to authenticate changes nothing but a drop counter.
  *
  * Seal and open never allocate: output goes to caller buffers.  One
- * udp_seal is not thread-safe; use one per thread or lock around it. */
-#ifndef UDP_SEAL_H
-#define UDP_SEAL_H
+ * seal is not thread-safe; use one per thread or lock around it. */
+#ifndef SEAL_H
+#define SEAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "udp_key.h"
+#include "seal_key.h"
 
-#define UDP_SEAL_MAGIC 0xC553
-#define UDP_SEAL_VERSION 1
-#define UDP_SEAL_FLAG_SEALED 0x01
-#define UDP_SEAL_FLAG_AES256GCM 0x02
-#define UDP_SEAL_SESSION_BYTES 16
-#define UDP_SEAL_HEADER 32
-#define UDP_SEAL_TAG 16
-/* Sealed length = plaintext length + UDP_SEAL_OVERHEAD (48). */
-#define UDP_SEAL_OVERHEAD (UDP_SEAL_HEADER + UDP_SEAL_TAG)
+#define SEAL_MAGIC 0xC553
+#define SEAL_VERSION 1
+#define SEAL_FLAG_SEALED 0x01
+#define SEAL_FLAG_AES256GCM 0x02
+#define SEAL_SESSION_BYTES 16
+#define SEAL_HEADER 32
+#define SEAL_TAG 16
+/* Sealed length = plaintext length + SEAL_OVERHEAD (48). */
+#define SEAL_OVERHEAD (SEAL_HEADER + SEAL_TAG)
 
-#define UDP_SEAL_MAX_SESSIONS (1u << 20)
+#define SEAL_MAX_SESSIONS (1u << 20)
 
-/* Cipher suites (struct udp_seal_config.suite). */
-enum { UDP_SEAL_XCHACHA20 = 0, UDP_SEAL_AES256GCM = 1 };
+/* Cipher suites (struct seal_config.suite). */
+enum { SEAL_XCHACHA20 = 0, SEAL_AES256GCM = 1 };
 
-struct udp_seal_config {
+struct seal_config {
 	/* Suite of what we send (any suite is opened).  aes256gcm is faster
 	 * with AES-NI; a receiver without it cannot open that suite, so the
 	 * portable xchacha20 is the default. */
-	int suite;                      /* default UDP_SEAL_XCHACHA20 */
+	int suite;                      /* default SEAL_XCHACHA20 */
 	/* Act as a host without AES-NI: refuse to send aes256gcm, drop it as
 	 * UDP_ESEAL_SUITE.  For tests, or a receiver that takes one suite. */
 	int no_aes256gcm;
 	/* Sender sessions the receiver keeps a replay window for (1 ..
-	 * UDP_SEAL_MAX_SESSIONS).  When full, the least recently used one is
+	 * SEAL_MAX_SESSIONS).  When full, the least recently used one is
 	 * evicted (see docs/SEALING.md for why that stays replay-safe).  Each
 	 * costs about 200 bytes plus a 512-byte key cache slot in
-	 * sodium_malloc memory, which is all written at udp_seal_new(). */
+	 * sodium_malloc memory, which is all written at seal_new(). */
 	size_t max_sessions;            /* default 256 */
 	/* Buckets of the eviction floor sketch (>= 1). */
 	size_t floor_buckets;           /* default 4096 */
@@ -75,7 +75,7 @@ struct udp_seal_config {
 	 * Inject a fixed one only in tests: reusing a session id with the
 	 * same key repeats nonces. */
 	const uint8_t *session_id;
-	/* First send counter.  Default UDP_SEAL_COUNTER_CLOCK: the realtime
+	/* First send counter.  Default SEAL_COUNTER_CLOCK: the realtime
 	 * clock in microseconds, so a sender's counters keep rising across
 	 * its restarts and a receiver's eviction floors (docs/SEALING.md)
 	 * stay below any newer session.  Tests set a fixed value. */
@@ -83,10 +83,10 @@ struct udp_seal_config {
 };
 
 /* first_counter value meaning "start at CLOCK_REALTIME in microseconds". */
-#define UDP_SEAL_COUNTER_CLOCK UINT64_MAX
+#define SEAL_COUNTER_CLOCK UINT64_MAX
 
 /* Drop and traffic counters, for --stats. */
-struct udp_seal_stats {
+struct seal_stats {
 	uint64_t sealed;          /* packets sealed */
 	uint64_t opened;          /* packets accepted */
 	uint64_t drop_plaintext;  /* UDP_ESEAL_PLAINTEXT */
@@ -105,62 +105,62 @@ struct udp_seal_stats {
 	uint64_t addr_changes;    /* known session seen from a new address */
 };
 
-/* What udp_seal_open() tells about an accepted packet (optional). */
-struct udp_seal_info {
-	uint8_t session_id[UDP_SEAL_SESSION_BYTES];
+/* What seal_open() tells about an accepted packet (optional). */
+struct seal_info {
+	uint8_t session_id[SEAL_SESSION_BYTES];
 	uint64_t counter;
-	int suite;         /* UDP_SEAL_XCHACHA20 or UDP_SEAL_AES256GCM */
+	int suite;         /* SEAL_XCHACHA20 or SEAL_AES256GCM */
 	int new_session;   /* first accepted packet of this session */
 	int addr_changed;  /* known session, different source address */
 };
 
-struct udp_seal;
+struct seal;
 
-void udp_seal_config_default(struct udp_seal_config *cfg);
+void seal_config_default(struct seal_config *cfg);
 
 /* Creates a sealer/opener for `key` (the key is only read: the subkeys are
- * copied into the udp_seal's own sodium_malloc memory, so the caller may
+ * copied into the seal's own sodium_malloc memory, so the caller may
  * free the key right after).  cfg NULL = defaults.  UDP_ESEAL_SUITE when
  * cfg asks for aes256gcm on a host that cannot do it. */
-int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
-		 const struct udp_seal_config *cfg);
-void udp_seal_free(struct udp_seal *s);
+int seal_new(struct seal **out, const struct seal_key *key,
+		 const struct seal_config *cfg);
+void seal_free(struct seal *s);
 
-/* Seals plaintext pt[0..len) into out (cap >= len + UDP_SEAL_OVERHEAD;
+/* Seals plaintext pt[0..len) into out (cap >= len + SEAL_OVERHEAD;
  * pt and out must not overlap).  Returns the sealed length,
  * UDP_ENOSPACE, or UDP_ESEAL_EXHAUSTED when the counter reached 2^64-1
- * (never wraps; a new udp_seal = a new session id starts over). */
-int udp_seal_seal(struct udp_seal *s, const void *pt, size_t len, void *out, size_t cap);
+ * (never wraps; a new seal = a new session id starts over). */
+int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap);
 
-/* Opens a received datagram into out (cap >= len - UDP_SEAL_OVERHEAD;
+/* Opens a received datagram into out (cap >= len - SEAL_OVERHEAD;
  * pkt and out must not overlap).  On any failure out holds nothing usable.
  * `from`/`fromlen` is the sender's address as bytes (e.g. a struct
  * sockaddr); it is only used to notice a session changing address
  * (info->addr_changed) and may be NULL.  Replay state is keyed by session
  * id alone, never by address, so spoofing another source cannot replay.
  * Returns the plaintext length or a negative drop reason. */
-int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
+int seal_open(struct seal *s, const void *pkt, size_t len,
 		  const void *from, size_t fromlen, void *out, size_t cap,
-		  struct udp_seal_info *info);
+		  struct seal_info *info);
 
 /* 1 if pkt starts like a sealed packet of this format (magic, version,
  * long enough), else 0.  Needs no key: lets a receiver without a key say
  * "received sealed packets but no key given". */
-int udp_seal_looks_sealed(const void *pkt, size_t len);
+int seal_looks_sealed(const void *pkt, size_t len);
 
 /* 1 if this host can seal and open `suite` (aes256gcm: AES-NI and
  * PCLMUL, as libsodium's crypto_aead_aes256gcm_is_available()). */
-int udp_seal_suite_available(int suite);
+int seal_suite_available(int suite);
 /* "xchacha20" / "aes256gcm"; UDP_EINVAL for another name. */
-int udp_seal_suite_parse(const char *name);
-const char *udp_seal_suite_name(int suite);
-int udp_seal_suite(const struct udp_seal *s); /* the suite we send */
+int seal_suite_parse(const char *name);
+const char *seal_suite_name(int suite);
+int seal_suite(const struct seal *s); /* the suite we send */
 
 /* Our sending session id (16 bytes) and the next counter to be used. */
-void udp_seal_session_id(const struct udp_seal *s, uint8_t out[UDP_SEAL_SESSION_BYTES]);
-uint64_t udp_seal_next_counter(const struct udp_seal *s);
-uint32_t udp_seal_key_id(const struct udp_seal *s);
+void seal_session_id(const struct seal *s, uint8_t out[SEAL_SESSION_BYTES]);
+uint64_t seal_next_counter(const struct seal *s);
+uint32_t seal_get_key_id(const struct seal *s);
 
-void udp_seal_get_stats(const struct udp_seal *s, struct udp_seal_stats *out);
+void seal_get_stats(const struct seal *s, struct seal_stats *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* udp_netsim_parse.c - tc-netem words to a struct udp_netsim_config and
+/* netsim_parse.c - tc-netem words to a struct netsim_config and
  * back.  The grammar is in docs/NETSIM.md.
  *
  * Numbers are read by hand rather than with strtod: strtod follows the
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 
 struct tok {
 	const char *p;
@@ -344,7 +344,7 @@ static int parse_pct_corr(struct lexer *lx, const char *word, double *p, double 
 
 #define SUM_SLACK 1e-10
 
-static int parse_loss(struct lexer *lx, struct udp_netsim_config *cfg)
+static int parse_loss(struct lexer *lx, struct netsim_config *cfg)
 {
 	struct tok t;
 	double *v = cfg->loss;
@@ -356,7 +356,7 @@ static int parse_loss(struct lexer *lx, struct udp_netsim_config *cfg)
 		const char *word = ge ? "loss gemodel" : "loss state";
 		int max = ge ? 4 : 5;
 		next(lx, &t);
-		cfg->loss_model = ge ? UDP_NETSIM_LOSS_GEMODEL : UDP_NETSIM_LOSS_STATE;
+		cfg->loss_model = ge ? NETSIM_LOSS_GEMODEL : NETSIM_LOSS_STATE;
 		lx->takes = ge ? "loss gemodel takes at most 4 values (p r 1-h 1-k)"
 			       : "loss state takes at most 5 values (p13 p31 p32 p23 p14)";
 		rc = need(lx, &t, word, ge ? "p (e.g. loss gemodel 1% 10%)" : "p13 (e.g. loss state 1%)");
@@ -387,12 +387,12 @@ static int parse_loss(struct lexer *lx, struct udp_netsim_config *cfg)
 			rc = fail(lx, UDP_ENETSIM_VALUE, "loss state: p31 + p32 is more than 100%%");
 		return rc;
 	}
-	cfg->loss_model = UDP_NETSIM_LOSS_RANDOM;
+	cfg->loss_model = NETSIM_LOSS_RANDOM;
 	lx->takes = "loss takes a percentage and a correlation";
 	return parse_pct_corr(lx, "loss", &v[0], &v[1]);
 }
 
-static int parse_delay(struct lexer *lx, struct udp_netsim_config *cfg)
+static int parse_delay(struct lexer *lx, struct netsim_config *cfg)
 {
 	struct tok t;
 	lx->takes = "delay takes TIME [JITTER [CORRELATION]]";
@@ -410,7 +410,7 @@ static int parse_delay(struct lexer *lx, struct udp_netsim_config *cfg)
 	return rc;
 }
 
-static int parse_distribution(struct lexer *lx, struct udp_netsim_config *cfg)
+static int parse_distribution(struct lexer *lx, struct netsim_config *cfg)
 {
 	static const char *const names[] = {"uniform", "normal", "pareto", "paretonormal"};
 	struct tok t;
@@ -420,7 +420,7 @@ static int parse_distribution(struct lexer *lx, struct udp_netsim_config *cfg)
 		return rc;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (tok_is(t, names[i])) {
-			cfg->dist = (enum udp_netsim_dist)i;
+			cfg->dist = (enum netsim_dist)i;
 			return 0;
 		}
 	}
@@ -428,7 +428,7 @@ static int parse_distribution(struct lexer *lx, struct udp_netsim_config *cfg)
 		    " (expected uniform, normal, pareto or paretonormal)", Q(t));
 }
 
-static int parse_rate_word(struct lexer *lx, struct udp_netsim_config *cfg)
+static int parse_rate_word(struct lexer *lx, struct netsim_config *cfg)
 {
 	struct tok t;
 	int64_t v;
@@ -454,18 +454,18 @@ static int parse_rate_word(struct lexer *lx, struct udp_netsim_config *cfg)
 	return rc;
 }
 
-static int parse_words(struct lexer *lx, struct udp_netsim_config *cfg)
+static int parse_words(struct lexer *lx, struct netsim_config *cfg)
 {
 	struct tok t;
 	int rc = 0;
 	while (rc == 0 && next(lx, &t)) {
 		unsigned bit = 0;
 		static const struct { const char *w; unsigned bit; } bits[] = {
-			{"limit", UDP_NETSIM_GIVEN_LIMIT}, {"delay", UDP_NETSIM_GIVEN_DELAY},
-			{"distribution", UDP_NETSIM_GIVEN_DIST}, {"loss", UDP_NETSIM_GIVEN_LOSS},
-			{"corrupt", UDP_NETSIM_GIVEN_CORRUPT}, {"duplicate", UDP_NETSIM_GIVEN_DUPLICATE},
-			{"reorder", UDP_NETSIM_GIVEN_REORDER}, {"gap", UDP_NETSIM_GIVEN_GAP},
-			{"rate", UDP_NETSIM_GIVEN_RATE}, {"seed", UDP_NETSIM_GIVEN_SEED},
+			{"limit", NETSIM_GIVEN_LIMIT}, {"delay", NETSIM_GIVEN_DELAY},
+			{"distribution", NETSIM_GIVEN_DIST}, {"loss", NETSIM_GIVEN_LOSS},
+			{"corrupt", NETSIM_GIVEN_CORRUPT}, {"duplicate", NETSIM_GIVEN_DUPLICATE},
+			{"reorder", NETSIM_GIVEN_REORDER}, {"gap", NETSIM_GIVEN_GAP},
+			{"rate", NETSIM_GIVEN_RATE}, {"seed", NETSIM_GIVEN_SEED},
 		};
 		for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
 			if (tok_is(t, bits[i].w))
@@ -491,37 +491,37 @@ static int parse_words(struct lexer *lx, struct udp_netsim_config *cfg)
 		int64_t v;
 		struct tok val;
 		switch (bit) {
-		case UDP_NETSIM_GIVEN_LIMIT:
+		case NETSIM_GIVEN_LIMIT:
 			lx->takes = "limit takes one number";
 			rc = need(lx, &val, "limit", "number of packets (e.g. limit 1000)");
 			if (rc == 0)
 				rc = parse_int(lx, "limit", "queue length in packets", val, 1,
-					       UDP_NETSIM_LIMIT_MAX, &v);
+					       NETSIM_LIMIT_MAX, &v);
 			if (rc == 0)
 				cfg->limit = (uint32_t)v;
 			break;
-		case UDP_NETSIM_GIVEN_DELAY:
+		case NETSIM_GIVEN_DELAY:
 			rc = parse_delay(lx, cfg);
 			break;
-		case UDP_NETSIM_GIVEN_DIST:
+		case NETSIM_GIVEN_DIST:
 			rc = parse_distribution(lx, cfg);
 			break;
-		case UDP_NETSIM_GIVEN_LOSS:
+		case NETSIM_GIVEN_LOSS:
 			rc = parse_loss(lx, cfg);
 			break;
-		case UDP_NETSIM_GIVEN_CORRUPT:
+		case NETSIM_GIVEN_CORRUPT:
 			lx->takes = "corrupt takes a percentage and a correlation";
 			rc = parse_pct_corr(lx, "corrupt", &cfg->corrupt, &cfg->corrupt_corr);
 			break;
-		case UDP_NETSIM_GIVEN_DUPLICATE:
+		case NETSIM_GIVEN_DUPLICATE:
 			lx->takes = "duplicate takes a percentage and a correlation";
 			rc = parse_pct_corr(lx, "duplicate", &cfg->duplicate, &cfg->duplicate_corr);
 			break;
-		case UDP_NETSIM_GIVEN_REORDER:
+		case NETSIM_GIVEN_REORDER:
 			lx->takes = "reorder takes a percentage, a correlation and 'gap N'";
 			rc = parse_pct_corr(lx, "reorder", &cfg->reorder, &cfg->reorder_corr);
 			break;
-		case UDP_NETSIM_GIVEN_GAP:
+		case NETSIM_GIVEN_GAP:
 			lx->takes = "gap takes one number";
 			rc = need(lx, &val, "gap", "distance (e.g. reorder 25% gap 5)");
 			if (rc == 0)
@@ -530,10 +530,10 @@ static int parse_words(struct lexer *lx, struct udp_netsim_config *cfg)
 			if (rc == 0)
 				cfg->gap = (uint32_t)v;
 			break;
-		case UDP_NETSIM_GIVEN_RATE:
+		case NETSIM_GIVEN_RATE:
 			rc = parse_rate_word(lx, cfg);
 			break;
-		case UDP_NETSIM_GIVEN_SEED:
+		case NETSIM_GIVEN_SEED:
 			lx->takes = "seed takes one number";
 			rc = need(lx, &val, "seed", "number (e.g. seed 42)");
 			if (rc == 0) {
@@ -554,43 +554,43 @@ static int parse_words(struct lexer *lx, struct udp_netsim_config *cfg)
 }
 
 /* Combinations tc refuses, plus the ones that would silently do nothing. */
-static int check_words(struct lexer *lx, struct udp_netsim_config *cfg)
+static int check_words(struct lexer *lx, struct netsim_config *cfg)
 {
 	unsigned g = cfg->given;
-	if ((g & UDP_NETSIM_GIVEN_REORDER) && cfg->delay_ns == 0)
+	if ((g & NETSIM_GIVEN_REORDER) && cfg->delay_ns == 0)
 		return fail(lx, UDP_ENETSIM_NEEDS, "reorder: needs a delay (the packets not"
 			    " reordered are delayed by it), e.g. 'delay 10ms reorder 25%%'");
-	if ((g & UDP_NETSIM_GIVEN_GAP) && !(g & UDP_NETSIM_GIVEN_REORDER))
+	if ((g & NETSIM_GIVEN_GAP) && !(g & NETSIM_GIVEN_REORDER))
 		return fail(lx, UDP_ENETSIM_NEEDS, "gap: needs reorder, e.g. 'reorder 25%% gap 5'");
-	if ((g & UDP_NETSIM_GIVEN_DIST) && !(g & UDP_NETSIM_GIVEN_DELAY))
+	if ((g & NETSIM_GIVEN_DIST) && !(g & NETSIM_GIVEN_DELAY))
 		return fail(lx, UDP_ENETSIM_NEEDS, "distribution: needs a delay with jitter,"
 			    " e.g. 'delay 20ms 5ms distribution normal'");
-	if ((g & UDP_NETSIM_GIVEN_DIST) && cfg->jitter_ns == 0)
+	if ((g & NETSIM_GIVEN_DIST) && cfg->jitter_ns == 0)
 		return fail(lx, UDP_ENETSIM_NEEDS, "distribution: needs a jitter to shape,"
 			    " e.g. 'delay 20ms 5ms distribution normal'");
-	if ((g & UDP_NETSIM_GIVEN_REORDER) && !(g & UDP_NETSIM_GIVEN_GAP))
+	if ((g & NETSIM_GIVEN_REORDER) && !(g & NETSIM_GIVEN_GAP))
 		cfg->gap = 1;
 	return 0;
 }
 
-void udp_netsim_config_default(struct udp_netsim_config *cfg)
+void netsim_config_default(struct netsim_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->limit = UDP_NETSIM_LIMIT_DEFAULT;
-	cfg->dist = UDP_NETSIM_DIST_UNIFORM;
-	cfg->loss_model = UDP_NETSIM_LOSS_NONE;
-	cfg->seed = UDP_NETSIM_SEED_DEFAULT;
+	cfg->limit = NETSIM_LIMIT_DEFAULT;
+	cfg->dist = NETSIM_DIST_UNIFORM;
+	cfg->loss_model = NETSIM_LOSS_NONE;
+	cfg->seed = NETSIM_SEED_DEFAULT;
 }
 
-int udp_netsim_parse(struct udp_netsim_config *cfg, const char *spec, char *err, size_t errlen)
+int netsim_parse(struct netsim_config *cfg, const char *spec, char *err, size_t errlen)
 {
 	struct lexer lx = {spec ? spec : "", 0, err, errlen, NULL};
-	struct udp_netsim_config c;
+	struct netsim_config c;
 	if (!cfg)
 		return UDP_EINVAL;
 	if (err && errlen > 0)
 		err[0] = '\0';
-	udp_netsim_config_default(&c);
+	netsim_config_default(&c);
 	int rc = parse_words(&lx, &c);
 	if (rc == 0)
 		rc = check_words(&lx, &c);
@@ -674,7 +674,7 @@ static const char *rate_str(char *b, size_t cap, uint64_t bps)
 	return b;
 }
 
-int udp_netsim_config_describe(const struct udp_netsim_config *cfg, char *buf, size_t cap)
+int netsim_config_describe(const struct netsim_config *cfg, char *buf, size_t cap)
 {
 	static const char *const dists[] = {"uniform", "normal", "pareto", "paretonormal"};
 	struct out o = {buf, cap, 0};
@@ -682,42 +682,42 @@ int udp_netsim_config_describe(const struct udp_netsim_config *cfg, char *buf, s
 	unsigned g = cfg->given;
 	if (cap > 0)
 		buf[0] = '\0';
-	if (g & UDP_NETSIM_GIVEN_LIMIT)
+	if (g & NETSIM_GIVEN_LIMIT)
 		put(&o, "limit %u", (unsigned)cfg->limit);
-	if (g & UDP_NETSIM_GIVEN_DELAY) {
+	if (g & NETSIM_GIVEN_DELAY) {
 		put(&o, "delay %s", time_str(a, sizeof a, cfg->delay_ns));
 		if (cfg->jitter_ns || cfg->delay_corr > 0)
 			put(&o, "%s", time_str(a, sizeof a, cfg->jitter_ns));
 		if (cfg->delay_corr > 0)
 			put(&o, "%s", pct(a, sizeof a, cfg->delay_corr));
 	}
-	if (g & UDP_NETSIM_GIVEN_DIST)
+	if (g & NETSIM_GIVEN_DIST)
 		put(&o, "distribution %s", dists[cfg->dist]);
 	const double *v = cfg->loss;
 	switch (cfg->loss_model) {
-	case UDP_NETSIM_LOSS_NONE:
+	case NETSIM_LOSS_NONE:
 		break;
-	case UDP_NETSIM_LOSS_RANDOM:
+	case NETSIM_LOSS_RANDOM:
 		put(&o, "loss %s", pct(a, sizeof a, v[0]));
 		if (v[1] > 0)
 			put(&o, "%s", pct(a, sizeof a, v[1]));
 		break;
-	case UDP_NETSIM_LOSS_GEMODEL:
+	case NETSIM_LOSS_GEMODEL:
 		put(&o, "loss gemodel %s %s %s %s", pct(a, sizeof a, v[0]), pct(b, sizeof b, v[1]),
 		    pct(c, sizeof c, v[2]), pct(d, sizeof d, v[3]));
 		break;
-	case UDP_NETSIM_LOSS_STATE:
+	case NETSIM_LOSS_STATE:
 		put(&o, "loss state %s %s %s %s %s", pct(a, sizeof a, v[0]), pct(b, sizeof b, v[1]),
 		    pct(c, sizeof c, v[2]), pct(d, sizeof d, v[3]), pct(e, sizeof e, v[4]));
 		break;
 	}
 	static const struct { unsigned bit; const char *w; size_t p, c; } pc[] = {
-		{UDP_NETSIM_GIVEN_CORRUPT, "corrupt", offsetof(struct udp_netsim_config, corrupt),
-		 offsetof(struct udp_netsim_config, corrupt_corr)},
-		{UDP_NETSIM_GIVEN_DUPLICATE, "duplicate", offsetof(struct udp_netsim_config, duplicate),
-		 offsetof(struct udp_netsim_config, duplicate_corr)},
-		{UDP_NETSIM_GIVEN_REORDER, "reorder", offsetof(struct udp_netsim_config, reorder),
-		 offsetof(struct udp_netsim_config, reorder_corr)},
+		{NETSIM_GIVEN_CORRUPT, "corrupt", offsetof(struct netsim_config, corrupt),
+		 offsetof(struct netsim_config, corrupt_corr)},
+		{NETSIM_GIVEN_DUPLICATE, "duplicate", offsetof(struct netsim_config, duplicate),
+		 offsetof(struct netsim_config, duplicate_corr)},
+		{NETSIM_GIVEN_REORDER, "reorder", offsetof(struct netsim_config, reorder),
+		 offsetof(struct netsim_config, reorder_corr)},
 	};
 	for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++) {
 		if (!(g & pc[i].bit))
@@ -729,9 +729,9 @@ int udp_netsim_config_describe(const struct udp_netsim_config *cfg, char *buf, s
 		if (corr > 0)
 			put(&o, "%s", pct(a, sizeof a, corr));
 	}
-	if ((g & UDP_NETSIM_GIVEN_REORDER) && cfg->gap > 1)
+	if ((g & NETSIM_GIVEN_REORDER) && cfg->gap > 1)
 		put(&o, "gap %u", (unsigned)cfg->gap);
-	if (g & UDP_NETSIM_GIVEN_RATE) {
+	if (g & NETSIM_GIVEN_RATE) {
 		put(&o, "rate %s", rate_str(a, sizeof a, cfg->rate_bps));
 		if (cfg->rate_overhead || cfg->rate_cell || cfg->rate_cell_overhead)
 			put(&o, "%d", (int)cfg->rate_overhead);
@@ -740,7 +740,7 @@ int udp_netsim_config_describe(const struct udp_netsim_config *cfg, char *buf, s
 		if (cfg->rate_cell_overhead)
 			put(&o, "%d", (int)cfg->rate_cell_overhead);
 	}
-	if (g & UDP_NETSIM_GIVEN_SEED)
+	if (g & NETSIM_GIVEN_SEED)
 		put(&o, "seed %llu", (unsigned long long)cfg->seed);
 	if (o.len >= cap)
 		return UDP_ENOSPACE;

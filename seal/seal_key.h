@@ -1,9 +1,9 @@
-/* udp_key.h - the shared key of a sealed group: key files, passphrases,
+/* seal_key.h - the shared key of a sealed group: key files, passphrases,
  * subkeys, key ids.
  *
  * A key is 32 secret bytes in sodium_malloc memory (guard pages, mlock'ed,
  * excluded from core dumps where the kernel allows, read-only after it is
- * set) and wiped with sodium_memzero by udp_key_free().  struct udp_key is
+ * set) and wiped with sodium_memzero by seal_key_free().  struct seal_key is
  * opaque; the caller owns what a constructor returns and frees it.
  *
  * Key file format (like WireGuard's): the 32 bytes in standard base64 with
@@ -23,70 +23,70 @@
  * Subkeys come from crypto_kdf (BLAKE2b) with context "udpkit01" and a
  * numeric id: sealing, the reliable layer's cookie secret and the key id
  * never share key material.  The key id is 4 bytes of subkey
- * UDP_KEY_SUB_KEYID: safe to show and compare, it reveals nothing usable
+ * SEAL_KEY_SUB_KEYID: safe to show and compare, it reveals nothing usable
  * about the key (it is a keyed hash of it). */
-#ifndef UDP_KEY_H
-#define UDP_KEY_H
+#ifndef SEAL_KEY_H
+#define SEAL_KEY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define UDP_KEY_BYTES 32
-#define UDP_KEY_B64_LEN 44          /* base64 characters, without newline */
-#define UDP_KEY_TEXT_SIZE (UDP_KEY_B64_LEN + 2) /* + newline + NUL */
-#define UDP_KEY_PASSPHRASE_MAX 4096
-#define UDP_KEY_GROUP_MAX 255
+#define SEAL_KEY_BYTES 32
+#define SEAL_KEY_B64_LEN 44          /* base64 characters, without newline */
+#define SEAL_KEY_TEXT_SIZE (SEAL_KEY_B64_LEN + 2) /* + newline + NUL */
+#define SEAL_KEY_PASSPHRASE_MAX 4096
+#define SEAL_KEY_GROUP_MAX 255
 
-/* Subkey ids for udp_key_subkey(). */
+/* Subkey ids for seal_key_subkey(). */
 enum {
-	UDP_KEY_SUB_SEAL = 1,   /* AEAD key of udp_seal */
-	UDP_KEY_SUB_COOKIE = 2, /* reliable layer's stateless-cookie secret */
-	UDP_KEY_SUB_KEYID = 3,  /* source of the public key id */
-	UDP_KEY_SUB_SEAL_GCM = 4, /* root of udp_seal's per-session aes256gcm keys */
+	SEAL_KEY_SUB_SEAL = 1,   /* AEAD key of seal */
+	SEAL_KEY_SUB_COOKIE = 2, /* reliable layer's stateless-cookie secret */
+	SEAL_KEY_SUB_KEYID = 3,  /* source of the public key id */
+	SEAL_KEY_SUB_SEAL_GCM = 4, /* root of seal's per-session aes256gcm keys */
 };
 
-struct udp_key;
+struct seal_key;
 
 /* Fresh random key (randombytes_buf). */
-int udp_key_generate(struct udp_key **out);
+int seal_key_generate(struct seal_key **out);
 /* Key from raw bytes (tests, or a caller that has its own storage). */
-int udp_key_from_bytes(struct udp_key **out, const uint8_t bytes[UDP_KEY_BYTES]);
+int seal_key_from_bytes(struct seal_key **out, const uint8_t bytes[SEAL_KEY_BYTES]);
 /* Key from its text form: exactly 44 base64 characters, optionally one
  * trailing newline.  UDP_ESEAL_KEYFILE_FORMAT otherwise. */
-int udp_key_from_text(struct udp_key **out, const char *text, size_t len);
+int seal_key_from_text(struct seal_key **out, const char *text, size_t len);
 /* Loads a key file, checking link/type/permissions/format (see above). */
-int udp_key_load(struct udp_key **out, const char *path);
+int seal_key_load(struct seal_key **out, const char *path);
 /* Derives a key from a passphrase and a group name (Argon2id). */
-int udp_key_derive(struct udp_key **out, const char *group,
+int seal_key_derive(struct seal_key **out, const char *group,
 		   const char *passphrase, size_t passlen);
-void udp_key_free(struct udp_key *k);
+void seal_key_free(struct seal_key *k);
 
 /* Writes "<44 base64 chars>\n" plus a NUL into buf (cap >=
- * UDP_KEY_TEXT_SIZE); returns 45, the length without the NUL.  The text is
+ * SEAL_KEY_TEXT_SIZE); returns 45, the length without the NUL.  The text is
  * secret: wipe it with sodium_memzero when done. */
-int udp_key_format(const struct udp_key *k, char *buf, size_t cap);
+int seal_key_format(const struct seal_key *k, char *buf, size_t cap);
 /* Creates `path` with mode 0600 holding the key file text; refuses an
  * existing path (UDP_ESEAL_KEYFILE_EXISTS) or a symlink, never overwrites. */
-int udp_key_save(const struct udp_key *k, const char *path);
+int seal_key_save(const struct seal_key *k, const char *path);
 
 /* Fills out[0..len) with subkey `id` (len 16..64). */
-int udp_key_subkey(const struct udp_key *k, uint64_t id, uint8_t *out, size_t len);
+int seal_key_subkey(const struct seal_key *k, uint64_t id, uint8_t *out, size_t len);
 /* The public 32-bit key id carried in sealed headers. */
-uint32_t udp_key_id(const struct udp_key *k);
+uint32_t seal_key_id(const struct seal_key *k);
 
 /* Reads a small secret file (a passphrase file) into buf with the same
  * checks as a key file (no symlink, regular, mode & 077 == 0).  Strips
  * one trailing "\n" or "\r\n".  Returns the length, NUL-terminates; the
  * caller wipes buf.  UDP_ESEAL_KEYFILE_EMPTY when nothing is left. */
-int udp_key_read_secret_file(const char *path, char *buf, size_t cap);
+int seal_key_read_secret_file(const char *path, char *buf, size_t cap);
 
 /* Process-wide hardening for a process about to hold a key: sets
  * RLIMIT_CORE to 0 and prctl(PR_SET_DUMPABLE, 0) so no core dump or
  * same-user ptrace/proc read exposes key memory.  This changes the whole
- * process (it is not undone by udp_key_free, and makes /proc/self/ files
+ * process (it is not undone by seal_key_free, and makes /proc/self/ files
  * root-owned), so it is a separate call the tools make once at start-up,
  * not something the constructors do behind a library user's back.
  * Returns 0 or UDP_ESYS. */
-int udp_key_protect_process(void);
+int seal_key_protect_process(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* rel_peer.c - the sending half of a session: the send window, what acks
+/* rel_send.c - the sending half of a session: the send window, what acks
  * and selective acks say (rel_ack.c makes ours), RTT/RTO (RFC 6298), loss
  * recovery, keepalive, dead-peer detection and the graceful close. */
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "rel_int.h"
 #include "udp_err.h"
 
-int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p)
+int rel_sess_alloc_windows(struct rel_core *c, struct rel_sess *p)
 {
 	p->ring = calloc((size_t)c->ring_mask + 1, sizeof *p->ring);
 	p->rbits = calloc((size_t)c->ring_mask + 1, 1);
@@ -17,7 +17,7 @@ int rel_peer_alloc_windows(struct rel_core *c, struct rel_peer *p)
 	return p->ring && p->rbits ? 0 : UDP_ENOMEM;
 }
 
-static void cc_info(const struct rel_core *c, const struct rel_peer *p, struct rel_cc_info *i)
+static void cc_info(const struct rel_core *c, const struct rel_sess *p, struct rel_cc_info *i)
 {
 	i->peer = p->id;
 	i->mss = c->cfg.mtu - REL_DATA_OVERHEAD;
@@ -27,7 +27,7 @@ static void cc_info(const struct rel_core *c, const struct rel_peer *p, struct r
 	i->latest_rtt_us = p->have_rtt ? p->rtt_latest : 0;
 }
 
-void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_seq,
+void rel_sess_open(struct rel_core *c, struct rel_sess *p, uint32_t peer_init_seq,
 		   const struct rel_pkt *k, uint64_t now)
 {
 	p->state = REL_ST_OPEN;
@@ -46,7 +46,7 @@ void rel_peer_open(struct rel_core *c, struct rel_peer *p, uint32_t peer_init_se
 	}
 }
 
-void rel_peer_free_tx(struct rel_peer *p)
+void rel_sess_free_tx(struct rel_sess *p)
 {
 	while (p->q_head) {
 		struct rel_txmsg *m = p->q_head;
@@ -56,7 +56,7 @@ void rel_peer_free_tx(struct rel_peer *p)
 	p->q_tail = p->q_send = NULL;
 }
 
-static void cc_event(struct rel_core *c, struct rel_peer *p, enum rel_cc_event ev,
+static void cc_event(struct rel_core *c, struct rel_sess *p, enum rel_cc_event ev,
 		     uint64_t bytes, uint64_t now)
 {
 	if (c->cfg.cc) {
@@ -66,7 +66,7 @@ static void cc_event(struct rel_core *c, struct rel_peer *p, enum rel_cc_event e
 	}
 }
 
-static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
+static void rtt_sample(struct rel_core *c, struct rel_sess *p, uint64_t r)
 {
 	p->rtt_latest = r;
 	if (!p->have_rtt || r < p->rtt_min)
@@ -92,12 +92,12 @@ static void rtt_sample(struct rel_core *c, struct rel_peer *p, uint64_t r)
 
 /* Long enough for the peer's retransmitted FIN to find us: linger_us,
  * and at least four of our RTOs. */
-uint64_t rel_linger(const struct rel_core *c, const struct rel_peer *p)
+uint64_t rel_linger(const struct rel_core *c, const struct rel_sess *p)
 {
 	return c->cfg.linger_us > 4 * p->rto ? c->cfg.linger_us : 4 * p->rto;
 }
 
-void rel_check_done(struct rel_core *c, struct rel_peer *p, uint64_t now)
+void rel_check_done(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	if (p->state == REL_ST_OPEN && p->fin_acked && p->peer_fin) {
 		p->state = REL_ST_LINGER;
@@ -107,7 +107,7 @@ void rel_check_done(struct rel_core *c, struct rel_peer *p, uint64_t now)
 }
 
 /* Frees the messages the cumulative ack has passed, oldest first. */
-static void release_acked(struct rel_core *c, struct rel_peer *p, uint64_t now)
+static void release_acked(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	while (p->q_head && p->q_head != p->q_send) {
 		struct rel_txmsg *m = p->q_head;
@@ -134,7 +134,7 @@ static void release_acked(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	rel_check_done(c, p, now);
 }
 
-static int ack_slot(struct rel_peer *p, struct rel_txpkt *t, uint64_t now)
+static int ack_slot(struct rel_sess *p, struct rel_txpkt *t, uint64_t now)
 {
 	if (t->state != TX_INFLIGHT)
 		return 0;
@@ -158,7 +158,7 @@ static int ack_slot(struct rel_peer *p, struct rel_txpkt *t, uint64_t now)
 /* Tail loss probe: when nothing is acked for 2 srtt (plus the peer's ack
  * delay) after the last send, the newest packet in flight goes again, once
  * per tail, to draw an ack before the RTO (which stays armed). */
-static void arm_probe(const struct rel_core *c, struct rel_peer *p, uint64_t now)
+static void arm_probe(const struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	p->tlp_at = 0;
 	if (!p->have_rtt || p->tlp_sent || p->snd_una == p->snd_nxt)
@@ -168,7 +168,7 @@ static void arm_probe(const struct rel_core *c, struct rel_peer *p, uint64_t now
 		p->tlp_at = at;
 }
 
-static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
+static void mark_lost(struct rel_sess *p, struct rel_txpkt *t)
 {
 	if (t->lost)
 		return;
@@ -186,7 +186,7 @@ static void mark_lost(struct rel_peer *p, struct rel_txpkt *t)
 #define REL_THIN_PKTS 16
 #define REL_THIN_LINEAR_RTO 6
 
-static int thin_stream(const struct rel_peer *p)
+static int thin_stream(const struct rel_sess *p)
 {
 	return !p->q_send && p->inflight_pkts < REL_THIN_PKTS;
 }
@@ -198,7 +198,7 @@ static int thin_stream(const struct rel_peer *p)
  * age: the RTT of the latest-sent packet acked plus a quarter of min RTT.
  * A packet that is not old enough yet is checked again at loss_at, so a
  * loss at the end of a burst does not wait for the RTO. */
-static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
+static void detect_losses(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	uint64_t min_age = thin_stream(p) ? p->rack_rtt + p->rtt_min / 4 : p->srtt + p->srtt / 4;
 	p->loss_at = 0;
@@ -224,7 +224,7 @@ static void detect_losses(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	}
 }
 
-void rel_on_ackblock(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
+void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	uint64_t newly = 0, newly_bytes = 0;
 	/* The newest advertisement wins, also when acks are reordered: newer
@@ -296,7 +296,7 @@ static int out_room(const struct rel_core *c)
 	return c->out_len < c->cfg.out_queue;
 }
 
-static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint64_t now)
+static int send_slot(struct rel_core *c, struct rel_sess *p, uint32_t seq, uint64_t now)
 {
 	struct rel_txpkt *t = &p->ring[seq & c->ring_mask];
 	struct rel_txmsg *m = t->msg;
@@ -331,7 +331,7 @@ static int send_slot(struct rel_core *c, struct rel_peer *p, uint32_t seq, uint6
 	return 0;
 }
 
-static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint64_t now)
+static int cc_allows(struct rel_core *c, struct rel_sess *p, size_t bytes, uint64_t now)
 {
 	if (!c->cfg.cc)
 		return 1;
@@ -344,7 +344,7 @@ static int cc_allows(struct rel_core *c, struct rel_peer *p, size_t bytes, uint6
 	return 0;
 }
 
-void rel_peer_flush(struct rel_core *c, struct rel_peer *p, uint64_t now)
+void rel_sess_flush(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
 		return;
@@ -414,7 +414,7 @@ done:
 	}
 }
 
-static int queue_msg(struct rel_peer *p, struct rel_txmsg *m)
+static int queue_msg(struct rel_sess *p, struct rel_txmsg *m)
 {
 	m->id = ++p->msg_id_next;
 	if (p->q_tail)
@@ -428,7 +428,7 @@ static int queue_msg(struct rel_peer *p, struct rel_txmsg *m)
 	return 0;
 }
 
-static int send_dgram(struct rel_core *c, struct rel_peer *p, const void *data, size_t len, uint64_t now)
+static int send_dgram(struct rel_core *c, struct rel_sess *p, const void *data, size_t len, uint64_t now)
 {
 	if (len > c->cfg.mtu - REL_DGRAM_OVERHEAD || len > c->cfg.max_msg || len > p->peer_max_msg)
 		return REL_ETOOBIG;
@@ -448,7 +448,7 @@ static int send_dgram(struct rel_core *c, struct rel_peer *p, const void *data, 
 	return 0;
 }
 
-int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
+int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data,
 		  size_t len, enum rel_mode mode, uint64_t now, uint64_t *msg_id)
 {
 	if (mode != REL_DGRAM && mode != REL_RDM && mode != REL_SEQPACKET)
@@ -476,11 +476,11 @@ int rel_peer_send(struct rel_core *c, struct rel_peer *p, const void *data,
 	p->st.msgs_sent++;
 	if (msg_id)
 		*msg_id = m->id;
-	rel_peer_flush(c, p, now);
+	rel_sess_flush(c, p, now);
 	return 0;
 }
 
-int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now)
+int rel_sess_close(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	if (p->state == REL_ST_HELLO || p->state == REL_ST_CONNECT)
 		return REL_ENOTCONN;
@@ -495,7 +495,7 @@ int rel_peer_close(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	m->frag_size = 1;
 	p->close_req = 1;
 	queue_msg(p, m);
-	rel_peer_flush(c, p, now);
+	rel_sess_flush(c, p, now);
 	return 0;
 }
 
@@ -511,11 +511,11 @@ static uint64_t backoff(const struct rel_core *c, uint64_t rto)
 	return 2 * rto < cap ? 2 * rto : (rto > cap ? rto : cap);
 }
 
-int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
+int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	if (p->state == REL_ST_LINGER) {
 		if (now >= p->linger_at) {
-			rel_peer_destroy(c, p);
+			rel_sess_destroy(c, p);
 			return 1;
 		}
 		return 0;
@@ -527,7 +527,7 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 		if (p->peer_fin && p->fin_sent && !p->fin_acked && p->q_head && p->q_head->fin)
 			ev.type = REL_EV_CLOSED;
 		(void)rel_event_push(c, &ev, 0);
-		rel_peer_destroy(c, p);
+		rel_sess_destroy(c, p);
 		return 1;
 	}
 	if (p->state == REL_ST_HELLO || p->state == REL_ST_CONNECT) {
@@ -604,7 +604,7 @@ int rel_peer_timers(struct rel_core *c, struct rel_peer *p, uint64_t now)
 	return 0;
 }
 
-uint64_t rel_peer_deadline(const struct rel_core *c, const struct rel_peer *p)
+uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p)
 {
 	if (p->state == REL_ST_LINGER)
 		return p->linger_at;

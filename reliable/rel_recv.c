@@ -1,4 +1,4 @@
-/* rel_frag.c - the receiving half of a session: duplicate suppression by
+/* rel_recv.c - the receiving half of a session: duplicate suppression by
  * sequence number, the receive window, the receive budget, reassembly of
  * fragmented messages and delivery (rdm: when complete; seqpacket: when the
  * cumulative ack passes the message, i.e. in order). */
@@ -10,17 +10,17 @@
 
 /* The advertised window leaves out reassembly buffers: the sender counts
  * those itself (its outstanding messages), see PROTOCOL.md "flow control". */
-uint64_t rel_rx_window(const struct rel_core *c, const struct rel_peer *p)
+uint64_t rel_rx_window(const struct rel_core *c, const struct rel_sess *p)
 {
 	return p->held >= c->cfg.recv_budget ? 0 : c->cfg.recv_budget - p->held;
 }
 
-static int over_budget(const struct rel_core *c, const struct rel_peer *p, uint64_t more)
+static int over_budget(const struct rel_core *c, const struct rel_sess *p, uint64_t more)
 {
 	return p->used + p->held + more > c->cfg.recv_budget || c->mem + more > c->cfg.core_budget;
 }
 
-void rel_rx_free(struct rel_core *c, struct rel_peer *p)
+void rel_rx_free(struct rel_core *c, struct rel_sess *p)
 {
 	c->mem -= p->used;
 	p->used = 0;
@@ -33,7 +33,7 @@ void rel_rx_free(struct rel_core *c, struct rel_peer *p)
 	p->rx_tail = p->rx_hit = NULL;
 }
 
-static void unlink_rx(struct rel_peer *p, struct rel_rxmsg *m)
+static void unlink_rx(struct rel_sess *p, struct rel_rxmsg *m)
 {
 	*(m->prev ? &m->prev->next : &p->rx_head) = m->next;
 	*(m->next ? &m->next->prev : &p->rx_tail) = m->prev;
@@ -42,7 +42,7 @@ static void unlink_rx(struct rel_peer *p, struct rel_rxmsg *m)
 }
 
 /* Hands a complete message to the user (or acts on a FIN), frees m. */
-static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m, uint64_t now)
+static void deliver(struct rel_core *c, struct rel_sess *p, struct rel_rxmsg *m, uint64_t now)
 {
 	unlink_rx(p, m);
 	if (m->fin) {
@@ -50,7 +50,7 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 		struct rel_event ev = {.type = REL_EV_PEER_CLOSED, .peer = p->id};
 		(void)rel_event_push(c, &ev, 0);
 		if (!p->close_req)
-			(void)rel_peer_close(c, p, now); /* answer with our own FIN */
+			(void)rel_sess_close(c, p, now); /* answer with our own FIN */
 		rel_check_done(c, p, now);
 	} else {
 		struct rel_event ev = {.type = REL_EV_MESSAGE, .peer = p->id,
@@ -72,7 +72,7 @@ static void deliver(struct rel_core *c, struct rel_peer *p, struct rel_rxmsg *m,
 /* Records arrive mostly in order: a new message starts after the newest
  * record (the tail), so finding nothing and appending cost O(1); only a
  * late fragment of an older message walks the list. */
-static struct rel_rxmsg *find_rx(struct rel_peer *p, uint32_t start)
+static struct rel_rxmsg *find_rx(struct rel_sess *p, uint32_t start)
 {
 	if (p->rx_hit && p->rx_hit->start == start)
 		return p->rx_hit;
@@ -84,7 +84,7 @@ static struct rel_rxmsg *find_rx(struct rel_peer *p, uint32_t start)
 	return NULL;
 }
 
-static void insert_rx(struct rel_peer *p, struct rel_rxmsg *m)
+static void insert_rx(struct rel_sess *p, struct rel_rxmsg *m)
 {
 	struct rel_rxmsg *after = p->rx_tail;
 	while (after && rel_seq_diff(after->start, m->start) > 0)
@@ -96,14 +96,14 @@ static void insert_rx(struct rel_peer *p, struct rel_rxmsg *m)
 	p->rx_hit = m;
 }
 
-static int drop(struct rel_peer *p, uint64_t *counter, int code)
+static int drop(struct rel_sess *p, uint64_t *counter, int code)
 {
 	(*counter)++;
 	(void)p;
 	return code;
 }
 
-int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
+int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	uint32_t w = c->cfg.window;
 	int32_t d = rel_seq_diff(k->seq, p->rcv_nxt);
@@ -167,7 +167,7 @@ int rel_rx_data(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k,
 	return 0;
 }
 
-int rel_rx_dgram(struct rel_core *c, struct rel_peer *p, const struct rel_pkt *k, uint64_t now)
+int rel_rx_dgram(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	(void)now;
 	if (p->state != REL_ST_OPEN)

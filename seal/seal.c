@@ -1,5 +1,5 @@
-/* udp_seal.c - sealed datagrams and the per-sender session table.
- * Format and receive order: see udp_seal.h and docs/SEALING.md.
+/* seal.c - sealed datagrams and the per-sender session table.
+ * Format and receive order: see seal.h and docs/SEALING.md.
  *
  * Both suites key each packet from (group key, session id), which stays
  * the same for a whole session, so that per-session key is computed once
@@ -19,14 +19,14 @@
 #include <sodium.h>
 
 #include "udp_err.h"
-#include "udp_replay.h"
-#include "udp_seal.h"
+#include "seal_replay.h"
+#include "seal.h"
 #include "udp_wire.h"
 
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
 #define NONCE12 12 /* ChaCha20-Poly1305 IETF and AES-GCM: 0^4 || counter */
 #define SUITE_OF(flags) \
-	((flags) & UDP_SEAL_FLAG_AES256GCM ? UDP_SEAL_AES256GCM : UDP_SEAL_XCHACHA20)
+	((flags) & SEAL_FLAG_AES256GCM ? SEAL_AES256GCM : SEAL_XCHACHA20)
 
 /* The per-session key of either suite: 512 bytes, 16-aligned. */
 union suite_key {
@@ -44,22 +44,22 @@ struct secrets {
 };
 
 struct session {
-	uint8_t sid[UDP_SEAL_SESSION_BYTES];
+	uint8_t sid[SEAL_SESSION_BYTES];
 	uint64_t hash;      /* keyed hash of sid: chain and floor bucket */
 	uint64_t used;      /* LRU tick of the last accepted packet */
 	uint64_t addr_hash; /* keyed hash of the last source address */
 	int32_t next;       /* hash chain, -1 ends */
 	int has_addr;
 	int suite;          /* suite of the cached key in the secrets slot */
-	struct udp_replay win;
+	struct seal_replay win;
 };
 
-struct udp_seal {
+struct seal {
 	struct secrets *sec; /* sodium_malloc */
 	size_t sec_size;
 	int suite, gcm_ok;   /* what we send; whether aes256gcm can be used */
 	uint32_t key_id;
-	uint8_t sid[UDP_SEAL_SESSION_BYTES];
+	uint8_t sid[SEAL_SESSION_BYTES];
 	uint64_t next_counter;
 	uint8_t hkey[crypto_shorthash_KEYBYTES]; /* random, not secret-critical */
 
@@ -76,44 +76,44 @@ struct udp_seal {
 	uint8_t last_from[128];
 	size_t last_fromlen;  /* 0: none */
 	uint64_t last_ah;
-	struct udp_seal_stats st;
+	struct seal_stats st;
 };
 
-void udp_seal_config_default(struct udp_seal_config *cfg)
+void seal_config_default(struct seal_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->max_sessions = 256;
 	cfg->floor_buckets = 4096;
-	cfg->first_counter = UDP_SEAL_COUNTER_CLOCK;
+	cfg->first_counter = SEAL_COUNTER_CLOCK;
 }
 
-int udp_seal_suite_available(int suite)
+int seal_suite_available(int suite)
 {
-	if (suite == UDP_SEAL_XCHACHA20)
+	if (suite == SEAL_XCHACHA20)
 		return 1;
-	return suite == UDP_SEAL_AES256GCM && sodium_init() >= 0 &&
+	return suite == SEAL_AES256GCM && sodium_init() >= 0 &&
 	       crypto_aead_aes256gcm_is_available();
 }
 
-int udp_seal_suite_parse(const char *name)
+int seal_suite_parse(const char *name)
 {
 	if (name && !strcmp(name, "xchacha20"))
-		return UDP_SEAL_XCHACHA20;
+		return SEAL_XCHACHA20;
 	if (name && !strcmp(name, "aes256gcm"))
-		return UDP_SEAL_AES256GCM;
+		return SEAL_AES256GCM;
 	return UDP_EINVAL;
 }
 
-const char *udp_seal_suite_name(int suite)
+const char *seal_suite_name(int suite)
 {
-	return suite == UDP_SEAL_AES256GCM ? "aes256gcm" : "xchacha20";
+	return suite == SEAL_AES256GCM ? "aes256gcm" : "xchacha20";
 }
 
 /* The per-session key of `suite` for session id sid, into *k. */
-static void session_key(const struct udp_seal *s, int suite, const uint8_t *sid,
+static void session_key(const struct seal *s, int suite, const uint8_t *sid,
 			union suite_key *k)
 {
-	if (suite == UDP_SEAL_XCHACHA20) {
+	if (suite == SEAL_XCHACHA20) {
 		crypto_core_hchacha20(k->chacha, sid, s->sec->xkey, NULL);
 		return;
 	}
@@ -121,7 +121,7 @@ static void session_key(const struct udp_seal *s, int suite, const uint8_t *sid,
 	 * AES keys under a root that nothing else uses (docs/SEALING.md). */
 	static const uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = "udpkit gcm sess";
 	uint8_t sk[crypto_aead_aes256gcm_KEYBYTES];
-	crypto_generichash_blake2b_salt_personal(sk, sizeof sk, sid, UDP_SEAL_SESSION_BYTES,
+	crypto_generichash_blake2b_salt_personal(sk, sizeof sk, sid, SEAL_SESSION_BYTES,
 						 s->sec->groot, sizeof s->sec->groot, NULL,
 						 personal);
 	crypto_aead_aes256gcm_beforenm(&k->gcm, sk);
@@ -136,27 +136,27 @@ static uint64_t clock_counter(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
-		 const struct udp_seal_config *cfg)
+int seal_new(struct seal **out, const struct seal_key *key,
+		 const struct seal_config *cfg)
 {
-	struct udp_seal_config def;
+	struct seal_config def;
 	if (!out || !key)
 		return UDP_EINVAL;
 	*out = NULL;
 	if (!cfg) {
-		udp_seal_config_default(&def);
+		seal_config_default(&def);
 		cfg = &def;
 	}
-	if (cfg->max_sessions < 1 || cfg->max_sessions > UDP_SEAL_MAX_SESSIONS ||
+	if (cfg->max_sessions < 1 || cfg->max_sessions > SEAL_MAX_SESSIONS ||
 	    cfg->floor_buckets < 1 || cfg->floor_buckets > (1u << 24) ||
-	    (cfg->suite != UDP_SEAL_XCHACHA20 && cfg->suite != UDP_SEAL_AES256GCM))
+	    (cfg->suite != SEAL_XCHACHA20 && cfg->suite != SEAL_AES256GCM))
 		return UDP_EINVAL;
 	if (sodium_init() < 0)
 		return UDP_ESEAL_SODIUM;
-	int gcm_ok = !cfg->no_aes256gcm && udp_seal_suite_available(UDP_SEAL_AES256GCM);
-	if (cfg->suite == UDP_SEAL_AES256GCM && !gcm_ok)
+	int gcm_ok = !cfg->no_aes256gcm && seal_suite_available(SEAL_AES256GCM);
+	if (cfg->suite == SEAL_AES256GCM && !gcm_ok)
 		return UDP_ESEAL_SUITE;
-	struct udp_seal *s = calloc(1, sizeof *s);
+	struct seal *s = calloc(1, sizeof *s);
 	if (!s)
 		return UDP_ENOMEM;
 	s->max = cfg->max_sessions;
@@ -173,32 +173,32 @@ int udp_seal_new(struct udp_seal **out, const struct udp_key *key,
 	s->heads = malloc(s->nheads * sizeof *s->heads);
 	s->floors = calloc(s->nfloors, sizeof *s->floors);
 	if (!s->sec || !s->sess || !s->heads || !s->floors) {
-		udp_seal_free(s);
+		seal_free(s);
 		return UDP_ENOMEM;
 	}
 	for (size_t i = 0; i < s->nheads; i++)
 		s->heads[i] = -1;
-	int rc = udp_key_subkey(key, UDP_KEY_SUB_SEAL, s->sec->xkey, sizeof s->sec->xkey);
+	int rc = seal_key_subkey(key, SEAL_KEY_SUB_SEAL, s->sec->xkey, sizeof s->sec->xkey);
 	if (rc == 0)
-		rc = udp_key_subkey(key, UDP_KEY_SUB_SEAL_GCM, s->sec->groot, sizeof s->sec->groot);
+		rc = seal_key_subkey(key, SEAL_KEY_SUB_SEAL_GCM, s->sec->groot, sizeof s->sec->groot);
 	if (rc < 0) {
-		udp_seal_free(s);
+		seal_free(s);
 		return rc;
 	}
-	s->key_id = udp_key_id(key);
+	s->key_id = seal_key_id(key);
 	if (cfg->session_id)
 		memcpy(s->sid, cfg->session_id, sizeof s->sid);
 	else
 		randombytes_buf(s->sid, sizeof s->sid);
 	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
 	randombytes_buf(s->hkey, sizeof s->hkey);
-	s->next_counter = cfg->first_counter == UDP_SEAL_COUNTER_CLOCK ?
+	s->next_counter = cfg->first_counter == SEAL_COUNTER_CLOCK ?
 			  clock_counter() : cfg->first_counter;
 	*out = s;
 	return 0;
 }
 
-void udp_seal_free(struct udp_seal *s)
+void seal_free(struct seal *s)
 {
 	if (!s)
 		return;
@@ -213,23 +213,23 @@ void udp_seal_free(struct udp_seal *s)
 	free(s);
 }
 
-int udp_seal_seal(struct udp_seal *s, const void *pt, size_t len, void *out, size_t cap)
+int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 {
 	if (!s || (!pt && len) || !out)
 		return UDP_EINVAL;
-	if (cap < UDP_SEAL_OVERHEAD || len > cap - UDP_SEAL_OVERHEAD || len > INT32_MAX)
+	if (cap < SEAL_OVERHEAD || len > cap - SEAL_OVERHEAD || len > INT32_MAX)
 		return UDP_ENOSPACE;
 	if (s->next_counter == UINT64_MAX)
 		return UDP_ESEAL_EXHAUSTED;
 	struct udp_wire_writer w, nw;
 	udp_wire_writer_init(&w, out, cap);
-	udp_wire_put_u16(&w, UDP_SEAL_MAGIC);
-	udp_wire_put_u8(&w, UDP_SEAL_VERSION);
-	udp_wire_put_u8(&w, UDP_SEAL_FLAG_SEALED |
-			    (s->suite == UDP_SEAL_AES256GCM ? UDP_SEAL_FLAG_AES256GCM : 0));
+	udp_wire_put_u16(&w, SEAL_MAGIC);
+	udp_wire_put_u8(&w, SEAL_VERSION);
+	udp_wire_put_u8(&w, SEAL_FLAG_SEALED |
+			    (s->suite == SEAL_AES256GCM ? SEAL_FLAG_AES256GCM : 0));
 	udp_wire_put_u32(&w, s->key_id);
 	uint8_t *nonce = udp_wire_put_ptr(&w, NONCE_BYTES);
-	uint8_t *ct = udp_wire_put_ptr(&w, len + UDP_SEAL_TAG);
+	uint8_t *ct = udp_wire_put_ptr(&w, len + SEAL_TAG);
 	if (!nonce || !ct || udp_wire_writer_error(&w))
 		return UDP_ENOSPACE;
 	/* session id || counter, written in place as header bytes 8..31 */
@@ -237,20 +237,20 @@ int udp_seal_seal(struct udp_seal *s, const void *pt, size_t len, void *out, siz
 	udp_wire_put_bytes(&nw, s->sid, sizeof s->sid);
 	udp_wire_put_u64(&nw, s->next_counter);
 	uint8_t n12[NONCE12] = { 0 };
-	memcpy(n12 + 4, nonce + UDP_SEAL_SESSION_BYTES, 8);
+	memcpy(n12 + 4, nonce + SEAL_SESSION_BYTES, 8);
 	const union suite_key *k = &s->sec->k[s->max];
-	if (s->suite == UDP_SEAL_AES256GCM)
-		crypto_aead_aes256gcm_encrypt_afternm(ct, NULL, pt, len, out, UDP_SEAL_HEADER,
+	if (s->suite == SEAL_AES256GCM)
+		crypto_aead_aes256gcm_encrypt_afternm(ct, NULL, pt, len, out, SEAL_HEADER,
 						      NULL, n12, &k->gcm);
 	else
-		crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, len, out, UDP_SEAL_HEADER,
+		crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, len, out, SEAL_HEADER,
 							  NULL, n12, k->chacha);
 	s->next_counter++;
 	s->st.sealed++;
 	return (int)udp_wire_written(&w);
 }
 
-static uint64_t keyed_hash(const struct udp_seal *s, const void *p, size_t n)
+static uint64_t keyed_hash(const struct seal *s, const void *p, size_t n)
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	struct udp_wire_reader r;
@@ -259,22 +259,22 @@ static uint64_t keyed_hash(const struct udp_seal *s, const void *p, size_t n)
 	return udp_wire_get_u64(&r);
 }
 
-static size_t floor_bucket(const struct udp_seal *s, uint64_t hash)
+static size_t floor_bucket(const struct seal *s, uint64_t hash)
 {
 	return (size_t)((hash >> 32) % s->nfloors);
 }
 
-static struct session *lookup(struct udp_seal *s, const uint8_t *sid, uint64_t hash)
+static struct session *lookup(struct seal *s, const uint8_t *sid, uint64_t hash)
 {
 	for (int32_t i = s->heads[hash & (s->nheads - 1)]; i >= 0; i = s->sess[i].next)
-		if (memcmp(s->sess[i].sid, sid, UDP_SEAL_SESSION_BYTES) == 0)
+		if (memcmp(s->sess[i].sid, sid, SEAL_SESSION_BYTES) == 0)
 			return &s->sess[i];
 	return NULL;
 }
 
 /* Evicts the least recently used session, remembering its top counter in
  * the floor sketch so that it can never be re-created below it. */
-static size_t evict_lru(struct udp_seal *s)
+static size_t evict_lru(struct seal *s)
 {
 	size_t v = 0;
 	for (size_t i = 1; i < s->nsess; i++)
@@ -293,7 +293,7 @@ static size_t evict_lru(struct udp_seal *s)
 }
 
 /* A new session, with the key that just opened its packet (in scratch). */
-static struct session *create(struct udp_seal *s, const uint8_t *sid, uint64_t hash,
+static struct session *create(struct seal *s, const uint8_t *sid, uint64_t hash,
 			      int suite)
 {
 	size_t i = s->nsess < s->max ? s->nsess++ : evict_lru(s);
@@ -304,7 +304,7 @@ static struct session *create(struct udp_seal *s, const uint8_t *sid, uint64_t h
 	e->hash = hash;
 	e->has_addr = 0;
 	e->addr_hash = 0;
-	udp_replay_init_floor(&e->win, s->floors[floor_bucket(s, hash)]);
+	seal_replay_init_floor(&e->win, s->floors[floor_bucket(s, hash)]);
 	int32_t *head = &s->heads[hash & (s->nheads - 1)];
 	e->next = *head;
 	*head = (int32_t)i;
@@ -318,47 +318,47 @@ static int drop(uint64_t *counter, int rc)
 	return rc;
 }
 
-int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
+int seal_open(struct seal *s, const void *pkt, size_t len,
 		  const void *from, size_t fromlen, void *out, size_t cap,
-		  struct udp_seal_info *info)
+		  struct seal_info *info)
 {
 	if (!s || (!pkt && len) || (!out && cap) || (!from && fromlen))
 		return UDP_EINVAL;
 	struct udp_wire_reader r, h, n;
 	udp_wire_reader_init(&r, pkt, len);
-	if (len >= 2 && udp_wire_get_u16(&r) != UDP_SEAL_MAGIC)
+	if (len >= 2 && udp_wire_get_u16(&r) != SEAL_MAGIC)
 		return drop(&s->st.drop_plaintext, UDP_ESEAL_PLAINTEXT);
-	if (len < UDP_SEAL_OVERHEAD)
+	if (len < SEAL_OVERHEAD)
 		return drop(&s->st.drop_short, UDP_ESEAL_SHORT);
 
 	udp_wire_reader_init(&r, pkt, len);
-	const uint8_t *hdr = udp_wire_get_ptr(&r, UDP_SEAL_HEADER);
+	const uint8_t *hdr = udp_wire_get_ptr(&r, SEAL_HEADER);
 	size_t ctlen = udp_wire_remaining(&r);
 	const uint8_t *ct = udp_wire_get_ptr(&r, ctlen);
-	udp_wire_reader_init(&h, hdr, UDP_SEAL_HEADER);
+	udp_wire_reader_init(&h, hdr, SEAL_HEADER);
 	(void)udp_wire_get_u16(&h); /* magic, checked */
 	uint8_t version = udp_wire_get_u8(&h);
 	uint8_t flags = udp_wire_get_u8(&h);
 	uint32_t key_id = udp_wire_get_u32(&h);
 	const uint8_t *nonce = udp_wire_get_ptr(&h, NONCE_BYTES);
 	udp_wire_reader_init(&n, nonce, NONCE_BYTES);
-	const uint8_t *sid = udp_wire_get_ptr(&n, UDP_SEAL_SESSION_BYTES);
+	const uint8_t *sid = udp_wire_get_ptr(&n, SEAL_SESSION_BYTES);
 	uint64_t counter = udp_wire_get_u64(&n);
 	if (!hdr || !ct || udp_wire_reader_error(&h) || udp_wire_reader_error(&n))
 		return drop(&s->st.drop_short, UDP_ESEAL_SHORT); /* cannot happen */
 
-	if (version != UDP_SEAL_VERSION)
+	if (version != SEAL_VERSION)
 		return drop(&s->st.drop_header, UDP_ESEAL_VERSION);
-	if (!(flags & UDP_SEAL_FLAG_SEALED))
+	if (!(flags & SEAL_FLAG_SEALED))
 		return drop(&s->st.drop_plaintext, UDP_ESEAL_PLAINTEXT); /* downgrade */
-	if (flags & ~(UDP_SEAL_FLAG_SEALED | UDP_SEAL_FLAG_AES256GCM))
+	if (flags & ~(SEAL_FLAG_SEALED | SEAL_FLAG_AES256GCM))
 		return drop(&s->st.drop_header, UDP_ESEAL_BADHDR);
 	if (key_id != s->key_id)
 		return drop(&s->st.drop_wrongkey, UDP_ESEAL_WRONGKEY);
 	int suite = SUITE_OF(flags);
-	if (suite == UDP_SEAL_AES256GCM && !s->gcm_ok)
+	if (suite == SEAL_AES256GCM && !s->gcm_ok)
 		return drop(&s->st.drop_suite, UDP_ESEAL_SUITE);
-	if (memcmp(sid, s->sid, UDP_SEAL_SESSION_BYTES) == 0)
+	if (memcmp(sid, s->sid, SEAL_SESSION_BYTES) == 0)
 		return drop(&s->st.drop_reflect, UDP_ESEAL_REFLECT);
 	if (counter == UINT64_MAX)
 		return drop(&s->st.drop_header, UDP_ESEAL_COUNTER);
@@ -367,16 +367,16 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 	 * so the last session is tried before hashing */
 	struct session *e = NULL;
 	uint64_t hash;
-	if (s->last >= 0 && memcmp(s->sess[s->last].sid, sid, UDP_SEAL_SESSION_BYTES) == 0) {
+	if (s->last >= 0 && memcmp(s->sess[s->last].sid, sid, SEAL_SESSION_BYTES) == 0) {
 		e = &s->sess[s->last];
 		hash = e->hash;
 	} else {
-		hash = keyed_hash(s, sid, UDP_SEAL_SESSION_BYTES);
+		hash = keyed_hash(s, sid, SEAL_SESSION_BYTES);
 		e = lookup(s, sid, hash);
 	}
 	int rc = 0;
 	if (e)
-		rc = udp_replay_check(&e->win, counter);
+		rc = seal_replay_check(&e->win, counter);
 	else if (counter < s->floors[floor_bucket(s, hash)])
 		rc = UDP_ESEAL_OLD;
 	if (rc == UDP_ESEAL_REPLAY)
@@ -384,7 +384,7 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 	if (rc == UDP_ESEAL_OLD)
 		return drop(&s->st.drop_old, rc);
 
-	size_t ptlen = ctlen - UDP_SEAL_TAG;
+	size_t ptlen = ctlen - SEAL_TAG;
 	if (ptlen > INT32_MAX)
 		return drop(&s->st.drop_short, UDP_ETOOBIG); /* no datagram is this big */
 	if (ptlen > cap)
@@ -397,13 +397,13 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 	else
 		session_key(s, suite, sid, k);
 	uint8_t n12[NONCE12] = { 0 }, none;
-	memcpy(n12 + 4, nonce + UDP_SEAL_SESSION_BYTES, 8);
+	memcpy(n12 + 4, nonce + SEAL_SESSION_BYTES, 8);
 	uint8_t *o = out ? out : &none; /* ptlen 0 then */
-	int bad = suite == UDP_SEAL_AES256GCM ?
+	int bad = suite == SEAL_AES256GCM ?
 		  crypto_aead_aes256gcm_decrypt_afternm(o, NULL, NULL, ct, ctlen, hdr,
-							UDP_SEAL_HEADER, n12, &k->gcm) :
+							SEAL_HEADER, n12, &k->gcm) :
 		  crypto_aead_chacha20poly1305_ietf_decrypt(o, NULL, NULL, ct, ctlen, hdr,
-							    UDP_SEAL_HEADER, n12, k->chacha);
+							    SEAL_HEADER, n12, k->chacha);
 	if (bad)
 		return drop(&s->st.drop_auth, UDP_ESEAL_AUTH);
 
@@ -413,7 +413,7 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 		e = create(s, sid, hash, suite);
 		created = 1;
 	}
-	udp_replay_commit(&e->win, counter);
+	seal_replay_commit(&e->win, counter);
 	e->used = ++s->tick;
 	s->last = (int32_t)(e - s->sess);
 	int changed = 0;
@@ -438,7 +438,7 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 	}
 	s->st.opened++;
 	if (info) {
-		memcpy(info->session_id, sid, UDP_SEAL_SESSION_BYTES);
+		memcpy(info->session_id, sid, SEAL_SESSION_BYTES);
 		info->counter = counter;
 		info->suite = suite;
 		info->new_session = created;
@@ -447,37 +447,37 @@ int udp_seal_open(struct udp_seal *s, const void *pkt, size_t len,
 	return (int)ptlen;
 }
 
-int udp_seal_looks_sealed(const void *pkt, size_t len)
+int seal_looks_sealed(const void *pkt, size_t len)
 {
 	struct udp_wire_reader r;
 	udp_wire_reader_init(&r, pkt, len);
 	uint16_t magic = udp_wire_get_u16(&r);
 	uint8_t version = udp_wire_get_u8(&r);
-	return len >= UDP_SEAL_OVERHEAD && magic == UDP_SEAL_MAGIC &&
-	       version == UDP_SEAL_VERSION;
+	return len >= SEAL_OVERHEAD && magic == SEAL_MAGIC &&
+	       version == SEAL_VERSION;
 }
 
-void udp_seal_session_id(const struct udp_seal *s, uint8_t out[UDP_SEAL_SESSION_BYTES])
+void seal_session_id(const struct seal *s, uint8_t out[SEAL_SESSION_BYTES])
 {
-	memcpy(out, s->sid, UDP_SEAL_SESSION_BYTES);
+	memcpy(out, s->sid, SEAL_SESSION_BYTES);
 }
 
-uint64_t udp_seal_next_counter(const struct udp_seal *s)
+uint64_t seal_next_counter(const struct seal *s)
 {
 	return s->next_counter;
 }
 
-int udp_seal_suite(const struct udp_seal *s)
+int seal_suite(const struct seal *s)
 {
 	return s->suite;
 }
 
-uint32_t udp_seal_key_id(const struct udp_seal *s)
+uint32_t seal_get_key_id(const struct seal *s)
 {
 	return s->key_id;
 }
 
-void udp_seal_get_stats(const struct udp_seal *s, struct udp_seal_stats *out)
+void seal_get_stats(const struct seal *s, struct seal_stats *out)
 {
 	*out = s->st;
 	out->sessions = s->nsess;

@@ -1,4 +1,4 @@
-/* udp_key.c - key files, passphrase keys, subkeys.  See udp_key.h. */
+/* seal_key.c - key files, passphrase keys, subkeys.  See seal_key.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -10,22 +10,22 @@
 #include <sodium.h>
 
 #include "udp_err.h"
-#include "udp_key.h"
+#include "seal_key.h"
 #include "udp_wire.h"
 
 #define KDF_CONTEXT "udpkit01" /* exactly crypto_kdf_CONTEXTBYTES */
 #define SALT_CONTEXT "udpkit group salt v1"
 
-struct udp_key {
-	uint8_t k[UDP_KEY_BYTES];
+struct seal_key {
+	uint8_t k[SEAL_KEY_BYTES];
 };
 
-static int key_alloc(struct udp_key **out)
+static int key_alloc(struct seal_key **out)
 {
 	*out = NULL;
 	if (sodium_init() < 0)
 		return UDP_ESEAL_SODIUM;
-	struct udp_key *k = sodium_malloc(sizeof *k);
+	struct seal_key *k = sodium_malloc(sizeof *k);
 	if (!k)
 		return UDP_ENOMEM;
 	*out = k;
@@ -33,10 +33,10 @@ static int key_alloc(struct udp_key **out)
 }
 
 /* Key bytes are written once, then the page is made read-only. */
-static int key_done(struct udp_key **out, struct udp_key *k, int rc)
+static int key_done(struct seal_key **out, struct seal_key *k, int rc)
 {
 	if (rc < 0) {
-		udp_key_free(k);
+		seal_key_free(k);
 		*out = NULL;
 		return rc;
 	}
@@ -45,7 +45,7 @@ static int key_done(struct udp_key **out, struct udp_key *k, int rc)
 	return 0;
 }
 
-void udp_key_free(struct udp_key *k)
+void seal_key_free(struct seal_key *k)
 {
 	if (!k)
 		return;
@@ -54,9 +54,9 @@ void udp_key_free(struct udp_key *k)
 	sodium_free(k);
 }
 
-int udp_key_generate(struct udp_key **out)
+int seal_key_generate(struct seal_key **out)
 {
-	struct udp_key *k;
+	struct seal_key *k;
 	int rc = key_alloc(&k);
 	if (rc < 0)
 		return rc;
@@ -64,9 +64,9 @@ int udp_key_generate(struct udp_key **out)
 	return key_done(out, k, 0);
 }
 
-int udp_key_from_bytes(struct udp_key **out, const uint8_t bytes[UDP_KEY_BYTES])
+int seal_key_from_bytes(struct seal_key **out, const uint8_t bytes[SEAL_KEY_BYTES])
 {
-	struct udp_key *k;
+	struct seal_key *k;
 	if (!out || !bytes)
 		return UDP_EINVAL;
 	int rc = key_alloc(&k);
@@ -76,15 +76,15 @@ int udp_key_from_bytes(struct udp_key **out, const uint8_t bytes[UDP_KEY_BYTES])
 	return key_done(out, k, 0);
 }
 
-int udp_key_from_text(struct udp_key **out, const char *text, size_t len)
+int seal_key_from_text(struct seal_key **out, const char *text, size_t len)
 {
-	struct udp_key *k;
+	struct seal_key *k;
 	if (!out || (!text && len))
 		return UDP_EINVAL;
 	if (len == 0)
 		return UDP_ESEAL_KEYFILE_EMPTY;
-	if (!(len == UDP_KEY_B64_LEN ||
-	      (len == UDP_KEY_B64_LEN + 1 && text[UDP_KEY_B64_LEN] == '\n')))
+	if (!(len == SEAL_KEY_B64_LEN ||
+	      (len == SEAL_KEY_B64_LEN + 1 && text[SEAL_KEY_B64_LEN] == '\n')))
 		return UDP_ESEAL_KEYFILE_FORMAT;
 	int rc = key_alloc(&k);
 	if (rc < 0)
@@ -93,20 +93,20 @@ int udp_key_from_text(struct udp_key **out, const char *text, size_t len)
 	const char *end = NULL;
 	/* sodium's decoder rejects bad characters, missing padding and
 	 * non-zero leftover bits, so each key has one text form. */
-	if (sodium_base642bin(k->k, sizeof k->k, text, UDP_KEY_B64_LEN, NULL, &binlen,
+	if (sodium_base642bin(k->k, sizeof k->k, text, SEAL_KEY_B64_LEN, NULL, &binlen,
 			      &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    binlen != UDP_KEY_BYTES || end != text + UDP_KEY_B64_LEN)
+	    binlen != SEAL_KEY_BYTES || end != text + SEAL_KEY_B64_LEN)
 		rc = UDP_ESEAL_KEYFILE_FORMAT;
 	/* ...but libsodium 1.0.18 also takes some bytes >= 0x80 as '/' or
 	 * letters (its constant-time compare assumes 0..255 and a signed
 	 * char is negative).  Encoding back and comparing, in constant
 	 * time, keeps exactly one text per key whatever the decoder lets
 	 * through. */
-	char canon[UDP_KEY_B64_LEN + 1];
+	char canon[SEAL_KEY_B64_LEN + 1];
 	if (rc == 0) {
 		sodium_bin2base64(canon, sizeof canon, k->k, sizeof k->k,
 				  sodium_base64_VARIANT_ORIGINAL);
-		if (sodium_memcmp(canon, text, UDP_KEY_B64_LEN) != 0)
+		if (sodium_memcmp(canon, text, SEAL_KEY_B64_LEN) != 0)
 			rc = UDP_ESEAL_KEYFILE_FORMAT;
 		sodium_memzero(canon, sizeof canon);
 	}
@@ -159,7 +159,7 @@ static long read_all(int fd, char *buf, size_t cap)
 	}
 }
 
-int udp_key_load(struct udp_key **out, const char *path)
+int seal_key_load(struct seal_key **out, const char *path)
 {
 	if (!out || !path)
 		return UDP_EINVAL;
@@ -185,14 +185,14 @@ int udp_key_load(struct udp_key **out, const char *path)
 	} else if (n > CAP) {
 		rc = UDP_ESEAL_KEYFILE_FORMAT;
 	} else {
-		rc = udp_key_from_text(out, text, (size_t)n);
+		rc = seal_key_from_text(out, text, (size_t)n);
 	}
 	sodium_memzero(text, CAP);
 	sodium_free(text);
 	return rc;
 }
 
-int udp_key_read_secret_file(const char *path, char *buf, size_t cap)
+int seal_key_read_secret_file(const char *path, char *buf, size_t cap)
 {
 	if (!path || !buf || cap < 2)
 		return UDP_EINVAL;
@@ -222,26 +222,26 @@ int udp_key_read_secret_file(const char *path, char *buf, size_t cap)
 	return (int)len;
 }
 
-int udp_key_format(const struct udp_key *k, char *buf, size_t cap)
+int seal_key_format(const struct seal_key *k, char *buf, size_t cap)
 {
-	if (!k || !buf || cap < UDP_KEY_TEXT_SIZE)
+	if (!k || !buf || cap < SEAL_KEY_TEXT_SIZE)
 		return UDP_ENOSPACE;
-	sodium_bin2base64(buf, UDP_KEY_B64_LEN + 1, k->k, sizeof k->k,
+	sodium_bin2base64(buf, SEAL_KEY_B64_LEN + 1, k->k, sizeof k->k,
 			  sodium_base64_VARIANT_ORIGINAL);
-	buf[UDP_KEY_B64_LEN] = '\n';
-	buf[UDP_KEY_B64_LEN + 1] = '\0';
-	return UDP_KEY_B64_LEN + 1;
+	buf[SEAL_KEY_B64_LEN] = '\n';
+	buf[SEAL_KEY_B64_LEN + 1] = '\0';
+	return SEAL_KEY_B64_LEN + 1;
 }
 
-int udp_key_save(const struct udp_key *k, const char *path)
+int seal_key_save(const struct seal_key *k, const char *path)
 {
 	if (!k || !path)
 		return UDP_EINVAL;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? UDP_ESEAL_KEYFILE_EXISTS : UDP_ESYS;
-	char text[UDP_KEY_TEXT_SIZE];
-	int len = udp_key_format(k, text, sizeof text);
+	char text[SEAL_KEY_TEXT_SIZE];
+	int len = seal_key_format(k, text, sizeof text);
 	int rc = 0;
 	/* 0600 whatever the umask was (it can only have narrowed it). */
 	if (fchmod(fd, 0600) < 0)
@@ -270,18 +270,18 @@ int udp_key_save(const struct udp_key *k, const char *path)
 	return rc;
 }
 
-int udp_key_derive(struct udp_key **out, const char *group,
+int seal_key_derive(struct seal_key **out, const char *group,
 		   const char *passphrase, size_t passlen)
 {
 	if (!out || !group || (!passphrase && passlen))
 		return UDP_EINVAL;
 	*out = NULL;
 	size_t glen = strlen(group);
-	if (glen == 0 || glen > UDP_KEY_GROUP_MAX)
+	if (glen == 0 || glen > SEAL_KEY_GROUP_MAX)
 		return UDP_ESEAL_GROUP;
-	if (passlen == 0 || passlen > UDP_KEY_PASSPHRASE_MAX)
+	if (passlen == 0 || passlen > SEAL_KEY_PASSPHRASE_MAX)
 		return UDP_ESEAL_PASSPHRASE;
-	struct udp_key *k;
+	struct seal_key *k;
 	int rc = key_alloc(&k);
 	if (rc < 0)
 		return rc;
@@ -301,7 +301,7 @@ int udp_key_derive(struct udp_key **out, const char *group,
 	return key_done(out, k, rc);
 }
 
-int udp_key_subkey(const struct udp_key *k, uint64_t id, uint8_t *out, size_t len)
+int seal_key_subkey(const struct seal_key *k, uint64_t id, uint8_t *out, size_t len)
 {
 	if (!k || !out || len < crypto_kdf_BYTES_MIN || len > crypto_kdf_BYTES_MAX)
 		return UDP_EINVAL;
@@ -310,10 +310,10 @@ int udp_key_subkey(const struct udp_key *k, uint64_t id, uint8_t *out, size_t le
 	return 0;
 }
 
-uint32_t udp_key_id(const struct udp_key *k)
+uint32_t seal_key_id(const struct seal_key *k)
 {
 	uint8_t sub[crypto_kdf_BYTES_MIN];
-	if (udp_key_subkey(k, UDP_KEY_SUB_KEYID, sub, sizeof sub) < 0)
+	if (seal_key_subkey(k, SEAL_KEY_SUB_KEYID, sub, sizeof sub) < 0)
 		return 0;
 	struct udp_wire_reader r;
 	udp_wire_reader_init(&r, sub, sizeof sub);
@@ -322,7 +322,7 @@ uint32_t udp_key_id(const struct udp_key *k)
 	return id;
 }
 
-int udp_key_protect_process(void)
+int seal_key_protect_process(void)
 {
 	struct rlimit rl = {0, 0};
 	if (setrlimit(RLIMIT_CORE, &rl) < 0)

@@ -1,4 +1,4 @@
-/* udp_netsim.h - a loss/delay/reorder simulator for datagrams, spoken in
+/* netsim.h - a loss/delay/reorder simulator for datagrams, spoken in
  * tc-netem's words ("loss 5% delay 20ms 5ms rate 1mbit seed 42").
  *
  * The simulator is a queue the caller feeds and drains: push() every
@@ -17,64 +17,64 @@
  * pop() copies into the caller's buffer.  The simulator holds at most
  * `limit` datagrams; their buffers are reused, so a steady flow does not
  * allocate. */
-#ifndef UDP_NETSIM_H
-#define UDP_NETSIM_H
+#ifndef NETSIM_H
+#define NETSIM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "udp_addr.h"
 
-struct udp_netsim;
+struct netsim;
 
 /* Largest datagram push() accepts (bigger ones get UDP_ETOOBIG); it bounds
  * the memory a full queue can hold to limit * this. */
-#define UDP_NETSIM_MAX_PKT (1u << 20)
-#define UDP_NETSIM_LIMIT_DEFAULT 1000u  /* as netem */
-#define UDP_NETSIM_LIMIT_MAX 1000000u
-#define UDP_NETSIM_SEED_DEFAULT 0x6e6574656d2e7564ull /* "netem.ud" */
-/* Room for any udp_netsim_describe() output, including the NUL. */
-#define UDP_NETSIM_DESCRIBE_MAX 512
+#define NETSIM_MAX_PKT (1u << 20)
+#define NETSIM_LIMIT_DEFAULT 1000u  /* as netem */
+#define NETSIM_LIMIT_MAX 1000000u
+#define NETSIM_SEED_DEFAULT 0x6e6574656d2e7564ull /* "netem.ud" */
+/* Room for any netsim_describe() output, including the NUL. */
+#define NETSIM_DESCRIBE_MAX 512
 
-enum udp_netsim_loss_model {
-	UDP_NETSIM_LOSS_NONE = 0,
-	UDP_NETSIM_LOSS_RANDOM,  /* loss [random] P [CORR] */
-	UDP_NETSIM_LOSS_GEMODEL, /* loss gemodel p [r [1-h [1-k]]] */
-	UDP_NETSIM_LOSS_STATE,   /* loss state p13 [p31 [p32 [p23 [p14]]]] */
+enum netsim_loss_model {
+	NETSIM_LOSS_NONE = 0,
+	NETSIM_LOSS_RANDOM,  /* loss [random] P [CORR] */
+	NETSIM_LOSS_GEMODEL, /* loss gemodel p [r [1-h [1-k]]] */
+	NETSIM_LOSS_STATE,   /* loss state p13 [p31 [p32 [p23 [p14]]]] */
 };
 
-enum udp_netsim_dist {
-	UDP_NETSIM_DIST_UNIFORM = 0,
-	UDP_NETSIM_DIST_NORMAL,
-	UDP_NETSIM_DIST_PARETO,
-	UDP_NETSIM_DIST_PARETONORMAL,
+enum netsim_dist {
+	NETSIM_DIST_UNIFORM = 0,
+	NETSIM_DIST_NORMAL,
+	NETSIM_DIST_PARETO,
+	NETSIM_DIST_PARETONORMAL,
 };
 
-/* Which words a spec gave (udp_netsim_config.given); describe() prints
+/* Which words a spec gave (netsim_config.given); describe() prints
  * exactly these, so "limit 1000" stays visible if the user wrote it. */
 enum {
-	UDP_NETSIM_GIVEN_LIMIT = 1 << 0,
-	UDP_NETSIM_GIVEN_DELAY = 1 << 1,
-	UDP_NETSIM_GIVEN_DIST = 1 << 2,
-	UDP_NETSIM_GIVEN_LOSS = 1 << 3,
-	UDP_NETSIM_GIVEN_CORRUPT = 1 << 4,
-	UDP_NETSIM_GIVEN_DUPLICATE = 1 << 5,
-	UDP_NETSIM_GIVEN_REORDER = 1 << 6,
-	UDP_NETSIM_GIVEN_GAP = 1 << 7,
-	UDP_NETSIM_GIVEN_RATE = 1 << 8,
-	UDP_NETSIM_GIVEN_SEED = 1 << 9,
+	NETSIM_GIVEN_LIMIT = 1 << 0,
+	NETSIM_GIVEN_DELAY = 1 << 1,
+	NETSIM_GIVEN_DIST = 1 << 2,
+	NETSIM_GIVEN_LOSS = 1 << 3,
+	NETSIM_GIVEN_CORRUPT = 1 << 4,
+	NETSIM_GIVEN_DUPLICATE = 1 << 5,
+	NETSIM_GIVEN_REORDER = 1 << 6,
+	NETSIM_GIVEN_GAP = 1 << 7,
+	NETSIM_GIVEN_RATE = 1 << 8,
+	NETSIM_GIVEN_SEED = 1 << 9,
 };
 
 /* A parsed spec.  Probabilities are fractions 0..1 (the text says 5%,
  * this holds 0.05); times are nanoseconds so "ns" units survive. */
-struct udp_netsim_config {
-	unsigned given;               /* UDP_NETSIM_GIVEN_* */
+struct netsim_config {
+	unsigned given;               /* NETSIM_GIVEN_* */
 	uint32_t limit;               /* queue length in packets, >= 1 */
 	uint64_t delay_ns;
 	uint64_t jitter_ns;
 	double delay_corr;
-	enum udp_netsim_dist dist;
-	enum udp_netsim_loss_model loss_model;
+	enum netsim_dist dist;
+	enum netsim_loss_model loss_model;
 	/* RANDOM: P, CORR.  GEMODEL: p, r, 1-h, 1-k.
 	 * STATE: p13, p31, p32, p23, p14. */
 	double loss[5];
@@ -91,7 +91,7 @@ struct udp_netsim_config {
 
 /* What an instance did, since it was made. Invariant, at any moment:
  * in + duplicated == passed + lost + queue_drops + queued. */
-struct udp_netsim_counters {
+struct netsim_counters {
 	uint64_t in;          /* datagrams pushed (not counting UDP_ETOOBIG) */
 	uint64_t passed;      /* datagrams popped, duplicates included */
 	uint64_t lost;        /* dropped by the loss model */
@@ -106,69 +106,69 @@ struct udp_netsim_counters {
 };
 
 /* A config that impairs nothing: limit 1000, default seed. */
-void udp_netsim_config_default(struct udp_netsim_config *cfg);
+void netsim_config_default(struct netsim_config *cfg);
 
 /* Parses a spec (NULL or "" or blanks: no impairment) into *cfg.  On error
  * returns a UDP_ENETSIM_* code and writes one line naming the word and the
  * reason into err (if err != NULL and errlen > 0), e.g.
  *   loss: '150%' is not a percentage between 0 and 100
  *   unknown word 'lose' */
-int udp_netsim_parse(struct udp_netsim_config *cfg, const char *spec,
+int netsim_parse(struct netsim_config *cfg, const char *spec,
 		     char *err, size_t errlen);
 
 /* Writes the normalized spec of cfg (canonical word order and units; it
  * parses back to the same config) and returns its length, or
- * UDP_ENOSPACE if cap is too small (UDP_NETSIM_DESCRIBE_MAX always fits). */
-int udp_netsim_config_describe(const struct udp_netsim_config *cfg,
+ * UDP_ENOSPACE if cap is too small (NETSIM_DESCRIBE_MAX always fits). */
+int netsim_config_describe(const struct netsim_config *cfg,
 			       char *buf, size_t cap);
 
-/* Parses spec and makes a simulator: udp_netsim_parse() + _new_config().
+/* Parses spec and makes a simulator: netsim_parse() + _new_config().
  * Returns 0, a UDP_ENETSIM_* code (with err filled), or UDP_ENOMEM. */
-int udp_netsim_new(struct udp_netsim **out, const char *spec,
+int netsim_new(struct netsim **out, const char *spec,
 		   char *err, size_t errlen);
 /* From a config (e.g. one built in code).  UDP_EINVAL if it is out of
  * range; the config is copied. */
-int udp_netsim_new_config(struct udp_netsim **out,
-			  const struct udp_netsim_config *cfg);
-void udp_netsim_free(struct udp_netsim *ns); /* NULL is a no-op */
+int netsim_new_config(struct netsim **out,
+			  const struct netsim_config *cfg);
+void netsim_free(struct netsim *ns); /* NULL is a no-op */
 
 /* Offers one datagram at time now_us.  addr (may be NULL) travels with it
  * and comes back from pop().  Returns 0 when the datagram was taken or
  * dropped by the model (lost: see the counters, not an error);
  * UDP_ENETSIM_FULL when `limit` datagrams were already queued (it, or its
  * duplicate, was dropped and counted in queue_drops); UDP_ETOOBIG above
- * UDP_NETSIM_MAX_PKT; UDP_ENOMEM.  now_us must not go backwards. */
-int udp_netsim_push(struct udp_netsim *ns, uint64_t now_us, const void *pkt,
+ * NETSIM_MAX_PKT; UDP_ENOMEM.  now_us must not go backwards. */
+int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt,
 		    size_t len, const struct udp_addr *addr);
 
 /* Takes the earliest datagram due at or before now_us.  Returns 1 with the
  * datagram copied to buf, its length in *len and its address in *addr (if
  * addr != NULL); 0 if nothing is due; UDP_ENOSPACE if cap is too small
  * (then *len is the size needed and the datagram stays queued). */
-int udp_netsim_pop(struct udp_netsim *ns, uint64_t now_us, void *buf,
+int netsim_pop(struct netsim *ns, uint64_t now_us, void *buf,
 		   size_t cap, size_t *len, struct udp_addr *addr);
 
 /* When the earliest queued datagram is due (microseconds, rounded up), or
  * UINT64_MAX if the queue is empty: the timeout for the next poll(). */
-uint64_t udp_netsim_next_due(const struct udp_netsim *ns);
+uint64_t netsim_next_due(const struct netsim *ns);
 
-void udp_netsim_counters(const struct udp_netsim *ns,
-			 struct udp_netsim_counters *out);
+void netsim_counters(const struct netsim *ns,
+			 struct netsim_counters *out);
 
 /* 1 if the spec changes nothing (no loss, delay, reorder, duplicate,
  * corrupt or rate): a tool may then skip the simulator entirely. */
-int udp_netsim_is_passthrough(const struct udp_netsim *ns);
+int netsim_is_passthrough(const struct netsim *ns);
 
 /* 1 if the spec said `seed N`.  A tool that wants a fresh random run when
- * it did not calls udp_netsim_reseed() and prints udp_netsim_seed(), so the
+ * it did not calls netsim_reseed() and prints netsim_seed(), so the
  * run can be repeated with `seed N`. */
-int udp_netsim_has_seed(const struct udp_netsim *ns);
-uint64_t udp_netsim_seed(const struct udp_netsim *ns);
+int netsim_has_seed(const struct netsim *ns);
+uint64_t netsim_seed(const struct netsim *ns);
 /* Restarts every random choice (and the loss model's state) from seed, and
  * marks the seed as given so describe() shows it.  Queued datagrams stay. */
-void udp_netsim_reseed(struct udp_netsim *ns, uint64_t seed);
+void netsim_reseed(struct netsim *ns, uint64_t seed);
 
-/* The normalized spec (see udp_netsim_config_describe()). */
-int udp_netsim_describe(const struct udp_netsim *ns, char *buf, size_t cap);
+/* The normalized spec (see netsim_config_describe()). */
+int netsim_describe(const struct netsim *ns, char *buf, size_t cap);
 
 #endif

@@ -1,4 +1,4 @@
-/* udp_netsim.c - the simulator: a time-ordered queue of datagram copies,
+/* netsim.c - the simulator: a time-ordered queue of datagram copies,
  * fed by push(), drained by pop(), driven by the caller's clock.
  *
  * Every random choice has its own PRNG stream (loss, duplicate, corrupt,
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 
 enum { RNG_LOSS, RNG_DUP, RNG_CORRUPT, RNG_REORDER, RNG_DELAY, RNG_STREAMS };
 
@@ -40,8 +40,8 @@ struct slot {
 	struct udp_addr addr;
 };
 
-struct udp_netsim {
-	struct udp_netsim_config cfg;
+struct netsim {
+	struct netsim_config cfg;
 	int passthrough;
 	struct rng rng[RNG_STREAMS];
 	struct choice loss, dup, corrupt, reorder;
@@ -59,7 +59,7 @@ struct udp_netsim {
 	uint32_t *freel;      /* slot indices whose buffers can be reused */
 	uint32_t nfree;
 
-	struct udp_netsim_counters cnt;
+	struct netsim_counters cnt;
 };
 
 /* ---- PRNG: xoshiro256**, seeded through splitmix64 (Vigna) ---- */
@@ -121,24 +121,24 @@ static int decide(struct rng *r, struct choice *c)
 
 /* One packet is one step of the chain: move, then the new state says
  * whether this packet is lost. */
-static int lose(struct udp_netsim *ns)
+static int lose(struct netsim *ns)
 {
 	struct rng *r = &ns->rng[RNG_LOSS];
 	const double *v = ns->cfg.loss;
 	double u;
 	switch (ns->cfg.loss_model) {
-	case UDP_NETSIM_LOSS_NONE:
+	case NETSIM_LOSS_NONE:
 		return 0;
-	case UDP_NETSIM_LOSS_RANDOM:
+	case NETSIM_LOSS_RANDOM:
 		return decide(r, &ns->loss);
-	case UDP_NETSIM_LOSS_GEMODEL: /* v: p r 1-h 1-k */
+	case NETSIM_LOSS_GEMODEL: /* v: p r 1-h 1-k */
 		u = uniform(r);
 		if (ns->loss_state == 0 && u < v[0])
 			ns->loss_state = 1;
 		else if (ns->loss_state == 1 && u < v[1])
 			ns->loss_state = 0;
 		return uniform(r) < (ns->loss_state ? v[2] : v[3]);
-	case UDP_NETSIM_LOSS_STATE: /* v: p13 p31 p32 p23 p14 */
+	case NETSIM_LOSS_STATE: /* v: p13 p31 p32 p23 p14 */
 		u = uniform(r);
 		switch (ns->loss_state) {
 		case 1: /* good reception */
@@ -202,20 +202,20 @@ static double std_pareto(struct rng *r)
 	return xm * (cbrt_ge1(1.0 / u) - 1.5);
 }
 
-static double jitter_z(struct udp_netsim *ns)
+static double jitter_z(struct netsim *ns)
 {
 	struct rng *r = &ns->rng[RNG_DELAY];
 	if (ns->cfg.delay_corr > 0.0 && ns->have_z && uniform(r) < ns->cfg.delay_corr)
 		return ns->last_z;
 	double z;
 	switch (ns->cfg.dist) {
-	case UDP_NETSIM_DIST_NORMAL:
+	case NETSIM_DIST_NORMAL:
 		z = std_normal(r);
 		break;
-	case UDP_NETSIM_DIST_PARETO:
+	case NETSIM_DIST_PARETO:
 		z = std_pareto(r);
 		break;
-	case UDP_NETSIM_DIST_PARETONORMAL:
+	case NETSIM_DIST_PARETONORMAL:
 		/* 1/sqrt(0.25^2 + 0.75^2) keeps the sd at 1 */
 		z = (0.25 * std_normal(r) + 0.75 * std_pareto(r)) * 1.2649110640673518;
 		break;
@@ -238,9 +238,9 @@ static uint64_t us_to_ns(uint64_t us)
 	return us > UINT64_MAX / 1000 ? UINT64_MAX : us * 1000;
 }
 
-static uint64_t packet_delay_ns(struct udp_netsim *ns)
+static uint64_t packet_delay_ns(struct netsim *ns)
 {
-	const struct udp_netsim_config *c = &ns->cfg;
+	const struct netsim_config *c = &ns->cfg;
 	if (c->jitter_ns == 0)
 		return c->delay_ns;
 	double d = (double)c->delay_ns + (double)c->jitter_ns * jitter_z(ns);
@@ -248,7 +248,7 @@ static uint64_t packet_delay_ns(struct udp_netsim *ns)
 }
 
 /* Time the link needs to send len bytes, with tc's overhead and cells. */
-static uint64_t serialise_ns(const struct udp_netsim_config *c, size_t len)
+static uint64_t serialise_ns(const struct netsim_config *c, size_t len)
 {
 	int64_t bytes = (int64_t)len + c->rate_overhead;
 	if (bytes < 0)
@@ -264,13 +264,13 @@ static uint64_t serialise_ns(const struct udp_netsim_config *c, size_t len)
 
 /* ---- the queue: a binary min-heap of slot indices ---- */
 
-static int before(const struct udp_netsim *ns, uint32_t a, uint32_t b)
+static int before(const struct netsim *ns, uint32_t a, uint32_t b)
 {
 	const struct slot *x = &ns->slots[a], *y = &ns->slots[b];
 	return x->due_ns < y->due_ns || (x->due_ns == y->due_ns && x->seq < y->seq);
 }
 
-static void heap_up(struct udp_netsim *ns, uint32_t i)
+static void heap_up(struct netsim *ns, uint32_t i)
 {
 	while (i > 0) {
 		uint32_t parent = (i - 1) / 2;
@@ -283,7 +283,7 @@ static void heap_up(struct udp_netsim *ns, uint32_t i)
 	}
 }
 
-static void heap_down(struct udp_netsim *ns, uint32_t i)
+static void heap_down(struct netsim *ns, uint32_t i)
 {
 	for (;;) {
 		uint32_t l = 2 * i + 1, r = l + 1, m = i;
@@ -302,7 +302,7 @@ static void heap_down(struct udp_netsim *ns, uint32_t i)
 
 /* A slot whose buffer holds len bytes: a freed one if any, else a new
  * one; arrays grow by doubling, so memory follows the deepest queue. */
-static int get_slot(struct udp_netsim *ns, size_t len, uint32_t *out)
+static int get_slot(struct netsim *ns, size_t len, uint32_t *out)
 {
 	uint32_t idx;
 	if (ns->nfree > 0) {
@@ -343,10 +343,10 @@ static int get_slot(struct udp_netsim *ns, size_t len, uint32_t *out)
 	return 0;
 }
 
-static int enqueue(struct udp_netsim *ns, uint64_t now, const void *pkt, size_t len,
+static int enqueue(struct netsim *ns, uint64_t now, const void *pkt, size_t len,
 		   const struct udp_addr *addr)
 {
-	const struct udp_netsim_config *c = &ns->cfg;
+	const struct netsim_config *c = &ns->cfg;
 	uint32_t idx;
 	if (ns->heap_len >= c->limit) {
 		ns->cnt.queue_drops++;
@@ -374,7 +374,7 @@ static int enqueue(struct udp_netsim *ns, uint64_t now, const void *pkt, size_t 
 
 	/* netem: once gap-1 packets have been delayed, each packet may be
 	 * sent at once, overtaking the delayed ones. */
-	if ((c->given & UDP_NETSIM_GIVEN_REORDER) && ns->gap_count + 1 >= c->gap &&
+	if ((c->given & NETSIM_GIVEN_REORDER) && ns->gap_count + 1 >= c->gap &&
 	    decide(&ns->rng[RNG_REORDER], &ns->reorder)) {
 		s->due_ns = now;
 		ns->gap_count = 0;
@@ -410,12 +410,12 @@ static int prob_ok(double p)
 	return p >= 0.0 && p <= 1.0; /* false for NaN */
 }
 
-static int config_ok(const struct udp_netsim_config *c)
+static int config_ok(const struct netsim_config *c)
 {
-	if (c->limit < 1 || c->limit > UDP_NETSIM_LIMIT_MAX)
+	if (c->limit < 1 || c->limit > NETSIM_LIMIT_MAX)
 		return 0;
-	if ((unsigned)c->dist > UDP_NETSIM_DIST_PARETONORMAL ||
-	    (unsigned)c->loss_model > UDP_NETSIM_LOSS_STATE)
+	if ((unsigned)c->dist > NETSIM_DIST_PARETONORMAL ||
+	    (unsigned)c->loss_model > NETSIM_LOSS_STATE)
 		return 0;
 	if (c->delay_ns > 4294967295000ull || c->jitter_ns > 4294967295000ull)
 		return 0;
@@ -430,28 +430,28 @@ static int config_ok(const struct udp_netsim_config *c)
 	return 1;
 }
 
-static void restart_random(struct udp_netsim *ns)
+static void restart_random(struct netsim *ns)
 {
 	for (unsigned i = 0; i < RNG_STREAMS; i++)
 		rng_seed(&ns->rng[i], ns->cfg.seed, i);
 	ns->loss.last = ns->dup.last = ns->corrupt.last = ns->reorder.last = 0;
-	ns->loss_state = ns->cfg.loss_model == UDP_NETSIM_LOSS_STATE ? 1 : 0;
+	ns->loss_state = ns->cfg.loss_model == NETSIM_LOSS_STATE ? 1 : 0;
 	ns->gap_count = 0;
 	ns->have_z = 0;
 	ns->last_z = 0.0;
 }
 
-int udp_netsim_new_config(struct udp_netsim **out, const struct udp_netsim_config *cfg)
+int netsim_new_config(struct netsim **out, const struct netsim_config *cfg)
 {
 	if (!out || !cfg)
 		return UDP_EINVAL;
 	*out = NULL;
-	struct udp_netsim_config c = *cfg;
-	if (!(c.given & UDP_NETSIM_GIVEN_REORDER))
+	struct netsim_config c = *cfg;
+	if (!(c.given & NETSIM_GIVEN_REORDER))
 		c.gap = c.gap ? c.gap : 1;
 	if (!config_ok(&c))
 		return UDP_EINVAL;
-	struct udp_netsim *ns = calloc(1, sizeof *ns);
+	struct netsim *ns = calloc(1, sizeof *ns);
 	if (!ns)
 		return UDP_ENOMEM;
 	ns->cfg = c;
@@ -459,29 +459,29 @@ int udp_netsim_new_config(struct udp_netsim **out, const struct udp_netsim_confi
 	ns->dup = (struct choice){c.duplicate, c.duplicate_corr, 0};
 	ns->corrupt = (struct choice){c.corrupt, c.corrupt_corr, 0};
 	ns->reorder = (struct choice){c.reorder, c.reorder_corr, 0};
-	int loss_off = c.loss_model == UDP_NETSIM_LOSS_NONE ||
-		       (c.loss_model == UDP_NETSIM_LOSS_RANDOM && c.loss[0] == 0.0);
+	int loss_off = c.loss_model == NETSIM_LOSS_NONE ||
+		       (c.loss_model == NETSIM_LOSS_RANDOM && c.loss[0] == 0.0);
 	ns->passthrough = loss_off && c.delay_ns == 0 && c.jitter_ns == 0 &&
 			  c.duplicate == 0.0 && c.corrupt == 0.0 && c.rate_bps == 0 &&
-			  !(c.given & UDP_NETSIM_GIVEN_REORDER);
+			  !(c.given & NETSIM_GIVEN_REORDER);
 	restart_random(ns);
 	*out = ns;
 	return 0;
 }
 
-int udp_netsim_new(struct udp_netsim **out, const char *spec, char *err, size_t errlen)
+int netsim_new(struct netsim **out, const char *spec, char *err, size_t errlen)
 {
-	struct udp_netsim_config cfg;
+	struct netsim_config cfg;
 	if (!out)
 		return UDP_EINVAL;
 	*out = NULL;
-	int rc = udp_netsim_parse(&cfg, spec, err, errlen);
+	int rc = netsim_parse(&cfg, spec, err, errlen);
 	if (rc < 0)
 		return rc;
-	return udp_netsim_new_config(out, &cfg);
+	return netsim_new_config(out, &cfg);
 }
 
-void udp_netsim_free(struct udp_netsim *ns)
+void netsim_free(struct netsim *ns)
 {
 	if (!ns)
 		return;
@@ -493,12 +493,12 @@ void udp_netsim_free(struct udp_netsim *ns)
 	free(ns);
 }
 
-int udp_netsim_push(struct udp_netsim *ns, uint64_t now_us, const void *pkt, size_t len,
+int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt, size_t len,
 		    const struct udp_addr *addr)
 {
 	if (!ns || (!pkt && len > 0))
 		return UDP_EINVAL;
-	if (len > UDP_NETSIM_MAX_PKT)
+	if (len > NETSIM_MAX_PKT)
 		return UDP_ETOOBIG;
 	uint64_t now = us_to_ns(now_us);
 	ns->cnt.in++;
@@ -523,7 +523,7 @@ int udp_netsim_push(struct udp_netsim *ns, uint64_t now_us, const void *pkt, siz
 	return rc;
 }
 
-int udp_netsim_pop(struct udp_netsim *ns, uint64_t now_us, void *buf, size_t cap, size_t *len,
+int netsim_pop(struct netsim *ns, uint64_t now_us, void *buf, size_t cap, size_t *len,
 		   struct udp_addr *addr)
 {
 	if (!ns || !len || (!buf && cap > 0))
@@ -550,7 +550,7 @@ int udp_netsim_pop(struct udp_netsim *ns, uint64_t now_us, void *buf, size_t cap
 	return 1;
 }
 
-uint64_t udp_netsim_next_due(const struct udp_netsim *ns)
+uint64_t netsim_next_due(const struct netsim *ns)
 {
 	if (!ns || ns->heap_len == 0)
 		return UINT64_MAX;
@@ -558,7 +558,7 @@ uint64_t udp_netsim_next_due(const struct udp_netsim *ns)
 	return due / 1000 + (due % 1000 != 0);
 }
 
-void udp_netsim_counters(const struct udp_netsim *ns, struct udp_netsim_counters *out)
+void netsim_counters(const struct netsim *ns, struct netsim_counters *out)
 {
 	if (!out)
 		return;
@@ -568,33 +568,33 @@ void udp_netsim_counters(const struct udp_netsim *ns, struct udp_netsim_counters
 		*out = ns->cnt;
 }
 
-int udp_netsim_is_passthrough(const struct udp_netsim *ns)
+int netsim_is_passthrough(const struct netsim *ns)
 {
 	return ns ? ns->passthrough : 1;
 }
 
-int udp_netsim_has_seed(const struct udp_netsim *ns)
+int netsim_has_seed(const struct netsim *ns)
 {
-	return ns && (ns->cfg.given & UDP_NETSIM_GIVEN_SEED) != 0;
+	return ns && (ns->cfg.given & NETSIM_GIVEN_SEED) != 0;
 }
 
-uint64_t udp_netsim_seed(const struct udp_netsim *ns)
+uint64_t netsim_seed(const struct netsim *ns)
 {
-	return ns ? ns->cfg.seed : UDP_NETSIM_SEED_DEFAULT;
+	return ns ? ns->cfg.seed : NETSIM_SEED_DEFAULT;
 }
 
-void udp_netsim_reseed(struct udp_netsim *ns, uint64_t seed)
+void netsim_reseed(struct netsim *ns, uint64_t seed)
 {
 	if (!ns)
 		return;
 	ns->cfg.seed = seed;
-	ns->cfg.given |= UDP_NETSIM_GIVEN_SEED;
+	ns->cfg.given |= NETSIM_GIVEN_SEED;
 	restart_random(ns);
 }
 
-int udp_netsim_describe(const struct udp_netsim *ns, char *buf, size_t cap)
+int netsim_describe(const struct netsim *ns, char *buf, size_t cap)
 {
 	if (!ns || (!buf && cap > 0))
 		return UDP_EINVAL;
-	return udp_netsim_config_describe(&ns->cfg, buf, cap);
+	return netsim_config_describe(&ns->cfg, buf, cap);
 }

@@ -1,16 +1,16 @@
-/* udp_chat.c - see udp_chat.h.  All parsing goes through udp_wire. */
+/* chat_wire.c - see chat_wire.h.  All parsing goes through udp_wire. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "udp_chat.h"
+#include "chat_wire.h"
 #include "udp_err.h"
 #include "udp_wire.h"
 
-int udp_chat_nick_valid(const char *nick, size_t len)
+int chat_nick_valid(const char *nick, size_t len)
 {
-	if (!nick || len == 0 || len > UDP_CHAT_NICK_MAX || nick[0] == '/')
+	if (!nick || len == 0 || len > CHAT_NICK_MAX || nick[0] == '/')
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)nick[i];
@@ -23,19 +23,19 @@ int udp_chat_nick_valid(const char *nick, size_t len)
 
 static int type_valid(uint8_t t)
 {
-	return t >= UDP_CHAT_BEACON && t <= UDP_CHAT_PEERS;
+	return t >= CHAT_BEACON && t <= CHAT_PEERS;
 }
 
-int udp_chat_encode(const struct udp_chat_pkt *p, void *buf, size_t cap)
+int chat_pkt_encode(const struct chat_pkt *p, void *buf, size_t cap)
 {
 	size_t nlen = strnlen(p->nick, sizeof p->nick);
-	if (!type_valid(p->type) || !udp_chat_nick_valid(p->nick, nlen) ||
-	    p->text_len > UDP_CHAT_TEXT_MAX || (p->text_len && !p->text))
+	if (!type_valid(p->type) || !chat_nick_valid(p->nick, nlen) ||
+	    p->text_len > CHAT_TEXT_MAX || (p->text_len && !p->text))
 		return UDP_EINVAL;
 	struct udp_wire_writer w;
 	udp_wire_writer_init(&w, buf, cap);
-	udp_wire_put_u32(&w, UDP_CHAT_MAGIC);
-	udp_wire_put_u8(&w, UDP_CHAT_VERSION);
+	udp_wire_put_u32(&w, CHAT_MAGIC);
+	udp_wire_put_u8(&w, CHAT_VERSION);
 	udp_wire_put_u8(&w, p->type);
 	udp_wire_put_u64(&w, p->id);
 	udp_wire_put_u16(&w, p->port);
@@ -49,7 +49,7 @@ int udp_chat_encode(const struct udp_chat_pkt *p, void *buf, size_t cap)
 	return (int)udp_wire_written(&w);
 }
 
-int udp_chat_decode(struct udp_chat_pkt *p, const void *buf, size_t len)
+int chat_pkt_decode(struct chat_pkt *p, const void *buf, size_t len)
 {
 	struct udp_wire_reader r;
 	memset(p, 0, sizeof *p);
@@ -63,20 +63,20 @@ int udp_chat_decode(struct udp_chat_pkt *p, const void *buf, size_t len)
 	if (udp_wire_reader_error(&r))
 		return UDP_ESHORT;
 	/* cheap rejections first: foreign packets on a shared port */
-	if (magic != UDP_CHAT_MAGIC || ver != UDP_CHAT_VERSION || !type_valid(p->type) ||
-	    nlen == 0 || nlen > UDP_CHAT_NICK_MAX)
+	if (magic != CHAT_MAGIC || ver != CHAT_VERSION || !type_valid(p->type) ||
+	    nlen == 0 || nlen > CHAT_NICK_MAX)
 		return UDP_EINVAL;
 	udp_wire_get_bytes(&r, p->nick, nlen);
 	uint16_t tlen = udp_wire_get_u16(&r);
 	if (udp_wire_reader_error(&r))
 		return UDP_ESHORT;
-	if (tlen > UDP_CHAT_TEXT_MAX)
+	if (tlen > CHAT_TEXT_MAX)
 		return UDP_EINVAL;
 	p->text = udp_wire_get_ptr(&r, tlen);
 	if (udp_wire_reader_error(&r))
 		return UDP_ESHORT;
 	p->text_len = tlen;
-	if (udp_wire_remaining(&r) != 0 || !udp_chat_nick_valid(p->nick, nlen))
+	if (udp_wire_remaining(&r) != 0 || !chat_nick_valid(p->nick, nlen))
 		return UDP_EINVAL;
 	if (!tlen)
 		p->text = NULL;
@@ -85,7 +85,7 @@ int udp_chat_decode(struct udp_chat_pkt *p, const void *buf, size_t len)
 
 /* ---- peer lists ---- */
 
-int udp_chat_peers_put(struct udp_wire_writer *w, const struct udp_chat_peer_addr *e)
+int chat_peers_put(struct udp_wire_writer *w, const struct chat_peer_addr *e)
 {
 	int fam = udp_addr_family(&e->addr);
 	if (fam != AF_INET && fam != AF_INET6)
@@ -102,7 +102,7 @@ int udp_chat_peers_put(struct udp_wire_writer *w, const struct udp_chat_peer_add
 	return udp_wire_writer_error(w) ? UDP_ENOSPACE : 0;
 }
 
-int udp_chat_peers_next(struct udp_wire_reader *r, struct udp_chat_peer_addr *e)
+int chat_peers_next(struct udp_wire_reader *r, struct chat_peer_addr *e)
 {
 	if (udp_wire_reader_error(r))
 		return UDP_ESHORT;
@@ -136,35 +136,40 @@ int udp_chat_peers_next(struct udp_wire_reader *r, struct udp_chat_peer_addr *e)
 struct peer {
 	uint64_t id;
 	uint32_t tag;
-	enum udp_chat_state state;
+	enum chat_state state;
 	uint64_t last_seen;
-	char nick[UDP_CHAT_NICK_MAX + 1];
+	char nick[CHAT_NICK_MAX + 1];
 };
 
-struct udp_chat_roster {
-	struct udp_chat_roster_config cfg;
+struct chat_roster {
+	struct chat_roster_config cfg;
 	struct peer *p; /* join order; small (a LAN chat), so linear search */
 	size_t n, cap;
 };
 
-void udp_chat_roster_config_default(struct udp_chat_roster_config *c)
+void chat_roster_config_default(struct chat_roster_config *c)
 {
 	c->away_us = 5000000;
 	c->gone_us = 10000000;
 	c->max_peers = 256;
 }
 
-struct udp_chat_roster *udp_chat_roster_new(const struct udp_chat_roster_config *c)
+int chat_roster_new(struct chat_roster **out, const struct chat_roster_config *c)
 {
+	if (!out)
+		return UDP_EINVAL;
+	*out = NULL;
 	if (!c || !c->away_us || c->gone_us <= c->away_us || !c->max_peers)
-		return NULL;
-	struct udp_chat_roster *r = calloc(1, sizeof *r);
-	if (r)
-		r->cfg = *c;
-	return r;
+		return UDP_EINVAL;
+	struct chat_roster *r = calloc(1, sizeof *r);
+	if (!r)
+		return UDP_ENOMEM;
+	r->cfg = *c;
+	*out = r;
+	return 0;
 }
 
-void udp_chat_roster_free(struct udp_chat_roster *r)
+void chat_roster_free(struct chat_roster *r)
 {
 	if (!r)
 		return;
@@ -172,7 +177,7 @@ void udp_chat_roster_free(struct udp_chat_roster *r)
 	free(r);
 }
 
-static struct peer *find(const struct udp_chat_roster *r, uint64_t id)
+static struct peer *find(const struct chat_roster *r, uint64_t id)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->p[i].id == id)
@@ -180,10 +185,10 @@ static struct peer *find(const struct udp_chat_roster *r, uint64_t id)
 	return NULL;
 }
 
-int udp_chat_roster_add(struct udp_chat_roster *r, uint64_t id, const char *nick,
+int chat_roster_add(struct chat_roster *r, uint64_t id, const char *nick,
 			uint32_t tag, uint64_t now)
 {
-	if (find(r, id) || !nick || !udp_chat_nick_valid(nick, strlen(nick)))
+	if (find(r, id) || !nick || !chat_nick_valid(nick, strlen(nick)))
 		return UDP_EINVAL;
 	if (r->n == r->cfg.max_peers)
 		return UDP_ENOSPACE;
@@ -200,12 +205,12 @@ int udp_chat_roster_add(struct udp_chat_roster *r, uint64_t id, const char *nick
 	p->id = id;
 	p->tag = tag;
 	p->last_seen = now;
-	p->state = UDP_CHAT_LIVE;
+	p->state = CHAT_LIVE;
 	snprintf(p->nick, sizeof p->nick, "%s", nick);
 	return 0;
 }
 
-int udp_chat_roster_remove(struct udp_chat_roster *r, uint64_t id)
+int chat_roster_remove(struct chat_roster *r, uint64_t id)
 {
 	struct peer *p = find(r, id);
 	if (!p)
@@ -216,42 +221,42 @@ int udp_chat_roster_remove(struct udp_chat_roster *r, uint64_t id)
 	return 0;
 }
 
-static void fill_event(const struct udp_chat_roster *r, const struct peer *p,
-		       enum udp_chat_event_type t, struct udp_chat_event *ev)
+static void fill_event(const struct chat_roster *r, const struct peer *p,
+		       enum chat_event_type t, struct chat_event *ev)
 {
 	if (!ev)
 		return;
 	ev->type = t;
 	ev->id = p->id;
 	ev->tag = p->tag;
-	udp_chat_roster_name(r, 0, NULL, p->id, p->nick, ev->name, sizeof ev->name);
+	chat_roster_name(r, 0, NULL, p->id, p->nick, ev->name, sizeof ev->name);
 }
 
-int udp_chat_roster_seen(struct udp_chat_roster *r, uint64_t id, uint64_t now,
-			 struct udp_chat_event *ev)
+int chat_roster_seen(struct chat_roster *r, uint64_t id, uint64_t now,
+			 struct chat_event *ev)
 {
 	struct peer *p = find(r, id);
 	if (!p)
 		return UDP_EINVAL;
 	if (now > p->last_seen)
 		p->last_seen = now;
-	if (p->state != UDP_CHAT_AWAY)
+	if (p->state != CHAT_AWAY)
 		return 0;
-	p->state = UDP_CHAT_LIVE;
-	fill_event(r, p, UDP_CHAT_EV_BACK, ev);
+	p->state = CHAT_LIVE;
+	fill_event(r, p, CHAT_EV_BACK, ev);
 	return 1;
 }
 
-int udp_chat_roster_rename(struct udp_chat_roster *r, uint64_t id, const char *nick)
+int chat_roster_rename(struct chat_roster *r, uint64_t id, const char *nick)
 {
 	struct peer *p = find(r, id);
-	if (!p || !nick || !udp_chat_nick_valid(nick, strlen(nick)))
+	if (!p || !nick || !chat_nick_valid(nick, strlen(nick)))
 		return UDP_EINVAL;
 	snprintf(p->nick, sizeof p->nick, "%s", nick);
 	return 0;
 }
 
-int udp_chat_roster_set_tag(struct udp_chat_roster *r, uint64_t id, uint32_t tag)
+int chat_roster_set_tag(struct chat_roster *r, uint64_t id, uint32_t tag)
 {
 	struct peer *p = find(r, id);
 	if (!p)
@@ -260,7 +265,7 @@ int udp_chat_roster_set_tag(struct udp_chat_roster *r, uint64_t id, uint32_t tag
 	return 0;
 }
 
-static void info_of(const struct peer *p, struct udp_chat_peer_info *out)
+static void info_of(const struct peer *p, struct chat_peer_info *out)
 {
 	out->id = p->id;
 	out->tag = p->tag;
@@ -269,8 +274,8 @@ static void info_of(const struct peer *p, struct udp_chat_peer_info *out)
 	memcpy(out->nick, p->nick, sizeof out->nick);
 }
 
-int udp_chat_roster_get(const struct udp_chat_roster *r, uint64_t id,
-			struct udp_chat_peer_info *out)
+int chat_roster_get(const struct chat_roster *r, uint64_t id,
+			struct chat_peer_info *out)
 {
 	const struct peer *p = find(r, id);
 	if (!p)
@@ -280,13 +285,13 @@ int udp_chat_roster_get(const struct udp_chat_roster *r, uint64_t id,
 	return 0;
 }
 
-size_t udp_chat_roster_count(const struct udp_chat_roster *r)
+size_t chat_roster_count(const struct chat_roster *r)
 {
 	return r->n;
 }
 
-int udp_chat_roster_at(const struct udp_chat_roster *r, size_t i,
-		       struct udp_chat_peer_info *out)
+int chat_roster_at(const struct chat_roster *r, size_t i,
+		       struct chat_peer_info *out)
 {
 	if (i >= r->n)
 		return UDP_EINVAL;
@@ -294,32 +299,32 @@ int udp_chat_roster_at(const struct udp_chat_roster *r, size_t i,
 	return 0;
 }
 
-int udp_chat_roster_tick(struct udp_chat_roster *r, uint64_t now,
-			 struct udp_chat_event *ev)
+int chat_roster_tick(struct chat_roster *r, uint64_t now,
+			 struct chat_event *ev)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		struct peer *p = &r->p[i];
 		uint64_t silent = now > p->last_seen ? now - p->last_seen : 0;
 		if (silent >= r->cfg.gone_us) {
-			fill_event(r, p, UDP_CHAT_EV_GONE, ev);
-			udp_chat_roster_remove(r, p->id);
+			fill_event(r, p, CHAT_EV_GONE, ev);
+			chat_roster_remove(r, p->id);
 			return 1;
 		}
-		if (silent >= r->cfg.away_us && p->state == UDP_CHAT_LIVE) {
-			p->state = UDP_CHAT_AWAY;
-			fill_event(r, p, UDP_CHAT_EV_AWAY, ev);
+		if (silent >= r->cfg.away_us && p->state == CHAT_LIVE) {
+			p->state = CHAT_AWAY;
+			fill_event(r, p, CHAT_EV_AWAY, ev);
 			return 1;
 		}
 	}
 	return 0;
 }
 
-uint64_t udp_chat_roster_next_deadline(const struct udp_chat_roster *r)
+uint64_t chat_roster_next_deadline(const struct chat_roster *r)
 {
 	uint64_t best = UINT64_MAX;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct peer *p = &r->p[i];
-		uint64_t t = p->last_seen + (p->state == UDP_CHAT_LIVE ? r->cfg.away_us
+		uint64_t t = p->last_seen + (p->state == CHAT_LIVE ? r->cfg.away_us
 								      : r->cfg.gone_us);
 		if (t < best)
 			best = t;
@@ -336,7 +341,7 @@ static int common_hex(uint64_t a, uint64_t b)
 	return k;
 }
 
-int udp_chat_roster_name(const struct udp_chat_roster *r, uint64_t self_id,
+int chat_roster_name(const struct chat_roster *r, uint64_t self_id,
 			 const char *self_nick, uint64_t id, const char *nick,
 			 char *buf, size_t cap)
 {
@@ -379,7 +384,7 @@ static int hex_prefix(uint64_t id, const char *prefix)
 	return 1;
 }
 
-int udp_chat_roster_find(const struct udp_chat_roster *r, const char *name,
+int chat_roster_find(const struct chat_roster *r, const char *name,
 			 uint64_t *id)
 {
 	const char *hash = strchr(name, '#');

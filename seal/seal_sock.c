@@ -1,4 +1,4 @@
-/* udp_sock_seal.c - sealing at the socket's send/receive seam.
+/* seal_sock.c - sealing at the socket's send/receive seam.
  *
  * Sits above the netsim (udp_sock_wire_*), so a simulated network carries
  * and damages sealed bytes exactly as a real one would, and below every
@@ -21,7 +21,7 @@
 #include <sodium.h>
 
 #include "udp_err.h"
-#include "udp_seal.h"
+#include "seal.h"
 #include "udp_sock.h"
 #include "internal/udp_sock_int.h"
 
@@ -37,7 +37,7 @@
 #define RX_ARENA ((size_t)RING * SLOT_MIN)
 
 struct udp_sock_sealer {
-	struct udp_seal *seal;
+	struct seal *seal;
 	uint8_t *tx;
 	size_t tx_cap;
 	struct udp_msg txm[RING];
@@ -71,17 +71,17 @@ void udp_sock_seal_free_state(struct udp_sock *s)
 	struct udp_sock_sealer *z = s->sealer;
 	if (!z)
 		return;
-	udp_seal_free(z->seal);
+	seal_free(z->seal);
 	free_buffers(z);
 	free(z);
 	s->sealer = NULL;
 	s->seal_on = 0;
 }
 
-int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal)
+int udp_sock_set_seal(struct udp_sock *s, struct seal *seal)
 {
 	if (!s) {
-		udp_seal_free(seal);
+		seal_free(seal);
 		return UDP_EINVAL;
 	}
 	if (!seal) {
@@ -89,10 +89,10 @@ int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal)
 		return 0;
 	}
 	if (!s->sealer && !(s->sealer = calloc(1, sizeof *s->sealer))) {
-		udp_seal_free(seal);
+		seal_free(seal);
 		return UDP_ENOMEM;
 	}
-	udp_seal_free(s->sealer->seal);
+	seal_free(s->sealer->seal);
 	s->sealer->seal = seal;
 	s->sealer->drop_trunc = 0;
 	s->sealer->pend_i = s->sealer->pend_n = 0; /* not for the new key */
@@ -100,19 +100,19 @@ int udp_sock_set_seal(struct udp_sock *s, struct udp_seal *seal)
 	return 0;
 }
 
-const struct udp_seal *udp_sock_get_seal(const struct udp_sock *s)
+const struct seal *udp_sock_get_seal(const struct udp_sock *s)
 {
 	return s && s->sealer ? s->sealer->seal : NULL;
 }
 
-int udp_sock_seal_stats(const struct udp_sock *s, struct udp_seal_stats *out)
+int udp_sock_seal_stats(const struct udp_sock *s, struct seal_stats *out)
 {
 	if (!s || !out)
 		return UDP_EINVAL;
 	memset(out, 0, sizeof *out);
 	if (!s->sealer)
 		return 0;
-	udp_seal_get_stats(s->sealer->seal, out);
+	seal_get_stats(s->sealer->seal, out);
 	out->drop_nospace += s->sealer->drop_trunc;
 	return 1;
 }
@@ -150,11 +150,11 @@ int udp_sock_seal_send(struct udp_sock *s, const void *buf, size_t len,
 		       const struct udp_addr *to)
 {
 	struct udp_sock_sealer *z = s->sealer;
-	if (len > INT_MAX - UDP_SEAL_OVERHEAD)
+	if (len > INT_MAX - SEAL_OVERHEAD)
 		return UDP_ETOOBIG;
-	if (tx_room(z, len + UDP_SEAL_OVERHEAD))
+	if (tx_room(z, len + SEAL_OVERHEAD))
 		return UDP_ENOMEM;
-	int n = udp_seal_seal(z->seal, buf, len, z->tx, z->tx_cap);
+	int n = seal_seal(z->seal, buf, len, z->tx, z->tx_cap);
 	if (n < 0)
 		return n;
 	int rc = udp_sock_wire_send(s, z->tx, (size_t)n, to);
@@ -171,18 +171,18 @@ int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 		int err = 0;
 		while (done + k < n && k < RING) {
 			const struct udp_msg *m = &msgs[done + k];
-			if (m->len > INT_MAX - UDP_SEAL_OVERHEAD) {
+			if (m->len > INT_MAX - SEAL_OVERHEAD) {
 				err = UDP_ETOOBIG;
 				break;
 			}
-			size_t need = m->len + UDP_SEAL_OVERHEAD;
+			size_t need = m->len + SEAL_OVERHEAD;
 			if (used + need > z->tx_cap) {
 				if (k)
 					break; /* send these first, then start over */
 				if ((err = tx_room(z, need)) < 0)
 					break;
 			}
-			int sl = udp_seal_seal(z->seal, m->buf, m->len, z->tx + used,
+			int sl = seal_seal(z->seal, m->buf, m->len, z->tx + used,
 					       z->tx_cap - used);
 			if (sl < 0) {
 				err = sl;
@@ -214,7 +214,7 @@ int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 /* Slots big enough for any datagram whose plaintext fits cap. */
 static int rx_ready(struct udp_sock_sealer *z, size_t cap)
 {
-	size_t slot = cap > SLOT_MIN - UDP_SEAL_OVERHEAD ? cap + UDP_SEAL_OVERHEAD : SLOT_MIN;
+	size_t slot = cap > SLOT_MIN - SEAL_OVERHEAD ? cap + SEAL_OVERHEAD : SLOT_MIN;
 	if (z->rx && z->slot >= slot)
 		return 0;
 	size_t n = RX_ARENA / slot;
@@ -237,7 +237,7 @@ static int open_one(struct udp_sock_sealer *z, const struct udp_msg *w,
 		z->drop_trunc++;
 		return UDP_ENOSPACE;
 	}
-	size_t ptlen = w->len >= UDP_SEAL_OVERHEAD ? w->len - UDP_SEAL_OVERHEAD : 0;
+	size_t ptlen = w->len >= SEAL_OVERHEAD ? w->len - SEAL_OVERHEAD : 0;
 	void *dst = m->buf;
 	size_t cap = m->cap;
 	int big = ptlen > m->cap;
@@ -255,7 +255,7 @@ static int open_one(struct udp_sock_sealer *z, const struct udp_msg *w,
 		dst = z->pt;
 		cap = z->pt_cap;
 	}
-	int rc = udp_seal_open(z->seal, w->buf, w->len, &w->addr.u.ss, w->addr.len,
+	int rc = seal_open(z->seal, w->buf, w->len, &w->addr.u.ss, w->addr.len,
 			       dst, cap, NULL);
 	if (rc < 0)
 		return rc;
@@ -338,9 +338,9 @@ static int looks_sealed(const struct udp_msg *m)
 	/* wire_len, not len: a sealed datagram cut by a small buffer is
 	 * still one.  With GRO the first segment speaks for the message
 	 * (one sender's run; a sender mixing sealed and plain is broken). */
-	return m->len >= 3 && m->wire_len >= UDP_SEAL_OVERHEAD &&
-	       p[0] == (UDP_SEAL_MAGIC >> 8) && p[1] == (UDP_SEAL_MAGIC & 0xff) &&
-	       p[2] == UDP_SEAL_VERSION;
+	return m->len >= 3 && m->wire_len >= SEAL_OVERHEAD &&
+	       p[0] == (SEAL_MAGIC >> 8) && p[1] == (SEAL_MAGIC & 0xff) &&
+	       p[2] == SEAL_VERSION;
 }
 
 static void move_msg(struct udp_msg *to, struct udp_msg *from)

@@ -1,4 +1,4 @@
-/* udp_sock_netsim.c - the loss simulator at the socket's send/receive seam.
+/* netsim_sock.c - the loss simulator at the socket's send/receive seam.
  *
  * udp_sock.c sends to this file only for a direction whose model impairs;
  * this file reaches the wire through udp_sock_sys_*() and makes no system
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "udp_err.h"
-#include "udp_netsim.h"
+#include "netsim.h"
 #include "udp_sock.h"
 #include "internal/udp_sock_int.h"
 
@@ -32,13 +32,13 @@
 /* Any datagram the model accepts fits in an empty staging arena or in the
  * receive scratch buffer.  Both are allocated on first use; untouched pages
  * of a big malloc cost no memory. */
-#define ARENA_CAP UDP_NETSIM_MAX_PKT
+#define ARENA_CAP NETSIM_MAX_PKT
 /* Datagrams taken from the kernel per receive call, so that a flood cannot
  * keep one call busy for ever. */
 #define DRAIN_MAX 256
 
 struct udp_sock_sim {
-	struct udp_netsim *out, *in;
+	struct netsim *out, *in;
 	uint64_t (*now_us)(void *ctx);
 	void *ctx;
 	struct udp_msg stage[STAGE_MAX]; /* popped, not yet taken by the kernel */
@@ -76,26 +76,26 @@ static struct udp_sock_sim *sim_get(struct udp_sock *s)
 static void sim_route(struct udp_sock *s)
 {
 	struct udp_sock_sim *sim = s->sim;
-	s->sim_out = sim && sim->out && !udp_netsim_is_passthrough(sim->out);
-	s->sim_in = sim && sim->in && !udp_netsim_is_passthrough(sim->in);
+	s->sim_out = sim && sim->out && !netsim_is_passthrough(sim->out);
+	s->sim_in = sim && sim->in && !netsim_is_passthrough(sim->in);
 }
 
-int udp_sock_set_netsim(struct udp_sock *s, struct udp_netsim *out,
-			struct udp_netsim *in)
+int udp_sock_set_netsim(struct udp_sock *s, struct netsim *out,
+			struct netsim *in)
 {
 	if (!s) {
-		udp_netsim_free(out);
-		udp_netsim_free(in);
+		netsim_free(out);
+		netsim_free(in);
 		return UDP_EINVAL;
 	}
 	struct udp_sock_sim *sim = sim_get(s);
 	if (!sim) {
-		udp_netsim_free(out);
-		udp_netsim_free(in);
+		netsim_free(out);
+		netsim_free(in);
 		return UDP_ENOMEM;
 	}
-	udp_netsim_free(sim->out);
-	udp_netsim_free(sim->in);
+	netsim_free(sim->out);
+	netsim_free(sim->in);
 	sim->out = out;
 	sim->in = in;
 	sim->stage_head = sim->stage_n = 0;
@@ -105,8 +105,8 @@ int udp_sock_set_netsim(struct udp_sock *s, struct udp_netsim *out,
 	return 0;
 }
 
-void udp_sock_get_netsim(const struct udp_sock *s, const struct udp_netsim **out,
-			 const struct udp_netsim **in)
+void udp_sock_get_netsim(const struct udp_sock *s, const struct netsim **out,
+			 const struct netsim **in)
 {
 	const struct udp_sock_sim *sim = s ? s->sim : NULL;
 	if (out)
@@ -133,8 +133,8 @@ void udp_sock_sim_free(struct udp_sock *s)
 	struct udp_sock_sim *sim = s->sim;
 	if (!sim)
 		return;
-	udp_netsim_free(sim->out);
-	udp_netsim_free(sim->in);
+	netsim_free(sim->out);
+	netsim_free(sim->in);
 	free(sim->arena);
 	free(sim->rbuf);
 	free(sim);
@@ -154,7 +154,7 @@ static uint64_t random_seed(void)
 }
 
 /* The model a variable names, NULL when it is unset or empty. */
-static int env_model(const char *var, struct udp_netsim **out, char *err,
+static int env_model(const char *var, struct netsim **out, char *err,
 		     size_t errlen)
 {
 	*out = NULL;
@@ -162,18 +162,18 @@ static int env_model(const char *var, struct udp_netsim **out, char *err,
 	if (!spec || !*spec)
 		return 0;
 	char why[200];
-	int rc = udp_netsim_new(out, spec, why, sizeof why);
+	int rc = netsim_new(out, spec, why, sizeof why);
 	if (rc < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: %s", var, why);
 		return rc;
 	}
-	if (!udp_netsim_has_seed(*out))
-		udp_netsim_reseed(*out, random_seed());
+	if (!netsim_has_seed(*out))
+		netsim_reseed(*out, random_seed());
 	return 0;
 }
 
-static int env_models(struct udp_netsim **out, struct udp_netsim **in,
+static int env_models(struct netsim **out, struct netsim **in,
 		      char *err, size_t errlen)
 {
 	*in = NULL;
@@ -181,7 +181,7 @@ static int env_models(struct udp_netsim **out, struct udp_netsim **in,
 	if (!rc)
 		rc = env_model("UDPKIT_NETSIM_IN", in, err, errlen);
 	if (rc) {
-		udp_netsim_free(*out);
+		netsim_free(*out);
 		*out = NULL;
 	}
 	return rc;
@@ -189,18 +189,18 @@ static int env_models(struct udp_netsim **out, struct udp_netsim **in,
 
 int udp_sock_netsim_env_check(char *err, size_t errlen)
 {
-	struct udp_netsim *out, *in;
+	struct netsim *out, *in;
 	if (err && errlen)
 		err[0] = '\0';
 	int rc = env_models(&out, &in, err, errlen);
-	udp_netsim_free(out);
-	udp_netsim_free(in);
+	netsim_free(out);
+	netsim_free(in);
 	return rc;
 }
 
 int udp_sock_sim_env(struct udp_sock *s)
 {
-	struct udp_netsim *out, *in;
+	struct netsim *out, *in;
 	int rc = env_models(&out, &in, NULL, 0);
 	if (rc || (!out && !in))
 		return rc;
@@ -219,7 +219,7 @@ static int stage_fill(struct udp_sock_sim *sim, uint64_t now)
 	while (sim->stage_n < STAGE_MAX) {
 		struct udp_msg *m = &sim->stage[sim->stage_n];
 		size_t len;
-		if (udp_netsim_pop(sim->out, now, sim->arena + used, ARENA_CAP - used,
+		if (netsim_pop(sim->out, now, sim->arena + used, ARENA_CAP - used,
 				   &len, &m->addr) != 1)
 			break; /* nothing due, or no room left: send these first */
 		m->buf = sim->arena + used;
@@ -276,7 +276,7 @@ int udp_sock_sim_send(struct udp_sock *s, const void *buf, size_t len,
 		      const struct udp_addr *to)
 {
 	uint64_t now = sim_now(s->sim);
-	int rc = udp_netsim_push(s->sim->out, now, buf, len, to);
+	int rc = netsim_push(s->sim->out, now, buf, len, to);
 	if (rc < 0 && rc != UDP_ENETSIM_FULL)
 		return rc; /* a queue overflow is a drop, counted; not an error */
 	return after_push(s, now, (int)len);
@@ -286,7 +286,7 @@ int udp_sock_sim_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n
 {
 	uint64_t now = sim_now(s->sim);
 	for (unsigned i = 0; i < n; i++) {
-		int rc = udp_netsim_push(s->sim->out, now, msgs[i].buf, msgs[i].len,
+		int rc = netsim_push(s->sim->out, now, msgs[i].buf, msgs[i].len,
 					 &msgs[i].addr);
 		if (rc < 0 && rc != UDP_ENETSIM_FULL)
 			return i ? (int)i : rc;
@@ -304,9 +304,9 @@ static unsigned pop_due(struct udp_sock_sim *sim, uint64_t now,
 	while (got < n) {
 		struct udp_msg *m = &msgs[got];
 		size_t len;
-		int r = udp_netsim_pop(sim->in, now, m->buf, m->cap, &len, &m->addr);
+		int r = netsim_pop(sim->in, now, m->buf, m->cap, &len, &m->addr);
 		if (r == UDP_ENOSPACE) {
-			r = udp_netsim_pop(sim->in, now, sim->rbuf, ARENA_CAP, &len, &m->addr);
+			r = netsim_pop(sim->in, now, sim->rbuf, ARENA_CAP, &len, &m->addr);
 			if (r == 1 && m->cap)
 				memcpy(m->buf, sim->rbuf, m->cap);
 		}
@@ -331,7 +331,7 @@ static int take_one(struct udp_sock *s, int flags)
 	if (rc < 0)
 		return rc;
 	/* FULL and ENOMEM are drops the counters show. */
-	(void)udp_netsim_push(sim->in, sim_now(sim), m.buf, m.len, &m.addr);
+	(void)netsim_push(sim->in, sim_now(sim), m.buf, m.len, &m.addr);
 	return 0;
 }
 
@@ -352,7 +352,7 @@ int udp_sock_sim_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n
 		return (int)got;
 	if (err != UDP_EAGAIN)
 		return err ? err : UDP_EAGAIN; /* a kernel error, or a flood held back */
-	if (udp_netsim_next_due(sim->in) != UINT64_MAX)
+	if (netsim_next_due(sim->in) != UINT64_MAX)
 		return UDP_EAGAIN; /* held back: poll until udp_sock_next_due() */
 	/* Nothing held: wait as the socket itself would. */
 	err = take_one(s, 0);
@@ -383,9 +383,9 @@ uint64_t udp_sock_next_due(const struct udp_sock *s)
 		return 0;
 	uint64_t due = UINT64_MAX;
 	if (s->sim_out)
-		due = udp_netsim_next_due(sim->out);
+		due = netsim_next_due(sim->out);
 	if (s->sim_in) {
-		uint64_t d = udp_netsim_next_due(sim->in);
+		uint64_t d = netsim_next_due(sim->in);
 		if (d < due)
 			due = d;
 	}
@@ -393,18 +393,18 @@ uint64_t udp_sock_next_due(const struct udp_sock *s)
 }
 
 void udp_sock_netsim_counters(const struct udp_sock *s,
-			      struct udp_netsim_counters *out,
-			      struct udp_netsim_counters *in)
+			      struct netsim_counters *out,
+			      struct netsim_counters *in)
 {
 	const struct udp_sock_sim *sim = s ? s->sim : NULL;
 	if (out) {
 		memset(out, 0, sizeof *out);
 		if (sim && sim->out)
-			udp_netsim_counters(sim->out, out);
+			netsim_counters(sim->out, out);
 	}
 	if (in) {
 		memset(in, 0, sizeof *in);
 		if (sim && sim->in)
-			udp_netsim_counters(sim->in, in);
+			netsim_counters(sim->in, in);
 	}
 }
