@@ -63,6 +63,7 @@ enum {
 	NETSIM_GIVEN_GAP = 1 << 7,
 	NETSIM_GIVEN_RATE = 1 << 8,
 	NETSIM_GIVEN_SEED = 1 << 9,
+	NETSIM_GIVEN_MTU = 1 << 10,
 };
 
 /* A parsed spec.  Probabilities are fractions 0..1 (the text says 5%,
@@ -86,15 +87,17 @@ struct netsim_config {
 	int32_t rate_overhead;        /* bytes added to every packet (may be < 0) */
 	uint32_t rate_cell;           /* cell size in bytes, 0 = no cells */
 	int32_t rate_cell_overhead;   /* bytes added to every cell */
+	uint32_t mtu;                 /* largest datagram passed (bytes), 0 = any */
 	uint64_t seed;
 };
 
 /* What an instance did, since it was made. Invariant, at any moment:
- * in + duplicated == passed + lost + queue_drops + queued. */
+ * in + duplicated == passed + lost + too_big + queue_drops + queued. */
 struct netsim_counters {
 	uint64_t in;          /* datagrams pushed (not counting UDP_ETOOBIG) */
 	uint64_t passed;      /* datagrams popped, duplicates included */
 	uint64_t lost;        /* dropped by the loss model */
+	uint64_t too_big;     /* dropped for being larger than `mtu` */
 	uint64_t duplicated;  /* extra copies made by duplicate */
 	uint64_t reordered;   /* sent at once, overtaking delayed ones */
 	uint64_t corrupted;   /* had one bit flipped */
@@ -156,7 +159,7 @@ void netsim_counters(const struct netsim *ns,
 			 struct netsim_counters *out);
 
 /* 1 if the spec changes nothing (no loss, delay, reorder, duplicate,
- * corrupt or rate): a tool may then skip the simulator entirely. */
+ * corrupt, rate or mtu): a tool may then skip the simulator entirely. */
 int netsim_is_passthrough(const struct netsim *ns);
 
 /* 1 if the spec said `seed N`.  A tool that wants a fresh random run when

@@ -33,7 +33,7 @@ struct lexer {
 
 static const char *const keywords[] = {
 	"limit", "delay", "distribution", "loss", "corrupt", "duplicate",
-	"reorder", "gap", "rate", "seed",
+	"reorder", "gap", "rate", "seed", "mtu",
 };
 
 static int fail(struct lexer *lx, int code, const char *fmt, ...)
@@ -466,6 +466,7 @@ static int parse_words(struct lexer *lx, struct netsim_config *cfg)
 			{"corrupt", NETSIM_GIVEN_CORRUPT}, {"duplicate", NETSIM_GIVEN_DUPLICATE},
 			{"reorder", NETSIM_GIVEN_REORDER}, {"gap", NETSIM_GIVEN_GAP},
 			{"rate", NETSIM_GIVEN_RATE}, {"seed", NETSIM_GIVEN_SEED},
+			{"mtu", NETSIM_GIVEN_MTU},
 		};
 		for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
 			if (tok_is(t, bits[i].w))
@@ -532,6 +533,15 @@ static int parse_words(struct lexer *lx, struct netsim_config *cfg)
 			break;
 		case NETSIM_GIVEN_RATE:
 			rc = parse_rate_word(lx, cfg);
+			break;
+		case NETSIM_GIVEN_MTU:
+			lx->takes = "mtu takes one number";
+			rc = need(lx, &val, "mtu", "largest datagram in bytes (e.g. mtu 1232)");
+			if (rc == 0)
+				rc = parse_int(lx, "mtu", "largest datagram in bytes", val, 1,
+					       NETSIM_MAX_PKT, &v);
+			if (rc == 0)
+				cfg->mtu = (uint32_t)v;
 			break;
 		case NETSIM_GIVEN_SEED:
 			lx->takes = "seed takes one number";
@@ -740,6 +750,8 @@ int netsim_config_describe(const struct netsim_config *cfg, char *buf, size_t ca
 		if (cfg->rate_cell_overhead)
 			put(&o, "%d", (int)cfg->rate_cell_overhead);
 	}
+	if (g & NETSIM_GIVEN_MTU)
+		put(&o, "mtu %u", (unsigned)cfg->mtu);
 	if (g & NETSIM_GIVEN_SEED)
 		put(&o, "seed %llu", (unsigned long long)cfg->seed);
 	if (o.len >= cap)

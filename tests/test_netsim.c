@@ -71,7 +71,7 @@ static void check_invariant(struct netsim *ns)
 {
 	struct netsim_counters c;
 	netsim_counters(ns, &c);
-	assert_true(c.in + c.duplicated == c.passed + c.lost + c.queue_drops + c.queued);
+	assert_true(c.in + c.duplicated == c.passed + c.lost + c.too_big + c.queue_drops + c.queued);
 }
 
 /* Delay of one packet alone in the queue, in microseconds. */
@@ -953,6 +953,61 @@ static void malformed_specs_are_rejected_by_name(void **state)
 	}
 }
 
+/* `mtu N` drops exactly the datagrams longer than N, counts them apart
+ * from random loss, and leaves the loss pattern of the others alone. */
+static void mtu_drops_only_larger_datagrams(void **state)
+{
+	(void)state;
+	struct netsim *ns = mk("mtu 1232");
+	assert_false(netsim_is_passthrough(ns));
+	struct tag g;
+	assert_int_equal(push_tag(ns, 0, 1, 1232), 0);
+	assert_int_equal(push_tag(ns, 0, 2, 1233), 0);
+	assert_int_equal(push_tag(ns, 0, 3, 64), 0);
+	assert_int_equal(pop_tag(ns, 0, &g), 1);
+	assert_int_equal(g.idx, 1);
+	assert_int_equal(pop_tag(ns, 0, &g), 1);
+	assert_int_equal(g.idx, 3);
+	assert_int_equal(pop_tag(ns, 0, &g), 0);
+	struct netsim_counters c;
+	netsim_counters(ns, &c);
+	assert_int_equal(c.too_big, 1);
+	assert_int_equal(c.lost, 0);
+	assert_int_equal(c.passed, 2);
+	check_invariant(ns);
+	netsim_free(ns);
+
+	/* with loss too: the small datagrams drop exactly as without mtu */
+	struct netsim *a = mk("loss 30% seed 5"), *b = mk("loss 30% mtu 100 seed 5");
+	struct netsim_counters ca, cb;
+	for (uint64_t i = 0; i < 1000; i++) {
+		push_tag(a, i * 1000, i, 64);
+		push_tag(b, i * 1000, i, 64);
+		push_tag(b, i * 1000, i, 101); /* never passes, draws nothing */
+	}
+	netsim_counters(a, &ca);
+	netsim_counters(b, &cb);
+	assert_int_equal(ca.lost, cb.lost);
+	assert_int_equal(cb.too_big, 1000);
+	check_invariant(b);
+	netsim_free(a);
+	netsim_free(b);
+
+	/* the word parses, describes itself and refuses nonsense by name */
+	char err[256], out[NETSIM_DESCRIBE_MAX];
+	struct netsim_config cfg;
+	assert_int_equal(netsim_parse(&cfg, "mtu 1452 loss 1%", err, sizeof err), 0);
+	assert_int_equal(cfg.mtu, 1452);
+	assert_true(netsim_config_describe(&cfg, out, sizeof out) > 0);
+	assert_string_equal(out, "loss 1% mtu 1452");
+	assert_int_equal(netsim_parse(&cfg, "mtu 0", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_non_null(strstr(err, "mtu"));
+	assert_int_equal(netsim_parse(&cfg, "mtu", err, sizeof err), UDP_ENETSIM_MISSING);
+	assert_int_equal(netsim_parse(&cfg, "mtu big", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_int_equal(netsim_parse(&cfg, "mtu 2000000", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_int_equal(netsim_parse(&cfg, "mtu 1000 mtu 900", err, sizeof err), UDP_ENETSIM_TWICE);
+}
+
 static void error_messages_exactly(void **state)
 {
 	(void)state;
@@ -1061,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(describe_normalizes),
 		cmocka_unit_test(units_are_exact),
 		cmocka_unit_test(malformed_specs_are_rejected_by_name),
+		cmocka_unit_test(mtu_drops_only_larger_datagrams),
 		cmocka_unit_test(error_messages_exactly),
 		cmocka_unit_test(config_api_checks_ranges),
 		cmocka_unit_test(steady_flow_reuses_buffers_and_drains),

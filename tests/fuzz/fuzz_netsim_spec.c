@@ -10,7 +10,7 @@
  *
  * Invariants: a spec that parses is in range for netsim_new_config
  * and its description parses back to the same description; after every
- * step in + duplicated == passed + lost + queue_drops + queued; pop gives
+ * step in + duplicated == passed + lost + too_big + queue_drops + queued; pop gives
  * what was pushed (exactly, or with at most one bit flipped when the spec
  * corrupts), with its address; pop returns nothing before next_due() and
  * something at it. */
@@ -29,7 +29,7 @@ static void check_counters(const struct netsim *ns, uint64_t bytes_in)
 {
 	struct netsim_counters c;
 	netsim_counters(ns, &c);
-	check(c.in + c.duplicated == c.passed + c.lost + c.queue_drops + c.queued);
+	check(c.in + c.duplicated == c.passed + c.lost + c.too_big + c.queue_drops + c.queued);
 	check(c.bytes_in == bytes_in && c.bytes_passed <= bytes_in + c.duplicated * MAX_PKT);
 	check((c.queued == 0) == (netsim_next_due(ns) == UINT64_MAX));
 }
