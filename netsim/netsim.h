@@ -39,7 +39,7 @@ struct netsim;
 enum netsim_loss_model {
 	NETSIM_LOSS_NONE = 0,
 	NETSIM_LOSS_RANDOM,  /* loss [random] P [CORR] */
-	NETSIM_LOSS_GEMODEL, /* loss gemodel p [r [1-h [1-k]]] */
+	NETSIM_LOSS_GEMODEL, /* loss gemodel p [r [1-h [1-k]]], loss burst MEAN LEN */
 	NETSIM_LOSS_STATE,   /* loss state p13 [p31 [p32 [p23 [p14]]]] */
 };
 
@@ -79,6 +79,9 @@ struct netsim_config {
 	/* RANDOM: P, CORR.  GEMODEL: p, r, 1-h, 1-k.
 	 * STATE: p13, p31, p32, p23, p14. */
 	double loss[5];
+	/* `loss burst MEAN LEN` as written (burst_len 0: not given that way);
+	 * loss[] holds the gemodel it maps to, which is what runs. */
+	double burst_mean, burst_len;
 	double corrupt, corrupt_corr;
 	double duplicate, duplicate_corr;
 	double reorder, reorder_corr;

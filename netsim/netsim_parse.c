@@ -344,6 +344,47 @@ static int parse_pct_corr(struct lexer *lx, const char *word, double *p, double 
 
 #define SUM_SLACK 1e-10
 
+/* `loss burst MEAN LEN`: mean loss and mean burst length in words people
+ * use, mapped onto the simple Gilbert chain (a bad state always loses, a
+ * good one never): bursts last 1/r packets on average and the chain is bad
+ * p/(p+r) of the time, so r = 1/LEN and p = MEAN r / (1 - MEAN). */
+static int parse_burst(struct lexer *lx, struct netsim_config *cfg)
+{
+	struct tok t;
+	double mean, len;
+	size_t used;
+	lx->takes = "loss burst takes MEAN% and LEN";
+	int rc = need(lx, &t, "loss burst", "mean loss (e.g. loss burst 5% 3)");
+	if (rc == 0)
+		rc = parse_percent(lx, "loss burst", t, &mean);
+	if (rc == 0)
+		rc = need(lx, &t, "loss burst", "mean burst length in packets (e.g. loss burst 5% 3)");
+	if (rc != 0)
+		return rc;
+	if (read_decimal(t, &used, &len) < 0 || used != t.n)
+		return fail(lx, UDP_ENETSIM_VALUE, "loss burst: '%.*s%s' is not a burst length"
+			    " (a number of packets, e.g. 3 or 2.5)", Q(t));
+	if (len < 1.0 || len > 1e9)
+		return fail(lx, UDP_ENETSIM_VALUE, "loss burst: a mean burst length of '%.*s%s'"
+			    " is not between 1 and 1000000000 packets", Q(t));
+	/* p <= 1 caps the mean: each burst needs a good packet after it */
+	if (mean >= 1.0 || mean > len / (len + 1.0) + SUM_SLACK)
+		return fail(lx, UDP_ENETSIM_VALUE, "loss burst: a mean loss of %.4g%% cannot be"
+			    " made of bursts %.4g packets long (at most %.4g%%: every burst"
+			    " ends with a delivered packet)", mean * 100.0, len,
+			    100.0 * len / (len + 1.0));
+	double r = 1.0 / len, p = mean * r / (1.0 - mean);
+	cfg->loss_model = NETSIM_LOSS_GEMODEL;
+	cfg->loss[0] = p > 1.0 ? 1.0 : p;
+	cfg->loss[1] = r;
+	cfg->loss[2] = 1.0;
+	cfg->loss[3] = 0.0;
+	cfg->loss[4] = 0.0;
+	cfg->burst_mean = mean;
+	cfg->burst_len = len;
+	return 0;
+}
+
 static int parse_loss(struct lexer *lx, struct netsim_config *cfg)
 {
 	struct tok t;
@@ -351,6 +392,10 @@ static int parse_loss(struct lexer *lx, struct netsim_config *cfg)
 	int rc;
 	if (peek(lx, &t) && tok_is(t, "random"))
 		next(lx, &t);
+	if (peek(lx, &t) && tok_is(t, "burst")) {
+		next(lx, &t);
+		return parse_burst(lx, cfg);
+	}
 	if (peek(lx, &t) && (tok_is(t, "gemodel") || tok_is(t, "state"))) {
 		int ge = tok_is(t, "gemodel");
 		const char *word = ge ? "loss gemodel" : "loss state";
@@ -713,6 +758,11 @@ int netsim_config_describe(const struct netsim_config *cfg, char *buf, size_t ca
 			put(&o, "%s", pct(a, sizeof a, v[1]));
 		break;
 	case NETSIM_LOSS_GEMODEL:
+		if (cfg->burst_len > 0) {
+			put(&o, "loss burst %s %.9g", pct(a, sizeof a, cfg->burst_mean),
+			    cfg->burst_len);
+			break;
+		}
 		put(&o, "loss gemodel %s %s %s %s", pct(a, sizeof a, v[0]), pct(b, sizeof b, v[1]),
 		    pct(c, sizeof c, v[2]), pct(d, sizeof d, v[3]));
 		break;

@@ -233,6 +233,38 @@ static void gemodel_burst_length_is_one_over_r(void **state)
 	assert_near(burst, 10, 0.05 * 10, "mean burst length r=10%");
 }
 
+/* `loss burst MEAN LEN` gives the mean loss and burst length it names. */
+static void burst_words_give_mean_and_length(void **state)
+{
+	(void)state;
+	double rate, after, burst;
+	loss_pattern("loss burst 5% 3 seed 9", 1000000, &rate, &after, &burst);
+	assert_near(rate, 0.05, 0.003, "loss burst mean");
+	assert_near(burst, 3, 0.05 * 3, "loss burst length");
+	loss_pattern("loss burst 20% 1.5 seed 4", 1000000, &rate, &after, &burst);
+	assert_near(rate, 0.20, 0.005, "loss burst 20% mean");
+	assert_near(burst, 1.5, 0.05 * 1.5, "loss burst 1.5 length");
+	/* the words survive describe and parse back; it is a gemodel inside */
+	char err[256], out[NETSIM_DESCRIBE_MAX], again[NETSIM_DESCRIBE_MAX];
+	struct netsim_config cfg;
+	assert_int_equal(netsim_parse(&cfg, "loss burst 5% 3", err, sizeof err), 0);
+	assert_int_equal(cfg.loss_model, NETSIM_LOSS_GEMODEL);
+	assert_near(cfg.loss[1], 1.0 / 3, 1e-12, "r = 1/LEN");
+	assert_true(netsim_config_describe(&cfg, out, sizeof out) > 0);
+	assert_string_equal(out, "loss burst 5% 3");
+	assert_int_equal(netsim_parse(&cfg, out, err, sizeof err), 0);
+	assert_true(netsim_config_describe(&cfg, again, sizeof again) > 0);
+	assert_string_equal(out, again);
+	/* what cannot be: each burst ends with a delivered packet */
+	assert_int_equal(netsim_parse(&cfg, "loss burst 60% 1", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_non_null(strstr(err, "at most 50%"));
+	assert_int_equal(netsim_parse(&cfg, "loss burst 5% 0.5", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_int_equal(netsim_parse(&cfg, "loss burst 5%", err, sizeof err), UDP_ENETSIM_MISSING);
+	assert_int_equal(netsim_parse(&cfg, "loss burst 5% x", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_int_equal(netsim_parse(&cfg, "loss burst 100% 9", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_int_equal(netsim_parse(&cfg, "loss burst 0% 4", err, sizeof err), 0);
+}
+
 static void gemodel_p_alone_is_bernoulli(void **state)
 {
 	(void)state;
@@ -1090,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(bernoulli_loss_rate),
 		cmocka_unit_test(loss_correlation_keeps_rate_and_clusters),
 		cmocka_unit_test(gemodel_burst_length_is_one_over_r),
+		cmocka_unit_test(burst_words_give_mean_and_length),
 		cmocka_unit_test(gemodel_p_alone_is_bernoulli),
 		cmocka_unit_test(gemodel_gilbert_elliott_rate),
 		cmocka_unit_test(state_model_matches_its_chain),
