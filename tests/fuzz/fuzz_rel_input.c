@@ -217,10 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.initial_seq = (data[0] & 4) ? 0xfffffff0u : 1000;
 	cfg.ack_delay_us = (data[0] & 8) ? 25000 : 0;
 	cfg.cc = (data[0] & 16) ? &rel_cc_reno : NULL;
-	int err;
 	struct rel_core *c = NULL;
-	err = rel_core_new(&c, &cfg);
-	check(c != NULL);
+	check(rel_core_new(&c, &cfg) == 0 && c != NULL);
 	memset(srcs, 0, sizeof srcs);
 	srcs[0].addr = addr_a;
 	srcs[0].len = sizeof addr_a;
