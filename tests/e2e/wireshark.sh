@@ -1,0 +1,108 @@
+#!/bin/bash
+# tools/wireshark/udpkit.lua on a real capture: the tools talk inside a
+# fresh network namespace (only lo), dumpcap records lo, and tshark with the
+# dissector must name every field of a handshake, data, an ack, a sealed
+# header and chat packets (a beacon, and a line inside a reliable message).
+if [ "${E2E_IN_NETNS:-}" != 1 ]; then
+	if ! command -v tshark >/dev/null 2>&1 || ! command -v dumpcap >/dev/null 2>&1; then
+		echo "SKIP: wireshark -- tshark/dumpcap not installed (Debian: tshark)"
+		exit 0
+	fi
+	if ! unshare -n true 2>/dev/null; then
+		echo "SKIP: wireshark -- cannot create a network namespace (need root)"
+		exit 0
+	fi
+	exec unshare -n env E2E_IN_NETNS=1 bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.bash"
+LUA=$TOP/tools/wireshark/udpkit.lua
+
+ip link set lo up && ip link set lo multicast on || { fail "netns set-up" "ip link"; exit 1; }
+ip route add 224.0.0.0/4 dev lo
+
+# --- capture what the tools send ------------------------------------------------
+dumpcap -q -a duration:60 -i lo -f udp -w "$T/cap.pcapng" 2>"$T/dumpcap.err" &
+DPID=$!
+PIDS+=("$DPID")
+for _ in $(seq 250); do
+	grep -q 'Capturing on' "$T/dumpcap.err" && break
+	sleep 0.02
+done
+
+start_recv rel -r --raw -c 1 127.0.0.1 0
+printf 'hello wireshark' | snd -r "127.0.0.1:$PORT"
+wait_pid "$RPID" 10
+ok "reliable transfer captured" [ "$(cat "$T/rel.out")" = "hello wireshark" ]
+
+"$BIN/udpkey" genkey -o "$T/key" 2>"$T/last.err"
+KEYID=$("$BIN/udpkey" id "$T/key" 2>/dev/null)
+start_recv sealed -k "$T/key" -c 1 127.0.0.1 0
+printf 'secret words' | snd -k "$T/key" "127.0.0.1:$PORT"
+wait_pid "$RPID" 10
+ok "sealed datagram captured" [ "$(cat "$T/sealed.out")" = "secret words" ]
+
+CHAT_CMD=(timeout -k 2 30)
+chat_start ann --beacon 0.2
+chat_start bob --beacon 0.2
+okx "chat peers meet" 'wait_grep "$T/bob.out" "\"type\":\"join\",.*\"from\":\"ann#" 1 10'
+chat_say ann "hi from ann"
+okx "chat line arrives" 'wait_grep "$T/bob.out" "hi from ann" 1 10'
+chat_stop ann
+chat_stop bob
+
+# libpcap hands packets over in blocks: wait (bounded) until the last ones
+# are in the file, or a SIGINT could end dumpcap before their block does
+for _ in $(seq 100); do
+	tshark -r "$T/cap.pcapng" -Y 'udp contains "hi from ann"' 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
+kill -INT "$DPID" 2>/dev/null
+wait_pid "$DPID" 10
+
+# --- read it back with the dissector ----------------------------------------------
+fields() { # tshark -T fields for the given -e fields, of udpkit frames only
+	local args=()
+	for f in "$@"; do args+=(-e "$f"); done
+	timeout 60 tshark -X "lua_script:$LUA" -r "$T/cap.pcapng" -Y "$FILTER" \
+		-T fields -E separator=' ' -E occurrence=f "${args[@]}" 2>>"$T/tshark.err"
+}
+FILTER=udpkit
+fields udpkit.type >"$T/types"
+for t in 1:HELLO 2:COOKIE 3:CONNECT 4:ACCEPT 5:DATA 6:ACK; do
+	okx "dissector: a ${t#*:} packet" "grep -qx '${t%%:*}' '$T/types'"
+done
+
+FILTER='udpkit.type == 3'
+okx "dissector: CONNECT fields" \
+	'fields udpkit.dst_sid udpkit.src_sid udpkit.bucket udpkit.cookie udpkit.init_seq udpkit.window_pkts udpkit.max_msg udpkit.budget udpkit.crc | head -n 1 >"$T/c" && [ "$(wc -w <"$T/c")" = 9 ]'
+FILTER='udpkit.type == 2'
+okx "dissector: COOKIE fields" \
+	'fields udpkit.dst_sid udpkit.bucket udpkit.cookie udpkit.crc | head -n 1 >"$T/k" && [ "$(wc -w <"$T/k")" = 4 ]'
+FILTER='udpkit.type == 4'
+okx "dissector: ACCEPT fields" \
+	'fields udpkit.dst_sid udpkit.src_sid udpkit.init_seq udpkit.window_pkts udpkit.max_msg udpkit.budget | head -n 1 >"$T/x" && [ "$(wc -w <"$T/x")" = 6 ]'
+FILTER='udpkit.type == 1'
+okx "dissector: HELLO is padded to 64 bytes" \
+	'fields udpkit.src_sid udpkit.padding | head -n 1 >"$T/h" && read -r sid pad <"$T/h" && [ ${#pad} = $(( (64 - 16) * 2 )) ]'
+FILTER='udpkit.type == 5 && udpkit.msg_len == 15'
+okx "dissector: DATA fields and payload" \
+	'fields udpkit.ts udpkit.cum_ack udpkit.seq udpkit.frag_index udpkit.frag_count udpkit.payload | head -n 1 >"$T/d" && [ "$(wc -w <"$T/d")" = 6 ] && grep -q "68656c6c6f2077697265736861726b$" "$T/d"'
+FILTER='udpkit.type == 6'
+okx "dissector: ACK has its ack block" \
+	'fields udpkit.ts udpkit.window udpkit.cum_ack udpkit.nsack | head -n 1 >"$T/a" && [ "$(wc -w <"$T/a")" = 4 ]'
+
+FILTER=udpkit_seal
+okx "dissector: sealed header, key id as udpkey says, body opaque" \
+	'fields udpkit_seal.version udpkit_seal.flags.sealed udpkit_seal.key_id udpkit_seal.counter udpkit_seal.ciphertext_len udpkit_seal.tag | head -n 1 >"$T/s" && read -r v sealed kid ctr n tag <"$T/s" && [ "$v" = 1 ] && [ "$sealed" = 1 ] && [ "$((kid))" = "$((0x$KEYID))" ] && [ "$n" = 12 ] && [ -n "$tag" ]'
+okx "dissector: no plaintext of the sealed datagram shows" \
+	'! timeout 60 tshark -X "lua_script:$LUA" -r "$T/cap.pcapng" -V 2>/dev/null | grep -q "secret words"'
+
+FILTER='udpkit_chat.type == 1'
+okx "dissector: a chat beacon with its nick and port" \
+	'fields udpkit_chat.id udpkit_chat.port udpkit_chat.nick | grep -q " ann$"'
+FILTER='udpkit_chat.text == "hi from ann" && udpkit.type == 5'
+okx "dissector: a chat line inside a reliable DATA packet" \
+	'fields udpkit.seq udpkit_chat.type udpkit_chat.nick >"$T/m" && grep -q "^[0-9][0-9,]* [0-9,]*4[0-9,]* [a-z,]*ann" "$T/m"'
+
+okx "tshark read the capture without Lua errors" '! grep -qi "lua.*error\|error.*lua" "$T/tshark.err"'
+e2e_summary
