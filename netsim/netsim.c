@@ -17,12 +17,9 @@
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_rng.h"
 
 enum { RNG_LOSS, RNG_DUP, RNG_CORRUPT, RNG_REORDER, RNG_DELAY, RNG_STREAMS };
-
-struct rng {
-	uint64_t s[4]; /* xoshiro256** */
-};
 
 /* A yes/no choice with tc's PERCENT [CORRELATION]. */
 struct choice {
@@ -43,7 +40,7 @@ struct slot {
 struct netsim {
 	struct netsim_config cfg;
 	int passthrough;
-	struct rng rng[RNG_STREAMS];
+	struct netsim_rng rng[RNG_STREAMS];
 	struct choice loss, dup, corrupt, reorder;
 	int loss_state;       /* gemodel: 0 good, 1 bad; state: 1..4 */
 	uint32_t gap_count;   /* delayed packets since the last reordered one */
@@ -62,58 +59,16 @@ struct netsim {
 	struct netsim_counters cnt;
 };
 
-/* ---- PRNG: xoshiro256**, seeded through splitmix64 (Vigna) ---- */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static void rng_seed(struct rng *r, uint64_t seed, unsigned stream)
-{
-	uint64_t x = seed ^ (0xd1b54a32d192ed03ull * (stream + 1));
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
-}
-
-/* [0, 1) with 53 random bits */
-static double uniform(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 /* CORRELATION is the chance of repeating the previous outcome instead of
  * drawing afresh.  That keeps the long-run rate at exactly PERCENT (netem
  * blends random numbers instead, which drags the rate; see NETSIM.md). */
-static int decide(struct rng *r, struct choice *c)
+static int decide(struct netsim_rng *r, struct choice *c)
 {
 	if (c->p <= 0.0)
 		return 0;
-	if (c->corr > 0.0 && uniform(r) < c->corr)
+	if (c->corr > 0.0 && netsim_rng_unit(r) < c->corr)
 		return c->last;
-	c->last = uniform(r) < c->p;
+	c->last = netsim_rng_unit(r) < c->p;
 	return c->last;
 }
 
@@ -123,7 +78,7 @@ static int decide(struct rng *r, struct choice *c)
  * whether this packet is lost. */
 static int lose(struct netsim *ns)
 {
-	struct rng *r = &ns->rng[RNG_LOSS];
+	struct netsim_rng *r = &ns->rng[RNG_LOSS];
 	const double *v = ns->cfg.loss;
 	double u;
 	switch (ns->cfg.loss_model) {
@@ -132,14 +87,14 @@ static int lose(struct netsim *ns)
 	case NETSIM_LOSS_RANDOM:
 		return decide(r, &ns->loss);
 	case NETSIM_LOSS_GEMODEL: /* v: p r 1-h 1-k */
-		u = uniform(r);
+		u = netsim_rng_unit(r);
 		if (ns->loss_state == 0 && u < v[0])
 			ns->loss_state = 1;
 		else if (ns->loss_state == 1 && u < v[1])
 			ns->loss_state = 0;
-		return uniform(r) < (ns->loss_state ? v[2] : v[3]);
+		return netsim_rng_unit(r) < (ns->loss_state ? v[2] : v[3]);
 	case NETSIM_LOSS_STATE: /* v: p13 p31 p32 p23 p14 */
-		u = uniform(r);
+		u = netsim_rng_unit(r);
 		switch (ns->loss_state) {
 		case 1: /* good reception */
 			if (u < v[0])
@@ -170,11 +125,11 @@ static int lose(struct netsim *ns)
 
 /* Sum of 12 uniforms minus 6: mean 0, variance 1, bell-shaped within
  * +-6; exact arithmetic, unlike Box-Muller's log and cos. */
-static double std_normal(struct rng *r)
+static double std_normal(struct netsim_rng *r)
 {
 	double s = 0.0;
 	for (int i = 0; i < 12; i++)
-		s += uniform(r);
+		s += netsim_rng_unit(r);
 	return s - 6.0;
 }
 
@@ -195,17 +150,17 @@ static double cbrt_ge1(double y)
 
 /* Pareto with shape 3 (finite variance, heavy tail), shifted and scaled
  * to mean 0 and standard deviation 1: never below -0.577. */
-static double std_pareto(struct rng *r)
+static double std_pareto(struct netsim_rng *r)
 {
 	const double xm = 1.1547005383792515; /* 2/sqrt(3) makes the sd 1 */
-	double u = 1.0 - uniform(r);          /* (0, 1] */
+	double u = 1.0 - netsim_rng_unit(r);          /* (0, 1] */
 	return xm * (cbrt_ge1(1.0 / u) - 1.5);
 }
 
 static double jitter_z(struct netsim *ns)
 {
-	struct rng *r = &ns->rng[RNG_DELAY];
-	if (ns->cfg.delay_corr > 0.0 && ns->have_z && uniform(r) < ns->cfg.delay_corr)
+	struct netsim_rng *r = &ns->rng[RNG_DELAY];
+	if (ns->cfg.delay_corr > 0.0 && ns->have_z && netsim_rng_unit(r) < ns->cfg.delay_corr)
 		return ns->last_z;
 	double z;
 	switch (ns->cfg.dist) {
@@ -220,7 +175,7 @@ static double jitter_z(struct netsim *ns)
 		z = (0.25 * std_normal(r) + 0.75 * std_pareto(r)) * 1.2649110640673518;
 		break;
 	default: /* uniform over [-1, 1): DELAY +- JITTER, as netem */
-		z = 2.0 * uniform(r) - 1.0;
+		z = 2.0 * netsim_rng_unit(r) - 1.0;
 		break;
 	}
 	ns->last_z = z;
@@ -367,7 +322,7 @@ static int enqueue(struct netsim *ns, uint64_t now, const void *pkt, size_t len,
 		memset(&s->addr, 0, sizeof s->addr);
 
 	if (len > 0 && decide(&ns->rng[RNG_CORRUPT], &ns->corrupt)) {
-		uint64_t x = rng_next(&ns->rng[RNG_CORRUPT]);
+		uint64_t x = netsim_rng_next(&ns->rng[RNG_CORRUPT]);
 		s->data[(x >> 3) % len] ^= (uint8_t)(1u << (x & 7));
 		ns->cnt.corrupted++;
 	}
@@ -433,7 +388,7 @@ static int config_ok(const struct netsim_config *c)
 static void restart_random(struct netsim *ns)
 {
 	for (unsigned i = 0; i < RNG_STREAMS; i++)
-		rng_seed(&ns->rng[i], ns->cfg.seed, i);
+		netsim_rng_seed(&ns->rng[i], ns->cfg.seed, i);
 	ns->loss.last = ns->dup.last = ns->corrupt.last = ns->reorder.last = 0;
 	ns->loss_state = ns->cfg.loss_model == NETSIM_LOSS_STATE ? 1 : 0;
 	ns->gap_count = 0;

@@ -1,4 +1,9 @@
-/* rel_drv.c - see rel_drv.h.  Clock, poll and the socket live here only. */
+/* rel_drv.c - see rel_drv.h.  Clock, poll and the socket live here only.
+ *
+ * One clock: the socket's (udp_sock_now()).  Its netsim models hold
+ * datagrams until times on that clock, so the core's timers must run on it
+ * too, or a socket given a clock of its own would compare deadlines of one
+ * time base against the other. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -39,6 +44,11 @@ uint64_t rel_drv_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t rel_drv_time(const struct rel_drv *d)
+{
+	return udp_sock_now(d->sock);
 }
 
 int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *sock)
@@ -86,7 +96,7 @@ int rel_drv_connect(struct rel_drv *d, const struct udp_addr *peer, uint32_t *id
 {
 	if (!d || !peer || peer->len == 0)
 		return UDP_EINVAL;
-	return rel_connect(d->core, &peer->u, peer->len, rel_drv_now(), id);
+	return rel_connect(d->core, &peer->u, peer->len, rel_drv_time(d), id);
 }
 
 int rel_drv_peer_addr(const struct rel_drv *d, uint32_t peer, struct udp_addr *out)
@@ -107,7 +117,7 @@ int rel_drv_flush(struct rel_drv *d)
 			/* the core may have stopped for room in the out-queue */
 			if (rel_next_deadline(d->core) != 0)
 				break;
-			rel_update(d->core, rel_drv_now());
+			rel_update(d->core, rel_drv_time(d));
 			if (!rel_out_pending(d->core))
 				break;
 			continue;
@@ -176,7 +186,7 @@ static int receive(struct rel_drv *d)
 			rc = n;
 			break;
 		}
-		uint64_t now = rel_drv_now();
+		uint64_t now = rel_drv_time(d);
 		for (int i = 0; i < n; i++) {
 			struct udp_msg *m = &d->rx[i];
 			const uint8_t *p = m->buf;
@@ -208,7 +218,8 @@ uint64_t rel_drv_next_deadline(const struct rel_drv *d)
 {
 	uint64_t dl = rel_next_deadline(d->core);
 	/* A netsim model on the socket (udp_sock.h) holds delayed datagrams
-	 * that no poll() reports; both clocks are CLOCK_MONOTONIC in us. */
+	 * that no poll() reports; its times and the core's are both the
+	 * socket's clock. */
 	uint64_t due = udp_sock_next_due(d->sock);
 	return due < dl ? due : dl;
 }
@@ -224,12 +235,12 @@ static int after_wait(struct rel_drv *d, int readable)
 {
 	(void)udp_sock_flush(d->sock);
 	uint64_t due = udp_sock_next_due(d->sock);
-	if (readable || (due != UINT64_MAX && due <= udp_sock_now(d->sock))) {
+	if (readable || (due != UINT64_MAX && due <= rel_drv_time(d))) {
 		int rc = receive(d);
 		if (rc < 0)
 			return rc;
 	}
-	rel_update(d->core, rel_drv_now());
+	rel_update(d->core, rel_drv_time(d));
 	rel_drv_flush(d);
 	return 0;
 }
@@ -239,7 +250,7 @@ int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 	if (!d)
 		return UDP_EINVAL;
 	rel_drv_flush(d);
-	uint64_t now = rel_drv_now();
+	uint64_t now = rel_drv_time(d);
 	uint64_t dl = rel_drv_next_deadline(d);
 	/* In microseconds: pacing gaps are far below a millisecond, and a
 	 * poll() rounded up to whole ms would cap a paced sender. */

@@ -26,8 +26,14 @@ struct rel_drv_stats {
 int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *sock);
 void rel_drv_free(struct rel_drv *d); /* NULL is a no-op */
 
-/* CLOCK_MONOTONIC in microseconds: the time the driver feeds the core. */
+/* CLOCK_MONOTONIC in microseconds: the default clock of a socket, so the
+ * driver's time when none was set with udp_sock_set_clock(). */
 uint64_t rel_drv_now(void);
+/* The time the driver feeds the core: the socket's clock (udp_sock_now()).
+ * Pass it to rel_send/rel_close too, so one time base runs everything.
+ * rel_drv_run_once() waits (dl - now) of real time: with a clock of one's
+ * own that does not follow real time, use rel_drv_service() instead. */
+uint64_t rel_drv_time(const struct rel_drv *d);
 
 /* Starts a session with peer (rel_connect with the address blob). */
 int rel_drv_connect(struct rel_drv *d, const struct udp_addr *peer, uint32_t *id);
@@ -48,7 +54,7 @@ int rel_drv_run_once(struct rel_drv *d, int max_wait_ms);
 
 /* For an event loop of the caller's own (epoll, libuv, ...): watch this
  * descriptor for input (and for output while rel_out_pending()), wake at
- * rel_drv_next_deadline() (CLOCK_MONOTONIC us, as rel_drv_now(); 0: now,
+ * rel_drv_next_deadline() (us on rel_drv_time()'s clock; 0: now,
  * UINT64_MAX: no timer), then call rel_drv_run_once(d, 0). */
 int rel_drv_fd(const struct rel_drv *d);
 uint64_t rel_drv_next_deadline(const struct rel_drv *d);

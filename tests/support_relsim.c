@@ -3,48 +3,113 @@
 #include <string.h>
 
 #include "support_relsim.h"
+#include "udp_err.h"
 
-struct sim_pkt {
-	uint64_t at, order;
+/* Who sent a datagram and to whom travels in the address netsim carries
+ * beside it, so a bit flipped by `corrupt` hits the payload only. */
+struct hop {
 	int from, to;
+};
+
+struct wire {
+	struct netsim *ns;
+	struct netsim_counters seen; /* counted into sim_stats so far */
+};
+
+/* sim_inject()'s datagrams, which pass no link. */
+struct injected {
+	uint64_t at, order;
+	struct hop hop;
 	size_t len;
 	uint8_t *data;
 };
 
 struct sim {
-	struct sim_link link;
-	uint64_t rng, now, order;
+	struct sim_link link;     /* the default links' description */
+	uint64_t seed, now, order;
+	unsigned generation;      /* bumped by sim_set_link: fresh seeds */
 	struct rel_core *nodes[SIM_MAX_NODES];
 	uint8_t addrs[SIM_MAX_NODES][4];
 	int n;
-	struct sim_pkt *heap;
-	size_t hlen, hcap;
+	int route[SIM_MAX_NODES][SIM_MAX_NODES]; /* wire index, -1: default not made yet */
+	int custom[SIM_MAX_NODES][SIM_MAX_NODES]; /* set by sim_route: sim_set_link leaves it */
+	struct wire *wires;       /* never shrinks: retired wires still drain */
+	int nwires, wires_cap;
+	struct injected *inj;
+	size_t ninj, inj_cap;
+	uint8_t *buf;             /* one datagram popped from a wire */
+	size_t buf_cap;
 	sim_tap_fn tap;
 	void *tap_ctx;
 	struct sim_stats st;
 };
 
-uint64_t sim_rand(uint64_t *x)
+int sim_link_config(const struct sim_link *l, uint64_t seed, struct netsim_config *cfg)
 {
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	netsim_config_default(cfg);
+	if (l && l->netem) {
+		int rc = netsim_parse(cfg, l->netem, NULL, 0);
+		if (rc < 0)
+			return rc;
+		if (!(cfg->given & NETSIM_GIVEN_SEED))
+			cfg->seed = seed;
+		return 0;
+	}
+	cfg->seed = seed;
+	cfg->limit = NETSIM_LIMIT_MAX; /* the old sim had no queue limit */
+	if (!l)
+		return 0;
+	if (l->loss > 0) {
+		cfg->given |= NETSIM_GIVEN_LOSS;
+		cfg->loss_model = NETSIM_LOSS_RANDOM;
+		cfg->loss[0] = l->loss;
+	}
+	if (l->dup > 0) {
+		cfg->given |= NETSIM_GIVEN_DUPLICATE;
+		cfg->duplicate = l->dup;
+	}
+	if (l->corrupt > 0) {
+		cfg->given |= NETSIM_GIVEN_CORRUPT;
+		cfg->corrupt = l->corrupt;
+	}
+	if (l->reorder > 0) {
+		cfg->given |= NETSIM_GIVEN_REORDER;
+		cfg->reorder = l->reorder;
+		cfg->gap = 1; /* every packet may overtake, as tc without gap */
+	}
+	if (l->delay_us || l->jitter_us) {
+		/* [delay, delay + jitter] as netem's centre +- half width; in
+		 * ns, so an odd jitter loses nothing */
+		cfg->given |= NETSIM_GIVEN_DELAY;
+		cfg->delay_ns = l->delay_us * 1000 + l->jitter_us * 500;
+		cfg->jitter_ns = l->jitter_us * 500;
+	}
+	return 0;
 }
 
-static double unit(struct sim *s)
+static int check_link(const struct sim_link *l)
 {
-	return (double)(sim_rand(&s->rng) >> 11) / 9007199254740992.0;
+	struct netsim_config cfg;
+	struct netsim *ns;
+	int rc = sim_link_config(l, 0, &cfg);
+	if (rc < 0)
+		return rc;
+	rc = netsim_new_config(&ns, &cfg);
+	netsim_free(ns);
+	return rc;
 }
 
 struct sim *sim_new(uint64_t seed, const struct sim_link *link)
 {
+	if (check_link(link) < 0)
+		return NULL;
 	struct sim *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->rng = seed;
+	s->seed = seed;
 	if (link)
 		s->link = *link;
+	memset(s->route, -1, sizeof s->route);
 	s->now = 1000000; /* start at t = 1 s */
 	return s;
 }
@@ -53,9 +118,13 @@ void sim_free(struct sim *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->hlen; i++)
-		free(s->heap[i].data);
-	free(s->heap);
+	for (int i = 0; i < s->nwires; i++)
+		netsim_free(s->wires[i].ns);
+	free(s->wires);
+	for (size_t i = 0; i < s->ninj; i++)
+		free(s->inj[i].data);
+	free(s->inj);
+	free(s->buf);
 	free(s);
 }
 
@@ -82,9 +151,61 @@ void sim_set_tap(struct sim *s, sim_tap_fn fn, void *ctx)
 	s->tap_ctx = ctx;
 }
 
-void sim_set_link(struct sim *s, const struct sim_link *link)
+static int wire_new(struct sim *s, const struct sim_link *l, uint64_t seed)
 {
+	struct netsim_config cfg;
+	int rc = sim_link_config(l, seed, &cfg);
+	if (rc < 0)
+		return rc;
+	if (s->nwires == s->wires_cap) {
+		int cap = s->wires_cap ? 2 * s->wires_cap : 8;
+		struct wire *w = realloc(s->wires, (size_t)cap * sizeof *w);
+		if (!w)
+			return UDP_ENOMEM;
+		s->wires = w;
+		s->wires_cap = cap;
+	}
+	struct wire *w = &s->wires[s->nwires];
+	memset(w, 0, sizeof *w);
+	rc = netsim_new_config(&w->ns, &cfg);
+	if (rc < 0)
+		return rc;
+	return s->nwires++;
+}
+
+int sim_set_link(struct sim *s, const struct sim_link *link)
+{
+	int rc = check_link(link);
+	if (rc < 0)
+		return rc;
 	s->link = *link;
+	s->generation++;
+	for (int f = 0; f < SIM_MAX_NODES; f++)
+		for (int t = 0; t < SIM_MAX_NODES; t++)
+			if (!s->custom[f][t])
+				s->route[f][t] = -1; /* the old wire drains, unrouted */
+	return 0;
+}
+
+int sim_link_add(struct sim *s, const struct sim_link *link)
+{
+	uint64_t x = s->seed ^ 0x6c696e6b00000000ull ^ (uint64_t)s->nwires;
+	return wire_new(s, link, netsim_rng_mix(&x));
+}
+
+int sim_route(struct sim *s, int from, int to, int link)
+{
+	if (from < 0 || to < 0 || from >= SIM_MAX_NODES || to >= SIM_MAX_NODES ||
+	    link < 0 || link >= s->nwires)
+		return UDP_EINVAL;
+	s->route[from][to] = link;
+	s->custom[from][to] = 1;
+	return 0;
+}
+
+void sim_link_counters(const struct sim *s, int link, struct netsim_counters *out)
+{
+	netsim_counters(link >= 0 && link < s->nwires ? s->wires[link].ns : NULL, out);
 }
 
 uint64_t sim_now(const struct sim *s)
@@ -102,95 +223,64 @@ const struct sim_stats *sim_stats(const struct sim *s)
 	return &s->st;
 }
 
-static int before(const struct sim_pkt *a, const struct sim_pkt *b)
-{
-	return a->at < b->at || (a->at == b->at && a->order < b->order);
-}
-
-static void heap_push(struct sim *s, struct sim_pkt p)
-{
-	if (s->hlen == s->hcap) {
-		size_t cap = s->hcap ? 2 * s->hcap : 256;
-		struct sim_pkt *h = realloc(s->heap, cap * sizeof *h);
-		if (!h) {
-			free(p.data);
-			return;
-		}
-		s->heap = h;
-		s->hcap = cap;
-	}
-	size_t i = s->hlen++;
-	while (i > 0 && before(&p, &s->heap[(i - 1) / 2])) {
-		s->heap[i] = s->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	s->heap[i] = p;
-}
-
-static struct sim_pkt heap_pop(struct sim *s)
-{
-	struct sim_pkt top = s->heap[0], last = s->heap[--s->hlen];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= s->hlen)
-			break;
-		if (c + 1 < s->hlen && before(&s->heap[c + 1], &s->heap[c]))
-			c++;
-		if (!before(&s->heap[c], &last))
-			break;
-		s->heap[i] = s->heap[c];
-		i = c;
-	}
-	if (s->hlen)
-		s->heap[i] = last;
-	return top;
-}
-
 void sim_inject(struct sim *s, int from, int to, const uint8_t *data, size_t len, uint64_t delay)
 {
-	struct sim_pkt p = {.at = s->now + delay, .order = s->order++, .from = from, .to = to, .len = len};
+	if (s->ninj == s->inj_cap) {
+		size_t cap = s->inj_cap ? 2 * s->inj_cap : 16;
+		struct injected *p = realloc(s->inj, cap * sizeof *p);
+		if (!p)
+			return;
+		s->inj = p;
+		s->inj_cap = cap;
+	}
+	struct injected p = {.at = s->now + delay, .order = s->order++, .hop = {from, to}, .len = len};
 	p.data = malloc(len ? len : 1);
 	if (!p.data)
 		return;
 	memcpy(p.data, data, len);
-	heap_push(s, p);
+	s->inj[s->ninj++] = p;
+}
+
+/* The wire from -> to, made on first use from the default description
+ * with a seed of its own, so the two directions are not mirror images. */
+static int wire_of(struct sim *s, int from, int to)
+{
+	int w = s->route[from][to];
+	if (w >= 0)
+		return w;
+	uint64_t x = s->seed ^ ((uint64_t)s->generation << 32 | (uint64_t)from << 8 | (uint64_t)to);
+	w = wire_new(s, &s->link, netsim_rng_mix(&x));
+	if (w >= 0)
+		s->route[from][to] = w;
+	return w;
+}
+
+/* Adds what the wire's model did since it was last looked at. */
+static void tally(struct sim *s, struct wire *w)
+{
+	struct netsim_counters c;
+	netsim_counters(w->ns, &c);
+	s->st.lost += (c.lost - w->seen.lost) + (c.queue_drops - w->seen.queue_drops);
+	s->st.dups += c.duplicated - w->seen.duplicated;
+	s->st.reordered += c.reordered - w->seen.reordered;
+	s->st.corrupted += c.corrupted - w->seen.corrupted;
+	w->seen = c;
 }
 
 static void transmit(struct sim *s, int from, int to, const uint8_t *data, size_t len)
 {
 	s->st.sent++;
-	if (unit(s) < s->link.loss) {
-		s->st.lost++;
-		return;
-	}
-	int copies = 1;
-	if (unit(s) < s->link.dup) {
-		copies = 2;
-		s->st.dups++;
-	}
-	for (int c = 0; c < copies; c++) {
-		uint64_t delay = s->link.delay_us;
-		if (s->link.jitter_us)
-			delay += sim_rand(&s->rng) % (s->link.jitter_us + 1);
-		if (unit(s) < s->link.reorder) {
-			delay += sim_rand(&s->rng) % (2 * s->link.delay_us + 1000);
-			s->st.reordered++;
-		}
-		size_t before_hlen = s->hlen;
-		sim_inject(s, from, to, data, len, delay);
-		if (len && s->hlen > before_hlen && unit(s) < s->link.corrupt) {
-			/* find the copy just pushed and flip one bit in it */
-			for (size_t i = 0; i < s->hlen; i++) {
-				if (s->heap[i].order == s->order - 1) {
-					uint64_t bit = sim_rand(&s->rng) % (8 * len);
-					s->heap[i].data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-					s->st.corrupted++;
-					break;
-				}
-			}
-		}
-	}
+	int w = wire_of(s, from, to);
+	if (w < 0)
+		return; /* out of memory: as if lost */
+	struct udp_addr a;
+	struct hop h = {from, to};
+	memset(&a, 0, sizeof a);
+	memcpy(&a.u, &h, sizeof h);
+	a.len = sizeof h;
+	/* a full queue drops it: counted by the netsim */
+	(void)netsim_push(s->wires[w].ns, s->now, data, len, &a);
+	tally(s, &s->wires[w]);
 }
 
 static int node_by_addr(const struct sim *s, const uint8_t *a, size_t len)
@@ -238,10 +328,61 @@ static void settle(struct sim *s)
 	pump(s);
 }
 
+static void deliver(struct sim *s, const struct hop *h, const uint8_t *data, size_t len)
+{
+	s->st.delivered++;
+	if (h->to >= 0 && h->to < s->n && h->from >= 0 && h->from < SIM_MAX_NODES)
+		(void)rel_input(s->nodes[h->to], s->addrs[h->from], 4, data, len, s->now);
+}
+
+/* Pops one due datagram off wire w; 0 when none is due. */
+static int pop_wire(struct sim *s, struct wire *w)
+{
+	struct udp_addr a;
+	size_t len;
+	int rc = netsim_pop(w->ns, s->now, s->buf, s->buf_cap, &len, &a);
+	if (rc == UDP_ENOSPACE) {
+		uint8_t *b = realloc(s->buf, len);
+		if (!b)
+			return 0;
+		s->buf = b;
+		s->buf_cap = len;
+		rc = netsim_pop(w->ns, s->now, s->buf, s->buf_cap, &len, &a);
+	}
+	if (rc != 1)
+		return 0;
+	struct hop h;
+	memcpy(&h, &a.u, sizeof h);
+	deliver(s, &h, s->buf, len);
+	return 1;
+}
+
+/* The earliest injected datagram due now, in injection order; -1 if none. */
+static long due_injected(const struct sim *s)
+{
+	long best = -1;
+	for (size_t i = 0; i < s->ninj; i++) {
+		const struct injected *p = &s->inj[i];
+		if (p->at <= s->now &&
+		    (best < 0 || p->at < s->inj[best].at ||
+		     (p->at == s->inj[best].at && p->order < s->inj[best].order)))
+			best = (long)i;
+	}
+	return best;
+}
+
 int sim_step(struct sim *s, uint64_t limit)
 {
 	settle(s);
-	uint64_t t = s->hlen ? s->heap[0].at : UINT64_MAX;
+	uint64_t t = UINT64_MAX;
+	for (int i = 0; i < s->nwires; i++) {
+		uint64_t d = netsim_next_due(s->wires[i].ns);
+		if (d < t)
+			t = d;
+	}
+	for (size_t i = 0; i < s->ninj; i++)
+		if (s->inj[i].at < t)
+			t = s->inj[i].at;
 	for (int i = 0; i < s->n; i++) {
 		uint64_t d = rel_next_deadline(s->nodes[i]);
 		if (d < t)
@@ -254,12 +395,15 @@ int sim_step(struct sim *s, uint64_t limit)
 	}
 	if (t > s->now)
 		s->now = t;
-	while (s->hlen && s->heap[0].at <= s->now) {
-		struct sim_pkt p = heap_pop(s);
-		s->st.delivered++;
-		(void)rel_input(s->nodes[p.to], s->addrs[p.from], 4, p.data, p.len, s->now);
+	for (long k; (k = due_injected(s)) >= 0;) {
+		struct injected p = s->inj[k];
+		s->inj[k] = s->inj[--s->ninj];
+		deliver(s, &p.hop, p.data, p.len);
 		free(p.data);
 	}
+	for (int i = 0; i < s->nwires; i++)
+		while (pop_wire(s, &s->wires[i]))
+			;
 	settle(s);
 	return 1;
 }

@@ -1,6 +1,7 @@
 /* cmocka tests for congestion control in virtual time: reliable cores
- * joined through two netsim instances (one per direction), so a
- * `rate ... limit ...` spec is a real bottleneck queue.  The clock jumps to
+ * joined through two sim links (netsim instances, one per direction, all
+ * clients sharing each), so a `rate ... limit ...` spec is a real
+ * bottleneck queue.  The clock jumps to
  * the next event (a core deadline, a datagram due, an application timer),
  * so a 30 s transfer runs in a fraction of a second and is the same on every
  * run.  Node 0 is the server; nodes 1..n-1 are clients sending to it. */
@@ -16,36 +17,32 @@
 #include "rel.h"
 #include "rel_bbr.h"
 #include "netsim.h"
+#include "support_relsim.h"
 
 #define NODES 3
 #define MSG 1200
 
 struct net {
-	struct netsim *fwd, *rev; /* clients -> server, server -> clients */
+	struct sim *s;
+	int fwd, rev; /* links: clients -> server, server -> clients */
 	struct rel_core *core[NODES];
 	uint32_t to_server[NODES];    /* client's session id for the server */
 	int connected[NODES];
 	int n;
-	uint64_t now;
-	uint8_t buf[2048];
+	uint64_t now;                 /* sim_now(), after every step */
 };
-
-static void addr_of(int node, uint8_t a[4])
-{
-	a[0] = 'N';
-	a[1] = (uint8_t)node;
-	a[2] = a[3] = 0;
-}
 
 static void net_init(struct net *w, int n, const struct rel_cc_ops *cc,
 		     const char *fwd, const char *rev)
 {
 	memset(w, 0, sizeof *w);
 	w->n = n;
-	w->now = 1000000;
-	char err[128];
-	assert_int_equal(netsim_new(&w->fwd, fwd, err, sizeof err), 0);
-	assert_int_equal(netsim_new(&w->rev, rev, err, sizeof err), 0);
+	w->s = sim_new(1, NULL);
+	assert_non_null(w->s);
+	w->now = sim_now(w->s);
+	w->fwd = sim_link_add(w->s, &(struct sim_link){.netem = fwd});
+	w->rev = sim_link_add(w->s, &(struct sim_link){.netem = rev});
+	assert_true(w->fwd >= 0 && w->rev >= 0);
 	for (int i = 0; i < n; i++) {
 		struct rel_config c;
 		rel_config_default(&c);
@@ -56,79 +53,36 @@ static void net_init(struct net *w, int n, const struct rel_cc_ops *cc,
 		c.window = 1024;
 		rel_core_new(&w->core[i], &c);
 		assert_non_null(w->core[i]);
+		assert_int_equal(sim_add(w->s, w->core[i]), i);
+	}
+	/* one queue for all clients: they share the bottleneck */
+	for (int i = 1; i < n; i++) {
+		assert_int_equal(sim_route(w->s, i, 0, w->fwd), 0);
+		assert_int_equal(sim_route(w->s, 0, i, w->rev), 0);
 	}
 }
 
 static void net_free(struct net *w)
 {
+	sim_free(w->s);
 	for (int i = 0; i < w->n; i++)
 		rel_core_free(w->core[i]);
-	netsim_free(w->fwd);
-	netsim_free(w->rev);
 }
 
-/* Moves every queued datagram onto its link, with [from, to] in front. */
-static void pump(struct net *w)
-{
-	for (int i = 0; i < w->n; i++) {
-		size_t k = rel_out_pending(w->core[i]);
-		for (size_t j = 0; j < k; j++) {
-			struct rel_dgram d;
-			assert_int_equal(rel_out_peek(w->core[i], j, &d), 0);
-			assert_true(d.len + 2 <= sizeof w->buf && d.addr_len == 4);
-			w->buf[0] = (uint8_t)i;
-			w->buf[1] = d.addr[1];
-			memcpy(w->buf + 2, d.data, d.len);
-			/* a full queue drops it: counted by the netsim */
-			(void)netsim_push(i == 0 ? w->rev : w->fwd, w->now, w->buf, d.len + 2, NULL);
-		}
-		rel_out_pop(w->core[i], k);
-	}
-}
-
-static void deliver(struct net *w, struct netsim *ns)
-{
-	size_t len;
-	while (netsim_pop(ns, w->now, w->buf, sizeof w->buf, &len, NULL) == 1) {
-		uint8_t a[4];
-		addr_of(w->buf[0], a);
-		(void)rel_input(w->core[w->buf[1]], a, 4, w->buf + 2, len - 2, w->now);
-	}
-}
-
-/* One step: jump to the next event (not past limit or app_at), deliver,
- * run timers.  Returns 0 once the clock reached the earlier of the two. */
+/* One step of the sim: jump to the next event (not past limit), deliver,
+ * run timers.  Returns 0 once the clock reached limit. */
 static int step(struct net *w, uint64_t limit)
 {
-	pump(w);
-	uint64_t next = netsim_next_due(w->fwd);
-	uint64_t r = netsim_next_due(w->rev);
-	if (r < next)
-		next = r;
-	for (int i = 0; i < w->n; i++) {
-		uint64_t d = rel_next_deadline(w->core[i]);
-		if (d < next)
-			next = d;
-	}
-	if (next >= limit) {
-		w->now = limit;
-		return 0;
-	}
-	if (next > w->now)
-		w->now = next;
-	deliver(w, w->fwd);
-	deliver(w, w->rev);
-	for (int i = 0; i < w->n; i++)
-		rel_update(w->core[i], w->now);
-	pump(w);
-	return 1;
+	int r = sim_step(w->s, limit);
+	w->now = sim_now(w->s);
+	return r;
 }
 
 static void connect_client(struct net *w, int i)
 {
-	uint8_t a[4];
-	addr_of(0, a);
-	assert_int_equal(rel_connect(w->core[i], a, 4, w->now, &w->to_server[i]), 0);
+	size_t len;
+	const uint8_t *a = sim_addr(w->s, 0, &len);
+	assert_int_equal(rel_connect(w->core[i], a, len, w->now, &w->to_server[i]), 0);
 }
 
 /* ---- bulk transfer: every client keeps its send queue full ---- */
@@ -185,7 +139,7 @@ static void run_bulk(struct net *w, struct bulk *b)
 		bulk_events(w, b);
 	bulk_events(w, b);
 	struct netsim_counters c;
-	netsim_counters(w->fwd, &c);
+	sim_link_counters(w->s, w->fwd, &c);
 	b->queue_drops = c.queue_drops;
 	b->fwd_in = c.in;
 	for (int i = 1; i < w->n; i++) {

@@ -187,7 +187,7 @@ static void one_ack_per_batch(void **state)
 }
 
 /* The accessors an outside event loop needs: the descriptor to watch, and a
- * deadline in rel_drv_now()'s time base that covers the core's timers and a
+ * deadline in rel_drv_time()'s time base that covers the core's timers and a
  * socket netsim model's held datagrams. */
 static void accessors_for_own_loop(void **state)
 {
@@ -213,6 +213,55 @@ static void accessors_for_own_loop(void **state)
 	assert_int_equal(udp_sock_send(a.sock, "x", 1, &b.addr), 1);
 	uint64_t held = rel_drv_next_deadline(a.drv);
 	assert_true(held <= rel_drv_now() + 1000 && held < dl);
+	end_close(&a);
+	end_close(&b);
+}
+
+/* A socket with a clock of its own, a day ahead of CLOCK_MONOTONIC and
+ * standing still unless the test moves it: the driver starts the session,
+ * sets its deadline and fires its retransmission on that clock alone. */
+struct fake_clock {
+	uint64_t t;
+};
+
+static uint64_t fake_now(void *ctx)
+{
+	return ((struct fake_clock *)ctx)->t;
+}
+
+static void fake_clock_runs_timers(void **state)
+{
+	(void)state;
+	struct end a, b;
+	end_open(&a, 0, 9, NULL);
+	end_open(&b, 1, 10, NULL);
+	struct fake_clock clk = {.t = rel_drv_now() + 86400000000ull};
+	assert_int_equal(udp_sock_set_clock(a.sock, fake_now, &clk), 0);
+	assert_true(rel_drv_time(a.drv) == clk.t);
+	uint32_t pa = 0;
+	assert_int_equal(rel_drv_connect(a.drv, &b.addr, &pa), 0);
+	assert_true(rel_drv_flush(a.drv) >= 1);
+	/* b is never serviced: the HELLO's retransmission is the next timer */
+	uint64_t dl = rel_drv_next_deadline(a.drv);
+	assert_true(dl > clk.t && dl < clk.t + 60000000u);
+	struct rel_drv_stats st0, st1;
+	rel_drv_stats(a.drv, &st0);
+
+	/* the fake clock has not moved: however much real time went by,
+	 * nothing is due */
+	assert_int_equal(rel_drv_service(a.drv), 0);
+	rel_drv_stats(a.drv, &st1);
+	assert_int_equal(st1.dgrams_out, st0.dgrams_out);
+	assert_true(rel_drv_next_deadline(a.drv) == dl);
+
+	/* at the deadline on the fake clock the HELLO goes again, and the
+	 * next timer is later on the same clock */
+	clk.t = dl;
+	assert_int_equal(rel_drv_service(a.drv), 0);
+	rel_drv_stats(a.drv, &st1);
+	assert_true(st1.dgrams_out > st0.dgrams_out);
+	uint64_t dl2 = rel_drv_next_deadline(a.drv);
+	assert_true(dl2 > dl && dl2 < dl + 120000000u);
 	end_close(&a);
 	end_close(&b);
 }
@@ -280,6 +329,7 @@ int main(void)
 		cmocka_unit_test(accessors_for_own_loop),
 		cmocka_unit_test(one_ack_per_batch),
 		cmocka_unit_test(output_gate),
+		cmocka_unit_test(fake_clock_runs_timers),
 	};
 	return cmocka_run_group_tests_name("rel_drv", tests, NULL, NULL);
 }
