@@ -26,10 +26,15 @@ LIB_SRC    := $(sort $(wildcard udp/*.c netsim/*.c seal/*.c reliable/*.c chat/*.
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libudpkit.a
 
-# tools/tool_*.c is code shared by the tools; every other tools/*.c is a program.
-TOOL_COMMON := $(sort $(wildcard tools/tool_*.c))
-TOOL_MAINS  := $(filter-out $(TOOL_COMMON),$(sort $(wildcard tools/*.c)))
-TOOL_COMMON_OBJ := $(TOOL_COMMON:%.c=$(BUILD)/%.o)
+# tools/tool_*.c is the kit the tools share, in an archive so that each
+# program links only the members it uses; tools/tool_bench_*.c is udpbench's
+# alone.  Every other tools/*.c is a program.
+TOOL_BENCH  := $(sort $(wildcard tools/tool_bench_*.c))
+TOOL_KIT    := $(filter-out $(TOOL_BENCH),$(sort $(wildcard tools/tool_*.c)))
+TOOL_MAINS  := $(filter-out $(TOOL_KIT) $(TOOL_BENCH),$(sort $(wildcard tools/*.c)))
+TOOL_KIT_OBJ := $(TOOL_KIT:%.c=$(BUILD)/%.o)
+TOOL_BENCH_OBJ := $(TOOL_BENCH:%.c=$(BUILD)/%.o)
+TOOL_LIB    := $(BUILD)/libtool.a
 TOOLS       := $(TOOL_MAINS:tools/%.c=$(BUILD)/bin/%)
 
 # tests/test_*.c are cmocka programs; tests/support_*.c is shared by them.
@@ -57,10 +62,17 @@ $(LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/tools/%.o $(TOOL_COMMON_OBJ) $(LIB)
+$(TOOL_LIB): $(TOOL_KIT_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# A program's own objects besides its main (TOOL_OBJ_<name>).
+TOOL_OBJ_udpbench := $(TOOL_BENCH_OBJ)
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $(BUILD)/tools/%.o $$(TOOL_OBJ_$$*) $(TOOL_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_COMMON_OBJ) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_$*) $(TOOL_LIB) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

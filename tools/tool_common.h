@@ -1,6 +1,7 @@
 /* tool_common.h - code shared by the udpkit command-line tools.
  *
  * tool_util.c   messages, exit codes, number parsing, signals, clock
+ * tool_opt.c    the handler of the common options (--netsim, --stats, ...)
  * tool_addr.c   command-line addresses (HOST PORT, HOST:PORT, unix:...)
  * tool_io.c     the send path and the receive path (one choke point each,
  *               so a later layer - reliability, netsim, sealing - can wrap
@@ -28,23 +29,31 @@ enum {
 	TOOL_EXIT_TIMEOUT = 3, /* -w: nothing received before the timeout */
 };
 
-/* The options every tool shares, in the style of TOOL_SEAL_*: put
- * TOOL_COMMON_LONGOPTS in the option table and
- * "TOOL_COMMON_CASES: tool_common_option(c, optarg, &stats); break;" in the
- * switch ('h' stays with the tool: its usage text is its own). */
+/* The options the tools share, one table and one handler.  A tool puts
+ * TOOL_COMMON_LONGOPTS in its option table and
+ * "TOOL_COMMON_CASES: tool_common_option(c, optarg, &stats); break;" in its
+ * switch ('h' stays with the tool: its usage text is its own).  A tool
+ * without sockets (udpkey) takes only TOOL_HELP_LONGOPTS and
+ * TOOL_HELP_CASES: tool_base_option(c), so it links no netsim code. */
 enum { TOOL_O_STATS = 0x7e00, TOOL_O_NETSIM, TOOL_O_NETSIM_IN, TOOL_O_VERSION };
+#define TOOL_HELP_LONGOPTS \
+	{ "help", no_argument, 0, 'h' }, \
+	{ "version", no_argument, 0, TOOL_O_VERSION }
 #define TOOL_COMMON_LONGOPTS \
+	TOOL_HELP_LONGOPTS, \
 	{ "stats", no_argument, 0, TOOL_O_STATS }, \
 	{ "netsim", required_argument, 0, TOOL_O_NETSIM }, \
 	{ "netsim-in", required_argument, 0, TOOL_O_NETSIM_IN }, \
 	{ "verbose", no_argument, 0, 'v' }, \
-	{ "quiet", no_argument, 0, 'q' }, \
-	{ "help", no_argument, 0, 'h' }, \
-	{ "version", no_argument, 0, TOOL_O_VERSION }
+	{ "quiet", no_argument, 0, 'q' }
+#define TOOL_HELP_CASES case TOOL_O_VERSION
 #define TOOL_COMMON_CASES \
 	case TOOL_O_STATS: case TOOL_O_NETSIM: case TOOL_O_NETSIM_IN: \
 	case TOOL_O_VERSION: case 'v': case 'q'
+/* tool_opt.c: every TOOL_COMMON_CASES option. */
 void tool_common_option(int c, const char *arg, int *stats);
+/* tool_util.c: --version, -v, -q (never returns for --version). */
+void tool_base_option(int c);
 
 /* ---- tool_util.c ---- */
 extern const char *tool_name;
@@ -77,6 +86,14 @@ double tool_now(void); /* monotonic seconds */
  * a second signal kills as usual. */
 extern volatile sig_atomic_t tool_stop_signal;
 void tool_signals_init(void);
+/* After tool_signals_init: SIGUSR1 sets tool_report_signal (a tool prints
+ * its counters) and wakes the self-pipe too. */
+extern volatile sig_atomic_t tool_report_signal;
+void tool_signals_report(void);
+/* The self-pipe's read end, for a tool that polls several descriptors
+ * itself: readable after a signal.  tool_signal_drain empties it. */
+int tool_signal_fd(void);
+void tool_signal_drain(void);
 /* Waits for events on fd (fd < 0: just sleeps) for at most timeout seconds
  * (< 0: forever).  Returns 1 ready, 0 timed out, -1 stopped by a signal. */
 int tool_wait(int fd, short events, double timeout);

@@ -23,6 +23,11 @@ void tool_netsim_option(int dir, const char *opt, const char *arg)
 	spec[dir] = arg;
 }
 
+const char *tool_netsim_spec(int dir)
+{
+	return spec[dir];
+}
+
 static struct netsim *make(int dir)
 {
 	static const char *var[2] = { "UDPKIT_NETSIM", "UDPKIT_NETSIM_IN" };

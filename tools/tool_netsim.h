@@ -9,6 +9,9 @@ enum { TOOL_NETSIM_OUT = 0, TOOL_NETSIM_IN = 1 };
 /* From the option parser: checks the spec now (a bad one is a usage error
  * naming the option, the word and the reason) and keeps it. */
 void tool_netsim_option(int dir, const char *opt, const char *arg);
+/* The spec an option gave for dir, or NULL (for a tool that drives its
+ * own models, as udprelay does). */
+const char *tool_netsim_spec(int dir);
 /* Before opening the socket: a bad UDPKIT_NETSIM* that no option replaces
  * is a usage error with the library's words. */
 void tool_netsim_env_check(void);

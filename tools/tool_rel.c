@@ -15,7 +15,8 @@
 #include "tool_rel.h"
 #include "tool_seal.h"
 
-struct tool_rel_opts tool_rel_opt = { .progress = -1, .timeout = 10 };
+struct tool_rel_opts tool_rel_opt = { .progress = -1, .timeout = 10,
+				       .cc = &rel_cc_bbr, .cc_name = "bbr" };
 
 int tool_rel_option(int c, const char *arg)
 {
@@ -41,7 +42,7 @@ int tool_rel_option(int c, const char *arg)
 			tool_rel_opt.cc = NULL;
 		else
 			tool_usage_die("bad --cc '%s': bbr, reno or none", arg);
-		tool_rel_opt.cc_set = 1;
+		tool_rel_opt.cc_name = arg;
 		return 1;
 	case TOOL_REL_O_PROGRESS: tool_rel_opt.progress = 1; return 1;
 	case TOOL_REL_O_NO_PROGRESS: tool_rel_opt.progress = 0; return 1;
@@ -56,36 +57,54 @@ int tool_rel_enabled(void)
 	return tool_rel_opt.on;
 }
 
+void tool_rel_config_base(struct rel_config *cfg, int accept)
+{
+	rel_config_default(cfg);
+	/* session ids and cookies must not be guessable */
+	if (getrandom(&cfg->seed, sizeof cfg->seed, 0) != (ssize_t)sizeof cfg->seed ||
+	    getrandom(cfg->cookie_secret, sizeof cfg->cookie_secret, 0) !=
+		    (ssize_t)sizeof cfg->cookie_secret)
+		tool_die(TOOL_EXIT_ERR, "no randomness: %s", strerror(errno));
+	cfg->accept = accept;
+}
+
+void tool_rel_config(struct rel_config *cfg, int accept)
+{
+	tool_rel_config_base(cfg, accept);
+	cfg->dead_us = (uint64_t)(tool_rel_opt.timeout * 1e6);
+	/* a quiet but live peer must be heard several times per dead_us */
+	if (cfg->keepalive_us > cfg->dead_us / 3)
+		cfg->keepalive_us = cfg->dead_us / 3;
+	/* The receiver acks at once (no delayed acks), so the floor only has
+	 * to cover RTT jitter, as QUIC's PTO does; 200 ms would cost a
+	 * lossy loopback or LAN transfer most of its time in timeouts. */
+	cfg->rto_min_us = 20000;
+	/* paced, and backing off when a queue fills: a sender must not flood a
+	 * shared link; BBR (the default) keeps its rate under random loss */
+	cfg->cc = tool_rel_opt.cc;
+}
+
+void tool_rel_start(struct rel_core **core, struct rel_drv **drv,
+		    struct udp_sock *sock, const struct rel_config *cfg)
+{
+	int err = rel_core_new(core, cfg);
+	if (err < 0)
+		tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
+	if ((err = rel_drv_new(drv, *core, sock)) < 0)
+		tool_die(TOOL_EXIT_ERR, "reliable driver: %s", udpkit_strerror(err));
+}
+
 void tool_rel_open(struct tool_rel_ctx *c, struct udp_sock *sock, int accept)
 {
 	memset(c, 0, sizeof *c);
 	struct rel_config cfg;
-	rel_config_default(&cfg);
-	/* session ids and cookies must not be guessable */
-	if (getrandom(&cfg.seed, sizeof cfg.seed, 0) != (ssize_t)sizeof cfg.seed ||
-	    getrandom(cfg.cookie_secret, sizeof cfg.cookie_secret, 0) !=
-		    (ssize_t)sizeof cfg.cookie_secret)
-		tool_die(TOOL_EXIT_ERR, "no randomness: %s", strerror(errno));
-	cfg.accept = accept;
-	cfg.dead_us = (uint64_t)(tool_rel_opt.timeout * 1e6);
-	/* a quiet but live peer must be heard several times per dead_us */
-	if (cfg.keepalive_us > cfg.dead_us / 3)
-		cfg.keepalive_us = cfg.dead_us / 3;
-	/* The receiver acks at once (no delayed acks), so the floor only has
-	 * to cover RTT jitter, as QUIC's PTO does; 200 ms would cost a
-	 * lossy loopback or LAN transfer most of its time in timeouts. */
-	cfg.rto_min_us = 20000;
-	/* paced, and backing off when a queue fills: a sender must not flood a
-	 * shared link; BBR (the default) keeps its rate under random loss */
-	cfg.cc = tool_rel_opt.cc_set ? tool_rel_opt.cc : &rel_cc_bbr;
-	int err = 0;
-	err = rel_core_new(&c->core, &cfg);
-	if (!c->core)
-		tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
+	tool_rel_config(&cfg, accept);
 	c->sock = sock;
+	/* A window's burst must fit the receiver's socket buffer, or the
+	 * kernel drops what the path would have carried (the default 208 KiB
+	 * holds only about 90 datagrams of 1200 bytes). */
 	udp_sock_set_buffers(sock, 8 << 20, 8 << 20);
-	if ((err = rel_drv_new(&c->drv, c->core, sock)) < 0)
-		tool_die(TOOL_EXIT_ERR, "reliable driver: %s", udpkit_strerror(err));
+	tool_rel_start(&c->core, &c->drv, sock, &cfg);
 }
 
 void tool_rel_close(struct tool_rel_ctx *c)

@@ -23,13 +23,19 @@
 enum { TOOL_REL_O_ORDERED = 0x1000, TOOL_REL_O_TIMEOUT, TOOL_REL_O_PROGRESS,
        TOOL_REL_O_NO_PROGRESS, TOOL_REL_O_CC };
 
+/* The options that shape the core's configuration (tool_rel_config),
+ * for a tool that takes them without -r (udpbench). */
+#define TOOL_REL_CFG_LONGOPTS \
+	{ "timeout", required_argument, 0, TOOL_REL_O_TIMEOUT }, \
+	{ "cc", required_argument, 0, TOOL_REL_O_CC }
+#define TOOL_REL_CFG_CASES case TOOL_REL_O_TIMEOUT: case TOOL_REL_O_CC
+
 #define TOOL_REL_LONGOPTS \
 	{ "reliable", no_argument, 0, 'r' }, \
 	{ "ordered", no_argument, 0, TOOL_REL_O_ORDERED }, \
-	{ "timeout", required_argument, 0, TOOL_REL_O_TIMEOUT }, \
 	{ "progress", no_argument, 0, TOOL_REL_O_PROGRESS }, \
 	{ "no-progress", no_argument, 0, TOOL_REL_O_NO_PROGRESS }, \
-	{ "cc", required_argument, 0, TOOL_REL_O_CC }
+	TOOL_REL_CFG_LONGOPTS
 
 /* --whole in reliable mode: stdin in messages of this size (the last one
  * shorter), delivered in order, so a file of any size streams through. */
@@ -42,7 +48,7 @@ struct tool_rel_opts {
 	double timeout; /* --timeout: dead peer / no answer, seconds */
 	int timeout_set;
 	const struct rel_cc_ops *cc; /* --cc: bbr, reno or none (NULL) */
-	int cc_set;    /* --cc given (otherwise bbr) */
+	const char *cc_name; /* as given to --cc, "bbr" by default */
 	const char *only_r; /* an option given that needs -r */
 };
 extern struct tool_rel_opts tool_rel_opt;
@@ -104,7 +110,20 @@ struct tool_rel_ctx {
 	double t_snap;
 };
 
-/* Core (accept = server) and driver on sock; dies on failure. */
+/* The one place the tools configure the reliable core, so udpbench
+ * measures what udpsend -r and udprecv -r run.
+ *
+ * tool_rel_config_base: the library's defaults with an unguessable seed
+ * and cookie secret (dies without randomness); accept = server.
+ * tool_rel_config: the transfer tools' settings on top: --timeout as the
+ * dead-peer time, a 20 ms RTO floor, --cc (BBR by default).
+ * tool_rel_start: core from cfg and its driver on sock; dies on failure.
+ * tool_rel_open: tool_rel_config, socket buffers for a window's burst,
+ * tool_rel_start, into c (udpsend -r, udprecv -r, udpbench). */
+void tool_rel_config_base(struct rel_config *cfg, int accept);
+void tool_rel_config(struct rel_config *cfg, int accept);
+void tool_rel_start(struct rel_core **core, struct rel_drv **drv,
+		    struct udp_sock *sock, const struct rel_config *cfg);
 void tool_rel_open(struct tool_rel_ctx *c, struct udp_sock *sock, int accept);
 void tool_rel_close(struct tool_rel_ctx *c);
 /* The table entry of a session; create adds it (the address is read from

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "tool_common.h"
-#include "tool_netsim.h"
 
 #ifndef UDPKIT_VERSION
 #define UDPKIT_VERSION "unknown"
@@ -20,7 +19,7 @@
 
 const char *tool_name = "udpkit";
 int tool_verbosity;
-volatile sig_atomic_t tool_stop_signal;
+volatile sig_atomic_t tool_stop_signal, tool_report_signal;
 static int sig_pipe[2] = { -1, -1 };
 
 void tool_init(const char *name)
@@ -121,12 +120,9 @@ void tool_version(void)
 	exit(TOOL_EXIT_OK);
 }
 
-void tool_common_option(int c, const char *arg, int *stats)
+void tool_base_option(int c)
 {
 	switch (c) {
-	case TOOL_O_STATS: *stats = 1; break;
-	case TOOL_O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", arg); break;
-	case TOOL_O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", arg); break;
 	case TOOL_O_VERSION: tool_version();
 	case 'v': tool_verbosity++; break;
 	case 'q': tool_verbosity = -1; break;
@@ -172,7 +168,10 @@ double tool_now(void)
 static void on_signal(int sig)
 {
 	int saved = errno;
-	tool_stop_signal = sig;
+	if (sig == SIGUSR1)
+		tool_report_signal = 1;
+	else
+		tool_stop_signal = sig;
 	if (sig_pipe[1] >= 0) {
 		ssize_t w = write(sig_pipe[1], "", 1);
 		(void)w;
@@ -193,6 +192,28 @@ void tool_signals_init(void)
 	sa.sa_flags = SA_RESETHAND;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+void tool_signals_report(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* stays installed: a report may be asked for any number of times */
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+int tool_signal_fd(void)
+{
+	return sig_pipe[0];
+}
+
+void tool_signal_drain(void)
+{
+	char b[64];
+	while (sig_pipe[0] >= 0 && read(sig_pipe[0], b, sizeof b) > 0)
+		;
 }
 
 int tool_wait(int fd, short events, double timeout)
@@ -221,5 +242,7 @@ int tool_wait(int fd, short events, double timeout)
 			return 1; /* let the caller's I/O call report it */
 		if (r > 0 && fd >= 0 && p[0].revents)
 			return 1;
+		if (r > 0 && n && p[n - 1].fd == sig_pipe[0] && p[n - 1].revents)
+			tool_signal_drain(); /* SIGUSR1: not a reason to stop waiting */
 	}
 }

@@ -282,11 +282,7 @@ static void setup(struct chat *c)
 	seal_sockets(c);
 
 	struct rel_config rc;
-	rel_config_default(&rc);
-	if (getrandom(&rc.seed, sizeof rc.seed, 0) != (ssize_t)sizeof rc.seed ||
-	    getrandom(rc.cookie_secret, sizeof rc.cookie_secret, 0) != (ssize_t)sizeof rc.cookie_secret)
-		tool_die(TOOL_EXIT_ERR, "getrandom: %s", strerror(errno));
-	rc.accept = 1;
+	tool_rel_config_base(&rc, 1);
 	rc.max_msg = CHAT_PKT_MAX;
 	rc.recv_budget = 1 << 20;
 	rc.send_budget = 8 << 20;
@@ -298,13 +294,8 @@ static void setup(struct chat *c)
 	/* a LAN answers in well under a millisecond: RFC 6298's 1 s before the
 	 * first RTT sample only makes joins slow when a handshake packet is lost */
 	rc.rto_initial_us = 250000;
-	int err = 0;
-	err = rel_core_new(&c->core, &rc);
-	if (!c->core)
-		tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
+	tool_rel_start(&c->core, &c->drv, c->data, &rc);
 	/* every datagram to a peer passes the gate (tool_chat_beacon.c) */
-	if (rel_drv_new(&c->drv, c->core, c->data) < 0)
-		tool_die(TOOL_EXIT_ERR, "out of memory");
 	rel_drv_set_gate(c->drv, chat_gate, c);
 
 	struct chat_roster_config cfg;

@@ -10,7 +10,6 @@
  * stdio, so no copy lingers in a stdio buffer. */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +17,8 @@
 
 #include <sodium.h>
 
-#include "udp_err.h"
 #include "seal_key.h"
-
-#ifndef UDPKIT_VERSION
-#define UDPKIT_VERSION "unknown"
-#endif
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
+#include "tool_common.h"
 
 static const char usage_text[] =
 	"usage: udpkey COMMAND [ARGS]\n"
@@ -47,20 +39,6 @@ static const char usage_text[] =
 	"      --version           show the version\n"
 	"\n"
 	"A passphrase is never taken on the command line.  See udpkey(1).\n";
-
-__attribute__((noreturn, format(printf, 2, 3)))
-static void die(int code, const char *fmt, ...)
-{
-	va_list ap;
-	fputs("udpkey: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-#define usage_error(...) die(EXIT_USAGE, __VA_ARGS__)
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -84,7 +62,7 @@ static void emit_key(struct seal_key *k, const char *out)
 		if (rc < 0) {
 			const char *why = udpkit_strerror(rc);
 			seal_key_free(k);
-			die(EXIT_RUNTIME, "%s: %s", out, why);
+			tool_die(TOOL_EXIT_ERR, "%s: %s", out, why);
 		}
 		seal_key_free(k);
 		return;
@@ -96,7 +74,7 @@ static void emit_key(struct seal_key *k, const char *out)
 	int e = errno;
 	sodium_memzero(text, sizeof text);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "cannot write key to stdout: %s", strerror(e));
+		tool_die(TOOL_EXIT_ERR, "cannot write key to stdout: %s", strerror(e));
 }
 
 static struct seal_key *load_or_die(const char *path)
@@ -104,7 +82,7 @@ static struct seal_key *load_or_die(const char *path)
 	struct seal_key *k;
 	int rc = seal_key_load(&k, path);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "%s: %s", path, udpkit_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "%s: %s", path, udpkit_strerror(rc));
 	return k;
 }
 
@@ -114,7 +92,7 @@ static struct seal_key *read_stdin_key(void)
 	enum { CAP = 64 };
 	char *buf = sodium_malloc(CAP);
 	if (!buf)
-		die(EXIT_RUNTIME, "out of memory");
+		tool_die(TOOL_EXIT_ERR, "out of memory");
 	size_t len = 0;
 	for (;;) {
 		if (len == CAP) {
@@ -125,7 +103,7 @@ static struct seal_key *read_stdin_key(void)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			die(EXIT_RUNTIME, "cannot read stdin: %s", strerror(errno));
+			tool_die(TOOL_EXIT_ERR, "cannot read stdin: %s", strerror(errno));
 		if (n == 0)
 			break;
 		len += (size_t)n;
@@ -134,19 +112,18 @@ static struct seal_key *read_stdin_key(void)
 	int rc = len > CAP ? UDP_ESEAL_KEYFILE_FORMAT : seal_key_from_text(&k, buf, len);
 	sodium_free(buf);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "stdin: %s", udpkit_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "stdin: %s", udpkit_strerror(rc));
 	return k;
 }
 
-enum { OPT_PASS_FILE = 256, OPT_PASS_ENV, OPT_VERSION };
+enum { OPT_PASS_FILE = 256, OPT_PASS_ENV };
 
 static const struct option long_opts[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"group", required_argument, NULL, 'g'},
 	{"passphrase-file", required_argument, NULL, OPT_PASS_FILE},
 	{"passphrase-env", required_argument, NULL, OPT_PASS_ENV},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
+	TOOL_HELP_LONGOPTS,
 	{NULL, 0, NULL, 0},
 };
 
@@ -161,7 +138,7 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *allowe
 {
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--passphrase") == 0 || strncmp(argv[i], "--passphrase=", 13) == 0)
-			usage_error("a passphrase on the command line is refused "
+			tool_usage_die("a passphrase on the command line is refused "
 				    "(use --passphrase-file or --passphrase-env)");
 	opterr = 0;
 	optind = 1;
@@ -170,20 +147,15 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *allowe
 		switch (c) {
 		case 'h':
 			fputs(usage_text, stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("udpkey (udpkit) %s\n", UDPKIT_VERSION);
-			exit(0);
-		case ':':
-			usage_error("%s: option '%s' needs a value", cmd, argv[optind - 1]);
-		case '?':
-			usage_error("%s: unknown option '%s' (try udpkey --help)", cmd, argv[optind - 1]);
+			exit(TOOL_EXIT_OK);
+		TOOL_HELP_CASES: tool_base_option(c); break;
+		case ':': case '?': tool_bad_option(c, argv);
 		}
 		char letter = c == 'o' ? 'o' : c == 'g' ? 'g' : c == OPT_PASS_FILE ? 'f' : 'e';
 		const char *name = c == 'o' ? "--output" : c == 'g' ? "--group" :
 				   c == OPT_PASS_FILE ? "--passphrase-file" : "--passphrase-env";
 		if (!strchr(allowed, letter))
-			usage_error("%s: option %s does not apply to this command", cmd, name);
+			tool_usage_die("%s: option %s does not apply to this command", cmd, name);
 		switch (c) {
 		case 'o': a->output = optarg; break;
 		case 'g': a->group = optarg; break;
@@ -199,7 +171,7 @@ static int cmd_genkey(const struct args *a)
 	struct seal_key *k;
 	int rc = seal_key_generate(&k);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "cannot make a key: %s", udpkit_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot make a key: %s", udpkit_strerror(rc));
 	emit_key(k, a->output);
 	return 0;
 }
@@ -223,25 +195,25 @@ static int cmd_id(const char *path)
 static int cmd_derive(const struct args *a)
 {
 	if (!a->group)
-		usage_error("derive: --group NAME is required");
+		tool_usage_die("derive: --group NAME is required");
 	if (!a->pass_file == !a->pass_env)
-		usage_error("derive: give exactly one of --passphrase-file or --passphrase-env");
+		tool_usage_die("derive: give exactly one of --passphrase-file or --passphrase-env");
 	enum { CAP = SEAL_KEY_PASSPHRASE_MAX + 2 };
 	char *pass = sodium_malloc(CAP);
 	if (!pass)
-		die(EXIT_RUNTIME, "out of memory");
+		tool_die(TOOL_EXIT_ERR, "out of memory");
 	int len;
 	if (a->pass_file) {
 		len = seal_key_read_secret_file(a->pass_file, pass, CAP);
 		if (len < 0)
-			die(EXIT_RUNTIME, "%s: %s", a->pass_file, udpkit_strerror(len));
+			tool_die(TOOL_EXIT_ERR, "%s: %s", a->pass_file, udpkit_strerror(len));
 	} else {
 		char *env = getenv(a->pass_env);
 		if (!env)
-			die(EXIT_RUNTIME, "environment variable '%s' is not set", a->pass_env);
+			tool_die(TOOL_EXIT_ERR, "environment variable '%s' is not set", a->pass_env);
 		size_t n = strlen(env);
 		if (n == 0 || n > SEAL_KEY_PASSPHRASE_MAX)
-			die(EXIT_RUNTIME, "%s: %s", a->pass_env, udpkit_strerror(UDP_ESEAL_PASSPHRASE));
+			tool_die(TOOL_EXIT_ERR, "%s: %s", a->pass_env, udpkit_strerror(UDP_ESEAL_PASSPHRASE));
 		memcpy(pass, env, n);
 		len = (int)n;
 		/* our environment is also visible in /proc/PID/environ: wipe it */
@@ -252,24 +224,23 @@ static int cmd_derive(const struct args *a)
 	int rc = seal_key_derive(&k, a->group, pass, (size_t)len);
 	sodium_free(pass);
 	if (rc < 0)
-		die(EXIT_RUNTIME, "cannot derive key: %s", udpkit_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot derive key: %s", udpkit_strerror(rc));
 	emit_key(k, a->output);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	tool_init("udpkey");
 	if (argc < 2)
-		usage_error("missing command (try udpkey --help)");
+		tool_usage_die("missing command");
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
 		fputs(usage_text, stdout);
-		return 0;
+		return TOOL_EXIT_OK;
 	}
-	if (strcmp(cmd, "--version") == 0) {
-		printf("udpkey (udpkit) %s\n", UDPKIT_VERSION);
-		return 0;
-	}
+	if (strcmp(cmd, "--version") == 0)
+		tool_base_option(TOOL_O_VERSION);
 	struct args a = {0};
 	const char *allowed;
 	int max_operands, min_operands = 0;
@@ -282,23 +253,23 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "derive") == 0)
 		allowed = "ogfe", max_operands = 0;
 	else if (cmd[0] == '-')
-		usage_error("unknown option '%s' (try udpkey --help)", cmd);
+		tool_usage_die("unknown option '%s'", cmd);
 	else
-		usage_error("unknown command '%s' (try udpkey --help)", cmd);
+		tool_usage_die("unknown command '%s'", cmd);
 
 	int first = parse_opts(argc - 1, argv + 1, cmd, allowed, &a) + 1;
 	int operands = argc - first;
 	if (operands > max_operands)
-		usage_error("%s: unexpected argument '%s'", cmd, argv[first + max_operands]);
+		tool_usage_die("%s: unexpected argument '%s'", cmd, argv[first + max_operands]);
 	if (operands < min_operands)
-		usage_error("%s: missing FILE", cmd);
+		tool_usage_die("%s: missing FILE", cmd);
 
 	/* No core dump or same-user ptrace while a key is in memory. */
 	int rc = seal_key_protect_process();
 	if (rc < 0)
-		die(EXIT_RUNTIME, "cannot disable core dumps: %s", udpkit_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot disable core dumps: %s", udpkit_strerror(rc));
 	if (sodium_init() < 0)
-		die(EXIT_RUNTIME, "%s", udpkit_strerror(UDP_ESEAL_SODIUM));
+		tool_die(TOOL_EXIT_ERR, "%s", udpkit_strerror(UDP_ESEAL_SODIUM));
 
 	if (strcmp(cmd, "genkey") == 0)
 		rc = cmd_genkey(&a);
@@ -309,6 +280,6 @@ int main(int argc, char **argv)
 	else
 		rc = cmd_id(operands ? argv[first] : NULL);
 	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EXIT_RUNTIME, "cannot write to stdout: %s", strerror(errno));
+		tool_die(TOOL_EXIT_ERR, "cannot write to stdout: %s", strerror(errno));
 	return rc;
 }

@@ -19,26 +19,20 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
-#include "udp_addr.h"
-#include "udp_err.h"
 #include "netsim.h"
-#include "udp_sock.h"
+#include "tool_common.h"
+#include "tool_netsim.h"
 
-#define NAME "udprelay"
 #define BATCH 64
 #define BUF_CAP 65536 /* >= UDP_GRO_MIN_CAP: a GRO message, or any datagram */
 #define OUT_MAX 1024  /* datagrams gathered before one send_batch */
 
-enum { EXIT_USAGE = 2 };
 enum { C2T, T2C }; /* directions: client->target, target->client */
 static const char *dir_name[2] = { "client->target", "target->client" };
 
@@ -53,12 +47,13 @@ struct dir_stats {
 };
 
 static struct {
-	int verbose, quiet, stats, family;
+	int stats, family;
 	unsigned long long count;
 	double wait_s, idle_s;
 	unsigned max_clients;
 	const char *spec[2];
 } opt = { .idle_s = 60, .max_clients = 1024 };
+#define VERBOSE (tool_verbosity > 0)
 
 static struct udp_sock *lsock;
 static struct udp_addr target;
@@ -67,7 +62,6 @@ static struct client *clients;
 static unsigned nclients;
 static uint64_t seen, expired, refused;
 static struct dir_stats st[2];
-static volatile sig_atomic_t stop_sig, usr1;
 
 /* Receive buffers (one batch) and the out-array of datagrams to send. */
 static unsigned char *rbufs, *pbufs;
@@ -77,24 +71,9 @@ static unsigned nout;
 static struct udp_sock *out_sock;
 static int out_dir;
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(NAME ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-#define die(code, ...) do { say(__VA_ARGS__); exit(code); } while (0)
-#define usage_die(...) do { say(__VA_ARGS__); \
-	fputs(NAME ": try '" NAME " --help'\n", stderr); exit(EXIT_USAGE); } while (0)
-
 static void usage(void)
 {
-	printf("usage: " NAME " [options] LISTEN TARGET\n"
+	printf("usage: udprelay [options] LISTEN TARGET\n"
 	       "Forwards datagrams from clients at LISTEN to TARGET and the replies back,\n"
 	       "impairing them in tc-netem's words (see docs/NETSIM.md).\n"
 	       "Addresses: HOST:PORT, [V6]:PORT, unix:PATH, unix:@NAME (LISTEN port 0: any).\n"
@@ -112,42 +91,12 @@ static void usage(void)
 	       "  -h, --help          this help\n"
 	       "      --version       version\n"
 	       "Exit: 0 done (also on SIGINT/SIGTERM), 1 error, 2 bad usage.\n");
-	exit(0);
+	exit(TOOL_EXIT_OK);
 }
 
 static uint64_t now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static const char *astr(const struct udp_addr *a, char *buf, size_t cap)
-{
-	if (udp_addr_format(a, buf, cap) < 0)
-		snprintf(buf, cap, "?");
-	return buf;
-}
-
-static double parse_secs(const char *o, const char *s)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0) || v > 1e9)
-		usage_die("%s: '%s' is not a number of seconds", o, s);
-	return v;
-}
-
-static unsigned long long parse_uint(const char *o, const char *s,
-				     unsigned long long min, unsigned long long max)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		usage_die("%s: '%s' is not a whole number in %llu..%llu", o, s, min, max);
-	return v;
+	return (uint64_t)(tool_now() * 1e6);
 }
 
 /* A spec becomes a model, or NULL when it changes nothing.  Without `seed`
@@ -160,9 +109,9 @@ static struct netsim *make_model(int d, const char *o)
 	char err[256];
 	int rc = netsim_new(&ns, opt.spec[d], err, sizeof err);
 	if (rc == UDP_ENOMEM)
-		die(1, "out of memory");
+		tool_die(TOOL_EXIT_ERR, "out of memory");
 	if (rc < 0)
-		usage_die("%s: %s", o, err);
+		tool_usage_die("%s: %s", o, err);
 	if (netsim_is_passthrough(ns)) {
 		netsim_free(ns);
 		return NULL;
@@ -185,7 +134,7 @@ static void print_stats(void)
 			netsim_counters(model[d], &c);
 			netsim_describe(model[d], spec, sizeof spec);
 		}
-		say("%s: %llu received, %llu forwarded, %llu lost, %llu duplicated, "
+		tool_err("%s: %llu received, %llu forwarded, %llu lost, %llu duplicated, "
 		    "%llu corrupted, %llu delayed, %llu reordered, %llu queue drops, "
 		    "%llu queued, %llu send errors (netsim: %s)", dir_name[d],
 		    (unsigned long long)st[d].received, (unsigned long long)st[d].sent,
@@ -195,24 +144,9 @@ static void print_stats(void)
 		    (unsigned long long)c.queued, (unsigned long long)st[d].send_errors,
 		    spec);
 	}
-	say("clients: %u now, %llu seen, %llu expired, %llu refused (table full)",
+	tool_err("clients: %u now, %llu seen, %llu expired, %llu refused (table full)",
 	    nclients, (unsigned long long)seen, (unsigned long long)expired,
 	    (unsigned long long)refused);
-}
-
-static void on_stop(int sig) { stop_sig = sig; }
-static void on_usr1(int sig) { (void)sig; usr1 = 1; }
-
-static void signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop; /* no SA_RESTART: poll() returns at once */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* ---- clients ---- */
@@ -240,8 +174,8 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	char b1[UDP_ADDR_STRLEN], b2[UDP_ADDR_STRLEN];
 	if (nclients >= opt.max_clients) {
 		refused++;
-		if (opt.verbose)
-			say("refused %s: %u clients already", astr(a, b1, sizeof b1), nclients);
+		if (VERBOSE)
+			tool_err("refused %s: %u clients already", tool_addr_str(a, b1, sizeof b1), nclients);
 		return NULL;
 	}
 	struct udp_sock *up;
@@ -259,7 +193,7 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	if (!rc)
 		rc = udp_sock_connect(up, &target);
 	if (rc) {
-		say("upstream socket for %s: %s", astr(a, b1, sizeof b1), udpkit_strerror(rc));
+		tool_err("upstream socket for %s: %s", tool_addr_str(a, b1, sizeof b1), udpkit_strerror(rc));
 		udp_sock_free(up);
 		return NULL;
 	}
@@ -269,10 +203,10 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	c->up = up;
 	c->last_us = now;
 	seen++;
-	if (opt.verbose) {
+	if (VERBOSE) {
 		struct udp_addr l;
 		udp_sock_local_addr(up, &l);
-		say("new client %s via %s", astr(a, b1, sizeof b1), astr(&l, b2, sizeof b2));
+		tool_err("new client %s via %s", tool_addr_str(a, b1, sizeof b1), tool_addr_str(&l, b2, sizeof b2));
 	}
 	return c;
 }
@@ -285,9 +219,9 @@ static void expire_clients(uint64_t now)
 			i++;
 			continue;
 		}
-		if (opt.verbose) {
+		if (VERBOSE) {
 			char b[UDP_ADDR_STRLEN];
-			say("client %s idle, closed", astr(&clients[i].addr, b, sizeof b));
+			tool_err("client %s idle, closed", tool_addr_str(&clients[i].addr, b, sizeof b));
 		}
 		udp_sock_free(clients[i].up);
 		clients[i] = clients[--nclients];
@@ -309,10 +243,10 @@ static void out_flush(void)
 		}
 		/* A full buffer or an unreachable peer: the relay is a network,
 		 * and a network drops. */
-		if (opt.verbose) {
+		if (VERBOSE) {
 			char b[UDP_ADDR_STRLEN];
-			say("%s: send to %s failed: %s", dir_name[out_dir],
-			    out_dir == C2T ? astr(&target, b, sizeof b) : astr(&out[i].addr, b, sizeof b),
+			tool_err("%s: send to %s failed: %s", dir_name[out_dir],
+			    out_dir == C2T ? tool_addr_str(&target, b, sizeof b) : tool_addr_str(&out[i].addr, b, sizeof b),
 			    udpkit_strerror(rc));
 		}
 		unsigned n = rc == UDP_EAGAIN ? nout - i : 1;
@@ -359,10 +293,10 @@ static void impair(int d, const struct udp_addr *client, const void *buf,
 		   size_t len, uint64_t now)
 {
 	struct netsim_counters a, b;
-	if (opt.verbose)
+	if (VERBOSE)
 		netsim_counters(model[d], &a);
 	(void)netsim_push(model[d], now, buf, len, client);
-	if (!opt.verbose)
+	if (!VERBOSE)
 		return;
 	netsim_counters(model[d], &b);
 	char words[96] = "", ab[UDP_ADDR_STRLEN];
@@ -375,7 +309,7 @@ static void impair(int d, const struct udp_addr *client, const void *buf,
 	WORD(b.delayed > a.delayed, "delay");
 	WORD(w == 0, "forward");
 #undef WORD
-	say("%s %s len %zu: %s", dir_name[d], astr(client, ab, sizeof ab), len, words);
+	tool_err("%s %s len %zu: %s", dir_name[d], tool_addr_str(client, ab, sizeof ab), len, words);
 }
 
 /* Sends what direction d's model has due. */
@@ -440,54 +374,46 @@ static int take(int d, struct udp_sock *sock, struct client *c, uint64_t now)
 
 static void parse_args(int argc, char **argv, const char **lspec, const char **tspec)
 {
-	enum { O_NETSIM = 256, O_NETSIM_IN, O_NETSIM_BOTH, O_IDLE, O_MAX, O_STATS, O_VERSION };
+	enum { O_NETSIM_BOTH = 256, O_IDLE, O_MAX };
 	static const struct option lo[] = {
-		{ "netsim", required_argument, 0, O_NETSIM },
-		{ "netsim-in", required_argument, 0, O_NETSIM_IN },
 		{ "netsim-both", required_argument, 0, O_NETSIM_BOTH },
 		{ "idle", required_argument, 0, O_IDLE },
 		{ "max-clients", required_argument, 0, O_MAX },
 		{ "count", required_argument, 0, 'c' },
 		{ "wait", required_argument, 0, 'w' },
-		{ "stats", no_argument, 0, O_STATS },
-		{ "verbose", no_argument, 0, 'v' },
-		{ "quiet", no_argument, 0, 'q' },
-		{ "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, O_VERSION },
+		TOOL_COMMON_LONGOPTS,
 		{ 0, 0, 0, 0 },
 	};
-	const char *env_out = getenv("UDPKIT_NETSIM"), *env_in = getenv("UDPKIT_NETSIM_IN");
-	opt.spec[C2T] = env_out && *env_out ? env_out : NULL;
-	opt.spec[T2C] = env_in && *env_in ? env_in : NULL;
 	opterr = 0;
 	int ch;
 	while ((ch = getopt_long(argc, argv, ":46c:hqvw:", lo, NULL)) != -1) {
 		switch (ch) {
 		case '4': opt.family = UDP_ADDR_V4; break;
 		case '6': opt.family = UDP_ADDR_V6; break;
-		case 'c': opt.count = parse_uint("-c", optarg, 1, ULLONG_MAX); break;
-		case 'w': opt.wait_s = parse_secs("-w", optarg); break;
-		case 'v': opt.verbose = 1; opt.quiet = 0; break;
-		case 'q': opt.quiet = 1; opt.verbose = 0; break;
+		case 'c': opt.count = tool_parse_uint("-c", optarg, 1, ULLONG_MAX); break;
+		case 'w': opt.wait_s = tool_parse_secs("-w", optarg); break;
 		case 'h': usage(); break;
-		case O_NETSIM: opt.spec[C2T] = optarg; break;
-		case O_NETSIM_IN: opt.spec[T2C] = optarg; break;
-		case O_NETSIM_BOTH: opt.spec[C2T] = opt.spec[T2C] = optarg; break;
-		case O_IDLE: opt.idle_s = parse_secs("--idle", optarg); break;
-		case O_MAX: opt.max_clients = (unsigned)parse_uint("--max-clients", optarg, 1, 1000000); break;
-		case O_STATS: opt.stats = 1; break;
-		case O_VERSION: printf(NAME " (udpkit) %s\n", UDPKIT_VERSION); exit(0);
-		case ':':
-			usage_die("option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (optopt)
-				usage_die("unknown option '-%c'", optopt);
-			usage_die("unknown option '%s'", argv[optind - 1]);
+		case O_NETSIM_BOTH:
+			tool_netsim_option(TOOL_NETSIM_OUT, "--netsim-both", optarg);
+			tool_netsim_option(TOOL_NETSIM_IN, "--netsim-both", optarg);
+			break;
+		case O_IDLE: opt.idle_s = tool_parse_secs("--idle", optarg); break;
+		case O_MAX: opt.max_clients = (unsigned)tool_parse_uint("--max-clients", optarg, 1, 1000000); break;
+		TOOL_COMMON_CASES: tool_common_option(ch, optarg, &opt.stats); break;
+		default: tool_bad_option(ch, argv);
 		}
 	}
+	/* the environment is the default of each direction an option leaves */
+	const char *env_out = getenv("UDPKIT_NETSIM"), *env_in = getenv("UDPKIT_NETSIM_IN");
+	opt.spec[C2T] = tool_netsim_spec(TOOL_NETSIM_OUT);
+	opt.spec[T2C] = tool_netsim_spec(TOOL_NETSIM_IN);
+	if (!opt.spec[C2T] && env_out && *env_out)
+		opt.spec[C2T] = env_out;
+	if (!opt.spec[T2C] && env_in && *env_in)
+		opt.spec[T2C] = env_in;
 	if (argc - optind != 2)
-		usage_die("expected LISTEN and TARGET addresses, got %d argument%s",
-			  argc - optind, argc - optind == 1 ? "" : "s");
+		tool_usage_die("expected LISTEN and TARGET addresses, got %d argument%s",
+			       argc - optind, argc - optind == 1 ? "" : "s");
 	*lspec = argv[optind];
 	*tspec = argv[optind + 1];
 }
@@ -496,14 +422,15 @@ static void resolve(struct udp_addr *a, const char *text, int flags, const char 
 {
 	int rc = udp_addr_parse(a, text, flags);
 	if (rc == UDP_EADDR_NOHOST || rc == UDP_EADDR_RESOLVE || rc == UDP_EADDR_NOFAMILY)
-		die(1, "cannot resolve %s '%s': %s", what, text, udpkit_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot resolve %s '%s': %s", what, text, udpkit_strerror(rc));
 	if (rc < 0)
-		usage_die("bad %s address '%s': %s", what, text, udpkit_strerror(rc));
+		tool_usage_die("bad %s address '%s': %s", what, text, udpkit_strerror(rc));
 }
 
 int main(int argc, char **argv)
 {
 	const char *ltext, *ttext;
+	tool_init("udprelay");
 	parse_args(argc, argv, &ltext, &ttext);
 	model[C2T] = make_model(C2T, opt.spec[C2T] && opt.spec[C2T] == getenv("UDPKIT_NETSIM") ? "UDPKIT_NETSIM" : "--netsim");
 	model[T2C] = make_model(T2C, opt.spec[T2C] && opt.spec[T2C] == getenv("UDPKIT_NETSIM_IN") ? "UDPKIT_NETSIM_IN" : "--netsim-in");
@@ -516,37 +443,37 @@ int main(int argc, char **argv)
 	char err[256];
 	int rc = udp_sock_netsim_env_check(err, sizeof err);
 	if (rc < 0)
-		usage_die("%s", err);
+		tool_usage_die("%s", err);
 	rc = udp_sock_open_bound(&lsock, &laddr, UDP_SOCK_NONBLOCK);
 	char b1[UDP_ADDR_STRLEN], b2[UDP_ADDR_STRLEN];
 	if (rc)
-		die(1, "cannot listen on %s: %s", astr(&laddr, b1, sizeof b1), udpkit_strerror(rc));
+		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s", tool_addr_str(&laddr, b1, sizeof b1), udpkit_strerror(rc));
 	udp_sock_set_netsim(lsock, NULL, NULL);
 	udp_sock_set_pass_sealed(lsock, 1); /* a relay forwards sealed packets as they are */
 	udp_sock_set_gro(lsock, model[C2T] == NULL);
 	udp_sock_set_buffers(lsock, 4 << 20, 4 << 20);
 	struct udp_addr bound;
 	udp_sock_local_addr(lsock, &bound);
-	if (!opt.quiet)
-		say("listening on %s, forwarding to %s", astr(&bound, b1, sizeof b1),
-		    astr(&target, b2, sizeof b2));
-	for (int d = 0; d < 2 && opt.verbose; d++)
+	tool_info("listening on %s, forwarding to %s", tool_addr_str(&bound, b1, sizeof b1),
+		    tool_addr_str(&target, b2, sizeof b2));
+	for (int d = 0; d < 2 && VERBOSE; d++)
 		if (model[d]) {
 			char spec[NETSIM_DESCRIBE_MAX];
 			netsim_describe(model[d], spec, sizeof spec);
-			say("%s netsim: %s", dir_name[d], spec);
+			tool_err("%s netsim: %s", dir_name[d], spec);
 		}
 
 	clients = calloc(opt.max_clients, sizeof *clients);
-	struct pollfd *pfd = calloc(opt.max_clients + 1, sizeof *pfd);
+	struct pollfd *pfd = calloc(opt.max_clients + 2, sizeof *pfd);
 	rbufs = malloc((size_t)BATCH * BUF_CAP);
 	pbufs = malloc((size_t)BATCH * BUF_CAP);
 	if (!clients || !pfd || !rbufs || !pbufs)
-		die(1, "out of memory");
-	signals();
+		tool_die(TOOL_EXIT_ERR, "out of memory");
+	tool_signals_init();
+	tool_signals_report();
 
 	uint64_t last_traffic = now_us(), next_expiry = last_traffic + 1000000;
-	while (!stop_sig) {
+	while (!tool_stop_signal) {
 		uint64_t now = now_us();
 		uint64_t due = next_expiry;
 		for (int d = 0; d < 2; d++)
@@ -562,11 +489,18 @@ int main(int argc, char **argv)
 		pfd[0] = (struct pollfd){ .fd = udp_sock_fd(lsock), .events = POLLIN };
 		for (unsigned i = 0; i < n; i++)
 			pfd[i + 1] = (struct pollfd){ .fd = udp_sock_fd(clients[i].up), .events = POLLIN };
-		if (poll(pfd, n + 1, timeout) < 0 && errno != EINTR)
-			die(1, "poll: %s", strerror(errno));
+		/* the signal pipe last: a signal between the loop's test and poll
+		 * still wakes it */
+		pfd[n + 1] = (struct pollfd){ .fd = tool_signal_fd(), .events = POLLIN };
+		if (poll(pfd, n + 2, timeout) < 0 && errno != EINTR)
+			tool_die(TOOL_EXIT_ERR, "poll: %s", strerror(errno));
 		now = now_us();
-		if (usr1) {
-			usr1 = 0;
+		if (pfd[n + 1].revents)
+			tool_signal_drain();
+		if (tool_stop_signal)
+			break;
+		if (tool_report_signal) {
+			tool_report_signal = 0;
 			print_stats();
 		}
 		/* Replies first, while the client table still matches pfd; a few
@@ -594,7 +528,7 @@ int main(int argc, char **argv)
 		if (opt.wait_s > 0 && idle_models && now - last_traffic >= (uint64_t)(opt.wait_s * 1e6))
 			break;
 	}
-	if (opt.stats || opt.verbose)
+	if (opt.stats || VERBOSE)
 		print_stats();
 	for (unsigned i = 0; i < nclients; i++)
 		udp_sock_free(clients[i].up);
@@ -605,5 +539,5 @@ int main(int argc, char **argv)
 	free(pfd);
 	free(rbufs);
 	free(pbufs);
-	return 0;
+	return TOOL_EXIT_OK;
 }

@@ -1,0 +1,15 @@
+/* tool_opt.c - the handler of the options every networking tool shares
+ * (TOOL_COMMON_CASES).  Apart from tool_util.c so that a tool with only
+ * --help and --version (udpkey) does not link the loss simulator. */
+#include "tool_common.h"
+#include "tool_netsim.h"
+
+void tool_common_option(int c, const char *arg, int *stats)
+{
+	switch (c) {
+	case TOOL_O_STATS: *stats = 1; break;
+	case TOOL_O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", arg); break;
+	case TOOL_O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", arg); break;
+	default: tool_base_option(c); break;
+	}
+}
