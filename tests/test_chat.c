@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "chat_roster.h"
 #include "chat_wire.h"
 #include "udp_err.h"
 #include "udp_wire.h"
@@ -165,26 +166,26 @@ static void presence_timers(void **state)
 {
 	(void)state;
 	struct chat_roster *r = roster(5000000, 10000000);
-	struct chat_event ev;
+	struct chat_roster_event ev;
 	assert_int_equal(chat_roster_add(r, 0xaaaa000000000000ull, "a", 7, 1000), 0);
 	assert_int_equal(chat_roster_add(r, 0xaaaa000000000000ull, "a", 7, 1000), UDP_EINVAL);
 	assert_true(chat_roster_next_deadline(r) == 5001000);
 	assert_int_equal(chat_roster_tick(r, 5000999, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 5001000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_AWAY);
+	assert_int_equal(ev.type, CHAT_ROSTER_AWAY);
 	assert_int_equal(ev.tag, 7);
 	assert_string_equal(ev.name, "a#aaaa");
 	assert_int_equal(chat_roster_tick(r, 5001000, &ev), 0); /* once */
 	assert_true(chat_roster_next_deadline(r) == 10001000);
 	/* heard again: back, timers restart from now */
 	assert_int_equal(chat_roster_seen(r, 0xaaaa000000000000ull, 8000000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_BACK);
+	assert_int_equal(ev.type, CHAT_ROSTER_BACK);
 	assert_int_equal(chat_roster_seen(r, 0xaaaa000000000000ull, 8000001, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 13000000, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 13000001, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_AWAY);
+	assert_int_equal(ev.type, CHAT_ROSTER_AWAY);
 	assert_int_equal(chat_roster_tick(r, 18000001, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_GONE);
+	assert_int_equal(ev.type, CHAT_ROSTER_GONE);
 	assert_int_equal(chat_roster_count(r), 0);
 	assert_true(chat_roster_next_deadline(r) == UINT64_MAX);
 	assert_int_equal(chat_roster_seen(r, 0xaaaa000000000000ull, 1, NULL), UDP_EINVAL);
@@ -196,15 +197,15 @@ static void silent_straight_to_gone(void **state)
 	(void)state;
 	/* a tick that comes late (after gone) says gone, not away first */
 	struct chat_roster *r = roster(1000000, 2000000);
-	struct chat_event ev;
+	struct chat_roster_event ev;
 	chat_roster_add(r, 1, "x", 1, 0);
 	chat_roster_add(r, 2, "y", 2, 1500000);
 	assert_int_equal(chat_roster_tick(r, 2000000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_GONE);
+	assert_int_equal(ev.type, CHAT_ROSTER_GONE);
 	assert_true(ev.id == 1);
 	assert_int_equal(chat_roster_tick(r, 2000000, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 2500000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_AWAY);
+	assert_int_equal(ev.type, CHAT_ROSTER_AWAY);
 	assert_true(ev.id == 2);
 	chat_roster_free(r);
 }

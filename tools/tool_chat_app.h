@@ -19,6 +19,7 @@
 #include "rel.h"
 #include "rel_drv.h"
 #include "tool_chat.h"
+#include "chat_roster.h"
 #include "chat_wire.h"
 #include "udp_sock.h"
 

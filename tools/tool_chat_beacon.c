@@ -83,7 +83,7 @@ static void chat_on_beacon(struct chat *c, const struct udp_msg *m)
 		c->bst.credit++;
 		return;
 	}
-	struct chat_event ev;
+	struct chat_roster_event ev;
 	if (chat_roster_get(c->roster, p.id, NULL) == 0) {
 		c->bst.known++;
 		if (chat_roster_seen(c->roster, p.id, now_us(), &ev) == 1)

@@ -235,7 +235,7 @@ static void chat_on_message(struct chat *c, struct sess *s, const struct rel_eve
 	}
 	if (!s->id || p.id != s->id)
 		return; /* before HELLO (a heartbeat overtook it), or not who it said */
-	struct chat_event rev;
+	struct chat_roster_event rev;
 	struct chat_peer_info info;
 	uint64_t now = now_us();
 	if (chat_roster_get(c->roster, s->id, &info) < 0) {

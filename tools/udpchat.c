@@ -368,9 +368,9 @@ static int live_sessions(const struct chat *c)
 
 static void roster_timers(struct chat *c)
 {
-	struct chat_event ev;
+	struct chat_roster_event ev;
 	while (chat_roster_tick(c->roster, now_us(), &ev) == 1)
-		chat_show_presence(c, ev.type == CHAT_EV_AWAY ? "away" : "gone", ev.id,
+		chat_show_presence(c, ev.type == CHAT_ROSTER_AWAY ? "away" : "gone", ev.id,
 			      ev.name, NULL);
 }
 
