@@ -7,8 +7,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "chat_group.h"
+#include "chat_roster.h"
 #include "chat_wire.h"
+#include "rel.h"
+#include "rel_drv.h"
 #include "udp_err.h"
+#include "udp_sock.h"
 #include "udp_wire.h"
 
 static int encode_msg(uint8_t *buf, size_t cap, uint8_t type, const char *nick,
@@ -165,26 +170,26 @@ static void presence_timers(void **state)
 {
 	(void)state;
 	struct chat_roster *r = roster(5000000, 10000000);
-	struct chat_event ev;
+	struct chat_roster_event ev;
 	assert_int_equal(chat_roster_add(r, 0xaaaa000000000000ull, "a", 7, 1000), 0);
 	assert_int_equal(chat_roster_add(r, 0xaaaa000000000000ull, "a", 7, 1000), UDP_EINVAL);
 	assert_true(chat_roster_next_deadline(r) == 5001000);
 	assert_int_equal(chat_roster_tick(r, 5000999, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 5001000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_AWAY);
+	assert_int_equal(ev.type, CHAT_ROSTER_AWAY);
 	assert_int_equal(ev.tag, 7);
 	assert_string_equal(ev.name, "a#aaaa");
 	assert_int_equal(chat_roster_tick(r, 5001000, &ev), 0); /* once */
 	assert_true(chat_roster_next_deadline(r) == 10001000);
 	/* heard again: back, timers restart from now */
 	assert_int_equal(chat_roster_seen(r, 0xaaaa000000000000ull, 8000000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_BACK);
+	assert_int_equal(ev.type, CHAT_ROSTER_BACK);
 	assert_int_equal(chat_roster_seen(r, 0xaaaa000000000000ull, 8000001, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 13000000, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 13000001, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_AWAY);
+	assert_int_equal(ev.type, CHAT_ROSTER_AWAY);
 	assert_int_equal(chat_roster_tick(r, 18000001, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_GONE);
+	assert_int_equal(ev.type, CHAT_ROSTER_GONE);
 	assert_int_equal(chat_roster_count(r), 0);
 	assert_true(chat_roster_next_deadline(r) == UINT64_MAX);
 	assert_int_equal(chat_roster_seen(r, 0xaaaa000000000000ull, 1, NULL), UDP_EINVAL);
@@ -196,15 +201,15 @@ static void silent_straight_to_gone(void **state)
 	(void)state;
 	/* a tick that comes late (after gone) says gone, not away first */
 	struct chat_roster *r = roster(1000000, 2000000);
-	struct chat_event ev;
+	struct chat_roster_event ev;
 	chat_roster_add(r, 1, "x", 1, 0);
 	chat_roster_add(r, 2, "y", 2, 1500000);
 	assert_int_equal(chat_roster_tick(r, 2000000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_GONE);
+	assert_int_equal(ev.type, CHAT_ROSTER_GONE);
 	assert_true(ev.id == 1);
 	assert_int_equal(chat_roster_tick(r, 2000000, &ev), 0);
 	assert_int_equal(chat_roster_tick(r, 2500000, &ev), 1);
-	assert_int_equal(ev.type, CHAT_EV_AWAY);
+	assert_int_equal(ev.type, CHAT_ROSTER_AWAY);
 	assert_true(ev.id == 2);
 	chat_roster_free(r);
 }
@@ -342,6 +347,157 @@ static void peer_list_roundtrip_and_truncation(void **state)
 	assert_int_equal(chat_peers_put(&w, &in[0]), UDP_ENOSPACE);
 }
 
+/* ---- the group's beacon decisions, without a terminal ---- */
+
+struct grp {
+	struct udp_sock *sock, *victim;
+	struct rel_core *core;
+	struct rel_drv *drv;
+	struct chat_group *g;
+	struct udp_addr victim_addr;
+	int events;
+};
+
+static void count_event(void *ctx, const struct chat_group_event *ev)
+{
+	if (ev->type != CHAT_GROUP_NOTE) /* notes are for a -v log */
+		((struct grp *)ctx)->events++;
+}
+
+static void grp_open(struct grp *e, uint64_t id)
+{
+	struct udp_addr any;
+	memset(e, 0, sizeof *e);
+	assert_int_equal(udp_addr_parse(&any, "127.0.0.1:0", UDP_ADDR_NUMERIC), 0);
+	assert_int_equal(udp_sock_open_bound(&e->sock, &any, UDP_SOCK_NONBLOCK), 0);
+	/* the forged beacons' "source": a socket of ours that never answers */
+	assert_int_equal(udp_sock_open_bound(&e->victim, &any, UDP_SOCK_NONBLOCK), 0);
+	assert_int_equal(udp_sock_local_addr(e->victim, &e->victim_addr), 0);
+	struct rel_config rc;
+	rel_config_default(&rc);
+	rc.accept = 1;
+	rc.seed = 1;
+	rc.max_msg = CHAT_PKT_MAX;
+	assert_int_equal(rel_core_new(&e->core, &rc), 0);
+	assert_int_equal(rel_drv_new(&e->drv, e->core, e->sock), 0);
+	struct chat_group_config gc;
+	chat_group_config_default(&gc);
+	gc.core = e->core;
+	gc.drv = e->drv;
+	gc.data = e->sock;
+	gc.id = id;
+	gc.nick = "me";
+	gc.on_event = count_event;
+	gc.ctx = e;
+	assert_int_equal(chat_group_new(&e->g, &gc), 0);
+	rel_drv_set_gate(e->drv, chat_group_gate, e->g);
+}
+
+static void grp_close(struct grp *e)
+{
+	chat_group_free(e->g);
+	rel_drv_free(e->drv);
+	rel_core_free(e->core);
+	udp_sock_free(e->victim);
+	udp_sock_free(e->sock);
+}
+
+/* A beacon of type from id, padded with pad zero bytes, "from" port
+ * (with the victim's address) and announcing data port dport. */
+static void feed(struct grp *e, uint8_t type, uint64_t id, size_t pad, int port,
+		 uint16_t dport, unsigned flags)
+{
+	static const uint8_t zeros[CHAT_BEACON_MIN];
+	uint8_t buf[CHAT_PKT_MAX];
+	struct chat_pkt p = { .type = type, .id = id, .port = dport, .nick = "x",
+			      .text = pad ? zeros : NULL, .text_len = pad };
+	int n = chat_pkt_encode(&p, buf, sizeof buf);
+	assert_true(n > 0);
+	struct udp_msg m = { .buf = buf, .cap = sizeof buf, .len = (size_t)n,
+			     .addr = e->victim_addr, .flags = flags };
+	udp_addr_set_port(&m.addr, port);
+	chat_group_beacon_input(e->g, &m, 1000);
+}
+
+static void beacon_decisions_counted(void **state)
+{
+	(void)state;
+	struct grp e;
+	grp_open(&e, 0x5000000000000000ull);
+	struct chat_group_stats st;
+	uint16_t vport = (uint16_t)udp_addr_port(&e.victim_addr);
+	feed(&e, CHAT_BEACON, 0x5000000000000000ull, CHAT_BEACON_MIN, 1, vport, 0); /* own */
+	feed(&e, CHAT_BEACON, 0x9000000000000000ull, CHAT_BEACON_MIN, 1, 0, 0);     /* port 0 */
+	feed(&e, CHAT_LEAVE, 0x9000000000000000ull, 0, 1, vport, 0);
+	feed(&e, CHAT_MSG, 0x9000000000000000ull, 0, 1, vport, 0);
+	feed(&e, CHAT_BEACON, 0x1000000000000000ull, CHAT_BEACON_MIN, 1, vport, 0); /* smaller id */
+	feed(&e, CHAT_BEACON, 0x9000000000000000ull, 0, 1, vport, 0);               /* unpadded */
+	feed(&e, CHAT_BEACON, 0x9000000000000000ull, CHAT_BEACON_MIN, 1, vport, UDP_MSG_TRUNC);
+	chat_group_stats(e.g, &st);
+	assert_int_equal(st.beacons.in, 7);
+	assert_int_equal(st.beacons.own, 1);
+	assert_int_equal(st.beacons.drop_bad, 1);
+	assert_int_equal(st.beacons.leave, 1);
+	assert_int_equal(st.beacons.drop_type, 1);
+	assert_int_equal(st.beacons.wait, 1);
+	assert_int_equal(st.beacons.drop_short, 1);
+	assert_int_equal(st.beacons.drop_trunc, 1);
+	assert_int_equal(st.beacons.connect, 0);
+	assert_int_equal(chat_group_sessions(e.g), 0);
+	/* a padded one from a larger id: a gated session; more from there is credit */
+	feed(&e, CHAT_BEACON, 0x9000000000000000ull, CHAT_BEACON_MIN, 1, vport, 0);
+	feed(&e, CHAT_BEACON, 0x9000000000000000ull, CHAT_BEACON_MIN, 1, vport, 0);
+	chat_group_stats(e.g, &st);
+	assert_int_equal(st.beacons.connect, 1);
+	assert_int_equal(st.beacons.credit, 1);
+	assert_int_equal(st.gated, 1);
+	assert_int_equal(chat_group_sessions(e.g), 1);
+	/* at most CHAT_MAX_GATED wait at once: the rest are busy drops */
+	for (int i = 0; i < CHAT_MAX_GATED + 3; i++)
+		feed(&e, CHAT_BEACON, 0x9000000000000001ull + (uint64_t)i, CHAT_BEACON_MIN, 1,
+		     (uint16_t)(vport + 1 + i), 0);
+	chat_group_stats(e.g, &st);
+	assert_int_equal(st.gated, CHAT_MAX_GATED);
+	assert_int_equal(st.beacons.connect, CHAT_MAX_GATED);
+	assert_int_equal(st.beacons.drop_busy, 4);
+	assert_int_equal(e.events, 0); /* no one joined: only counted */
+	grp_close(&e);
+}
+
+/* What a gated session sends is paid for by the beacon: the HELLO goes,
+ * and no more than the beacon's bytes ever leave for that address. */
+static void gate_spends_beacon_credit(void **state)
+{
+	(void)state;
+	struct grp e;
+	grp_open(&e, 0x5000000000000000ull);
+	uint16_t vport = (uint16_t)udp_addr_port(&e.victim_addr);
+	feed(&e, CHAT_BEACON, 0x9000000000000000ull, CHAT_BEACON_MIN, 1, vport, 0);
+	for (int i = 0; i < 5; i++) {
+		rel_drv_flush(e.drv);
+		rel_update(e.core, rel_drv_now() + (uint64_t)i * 2000000);
+	}
+	rel_drv_flush(e.drv);
+	struct chat_group_stats st;
+	chat_group_stats(e.g, &st);
+	assert_true(st.gate.sent >= 1);
+	size_t beacon = CHAT_HDR_LEN + 1 + 2 + CHAT_BEACON_MIN;
+	assert_true(st.gate.sent_bytes <= beacon);
+	assert_true(st.gate.held >= 1);
+	grp_close(&e);
+}
+
+static void group_bad_config(void **state)
+{
+	(void)state;
+	struct chat_group *g = (struct chat_group *)&g;
+	struct chat_group_config gc;
+	chat_group_config_default(&gc);
+	assert_int_equal(chat_group_new(&g, &gc), UDP_EINVAL);
+	assert_null(g);
+	chat_group_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +514,9 @@ int main(void)
 		cmocka_unit_test(find_by_name),
 		cmocka_unit_test(roster_full),
 		cmocka_unit_test(peer_list_roundtrip_and_truncation),
+		cmocka_unit_test(beacon_decisions_counted),
+		cmocka_unit_test(gate_spends_beacon_credit),
+		cmocka_unit_test(group_bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

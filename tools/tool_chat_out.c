@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "tool_chat.h"
+#include "tool_chat_tty.h"
 
 static void put_byte(char *dst, size_t cap, size_t *pos, char c)
 {
@@ -51,7 +51,7 @@ static void put_bytes(char *dst, size_t cap, size_t *pos, const unsigned char *s
 	}
 }
 
-void chat_put_text(char *dst, size_t cap, size_t *pos, const void *src, size_t n)
+void tool_put_text(char *dst, size_t cap, size_t *pos, const void *src, size_t n)
 {
 	const unsigned char *s = src;
 	for (size_t i = 0; i < n;) {
@@ -72,14 +72,14 @@ void chat_put_text(char *dst, size_t cap, size_t *pos, const void *src, size_t n
 	}
 }
 
-void chat_put_json(char *dst, size_t cap, size_t *pos, const void *src, size_t n)
+void tool_put_json(char *dst, size_t cap, size_t *pos, const void *src, size_t n)
 {
 	const unsigned char *s = src;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
 		size_t k = utf8_len(s + i, n - i);
 		if (k == 0) { /* JSON is Unicode: a stray byte becomes U+FFFD */
-			chat_put(dst, cap, pos, "\\ufffd");
+			tool_put(dst, cap, pos, "\\ufffd");
 			continue;
 		}
 		if (k > 1) {
@@ -91,18 +91,18 @@ void chat_put_json(char *dst, size_t cap, size_t *pos, const void *src, size_t n
 			put_byte(dst, cap, pos, '\\');
 			put_byte(dst, cap, pos, (char)c);
 		} else if (c == '\n') {
-			chat_put(dst, cap, pos, "\\n");
+			tool_put(dst, cap, pos, "\\n");
 		} else if (c == '\t') {
-			chat_put(dst, cap, pos, "\\t");
+			tool_put(dst, cap, pos, "\\t");
 		} else if (c < 0x20 || c == 0x7f) {
-			chat_put(dst, cap, pos, "\\u%04x", c);
+			tool_put(dst, cap, pos, "\\u%04x", c);
 		} else {
 			put_byte(dst, cap, pos, (char)c);
 		}
 	}
 }
 
-void chat_put(char *dst, size_t cap, size_t *pos, const char *fmt, ...)
+void tool_put(char *dst, size_t cap, size_t *pos, const char *fmt, ...)
 {
 	if (*pos >= cap)
 		return;

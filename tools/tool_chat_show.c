@@ -1,5 +1,5 @@
-/* tool_chat_show.c - udpchat's output: chat lines, presence and notices,
- * as text or JSON (see tool_chat_app.h). */
+/* tool_chat_show.c - udpchat's output: chat lines, presence, notices and
+ * --stats, as text or JSON (see tool_chat_app.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,12 +9,13 @@
 #include <unistd.h>
 
 #include "tool_chat_app.h"
+#include "seal.h"
 #include "tool_common.h"
 
-void chat_emit(struct chat *c, const char *line, size_t len)
+void tool_chat_emit(struct tool_chat *c, const char *line, size_t len)
 {
 	if (c->tty) {
-		chat_tty_print(&c->ed, line, len);
+		tool_tty_print(&c->ed, line, len);
 		return;
 	}
 	/* one write per line: a reader never sees half a line */
@@ -34,107 +35,107 @@ void chat_emit(struct chat *c, const char *line, size_t len)
 	}
 }
 
-void chat_name_of(const struct chat *c, uint64_t id, const char *nick, char *buf,
+void tool_chat_name(const struct tool_chat *c, uint64_t id, const char *nick, char *buf,
 		    size_t cap)
 {
-	chat_roster_name(c->roster, c->id, c->nick, id, nick, buf, cap);
+	chat_group_name(c->chat, id, nick, buf, cap);
 }
 
 /* Starts a line: the JSON head {"type":..,"ts":..} or the text timestamp. */
-size_t chat_line_start(struct chat *c, const char *type)
+size_t tool_chat_line_start(struct tool_chat *c, const char *type)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	size_t pos = 0;
 	c->out[0] = '\0';
 	if (c->o.json) {
-		chat_put(c->out, sizeof c->out, &pos, "{\"type\":\"%s\",\"ts\":%lld.%03ld", type,
+		tool_put(c->out, sizeof c->out, &pos, "{\"type\":\"%s\",\"ts\":%lld.%03ld", type,
 			 (long long)ts.tv_sec, ts.tv_nsec / 1000000);
 	} else {
 		struct tm tm;
 		localtime_r(&ts.tv_sec, &tm);
-		chat_put(c->out, sizeof c->out, &pos, "%s%02d:%02d:%02d%s ",
+		tool_put(c->out, sizeof c->out, &pos, "%s%02d:%02d:%02d%s ",
 			 c->color ? "\033[2m" : "", tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 c->color ? "\033[0m" : "");
 	}
 	return pos;
 }
 
-void chat_json_str(struct chat *c, size_t *pos, const char *key, const void *s, size_t n)
+void tool_chat_json_str(struct tool_chat *c, size_t *pos, const char *key, const void *s, size_t n)
 {
-	chat_put(c->out, sizeof c->out, pos, ",\"%s\":\"", key);
-	chat_put_json(c->out, sizeof c->out, pos, s, n);
-	chat_put(c->out, sizeof c->out, pos, "\"");
+	tool_put(c->out, sizeof c->out, pos, ",\"%s\":\"", key);
+	tool_put_json(c->out, sizeof c->out, pos, s, n);
+	tool_put(c->out, sizeof c->out, pos, "\"");
 }
 
-void chat_text_name(struct chat *c, size_t *pos, uint64_t id, const char *name)
+void tool_chat_text_name(struct tool_chat *c, size_t *pos, uint64_t id, const char *name)
 {
 	if (c->color)
-		chat_put(c->out, sizeof c->out, pos, "\033[1;%dm", 31 + (int)(id % 6));
-	chat_put_text(c->out, sizeof c->out, pos, name, strlen(name));
+		tool_put(c->out, sizeof c->out, pos, "\033[1;%dm", 31 + (int)(id % 6));
+	tool_put_text(c->out, sizeof c->out, pos, name, strlen(name));
 	if (c->color)
-		chat_put(c->out, sizeof c->out, pos, "\033[0m");
+		tool_put(c->out, sizeof c->out, pos, "\033[0m");
 }
 
 /* A message from a peer: type msg, me or private. */
-void chat_show_msg(struct chat *c, uint8_t type, uint64_t id, const char *name,
+void tool_chat_show_msg(struct tool_chat *c, uint8_t type, uint64_t id, const char *name,
 		     const uint8_t *text, size_t n)
 {
 	const char *jt = type == CHAT_ME ? "me" : type == CHAT_PRIV ? "private" : "msg";
-	size_t pos = chat_line_start(c, jt);
+	size_t pos = tool_chat_line_start(c, jt);
 	if (c->o.json) {
-		chat_json_str(c, &pos, "from", name, strlen(name));
-		chat_put(c->out, sizeof c->out, &pos, ",\"id\":\"%016" PRIx64 "\"", id);
-		chat_json_str(c, &pos, "text", text, n);
-		chat_put(c->out, sizeof c->out, &pos, "}");
+		tool_chat_json_str(c, &pos, "from", name, strlen(name));
+		tool_put(c->out, sizeof c->out, &pos, ",\"id\":\"%016" PRIx64 "\"", id);
+		tool_chat_json_str(c, &pos, "text", text, n);
+		tool_put(c->out, sizeof c->out, &pos, "}");
 	} else {
 		if (type == CHAT_ME) {
-			chat_put(c->out, sizeof c->out, &pos, "* ");
-			chat_text_name(c, &pos, id, name);
-			chat_put(c->out, sizeof c->out, &pos, " ");
+			tool_put(c->out, sizeof c->out, &pos, "* ");
+			tool_chat_text_name(c, &pos, id, name);
+			tool_put(c->out, sizeof c->out, &pos, " ");
 		} else {
-			chat_put(c->out, sizeof c->out, &pos, "%s<",
+			tool_put(c->out, sizeof c->out, &pos, "%s<",
 				 type == CHAT_PRIV ? "[private] " : "");
-			chat_text_name(c, &pos, id, name);
-			chat_put(c->out, sizeof c->out, &pos, "> ");
+			tool_chat_text_name(c, &pos, id, name);
+			tool_put(c->out, sizeof c->out, &pos, "> ");
 		}
-		chat_put_text(c->out, sizeof c->out, &pos, text, n);
+		tool_put_text(c->out, sizeof c->out, &pos, text, n);
 	}
-	chat_emit(c, c->out, pos);
+	tool_chat_emit(c, c->out, pos);
 }
 
 /* A presence line: join, leave, away, back, gone, nick (extra: the new
  * name for nick, the address for join). */
-void chat_show_presence(struct chat *c, const char *type, uint64_t id,
+void tool_chat_show_presence(struct tool_chat *c, const char *type, uint64_t id,
 			  const char *name, const char *extra)
 {
-	size_t pos = chat_line_start(c, type);
+	size_t pos = tool_chat_line_start(c, type);
 	if (c->o.json) {
-		chat_json_str(c, &pos, "from", name, strlen(name));
-		chat_put(c->out, sizeof c->out, &pos, ",\"id\":\"%016" PRIx64 "\"", id);
+		tool_chat_json_str(c, &pos, "from", name, strlen(name));
+		tool_put(c->out, sizeof c->out, &pos, ",\"id\":\"%016" PRIx64 "\"", id);
 		if (extra)
-			chat_json_str(c, &pos, strcmp(type, "nick") == 0 ? "to" : "addr", extra,
+			tool_chat_json_str(c, &pos, strcmp(type, "nick") == 0 ? "to" : "addr", extra,
 				 strlen(extra));
-		chat_put(c->out, sizeof c->out, &pos, "}");
+		tool_put(c->out, sizeof c->out, &pos, "}");
 	} else {
-		chat_put(c->out, sizeof c->out, &pos, "-- ");
-		chat_text_name(c, &pos, id, name);
+		tool_put(c->out, sizeof c->out, &pos, "-- ");
+		tool_chat_text_name(c, &pos, id, name);
 		if (strcmp(type, "join") == 0)
-			chat_put(c->out, sizeof c->out, &pos, " joined from %s", extra ? extra : "?");
+			tool_put(c->out, sizeof c->out, &pos, " joined from %s", extra ? extra : "?");
 		else if (strcmp(type, "leave") == 0)
-			chat_put(c->out, sizeof c->out, &pos, " left");
+			tool_put(c->out, sizeof c->out, &pos, " left");
 		else if (strcmp(type, "nick") == 0) {
-			chat_put(c->out, sizeof c->out, &pos, " is now known as ");
-			chat_text_name(c, &pos, id, extra);
+			tool_put(c->out, sizeof c->out, &pos, " is now known as ");
+			tool_chat_text_name(c, &pos, id, extra);
 		} else
-			chat_put(c->out, sizeof c->out, &pos, " is %s", type);
+			tool_put(c->out, sizeof c->out, &pos, " is %s", type);
 	}
-	chat_emit(c, c->out, pos);
+	tool_chat_emit(c, c->out, pos);
 }
 
 /* Local notices (errors of commands, /help) go to stderr, or above the
  * prompt on a terminal. */
-void chat_notice(struct chat *c, const char *fmt, ...)
+void tool_chat_notice(struct tool_chat *c, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
@@ -145,8 +146,101 @@ void chat_notice(struct chat *c, const char *fmt, ...)
 		char line[600];
 		int n = snprintf(line, sizeof line, "%s%s%s", c->color ? "\033[33m" : "", text,
 				 c->color ? "\033[0m" : "");
-		chat_tty_print(&c->ed, line, n < 0 ? 0 : strnlen(line, sizeof line));
+		tool_tty_print(&c->ed, line, n < 0 ? 0 : strnlen(line, sizeof line));
 	} else {
 		tool_err("%s", text);
 	}
+}
+
+static const char *const presence_word[] = {
+	[CHAT_GROUP_JOIN] = "join", [CHAT_GROUP_LEAVE] = "leave", [CHAT_GROUP_AWAY] = "away",
+	[CHAT_GROUP_BACK] = "back", [CHAT_GROUP_GONE] = "gone",   [CHAT_GROUP_NICK] = "nick",
+};
+
+/* -v lines, in the words udpchat used before the chat moved to chat/ */
+static void show_note(const struct chat_group_event *ev)
+{
+	char b[UDP_ADDR_STRLEN];
+	switch (ev->note) {
+	case CHAT_NOTE_CONNECTING:
+		tool_debug("connecting to %s", tool_addr_str(ev->addr, b, sizeof b));
+		break;
+	case CHAT_NOTE_CONNECT_FAILED:
+		tool_debug("connect %s: %s", tool_addr_str(ev->addr, b, sizeof b),
+			   udpkit_strerror(ev->err));
+		break;
+	case CHAT_NOTE_COPY_REFUSED:
+		tool_debug("HELLO with a known id from another address: closed");
+		break;
+	case CHAT_NOTE_BAD_PACKET:
+		tool_debug("bad chat packet (%zu bytes) dropped", ev->len);
+		break;
+	case CHAT_NOTE_SILENT_CLOSED:
+		tool_debug("session without HELLO closed");
+		break;
+	case CHAT_NOTE_BEACON_FAILED:
+		tool_debug("beacon: %s", udpkit_strerror(ev->err));
+		break;
+	}
+}
+
+void tool_chat_on_event(void *ctx, const struct chat_group_event *ev)
+{
+	struct tool_chat *c = ctx;
+	char b[UDP_ADDR_STRLEN];
+	switch (ev->type) {
+	case CHAT_GROUP_LINE:
+		tool_chat_show_msg(c, ev->line_type, ev->id, ev->name, ev->text, ev->text_len);
+		break;
+	case CHAT_GROUP_JOIN:
+		tool_chat_show_presence(c, "join", ev->id, ev->name,
+					tool_addr_str(ev->addr, b, sizeof b));
+		break;
+	case CHAT_GROUP_NICK:
+		tool_chat_show_presence(c, "nick", ev->id, ev->name, ev->to);
+		break;
+	case CHAT_GROUP_LEAVE:
+	case CHAT_GROUP_AWAY:
+	case CHAT_GROUP_BACK:
+	case CHAT_GROUP_GONE:
+		tool_chat_show_presence(c, presence_word[ev->type], ev->id, ev->name, NULL);
+		break;
+	case CHAT_GROUP_SEND_FAILED:
+		tool_chat_notice(c, "not sent to one peer: %s", udpkit_strerror(ev->err));
+		break;
+	case CHAT_GROUP_NOTE:
+		show_note(ev);
+		break;
+	}
+}
+
+void tool_chat_beacon_stats(struct tool_chat *c)
+{
+	struct chat_group_stats gs;
+	chat_group_stats(c->chat, &gs);
+	const struct chat_beacon_stats *b = &gs.beacons;
+	if (c->bsock) {
+		char seal[160] = "";
+		struct seal_stats st;
+		if (udp_sock_seal_stats(c->bsock, &st) > 0)
+			snprintf(seal, sizeof seal,
+				 " sealed_opened=%llu drop_plaintext=%llu drop_sealshort=%llu"
+				 " drop_auth=%llu drop_wrongkey=%llu drop_replay=%llu",
+				 (unsigned long long)st.opened, (unsigned long long)st.drop_plaintext,
+				 (unsigned long long)(st.drop_short + st.drop_header),
+				 (unsigned long long)st.drop_auth, (unsigned long long)st.drop_wrongkey,
+				 (unsigned long long)(st.drop_replay + st.drop_old + st.drop_reflect));
+		tool_err("beacons: in=%llu own=%llu known=%llu wait=%llu connect=%llu credit=%llu "
+			 "leave=%llu drop_trunc=%llu drop_bad=%llu drop_type=%llu drop_short=%llu "
+			 "drop_busy=%llu%s",
+			 (unsigned long long)b->in, (unsigned long long)b->own,
+			 (unsigned long long)b->known, (unsigned long long)b->wait,
+			 (unsigned long long)b->connect, (unsigned long long)b->credit,
+			 (unsigned long long)b->leave, (unsigned long long)b->drop_trunc,
+			 (unsigned long long)b->drop_bad, (unsigned long long)b->drop_type,
+			 (unsigned long long)b->drop_short, (unsigned long long)b->drop_busy, seal);
+	}
+	tool_err("gate: sent=%llu sent_bytes=%llu held=%llu waiting=%d",
+		 (unsigned long long)gs.gate.sent, (unsigned long long)gs.gate.sent_bytes,
+		 (unsigned long long)gs.gate.held, gs.gated);
 }

@@ -1,4 +1,4 @@
-/* tool_chat_tty.c - udpchat's line editor (see tool_chat.h).
+/* tool_chat_tty.c - udpchat's line editor (see tool_chat_tty.h).
  *
  * Why not readline: its callback interface would do, but it is one more
  * build dependency for a few dozen lines.  The editor appends at the end of
@@ -12,9 +12,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "tool_chat.h"
+#include "tool_chat_tty.h"
 
-static void out(struct chat_tty *t, const void *p, size_t n)
+static void out(struct tool_tty *t, const void *p, size_t n)
 {
 	const char *s = p;
 	while (n) {
@@ -28,9 +28,9 @@ static void out(struct chat_tty *t, const void *p, size_t n)
 	}
 }
 
-static void clear_prompt(struct chat_tty *t);
+static void clear_prompt(struct tool_tty *t);
 
-int chat_tty_open(struct chat_tty *t, int in_fd, int out_fd, const char *prompt)
+int tool_tty_open(struct tool_tty *t, int in_fd, int out_fd, const char *prompt)
 {
 	memset(t, 0, sizeof *t);
 	t->in_fd = in_fd;
@@ -46,11 +46,11 @@ int chat_tty_open(struct chat_tty *t, int in_fd, int out_fd, const char *prompt)
 	if (tcsetattr(in_fd, TCSANOW, &raw) < 0)
 		return -1;
 	t->raw = 1;
-	chat_tty_redraw(t);
+	tool_tty_redraw(t);
 	return 0;
 }
 
-void chat_tty_close(struct chat_tty *t)
+void tool_tty_close(struct tool_tty *t)
 {
 	if (!t->raw)
 		return;
@@ -70,7 +70,7 @@ static size_t columns(const char *s, size_t n)
 
 /* Moves to the first column of the prompt's first row and clears from
  * there to the end of the screen. */
-static void clear_prompt(struct chat_tty *t)
+static void clear_prompt(struct tool_tty *t)
 {
 	struct winsize ws;
 	size_t cols = ioctl(t->out_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
@@ -83,7 +83,7 @@ static void clear_prompt(struct chat_tty *t)
 	t->drawn = 0;
 }
 
-void chat_tty_redraw(struct chat_tty *t)
+void tool_tty_redraw(struct tool_tty *t)
 {
 	clear_prompt(t);
 	out(t, t->prompt, strlen(t->prompt));
@@ -91,16 +91,16 @@ void chat_tty_redraw(struct chat_tty *t)
 	t->drawn = columns(t->prompt, strlen(t->prompt)) + columns(t->line, t->len);
 }
 
-void chat_tty_print(struct chat_tty *t, const char *text, size_t len)
+void tool_tty_print(struct tool_tty *t, const char *text, size_t len)
 {
 	clear_prompt(t);
 	out(t, text, len);
 	out(t, "\r\n", 2);
-	chat_tty_redraw(t);
+	tool_tty_redraw(t);
 }
 
 /* Removes the last character, UTF-8 continuation bytes included. */
-static void erase_char(struct chat_tty *t)
+static void erase_char(struct tool_tty *t)
 {
 	while (t->len && ((unsigned char)t->line[t->len - 1] & 0xc0) == 0x80)
 		t->len--;
@@ -108,7 +108,7 @@ static void erase_char(struct chat_tty *t)
 		t->len--;
 }
 
-int chat_tty_key(struct chat_tty *t, unsigned char c, char *line, size_t cap)
+int tool_tty_key(struct tool_tty *t, unsigned char c, char *line, size_t cap)
 {
 	if (t->esc == 1) { /* ESC x: only ESC [ starts a sequence we skip */
 		t->esc = c == '[' ? 2 : 0;
@@ -126,7 +126,7 @@ int chat_tty_key(struct chat_tty *t, unsigned char c, char *line, size_t cap)
 		memcpy(line, t->line, n);
 		line[n] = '\0';
 		t->len = 0;
-		chat_tty_redraw(t);
+		tool_tty_redraw(t);
 		return 1;
 	}
 	case 4: /* ^D: end of input on an empty line */
@@ -160,6 +160,6 @@ int chat_tty_key(struct chat_tty *t, unsigned char c, char *line, size_t cap)
 		t->drawn += (c & 0xc0) != 0x80;
 		return 0;
 	}
-	chat_tty_redraw(t);
+	tool_tty_redraw(t);
 	return 0;
 }

@@ -28,7 +28,6 @@
 #include "tool_netsim.h"
 #include "tool_rel.h"
 #include "tool_seal.h"
-#include "chat_wire.h"
 #include "udp_wire.h"
 
 #define DEFAULT_GROUP4 "239.255.42.42"
@@ -110,7 +109,7 @@ static const struct option longopts[] = {
 	{ 0, 0, 0, 0 },
 };
 
-static void parse_opts(struct opts *o, int argc, char **argv)
+static void parse_opts(struct tool_chat_opts *o, int argc, char **argv)
 {
 	memset(o, 0, sizeof *o);
 	o->port = DEFAULT_PORT;
@@ -173,7 +172,15 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 /* ---- set-up ---- */
 
-static struct udp_sock *open_data(struct chat *c, int family)
+/* The group's output gate (chat_group_gate), installed with the driver
+ * before the group exists: it lets all pass until then. */
+static int chat_gate(void *ctx, const struct rel_dgram *g)
+{
+	struct tool_chat *c = ctx;
+	return chat_group_gate(c->chat, g);
+}
+
+static struct udp_sock *open_data(struct tool_chat *c, int family)
 {
 	struct udp_addr local;
 	const char *host = family == AF_INET6 ? "::" : "0.0.0.0";
@@ -189,7 +196,7 @@ static struct udp_sock *open_data(struct chat *c, int family)
 	return s;
 }
 
-static void open_beacons(struct chat *c, int family)
+static void open_beacons(struct tool_chat *c, int family)
 {
 	struct udp_addr local;
 	int r;
@@ -223,7 +230,7 @@ static void open_beacons(struct chat *c, int family)
  * tool_seal_apply() wipes and unsets a --passphrase-env variable once read,
  * so for the second socket it is put back from a copy in locked memory,
  * which is wiped right after. */
-static void seal_sockets(struct chat *c)
+static void seal_sockets(struct tool_chat *c)
 {
 	char *copy = NULL;
 	const char *v = c->o.pass_env ? getenv(c->o.pass_env) : NULL;
@@ -242,9 +249,9 @@ static void seal_sockets(struct chat *c)
 	tool_seal_apply(c->bsock);
 }
 
-static void setup(struct chat *c)
+static void setup(struct tool_chat *c)
 {
-	struct opts *o = &c->o;
+	struct tool_chat_opts *o = &c->o;
 	const char *nick = o->nick ? o->nick : getenv("USER");
 	if (!nick || !*nick)
 		nick = "anon";
@@ -298,85 +305,54 @@ static void setup(struct chat *c)
 	/* every datagram to a peer passes the gate (tool_chat_beacon.c) */
 	rel_drv_set_gate(c->drv, chat_gate, c);
 
-	struct chat_roster_config cfg;
-	chat_roster_config_default(&cfg);
-	cfg.away_us = secs_us(o->away);
-	cfg.gone_us = secs_us(o->gone);
-	cfg.max_peers = MAX_PEERS;
-	int rerr = chat_roster_new(&c->roster, &cfg);
-	if (rerr < 0)
-		tool_die(TOOL_EXIT_ERR, "chat roster: %s", udpkit_strerror(rerr));
+	struct chat_group_config gc;
+	chat_group_config_default(&gc);
+	gc.core = c->core;
+	gc.drv = c->drv;
+	gc.data = c->data;
+	gc.group = c->bsock ? &c->group : NULL;
+	gc.id = c->id;
+	gc.nick = c->nick;
+	gc.beacon_us = secs_us(o->beacon);
+	gc.away_us = secs_us(o->away);
+	gc.gone_us = secs_us(o->gone);
+	gc.on_event = tool_chat_on_event;
+	gc.ctx = c;
+	int gerr = chat_group_new(&c->chat, &gc);
+	if (gerr < 0)
+		tool_die(TOOL_EXIT_ERR, "chat group: %s", udpkit_strerror(gerr));
 
 	struct udp_addr local;
 	char b[UDP_ADDR_STRLEN], me[CHAT_NAME_MAX];
 	udp_sock_local_addr(c->data, &local);
-	chat_name_of(c, c->id, c->nick, me, sizeof me);
+	tool_chat_name(c, c->id, c->nick, me, sizeof me);
 	tool_info("%s listening on %s%s", me, tool_addr_str(&local, b, sizeof b),
 		  o->no_discovery ? " (no discovery)" : "");
-	for (int i = 0; i < o->npeers; i++) {
-		chat_connect_to(c, &peers[i], 0, i + 1);
-		c->explicit_retry[i] = tool_now() + o->gone;
-	}
-}
-
-/* A session that has not said HELLO within --gone is closed: without it,
- * anyone could hold sessions open (up to MAX_PEERS) for nothing. */
-static void reap_silent(struct chat *c)
-{
-	double now = tool_now();
-	for (int i = 0; i < MAX_PEERS; i++) {
-		struct sess *s = &c->s[i];
-		if (s->used && !s->id && !s->closing && now - s->opened > c->o.gone) {
-			tool_debug("session without HELLO closed");
-			chat_sess_close(c, s);
-		}
-	}
-}
-
-/* A --peer whose session died (not up yet, or gone) is tried again. */
-static void retry_explicit(struct chat *c)
-{
-	const struct udp_addr *peers = c->explicit_addr;
-	double now = tool_now();
-	for (int i = 0; i < c->o.npeers; i++) {
-		if (now < c->explicit_retry[i])
-			continue;
-		c->explicit_retry[i] = now + c->o.gone;
-		if (!chat_sess_by_addr(c, &peers[i]))
-			chat_connect_to(c, &peers[i], 0, i + 1);
-	}
+	for (int i = 0; i < o->npeers; i++)
+		chat_group_add_peer(c->chat, &peers[i], now_us());
 }
 
 /* ---- the loop ---- */
 
-static int live_sessions(const struct chat *c)
+/* The beacon port: what is there now, a bounded number at a time so the
+ * data socket gets its turn. */
+static void read_beacons(struct tool_chat *c)
 {
-	int n = 0;
-	for (int i = 0; i < MAX_PEERS; i++)
-		n += c->s[i].used;
-	return n;
-}
-
-static void roster_timers(struct chat *c)
-{
-	struct chat_event ev;
-	while (chat_roster_tick(c->roster, now_us(), &ev) == 1)
-		chat_show_presence(c, ev.type == CHAT_EV_AWAY ? "away" : "gone", ev.id,
-			      ev.name, NULL);
+	uint8_t buf[CHAT_PKT_MAX + 1];
+	for (int k = 0; k < 64; k++) {
+		struct udp_msg m = { .buf = buf, .cap = sizeof buf };
+		if (udp_sock_recv(c->bsock, &m) < 0)
+			return;
+		chat_group_beacon_input(c->chat, &m, now_us());
+	}
 }
 
 /* Milliseconds until the earliest of: reliable timers, beacon, roster
  * timers, the loss simulator's held datagrams; capped so a signal that
  * slips in just before poll() is seen soon. */
-static int next_wait_ms(struct chat *c)
+static int next_wait_ms(struct tool_chat *c)
 {
-	uint64_t now = now_us(), due = c->next_beacon;
-	uint64_t t = rel_next_deadline(c->core);
-	if (t < due)
-		due = t;
-	t = chat_roster_next_deadline(c->roster);
-	if (t < due)
-		due = t;
+	uint64_t now = now_us(), due = chat_group_next_deadline(c->chat);
 	long ms = due <= now ? 0 : (long)((due - now + 999) / 1000);
 	double ns = tool_netsim_due_in(c->data);
 	if (ns >= 0 && ns * 1000 < ms)
@@ -386,29 +362,24 @@ static int next_wait_ms(struct chat *c)
 	return ms > 200 ? 200 : (int)ms;
 }
 
-static void run(struct chat *c)
+static void run(struct tool_chat *c)
 {
-	struct chat_input *in = calloc(1, sizeof *in);
+	struct tool_chat_input *in = calloc(1, sizeof *in);
 	if (!in)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
 	double quit_by = 0, wait_until = tool_now() + c->o.wait;
 	int waiting = c->o.wait_peers > 0;
 	for (;;) {
 		if (tool_stop_signal || in->eof)
-			chat_start_quit(c);
-		if (c->quitting) {
+			tool_chat_quit(c);
+		int quitting = chat_group_quitting(c->chat);
+		if (quitting) {
 			if (!quit_by)
 				quit_by = tool_now() + c->o.linger;
-			if (!live_sessions(c) || tool_now() >= quit_by)
+			if (!chat_group_sessions(c->chat) || tool_now() >= quit_by)
 				break;
 		}
-		uint64_t now = now_us();
-		if (now >= c->next_beacon && !c->quitting) {
-			chat_send_beacon(c, CHAT_BEACON);
-			retry_explicit(c);
-			reap_silent(c);
-			c->next_beacon = now + secs_us(c->o.beacon);
-		}
+		chat_group_tick(c->chat, now_us());
 		rel_drv_flush(c->drv);
 		struct pollfd p[3];
 		int n = 0, in_i = -1, b_i = -1;
@@ -419,14 +390,14 @@ static void run(struct chat *c)
 			b_i = n;
 			p[n++] = (struct pollfd){ .fd = udp_sock_fd(c->bsock), .events = POLLIN };
 		}
-		if (waiting && (chat_roster_count(c->roster) >= c->o.wait_peers ||
-				tool_now() >= wait_until)) {
-			if (chat_roster_count(c->roster) < c->o.wait_peers)
+		size_t npeers = chat_roster_count(chat_group_roster(c->chat));
+		if (waiting && (npeers >= c->o.wait_peers || tool_now() >= wait_until)) {
+			if (npeers < c->o.wait_peers)
 				tool_info("--wait-peers: only %zu of %u peers after %.1f s",
-					  chat_roster_count(c->roster), c->o.wait_peers, c->o.wait);
+					  npeers, c->o.wait_peers, c->o.wait);
 			waiting = 0;
 		}
-		if (!in->eof && !c->quitting && !waiting) {
+		if (!in->eof && !quitting && !waiting) {
 			in_i = n;
 			p[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		}
@@ -434,16 +405,15 @@ static void run(struct chat *c)
 		if (r < 0 && errno != EINTR)
 			tool_die(TOOL_EXIT_ERR, "poll: %s", strerror(errno));
 		if (r > 0 && b_i >= 0 && p[b_i].revents)
-			chat_read_beacons(c);
+			read_beacons(c);
 		else if (c->bsock && tool_netsim_due_in(c->bsock) == 0)
-			chat_read_beacons(c); /* held back by a delay model, now due */
+			read_beacons(c); /* held back by a delay model, now due */
 		if (r > 0 && in_i >= 0 && p[in_i].revents)
-			chat_read_input(c, in);
+			tool_chat_read_input(c, in);
 		/* receive, run the reliable timers, send */
 		if (rel_drv_service(c->drv) < 0 && errno != EINTR)
 			tool_debug("data socket: %s", strerror(errno));
-		chat_rel_events(c);
-		roster_timers(c);
+		chat_group_poll(c->chat, now_us());
 		tool_seal_check(c->data);
 		if (c->bsock)
 			tool_seal_check(c->bsock);
@@ -452,30 +422,32 @@ static void run(struct chat *c)
 	free(in);
 }
 
-static void stats(struct chat *c)
+static void stats(struct tool_chat *c)
 {
 	struct rel_core_stats cs;
+	struct chat_group_stats gs;
 	rel_core_stats(c->core, &cs);
+	chat_group_stats(c->chat, &gs);
 	tool_err("sent=%llu received=%llu private=%llu peers=%zu pkts_in=%llu pkts_out=%llu",
-		 (unsigned long long)c->sent, (unsigned long long)c->received,
-		 (unsigned long long)c->privates, chat_roster_count(c->roster),
+		 (unsigned long long)gs.sent, (unsigned long long)gs.received,
+		 (unsigned long long)gs.privates, chat_roster_count(chat_group_roster(c->chat)),
 		 (unsigned long long)cs.pkts_in, (unsigned long long)cs.pkts_out);
 	tool_rel_print_core_stats(c->core, c->drv);
-	chat_beacon_stats(c);
+	tool_chat_beacon_stats(c);
 	tool_netsim_stats(c->data);
 	tool_seal_stats(c->data);
 }
 
-static struct chat_tty *tty_to_restore;
+static struct tool_tty *tty_to_restore;
 static void restore_tty(void)
 {
 	if (tty_to_restore)
-		chat_tty_close(tty_to_restore);
+		tool_tty_close(tty_to_restore);
 }
 
 int main(int argc, char **argv)
 {
-	static struct chat c;
+	static struct tool_chat c;
 	tool_init("udpchat");
 	parse_opts(&c.o, argc, argv);
 	tool_signals_init();
@@ -485,7 +457,7 @@ int main(int argc, char **argv)
 	const char *nc = getenv("NO_COLOR");
 	c.color = c.tty && !(nc && *nc);
 	if (c.tty) {
-		if (chat_tty_open(&c.ed, STDIN_FILENO, STDOUT_FILENO, "> ") < 0)
+		if (tool_tty_open(&c.ed, STDIN_FILENO, STDOUT_FILENO, "> ") < 0)
 			c.tty = 0;
 		else {
 			tty_to_restore = &c.ed;
@@ -498,9 +470,9 @@ int main(int argc, char **argv)
 		stats(&c);
 	restore_tty();
 	tty_to_restore = NULL;
+	chat_group_free(c.chat); /* before what it borrows */
 	rel_drv_free(c.drv);
 	rel_core_free(c.core);
-	chat_roster_free(c.roster);
 	udp_sock_free(c.bsock);
 	udp_sock_free(c.data);
 	return TOOL_EXIT_OK;

@@ -1,0 +1,161 @@
+/* chat_group.h - one udpchat peer in its group: a reliable session per
+ * peer (HELLO, lines, peer lists), beacons for discovery, the gate that
+ * keeps a forged beacon from making us a reflector, and the roster.
+ *
+ * No terminal, no printing: what happens is reported through the
+ * on_event callback (a line received, a peer joined, left, went away, ...)
+ * and counted in struct chat_group_stats; tools/ turns both into text or
+ * JSON.  Time is the caller's monotonic microsecond count (rel_drv_now()).
+ *
+ * Ownership: chat_group_new() allocates the group and its roster, freed by
+ * chat_group_free().  The core, driver and data socket in the config stay
+ * the caller's; they must outlive the group. */
+#ifndef CHAT_GROUP_H
+#define CHAT_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chat_roster.h"
+#include "chat_wire.h"
+#include "rel.h"
+#include "rel_drv.h"
+#include "udp_addr.h"
+#include "udp_sock.h"
+
+#define CHAT_GROUP_MAX_SESS 256  /* sessions (and peers) at once */
+#define CHAT_GROUP_MAX_PEERS 32  /* addresses given with chat_group_add_peer */
+#define CHAT_MAX_GATED 16        /* sessions waiting for a beacon's address to answer */
+#define CHAT_CREDIT_MAX (4 * CHAT_BEACON_MIN)
+
+struct chat_group;
+
+enum chat_group_event_type {
+	CHAT_GROUP_LINE = 1,    /* a MSG, ME or PRIV: line_type, text */
+	CHAT_GROUP_JOIN,        /* addr: where its session is */
+	CHAT_GROUP_LEAVE,       /* BYE, or its session closed */
+	CHAT_GROUP_AWAY,
+	CHAT_GROUP_BACK,
+	CHAT_GROUP_GONE,        /* silent for gone_us, or its session died */
+	CHAT_GROUP_NICK,        /* to: the new display name */
+	CHAT_GROUP_SEND_FAILED, /* a line did not go to one peer: err */
+	CHAT_GROUP_NOTE,        /* for a verbose log: note, and addr/err/len */
+};
+
+enum chat_group_note {
+	CHAT_NOTE_CONNECTING = 1, /* addr */
+	CHAT_NOTE_CONNECT_FAILED, /* addr, err */
+	CHAT_NOTE_COPY_REFUSED,   /* a HELLO with a known id from another address */
+	CHAT_NOTE_BAD_PACKET,     /* len: not a chat packet, dropped */
+	CHAT_NOTE_SILENT_CLOSED,  /* a session without HELLO within gone_us */
+	CHAT_NOTE_BEACON_FAILED,  /* err: sending a beacon to the group */
+};
+
+/* Valid during the callback only. */
+struct chat_group_event {
+	enum chat_group_event_type type;
+	uint64_t id;       /* the peer */
+	const char *name;  /* its display name (nick#xxxx) */
+	uint8_t line_type; /* LINE: CHAT_MSG, CHAT_ME or CHAT_PRIV */
+	const uint8_t *text;
+	size_t text_len;
+	const char *to;    /* NICK */
+	const struct udp_addr *addr;
+	enum chat_group_note note;
+	int err;
+	size_t len;
+};
+
+typedef void (*chat_group_event_fn)(void *ctx, const struct chat_group_event *ev);
+
+struct chat_group_config {
+	struct rel_core *core;   /* accepting, max_msg >= CHAT_PKT_MAX */
+	struct rel_drv *drv;     /* over data */
+	struct udp_sock *data;   /* beacons go out from it, with its port */
+	const struct udp_addr *group; /* where beacons go; NULL: none (no discovery) */
+	uint64_t id;             /* our random peer id, not 0 */
+	const char *nick;
+	uint64_t beacon_us, away_us, gone_us; /* defaults 1 s, 5 s, 10 s */
+	chat_group_event_fn on_event;
+	void *ctx;
+};
+void chat_group_config_default(struct chat_group_config *c);
+
+/* What became of each datagram on the beacon port. */
+struct chat_beacon_stats {
+	uint64_t in;          /* datagrams read */
+	uint64_t own;         /* our own, looped back */
+	uint64_t known;       /* from a peer in the roster: it is alive */
+	uint64_t wait;        /* a new peer with a smaller id: it connects to us */
+	uint64_t connect;     /* a new peer: a session started (gated) */
+	uint64_t credit;      /* from the address of a gated session: more credit */
+	uint64_t leave;       /* LEAVE (the session's BYE says it) */
+	uint64_t drop_trunc;  /* longer than any chat packet */
+	uint64_t drop_bad;    /* not a chat packet (chat_pkt_decode), or port 0 */
+	uint64_t drop_type;   /* a chat packet that is no beacon */
+	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
+	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait, or no slot */
+};
+
+/* The gate on the data socket's output. */
+struct chat_gate_stats {
+	uint64_t sent, sent_bytes; /* datagrams to unanswered beacon addresses */
+	uint64_t held;             /* not sent: no credit left (the core retries) */
+};
+
+struct chat_group_stats {
+	uint64_t sent, received, privates; /* lines */
+	struct chat_beacon_stats beacons;
+	struct chat_gate_stats gate;
+	int gated; /* sessions waiting behind the gate now */
+};
+
+/* Returns 0, UDP_EINVAL (missing core/driver/socket, id 0, bad nick,
+ * away >= gone) or UDP_ENOMEM; *out is NULL on failure. */
+int chat_group_new(struct chat_group **out, const struct chat_group_config *cfg);
+void chat_group_free(struct chat_group *g); /* NULL is a no-op */
+
+/* The output gate for rel_drv_set_gate (ctx: the group; NULL lets all
+ * pass).  1: send g, 0: drop it. */
+int chat_group_gate(void *ctx, const struct rel_dgram *g);
+
+/* A peer to connect to by address (up to CHAT_GROUP_MAX_PEERS); tried
+ * again every gone_us while it has no session. */
+int chat_group_add_peer(struct chat_group *g, const struct udp_addr *a, uint64_t now);
+
+/* Beacons, retries and closing of silent sessions, when due. */
+void chat_group_tick(struct chat_group *g, uint64_t now);
+/* What the core has to say (after rel_drv_service), and roster timers. */
+void chat_group_poll(struct chat_group *g, uint64_t now);
+/* When tick or poll next has work (with the core's own deadline). */
+uint64_t chat_group_next_deadline(const struct chat_group *g);
+/* One datagram from the beacon port (m->flags may say UDP_MSG_TRUNC). */
+void chat_group_beacon_input(struct chat_group *g, const struct udp_msg *m, uint64_t now);
+
+/* A line to every peer: CHAT_MSG or CHAT_ME (counted as sent), or another
+ * packet type without text.  SEND_FAILED for each peer it missed. */
+void chat_group_say(struct chat_group *g, uint8_t type, const void *text, size_t n,
+		    uint64_t now);
+/* A private line to one peer of the roster.  Returns 0, UDP_EINVAL when
+ * it has no session, or the core's error. */
+int chat_group_send_private(struct chat_group *g, uint64_t id, const void *text, size_t n,
+			    uint64_t now);
+/* A new nickname, told to every peer.  UDP_EINVAL when not valid. */
+int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now);
+/* Leaving: BYE in every session, a graceful close, a LEAVE beacon. */
+void chat_group_quit(struct chat_group *g, uint64_t now);
+int chat_group_quitting(const struct chat_group *g);
+/* Sessions still open (quitting ends when none is left). */
+int chat_group_sessions(const struct chat_group *g);
+
+const struct chat_roster *chat_group_roster(const struct chat_group *g);
+/* Where the session of roster peer id is; UDP_EINVAL when it has none. */
+int chat_group_peer_addr(const struct chat_group *g, uint64_t id, struct udp_addr *out);
+uint64_t chat_group_id(const struct chat_group *g);
+const char *chat_group_nick(const struct chat_group *g);
+/* Display name of id (ourselves included), as chat_roster_name. */
+int chat_group_name(const struct chat_group *g, uint64_t id, const char *nick, char *buf,
+		    size_t cap);
+void chat_group_stats(const struct chat_group *g, struct chat_group_stats *out);
+
+#endif

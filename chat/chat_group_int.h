@@ -1,0 +1,87 @@
+/* chat_group_int.h - the inside of struct chat_group, shared by its files:
+ *
+ * chat_group.c   new/free and the calls of chat_group.h a user makes
+ * chat_sess.c    the session table: find, open, send, close
+ * chat_input.c   what sessions deliver: HELLO, lines, peer lists, core events
+ * chat_beacon.c  beacons out and in
+ * chat_gate.c    the output gate for sessions that beacons started
+ *
+ * Not for tools/: only chat_group.h is the interface. */
+#ifndef CHAT_GROUP_INT_H
+#define CHAT_GROUP_INT_H
+
+#include "chat_group.h"
+
+/* One reliable session; id is 0 until the peer's HELLO names it. */
+struct chat_sess {
+	int used;
+	uint32_t rel;
+	uint64_t id;
+	uint64_t expect;   /* the id a beacon announced (connects we started) */
+	int explicit_idx;  /* index + 1 in the added peers, 0 if none */
+	int closing;       /* we closed it (quitting, or a duplicate) */
+	uint64_t opened;   /* HELLO is due within gone_us of this */
+	struct udp_addr addr;
+	/* Started by a beacon, which anyone can forge with any source address:
+	 * until the peer answers (a packet of this session arrives), what is
+	 * sent to it is paid for by the beacon bytes received from it
+	 * (credit), so a forged beacon cannot make us send its "source" more
+	 * than it sent (docs/CHAT.md, "Hostile beacons"). */
+	int gated;
+	uint32_t credit;
+};
+
+struct chat_group {
+	struct chat_group_config cfg; /* nick points to ours below */
+	char nick[CHAT_NICK_MAX + 1];
+	struct chat_roster *roster;
+	struct chat_sess s[CHAT_GROUP_MAX_SESS];
+	int quitting;
+	uint64_t next_beacon;
+	struct udp_addr peer_addr[CHAT_GROUP_MAX_PEERS];
+	uint64_t peer_retry[CHAT_GROUP_MAX_PEERS];
+	int npeers;
+	/* a core session left in its handshake (rel_close cannot end one):
+	 * still gated until the core reports it dead or connected */
+	uint32_t orphan[CHAT_GROUP_MAX_SESS];
+	int norphan;
+	int ngated; /* sessions with gated set, plus orphans */
+	struct chat_group_stats st;
+};
+
+/* chat_group.c */
+void chat_emit(struct chat_group *g, struct chat_group_event *ev);
+void chat_note(struct chat_group *g, enum chat_group_note note, const struct udp_addr *a,
+	       int err, size_t len);
+/* A presence event (JOIN, LEAVE, AWAY, ...) for peer id with nick. */
+void chat_presence(struct chat_group *g, enum chat_group_event_type type, uint64_t id,
+		   const char *nick, const struct udp_addr *addr, const char *to);
+
+/* chat_sess.c */
+struct chat_sess *chat_sess_by_rel(struct chat_group *g, uint32_t rel);
+struct chat_sess *chat_sess_by_id(struct chat_group *g, uint64_t id);
+struct chat_sess *chat_sess_by_addr(struct chat_group *g, const struct udp_addr *a);
+struct chat_sess *chat_sess_new(struct chat_group *g, uint32_t rel, uint64_t now);
+int chat_encode(const struct chat_group *g, uint8_t type, const void *text, size_t n,
+		uint8_t *buf, size_t cap);
+int chat_sess_send(struct chat_group *g, struct chat_sess *s, uint8_t type,
+		   const void *text, size_t n, enum rel_mode mode, uint64_t now);
+void chat_sess_close(struct chat_group *g, struct chat_sess *s, uint64_t now);
+/* Starts a session (its HELLO is queued); NULL when none could be made. */
+struct chat_sess *chat_connect_to(struct chat_group *g, const struct udp_addr *a,
+				  uint64_t expect, int explicit_idx, uint64_t now);
+
+/* chat_input.c */
+void chat_rel_events(struct chat_group *g, uint64_t now);
+
+/* chat_beacon.c */
+void chat_send_beacon(struct chat_group *g, uint8_t type, uint64_t now);
+
+/* chat_gate.c */
+/* A session slot is given up: a gated one still in its handshake stays
+ * gated as an orphan.  handshake: 1 when the core still runs it. */
+void chat_gate_release(struct chat_group *g, struct chat_sess *s, int handshake);
+/* The core reported peer dead or connected: an orphan no more. */
+void chat_gate_forget(struct chat_group *g, uint32_t rel);
+
+#endif
