@@ -157,7 +157,7 @@ int tool_rel_step(struct tool_rel_ctx *c, int extra_fd, double max_wait)
 {
 	rel_drv_flush(c->drv);
 	double wait = max_wait;
-	uint64_t now = rel_drv_now(), dl = rel_next_deadline(c->core);
+	uint64_t now = rel_drv_time(c->drv), dl = rel_next_deadline(c->core);
 	if (dl != UINT64_MAX) {
 		double w = dl <= now ? 0 : (double)(dl - now) / 1e6;
 		if (w < wait)

@@ -36,7 +36,7 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 		case REL_EV_CONNECTED:
 			tool_debug("session from %s", p->name);
 			if (r->closing) /* -c was reached: no new senders */
-				(void)rel_close(r->c.core, ev.peer, rel_drv_now());
+				(void)rel_close(r->c.core, ev.peer, rel_drv_time(r->c.drv));
 			break;
 		case REL_EV_MESSAGE: {
 			struct udp_msg m = { .buf = ev.data, .len = ev.len, .wire_len = ev.len };
@@ -141,7 +141,7 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 			r.t_close = now;
 			for (size_t i = 0; i < r.c.npeers; i++)
 				if (r.c.peers[i].state == PEER_OPEN)
-					(void)rel_close(r.c.core, r.c.peers[i].id, rel_drv_now());
+					(void)rel_close(r.c.core, r.c.peers[i].id, rel_drv_time(r.c.drv));
 		}
 		if (r.closing && close_done(&r, now))
 			break;

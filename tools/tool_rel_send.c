@@ -271,7 +271,7 @@ static int fill(struct sender *s, struct source *src, enum rel_mode mode)
 			break;
 		}
 		uint64_t id;
-		int e = rel_send(s->c.core, s->id, p, n, mode, rel_drv_now(), &id);
+		int e = rel_send(s->c.core, s->id, p, n, mode, rel_drv_time(s->c.drv), &id);
 		if (e == REL_EFULL)
 			tool_die(TOOL_EXIT_ERR, "send budget full with %llu bytes queued",
 				 (unsigned long long)s->queued_bytes);
@@ -337,7 +337,7 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 		if (s.connected && !s.peer_closed && !s.closing)
 			want_input = fill(&s, &src, mode);
 		if (s.connected && !s.closing && (s.input_done || s.peer_closed)) {
-			(void)rel_close(s.c.core, s.id, rel_drv_now());
+			(void)rel_close(s.c.core, s.id, rel_drv_time(s.c.drv));
 			s.closing = 1;
 		}
 		if (s.peer)

@@ -172,14 +172,6 @@ static void parse_opts(struct tool_chat_opts *o, int argc, char **argv)
 
 /* ---- set-up ---- */
 
-/* The group's output gate (chat_group_gate), installed with the driver
- * before the group exists: it lets all pass until then. */
-static int chat_gate(void *ctx, const struct rel_dgram *g)
-{
-	struct tool_chat *c = ctx;
-	return chat_group_gate(c->chat, g);
-}
-
 static struct udp_sock *open_data(struct tool_chat *c, int family)
 {
 	struct udp_addr local;
@@ -302,8 +294,6 @@ static void setup(struct tool_chat *c)
 	 * first RTT sample only makes joins slow when a handshake packet is lost */
 	rc.rto_initial_us = 250000;
 	tool_rel_start(&c->core, &c->drv, c->data, &rc);
-	/* every datagram to a peer passes the gate (tool_chat_beacon.c) */
-	rel_drv_set_gate(c->drv, chat_gate, c);
 
 	struct chat_group_config gc;
 	chat_group_config_default(&gc);
@@ -321,6 +311,9 @@ static void setup(struct tool_chat *c)
 	int gerr = chat_group_new(&c->chat, &gc);
 	if (gerr < 0)
 		tool_die(TOOL_EXIT_ERR, "chat group: %s", udpkit_strerror(gerr));
+	/* every datagram to a peer passes the group's gate (chat/chat_gate.c);
+	 * nothing was sent before this line */
+	rel_drv_set_gate(c->drv, chat_group_gate, c->chat);
 
 	struct udp_addr local;
 	char b[UDP_ADDR_STRLEN], me[CHAT_NAME_MAX];
