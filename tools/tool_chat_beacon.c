@@ -10,6 +10,7 @@
 #include "tool_common.h"
 #include "udp_err.h"
 #include "seal.h"
+#include "seal_sock.h"
 
 /* one padded beacon pays for one HELLO */
 _Static_assert(CHAT_BEACON_MIN >= REL_HELLO_LEN, "a beacon smaller than a HELLO");
@@ -217,7 +218,7 @@ void chat_beacon_stats(struct chat *c)
 	if (c->bsock) {
 		char seal[160] = "";
 		struct seal_stats st;
-		if (udp_sock_seal_stats(c->bsock, &st) > 0)
+		if (seal_sock_stats(c->bsock, &st) > 0)
 			snprintf(seal, sizeof seal,
 				 " sealed_opened=%llu drop_plaintext=%llu drop_sealshort=%llu"
 				 " drop_auth=%llu drop_wrongkey=%llu drop_replay=%llu",

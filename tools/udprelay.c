@@ -31,6 +31,7 @@
 #include "udp_addr.h"
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_sock.h"
 #include "udp_sock.h"
 
 #define NAME "udprelay"
@@ -247,7 +248,7 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	struct udp_sock *up;
 	int rc = udp_sock_open(&up, udp_addr_family(&target), UDP_SOCK_NONBLOCK);
 	if (!rc) {
-		udp_sock_set_netsim(up, NULL, NULL);
+		netsim_sock_attach(up, NULL, NULL);
 		udp_sock_set_pass_sealed(up, 1); /* sealed packets go through untouched */
 	}
 	if (!rc && udp_addr_is_unix(&target)) {
@@ -514,14 +515,14 @@ int main(int argc, char **argv)
 
 	/* Our own models replace the environment's on every socket. */
 	char err[256];
-	int rc = udp_sock_netsim_env_check(err, sizeof err);
+	int rc = netsim_sock_env_check(err, sizeof err);
 	if (rc < 0)
 		usage_die("%s", err);
 	rc = udp_sock_open_bound(&lsock, &laddr, UDP_SOCK_NONBLOCK);
 	char b1[UDP_ADDR_STRLEN], b2[UDP_ADDR_STRLEN];
 	if (rc)
 		die(1, "cannot listen on %s: %s", astr(&laddr, b1, sizeof b1), udpkit_strerror(rc));
-	udp_sock_set_netsim(lsock, NULL, NULL);
+	netsim_sock_attach(lsock, NULL, NULL);
 	udp_sock_set_pass_sealed(lsock, 1); /* a relay forwards sealed packets as they are */
 	udp_sock_set_gro(lsock, model[C2T] == NULL);
 	udp_sock_set_buffers(lsock, 4 << 20, 4 << 20);

@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "udp_err.h"
@@ -33,6 +34,42 @@
 /* The segments of one GSO send share one IP datagram before segmentation,
  * so their sum must fit in a UDP payload (the IPv4 limit is the smaller). */
 #define GSO_MAX_BYTES UDP_MAX_PAYLOAD
+
+struct udp_sock_layer {
+	const struct udp_sock_layer_ops *ops;
+	void *state;
+	unsigned char out, in; /* in that direction's path */
+};
+
+struct udp_sock {
+	int fd;
+	int family;
+	int gso;            /* use UDP_SEGMENT in send_batch */
+	int gso_ok;         /* a GSO send has worked on this socket */
+	int gso_refusals;   /* refusals before any success */
+	int gro;            /* UDP_GRO is on: receives carry a segment size */
+	size_t gso_bad_seg; /* smallest segment size the kernel refused (0: none) */
+	/* A filesystem unix path this socket bound, unlinked by free only if the
+	 * inode there is still ours (another process may have re-bound it). */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	dev_t path_dev;
+	ino_t path_ino;
+	struct udp_sock_layer layer[UDP_SOCK_LAYERS];
+	/* Summaries of the slots for the hot path (see udp_sock_int.h):
+	 * in_single keeps GRO off, in_authed skips the keyless drop. */
+	unsigned char in_single, in_authed;
+	/* Without a key, datagrams that look sealed are dropped and counted in
+	 * sealed_seen unless pass_sealed (relays).  nonblock mirrors O_NONBLOCK
+	 * so a receive whose datagrams were all dropped knows whether to wait
+	 * for the next one without asking the kernel. */
+	unsigned char pass_sealed, nonblock;
+	uint64_t sealed_seen;
+	uint64_t (*now_us)(void *ctx); /* NULL: CLOCK_MONOTONIC */
+	void *clock_ctx;
+};
+
+/* Hooks of the layers whose objects are linked (see udp_sock_layer_on_open). */
+static int (*open_hook[UDP_SOCK_LAYERS])(struct udp_sock *s);
 
 static int sys_err(void)
 {
@@ -124,10 +161,12 @@ int udp_sock_open(struct udp_sock **out, int family, int flags)
 	if (is_inet(s) && getopt_int(s->fd, IPPROTO_UDP, UDP_SEGMENT, &seg) == 0)
 		s->gso = 1;
 #endif
-	rc = udp_sock_sim_env(s);
-	if (rc) {
-		udp_sock_free(s);
-		return rc;
+	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++) {
+		rc = open_hook[i] ? open_hook[i](s) : 0;
+		if (rc) {
+			udp_sock_free(s);
+			return rc;
+		}
 	}
 	*out = s;
 	return 0;
@@ -197,8 +236,9 @@ void udp_sock_free(struct udp_sock *s)
 		    st.st_ino == s->path_ino)
 			unlink(s->path);
 	}
-	udp_sock_sim_free(s);
-	udp_sock_seal_free_state(s);
+	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].ops)
+			s->layer[i].ops->free(s->layer[i].state);
 	close(s->fd);
 	free(s);
 }
@@ -464,16 +504,15 @@ int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
 {
 	if (!s || (!buf && len) || len > INT_MAX)
 		return UDP_EINVAL;
-	if (s->seal_on)
-		return udp_sock_seal_send(s, buf, len, to);
-	return udp_sock_wire_send(s, buf, len, to);
+	return udp_sock_layer_send(s, 0, buf, len, to);
 }
 
-int udp_sock_wire_send(struct udp_sock *s, const void *buf, size_t len,
-		       const struct udp_addr *to)
+int udp_sock_layer_send(struct udp_sock *s, unsigned level, const void *buf,
+			size_t len, const struct udp_addr *to)
 {
-	if (s->sim_out)
-		return udp_sock_sim_send(s, buf, len, to);
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].out)
+			return s->layer[i].ops->send(s, s->layer[i].state, buf, len, to);
 	ssize_t n;
 	do
 		n = sendto(s->fd, buf, len, MSG_NOSIGNAL, addr_sa(to), addr_len(to));
@@ -513,20 +552,77 @@ union gro_cmsg {
 static int recv_cap_ok(const struct udp_sock *s, const struct udp_msg *m)
 {
 	return (m->buf || !m->cap) && m->cap <= INT_MAX &&
-	       (!s->gro || s->seal_on || m->cap >= UDP_GRO_MIN_CAP);
+	       (!s->gro || s->in_authed || m->cap >= UDP_GRO_MIN_CAP);
+}
+
+/* One datagram up through the slots from level. */
+static int layer_recv(struct udp_sock *s, unsigned level, struct udp_msg *m)
+{
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].in) {
+			int rc = s->layer[i].ops->recv_batch(s, s->layer[i].state, m, 1);
+			return rc < 0 ? rc : (int)m->len;
+		}
+	return udp_sock_sys_recv(s, m, 0);
+}
+
+/* The keyless drop: whether m starts like a sealed datagram.  wire_len,
+ * not len: a sealed datagram cut by a small buffer is still one.  With GRO
+ * the first segment speaks for the message (one sender's run; a sender
+ * mixing sealed and plain is broken). */
+static int looks_sealed(const struct udp_msg *m)
+{
+	const unsigned char *p = m->buf;
+	return m->len >= 3 && m->wire_len >= UDP_SOCK_SEALED_MIN &&
+	       p[0] == (UDP_SOCK_SEALED_MAGIC >> 8) &&
+	       p[1] == (UDP_SOCK_SEALED_MAGIC & 0xff) &&
+	       p[2] == UDP_SOCK_SEALED_VERSION;
+}
+
+static void move_msg(struct udp_msg *to, struct udp_msg *from)
+{
+	if (to->cap >= from->len) {
+		memcpy(to->buf, from->buf, from->len);
+		to->len = from->len;
+		to->wire_len = from->wire_len;
+		to->addr = from->addr;
+		to->flags = from->flags;
+		to->seg_size = from->seg_size;
+		return;
+	}
+	/* buffers of unequal size: swap the messages, buffers and all */
+	struct udp_msg t = *to;
+	*to = *from;
+	*from = t;
+}
+
+/* Drops what looks sealed; returns how many of msgs[0..n) remain, moved
+ * to the front. */
+static unsigned keyless_filter(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
+	unsigned keep = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct udp_msg *m = &msgs[i];
+		if (looks_sealed(m)) {
+			s->sealed_seen += m->seg_size ? (m->len + m->seg_size - 1) / m->seg_size : 1;
+			continue;
+		}
+		if (keep != i)
+			move_msg(&msgs[keep], m);
+		keep++;
+	}
+	return keep;
 }
 
 int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 {
 	if (!s || !m || !recv_cap_ok(s, m))
 		return UDP_EINVAL;
-	if (s->seal_on) {
-		int rc = udp_sock_seal_recv_batch(s, m, 1);
-		return rc < 0 ? rc : (int)m->len;
-	}
+	if (s->in_authed)
+		return layer_recv(s, 0, m);
 	for (;;) {
-		int rc = s->sim_in ? udp_sock_sim_recv(s, m) : udp_sock_sys_recv(s, m, 0);
-		if (rc < 0 || s->pass_sealed || udp_sock_keyless_filter(s, m, 1))
+		int rc = layer_recv(s, 0, m);
+		if (rc < 0 || s->pass_sealed || keyless_filter(s, m, 1))
 			return rc;
 		if (s->nonblock)
 			return UDP_EAGAIN; /* it was sealed and we have no key */
@@ -559,13 +655,13 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 {
 	if (!s || !msgs || !n || n > INT_MAX)
 		return UDP_EINVAL;
-	if (s->seal_on)
-		return udp_sock_seal_recv_batch(s, msgs, n);
+	if (s->in_authed)
+		return udp_sock_layer_recv_batch(s, 0, msgs, n);
 	for (;;) {
-		int rc = udp_sock_wire_recv_batch(s, msgs, n);
+		int rc = udp_sock_layer_recv_batch(s, 0, msgs, n);
 		if (rc <= 0 || s->pass_sealed)
 			return rc;
-		rc = (int)udp_sock_keyless_filter(s, msgs, (unsigned)rc);
+		rc = (int)keyless_filter(s, msgs, (unsigned)rc);
 		if (rc > 0)
 			return rc;
 		if (s->nonblock)
@@ -573,10 +669,12 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	}
 }
 
-int udp_sock_wire_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+int udp_sock_layer_recv_batch(struct udp_sock *s, unsigned level,
+			      struct udp_msg *msgs, unsigned n)
 {
-	if (s->sim_in)
-		return udp_sock_sim_recv_batch(s, msgs, n);
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].in)
+			return s->layer[i].ops->recv_batch(s, s->layer[i].state, msgs, n);
 	return udp_sock_sys_recv_batch(s, msgs, n);
 }
 
@@ -760,19 +858,19 @@ int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if ((!msgs[i].buf && msgs[i].len) || msgs[i].len > INT_MAX)
 			return UDP_EINVAL;
-	if (s->seal_on)
-		return udp_sock_seal_send_batch(s, msgs, n);
-	return udp_sock_wire_send_batch(s, msgs, n);
+	return udp_sock_layer_send_batch(s, 0, msgs, n);
 }
 
-int udp_sock_wire_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+int udp_sock_layer_send_batch(struct udp_sock *s, unsigned level,
+			      struct udp_msg *msgs, unsigned n)
 {
-	if (s->sim_out)
-		return udp_sock_sim_send_batch(s, msgs, n);
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].out)
+			return s->layer[i].ops->send_batch(s, s->layer[i].state, msgs, n);
 	return udp_sock_sys_send_batch(s, msgs, n);
 }
 
-/* The kernel half: also how the netsim queue reaches the wire. */
+/* The kernel half: also how the lowest layer reaches the wire. */
 int udp_sock_sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 {
 	unsigned sent = 0;
@@ -838,12 +936,121 @@ int udp_sock_set_gro(struct udp_sock *s, int on)
 		s->gro = 0;
 		return 0;
 	}
-	if (s->sim_in)
-		on = 0; /* each datagram must meet the netsim on its own */
+	if (s->in_single)
+		on = 0; /* each datagram must meet a layer on its own */
 	if (setopt_int(s->fd, SOL_UDP, UDP_GRO, on ? 1 : 0) < 0) {
 		s->gro = 0;
 		return errno == ENOPROTOOPT ? 0 : UDP_ESYS;
 	}
 	s->gro = on ? 1 : 0;
 	return s->gro;
+}
+
+/* ---- layers ---- */
+
+int udp_sock_layer_set(struct udp_sock *s, unsigned level,
+		       const struct udp_sock_layer_ops *ops, void *state,
+		       int out, int in)
+{
+	if (!s || level >= UDP_SOCK_LAYERS)
+		return UDP_EINVAL;
+	struct udp_sock_layer *l = &s->layer[level];
+	if (l->ops && l->state != state)
+		l->ops->free(l->state);
+	*l = (struct udp_sock_layer){ .ops = ops, .state = ops ? state : NULL };
+	l->out = ops && out;
+	l->in = ops && in;
+	s->in_single = s->in_authed = 0;
+	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++) {
+		if (!s->layer[i].in)
+			continue;
+		s->in_single |= s->layer[i].ops->one_by_one;
+		s->in_authed |= s->layer[i].ops->authenticates;
+	}
+	if (s->in_single && s->gro)
+		udp_sock_set_gro(s, 0);
+	return 0;
+}
+
+void *udp_sock_layer_get(const struct udp_sock *s, unsigned level)
+{
+	return s && level < UDP_SOCK_LAYERS ? s->layer[level].state : NULL;
+}
+
+int udp_sock_layer_on_open(unsigned level, int (*hook)(struct udp_sock *s))
+{
+	if (level >= UDP_SOCK_LAYERS)
+		return UDP_EINVAL;
+	open_hook[level] = hook;
+	return 0;
+}
+
+int udp_sock_nonblocking(const struct udp_sock *s)
+{
+	return s->nonblock;
+}
+
+/* ---- the layers' common ground: clock, deadlines, keyless sockets ---- */
+
+int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
+		       void *ctx)
+{
+	if (!s)
+		return UDP_EINVAL;
+	s->now_us = now_us;
+	s->clock_ctx = now_us ? ctx : NULL;
+	return 0;
+}
+
+uint64_t udp_sock_now(const struct udp_sock *s)
+{
+	if (s && s->now_us)
+		return s->now_us(s->clock_ctx);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t udp_sock_next_due(const struct udp_sock *s)
+{
+	uint64_t due = UINT64_MAX;
+	for (unsigned i = 0; s && i < UDP_SOCK_LAYERS; i++) {
+		const struct udp_sock_layer *l = &s->layer[i];
+		if (!l->ops || !l->ops->next_due)
+			continue;
+		uint64_t d = l->ops->next_due(s, l->state);
+		if (d < due)
+			due = d;
+	}
+	return due;
+}
+
+int udp_sock_flush(struct udp_sock *s)
+{
+	if (!s)
+		return UDP_EINVAL;
+	int total = 0;
+	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++) {
+		struct udp_sock_layer *l = &s->layer[i];
+		if (!l->ops || !l->ops->flush)
+			continue;
+		int rc = l->ops->flush(s, l->state);
+		if (rc < 0)
+			return rc;
+		total += rc;
+	}
+	return total;
+}
+
+uint64_t udp_sock_sealed_seen(const struct udp_sock *s)
+{
+	return s ? s->sealed_seen : 0;
+}
+
+int udp_sock_set_pass_sealed(struct udp_sock *s, int on)
+{
+	if (!s)
+		return UDP_EINVAL;
+	s->pass_sealed = on ? 1 : 0;
+	return 0;
 }
