@@ -73,7 +73,7 @@ check "layers: socket system calls only in udp/udp_sock.c" "$([ -z "$bad" ]; ech
 # sealing and netsim only through the ops they install on a socket).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-build=${UDPKIT_BIN:+$UDPKIT_BIN/..}
+build=${UDPKIT_BIN:+$(dirname "$UDPKIT_BIN")}
 build=${build:-$top/build}
 declare -A no_ref=(
 	[udp]="netsim_ seal_ rel_ chat_ sodium_ crypto_"
