@@ -17,12 +17,12 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "udp_err.h"
 #include "udp_sock.h"
 #include "internal/udp_sock_int.h"
+#include "internal/udp_sock_struct.h"
 
 /* Messages per sendmmsg/recvmmsg call.  The arrays live on the stack so the
  * batch paths never allocate; bigger batches loop. */
@@ -35,41 +35,6 @@
  * so their sum must fit in a UDP payload (the IPv4 limit is the smaller). */
 #define GSO_MAX_BYTES UDP_MAX_PAYLOAD
 
-struct udp_sock_layer {
-	const struct udp_sock_layer_ops *ops;
-	void *state;
-	unsigned char out, in; /* in that direction's path */
-};
-
-struct udp_sock {
-	int fd;
-	int family;
-	int gso;            /* use UDP_SEGMENT in send_batch */
-	int gso_ok;         /* a GSO send has worked on this socket */
-	int gso_refusals;   /* refusals before any success */
-	int gro;            /* UDP_GRO is on: receives carry a segment size */
-	size_t gso_bad_seg; /* smallest segment size the kernel refused (0: none) */
-	/* A filesystem unix path this socket bound, unlinked by free only if the
-	 * inode there is still ours (another process may have re-bound it). */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-	dev_t path_dev;
-	ino_t path_ino;
-	struct udp_sock_layer layer[UDP_SOCK_LAYERS];
-	/* Summaries of the slots for the hot path (see udp_sock_int.h):
-	 * in_single keeps GRO off, in_authed skips the keyless drop. */
-	unsigned char in_single, in_authed;
-	/* Without a key, datagrams that look sealed are dropped and counted in
-	 * sealed_seen unless pass_sealed (relays).  nonblock mirrors O_NONBLOCK
-	 * so a receive whose datagrams were all dropped knows whether to wait
-	 * for the next one without asking the kernel. */
-	unsigned char pass_sealed, nonblock;
-	uint64_t sealed_seen;
-	uint64_t (*now_us)(void *ctx); /* NULL: CLOCK_MONOTONIC */
-	void *clock_ctx;
-};
-
-/* Hooks of the layers whose objects are linked (see udp_sock_layer_on_open). */
-static int (*open_hook[UDP_SOCK_LAYERS])(struct udp_sock *s);
 
 static int sys_err(void)
 {
@@ -162,7 +127,7 @@ int udp_sock_open(struct udp_sock **out, int family, int flags)
 		s->gso = 1;
 #endif
 	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++) {
-		rc = open_hook[i] ? open_hook[i](s) : 0;
+		rc = udp_sock_open_hook[i] ? udp_sock_open_hook[i](s) : 0;
 		if (rc) {
 			udp_sock_free(s);
 			return rc;
@@ -566,54 +531,6 @@ static int layer_recv(struct udp_sock *s, unsigned level, struct udp_msg *m)
 	return udp_sock_sys_recv(s, m, 0);
 }
 
-/* The keyless drop: whether m starts like a sealed datagram.  wire_len,
- * not len: a sealed datagram cut by a small buffer is still one.  With GRO
- * the first segment speaks for the message (one sender's run; a sender
- * mixing sealed and plain is broken). */
-static int looks_sealed(const struct udp_msg *m)
-{
-	const unsigned char *p = m->buf;
-	return m->len >= 3 && m->wire_len >= UDP_SOCK_SEALED_MIN &&
-	       p[0] == (UDP_SOCK_SEALED_MAGIC >> 8) &&
-	       p[1] == (UDP_SOCK_SEALED_MAGIC & 0xff) &&
-	       p[2] == UDP_SOCK_SEALED_VERSION;
-}
-
-static void move_msg(struct udp_msg *to, struct udp_msg *from)
-{
-	if (to->cap >= from->len) {
-		memcpy(to->buf, from->buf, from->len);
-		to->len = from->len;
-		to->wire_len = from->wire_len;
-		to->addr = from->addr;
-		to->flags = from->flags;
-		to->seg_size = from->seg_size;
-		return;
-	}
-	/* buffers of unequal size: swap the messages, buffers and all */
-	struct udp_msg t = *to;
-	*to = *from;
-	*from = t;
-}
-
-/* Drops what looks sealed; returns how many of msgs[0..n) remain, moved
- * to the front. */
-static unsigned keyless_filter(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
-{
-	unsigned keep = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct udp_msg *m = &msgs[i];
-		if (looks_sealed(m)) {
-			s->sealed_seen += m->seg_size ? (m->len + m->seg_size - 1) / m->seg_size : 1;
-			continue;
-		}
-		if (keep != i)
-			move_msg(&msgs[keep], m);
-		keep++;
-	}
-	return keep;
-}
-
 int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 {
 	if (!s || !m || !recv_cap_ok(s, m))
@@ -622,7 +539,7 @@ int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 		return layer_recv(s, 0, m);
 	for (;;) {
 		int rc = layer_recv(s, 0, m);
-		if (rc < 0 || s->pass_sealed || keyless_filter(s, m, 1))
+		if (rc < 0 || s->pass_sealed || udp_sock_keyless_filter(s, m, 1))
 			return rc;
 		if (s->nonblock)
 			return UDP_EAGAIN; /* it was sealed and we have no key */
@@ -661,7 +578,7 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 		int rc = udp_sock_layer_recv_batch(s, 0, msgs, n);
 		if (rc <= 0 || s->pass_sealed)
 			return rc;
-		rc = (int)keyless_filter(s, msgs, (unsigned)rc);
+		rc = (int)udp_sock_keyless_filter(s, msgs, (unsigned)rc);
 		if (rc > 0)
 			return rc;
 		if (s->nonblock)
@@ -944,113 +861,4 @@ int udp_sock_set_gro(struct udp_sock *s, int on)
 	}
 	s->gro = on ? 1 : 0;
 	return s->gro;
-}
-
-/* ---- layers ---- */
-
-int udp_sock_layer_set(struct udp_sock *s, unsigned level,
-		       const struct udp_sock_layer_ops *ops, void *state,
-		       int out, int in)
-{
-	if (!s || level >= UDP_SOCK_LAYERS)
-		return UDP_EINVAL;
-	struct udp_sock_layer *l = &s->layer[level];
-	if (l->ops && l->state != state)
-		l->ops->free(l->state);
-	*l = (struct udp_sock_layer){ .ops = ops, .state = ops ? state : NULL };
-	l->out = ops && out;
-	l->in = ops && in;
-	s->in_single = s->in_authed = 0;
-	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++) {
-		if (!s->layer[i].in)
-			continue;
-		s->in_single |= s->layer[i].ops->one_by_one;
-		s->in_authed |= s->layer[i].ops->authenticates;
-	}
-	if (s->in_single && s->gro)
-		udp_sock_set_gro(s, 0);
-	return 0;
-}
-
-void *udp_sock_layer_get(const struct udp_sock *s, unsigned level)
-{
-	return s && level < UDP_SOCK_LAYERS ? s->layer[level].state : NULL;
-}
-
-int udp_sock_layer_on_open(unsigned level, int (*hook)(struct udp_sock *s))
-{
-	if (level >= UDP_SOCK_LAYERS)
-		return UDP_EINVAL;
-	open_hook[level] = hook;
-	return 0;
-}
-
-int udp_sock_nonblocking(const struct udp_sock *s)
-{
-	return s->nonblock;
-}
-
-/* ---- the layers' common ground: clock, deadlines, keyless sockets ---- */
-
-int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
-		       void *ctx)
-{
-	if (!s)
-		return UDP_EINVAL;
-	s->now_us = now_us;
-	s->clock_ctx = now_us ? ctx : NULL;
-	return 0;
-}
-
-uint64_t udp_sock_now(const struct udp_sock *s)
-{
-	if (s && s->now_us)
-		return s->now_us(s->clock_ctx);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t udp_sock_next_due(const struct udp_sock *s)
-{
-	uint64_t due = UINT64_MAX;
-	for (unsigned i = 0; s && i < UDP_SOCK_LAYERS; i++) {
-		const struct udp_sock_layer *l = &s->layer[i];
-		if (!l->ops || !l->ops->next_due)
-			continue;
-		uint64_t d = l->ops->next_due(s, l->state);
-		if (d < due)
-			due = d;
-	}
-	return due;
-}
-
-int udp_sock_flush(struct udp_sock *s)
-{
-	if (!s)
-		return UDP_EINVAL;
-	int total = 0;
-	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++) {
-		struct udp_sock_layer *l = &s->layer[i];
-		if (!l->ops || !l->ops->flush)
-			continue;
-		int rc = l->ops->flush(s, l->state);
-		if (rc < 0)
-			return rc;
-		total += rc;
-	}
-	return total;
-}
-
-uint64_t udp_sock_sealed_seen(const struct udp_sock *s)
-{
-	return s ? s->sealed_seen : 0;
-}
-
-int udp_sock_set_pass_sealed(struct udp_sock *s, int on)
-{
-	if (!s)
-		return UDP_EINVAL;
-	s->pass_sealed = on ? 1 : 0;
-	return 0;
 }

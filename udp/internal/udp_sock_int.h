@@ -2,7 +2,7 @@
  * It lives in udp/internal/ so that make install, which copies udp's own
  * headers, leaves it out: it is not for callers of the library.
  *
- * udp_sock.c knows no layer by name: it holds a fixed stack of slots and
+ * udp/ knows no layer by name: a socket holds a fixed stack of slots and
  * calls whatever ops a module installed there, so a program that never
  * seals or simulates links neither (nor libsodium).  Each slot says per
  * direction whether it is in the path; the I/O calls test one byte per slot
