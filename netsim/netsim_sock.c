@@ -1,8 +1,9 @@
-/* netsim_sock.c - the loss simulator at the socket's send/receive seam.
+/* netsim_sock.c - the loss simulator as a layer on a socket.
  *
- * udp_sock.c sends to this file only for a direction whose model impairs;
- * this file reaches the wire through udp_sock_sys_*() and makes no system
- * call of its own besides the clock and getrandom.
+ * Installed in the socket's netsim slot (udp/internal/udp_sock_int.h), the
+ * lowest: udp_sock.c calls it only for a direction whose model impairs, and
+ * it reaches the wire through udp_sock_sys_*(), making no system call of
+ * its own besides the clock and getrandom.
  *
  * Outgoing: datagrams are pushed into the model, and those due are popped
  * into a staging batch that goes to the kernel with one send_batch (so GSO
@@ -24,9 +25,11 @@
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_sock.h"
 #include "udp_sock.h"
 #include "internal/udp_sock_int.h"
 
+#define LEVEL UDP_SOCK_LAYER_NETSIM
 /* Datagrams per send_batch of the staging area (udp_sock.c's batch size). */
 #define STAGE_MAX 64
 /* Any datagram the model accepts fits in an empty staging arena or in the
@@ -37,59 +40,44 @@
  * keep one call busy for ever. */
 #define DRAIN_MAX 256
 
-struct udp_sock_sim {
+struct netsim_sock {
 	struct netsim *out, *in;
-	uint64_t (*now_us)(void *ctx);
-	void *ctx;
+	unsigned char out_on, in_on;     /* that model impairs */
 	struct udp_msg stage[STAGE_MAX]; /* popped, not yet taken by the kernel */
 	unsigned stage_head, stage_n;
 	unsigned char *arena;            /* the staged datagrams' bytes */
 	unsigned char *rbuf;             /* receive scratch */
 };
 
-static uint64_t mono_us(void)
+static const struct udp_sock_layer_ops ops;
+
+static struct netsim_sock *state(const struct udp_sock *s)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return udp_sock_layer_get(s, LEVEL);
 }
 
-static uint64_t sim_now(const struct udp_sock_sim *sim)
+static void sim_free(void *st)
 {
-	return sim && sim->now_us ? sim->now_us(sim->ctx) : mono_us();
+	struct netsim_sock *sim = st;
+	if (!sim)
+		return;
+	netsim_free(sim->out);
+	netsim_free(sim->in);
+	free(sim->arena);
+	free(sim->rbuf);
+	free(sim);
 }
 
-uint64_t udp_sock_now(const struct udp_sock *s)
-{
-	return sim_now(s ? s->sim : NULL);
-}
-
-static struct udp_sock_sim *sim_get(struct udp_sock *s)
-{
-	if (!s->sim)
-		s->sim = calloc(1, sizeof *s->sim);
-	return s->sim;
-}
-
-/* A passthrough model is kept (its seed and spec stay readable) but the
- * I/O paths skip it. */
-static void sim_route(struct udp_sock *s)
-{
-	struct udp_sock_sim *sim = s->sim;
-	s->sim_out = sim && sim->out && !netsim_is_passthrough(sim->out);
-	s->sim_in = sim && sim->in && !netsim_is_passthrough(sim->in);
-}
-
-int udp_sock_set_netsim(struct udp_sock *s, struct netsim *out,
-			struct netsim *in)
+int netsim_sock_attach(struct udp_sock *s, struct netsim *out,
+		       struct netsim *in)
 {
 	if (!s) {
 		netsim_free(out);
 		netsim_free(in);
 		return UDP_EINVAL;
 	}
-	struct udp_sock_sim *sim = sim_get(s);
-	if (!sim) {
+	struct netsim_sock *sim = state(s);
+	if (!sim && !(sim = calloc(1, sizeof *sim))) {
 		netsim_free(out);
 		netsim_free(in);
 		return UDP_ENOMEM;
@@ -99,47 +87,21 @@ int udp_sock_set_netsim(struct udp_sock *s, struct netsim *out,
 	sim->out = out;
 	sim->in = in;
 	sim->stage_head = sim->stage_n = 0;
-	sim_route(s);
-	if (s->sim_in && s->gro)
-		udp_sock_set_gro(s, 0);
-	return 0;
+	/* A passthrough model is kept (its seed and spec stay readable) but
+	 * the I/O paths skip it. */
+	sim->out_on = out && !netsim_is_passthrough(out);
+	sim->in_on = in && !netsim_is_passthrough(in);
+	return udp_sock_layer_set(s, LEVEL, &ops, sim, sim->out_on, sim->in_on);
 }
 
-void udp_sock_get_netsim(const struct udp_sock *s, const struct netsim **out,
-			 const struct netsim **in)
+void netsim_sock_get(const struct udp_sock *s, const struct netsim **out,
+		     const struct netsim **in)
 {
-	const struct udp_sock_sim *sim = s ? s->sim : NULL;
+	const struct netsim_sock *sim = s ? state(s) : NULL;
 	if (out)
 		*out = sim ? sim->out : NULL;
 	if (in)
 		*in = sim ? sim->in : NULL;
-}
-
-int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
-		       void *ctx)
-{
-	if (!s)
-		return UDP_EINVAL;
-	struct udp_sock_sim *sim = sim_get(s);
-	if (!sim)
-		return UDP_ENOMEM;
-	sim->now_us = now_us;
-	sim->ctx = now_us ? ctx : NULL;
-	return 0;
-}
-
-void udp_sock_sim_free(struct udp_sock *s)
-{
-	struct udp_sock_sim *sim = s->sim;
-	if (!sim)
-		return;
-	netsim_free(sim->out);
-	netsim_free(sim->in);
-	free(sim->arena);
-	free(sim->rbuf);
-	free(sim);
-	s->sim = NULL;
-	s->sim_out = s->sim_in = 0;
 }
 
 /* ---- environment ---- */
@@ -150,7 +112,7 @@ static uint64_t random_seed(void)
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed)
 		return seed;
 	/* No entropy yet (early boot): a run that differs is all we need. */
-	return mono_us() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	return udp_sock_now(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 }
 
 /* The model a variable names, NULL when it is unset or empty. */
@@ -187,7 +149,7 @@ static int env_models(struct netsim **out, struct netsim **in,
 	return rc;
 }
 
-int udp_sock_netsim_env_check(char *err, size_t errlen)
+int netsim_sock_env_check(char *err, size_t errlen)
 {
 	struct netsim *out, *in;
 	if (err && errlen)
@@ -198,19 +160,26 @@ int udp_sock_netsim_env_check(char *err, size_t errlen)
 	return rc;
 }
 
-int udp_sock_sim_env(struct udp_sock *s)
+/* Run by udp_sock_open*() on every new socket of a program that links this
+ * file: the registration below is what ties the variables to the linking. */
+static int env_attach(struct udp_sock *s)
 {
 	struct netsim *out, *in;
 	int rc = env_models(&out, &in, NULL, 0);
 	if (rc || (!out && !in))
 		return rc;
-	return udp_sock_set_netsim(s, out, in);
+	return netsim_sock_attach(s, out, in);
+}
+
+__attribute__((constructor)) static void env_register(void)
+{
+	(void)udp_sock_layer_on_open(LEVEL, env_attach);
 }
 
 /* ---- outgoing ---- */
 
 /* Pops what is due into an empty staging area. */
-static int stage_fill(struct udp_sock_sim *sim, uint64_t now)
+static int stage_fill(struct netsim_sock *sim, uint64_t now)
 {
 	if (!sim->arena && !(sim->arena = malloc(ARENA_CAP)))
 		return UDP_ENOMEM;
@@ -230,9 +199,8 @@ static int stage_fill(struct udp_sock_sim *sim, uint64_t now)
 	return 0;
 }
 
-static int flush_at(struct udp_sock *s, uint64_t now)
+static int flush_at(struct udp_sock *s, struct netsim_sock *sim, uint64_t now)
 {
-	struct udp_sock_sim *sim = s->sim;
 	int total = 0;
 	for (;;) {
 		if (sim->stage_head == sim->stage_n) {
@@ -255,49 +223,52 @@ static int flush_at(struct udp_sock *s, uint64_t now)
 	}
 }
 
-int udp_sock_flush(struct udp_sock *s)
+static int sim_flush(struct udp_sock *s, void *st)
 {
-	if (!s)
-		return UDP_EINVAL;
-	if (!s->sim_out)
+	struct netsim_sock *sim = st;
+	if (!sim->out_on)
 		return 0;
-	return flush_at(s, sim_now(s->sim));
+	return flush_at(s, sim, udp_sock_now(s));
 }
 
 /* After pushing: a refused flush is not the caller's failure, the datagrams
  * wait staged; another error is reported by the call that met it. */
-static int after_push(struct udp_sock *s, uint64_t now, int ret)
+static int after_push(struct udp_sock *s, struct netsim_sock *sim, uint64_t now,
+		      int ret)
 {
-	int rc = flush_at(s, now);
+	int rc = flush_at(s, sim, now);
 	return rc < 0 && rc != UDP_EAGAIN ? rc : ret;
 }
 
-int udp_sock_sim_send(struct udp_sock *s, const void *buf, size_t len,
-		      const struct udp_addr *to)
+static int sim_send(struct udp_sock *s, void *st, const void *buf, size_t len,
+		    const struct udp_addr *to)
 {
-	uint64_t now = sim_now(s->sim);
-	int rc = netsim_push(s->sim->out, now, buf, len, to);
+	struct netsim_sock *sim = st;
+	uint64_t now = udp_sock_now(s);
+	int rc = netsim_push(sim->out, now, buf, len, to);
 	if (rc < 0 && rc != UDP_ENETSIM_FULL)
 		return rc; /* a queue overflow is a drop, counted; not an error */
-	return after_push(s, now, (int)len);
+	return after_push(s, sim, now, (int)len);
 }
 
-int udp_sock_sim_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+static int sim_send_batch(struct udp_sock *s, void *st, struct udp_msg *msgs,
+			  unsigned n)
 {
-	uint64_t now = sim_now(s->sim);
+	struct netsim_sock *sim = st;
+	uint64_t now = udp_sock_now(s);
 	for (unsigned i = 0; i < n; i++) {
-		int rc = netsim_push(s->sim->out, now, msgs[i].buf, msgs[i].len,
-					 &msgs[i].addr);
+		int rc = netsim_push(sim->out, now, msgs[i].buf, msgs[i].len,
+				     &msgs[i].addr);
 		if (rc < 0 && rc != UDP_ENETSIM_FULL)
 			return i ? (int)i : rc;
 	}
-	return after_push(s, now, (int)n);
+	return after_push(s, sim, now, (int)n);
 }
 
 /* ---- incoming ---- */
 
 /* Copies due datagrams to msgs[0..n), truncating as the kernel would. */
-static unsigned pop_due(struct udp_sock_sim *sim, uint64_t now,
+static unsigned pop_due(struct netsim_sock *sim, uint64_t now,
 			struct udp_msg *msgs, unsigned n)
 {
 	unsigned got = 0;
@@ -323,31 +294,31 @@ static unsigned pop_due(struct udp_sock_sim *sim, uint64_t now,
 
 /* One datagram from the kernel into the model.  A datagram above the
  * scratch size (only AF_UNIX allows one) goes in cut to it. */
-static int take_one(struct udp_sock *s, int flags)
+static int take_one(struct udp_sock *s, struct netsim_sock *sim, int flags)
 {
-	struct udp_sock_sim *sim = s->sim;
 	struct udp_msg m = { .buf = sim->rbuf, .cap = ARENA_CAP };
 	int rc = udp_sock_sys_recv(s, &m, flags);
 	if (rc < 0)
 		return rc;
 	/* FULL and ENOMEM are drops the counters show. */
-	(void)netsim_push(sim->in, sim_now(sim), m.buf, m.len, &m.addr);
+	(void)netsim_push(sim->in, udp_sock_now(s), m.buf, m.len, &m.addr);
 	return 0;
 }
 
-int udp_sock_sim_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+static int sim_recv_batch(struct udp_sock *s, void *st, struct udp_msg *msgs,
+			  unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		if ((!msgs[i].buf && msgs[i].cap) || msgs[i].cap > INT_MAX)
 			return UDP_EINVAL;
-	struct udp_sock_sim *sim = s->sim;
+	struct netsim_sock *sim = st;
 	if (!sim->rbuf && !(sim->rbuf = malloc(ARENA_CAP)))
 		return UDP_ENOMEM;
 
 	int err = 0;
 	for (unsigned i = 0; i < DRAIN_MAX && !err; i++)
-		err = take_one(s, MSG_DONTWAIT);
-	unsigned got = pop_due(sim, sim_now(sim), msgs, n);
+		err = take_one(s, sim, MSG_DONTWAIT);
+	unsigned got = pop_due(sim, udp_sock_now(s), msgs, n);
 	if (got)
 		return (int)got;
 	if (err != UDP_EAGAIN)
@@ -355,36 +326,25 @@ int udp_sock_sim_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n
 	if (netsim_next_due(sim->in) != UINT64_MAX)
 		return UDP_EAGAIN; /* held back: poll until udp_sock_next_due() */
 	/* Nothing held: wait as the socket itself would. */
-	err = take_one(s, 0);
+	err = take_one(s, sim, 0);
 	if (err)
 		return err;
-	got = pop_due(sim, sim_now(sim), msgs, n);
+	got = pop_due(sim, udp_sock_now(s), msgs, n);
 	return got ? (int)got : UDP_EAGAIN;
-}
-
-int udp_sock_sim_recv(struct udp_sock *s, struct udp_msg *m)
-{
-	int rc = udp_sock_sim_recv_batch(s, m, 1);
-	return rc < 0 ? rc : (int)m->len;
 }
 
 /* ---- status ---- */
 
-uint64_t udp_sock_next_due(const struct udp_sock *s)
+static uint64_t sim_next_due(const struct udp_sock *s, const void *st)
 {
-	/* Opened datagrams of a GRO run wait in the socket, not the kernel:
-	 * due now, or a caller polling the descriptor would sleep on them. */
-	if (s && s->seal_on && udp_sock_seal_pending(s))
-		return sim_now(s->sim);
-	const struct udp_sock_sim *sim = s ? s->sim : NULL;
-	if (!sim)
-		return UINT64_MAX;
+	(void)s;
+	const struct netsim_sock *sim = st;
 	if (sim->stage_head < sim->stage_n)
 		return 0;
 	uint64_t due = UINT64_MAX;
-	if (s->sim_out)
+	if (sim->out_on)
 		due = netsim_next_due(sim->out);
-	if (s->sim_in) {
+	if (sim->in_on) {
 		uint64_t d = netsim_next_due(sim->in);
 		if (d < due)
 			due = d;
@@ -392,11 +352,11 @@ uint64_t udp_sock_next_due(const struct udp_sock *s)
 	return due;
 }
 
-void udp_sock_netsim_counters(const struct udp_sock *s,
-			      struct netsim_counters *out,
-			      struct netsim_counters *in)
+void netsim_sock_counters(const struct udp_sock *s,
+			  struct netsim_counters *out,
+			  struct netsim_counters *in)
 {
-	const struct udp_sock_sim *sim = s ? s->sim : NULL;
+	const struct netsim_sock *sim = s ? state(s) : NULL;
 	if (out) {
 		memset(out, 0, sizeof *out);
 		if (sim && sim->out)
@@ -408,3 +368,13 @@ void udp_sock_netsim_counters(const struct udp_sock *s,
 			netsim_counters(sim->in, in);
 	}
 }
+
+static const struct udp_sock_layer_ops ops = {
+	.send = sim_send,
+	.send_batch = sim_send_batch,
+	.recv_batch = sim_recv_batch,
+	.next_due = sim_next_due,
+	.flush = sim_flush,
+	.free = sim_free,
+	.one_by_one = 1,
+};

@@ -1,6 +1,7 @@
-/* seal_sock.c - sealing at the socket's send/receive seam.
+/* seal_sock.c - sealing as a layer on a socket.
  *
- * Sits above the netsim (udp_sock_wire_*), so a simulated network carries
+ * Installed in the socket's top slot (udp/internal/udp_sock_int.h), above
+ * the netsim, so a simulated network carries
  * and damages sealed bytes exactly as a real one would, and below every
  * caller, so the reliable layer and the tools only ever see plaintext that
  * authenticated.  No system call here.
@@ -22,8 +23,18 @@
 
 #include "udp_err.h"
 #include "seal.h"
+#include "seal_sock.h"
 #include "udp_sock.h"
 #include "internal/udp_sock_int.h"
+
+#define LEVEL UDP_SOCK_LAYER_SEAL
+
+/* udp_sock.c drops what looks sealed on keyless sockets without linking
+ * this file, so it keeps its own copy of the header's signature. */
+_Static_assert(UDP_SOCK_SEALED_MAGIC == SEAL_MAGIC &&
+	       UDP_SOCK_SEALED_VERSION == SEAL_VERSION &&
+	       UDP_SOCK_SEALED_MIN == SEAL_OVERHEAD,
+	       "udp_sock_int.h's sealed signature differs from seal.h");
 
 /* Messages per wire batch: udp_sock.c's sendmmsg/recvmmsg batch size. */
 #define RING 64
@@ -36,7 +47,7 @@
  * and so slots, are bigger). */
 #define RX_ARENA ((size_t)RING * SLOT_MIN)
 
-struct udp_sock_sealer {
+struct seal_sock {
 	struct seal *seal;
 	uint8_t *tx;
 	size_t tx_cap;
@@ -54,7 +65,7 @@ struct udp_sock_sealer {
 	size_t pend_off;
 };
 
-static void free_buffers(struct udp_sock_sealer *z)
+static void free_buffers(struct seal_sock *z)
 {
 	free(z->tx);
 	free(z->rx);
@@ -66,73 +77,60 @@ static void free_buffers(struct udp_sock_sealer *z)
 	z->nslots = 0;
 }
 
-void udp_sock_seal_free_state(struct udp_sock *s)
+static const struct udp_sock_layer_ops ops;
+
+static void sealer_free(void *st)
 {
-	struct udp_sock_sealer *z = s->sealer;
+	struct seal_sock *z = st;
 	if (!z)
 		return;
 	seal_free(z->seal);
 	free_buffers(z);
 	free(z);
-	s->sealer = NULL;
-	s->seal_on = 0;
 }
 
-int udp_sock_set_seal(struct udp_sock *s, struct seal *seal)
+int seal_sock_attach(struct udp_sock *s, struct seal *seal)
 {
 	if (!s) {
 		seal_free(seal);
 		return UDP_EINVAL;
 	}
-	if (!seal) {
-		udp_sock_seal_free_state(s);
-		return 0;
-	}
-	if (!s->sealer && !(s->sealer = calloc(1, sizeof *s->sealer))) {
+	if (!seal)
+		return udp_sock_layer_set(s, LEVEL, NULL, NULL, 0, 0);
+	struct seal_sock *z = udp_sock_layer_get(s, LEVEL);
+	if (!z && !(z = calloc(1, sizeof *z))) {
 		seal_free(seal);
 		return UDP_ENOMEM;
 	}
-	seal_free(s->sealer->seal);
-	s->sealer->seal = seal;
-	s->sealer->drop_trunc = 0;
-	s->sealer->pend_i = s->sealer->pend_n = 0; /* not for the new key */
-	s->seal_on = 1;
-	return 0;
+	seal_free(z->seal);
+	z->seal = seal;
+	z->drop_trunc = 0;
+	z->pend_i = z->pend_n = 0; /* not for the new key */
+	return udp_sock_layer_set(s, LEVEL, &ops, z, 1, 1);
 }
 
-const struct seal *udp_sock_get_seal(const struct udp_sock *s)
+const struct seal *seal_sock_get(const struct udp_sock *s)
 {
-	return s && s->sealer ? s->sealer->seal : NULL;
+	const struct seal_sock *z = udp_sock_layer_get(s, LEVEL);
+	return z ? z->seal : NULL;
 }
 
-int udp_sock_seal_stats(const struct udp_sock *s, struct seal_stats *out)
+int seal_sock_stats(const struct udp_sock *s, struct seal_stats *out)
 {
 	if (!s || !out)
 		return UDP_EINVAL;
 	memset(out, 0, sizeof *out);
-	if (!s->sealer)
+	const struct seal_sock *z = udp_sock_layer_get(s, LEVEL);
+	if (!z)
 		return 0;
-	seal_get_stats(s->sealer->seal, out);
-	out->drop_nospace += s->sealer->drop_trunc;
+	seal_get_stats(z->seal, out);
+	out->drop_nospace += z->drop_trunc;
 	return 1;
-}
-
-uint64_t udp_sock_sealed_seen(const struct udp_sock *s)
-{
-	return s ? s->sealed_seen : 0;
-}
-
-int udp_sock_set_pass_sealed(struct udp_sock *s, int on)
-{
-	if (!s)
-		return UDP_EINVAL;
-	s->pass_sealed = on ? 1 : 0;
-	return 0;
 }
 
 /* ---- sending ---- */
 
-static int tx_room(struct udp_sock_sealer *z, size_t need)
+static int tx_room(struct seal_sock *z, size_t need)
 {
 	if (z->tx_cap >= need)
 		return 0;
@@ -146,10 +144,10 @@ static int tx_room(struct udp_sock_sealer *z, size_t need)
 	return 0;
 }
 
-int udp_sock_seal_send(struct udp_sock *s, const void *buf, size_t len,
-		       const struct udp_addr *to)
+static int sealer_send(struct udp_sock *s, void *st, const void *buf,
+		       size_t len, const struct udp_addr *to)
 {
-	struct udp_sock_sealer *z = s->sealer;
+	struct seal_sock *z = st;
 	if (len > INT_MAX - SEAL_OVERHEAD)
 		return UDP_ETOOBIG;
 	if (tx_room(z, len + SEAL_OVERHEAD))
@@ -157,13 +155,14 @@ int udp_sock_seal_send(struct udp_sock *s, const void *buf, size_t len,
 	int n = seal_seal(z->seal, buf, len, z->tx, z->tx_cap);
 	if (n < 0)
 		return n;
-	int rc = udp_sock_wire_send(s, z->tx, (size_t)n, to);
+	int rc = udp_sock_layer_send(s, LEVEL + 1, z->tx, (size_t)n, to);
 	return rc < 0 ? rc : (int)len;
 }
 
-int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+static int sealer_send_batch(struct udp_sock *s, void *st, struct udp_msg *msgs,
+			     unsigned n)
 {
-	struct udp_sock_sealer *z = s->sealer;
+	struct seal_sock *z = st;
 	unsigned done = 0;
 	while (done < n) {
 		size_t used = 0;
@@ -199,7 +198,7 @@ int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 		/* A datagram sealed but not taken by the kernel has used a
 		 * counter; the caller's retry seals it again under a new one,
 		 * which the receiver's window accepts (gaps are fine). */
-		int rc = udp_sock_wire_send_batch(s, z->txm, k);
+		int rc = udp_sock_layer_send_batch(s, LEVEL + 1, z->txm, k);
 		if (rc < 0)
 			return done ? (int)done : rc;
 		done += (unsigned)rc;
@@ -212,7 +211,7 @@ int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 /* ---- receiving ---- */
 
 /* Slots big enough for any datagram whose plaintext fits cap. */
-static int rx_ready(struct udp_sock_sealer *z, size_t cap)
+static int rx_ready(struct seal_sock *z, size_t cap)
 {
 	size_t slot = cap > SLOT_MIN - SEAL_OVERHEAD ? cap + SEAL_OVERHEAD : SLOT_MIN;
 	if (z->rx && z->slot >= slot)
@@ -230,7 +229,7 @@ static int rx_ready(struct udp_sock_sealer *z, size_t cap)
 }
 
 /* Opens the sealed datagram w into the caller's m.  0, or the drop reason. */
-static int open_one(struct udp_sock_sealer *z, const struct udp_msg *w,
+static int open_one(struct seal_sock *z, const struct udp_msg *w,
 		    struct udp_msg *m)
 {
 	if (w->flags & UDP_MSG_TRUNC) {
@@ -270,9 +269,10 @@ static int open_one(struct udp_sock_sealer *z, const struct udp_msg *w,
 	return 0;
 }
 
-int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+static int sealer_recv_batch(struct udp_sock *s, void *st, struct udp_msg *msgs,
+			     unsigned n)
 {
-	struct udp_sock_sealer *z = s->sealer;
+	struct seal_sock *z = st;
 	size_t maxcap = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if ((!msgs[i].buf && msgs[i].cap) || msgs[i].cap > INT_MAX)
@@ -303,7 +303,7 @@ int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 		}
 		if (got)
 			return (int)got;
-		if (waited && s->nonblock)
+		if (waited && udp_sock_nonblocking(s))
 			return UDP_EAGAIN; /* all dropped: as if none had come */
 		/* Nothing pending: the slots are free to be resized and refilled. */
 		if (rx_ready(z, maxcap))
@@ -315,7 +315,7 @@ int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 			z->rxm[i].buf = z->rx + (size_t)i * z->slot;
 			z->rxm[i].cap = z->slot;
 		}
-		int r = udp_sock_wire_recv_batch(s, z->rxm, k);
+		int r = udp_sock_layer_recv_batch(s, LEVEL + 1, z->rxm, k);
 		if (r < 0)
 			return r;
 		z->pend_i = 0;
@@ -325,53 +325,19 @@ int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned 
 	}
 }
 
-int udp_sock_seal_pending(const struct udp_sock *s)
+/* Opened datagrams of a GRO run wait here, not in the kernel: due now, or
+ * a caller polling the descriptor would sleep on them. */
+static uint64_t sealer_next_due(const struct udp_sock *s, const void *st)
 {
-	return s->sealer && s->sealer->pend_i < s->sealer->pend_n;
+	const struct seal_sock *z = st;
+	return z->pend_i < z->pend_n ? udp_sock_now(s) : UINT64_MAX;
 }
 
-/* ---- without a key ---- */
-
-static int looks_sealed(const struct udp_msg *m)
-{
-	const uint8_t *p = m->buf;
-	/* wire_len, not len: a sealed datagram cut by a small buffer is
-	 * still one.  With GRO the first segment speaks for the message
-	 * (one sender's run; a sender mixing sealed and plain is broken). */
-	return m->len >= 3 && m->wire_len >= SEAL_OVERHEAD &&
-	       p[0] == (SEAL_MAGIC >> 8) && p[1] == (SEAL_MAGIC & 0xff) &&
-	       p[2] == SEAL_VERSION;
-}
-
-static void move_msg(struct udp_msg *to, struct udp_msg *from)
-{
-	if (to->cap >= from->len) {
-		memcpy(to->buf, from->buf, from->len);
-		to->len = from->len;
-		to->wire_len = from->wire_len;
-		to->addr = from->addr;
-		to->flags = from->flags;
-		to->seg_size = from->seg_size;
-		return;
-	}
-	/* buffers of unequal size: swap the messages, buffers and all */
-	struct udp_msg t = *to;
-	*to = *from;
-	*from = t;
-}
-
-unsigned udp_sock_keyless_filter(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
-{
-	unsigned keep = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct udp_msg *m = &msgs[i];
-		if (looks_sealed(m)) {
-			s->sealed_seen += m->seg_size ? (m->len + m->seg_size - 1) / m->seg_size : 1;
-			continue;
-		}
-		if (keep != i)
-			move_msg(&msgs[keep], m);
-		keep++;
-	}
-	return keep;
-}
+static const struct udp_sock_layer_ops ops = {
+	.send = sealer_send,
+	.send_batch = sealer_send_batch,
+	.recv_batch = sealer_recv_batch,
+	.next_due = sealer_next_due,
+	.free = sealer_free,
+	.authenticates = 1,
+};

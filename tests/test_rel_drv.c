@@ -13,6 +13,7 @@
 #include "udp_addr.h"
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_sock.h"
 #include "udp_sock.h"
 
 struct end {
@@ -209,7 +210,7 @@ static void accessors_for_own_loop(void **state)
 	struct netsim *ns;
 	char err[128];
 	assert_int_equal(netsim_new(&ns, "delay 1ms", err, sizeof err), 0);
-	assert_int_equal(udp_sock_set_netsim(a.sock, ns, NULL), 0);
+	assert_int_equal(netsim_sock_attach(a.sock, ns, NULL), 0);
 	assert_int_equal(udp_sock_send(a.sock, "x", 1, &b.addr), 1);
 	uint64_t held = rel_drv_next_deadline(a.drv);
 	assert_true(held <= rel_drv_now() + 1000 && held < dl);

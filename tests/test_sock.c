@@ -378,6 +378,81 @@ static void v6_dual_stack_and_v6only(void **state)
 	udp_sock_free(rx);
 }
 
+static uint64_t fake_clock(void *ctx)
+{
+	return *(const uint64_t *)ctx;
+}
+
+/* A socket without layers: the generic calls of the layer seam answer for
+ * an empty stack, and the clock is injectable. */
+static void no_layers_generic_calls(void **state)
+{
+	(void)state;
+	struct udp_sock *s = bound("127.0.0.1", NULL);
+	assert_int_equal(udp_sock_next_due(s), UINT64_MAX);
+	assert_int_equal(udp_sock_flush(s), 0);
+	assert_int_equal(udp_sock_flush(NULL), UDP_EINVAL);
+	assert_int_equal(udp_sock_next_due(NULL), UINT64_MAX);
+	uint64_t t = 123456789;
+	assert_int_equal(udp_sock_set_clock(s, fake_clock, &t), 0);
+	assert_int_equal(udp_sock_now(s), 123456789);
+	t += 5;
+	assert_int_equal(udp_sock_now(s), 123456794);
+	assert_int_equal(udp_sock_set_clock(s, NULL, NULL), 0);
+	uint64_t a = udp_sock_now(s), b = udp_sock_now(NULL);
+	assert_true(a > 0 && b >= a);
+	assert_int_equal(udp_sock_set_clock(NULL, fake_clock, &t), UDP_EINVAL);
+	udp_sock_free(s);
+}
+
+/* The keyless drop lives in the socket itself (no seal code needed):
+ * sealed-looking datagrams are dropped and counted, in single and batch
+ * receives, unless pass_sealed. */
+static void keyless_drop_without_seal(void **state)
+{
+	(void)state;
+	struct udp_addr la;
+	struct udp_sock *s = bound("127.0.0.1", &la);
+	assert_int_equal(udp_sock_set_recv_timeout(s, 2000), 0);
+	uint8_t sealed[60] = { 0xC5, 0x53, 0x01 }, small[47] = { 0xC5, 0x53, 0x01 };
+	uint8_t buf[128];
+	struct udp_msg m[4];
+	for (unsigned i = 0; i < 4; i++)
+		m[i] = (struct udp_msg){ .buf = buf, .cap = sizeof buf };
+
+	assert_int_equal(udp_sock_send(s, sealed, sizeof sealed, &la), (int)sizeof sealed);
+	assert_int_equal(udp_sock_send(s, "plain", 5, &la), 5);
+	assert_int_equal(udp_sock_recv(s, &m[0]), 5);
+	assert_memory_equal(buf, "plain", 5);
+	assert_int_equal(udp_sock_sealed_seen(s), 1);
+
+	/* too short to be sealed: data */
+	assert_int_equal(udp_sock_send(s, small, sizeof small, &la), (int)sizeof small);
+	assert_int_equal(udp_sock_send(s, sealed, sizeof sealed, &la), (int)sizeof sealed);
+	assert_int_equal(udp_sock_send(s, "x", 1, &la), 1);
+	uint8_t b2[3][128];
+	for (unsigned i = 0; i < 3; i++)
+		m[i] = (struct udp_msg){ .buf = b2[i], .cap = sizeof b2[i] };
+	int got = 0;
+	for (int tries = 0; got < 2 && tries < 3; tries++) {
+		int rc = udp_sock_recv_batch(s, m + got, (unsigned)(3 - got));
+		assert_true(rc > 0);
+		got += rc;
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(m[0].len, sizeof small);
+	assert_int_equal(m[1].len, 1);
+	assert_int_equal(udp_sock_sealed_seen(s), 2);
+
+	assert_int_equal(udp_sock_set_pass_sealed(s, 1), 0);
+	assert_int_equal(udp_sock_send(s, sealed, sizeof sealed, &la), (int)sizeof sealed);
+	m[0] = (struct udp_msg){ .buf = buf, .cap = sizeof buf };
+	assert_int_equal(udp_sock_recv(s, &m[0]), (int)sizeof sealed);
+	assert_int_equal(udp_sock_sealed_seen(s), 2);
+	assert_int_equal(udp_sock_set_pass_sealed(NULL, 1), UDP_EINVAL);
+	udp_sock_free(s);
+}
+
 static void roundtrip_v4(void **state)
 {
 	(void)state;
@@ -1179,6 +1254,8 @@ int main(void)
 		cmocka_unit_test(bind_port0_v6),
 		cmocka_unit_test(reuse_flags_share_port),
 		cmocka_unit_test(v6_dual_stack_and_v6only),
+		cmocka_unit_test(no_layers_generic_calls),
+		cmocka_unit_test(keyless_drop_without_seal),
 		cmocka_unit_test(roundtrip_v4),
 		cmocka_unit_test(roundtrip_v6),
 		cmocka_unit_test(roundtrip_unix_path),

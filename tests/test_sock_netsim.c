@@ -16,6 +16,7 @@
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_sock.h"
 #include "udp_sock.h"
 
 #define WAIT_MS 2000
@@ -62,9 +63,9 @@ static void pair_open(struct pair *p, const char *out_spec, const char *in_spec)
 	assert_int_equal(udp_sock_set_clock(p->tx, fake_now, &p->clk), 0);
 	assert_int_equal(udp_sock_set_clock(p->rx, fake_now, &p->clk), 0);
 	if (out_spec)
-		assert_int_equal(udp_sock_set_netsim(p->tx, model(out_spec), NULL), 0);
+		assert_int_equal(netsim_sock_attach(p->tx, model(out_spec), NULL), 0);
 	if (in_spec)
-		assert_int_equal(udp_sock_set_netsim(p->rx, NULL, model(in_spec)), 0);
+		assert_int_equal(netsim_sock_attach(p->rx, NULL, model(in_spec)), 0);
 }
 
 static void pair_close(struct pair *p)
@@ -98,7 +99,7 @@ static void send_str(struct udp_sock *s, const char *text, const struct udp_addr
 /* Proves nothing arrived before the marker: the next datagram is "end". */
 static void expect_marker_next(struct pair *p)
 {
-	assert_int_equal(udp_sock_set_netsim(p->tx, NULL, NULL), 0);
+	assert_int_equal(netsim_sock_attach(p->tx, NULL, NULL), 0);
 	send_str(p->tx, "end", &p->rx_addr);
 	char buf[64];
 	int n = recv_wait(p->rx, buf, sizeof buf);
@@ -114,7 +115,7 @@ static void loss_all_sends_nothing(void **state)
 	for (int i = 0; i < 10; i++)
 		send_str(p.tx, "lost", &p.rx_addr);
 	struct netsim_counters out, in;
-	udp_sock_netsim_counters(p.tx, &out, &in);
+	netsim_sock_counters(p.tx, &out, &in);
 	assert_int_equal(out.in, 10);
 	assert_int_equal(out.lost, 10);
 	assert_int_equal(out.passed, 0);
@@ -144,7 +145,7 @@ static void delay_holds_until_due(void **state)
 	assert_int_equal(recv_wait(p.rx, buf, sizeof buf), 5);
 	assert_memory_equal(buf, "later", 5);
 	struct netsim_counters out;
-	udp_sock_netsim_counters(p.tx, &out, NULL);
+	netsim_sock_counters(p.tx, &out, NULL);
 	assert_int_equal(out.delayed, 2);
 	assert_int_equal(out.passed, 2);
 	pair_close(&p);
@@ -188,7 +189,7 @@ static void incoming_delay(void **state)
 	assert_true(udp_addr_equal(&m.addr, &p.tx_addr));
 	assert_true(udp_sock_next_due(p.rx) == UINT64_MAX);
 	struct netsim_counters in;
-	udp_sock_netsim_counters(p.rx, NULL, &in);
+	netsim_sock_counters(p.rx, NULL, &in);
 	assert_int_equal(in.in, 1);
 	assert_int_equal(in.passed, 1);
 	pair_close(&p);
@@ -232,7 +233,7 @@ static void duplicate_all_arrive_twice(void **state)
 		assert_memory_equal(buf, text[i / 2], 2); /* copies leave together */
 	}
 	struct netsim_counters out;
-	udp_sock_netsim_counters(p.tx, &out, NULL);
+	netsim_sock_counters(p.tx, &out, NULL);
 	assert_int_equal(out.duplicated, 5);
 	assert_int_equal(out.passed, 10);
 	expect_marker_next(&p);
@@ -276,8 +277,8 @@ static void passthrough_is_bypassed(void **state)
 	struct pair p;
 	pair_open(&p, "", "seed 9");
 	const struct netsim *out = NULL, *in = NULL;
-	udp_sock_get_netsim(p.tx, &out, NULL);
-	udp_sock_get_netsim(p.rx, NULL, &in);
+	netsim_sock_get(p.tx, &out, NULL);
+	netsim_sock_get(p.rx, NULL, &in);
 	assert_non_null(out);
 	assert_non_null(in);
 	assert_int_equal(netsim_seed(in), 9);
@@ -291,9 +292,9 @@ static void passthrough_is_bypassed(void **state)
 	assert_int_equal(m.wire_len, 5);
 	assert_true(m.flags & UDP_MSG_TRUNC);
 	struct netsim_counters c;
-	udp_sock_netsim_counters(p.tx, &c, NULL);
+	netsim_sock_counters(p.tx, &c, NULL);
 	assert_int_equal(c.in, 0);
-	udp_sock_netsim_counters(p.rx, NULL, &c);
+	netsim_sock_counters(p.rx, NULL, &c);
 	assert_int_equal(c.in, 0);
 	pair_close(&p);
 }
@@ -311,7 +312,7 @@ static void counters_add_up(void **state)
 		p.clk += 10;
 	}
 	struct netsim_counters c;
-	udp_sock_netsim_counters(p.tx, &c, NULL);
+	netsim_sock_counters(p.tx, &c, NULL);
 	assert_int_equal(c.in, 300);
 	assert_true(c.lost > 0 && c.duplicated > 0 && c.queued > 0);
 	assert_int_equal(c.in + c.duplicated, c.passed + c.lost + c.queue_drops + c.queued);
@@ -320,7 +321,7 @@ static void counters_add_up(void **state)
 	p.clk += 3000;
 	int flushed = udp_sock_flush(p.tx);
 	assert_true(flushed > 0);
-	udp_sock_netsim_counters(p.tx, &c, NULL);
+	netsim_sock_counters(p.tx, &c, NULL);
 	assert_int_equal(c.queued, 0);
 	assert_int_equal(c.in + c.duplicated, c.passed + c.lost + c.queue_drops);
 	uint64_t got = 0;
@@ -346,7 +347,7 @@ static void env_spec_applied_on_open(void **state)
 	assert_int_equal(unsetenv("UDPKIT_NETSIM_IN"), 0);
 
 	const struct netsim *out = NULL, *in = NULL;
-	udp_sock_get_netsim(tx, &out, &in);
+	netsim_sock_get(tx, &out, &in);
 	assert_non_null(out);
 	assert_non_null(in);
 	/* No seed in the spec: a random one, shown so a run can be repeated,
@@ -355,14 +356,14 @@ static void env_spec_applied_on_open(void **state)
 	assert_true(netsim_seed(out) != netsim_seed(in));
 	send_str(tx, "gone", &rx_addr);
 	struct netsim_counters c;
-	udp_sock_netsim_counters(tx, &c, NULL);
+	netsim_sock_counters(tx, &c, NULL);
 	assert_int_equal(c.lost, 1);
 	udp_sock_free(tx);
 	udp_sock_free(rx);
 
 	/* unset again: nothing attached */
 	assert_int_equal(udp_sock_open(&tx, AF_INET, 0), 0);
-	udp_sock_get_netsim(tx, &out, &in);
+	netsim_sock_get(tx, &out, &in);
 	assert_null(out);
 	assert_null(in);
 	udp_sock_free(tx);
@@ -394,12 +395,12 @@ static void env_malformed_fails_open(void **state)
 		a.len = sizeof a.u.in4;
 		assert_int_equal(udp_sock_open_bound(&s, &a, 0), cases[i].code);
 		char err[256];
-		assert_int_equal(udp_sock_netsim_env_check(err, sizeof err), cases[i].code);
+		assert_int_equal(netsim_sock_env_check(err, sizeof err), cases[i].code);
 		assert_non_null(strstr(err, cases[i].words));
 		assert_int_equal(unsetenv(cases[i].var), 0);
 	}
 	char err[16] = "x";
-	assert_int_equal(udp_sock_netsim_env_check(err, sizeof err), 0);
+	assert_int_equal(netsim_sock_env_check(err, sizeof err), 0);
 	assert_string_equal(err, "");
 }
 
@@ -407,7 +408,7 @@ static void replacing_and_default_clock(void **state)
 {
 	(void)state;
 	struct udp_sock *s = bound4(NULL);
-	assert_int_equal(udp_sock_set_netsim(NULL, model("loss 1%"), NULL), UDP_EINVAL);
+	assert_int_equal(netsim_sock_attach(NULL, model("loss 1%"), NULL), UDP_EINVAL);
 	assert_true(udp_sock_next_due(s) == UINT64_MAX);
 	assert_int_equal(udp_sock_flush(s), 0);
 	uint64_t a = udp_sock_now(s);
@@ -416,10 +417,10 @@ static void replacing_and_default_clock(void **state)
 	assert_true(udp_sock_now(s) == 42);
 	assert_int_equal(udp_sock_set_clock(s, NULL, NULL), 0);
 	assert_true(udp_sock_now(s) >= a);
-	assert_int_equal(udp_sock_set_netsim(s, model("delay 1s"), model("loss 5%")), 0);
-	assert_int_equal(udp_sock_set_netsim(s, model("delay 2s"), NULL), 0);
+	assert_int_equal(netsim_sock_attach(s, model("delay 1s"), model("loss 5%")), 0);
+	assert_int_equal(netsim_sock_attach(s, model("delay 2s"), NULL), 0);
 	const struct netsim *in = (const struct netsim *)&clk; /* must be cleared */
-	udp_sock_get_netsim(s, NULL, &in);
+	netsim_sock_get(s, NULL, &in);
 	assert_null(in);
 	udp_sock_free(s); /* frees the attached model (ASan checks) */
 }

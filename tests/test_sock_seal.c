@@ -17,7 +17,9 @@
 #include "udp_err.h"
 #include "seal_key.h"
 #include "netsim.h"
+#include "netsim_sock.h"
 #include "seal.h"
+#include "seal_sock.h"
 #include "udp_sock.h"
 
 #define WAIT_MS 2000
@@ -82,7 +84,7 @@ static int recv_one(struct udp_sock *s, void *buf, size_t cap, struct udp_msg *m
 static struct seal_stats stats(struct udp_sock *s)
 {
 	struct seal_stats st;
-	assert_true(udp_sock_seal_stats(s, &st) >= 0);
+	assert_true(seal_sock_stats(s, &st) >= 0);
 	return st;
 }
 
@@ -97,9 +99,9 @@ static void pair_open(struct pair *p, int family, uint8_t tx_key, uint8_t rx_key
 	p->tx = bound(family, &p->tx_addr, UDP_SOCK_NONBLOCK);
 	p->rx = bound(family, &p->rx_addr, UDP_SOCK_NONBLOCK);
 	if (tx_key)
-		assert_int_equal(udp_sock_set_seal(p->tx, sealer(tx_key)), 0);
+		assert_int_equal(seal_sock_attach(p->tx, sealer(tx_key)), 0);
 	if (rx_key)
-		assert_int_equal(udp_sock_set_seal(p->rx, sealer(rx_key)), 0);
+		assert_int_equal(seal_sock_attach(p->rx, sealer(rx_key)), 0);
 }
 
 static void pair_close(struct pair *p)
@@ -150,7 +152,7 @@ static void roundtrip_batch(int family, int suite)
 	enum { N = 100 };
 	struct pair p;
 	pair_open(&p, family, 0, 9);
-	assert_int_equal(udp_sock_set_seal(p.tx, sealer_suite(9, suite)), 0);
+	assert_int_equal(seal_sock_attach(p.tx, sealer_suite(9, suite)), 0);
 	static uint8_t data[N][1200];
 	struct udp_msg out[N];
 	for (unsigned i = 0; i < N; i++) {
@@ -294,7 +296,7 @@ static void keyless_counts_sealed(void **state)
 	struct pair p;
 	pair_open(&p, AF_INET, 0, 0);
 	struct udp_sock *stx = bound(AF_INET, NULL, UDP_SOCK_NONBLOCK);
-	assert_int_equal(udp_sock_set_seal(stx, sealer(3)), 0);
+	assert_int_equal(seal_sock_attach(stx, sealer(3)), 0);
 	/* only sealed: nothing delivered */
 	assert_int_equal(udp_sock_send(stx, "sealed", 6, &p.rx_addr), 6);
 	char buf[100];
@@ -320,7 +322,7 @@ static void keyless_counts_sealed(void **state)
 	}
 	assert_int_equal(got, 2);
 	assert_int_equal(udp_sock_sealed_seen(p.rx), 2);
-	assert_int_equal(udp_sock_seal_stats(p.rx, &(struct seal_stats){ 0 }), 0);
+	assert_int_equal(seal_sock_stats(p.rx, &(struct seal_stats){ 0 }), 0);
 	udp_sock_free(stx);
 	pair_close(&p);
 }
@@ -333,8 +335,8 @@ static void blocking_skips_drops(void **state)
 	struct udp_sock *rx = bound(AF_INET, &rx_addr, 0);
 	struct udp_sock *plain = bound(AF_INET, NULL, UDP_SOCK_NONBLOCK);
 	struct udp_sock *stx = bound(AF_INET, NULL, UDP_SOCK_NONBLOCK);
-	assert_int_equal(udp_sock_set_seal(rx, sealer(4)), 0);
-	assert_int_equal(udp_sock_set_seal(stx, sealer(4)), 0);
+	assert_int_equal(seal_sock_attach(rx, sealer(4)), 0);
+	assert_int_equal(seal_sock_attach(stx, sealer(4)), 0);
 	assert_int_equal(udp_sock_set_recv_timeout(rx, WAIT_MS), 0);
 	assert_int_equal(udp_sock_send(plain, "junk", 4, &rx_addr), 4);
 	assert_int_equal(udp_sock_send(stx, "real", 4, &rx_addr), 4);
@@ -389,8 +391,8 @@ static void with_netsim(void **state)
 	pair_open(&p, AF_INET, 8, 8);
 	assert_int_equal(udp_sock_set_clock(p.rx, fake_now, &clk), 0);
 	assert_int_equal(udp_sock_set_clock(p.tx, fake_now, &clk), 0);
-	assert_int_equal(udp_sock_set_netsim(p.tx, model("duplicate 100% seed 1"), NULL), 0);
-	assert_int_equal(udp_sock_set_netsim(p.rx, NULL, model("delay 5ms seed 2")), 0);
+	assert_int_equal(netsim_sock_attach(p.tx, model("duplicate 100% seed 1"), NULL), 0);
+	assert_int_equal(netsim_sock_attach(p.rx, NULL, model("delay 5ms seed 2")), 0);
 	for (unsigned i = 0; i < N; i++)
 		assert_int_equal(udp_sock_send(p.tx, "dup", 3, &p.rx_addr), 3);
 	char in[4][64];
@@ -419,7 +421,7 @@ static void with_netsim(void **state)
 	assert_int_equal(st.opened, N);
 	assert_int_equal(st.drop_replay, N);
 	struct netsim_counters c;
-	udp_sock_netsim_counters(p.tx, &c, NULL);
+	netsim_sock_counters(p.tx, &c, NULL);
 	assert_int_equal(c.duplicated, N);
 	pair_close(&p);
 }
@@ -427,17 +429,17 @@ static void with_netsim(void **state)
 static void set_and_remove(void **state)
 {
 	(void)state;
-	assert_int_equal(udp_sock_set_seal(NULL, sealer(1)), UDP_EINVAL); /* freed */
+	assert_int_equal(seal_sock_attach(NULL, sealer(1)), UDP_EINVAL); /* freed */
 	struct udp_sock *s = bound(AF_INET, NULL, UDP_SOCK_NONBLOCK);
-	assert_null(udp_sock_get_seal(s));
-	assert_int_equal(udp_sock_set_seal(s, sealer(1)), 0);
-	assert_non_null(udp_sock_get_seal(s));
-	assert_int_equal(udp_sock_set_seal(s, sealer(2)), 0); /* replaces */
+	assert_null(seal_sock_get(s));
+	assert_int_equal(seal_sock_attach(s, sealer(1)), 0);
+	assert_non_null(seal_sock_get(s));
+	assert_int_equal(seal_sock_attach(s, sealer(2)), 0); /* replaces */
 	struct seal_stats st;
-	assert_int_equal(udp_sock_seal_stats(s, &st), 1);
-	assert_int_equal(udp_sock_set_seal(s, NULL), 0);
-	assert_null(udp_sock_get_seal(s));
-	assert_int_equal(udp_sock_seal_stats(s, &st), 0);
+	assert_int_equal(seal_sock_stats(s, &st), 1);
+	assert_int_equal(seal_sock_attach(s, NULL), 0);
+	assert_null(seal_sock_get(s));
+	assert_int_equal(seal_sock_stats(s, &st), 0);
 	udp_sock_free(s);
 }
 
@@ -452,7 +454,7 @@ static void reliable_over_sealed(void **state)
 	struct udp_addr addr[2];
 	for (int i = 0; i < 2; i++) {
 		sk[i] = bound(AF_INET, &addr[i], 0);
-		assert_int_equal(udp_sock_set_seal(sk[i], sealer(0x42)), 0);
+		assert_int_equal(seal_sock_attach(sk[i], sealer(0x42)), 0);
 		struct rel_config cfg;
 		rel_config_default(&cfg);
 		cfg.accept = i;

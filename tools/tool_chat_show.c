@@ -10,6 +10,7 @@
 
 #include "tool_chat_app.h"
 #include "seal.h"
+#include "seal_sock.h"
 #include "tool_common.h"
 
 void tool_chat_emit(struct tool_chat *c, const char *line, size_t len)
@@ -222,7 +223,7 @@ void tool_chat_beacon_stats(struct tool_chat *c)
 	if (c->bsock) {
 		char seal[160] = "";
 		struct seal_stats st;
-		if (udp_sock_seal_stats(c->bsock, &st) > 0)
+		if (seal_sock_stats(c->bsock, &st) > 0)
 			snprintf(seal, sizeof seal,
 				 " sealed_opened=%llu drop_plaintext=%llu drop_sealshort=%llu"
 				 " drop_auth=%llu drop_wrongkey=%llu drop_replay=%llu",

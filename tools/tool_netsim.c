@@ -1,5 +1,5 @@
 /* tool_netsim.c - --netsim / --netsim-in for every tool, on top of the
- * socket seam (udp_sock_set_netsim): the option parser hands the specs
+ * socket seam (netsim_sock_attach): the option parser hands the specs
  * here, the tool applies them to its socket, the wait loops cap their
  * timeouts at the next due datagram, and --stats prints the counters.
  * An option replaces UDPKIT_NETSIM / UDPKIT_NETSIM_IN for its direction. */
@@ -11,6 +11,7 @@
 #include "tool_common.h"
 #include "tool_netsim.h"
 #include "netsim.h"
+#include "netsim_sock.h"
 
 static const char *spec[2]; /* TOOL_NETSIM_OUT, TOOL_NETSIM_IN */
 
@@ -50,7 +51,7 @@ static struct netsim *make(int dir)
 void tool_netsim_env_check(void)
 {
 	char err[256];
-	if (!spec[0] && !spec[1] && udp_sock_netsim_env_check(err, sizeof err) < 0)
+	if (!spec[0] && !spec[1] && netsim_sock_env_check(err, sizeof err) < 0)
 		tool_usage_die("%s", err);
 }
 
@@ -58,10 +59,10 @@ void tool_netsim_apply(struct udp_sock *s)
 {
 	if (!spec[0] && !spec[1])
 		return; /* the library applied the environment's already */
-	if (udp_sock_set_netsim(s, make(TOOL_NETSIM_OUT), make(TOOL_NETSIM_IN)) < 0)
+	if (netsim_sock_attach(s, make(TOOL_NETSIM_OUT), make(TOOL_NETSIM_IN)) < 0)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
 	const struct netsim *ns[2];
-	udp_sock_get_netsim(s, &ns[0], &ns[1]);
+	netsim_sock_get(s, &ns[0], &ns[1]);
 	for (int d = 0; d < 2; d++)
 		if (ns[d]) {
 			char text[NETSIM_DESCRIBE_MAX];
@@ -83,7 +84,7 @@ double tool_netsim_due_in(struct udp_sock *s)
 void tool_netsim_finish(struct udp_sock *s)
 {
 	const struct netsim *out;
-	udp_sock_get_netsim(s, &out, NULL);
+	netsim_sock_get(s, &out, NULL);
 	while (out && !tool_stop_signal) {
 		int r = udp_sock_flush(s);
 		uint64_t due = netsim_next_due(out), now = udp_sock_now(s);
@@ -103,20 +104,21 @@ void tool_netsim_stats(struct udp_sock *s)
 {
 	const struct netsim *ns[2];
 	struct netsim_counters c[2];
-	udp_sock_get_netsim(s, &ns[0], &ns[1]);
-	udp_sock_netsim_counters(s, &c[0], &c[1]);
+	netsim_sock_get(s, &ns[0], &ns[1]);
+	netsim_sock_counters(s, &c[0], &c[1]);
 	for (int d = 0; d < 2; d++) {
 		if (!ns[d])
 			continue;
 		char text[NETSIM_DESCRIBE_MAX];
 		netsim_describe(ns[d], text, sizeof text);
 		tool_err("netsim_%s: in=%llu passed=%llu lost=%llu duplicated=%llu corrupted=%llu "
-			 "delayed=%llu reordered=%llu queue_drops=%llu queued=%llu seed=%llu spec='%s'",
+			 "delayed=%llu reordered=%llu queue_drops=%llu queued=%llu too_big=%llu seed=%llu spec='%s'",
 			 d ? "in" : "out", (unsigned long long)c[d].in,
 			 (unsigned long long)c[d].passed, (unsigned long long)c[d].lost,
 			 (unsigned long long)c[d].duplicated, (unsigned long long)c[d].corrupted,
 			 (unsigned long long)c[d].delayed, (unsigned long long)c[d].reordered,
 			 (unsigned long long)c[d].queue_drops, (unsigned long long)c[d].queued,
+			 (unsigned long long)c[d].too_big,
 			 (unsigned long long)netsim_seed(ns[d]), text);
 	}
 }

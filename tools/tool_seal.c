@@ -1,5 +1,5 @@
 /* tool_seal.c - the key options of every tool, on top of the socket seam
- * (udp_sock_set_seal): parse, load or derive the key, attach the sealer,
+ * (seal_sock_attach): parse, load or derive the key, attach the sealer,
  * say once what is being dropped, print the counters.
  *
  * The passphrase never comes from argv (other users can read a command
@@ -17,6 +17,7 @@
 #include "tool_seal.h"
 #include "seal_key.h"
 #include "seal.h"
+#include "seal_sock.h"
 
 static const char *key_path, *pass_file, *pass_env, *group, *cipher;
 static int keyed, warned_sealed, warned_plain, warned_wrongkey, warned_suite;
@@ -143,7 +144,7 @@ void tool_seal_apply(struct udp_sock *s)
 			 "(use xchacha20)");
 	if (rc < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udpkit_strerror(rc));
-	if ((rc = udp_sock_set_seal(s, seal)) < 0)
+	if ((rc = seal_sock_attach(s, seal)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot set up sealing: %s", udpkit_strerror(rc));
 	keyed = 1;
 	tool_debug("sealing with key id %08x, %s", (unsigned)id,
@@ -163,7 +164,7 @@ void tool_seal_check(struct udp_sock *s)
 	if (warned_plain && warned_wrongkey && warned_suite)
 		return;
 	struct seal_stats st;
-	udp_sock_seal_stats(s, &st);
+	seal_sock_stats(s, &st);
 	if (st.drop_plaintext && !warned_plain) {
 		warned_plain = 1;
 		tool_info("dropping plaintext packets: a key is set, so every packet must be sealed");
@@ -183,7 +184,7 @@ void tool_seal_check(struct udp_sock *s)
 void tool_seal_stats(struct udp_sock *s)
 {
 	struct seal_stats st;
-	if (udp_sock_seal_stats(s, &st) <= 0) {
+	if (seal_sock_stats(s, &st) <= 0) {
 		if (udp_sock_sealed_seen(s))
 			tool_err("seal: key=none sealed_dropped=%llu",
 				 (unsigned long long)udp_sock_sealed_seen(s));
@@ -193,8 +194,8 @@ void tool_seal_stats(struct udp_sock *s)
 		 "drop_header=%llu drop_wrongkey=%llu drop_auth=%llu drop_replay=%llu "
 		 "drop_old=%llu drop_reflect=%llu drop_nospace=%llu drop_suite=%llu sessions=%llu "
 		 "sessions_evicted=%llu addr_changes=%llu",
-		 (unsigned)seal_get_key_id(udp_sock_get_seal(s)),
-		 seal_suite_name(seal_suite(udp_sock_get_seal(s))),
+		 (unsigned)seal_get_key_id(seal_sock_get(s)),
+		 seal_suite_name(seal_suite(seal_sock_get(s))),
 		 (unsigned long long)st.sealed, (unsigned long long)st.opened,
 		 (unsigned long long)st.drop_plaintext, (unsigned long long)st.drop_short,
 		 (unsigned long long)st.drop_header, (unsigned long long)st.drop_wrongkey,

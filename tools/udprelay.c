@@ -26,8 +26,10 @@
 #include <sys/random.h>
 
 #include "netsim.h"
+#include "netsim_sock.h"
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "udp_sock.h"
 
 #define BATCH 64
 #define BUF_CAP 65536 /* >= UDP_GRO_MIN_CAP: a GRO message, or any datagram */
@@ -136,13 +138,13 @@ static void print_stats(void)
 		}
 		tool_err("%s: %llu received, %llu forwarded, %llu lost, %llu duplicated, "
 		    "%llu corrupted, %llu delayed, %llu reordered, %llu queue drops, "
-		    "%llu queued, %llu send errors (netsim: %s)", dir_name[d],
+		    "%llu queued, %llu too big, %llu send errors (netsim: %s)", dir_name[d],
 		    (unsigned long long)st[d].received, (unsigned long long)st[d].sent,
 		    (unsigned long long)c.lost, (unsigned long long)c.duplicated,
 		    (unsigned long long)c.corrupted, (unsigned long long)c.delayed,
 		    (unsigned long long)c.reordered, (unsigned long long)c.queue_drops,
-		    (unsigned long long)c.queued, (unsigned long long)st[d].send_errors,
-		    spec);
+		    (unsigned long long)c.queued, (unsigned long long)c.too_big,
+		    (unsigned long long)st[d].send_errors, spec);
 	}
 	tool_err("clients: %u now, %llu seen, %llu expired, %llu refused (table full)",
 	    nclients, (unsigned long long)seen, (unsigned long long)expired,
@@ -181,7 +183,7 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	struct udp_sock *up;
 	int rc = udp_sock_open(&up, udp_addr_family(&target), UDP_SOCK_NONBLOCK);
 	if (!rc) {
-		udp_sock_set_netsim(up, NULL, NULL);
+		netsim_sock_attach(up, NULL, NULL);
 		udp_sock_set_pass_sealed(up, 1); /* sealed packets go through untouched */
 	}
 	if (!rc && udp_addr_is_unix(&target)) {
@@ -304,6 +306,7 @@ static void impair(int d, const struct udp_addr *client, const void *buf,
 #define WORD(cond, s) if (cond) w += (size_t)snprintf(words + w, sizeof words - w, "%s%s", w ? "+" : "", s)
 	WORD(b.duplicated > a.duplicated, "dup");
 	WORD(b.lost > a.lost || b.queue_drops > a.queue_drops, "drop");
+	WORD(b.too_big > a.too_big, "too-big");
 	WORD(b.corrupted > a.corrupted, "corrupt");
 	WORD(b.reordered > a.reordered, "reorder");
 	WORD(b.delayed > a.delayed, "delay");
@@ -441,14 +444,14 @@ int main(int argc, char **argv)
 
 	/* Our own models replace the environment's on every socket. */
 	char err[256];
-	int rc = udp_sock_netsim_env_check(err, sizeof err);
+	int rc = netsim_sock_env_check(err, sizeof err);
 	if (rc < 0)
 		tool_usage_die("%s", err);
 	rc = udp_sock_open_bound(&lsock, &laddr, UDP_SOCK_NONBLOCK);
 	char b1[UDP_ADDR_STRLEN], b2[UDP_ADDR_STRLEN];
 	if (rc)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s", tool_addr_str(&laddr, b1, sizeof b1), udpkit_strerror(rc));
-	udp_sock_set_netsim(lsock, NULL, NULL);
+	netsim_sock_attach(lsock, NULL, NULL);
 	udp_sock_set_pass_sealed(lsock, 1); /* a relay forwards sealed packets as they are */
 	udp_sock_set_gro(lsock, model[C2T] == NULL);
 	udp_sock_set_buffers(lsock, 4 << 20, 4 << 20);

@@ -22,6 +22,7 @@
 #include "udp_err.h"
 #include "udp_sock.h"
 #include "internal/udp_sock_int.h"
+#include "internal/udp_sock_struct.h"
 
 /* Messages per sendmmsg/recvmmsg call.  The arrays live on the stack so the
  * batch paths never allocate; bigger batches loop. */
@@ -33,6 +34,7 @@
 /* The segments of one GSO send share one IP datagram before segmentation,
  * so their sum must fit in a UDP payload (the IPv4 limit is the smaller). */
 #define GSO_MAX_BYTES UDP_MAX_PAYLOAD
+
 
 static int sys_err(void)
 {
@@ -124,10 +126,12 @@ int udp_sock_open(struct udp_sock **out, int family, int flags)
 	if (is_inet(s) && getopt_int(s->fd, IPPROTO_UDP, UDP_SEGMENT, &seg) == 0)
 		s->gso = 1;
 #endif
-	rc = udp_sock_sim_env(s);
-	if (rc) {
-		udp_sock_free(s);
-		return rc;
+	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++) {
+		rc = udp_sock_open_hook[i] ? udp_sock_open_hook[i](s) : 0;
+		if (rc) {
+			udp_sock_free(s);
+			return rc;
+		}
 	}
 	*out = s;
 	return 0;
@@ -197,8 +201,9 @@ void udp_sock_free(struct udp_sock *s)
 		    st.st_ino == s->path_ino)
 			unlink(s->path);
 	}
-	udp_sock_sim_free(s);
-	udp_sock_seal_free_state(s);
+	for (unsigned i = 0; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].ops)
+			s->layer[i].ops->free(s->layer[i].state);
 	close(s->fd);
 	free(s);
 }
@@ -464,16 +469,15 @@ int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
 {
 	if (!s || (!buf && len) || len > INT_MAX)
 		return UDP_EINVAL;
-	if (s->seal_on)
-		return udp_sock_seal_send(s, buf, len, to);
-	return udp_sock_wire_send(s, buf, len, to);
+	return udp_sock_layer_send(s, 0, buf, len, to);
 }
 
-int udp_sock_wire_send(struct udp_sock *s, const void *buf, size_t len,
-		       const struct udp_addr *to)
+int udp_sock_layer_send(struct udp_sock *s, unsigned level, const void *buf,
+			size_t len, const struct udp_addr *to)
 {
-	if (s->sim_out)
-		return udp_sock_sim_send(s, buf, len, to);
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].out)
+			return s->layer[i].ops->send(s, s->layer[i].state, buf, len, to);
 	ssize_t n;
 	do
 		n = sendto(s->fd, buf, len, MSG_NOSIGNAL, addr_sa(to), addr_len(to));
@@ -513,19 +517,28 @@ union gro_cmsg {
 static int recv_cap_ok(const struct udp_sock *s, const struct udp_msg *m)
 {
 	return (m->buf || !m->cap) && m->cap <= INT_MAX &&
-	       (!s->gro || s->seal_on || m->cap >= UDP_GRO_MIN_CAP);
+	       (!s->gro || s->in_authed || m->cap >= UDP_GRO_MIN_CAP);
+}
+
+/* One datagram up through the slots from level. */
+static int layer_recv(struct udp_sock *s, unsigned level, struct udp_msg *m)
+{
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].in) {
+			int rc = s->layer[i].ops->recv_batch(s, s->layer[i].state, m, 1);
+			return rc < 0 ? rc : (int)m->len;
+		}
+	return udp_sock_sys_recv(s, m, 0);
 }
 
 int udp_sock_recv(struct udp_sock *s, struct udp_msg *m)
 {
 	if (!s || !m || !recv_cap_ok(s, m))
 		return UDP_EINVAL;
-	if (s->seal_on) {
-		int rc = udp_sock_seal_recv_batch(s, m, 1);
-		return rc < 0 ? rc : (int)m->len;
-	}
+	if (s->in_authed)
+		return layer_recv(s, 0, m);
 	for (;;) {
-		int rc = s->sim_in ? udp_sock_sim_recv(s, m) : udp_sock_sys_recv(s, m, 0);
+		int rc = layer_recv(s, 0, m);
 		if (rc < 0 || s->pass_sealed || udp_sock_keyless_filter(s, m, 1))
 			return rc;
 		if (s->nonblock)
@@ -559,10 +572,10 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 {
 	if (!s || !msgs || !n || n > INT_MAX)
 		return UDP_EINVAL;
-	if (s->seal_on)
-		return udp_sock_seal_recv_batch(s, msgs, n);
+	if (s->in_authed)
+		return udp_sock_layer_recv_batch(s, 0, msgs, n);
 	for (;;) {
-		int rc = udp_sock_wire_recv_batch(s, msgs, n);
+		int rc = udp_sock_layer_recv_batch(s, 0, msgs, n);
 		if (rc <= 0 || s->pass_sealed)
 			return rc;
 		rc = (int)udp_sock_keyless_filter(s, msgs, (unsigned)rc);
@@ -573,10 +586,12 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	}
 }
 
-int udp_sock_wire_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+int udp_sock_layer_recv_batch(struct udp_sock *s, unsigned level,
+			      struct udp_msg *msgs, unsigned n)
 {
-	if (s->sim_in)
-		return udp_sock_sim_recv_batch(s, msgs, n);
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].in)
+			return s->layer[i].ops->recv_batch(s, s->layer[i].state, msgs, n);
 	return udp_sock_sys_recv_batch(s, msgs, n);
 }
 
@@ -760,19 +775,19 @@ int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if ((!msgs[i].buf && msgs[i].len) || msgs[i].len > INT_MAX)
 			return UDP_EINVAL;
-	if (s->seal_on)
-		return udp_sock_seal_send_batch(s, msgs, n);
-	return udp_sock_wire_send_batch(s, msgs, n);
+	return udp_sock_layer_send_batch(s, 0, msgs, n);
 }
 
-int udp_sock_wire_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+int udp_sock_layer_send_batch(struct udp_sock *s, unsigned level,
+			      struct udp_msg *msgs, unsigned n)
 {
-	if (s->sim_out)
-		return udp_sock_sim_send_batch(s, msgs, n);
+	for (unsigned i = level; i < UDP_SOCK_LAYERS; i++)
+		if (s->layer[i].out)
+			return s->layer[i].ops->send_batch(s, s->layer[i].state, msgs, n);
 	return udp_sock_sys_send_batch(s, msgs, n);
 }
 
-/* The kernel half: also how the netsim queue reaches the wire. */
+/* The kernel half: also how the lowest layer reaches the wire. */
 int udp_sock_sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 {
 	unsigned sent = 0;
@@ -838,8 +853,8 @@ int udp_sock_set_gro(struct udp_sock *s, int on)
 		s->gro = 0;
 		return 0;
 	}
-	if (s->sim_in)
-		on = 0; /* each datagram must meet the netsim on its own */
+	if (s->in_single)
+		on = 0; /* each datagram must meet a layer on its own */
 	if (setopt_int(s->fd, SOL_UDP, UDP_GRO, on ? 1 : 0) < 0) {
 		s->gro = 0;
 		return errno == ENOPROTOOPT ? 0 : UDP_ESYS;

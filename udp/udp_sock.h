@@ -102,114 +102,52 @@ int udp_sock_set_gro(struct udp_sock *s, int on);
  * Returns whether it is now in use. */
 int udp_sock_set_gso(struct udp_sock *s, int on);
 
-/* ---- Loss simulation at the send/receive seam (netsim_sock.c) ----
+/* ---- Layers: sealing and loss simulation ----
  *
- * A socket can carry a netsim per direction: every datagram sent goes
- * through the outgoing model before it reaches the kernel, and every
- * datagram received goes through the incoming model before the caller sees
- * it, whichever of send/send_batch/recv/recv_batch is used.  See
+ * A socket can carry sealing (seal/seal_sock.h: seal_sock_attach) and a
+ * loss simulator per direction (netsim/netsim_sock.h: netsim_sock_attach).
+ * Sending goes caller -> sealing -> outgoing netsim -> kernel, receiving
+ * kernel -> incoming netsim -> sealing -> caller, whichever of
+ * send/send_batch/recv/recv_batch is used.  The socket reaches them only
+ * through ops those modules install, so a program that never calls them
+ * links neither, nor libsodium.
+ *
+ * The environment variables UDPKIT_NETSIM (outgoing) and UDPKIT_NETSIM_IN
+ * (incoming) are applied by udp_sock_open*() in every program that links
+ * netsim/netsim_sock.c: the tools, and any program that calls a
+ * netsim_sock_*() function.  A malformed spec then makes the open fail with
+ * its UDP_ENETSIM_* code (netsim_sock_env_check() gives the words).  A
+ * static program that never references netsim_sock_*() does not link the
+ * simulator: its sockets ignore both variables and always open.  See
  * docs/NETSIM.md, "At the socket".
  *
- * udp_sock_open*() attach the models named by the environment variables
- * UDPKIT_NETSIM (outgoing) and UDPKIT_NETSIM_IN (incoming) when set; a
- * malformed spec makes the open fail with its UDP_ENETSIM_* code
- * (udp_sock_netsim_env_check() gives the words).  A spec without `seed`
- * gets a random one (udp_sock_get_netsim() + netsim_seed() shows it).
- *
- * Sending: the datagram is pushed into the model and whatever is due is
- * sent at once.  Dropped, queued or delayed datagrams still count as sent
- * (their length is returned), as on a real network.  Delayed ones go out on
- * a later send or udp_sock_flush().
- * Receiving: what the kernel has is pushed into the model and what is due
- * is handed back; UDP_EAGAIN when nothing is due, even on a blocking socket
- * if datagrams are held back by a delay.  A caller whose models delay must
- * therefore poll() with a timeout from udp_sock_next_due() and call
- * udp_sock_flush() and its receive when it passes.
- * A receive buffer too small still gets UDP_MSG_TRUNC and wire_len as
- * without netsim.  GRO is off while an incoming model is attached (each
- * datagram must be impaired on its own); GSO keeps working for sends.
- * A model that changes nothing (netsim_is_passthrough()) is kept but
- * bypassed: it costs one branch per call and its counters stay zero. */
-struct netsim;
-struct netsim_counters;
+ * What follows works with or without layers. */
 
-/* Attaches models (NULL: none for that direction), replacing and freeing
- * any attached before (datagrams they still held are dropped).  The socket
- * owns them from this call on, also when it fails.  Returns 0, or
- * UDP_ENOMEM.  Turns GRO off when in impairs; turn it back on with
- * udp_sock_set_gro() after detaching. */
-int udp_sock_set_netsim(struct udp_sock *s, struct netsim *out,
-			struct netsim *in);
-/* The attached models, for netsim_seed()/describe()/counters (NULL:
- * none).  Either pointer may be NULL. */
-void udp_sock_get_netsim(const struct udp_sock *s, const struct netsim **out,
-			 const struct netsim **in);
-/* The clock the models run on, in microseconds; NULL restores the default,
- * CLOCK_MONOTONIC.  It must never go backwards.  Returns 0 or UDP_ENOMEM. */
+/* The clock the layers run on, in microseconds; NULL restores the default,
+ * CLOCK_MONOTONIC.  It must never go backwards.  Returns 0 or UDP_EINVAL. */
 int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
 		       void *ctx);
 /* The socket's clock now (the default clock when none was set). */
 uint64_t udp_sock_now(const struct udp_sock *s);
-/* The earliest time (socket clock, us) a held datagram is due, in either
- * direction; 0 when outgoing datagrams are due already but the kernel had no
- * room for them (wait for POLLOUT, then flush); UINT64_MAX when none. */
+/* The earliest time (socket clock, us) a layer needs a call: a held
+ * datagram is due, or (sealing) opened datagrams wait to be received; 0
+ * when outgoing datagrams are due already but the kernel had no room for
+ * them (wait for POLLOUT, then flush); UINT64_MAX when none (always, on a
+ * socket without layers).  A caller polling the descriptor must also
+ * honour it. */
 uint64_t udp_sock_next_due(const struct udp_sock *s);
-/* Sends the outgoing datagrams that are due.  Returns how many went,
- * UDP_EAGAIN when the kernel has no room, or the send error (the datagram
- * that caused it is dropped so one bad destination cannot wedge the queue). */
+/* Sends the outgoing datagrams that a layer holds and are due.  Returns
+ * how many went (0 without layers), UDP_EAGAIN when the kernel has no room,
+ * or the send error (the datagram that caused it is dropped so one bad
+ * destination cannot wedge the queue). */
 int udp_sock_flush(struct udp_sock *s);
-/* Counters of each direction (zeros where no model is attached or it is
- * bypassed as passthrough).  Either pointer may be NULL. */
-void udp_sock_netsim_counters(const struct udp_sock *s,
-			      struct netsim_counters *out,
-			      struct netsim_counters *in);
-/* Parses UDPKIT_NETSIM and UDPKIT_NETSIM_IN without opening anything.
- * Returns 0 when both are unset or valid, else the UDP_ENETSIM_* code with
- * one line in err such as "UDPKIT_NETSIM: unknown word 'lose'". */
-int udp_sock_netsim_env_check(char *err, size_t errlen);
 
-/* ---- Sealing at the send/receive seam (seal_sock.c) ----
- *
- * With a seal attached (a group key), every datagram sent by any of
- * send/send_batch is sealed (plaintext + SEAL_OVERHEAD bytes on the
- * wire) before the outgoing netsim and the kernel, and every datagram
- * received goes kernel -> incoming netsim -> seal_open().  The caller
- * only ever sees authenticated plaintext with the sender's address: a
- * datagram that fails to open (plaintext, wrong key, forged, corrupt,
- * replayed, ...) is dropped and counted under its reason, never returned,
- * so nothing above the socket can answer it.  Lengths and wire_len the
- * caller sees are plaintext lengths; a plaintext longer than the buffer is
- * truncated with UDP_MSG_TRUNC as usual.  When a receive drops everything
- * it got, a non-blocking socket returns UDP_EAGAIN and a blocking one waits
- * for the next datagram (an SO_RCVTIMEO then starts again).
- * GSO applies to runs of equal-size sealed datagrams and GRO (when turned
- * on) to receives: a coalesced run is opened one datagram at a time and
- * handed out as separate messages (seg_size stays 0), so caller buffers
- * need not be UDP_GRO_MIN_CAP.  Datagrams of a run beyond the caller's n
- * wait in the socket for the next receive; udp_sock_next_due() then says
- * "now", so a caller polling the descriptor must also honour it (or call
- * receive again whenever the last one filled all n).  No allocation per
- * datagram: the scratch areas are allocated on first use and reused.
- *
- * Without a key, a datagram that looks sealed (seal_looks_sealed) is
- * dropped and counted (udp_sock_sealed_seen), since its bytes mean nothing
+/* Without a key (no sealing attached), a datagram that looks sealed
+ * (seal_looks_sealed) is dropped and counted, since its bytes mean nothing
  * as plaintext and mixing keyed and keyless peers must fail loudly, not
- * deliver ciphertext as data.  A relay or capture tool that forwards
- * datagrams opaquely turns that off with udp_sock_set_pass_sealed(). */
-struct seal;
-struct seal_stats;
-
-/* Attaches a sealer; the socket owns it from this call on, also when the
- * call fails, and frees it with the socket or the next set.  NULL removes
- * sealing (and its counters).  Returns 0, UDP_EINVAL or UDP_ENOMEM. */
-int udp_sock_set_seal(struct udp_sock *s, struct seal *seal);
-/* The attached sealer (NULL: none), e.g. for seal_get_key_id(). */
-const struct seal *udp_sock_get_seal(const struct udp_sock *s);
-/* The sealer's counters (seal_get_stats), with drop_nospace also
- * counting sealed datagrams too large for the socket's scratch (only
- * possible on AF_UNIX).  Zeros without a key.  Returns 1 when a key is
- * attached, 0 when not, UDP_EINVAL. */
-int udp_sock_seal_stats(const struct udp_sock *s, struct seal_stats *out);
+ * deliver ciphertext as data.  This needs no seal code: it holds in every
+ * program.  A relay or capture tool that forwards datagrams opaquely turns
+ * it off with udp_sock_set_pass_sealed(). */
 /* Keyless socket: datagrams dropped because they looked sealed. */
 uint64_t udp_sock_sealed_seen(const struct udp_sock *s);
 /* Keyless socket: deliver sealed-looking datagrams as data (on), or drop

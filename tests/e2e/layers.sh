@@ -3,7 +3,9 @@
 # source file: tools -> chat -> reliable -> netsim, seal -> udp.
 # A file may include headers of its own folder and of the folders below it;
 # the reliable core (every reliable/ file but the driver) includes no
-# socket, sodium, clock or stdio header, so it stays sans-I/O.
+# socket, sodium, clock or stdio header, so it stays sans-I/O.  The same
+# arrows are checked on the built objects' undefined symbols, and a
+# socket-only program must link against libudpkit.a with libc alone.
 top=${UDPKIT_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top" || exit 1
 pass=0 fail=0
@@ -66,9 +68,85 @@ bad=$(grep -lE '\b(sendmmsg|recvmmsg|sendmsg|recvmsg|sendto|recvfrom|setsockopt)
 	$(find udp netsim seal reliable chat -name '*.c') 2>/dev/null | grep -v '^udp/udp_sock\.c$' | tr '\n' ' ')
 check "layers: socket system calls only in udp/udp_sock.c" "$([ -z "$bad" ]; echo $?)" "$bad"
 
-# The check itself must be able to fail: a file that breaks an arrow is seen.
+# The same arrows at link level, on the objects the build made: what a
+# folder's objects leave undefined names no folder above it (udp/ reaches
+# sealing and netsim only through the ops they install on a socket).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+build=${UDPKIT_BIN:+$(dirname "$UDPKIT_BIN")}
+build=${build:-$top/build}
+declare -A no_ref=(
+	[udp]="netsim_ seal_ rel_ chat_ sodium_ crypto_"
+	[netsim]="seal_ rel_ chat_ sodium_ crypto_"
+	[seal]="netsim_ rel_ chat_"
+	[reliable]="chat_"
+)
+undefined_with() { # object files..., then a pattern of prefixes in $pat
+	nm -u "$@" 2>/dev/null | awk -v pat="$pat" '$NF ~ pat { print $NF }' | sort -u | tr '\n' ' '
+}
+for d in udp netsim seal reliable; do
+	objs=$(ls "$build/$d"/*.o 2>/dev/null)
+	if [ -z "$objs" ]; then
+		check "link: $d objects exist in $build" 1 "none found: build first"
+		continue
+	fi
+	pat="^($(echo ${no_ref[$d]} | sed 's/ /|/g'))"
+	bad=$(undefined_with $objs)
+	check "link: $d/*.o need no ${no_ref[$d]} symbol" "$([ -z "$bad" ]; echo $?)" "$bad"
+done
+# Names alone would miss a call into another folder under this folder's
+# prefix (udp_sock.c once called udp_sock_seal_*() defined in seal/), so
+# also: nothing a folder's objects leave undefined is defined by a folder
+# it may not reach.
+declare -A not_below=(
+	[udp]="netsim seal reliable chat"
+	[netsim]="seal reliable chat"
+	[seal]="netsim reliable chat"
+	[reliable]="chat"
+)
+for d in udp netsim seal reliable; do
+	others=""
+	for o in ${not_below[$d]}; do others="$others $(ls "$build/$o"/*.o 2>/dev/null)"; done
+	[ -n "$others" ] || continue
+	nm -g --defined-only $others 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u >"$tmp/defs"
+	nm -u "$build/$d"/*.o 2>/dev/null | awk '{ print $NF }' | sort -u >"$tmp/undef"
+	bad=$(comm -12 "$tmp/defs" "$tmp/undef" | head -8 | tr '\n' ' ')
+	check "link: $d/*.o call nothing defined in ${not_below[$d]}" "$([ -z "$bad" ]; echo $?)" "$bad"
+done
+
+# ... and that check can fail: seal_sock.o does need libsodium.
+pat='^sodium_'
+seen=$(undefined_with "$build/seal/seal_sock.o")
+check "link: the check sees seal_sock.o's sodium_ references" "$([ -n "$seen" ]; echo $?)" "nothing seen"
+
+# A program that uses only sockets and addresses links against
+# libudpkit.a with libc alone (no -lsodium, no -lm), carries no sealing or
+# netsim code, and ignores UDPKIT_NETSIM (here malformed, which would fail
+# the open of a program that links netsim).  Statically where the objects
+# allow it; a sanitizer build links dynamically with its runtime, which
+# proves the same about libsodium.
+obj="$build/tests/helpers/sock_only.o"
+if [ ! -f "$obj" ] || [ ! -f "$build/libudpkit.a" ]; then
+	check "link: sock_only links with libc alone" 1 "$obj or $build/libudpkit.a missing: build first"
+else
+	if nm "$obj" | grep -q '__asan'; then
+		how=dynamic ldflags="-fsanitize=address,undefined"
+	else
+		how=static ldflags="-static"
+	fi
+	${CC:-cc} $ldflags -o "$tmp/sock_only" "$obj" "$build/libudpkit.a" >"$tmp/ld.log" 2>&1
+	check "link: sock_only links ($how) with libudpkit.a and libc alone" $? "$(grep -v warning "$tmp/ld.log" | head -5)"
+	if [ -x "$tmp/sock_only" ]; then
+		pat='^(netsim_|seal_|sodium_|crypto_)'
+		bad=$(nm "$tmp/sock_only" 2>/dev/null | awk -v pat="$pat" '$NF ~ pat { print $NF }' | head -5 | tr '\n' ' ')
+		check "link: sock_only carries no sealing or netsim code" "$([ -z "$bad" ]; echo $?)" "$bad"
+		out=$(UDPKIT_NETSIM='lose 1%' timeout 10 "$tmp/sock_only" 2>&1)
+		check "link: sock_only sends and receives, drops sealed-looking, ignores UDPKIT_NETSIM" \
+			"$([ "$out" = "sock_only: ok" ]; echo $?)" "$out"
+	fi
+fi
+
+# The check itself must be able to fail: a file that breaks an arrow is seen.
 printf '#include "rel.h"\n' > "$tmp/x.c"
 inc=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$tmp/x.c")
 owner=${home[$inc]:-}

@@ -192,4 +192,12 @@ snd 127.0.0.1 "$PORT" v4 to dual stack
 wait_pid "$RPID" 5
 ok "dual-stack listener shows an IPv4 sender as IPv4" grep -q '^{"from":"127.0.0.1:[0-9]*","len":16,' "$T/mapped.out"
 
+# netsim's mtu word: the long datagram vanishes, the others arrive, counted
+start_recv mtu -c 2 -w 5 127.0.0.1 0
+{ echo first; head -c 1500 /dev/zero | tr '\0' x; echo; echo third; } |
+	snd --netsim 'mtu 1000' --stats 127.0.0.1 "$PORT"
+wait_pid "$RPID" 5
+okx "--netsim 'mtu 1000': datagrams above 1000 bytes dropped and counted" \
+	'[ "$RC" = 0 ] && [ "$(cat "$T/mtu.out")" = "$(printf "first\nthird")" ] && grep -q "too_big=1 " "$T/last.err"'
+
 e2e_summary

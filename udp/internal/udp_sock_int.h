@@ -1,89 +1,95 @@
-/* udp_sock_int.h - what udp_sock.c and netsim_sock.c share.  It lives
- * in udp/internal/ so that make install, which copies udp's own headers,
- * leaves it out: it is not for callers of the library.
+/* udp_sock_int.h - the seam where other folders put layers on a socket.
+ * It lives in udp/internal/ so that make install, which copies udp's own
+ * headers, leaves it out: it is not for callers of the library.
  *
- * udp_sock.c makes the system calls; netsim_sock.c puts the loss
- * simulator in front of them.  The I/O functions of udp_sock.c test one
- * byte (sim_out or sim_in) and take the netsim path only when that
- * direction really impairs, so a socket without netsim, or with a
- * passthrough spec, pays one predictable branch per call. */
+ * udp/ knows no layer by name: a socket holds a fixed stack of slots and
+ * calls whatever ops a module installed there, so a program that never
+ * seals or simulates links neither (nor libsodium).  Each slot says per
+ * direction whether it is in the path; the I/O calls test one byte per slot
+ * and a socket without layers goes straight to the kernel. */
 #ifndef UDP_SOCK_INT_H
 #define UDP_SOCK_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
-#include <sys/un.h>
 
 #include "udp_sock.h"
 
-struct udp_sock_sim;
-struct udp_sock_sealer;
-
-struct udp_sock {
-	int fd;
-	int family;
-	int gso;            /* use UDP_SEGMENT in send_batch */
-	int gso_ok;         /* a GSO send has worked on this socket */
-	int gso_refusals;   /* refusals before any success */
-	int gro;            /* UDP_GRO is on: receives carry a segment size */
-	size_t gso_bad_seg; /* smallest segment size the kernel refused (0: none) */
-	/* A filesystem unix path this socket bound, unlinked by free only if the
-	 * inode there is still ours (another process may have re-bound it). */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-	dev_t path_dev;
-	ino_t path_ino;
-	/* Netsim state (NULL until a netsim or a clock is set), and whether each
-	 * direction goes through it. */
-	struct udp_sock_sim *sim;
-	unsigned char sim_out, sim_in;
-	/* Sealing state (NULL without a key); seal_on tests one byte on the hot
-	 * path.  Without a key, datagrams that look sealed are dropped and
-	 * counted in sealed_seen unless pass_sealed (relays).  nonblock mirrors
-	 * O_NONBLOCK so a receive whose datagrams were all dropped knows whether
-	 * to wait for the next one without asking the kernel. */
-	struct udp_sock_sealer *sealer;
-	unsigned char seal_on, pass_sealed, nonblock;
-	uint64_t sealed_seen;
+/* The slots, top first.  Sending goes down them in this order, receiving
+ * comes up in reverse: sealing sits above the simulator so a simulated
+ * network carries and damages sealed bytes as a real one would. */
+enum udp_sock_level {
+	UDP_SOCK_LAYER_SEAL,   /* seal/seal_sock.c */
+	UDP_SOCK_LAYER_NETSIM, /* netsim/netsim_sock.c */
+	UDP_SOCK_LAYERS
 };
 
-/* The kernel halves of the I/O calls, which the netsim path uses to reach the
- * wire.  Arguments are already checked.  sys_recv takes MSG_* flags (the
- * netsim path drains with MSG_DONTWAIT). */
+/* What a layer does to the datagrams that pass it.  Arguments are checked
+ * by udp_sock.c before they arrive; st is the state the layer installed.
+ * A layer reaches the wire through udp_sock_layer_*() with the level below
+ * its own, the lowest may use the udp_sock_sys_*() kernel halves. */
+struct udp_sock_layer_ops {
+	int (*send)(struct udp_sock *s, void *st, const void *buf, size_t len,
+		    const struct udp_addr *to);
+	int (*send_batch)(struct udp_sock *s, void *st, struct udp_msg *msgs,
+			  unsigned n);
+	int (*recv_batch)(struct udp_sock *s, void *st, struct udp_msg *msgs,
+			  unsigned n);
+	/* Socket-clock time the layer next needs a call (as udp_sock_next_due);
+	 * NULL when it never holds datagrams back. */
+	uint64_t (*next_due)(const struct udp_sock *s, const void *st);
+	/* Sends what the layer holds that is due (as udp_sock_flush); may be NULL. */
+	int (*flush)(struct udp_sock *s, void *st);
+	void (*free)(void *st);
+	/* Incoming datagrams must reach the layer one each: GRO stays off
+	 * while the layer receives. */
+	unsigned char one_by_one;
+	/* Only authenticated datagrams come out of the layer: the keyless
+	 * "looks sealed" drop does not apply above it, and caller buffers need
+	 * not hold a GRO run. */
+	unsigned char authenticates;
+};
+
+/* Installs state with its ops in slot level, and whether the slot is in
+ * the send (out) and receive (in) paths.  A different state there before is
+ * freed with its own ops; ops NULL empties the slot.  The socket frees the
+ * state with udp_sock_free().  Returns 0 or UDP_EINVAL. */
+int udp_sock_layer_set(struct udp_sock *s, unsigned level,
+		       const struct udp_sock_layer_ops *ops, void *state,
+		       int out, int in);
+/* The state in slot level (NULL: empty). */
+void *udp_sock_layer_get(const struct udp_sock *s, unsigned level);
+
+/* A layer that wants every new socket (the netsim's environment variables)
+ * registers here, normally from a constructor, so it runs exactly when the
+ * layer's object is linked.  udp_sock_open*() call the hooks top first; a
+ * hook's error fails the open.  Returns 0 or UDP_EINVAL. */
+int udp_sock_layer_on_open(unsigned level, int (*hook)(struct udp_sock *s));
+
+/* The path below a layer: the next slot from level down that is in that
+ * direction, else the kernel. */
+int udp_sock_layer_send(struct udp_sock *s, unsigned level, const void *buf,
+			size_t len, const struct udp_addr *to);
+int udp_sock_layer_send_batch(struct udp_sock *s, unsigned level,
+			      struct udp_msg *msgs, unsigned n);
+int udp_sock_layer_recv_batch(struct udp_sock *s, unsigned level,
+			      struct udp_msg *msgs, unsigned n);
+
+/* The kernel halves.  sys_recv takes MSG_* flags (the netsim drains with
+ * MSG_DONTWAIT). */
 int udp_sock_sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 int udp_sock_sys_recv(struct udp_sock *s, struct udp_msg *m, int flags);
 int udp_sock_sys_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 
-/* The wire halves below sealing: netsim when that direction impairs, else
- * the kernel.  Sealing (seal_sock.c) sits above them, so the simulated
- * network carries sealed bytes. */
-int udp_sock_wire_send(struct udp_sock *s, const void *buf, size_t len,
-		       const struct udp_addr *to);
-int udp_sock_wire_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
-int udp_sock_wire_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
+/* Whether the socket is O_NONBLOCK, so a layer that dropped every datagram
+ * it got knows whether to wait for the next one without asking the kernel. */
+int udp_sock_nonblocking(const struct udp_sock *s);
 
-/* netsim_sock.c: applies UDPKIT_NETSIM / UDPKIT_NETSIM_IN to a socket
- * being opened (0, or the UDP_ENETSIM_* / UDP_ENOMEM code), and frees the
- * netsim state with the socket. */
-int udp_sock_sim_env(struct udp_sock *s);
-void udp_sock_sim_free(struct udp_sock *s);
-int udp_sock_sim_send(struct udp_sock *s, const void *buf, size_t len,
-		      const struct udp_addr *to);
-int udp_sock_sim_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
-int udp_sock_sim_recv(struct udp_sock *s, struct udp_msg *m);
-int udp_sock_sim_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
-
-/* seal_sock.c: the sealed send/receive paths (taken when seal_on), the
- * keyless filter (returns how many of msgs[0..n) remain, moved to the
- * front), and freeing the state with the socket. */
-int udp_sock_seal_send(struct udp_sock *s, const void *buf, size_t len,
-		       const struct udp_addr *to);
-int udp_sock_seal_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
-int udp_sock_seal_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
-unsigned udp_sock_keyless_filter(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
-void udp_sock_seal_free_state(struct udp_sock *s);
-/* Sealed datagrams received but not yet handed out (a GRO run longer than
- * the caller's batch): udp_sock_next_due() reports them as due now. */
-int udp_sock_seal_pending(const struct udp_sock *s);
+/* The sealed header's first bytes as the keyless drop recognises them
+ * (seal.h's SEAL_MAGIC, SEAL_VERSION, SEAL_OVERHEAD; seal_sock.c checks at
+ * compile time that the two agree), so the drop needs no seal code. */
+#define UDP_SOCK_SEALED_MAGIC 0xC553
+#define UDP_SOCK_SEALED_VERSION 1
+#define UDP_SOCK_SEALED_MIN 48
 
 #endif
