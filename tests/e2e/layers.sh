@@ -81,11 +81,20 @@ declare -A no_ref=(
 	[seal]="netsim_ rel_ chat_"
 	[reliable]="chat_"
 )
+# The objects of a folder's current sources (a build dir may still hold
+# objects of files that were moved or deleted since).
+objs_of() {
+	local c o
+	for c in "$1"/*.c; do
+		o="$build/${c%.c}.o"
+		[ -f "$o" ] && echo "$o"
+	done
+}
 undefined_with() { # object files..., then a pattern of prefixes in $pat
 	nm -u "$@" 2>/dev/null | awk -v pat="$pat" '$NF ~ pat { print $NF }' | sort -u | tr '\n' ' '
 }
 for d in udp netsim seal reliable; do
-	objs=$(ls "$build/$d"/*.o 2>/dev/null)
+	objs=$(objs_of "$d")
 	if [ -z "$objs" ]; then
 		check "link: $d objects exist in $build" 1 "none found: build first"
 		continue
@@ -106,10 +115,10 @@ declare -A not_below=(
 )
 for d in udp netsim seal reliable; do
 	others=""
-	for o in ${not_below[$d]}; do others="$others $(ls "$build/$o"/*.o 2>/dev/null)"; done
+	for o in ${not_below[$d]}; do others="$others $(objs_of "$o")"; done
 	[ -n "$others" ] || continue
 	nm -g --defined-only $others 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u >"$tmp/defs"
-	nm -u "$build/$d"/*.o 2>/dev/null | awk '{ print $NF }' | sort -u >"$tmp/undef"
+	nm -u $(objs_of "$d") 2>/dev/null | awk '{ print $NF }' | sort -u >"$tmp/undef"
 	bad=$(comm -12 "$tmp/defs" "$tmp/undef" | head -8 | tr '\n' ' ')
 	check "link: $d/*.o call nothing defined in ${not_below[$d]}" "$([ -z "$bad" ]; echo $?)" "$bad"
 done
