@@ -164,7 +164,7 @@ struct rel_evnode {
 
 struct rel_core {
 	struct rel_config cfg;
-	struct rel_rng rng;
+	struct rel_prf prf;     /* session ids and initial seqs */
 	struct rel_sess *peers;
 	uint32_t npeers, id_next;
 	uint32_t ring_mask;     /* send ring / receive bits: power of two >= window, - 1 */

@@ -99,9 +99,9 @@ struct rel_sess *rel_sess_new(struct rel_core *c, const void *addr, size_t alen,
 	} while (rel_sess_find(c, c->id_next)); /* after 2^32 sessions */
 	p->id = c->id_next;
 	do
-		p->lsid = (uint32_t)rel_rng_next(&c->rng);
+		p->lsid = (uint32_t)rel_prf_next(&c->prf);
 	while (p->lsid == 0 || rel_sess_by_lsid(c, p->lsid));
-	p->hs_init_seq = c->cfg.fixed_initial_seq ? c->cfg.initial_seq : (uint32_t)rel_rng_next(&c->rng);
+	p->hs_init_seq = c->cfg.fixed_initial_seq ? c->cfg.initial_seq : (uint32_t)rel_prf_next(&c->prf);
 	p->rto = c->cfg.rto_initial_us;
 	p->last_recv = p->last_send = now;
 	if (rel_sess_alloc_windows(c, p) < 0) {
