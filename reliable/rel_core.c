@@ -112,7 +112,7 @@ int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
 	if ((e = core_keys(c)) < 0)
 		goto fail;
 	e = UDP_ENOMEM;
-	if (rel_sess_init(c) < 0)
+	if (rel_sess_init(c) < 0 || rel_src_init(c) < 0)
 		goto fail;
 	c->out = calloc(cfg->out_queue, sizeof *c->out);
 	if (!c->out)
@@ -161,6 +161,7 @@ void rel_core_free(struct rel_core *c)
 	free(c->out);
 	free(c->tab_id);
 	free(c->tab_lsid);
+	free(c->src_tab);
 	free(c);
 }
 
@@ -373,10 +374,12 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 		free(n);
 	}
 	if (charge) {
-		c->mem -= charge;
 		struct rel_sess *p = rel_sess_find(c, ev->peer);
+		if (!p)
+			c->mem -= charge; /* its session is gone, and its source's count */
 		if (p) {
 			uint64_t before = rel_rx_window(c, p);
+			rel_rx_charge(c, p, -(int64_t)charge);
 			p->held -= charge;
 			/* window update once half the budget is free again */
 			if (before < c->cfg.recv_budget / 2 && rel_rx_window(c, p) >= c->cfg.recv_budget / 2)
