@@ -220,6 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int err;
 	struct rel_core *c = NULL;
 	err = rel_core_new(&c, &cfg);
+	(void)err; /* clang: set but not used */
 	check(c != NULL);
 	memset(srcs, 0, sizeof srcs);
 	srcs[0].addr = addr_a;
