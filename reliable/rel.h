@@ -72,11 +72,14 @@ struct rel_cc_ops {
 extern const struct rel_cc_ops rel_cc_reno;
 
 struct rel_config {
-	/* Randomness.  In production give a random seed and secret (e.g. from
-	 * getrandom): session ids and cookies must not be guessable.  Tests
-	 * give fixed ones and get the same run every time. */
-	uint64_t seed;              /* seeds the PRNG (session ids, initial seqs) */
-	uint8_t cookie_secret[16];  /* SipHash key for cookies; all zero = from seed */
+	/* Randomness.  seed 0 (the default): the core draws its keys from
+	 * getrandom(), so session ids, initial sequence numbers and cookies
+	 * cannot be guessed or computed.  A non-zero seed asks for a
+	 * reproducible core (tests only): every key is derived from it.  Ids
+	 * and initial seqs are SipHash-2-4 of a counter under such a key, so
+	 * what a peer sees does not give away the next ones. */
+	uint64_t seed;              /* 0 = random keys (default); else reproducible */
+	uint8_t cookie_secret[16];  /* SipHash key for cookies; all zero = drawn as above */
 	int accept;                 /* 1: answer HELLOs (a server), 0: only connect */
 	size_t mtu;                 /* largest datagram built (bytes), default 1400 */
 	size_t max_msg;             /* largest message sent or received, 64 MiB */
@@ -85,6 +88,11 @@ struct rel_config {
 	size_t send_budget;         /* per-peer bytes queued and unacked, 256 MiB */
 	uint32_t window;            /* packets in flight / receive window, 1024 */
 	uint32_t max_peers;         /* sessions per core, 4096 */
+	uint32_t max_per_source;    /* sessions accepted per source host, 64; a
+				     * source is the address without its port
+				     * (IPv6: its /64), or any other blob whole */
+	uint64_t stall_us;          /* a message half received and given no
+				     * fragment this long is dropped, 60 s */
 	uint32_t out_queue;         /* datagrams the out-queue holds, 256 */
 	uint32_t dupthresh;         /* lost once this many later packets were acked
 				     * and it is 5/4 srtt old (RACK-like), 1 */
@@ -198,6 +206,8 @@ struct rel_stats {
 	uint64_t srtt_us, rttvar_us, rto_us, rtt_samples;
 	uint64_t inflight_pkts, peer_window;
 	uint64_t recv_mem;   /* receive budget in use: reassembly + unpolled */
+	uint64_t drop_share; /* fragments refused: the source had its share of core_budget */
+	uint64_t drop_stalled; /* messages dropped half received (stall_us) */
 };
 /* Counters of one session. */
 int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
@@ -212,6 +222,10 @@ struct rel_core_stats {
 	uint64_t drop_busy;  /* HELLOs unanswered: the out-queue was full */
 	uint64_t cookies_sent, peers;
 	uint64_t recv_mem;   /* receive memory of all sessions (core_budget) */
+	uint64_t drop_source;  /* CONNECTs refused: max_per_source sessions */
+	uint64_t drop_share;   /* fragments refused: their source's share */
+	uint64_t drop_stalled; /* messages dropped half received (stall_us) */
+	uint64_t sources;      /* distinct sources with sessions now */
 };
 void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
 

@@ -10,6 +10,7 @@
  * buffers are plain malloc/free. */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rel_int.h"
 
@@ -49,6 +50,25 @@ uint8_t *rel_buf_get(struct rel_core *c, size_t n)
 		return NULL;
 	h->cap = cap;
 	return (uint8_t *)h + HDR;
+}
+
+uint8_t *rel_buf_grow(struct rel_core *c, uint8_t *buf, size_t keep, size_t n)
+{
+	/* past the shelf's classes realloc may move pages instead of bytes */
+	if (class_of(hdr_of(buf)->cap) < 0 && class_of(n) < 0) {
+		struct bufhdr *h = realloc(hdr_of(buf), HDR + n);
+		c->allocs++;
+		if (!h)
+			return NULL;
+		h->cap = n;
+		return (uint8_t *)h + HDR;
+	}
+	uint8_t *nb = rel_buf_get(c, n);
+	if (!nb)
+		return NULL;
+	memcpy(nb, buf, keep);
+	rel_buf_put(c, buf);
+	return nb;
 }
 
 void rel_buf_put(struct rel_core *c, void *buf)

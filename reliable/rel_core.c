@@ -1,8 +1,10 @@
 /* rel_core.c - the core object: configuration, input dispatch, timers,
  * the out-queue and the event queue.  Sessions are in rel_sess.c, the
  * handshake in rel_hs.c. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "rel_int.h"
 #include "udp_err.h"
@@ -10,7 +12,7 @@
 void rel_config_default(struct rel_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->seed = 1;
+	cfg->seed = 0; /* random keys: see rel.h */
 	cfg->accept = 0;
 	cfg->mtu = 1400;
 	cfg->max_msg = 64u << 20;
@@ -19,6 +21,8 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->send_budget = 256u << 20;
 	cfg->window = 1024;
 	cfg->max_peers = 4096;
+	cfg->max_per_source = 64;
+	cfg->stall_us = 60000000;
 	cfg->out_queue = 256;
 	cfg->dupthresh = 1;
 	cfg->rto_initial_us = 1000000;
@@ -44,11 +48,44 @@ static int config_ok(const struct rel_config *c)
 	if (c->dupthresh < 1 || c->rto_min_us < 1 || c->rto_min_us > c->rto_initial_us ||
 	    c->rto_initial_us > c->rto_max_us)
 		return 0;
+	if (c->max_per_source < 1 || c->stall_us < 1)
+		return 0;
 	if (c->keepalive_us < 1 || c->dead_us <= c->keepalive_us || c->cookie_bucket_us < 1)
 		return 0;
 	if (c->cc && (!c->cc->may_send || !c->cc->on_event))
 		return 0;
 	return 1;
+}
+
+/* The id/ISN key, and the cookie secret unless the caller gave one: from
+ * getrandom(), or expanded from an explicit seed so a test is repeatable. */
+static int core_keys(struct rel_core *c)
+{
+	uint8_t k[32];
+	if (c->cfg.seed) {
+		struct rel_rng r;
+		rel_rng_seed(&r, c->cfg.seed);
+		for (int i = 0; i < 4; i++) {
+			uint64_t v = rel_rng_next(&r);
+			memcpy(k + 8 * i, &v, 8);
+		}
+	} else {
+		size_t got = 0;
+		while (got < sizeof k) {
+			ssize_t n = getrandom(k + got, sizeof k - got, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return REL_ERANDOM;
+			got += (size_t)n;
+		}
+	}
+	memcpy(c->prf.key, k, 16);
+	static const uint8_t zero[16];
+	if (!memcmp(c->cfg.cookie_secret, zero, 16))
+		memcpy(c->cfg.cookie_secret, k + 16, 16);
+	memset(k, 0, sizeof k);
+	return 0;
 }
 
 int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
@@ -72,15 +109,10 @@ int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
 	while (ring < cfg->window)
 		ring <<= 1;
 	c->ring_mask = ring - 1;
-	rel_rng_seed(&c->rng, cfg->seed);
-	static const uint8_t zero[16];
-	if (!memcmp(c->cfg.cookie_secret, zero, 16)) {
-		for (int i = 0; i < 2; i++) {
-			uint64_t v = rel_rng_next(&c->rng);
-			memcpy(c->cfg.cookie_secret + 8 * i, &v, 8);
-		}
-	}
-	if (rel_sess_init(c) < 0)
+	if ((e = core_keys(c)) < 0)
+		goto fail;
+	e = UDP_ENOMEM;
+	if (rel_sess_init(c) < 0 || rel_src_init(c) < 0)
 		goto fail;
 	c->out = calloc(cfg->out_queue, sizeof *c->out);
 	if (!c->out)
@@ -129,6 +161,7 @@ void rel_core_free(struct rel_core *c)
 	free(c->out);
 	free(c->tab_id);
 	free(c->tab_lsid);
+	free(c->src_tab);
 	free(c);
 }
 
@@ -341,10 +374,12 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 		free(n);
 	}
 	if (charge) {
-		c->mem -= charge;
 		struct rel_sess *p = rel_sess_find(c, ev->peer);
+		if (!p)
+			c->mem -= charge; /* its session is gone, and its source's count */
 		if (p) {
 			uint64_t before = rel_rx_window(c, p);
+			rel_rx_charge(c, p, -(int64_t)charge);
 			p->held -= charge;
 			/* window update once half the budget is free again */
 			if (before < c->cfg.recv_budget / 2 && rel_rx_window(c, p) >= c->cfg.recv_budget / 2)

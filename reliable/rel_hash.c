@@ -1,4 +1,4 @@
-/* rel_hash.c - SipHash-2-4, CRC-32C and splitmix64 (see rel_hash.h). */
+/* rel_hash.c - SipHash-2-4, CRC-32C, splitmix64 and the keyed counter (see rel_hash.h). */
 #include <string.h>
 
 #include "rel_hash.h"
@@ -187,4 +187,13 @@ uint64_t rel_rng_next(struct rel_rng *r)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
+}
+
+uint64_t rel_prf_next(struct rel_prf *f)
+{
+	uint8_t m[8];
+	uint64_t n = f->ctr++;
+	for (int i = 0; i < 8; i++)
+		m[i] = (uint8_t)(n >> (8 * i));
+	return rel_siphash24(f->key, m, sizeof m);
 }

@@ -111,12 +111,18 @@ int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen,
 			return send_accept(c, p, now); /* our ACCEPT was lost */
 		}
 	}
+	const struct rel_src *src = rel_src_find(c, addr, alen);
+	if (src && src->naccepted >= c->cfg.max_per_source) {
+		c->st.drop_source++;
+		return REL_ESOURCE;
+	}
 	struct rel_sess *p = rel_sess_new(c, addr, alen, now);
 	if (!p) {
 		c->st.drop_peers++;
 		return REL_EPEERS;
 	}
 	p->passive = 1;
+	p->src->naccepted++;
 	p->rsid = k->src_sid;
 	rel_sess_open(c, p, k->init_seq, k, now);
 	struct rel_event ev = {.type = REL_EV_CONNECTED, .peer = p->id};

@@ -60,12 +60,26 @@ struct rel_rxmsg {
 	struct rel_rxmsg *next, *prev; /* sorted by start seq */
 	uint8_t *buf;
 	uint32_t start, count, got, len, frag_size;
+	uint32_t cap;        /* bytes buf holds: grows as fragments arrive */
+	uint64_t last_us;    /* a fragment of it last arrived (stall_us) */
 	uint8_t mode;
 	uint8_t fin;
+	uint8_t dead;        /* dropped as stalled: fragments acked, not kept */
+};
+
+/* A source host (rel_src.c): its sessions and the receive memory they hold. */
+struct rel_src {
+	uint64_t mem;        /* sum of used + held of its sessions */
+	uint32_t nsess;      /* sessions pointing here */
+	uint32_t naccepted;  /* of them, accepted (max_per_source) */
+	uint32_t home;       /* table slot its key hashes to */
+	size_t key_len;
+	uint8_t key[REL_ADDR_MAX];
 };
 
 struct rel_sess {
 	struct rel_sess *next;
+	struct rel_src *src;
 	uint32_t id;
 	uint8_t addr[REL_ADDR_MAX];
 	size_t addr_len;
@@ -124,6 +138,7 @@ struct rel_sess {
 	uint32_t rcv_max;         /* one past the highest seq received */
 	uint8_t *rbits;           /* cfg.window bytes, seq % window: received */
 	struct rel_rxmsg *rx_head, *rx_tail, *rx_hit;
+	uint64_t stall_at;        /* look for stalled messages then (0: none) */
 	uint64_t used;            /* receive budget: reassembly buffers */
 	uint64_t held;            /* receive budget: delivered, not yet polled */
 	uint32_t ts_recent;
@@ -164,12 +179,13 @@ struct rel_evnode {
 
 struct rel_core {
 	struct rel_config cfg;
-	struct rel_rng rng;
+	struct rel_prf prf;     /* session ids and initial seqs */
 	struct rel_sess *peers;
 	uint32_t npeers, id_next;
 	uint32_t ring_mask;     /* send ring / receive bits: power of two >= window, - 1 */
 	struct rel_sess **tab_id, **tab_lsid; /* hash tables: by id, by local sid */
 	uint32_t tab_mask;
+	struct rel_src **src_tab; /* sources, open addressing, tab_mask + 1 slots */
 	struct rel_outslot *out;
 	uint32_t out_head, out_len;
 	uint64_t out_popped;    /* datagrams taken by the driver, ever */
@@ -215,6 +231,9 @@ struct rel_rxmsg *rel_rxmsg_get(struct rel_core *c);
 void rel_rxmsg_put(struct rel_core *c, struct rel_rxmsg *m);
 /* Message buffers (rel_buf.c): a header, then the data. */
 uint8_t *rel_buf_get(struct rel_core *c, size_t n); /* NULL: out of memory */
+/* buf (keep bytes of it) moved to a buffer of n >= keep bytes; NULL: out
+ * of memory, buf untouched. */
+uint8_t *rel_buf_grow(struct rel_core *c, uint8_t *buf, size_t keep, size_t n);
 void rel_buf_put(struct rel_core *c, void *buf);    /* to the shelf or freed */
 void rel_buf_shelf_free(struct rel_core *c);
 /* malloc, counted in c->allocs */
@@ -226,6 +245,13 @@ struct rel_sess *rel_sess_find(const struct rel_core *c, uint32_t id);
 struct rel_sess *rel_sess_by_lsid(const struct rel_core *c, uint32_t sid);
 struct rel_sess *rel_sess_new(struct rel_core *c, const void *addr, size_t alen, uint64_t now);
 void rel_sess_destroy(struct rel_core *c, struct rel_sess *p);
+
+/* rel_src.c */
+size_t rel_src_key(const uint8_t *addr, size_t len, uint8_t *key);
+int rel_src_init(struct rel_core *c);
+struct rel_src *rel_src_find(const struct rel_core *c, const void *addr, size_t alen);
+struct rel_src *rel_src_get(struct rel_core *c, const void *addr, size_t alen); /* NULL: no memory */
+void rel_src_put(struct rel_core *c, struct rel_src *s);
 
 /* rel_hs.c */
 void rel_send_handshake(struct rel_core *c, struct rel_sess *p, uint64_t now);
@@ -262,5 +288,9 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pk
 int rel_rx_dgram(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);
 void rel_rx_free(struct rel_core *c, struct rel_sess *p);
 uint64_t rel_rx_window(const struct rel_core *c, const struct rel_sess *p);
+/* Drops messages that got no fragment for stall_us (rel_sess_timers). */
+void rel_rx_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
+/* Receive memory of p changed by delta (charged +, released -). */
+void rel_rx_charge(struct rel_core *c, struct rel_sess *p, int64_t delta);
 
 #endif

@@ -1,7 +1,16 @@
 /* rel_recv.c - the receiving half of a session: duplicate suppression by
  * sequence number, the receive window, the receive budget, reassembly of
  * fragmented messages and delivery (rdm: when complete; seqpacket: when the
- * cumulative ack passes the message, i.e. in order). */
+ * cumulative ack passes the message, i.e. in order).
+ *
+ * Memory is charged as it is used, never as a peer announces it: a new
+ * message gets a buffer for what the receive window can hold of it (window
+ * x fragment size, at most its length), doubled as later fragments come,
+ * and a message that stops getting fragments is dropped after stall_us.
+ * A message within one window's worth can always complete once admitted,
+ * so sessions competing for memory do not wedge each other.  Each source (rel_src.c) may hold at most what is still free of
+ * core_budget, so k greedy sources get core_budget/(k+1) each and a
+ * newcomer always finds room (Choudhury and Hahne's dynamic threshold). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +24,46 @@ uint64_t rel_rx_window(const struct rel_core *c, const struct rel_sess *p)
 	return p->held >= c->cfg.recv_budget ? 0 : c->cfg.recv_budget - p->held;
 }
 
-static int over_budget(const struct rel_core *c, const struct rel_sess *p, uint64_t more)
+void rel_rx_charge(struct rel_core *c, struct rel_sess *p, int64_t delta)
 {
-	return p->used + p->held + more > c->cfg.recv_budget || c->mem + more > c->cfg.core_budget;
+	c->mem += (uint64_t)delta;
+	p->src->mem += (uint64_t)delta;
+}
+
+static int drop(struct rel_sess *p, uint64_t *counter, int code)
+{
+	(*counter)++;
+	(void)p;
+	return code;
+}
+
+/* May p take more bytes?  The session's budget and the core's; a new
+ * message (start) also the source's share: no more than stays free after
+ * it.  Growing a message is not held to the share: it was admitted, and
+ * its fragments beyond the first window's worth come only as the peer
+ * fills the window before them, so they are paid for in bytes sent. */
+static int admit(struct rel_core *c, struct rel_sess *p, uint64_t more, int start)
+{
+	if (p->used + p->held + more > c->cfg.recv_budget || c->mem + more > c->cfg.core_budget)
+		return drop(p, &p->st.drop_budget, REL_EBUDGET);
+	if (start && p->src->mem + more > c->cfg.core_budget - c->mem - more) {
+		c->st.drop_share++;
+		return drop(p, &p->st.drop_share, REL_EBUDGET);
+	}
+	return 0;
+}
+
+/* A bigger buffer for a message of len bytes whose data reached end:
+ * doubling, so a long message is copied O(1) times per byte. */
+static uint64_t rx_cap(uint64_t end, uint64_t len, uint64_t cur)
+{
+	uint64_t n = 2 * cur > end ? 2 * cur : end;
+	return n < len ? n : len;
 }
 
 void rel_rx_free(struct rel_core *c, struct rel_sess *p)
 {
-	c->mem -= p->used;
+	rel_rx_charge(c, p, -(int64_t)p->used);
 	p->used = 0;
 	while (p->rx_head) {
 		struct rel_rxmsg *m = p->rx_head;
@@ -45,6 +86,10 @@ static void unlink_rx(struct rel_sess *p, struct rel_rxmsg *m)
 static void deliver(struct rel_core *c, struct rel_sess *p, struct rel_rxmsg *m, uint64_t now)
 {
 	unlink_rx(p, m);
+	if (m->dead) { /* dropped as stalled: counted then */
+		rel_rxmsg_put(c, m);
+		return;
+	}
 	if (m->fin) {
 		p->peer_fin = 1;
 		struct rel_event ev = {.type = REL_EV_PEER_CLOSED, .peer = p->id};
@@ -55,12 +100,13 @@ static void deliver(struct rel_core *c, struct rel_sess *p, struct rel_rxmsg *m,
 	} else {
 		struct rel_event ev = {.type = REL_EV_MESSAGE, .peer = p->id,
 				       .mode = (enum rel_mode)m->mode, .data = m->buf, .len = m->len};
-		p->used -= m->len;
+		p->used -= m->cap;
 		if (rel_event_push(c, &ev, m->len) < 0) {
 			rel_buf_put(c, m->buf); /* out of memory: counted as delivered-and-lost */
-			c->mem -= m->len;
+			rel_rx_charge(c, p, -(int64_t)m->cap);
 		} else {
 			p->held += m->len;
+			rel_rx_charge(c, p, (int64_t)m->len - (int64_t)m->cap);
 		}
 		p->st.msgs_delivered++;
 	}
@@ -96,13 +142,6 @@ static void insert_rx(struct rel_sess *p, struct rel_rxmsg *m)
 	p->rx_hit = m;
 }
 
-static int drop(struct rel_sess *p, uint64_t *counter, int code)
-{
-	(*counter)++;
-	(void)p;
-	return code;
-}
-
 int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	uint32_t w = c->cfg.window;
@@ -125,29 +164,55 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
 		/* a message that began before rcv_nxt has a record already */
 		if (rel_seq_diff(start, p->rcv_nxt) < 0 || k->msg_len > c->cfg.max_msg)
 			return drop(p, &p->st.drop_malformed, REL_EMALFORMED);
-		if (over_budget(c, p, k->msg_len))
-			return drop(p, &p->st.drop_budget, REL_EBUDGET);
+		/* what the receive window can hold of it, not what it announces:
+		 * a message's fragments arrive at most window ahead of rcv_nxt */
+		uint64_t cap = (uint64_t)w * k->frag_size;
+		if (cap < (uint64_t)k->frag_off + k->payload_len)
+			cap = (uint64_t)k->frag_off + k->payload_len;
+		if (cap > k->msg_len)
+			cap = k->msg_len;
+		int rc = admit(c, p, cap, 1);
+		if (rc < 0)
+			return rc;
 		m = rel_rxmsg_get(c);
 		if (!m)
 			return UDP_ENOMEM;
 		/* the buffer the user gets (from the shelf when recycled) */
-		m->buf = rel_buf_get(c, k->msg_len);
+		m->buf = rel_buf_get(c, cap);
 		if (!m->buf) {
 			rel_rxmsg_put(c, m);
 			return UDP_ENOMEM;
 		}
+		m->cap = (uint32_t)cap;
 		m->start = start;
 		m->count = k->frag_count;
 		m->frag_size = k->frag_size;
 		m->len = k->msg_len;
 		m->mode = mode;
 		m->fin = fin;
-		p->used += m->len;
-		c->mem += m->len;
+		p->used += cap;
+		rel_rx_charge(c, p, (int64_t)cap);
 		insert_rx(p, m);
+		if (!p->stall_at || p->stall_at > now + c->cfg.stall_us)
+			p->stall_at = now + c->cfg.stall_us;
 	}
-	if (k->payload_len)
+	uint64_t end = (uint64_t)k->frag_off + k->payload_len;
+	if (!m->dead && end > m->cap) {
+		uint64_t cap = rx_cap(end, m->len, m->cap);
+		int rc = admit(c, p, cap - m->cap, 0);
+		if (rc < 0)
+			return rc;
+		uint8_t *nb = rel_buf_grow(c, m->buf, m->cap, cap);
+		if (!nb)
+			return UDP_ENOMEM;
+		m->buf = nb;
+		p->used += cap - m->cap;
+		rel_rx_charge(c, p, (int64_t)(cap - m->cap));
+		m->cap = (uint32_t)cap;
+	}
+	if (k->payload_len && !m->dead)
 		memcpy(m->buf + k->frag_off, k->payload, k->payload_len);
+	m->last_us = now;
 	m->got++;
 	p->rbits[k->seq & c->ring_mask] = 1;
 	if (rel_seq_diff(k->seq + 1, p->rcv_max) > 0)
@@ -179,8 +244,9 @@ int rel_rx_dgram(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k
 		return drop(p, &p->st.drop_window, REL_EWINDOW);
 	if (d <= 0 && (p->dg_bits >> -d) & 1)
 		return drop(p, &p->st.drop_dup, REL_EDUP);
-	if (over_budget(c, p, k->payload_len))
-		return drop(p, &p->st.drop_budget, REL_EBUDGET);
+	int rc = admit(c, p, k->payload_len, 1);
+	if (rc < 0)
+		return rc;
 	uint8_t *buf = rel_buf_get(c, k->payload_len);
 	if (!buf)
 		return UDP_ENOMEM;
@@ -200,7 +266,43 @@ int rel_rx_dgram(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k
 		return UDP_ENOMEM;
 	}
 	p->held += k->payload_len;
-	c->mem += k->payload_len;
+	rel_rx_charge(c, p, (int64_t)k->payload_len);
 	p->st.msgs_delivered++;
 	return 0;
+}
+
+static void stalled(struct rel_core *c, struct rel_sess *p, struct rel_rxmsg *m)
+{
+	rel_buf_put(c, m->buf);
+	m->buf = NULL;
+	p->used -= m->cap;
+	rel_rx_charge(c, p, -(int64_t)m->cap);
+	m->cap = 0;
+	/* its record stays: later fragments are acked and thrown away, so the
+	 * sender's window moves on and the session does not wedge */
+	m->dead = 1;
+	p->st.drop_stalled++;
+	c->st.drop_stalled++;
+}
+
+void rel_rx_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
+{
+	if (!p->stall_at || now < p->stall_at)
+		return;
+	uint64_t next = 0, lim = c->cfg.stall_us;
+	/* while our own user does not read, the peer cannot send: not its fault */
+	int closed = rel_rx_window(c, p) == 0;
+	for (struct rel_rxmsg *m = p->rx_head; m; m = m->next) {
+		if (m->fin || m->dead || m->got == m->count)
+			continue;
+		if (closed)
+			m->last_us = now;
+		else if (now - m->last_us >= lim) {
+			stalled(c, p, m);
+			continue;
+		}
+		if (!next || m->last_us + lim < next)
+			next = m->last_us + lim;
+	}
+	p->stall_at = next;
 }

@@ -546,6 +546,7 @@ int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 		}
 		return 0;
 	}
+	rel_rx_timers(c, p, now);
 	if (p->loss_at && now >= p->loss_at)
 		detect_losses(c, p, now);
 	if (p->tlp_at && now >= p->tlp_at) {
@@ -619,6 +620,8 @@ uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p)
 		d = p->loss_at;
 	if (p->tlp_at && p->tlp_at < d)
 		d = p->tlp_at;
+	if (p->stall_at && p->stall_at < d)
+		d = p->stall_at;
 	if (p->state == REL_ST_OPEN) {
 		uint64_t k = p->last_send + c->cfg.keepalive_us;
 		if (p->snd_una == p->snd_nxt && k < d)

@@ -93,18 +93,24 @@ struct rel_sess *rel_sess_new(struct rel_core *c, const void *addr, size_t alen,
 		return NULL;
 	memcpy(p->addr, addr, alen);
 	p->addr_len = alen;
+	if (!(p->src = rel_src_get(c, addr, alen))) {
+		free(p);
+		return NULL;
+	}
+	p->src->nsess++;
 	do {
 		if (++c->id_next == 0)
 			c->id_next = 1;
 	} while (rel_sess_find(c, c->id_next)); /* after 2^32 sessions */
 	p->id = c->id_next;
 	do
-		p->lsid = (uint32_t)rel_rng_next(&c->rng);
+		p->lsid = (uint32_t)rel_prf_next(&c->prf);
 	while (p->lsid == 0 || rel_sess_by_lsid(c, p->lsid));
-	p->hs_init_seq = c->cfg.fixed_initial_seq ? c->cfg.initial_seq : (uint32_t)rel_rng_next(&c->rng);
+	p->hs_init_seq = c->cfg.fixed_initial_seq ? c->cfg.initial_seq : (uint32_t)rel_prf_next(&c->prf);
 	p->rto = c->cfg.rto_initial_us;
 	p->last_recv = p->last_send = now;
 	if (rel_sess_alloc_windows(c, p) < 0) {
+		rel_src_put(c, p->src);
 		free(p->ring);
 		free(p->rbits);
 		free(p->cc_state);
@@ -132,6 +138,11 @@ void rel_sess_destroy(struct rel_core *c, struct rel_sess *p)
 	tab_del(c, 0, p);
 	rel_sess_free_tx(p);
 	rel_rx_free(c, p);
+	/* unpolled messages stay charged to the core until polled */
+	p->src->mem -= p->held;
+	if (p->passive)
+		p->src->naccepted--;
+	rel_src_put(c, p->src);
 	free(p->ring);
 	free(p->rbits);
 	free(p->cc_state);

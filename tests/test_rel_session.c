@@ -177,6 +177,9 @@ static void receive_budget_respected(void **state)
 	struct rel_config ca, cb;
 	relpair_config(&ca, 5);
 	relpair_config(&cb, 6);
+	/* the hand-made seqs below fall outside the window, whatever the keys */
+	ca.fixed_initial_seq = 1;
+	ca.initial_seq = 0x80000000u;
 	cb.recv_budget = 1 << 20;
 	cb.max_msg = 256 * 1024;
 	struct sim_link link = {.loss = 0.1, .delay_us = 5000, .reorder = 0.1};
@@ -621,6 +624,7 @@ static void many_sessions_table(void **state)
 	(void)state;
 	struct rel_config cfg;
 	rel_config_default(&cfg);
+	cfg.seed = 1; /* reproducible: the old default */
 	cfg.max_peers = 1400;
 	cfg.window = 8;
 	struct rel_core *c = NULL;

@@ -75,6 +75,8 @@ const char *udpkit_strerror(int code)
 	case REL_EDUP: return "duplicate packet";
 	case REL_EADDR: return "address empty or too long";
 	case REL_EUNEXPECTED: return "packet not expected in this state";
+	case REL_ESOURCE: return "too many sessions from this source";
+	case REL_ERANDOM: return "no randomness from the kernel";
 	default: return "unknown error";
 	}
 }

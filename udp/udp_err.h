@@ -89,6 +89,8 @@ enum udp_err {
 	REL_EDUP = -315,       /* dropped: duplicate */
 	REL_EADDR = -316,      /* address blob empty or longer than REL_ADDR_MAX */
 	REL_EUNEXPECTED = -317,/* dropped: packet type not valid in this state */
+	REL_ESOURCE = -318,    /* too many sessions from one source (max_per_source) */
+	REL_ERANDOM = -319,    /* no randomness from the kernel (getrandom) */
 };
 
 /* Words for any code of any module.  For UDP_ESYS it returns
