@@ -76,6 +76,39 @@ int seal_key_from_bytes(struct seal_key **out, const uint8_t bytes[SEAL_KEY_BYTE
 	return key_done(out, k, 0);
 }
 
+int seal_key_decode_b64(uint8_t out[SEAL_KEY_BYTES], const char *text, size_t len)
+{
+	if (!out || !text)
+		return UDP_EINVAL;
+	if (len != SEAL_KEY_B64_LEN)
+		return UDP_ESEAL_KEYFILE_FORMAT;
+	size_t binlen = 0;
+	const char *end = NULL;
+	int rc = 0;
+	/* sodium's decoder rejects bad characters, missing padding and
+	 * non-zero leftover bits, so each key has one text form. */
+	if (sodium_base642bin(out, SEAL_KEY_BYTES, text, SEAL_KEY_B64_LEN, NULL, &binlen,
+			      &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    binlen != SEAL_KEY_BYTES || end != text + SEAL_KEY_B64_LEN)
+		rc = UDP_ESEAL_KEYFILE_FORMAT;
+	/* ...but libsodium 1.0.18 also takes some bytes >= 0x80 as '/' or
+	 * letters (its constant-time compare assumes 0..255 and a signed
+	 * char is negative).  Encoding back and comparing, in constant
+	 * time, keeps exactly one text per key whatever the decoder lets
+	 * through. */
+	char canon[SEAL_KEY_B64_LEN + 1];
+	if (rc == 0) {
+		sodium_bin2base64(canon, sizeof canon, out, SEAL_KEY_BYTES,
+				  sodium_base64_VARIANT_ORIGINAL);
+		if (sodium_memcmp(canon, text, SEAL_KEY_B64_LEN) != 0)
+			rc = UDP_ESEAL_KEYFILE_FORMAT;
+		sodium_memzero(canon, sizeof canon);
+	}
+	if (rc < 0)
+		sodium_memzero(out, SEAL_KEY_BYTES);
+	return rc;
+}
+
 int seal_key_from_text(struct seal_key **out, const char *text, size_t len)
 {
 	struct seal_key *k;
@@ -89,32 +122,13 @@ int seal_key_from_text(struct seal_key **out, const char *text, size_t len)
 	int rc = key_alloc(&k);
 	if (rc < 0)
 		return rc;
-	size_t binlen = 0;
-	const char *end = NULL;
-	/* sodium's decoder rejects bad characters, missing padding and
-	 * non-zero leftover bits, so each key has one text form. */
-	if (sodium_base642bin(k->k, sizeof k->k, text, SEAL_KEY_B64_LEN, NULL, &binlen,
-			      &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    binlen != SEAL_KEY_BYTES || end != text + SEAL_KEY_B64_LEN)
-		rc = UDP_ESEAL_KEYFILE_FORMAT;
-	/* ...but libsodium 1.0.18 also takes some bytes >= 0x80 as '/' or
-	 * letters (its constant-time compare assumes 0..255 and a signed
-	 * char is negative).  Encoding back and comparing, in constant
-	 * time, keeps exactly one text per key whatever the decoder lets
-	 * through. */
-	char canon[SEAL_KEY_B64_LEN + 1];
-	if (rc == 0) {
-		sodium_bin2base64(canon, sizeof canon, k->k, sizeof k->k,
-				  sodium_base64_VARIANT_ORIGINAL);
-		if (sodium_memcmp(canon, text, SEAL_KEY_B64_LEN) != 0)
-			rc = UDP_ESEAL_KEYFILE_FORMAT;
-		sodium_memzero(canon, sizeof canon);
-	}
+	rc = seal_key_decode_b64(k->k, text, SEAL_KEY_B64_LEN);
 	return key_done(out, k, rc);
 }
 
-/* Opens a secret file refusing symlinks, non-regular files and any
- * group/other permission bit.  Returns the fd or a negative code. */
+/* Opens a secret file refusing symlinks, non-regular files, files of
+ * another owner (someone else could swap the key) and any group/other
+ * permission bit.  Returns the fd or a negative code. */
 static int open_secret(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -126,6 +140,8 @@ static int open_secret(const char *path)
 		rc = UDP_ESYS;
 	else if (!S_ISREG(st.st_mode))
 		rc = UDP_ESEAL_KEYFILE_TYPE;
+	else if (st.st_uid != geteuid())
+		rc = UDP_ESEAL_KEYFILE_OWNER;
 	else if (st.st_mode & 077)
 		rc = UDP_ESEAL_KEYFILE_PERM;
 	if (rc < 0) {

@@ -10,8 +10,9 @@
  * padding (44 characters) and one newline, 45 bytes in all.  Files are
  * created with mode 0600 (O_CREAT|O_EXCL|O_NOFOLLOW, then fchmod, so the
  * umask cannot widen it) and refused on load when they are a symlink, not
- * a regular file, accessible to group or other (any of mode 077), or not
- * exactly that format.
+ * a regular file, owned by another user than the effective one,
+ * accessible to group or other (any of mode 077), or not exactly that
+ * format.
  *
  * Passphrases become keys with Argon2id (crypto_pwhash, ALG_ARGON2ID13,
  * OPSLIMIT_INTERACTIVE = 2 passes, MEMLIMIT_INTERACTIVE = 64 MiB: about a
@@ -54,6 +55,11 @@ int seal_key_from_bytes(struct seal_key **out, const uint8_t bytes[SEAL_KEY_BYTE
 /* Key from its text form: exactly 44 base64 characters, optionally one
  * trailing newline.  UDP_ESEAL_KEYFILE_FORMAT otherwise. */
 int seal_key_from_text(struct seal_key **out, const char *text, size_t len);
+/* Decodes exactly 44 base64 characters (no newline) into 32 bytes,
+ * accepting only the one canonical text of each key; wipes out on error.
+ * Shared with seal_ident (identity and public keys use the same text).
+ * 0 or UDP_ESEAL_KEYFILE_FORMAT. */
+int seal_key_decode_b64(uint8_t out[SEAL_KEY_BYTES], const char *text, size_t len);
 /* Loads a key file, checking link/type/permissions/format (see above). */
 int seal_key_load(struct seal_key **out, const char *path);
 /* Derives a key from a passphrase and a group name (Argon2id). */
@@ -75,7 +81,7 @@ int seal_key_subkey(const struct seal_key *k, uint64_t id, uint8_t *out, size_t 
 uint32_t seal_key_id(const struct seal_key *k);
 
 /* Reads a small secret file (a passphrase file) into buf with the same
- * checks as a key file (no symlink, regular, mode & 077 == 0).  Strips
+ * checks as a key file (no symlink, regular, our own, mode & 077 == 0).  Strips
  * one trailing "\n" or "\r\n".  Returns the length, NUL-terminates; the
  * caller wipes buf.  UDP_ESEAL_KEYFILE_EMPTY when nothing is left. */
 int seal_key_read_secret_file(const char *path, char *buf, size_t cap);

@@ -47,6 +47,10 @@ const char *udpkit_strerror(int code)
 	case UDP_ESEAL_REFLECT: return "our own packet reflected back to us";
 	case UDP_ESEAL_COUNTER: return "sealed packet counter out of range";
 	case UDP_ESEAL_SUITE: return "cipher suite not available here (aes256gcm needs AES-NI)";
+	case UDP_ESEAL_HS_STATE: return "handshake step out of order";
+	case UDP_ESEAL_HS_SHORT: return "handshake message truncated or of the wrong length";
+	case UDP_ESEAL_HS_AUTH: return "handshake message failed authentication (wrong key or PSK, or corrupt)";
+	case UDP_ESEAL_HS_DH: return "handshake peer key is invalid (low-order point)";
 	case UDP_ESEAL_EXHAUSTED: return "send counter exhausted (restart for a new session)";
 	case UDP_ESEAL_KEYFILE_PERM: return "key file permissions too open (group/other access; chmod 600)";
 	case UDP_ESEAL_KEYFILE_LINK: return "key file is a symbolic link (refused)";
@@ -57,6 +61,9 @@ const char *udpkit_strerror(int code)
 	case UDP_ESEAL_PASSPHRASE: return "passphrase empty or too long";
 	case UDP_ESEAL_GROUP: return "group name empty or too long";
 	case UDP_ESEAL_SODIUM: return "libsodium failed to initialise";
+	case UDP_ESEAL_KEYFILE_OWNER: return "key file owned by another user (refused)";
+	case UDP_ESEAL_ALLOWED_LINE: return "authorized keys: malformed line";
+	case UDP_ESEAL_ALLOWED_DUP: return "authorized keys: key listed twice";
 	case REL_ECONFIG: return "invalid reliable-core configuration";
 	case REL_ENOPEER: return "no such peer";
 	case REL_ETOOBIG: return "message larger than the allowed maximum (max_msg, or one datagram for dgram)";

@@ -59,6 +59,11 @@ enum udp_err {
 	UDP_ESEAL_COUNTER = -159,   /* counter out of range (2^64-1 never valid) */
 	UDP_ESEAL_EXHAUSTED = -160, /* sender's counter used up: new session needed */
 	UDP_ESEAL_SUITE = -161,     /* cipher suite this host cannot use (aes256gcm without AES-NI) */
+	/* Noise handshake (seal_noise) */
+	UDP_ESEAL_HS_STATE = -162,  /* handshake call out of order (wrong role or step) */
+	UDP_ESEAL_HS_SHORT = -163,  /* handshake message truncated or of the wrong length */
+	UDP_ESEAL_HS_AUTH = -164,   /* handshake message failed authentication (key, PSK, corrupt) */
+	UDP_ESEAL_HS_DH = -165,     /* peer sent a low-order public key (zero shared secret) */
 
 	UDP_ESEAL_KEYFILE_PERM = -170,   /* key file readable/writable by group or other */
 	UDP_ESEAL_KEYFILE_LINK = -171,   /* key file is a symbolic link */
@@ -69,6 +74,9 @@ enum udp_err {
 	UDP_ESEAL_PASSPHRASE = -176,     /* passphrase empty or too long */
 	UDP_ESEAL_GROUP = -177,          /* group name empty or too long */
 	UDP_ESEAL_SODIUM = -178,         /* libsodium failed to initialise */
+	UDP_ESEAL_KEYFILE_OWNER = -179,  /* key file owned by another user */
+	UDP_ESEAL_ALLOWED_LINE = -180,   /* authorized-keys line malformed */
+	UDP_ESEAL_ALLOWED_DUP = -181,    /* authorized-keys list names a key twice */
 
 	/* reliable core (rel_*): -300 .. -399 */
 	REL_ECONFIG = -300,    /* invalid configuration */
