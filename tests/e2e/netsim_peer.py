@@ -9,7 +9,8 @@ first line of stdout so the script can find them.
   send PORT N         send "0".."N-1" to 127.0.0.1:PORT, one datagram each
   echo SECS           UDP echo server for at most SECS
   client PORT N WAIT  N round trips to the echo server; WAIT is how a reply
-                      is awaited: block, select, poll, epoll, timeout; prints
+                      is awaited: block, select, poll, epoll, timeout, early
+                      (checks it is not readable before due); prints
                       one line: the round trip times in ms
   tcpecho SECS        TCP echo server (one connection) for at most SECS
   tcpclient PORT      one line through the TCP echo server, prints it
@@ -67,6 +68,20 @@ def wait_reply(s, how):
         s.settimeout(3)
         return s.recv(2000)
     s.setblocking(False)
+    if how == "early":
+        # held by a 50 ms delay: not readable 20 ms after sending, in any call
+        if select.select([s], [], [], 0.02)[0]:
+            raise SystemExit("select: readable before the datagram was due")
+        p = select.poll()
+        p.register(s, select.POLLIN)
+        if p.poll(0):
+            raise SystemExit("poll: readable before the datagram was due")
+        try:
+            s.recv(2000)
+            raise SystemExit("recv: a datagram before it was due")
+        except BlockingIOError:
+            pass
+        how = "select"
     if how == "select":
         r, _, _ = select.select([s], [], [], 3)
         ready = bool(r)

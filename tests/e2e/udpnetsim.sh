@@ -69,7 +69,7 @@ okx "--stats: counters of the outgoing model at exit" \
 	'grep -Eq "^udpnetsim: socket 0 \(fd [0-9]+\) out: in=$N passed=$n1 lost=$((N - n1)) .* seed=7$" "$T/s1.err"'
 
 # --- delays, measured by round trips, under every way of waiting ---------------
-for how in block timeout select poll epoll; do
+for how in block timeout select poll epoll early; do
 	peer "e_$how" echo 10
 	timeout 20 "$NS" --netsim-in 'delay 50ms' -- python3 "$PEER" client "$PORT" 4 "$how" \
 		>"$T/rtt_$how.out" 2>"$T/rtt_$how.err"
@@ -103,5 +103,16 @@ timeout 20 "$NS" --netsim 'loss 100%' -- python3 "$PEER" client "$PORT" 1 select
 RC=$?
 ok "UDP under 'loss 100%' gets no reply" [ "$RC" != 0 ]
 
-echo "$NPASS passed, $NFAIL failed"
-[ "$NFAIL" -eq 0 ]
+# --- the man page ---------------------------------------------------------------
+if command -v man >/dev/null; then
+	w=$(MANWIDTH=80 man --warnings -l "$TOP/docs/man/udpnetsim.1" 2>&1 >"$T/man.txt")
+	miss=
+	for s in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" ENVIRONMENT LIMITATIONS EXAMPLES "SEE ALSO"; do
+		grep -q "^$s" "$T/man.txt" || miss="$miss $s"
+	done
+	ok "man -l udpnetsim.1 renders cleanly with all sections" [ -z "$w$miss" ]
+else
+	skip "man page udpnetsim.1" "no man"
+fi
+
+e2e_summary
