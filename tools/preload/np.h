@@ -70,6 +70,7 @@ struct np_sock {
 	struct np_sock *next;   /* np_socks list */
 	int refs;               /* fds of the program pointing here */
 	int fd;                 /* an fd to send delayed datagrams through */
+	int first_fd;           /* the fd it was found on, for the report */
 	int lingering;          /* program closed it; fd is our private dup */
 	unsigned index;         /* 0, 1, ... in order of first use: seed + index */
 	dev_t dev;              /* to notice that the fd now means another file */

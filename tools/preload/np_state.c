@@ -173,7 +173,7 @@ static struct np_sock *sock_new(int fd, const struct stat *st)
 	struct np_sock *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->fd = fd;
+	s->fd = s->first_fd = fd;
 	s->dev = st->st_dev;
 	s->ino = st->st_ino;
 	s->index = next_index++;
@@ -262,7 +262,7 @@ static void record(struct np_sock *s)
 	struct np_rec *r = &recs[nrecs++];
 	memset(r, 0, sizeof *r);
 	r->index = s->index;
-	r->fd = s->fd;
+	r->fd = s->first_fd;
 	r->send_errors = s->send_errors;
 	struct netsim *m[2] = { s->out, s->in };
 	for (int d = 0; d < 2; d++)
