@@ -142,7 +142,9 @@ int main(int argc, char **argv)
 	if (!pre)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
 	snprintf(pre, len, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", lib);
-	set("LD_PRELOAD", pre);
+	set("LD_PRELOAD", pre); /* setenv copies */
+	free(pre);
+	free(lib);
 	if (stats)
 		set("UDPNETSIM_STATS", "1");
 	else

@@ -7,7 +7,8 @@ first line of stdout so the script can find them.
   count IDLE          count datagrams "i" until IDLE s without one; print
                       the indexes seen, one line
   send PORT N         send "0".."N-1" to 127.0.0.1:PORT, one datagram each
-  echo SECS           UDP echo server for at most SECS
+  echo SECS [HOST]    UDP echo server on HOST (127.0.0.1) for at most SECS
+  threads PORT        4 threads, 10 round trips each to [::1]:PORT; "ok"
   client PORT N WAIT  N round trips to the echo server; WAIT is how a reply
                       is awaited: block, select, poll, epoll, timeout, early
                       (checks it is not readable before due); prints
@@ -45,9 +46,10 @@ def send(port, n):
         s.sendto(str(i).encode(), ("127.0.0.1", int(port)))
 
 
-def echo(secs):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
+def echo(secs, host="127.0.0.1"):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((host, 0))
     serve_port(s)
     end = time.monotonic() + float(secs)
     while time.monotonic() < end:
@@ -118,6 +120,27 @@ def client(port, n, how):
     print(" ".join("%.1f" % r for r in rtts), flush=True)
 
 
+def threads(port):
+    """4 threads, each with its own ::1 socket, 10 blocking round trips."""
+    import threading
+    bad = []
+
+    def worker(k):
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.connect(("::1", int(port)))
+        s.settimeout(3)
+        for i in range(10):
+            s.send(b"%d-%d" % (k, i))
+            if s.recv(100) != b"%d-%d" % (k, i):
+                bad.append(k)
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("bad" if bad else "ok", flush=True)
+
+
 def tcpecho(secs):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.bind(("127.0.0.1", 0))
@@ -141,6 +164,6 @@ def tcpclient(port):
 
 
 if __name__ == "__main__":
-    modes = {"count": count, "send": send, "echo": echo, "client": client,
+    modes = {"count": count, "send": send, "echo": echo, "client": client, "threads": threads,
              "tcpecho": tcpecho, "tcpclient": tcpclient}
     modes[sys.argv[1]](*sys.argv[2:])

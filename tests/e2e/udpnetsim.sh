@@ -80,6 +80,15 @@ for how in block timeout select poll epoll early; do
 	kill "${PIDS[-1]}" 2>/dev/null
 done
 
+# threads, IPv6, both directions delayed: 4 sockets, one model pair each
+peer e6 echo 10 ::1
+timeout 20 "$NS" --stats --netsim 'delay 10ms 5ms' --netsim-in 'delay 10ms' -- \
+	python3 "$PEER" threads "$PORT" >"$T/thr.out" 2>"$T/thr.err"
+RC=$?
+okx "4 threads on ::1, both directions delayed: every reply right" \
+	'[ $RC = 0 ] && [ "$(cat "$T/thr.out")" = ok ] && [ "$(grep -c " in: in=10 passed=10 " "$T/thr.err")" = 4 ]'
+kill "${PIDS[-1]}" 2>/dev/null
+
 # outgoing delay: the program exits at once; the library still sends them
 peer c3 count 1
 timeout 20 "$NS" --stats --netsim 'delay 50ms' -- python3 "$PEER" send "$PORT" 20 2>"$T/s3.err"
