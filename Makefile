@@ -141,6 +141,31 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
+# udpnetsim's LD_PRELOAD library (tools/preload/, docs/man/udpnetsim.1): its
+# own sources and the netsim model compiled -fPIC into one .so, symbols
+# hidden but the wrapped libc calls.  Never with the sanitizers: an ASan .so
+# cannot be preloaded into a program built without ASan (python3, nc).
+PRELOAD_SRC := $(sort $(wildcard tools/preload/*.c)) netsim/netsim.c netsim/netsim_parse.c
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/pic/%.o)
+PRELOAD_SO  := $(BUILD)/lib/libudpkit-netsim-preload.so
+PIC_CFLAGS  := $(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS)) -fPIC -fvisibility=hidden
+all: $(PRELOAD_SO)
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC PIC  $<")
+	$(Q)$(CC) $(PIC_CFLAGS) $(XCFLAGS) -c -o $@ $<
+$(PRELOAD_SO): $(PRELOAD_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(PIC_CFLAGS) -shared -Wl,-z,defs -o $@ $^ -ldl -lpthread -lm
+install: install-preload
+install-preload: $(PRELOAD_SO)
+	install -D -m 0755 $(PRELOAD_SO) $(DESTDIR)$(PREFIX)/lib/$(notdir $(PRELOAD_SO))
+uninstall: uninstall-preload
+uninstall-preload:
+	rm -f $(DESTDIR)$(PREFIX)/lib/$(notdir $(PRELOAD_SO))
+.PHONY: install-preload uninstall-preload
+
 # libFuzzer targets: `make fuzz` (long run), `make fuzz-smoke` (CI pass).
 fuzz-smoke::
 -include tests/fuzz/fuzz.mk
