@@ -129,6 +129,32 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
+# `make python`: the CPython extension python/udpkit/_udpkit*.so for the
+# interpreter $(PYTHON).  It links a PIC copy of the library, built apart in
+# $(BUILD)/pic, so that libudpkit.a, the tools and the benchmarks keep their
+# code generation.  (= not :=, so that only this target runs $(PYTHON).)
+PYTHON     ?= python3
+PY_INC      = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_EXT      = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PIC_LIB    := $(BUILD)/pic/libudpkit.a
+PY_SRC     := $(sort $(wildcard python/*.c))
+
+.PHONY: python
+python: $(PIC_LIB)
+	@$(if $(Q),echo "  PY      python/udpkit/_udpkit$(PY_EXT) ($(PYTHON))")
+	$(Q)test -f "$(PY_INC)/Python.h" || { echo "make python: no $(PY_INC)/Python.h (Debian: apt-get install python3-dev)" >&2; exit 1; }
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -fPIC -shared -Ipython -I$(PY_INC) $(PKG_CFLAGS) \
+	  -o python/udpkit/_udpkit$(PY_EXT) $(PY_SRC) $(PIC_LIB) $(PKG_LIBS) -lm -lpthread
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC PIC  $<")
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -fPIC $(PKG_CFLAGS) -c -o $@ $<
+
+$(PIC_LIB): $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # libFuzzer targets: `make fuzz` (long run), `make fuzz-smoke` (CI pass).
 fuzz-smoke::
 -include tests/fuzz/fuzz.mk
