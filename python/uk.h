@@ -105,5 +105,7 @@ void uk_attach_counters(const struct udp_sock *s, struct uk_stat *out, size_t *n
 int uk_sealed(const struct udp_sock *s);
 /* 1 when the outgoing loss simulator holds nothing (or there is none). */
 int uk_attach_out_idle(const struct udp_sock *s);
+/* 1 when an outgoing loss simulator (that changes something) is attached. */
+int uk_attach_has_out(const struct udp_sock *s);
 
 #endif

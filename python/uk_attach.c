@@ -132,3 +132,10 @@ int uk_attach_out_idle(const struct udp_sock *s)
 	udp_sock_get_netsim(s, &out, NULL);
 	return !out || netsim_next_due(out) == UINT64_MAX;
 }
+
+int uk_attach_has_out(const struct udp_sock *s)
+{
+	const struct netsim *out = NULL;
+	udp_sock_get_netsim(s, &out, NULL);
+	return out && !netsim_is_passthrough(out);
+}

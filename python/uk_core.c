@@ -394,6 +394,13 @@ static void service(struct uk *u)
 
 typedef int (*cond_fn)(struct uk *u, void *arg); /* >0 done, 0 not yet, <0 error */
 
+static int cond_never(struct uk *u, void *arg)
+{
+	(void)u;
+	(void)arg;
+	return 0;
+}
+
 static int wait_for(struct uk *u, double timeout, cond_fn done, void *arg)
 {
 	uint64_t t_end = timeout < 0 ? UINT64_MAX : now_us() + (uint64_t)(timeout * 1e6);
@@ -415,8 +422,11 @@ static int wait_for(struct uk *u, double timeout, cond_fn done, void *arg)
 		uint64_t left = until > now ? until - now : 0;
 		if (!u->polling) {
 			/* the poller: waits on the socket itself */
+			/* a datagram socket's driver only sends what the loss
+			 * simulator held back: the caller reads */
+			int in = u->drv || done != cond_never;
 			struct pollfd pf[2] = {
-				{ .fd = udp_sock_fd(u->sock), .events = POLLIN },
+				{ .fd = udp_sock_fd(u->sock), .events = in ? POLLIN : 0 },
 				{ .fd = u->wake_fd, .events = POLLIN },
 			};
 			if (out_waiting(u))
@@ -447,13 +457,6 @@ static int wait_for(struct uk *u, double timeout, cond_fn done, void *arg)
 }
 
 /* ---- the driver thread ---- */
-
-static int cond_never(struct uk *u, void *arg)
-{
-	(void)u;
-	(void)arg;
-	return 0;
-}
 
 /* Runs the protocol while no caller is inside a call: acks, retransmits,
  * keepalives, handshakes of new peers, messages into the queue.  The
@@ -503,6 +506,14 @@ int uk_new(struct uk **out, const struct uk_opts *o, char *err, size_t errlen)
 		goto fail;
 	if (o->kind == UK_DGRAM) {
 		u->max_msg = UDP_MAX_PAYLOAD - (uk_sealed(u->sock) ? SEAL_OVERHEAD : 0);
+		/* delayed datagrams must leave while the caller does not call */
+		if (!uk_attach_out_idle(u->sock) || uk_attach_has_out(u->sock)) {
+			if ((rc = pthread_create(&u->thr, NULL, driver, u)) != 0) {
+				rc = UK_ERRNO(rc);
+				goto fail;
+			}
+			u->thr_on = 1;
+		}
 		*out = u;
 		return 0;
 	}
