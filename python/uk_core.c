@@ -531,6 +531,10 @@ int uk_new(struct uk **out, const struct uk_opts *o, char *err, size_t errlen)
 	if (cfg.keepalive_us > cfg.dead_us / 3)
 		cfg.keepalive_us = cfg.dead_us / 3;
 	cfg.rto_min_us = 20000; /* as the tools: acks are immediate */
+	/* a lost handshake packet is tried again sooner than after 1 s (as
+	 * QUIC's first PTO): a handshake over a lossy path then gets several
+	 * attempts within the session timeout */
+	cfg.rto_initial_us = 250000;
 	cfg.max_msg = REL_MAX_MSG;
 	cfg.cc = &rel_cc_bbr;
 	u->max_msg = cfg.max_msg;
