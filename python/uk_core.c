@@ -409,6 +409,8 @@ static int wait_for(struct uk *u, double timeout, cond_fn done, void *arg)
 			return UK_ECLOSED;
 		service(u);
 		int r = done(u, arg);
+		if (r || timeout == 0)
+			ep_update(u); /* what done() took or held back shows in fileno */
 		if (r)
 			return r < 0 ? r : 0;
 		if (timeout == 0)
