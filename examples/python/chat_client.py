@@ -21,13 +21,13 @@ def reader():
         except (TimeoutError, OSError):
             return
         print(data.decode(), flush=True)
-        if me and data.startswith(me[0]):
+        # "host:port: text"; the room sees our port (our host may differ)
+        if me and data.split(b": ", 1)[0].rsplit(b":", 1)[-1] == me[0]:
             mine.release()
 
 
 s.connect((a.host, a.port))
-host, port = s.getsockname()[:2]
-me.append(b"%s:%d: " % (host.encode(), port))
+me.append(b"%d" % s.getsockname()[1])
 t = threading.Thread(target=reader, daemon=True)
 t.start()
 sent = 0

@@ -525,9 +525,9 @@ class TestExamples(Base):
                    "--ordered", "--netsim", "loss 20%"]
             clients = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True) for _ in range(2)]
-            outs = [c.communicate("".join("c%d says %d\n" % (k, i) for i in range(10)), timeout=60)[0]
+            outs = [c.communicate("".join("c%d says %d\n" % (k, i) for i in range(10)), timeout=90)[0]
                     for k, c in enumerate(clients)]
-            srv.wait(timeout=30)
+            srv.wait(timeout=60)
         finally:
             srv.kill()
             srv.wait()
