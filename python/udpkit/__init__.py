@@ -107,8 +107,7 @@ class socket:
                 kw["key_path"] = key
             else:
                 raise TypeError("key must be 32 bytes or a key file path, not %s"
-                                % __builtins__["type"](key).__name__
-                                if isinstance(__builtins__, dict) else "key: bad type")
+                                % key.__class__.__name__)
         if passphrase is not None:
             if key is not None:
                 raise ValueError("give key= or passphrase=, not both")
