@@ -141,19 +141,24 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-# udpnetsim's LD_PRELOAD library (tools/preload/, docs/man/udpnetsim.1): its
-# own sources and the netsim model compiled -fPIC into one .so, symbols
-# hidden but the wrapped libc calls.  Never with the sanitizers: an ASan .so
-# cannot be preloaded into a program built without ASan (python3, nc).
-PRELOAD_SRC := $(sort $(wildcard tools/preload/*.c)) netsim/netsim.c netsim/netsim_parse.c
-PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/pic/%.o)
-PRELOAD_SO  := $(BUILD)/lib/libudpkit-netsim-preload.so
+# Position-independent objects for the shared objects built from the
+# library's sources (udpnetsim's preload library, the Python extension), in
+# $(BUILD)/pic so that libudpkit.a, the tools and the benchmarks keep their
+# code generation.  Never with the sanitizers: an ASan .so cannot be loaded
+# into a program built without ASan (python3, nc).
 PIC_CFLAGS  := $(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS)) -fPIC -fvisibility=hidden
-all: $(PRELOAD_SO)
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC PIC  $<")
-	$(Q)$(CC) $(PIC_CFLAGS) $(XCFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(PIC_CFLAGS) $(XCFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+# udpnetsim's LD_PRELOAD library (tools/preload/, docs/man/udpnetsim.1): its
+# own sources and the netsim model compiled -fPIC into one .so, symbols
+# hidden but the wrapped libc calls.
+PRELOAD_SRC := $(sort $(wildcard tools/preload/*.c)) netsim/netsim.c netsim/netsim_parse.c netsim/netsim_rng.c
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/pic/%.o)
+PRELOAD_SO  := $(BUILD)/lib/libudpkit-netsim-preload.so
+all: $(PRELOAD_SO)
 $(PRELOAD_SO): $(PRELOAD_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -165,6 +170,27 @@ uninstall: uninstall-preload
 uninstall-preload:
 	rm -f $(DESTDIR)$(PREFIX)/lib/$(notdir $(PRELOAD_SO))
 .PHONY: install-preload uninstall-preload
+
+# `make python`: the CPython extension python/udpkit/_udpkit*.so for the
+# interpreter $(PYTHON).  It links a PIC copy of the library, built apart in
+# $(BUILD)/pic, so that libudpkit.a, the tools and the benchmarks keep their
+# code generation.  (= not :=, so that only this target runs $(PYTHON).)
+PYTHON     ?= python3
+PY_INC      = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_EXT      = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PIC_LIB    := $(BUILD)/pic/libudpkit.a
+PY_SRC     := $(sort $(wildcard python/*.c))
+
+.PHONY: python
+python: $(PIC_LIB)
+	@$(if $(Q),echo "  PY      python/udpkit/_udpkit$(PY_EXT) ($(PYTHON))")
+	$(Q)test -f "$(PY_INC)/Python.h" || { echo "make python: no $(PY_INC)/Python.h (Debian: apt-get install python3-dev)" >&2; exit 1; }
+	$(Q)$(CC) $(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS)) $(XCFLAGS) -fPIC -shared -Ipython -I$(PY_INC) $(PKG_CFLAGS) \
+	  -o python/udpkit/_udpkit$(PY_EXT) $(PY_SRC) $(PIC_LIB) $(PKG_LIBS) -lm -lpthread
+
+$(PIC_LIB): $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # libFuzzer targets: `make fuzz` (long run), `make fuzz-smoke` (CI pass).
 fuzz-smoke::

@@ -1,0 +1,309 @@
+"""udpkit: reliable messages over UDP, shaped like the socket module.
+
+    import udpkit
+    s = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(2.0)
+    data, addr = s.recvfrom(65536)
+
+Types:
+  SOCK_DGRAM      plain UDP datagrams (lossy), optionally sealed
+  SOCK_RDM        reliable messages: each delivered once, whole, any order
+  SOCK_SEQPACKET  reliable messages in the order they were sent
+
+A reliable socket talks to many peers over one UDP port, one session per
+peer.  sendto(data, addr) starts a session (handshake) when none exists and
+returns once the message is queued; flush() waits until every message was
+acknowledged; close() flushes and closes each session gracefully, for at
+most `linger` seconds.  Anyone may open a session to a socket (as anyone
+may send to a UDP port); recvfrom() returns (data, peer address).
+
+Options socket() takes beyond the standard ones (keywords):
+  key=        32 raw bytes, or the path of a key file (udpkey), to seal
+  passphrase= str or bytes (Argon2id, group= "udpkit" by default)
+  netsim=, netsim_in=  loss simulation words, as tc-netem ("loss 20%")
+  timeout=    seconds a silent peer is given before its session is dead
+  linger=     seconds close() may spend delivering and closing (10)
+
+fileno() is an epoll descriptor that is readable when a call may make
+progress: a datagram arrived, one of the library's timers (retransmission,
+pacing, the loss simulator's delays) is due, or a message is waiting.  An
+event loop that watches it must call recv/recvfrom (non-blocking) when it
+is readable and treat BlockingIOError as "nothing for you yet": that call
+is what runs the protocol.  With asyncio:
+
+    loop.add_reader(s.fileno(), on_readable)   # on_readable calls s.recvfrom
+
+Threads: a socket may be shared; every wait releases the GIL, and the
+thread that waits drives the protocol (there is no hidden thread).
+"""
+import errno as _errno
+import os as _os
+import socket as _socket
+
+from . import _udpkit
+
+__all__ = ["socket", "error", "timeout", "gaierror", "AF_INET", "AF_INET6",
+           "AF_UNIX", "SOCK_DGRAM", "SOCK_RDM", "SOCK_SEQPACKET", "MSG_DONTWAIT"]
+
+AF_INET = _socket.AF_INET
+AF_INET6 = _socket.AF_INET6
+AF_UNIX = _socket.AF_UNIX
+SOCK_DGRAM = _socket.SOCK_DGRAM
+SOCK_RDM = _socket.SOCK_RDM
+SOCK_SEQPACKET = _socket.SOCK_SEQPACKET
+MSG_DONTWAIT = _socket.MSG_DONTWAIT
+
+error = OSError
+timeout = TimeoutError
+gaierror = _socket.gaierror
+
+_KIND = {SOCK_DGRAM: _udpkit.DGRAM, SOCK_RDM: _udpkit.RDM,
+         SOCK_SEQPACKET: _udpkit.SEQPACKET}
+_FAMILY_NAME = {AF_INET: "AF_INET", AF_INET6: "AF_INET6", AF_UNIX: "AF_UNIX"}
+_TYPE_NAME = {SOCK_DGRAM: "SOCK_DGRAM", SOCK_RDM: "SOCK_RDM",
+              SOCK_SEQPACKET: "SOCK_SEQPACKET"}
+
+
+def _index(value, what):
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError("%s must be an integer, not %s" % (what, type(value).__name__))
+    return value.__index__()
+
+
+def _seconds(value, what):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number or None, not %s" % (what, type(value).__name__))
+    value = float(value)
+    if value != value or value < 0:
+        raise ValueError("%s value out of range" % what)
+    return value
+
+
+class socket:
+    """A udpkit socket: socket(family=AF_INET, type=SOCK_RDM, proto=0, *, ...)."""
+
+    def __init__(self, family=AF_INET, type=SOCK_RDM, proto=0, *, key=None,
+                 passphrase=None, group=None, netsim=None, netsim_in=None,
+                 timeout=None, linger=10.0):
+        family = _index(family, "family")
+        type = _index(type, "type")
+        proto = _index(proto, "proto")
+        if family not in _FAMILY_NAME:
+            raise OSError(_errno.EAFNOSUPPORT, "address family not supported by udpkit")
+        if type not in _KIND:
+            raise OSError(_errno.ESOCKTNOSUPPORT, "socket type not supported by udpkit")
+        if family == AF_UNIX and type != SOCK_DGRAM:
+            raise OSError(_errno.ESOCKTNOSUPPORT, "AF_UNIX: only SOCK_DGRAM")
+        if proto not in (0, _socket.IPPROTO_UDP):
+            raise OSError(_errno.EPROTONOSUPPORT, "protocol not supported by udpkit")
+        kw = {}
+        if key is not None:
+            if isinstance(key, (bytes, bytearray, memoryview)):
+                kw["key"] = bytes(key)
+            elif isinstance(key, (str, _os.PathLike)):
+                kw["key_path"] = key
+            else:
+                raise TypeError("key must be 32 bytes or a key file path, not %s"
+                                % key.__class__.__name__)
+        if passphrase is not None:
+            if key is not None:
+                raise ValueError("give key= or passphrase=, not both")
+            if isinstance(passphrase, str):
+                passphrase = passphrase.encode()
+            if not isinstance(passphrase, (bytes, bytearray)):
+                raise TypeError("passphrase must be str or bytes")
+            kw["passphrase"] = bytes(passphrase)
+        elif group is not None:
+            raise ValueError("group= goes with passphrase=")
+        for name, val in (("group", group), ("netsim", netsim), ("netsim_in", netsim_in)):
+            if val is not None:
+                if not isinstance(val, str):
+                    raise TypeError("%s must be a str" % name)
+                kw[name] = val
+        st = _seconds(timeout, "timeout")
+        if st is not None:
+            if st == 0:
+                raise ValueError("timeout (of a session) must be more than 0")
+            kw["session_timeout"] = st
+        linger = _seconds(linger, "linger")
+        kw["linger"] = 0.0 if linger is None else linger
+        self._family, self._type, self._proto = family, type, proto
+        self._timeout = _socket.getdefaulttimeout()
+        self._s = _udpkit.Socket(family, _KIND[type], **kw)
+
+    # ---- attributes, as socket.socket ----
+    family = property(lambda self: _socket.AddressFamily(self._family))
+    type = property(lambda self: _socket.SocketKind(self._type))
+    proto = property(lambda self: self._proto)
+    max_msg = property(lambda self: self._s.max_msg,
+                       doc="largest message send/sendto accept (bytes)")
+
+    def __repr__(self):
+        state = "closed" if self._s.closed else "fd=%d" % self.fileno()
+        return "<udpkit.socket %s, family=%s, type=%s>" % (
+            state, _FAMILY_NAME[self._family], _TYPE_NAME[self._type])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- addresses ----
+    def _addr(self, address):
+        """(host, port, scope) for the engine; checks as socket does."""
+        fam = self._family
+        if fam == AF_UNIX:
+            if isinstance(address, (bytes, bytearray)):
+                address = _os.fsdecode(bytes(address))
+            elif isinstance(address, _os.PathLike):
+                address = _os.fspath(address)
+            if not isinstance(address, str):
+                raise TypeError("AF_UNIX address must be str or bytes, not %s"
+                                % address.__class__.__name__)
+            return address, 0, 0
+        name = _FAMILY_NAME[fam]
+        if not isinstance(address, tuple):
+            raise TypeError("%s address must be tuple, not %s"
+                            % (name, address.__class__.__name__))
+        n = len(address)
+        if n != 2 and not (fam == AF_INET6 and 2 <= n <= 4):
+            raise TypeError("%s address must be a pair (host, port)%s" % (
+                name, " or (host, port, flowinfo, scope_id)" if fam == AF_INET6 else ""))
+        host, port = address[0], address[1]
+        if isinstance(host, (bytes, bytearray)):
+            host = bytes(host).decode("idna")
+        if not isinstance(host, str):
+            raise TypeError("host must be str, not %s" % host.__class__.__name__)
+        if "\0" in host:
+            raise ValueError("host contains a null character")
+        if host == "<broadcast>":
+            raise OSError(_errno.EOPNOTSUPP, "broadcast is not supported")
+        port = _index(port, "port")
+        if not 0 <= port <= 65535:
+            raise OverflowError("port must be 0-65535.")
+        scope = 0
+        if n >= 3:
+            flow = _index(address[2], "flowinfo")
+            if not 0 <= flow <= 0xFFFFF:
+                raise OverflowError("flowinfo must be 0-1048575.")
+        if n == 4:
+            scope = _index(address[3], "scope_id")
+            if not 0 <= scope <= 0xFFFFFFFF:
+                raise OverflowError("scope_id must be 0-4294967295.")
+        return host, port, scope
+
+    def _wait(self):
+        return -1.0 if self._timeout is None else self._timeout
+
+    # ---- the socket API ----
+    def bind(self, address):
+        self._s.bind(*self._addr(address))
+
+    def connect(self, address):
+        """Datagram: default destination.  Reliable: handshake with the
+        peer, then it is the default for send/recv's peer name; waits
+        for the handshake (BlockingIOError EINPROGRESS when non-blocking,
+        ConnectionRefusedError when nobody answers)."""
+        self._s.connect(*self._addr(address), self._wait())
+
+    def connect_ex(self, address):
+        try:
+            self.connect(address)
+        except OSError as e:
+            if e.errno is None:
+                raise
+            return e.errno
+        return 0
+
+    def sendto(self, data, flags_or_addr, addr=None):
+        if addr is None:
+            flags, addr = 0, flags_or_addr
+        else:
+            flags = _index(flags_or_addr, "flags")
+        timeout = self._flags_wait(flags)
+        return self._s.sendto(data, *self._addr(addr), timeout)
+
+    def send(self, data, flags=0):
+        return self._s.sendto(data, None, 0, 0, self._flags_wait(_index(flags, "flags")))
+
+    def sendall(self, data, flags=0):
+        """One message, as send (messages are never split)."""
+        self.send(data, flags)
+
+    def recvfrom(self, bufsize, flags=0):
+        """(data, address).  A message longer than bufsize is cut to it and
+        the rest discarded, as SOCK_SEQPACKET and SOCK_DGRAM do."""
+        bufsize = _index(bufsize, "bufsize")
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recvfrom")
+        return self._s.recvfrom(bufsize, self._flags_wait(_index(flags, "flags")))
+
+    def recv(self, bufsize, flags=0):
+        bufsize = _index(bufsize, "bufsize")
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        return self._s.recvfrom(bufsize, self._flags_wait(_index(flags, "flags")))[0]
+
+    def recv_into(self, buffer, nbytes=0, flags=0):
+        data = self.recv(nbytes or len(buffer), flags)
+        memoryview(buffer)[:len(data)] = data
+        return len(data)
+
+    def recvfrom_into(self, buffer, nbytes=0, flags=0):
+        data, addr = self.recvfrom(nbytes or len(buffer), flags)
+        memoryview(buffer)[:len(data)] = data
+        return len(data), addr
+
+    def _flags_wait(self, flags):
+        if flags & ~MSG_DONTWAIT:
+            raise ValueError("udpkit supports only MSG_DONTWAIT in flags")
+        return 0.0 if flags & MSG_DONTWAIT else self._wait()
+
+    def flush(self, timeout=None):
+        """Waits until every message sent was acknowledged by its peer
+        (reliable), or until the loss simulator holds nothing (datagram).
+        TimeoutError when timeout (seconds, None: the socket's timeout,
+        or no limit) passes first; ConnectionAbortedError or
+        ConnectionRefusedError when messages were lost since the last
+        flush because a peer went silent or never answered."""
+        t = _seconds(timeout, "timeout")
+        if t is None:
+            t = self._wait()
+        self._s.flush(t)
+
+    def settimeout(self, value):
+        self._timeout = _seconds(value, "Timeout")
+
+    def gettimeout(self):
+        return self._timeout
+
+    def setblocking(self, flag):
+        self._timeout = None if flag else 0.0
+
+    def getblocking(self):
+        return self._timeout != 0.0
+
+    def getsockname(self):
+        return self._s.getsockname()
+
+    def getpeername(self):
+        return self._s.getpeername()
+
+    def fileno(self):
+        return self._s.fileno()
+
+    def close(self):
+        self._s.close()
+
+    @property
+    def closed(self):
+        return self._s.closed
+
+    def stats(self):
+        """Counters: messages, sessions, packets, retransmissions, the loss
+        simulator's and the sealer's, as a dict of ints."""
+        return self._s.stats()

@@ -1,0 +1,111 @@
+/* uk.h - the engine under the Python module: one udpkit "socket" of a kind
+ * (plain datagrams, or the reliable core in RDM / SEQPACKET mode) with its
+ * UDP socket, driver, peer table and queue of received messages.
+ *
+ * Plain C, no Python: _udpkit.c calls every uk_* function with the GIL
+ * released.  Each struct uk has a mutex; every uk_* function takes it, so
+ * several threads may share one socket.  Only one thread at a time waits
+ * in poll() on the UDP descriptor (the "poller"); the others wait on a
+ * condition variable and are woken whenever the state changes.
+ *
+ * Timeouts (seconds): < 0 waits without limit, 0 never waits (returns
+ * UDP_EAGAIN when it would have to), > 0 waits at most that long
+ * (then UK_ETIMEDOUT). */
+#ifndef UK_H
+#define UK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "udp_addr.h"
+#include "udp_err.h"
+
+/* Codes of the module's own, below udpkit's ranges. */
+enum {
+	UK_ETIMEDOUT = -1000, /* the call's timeout passed */
+	UK_ECLOSED = -1001,   /* the socket is closed */
+	UK_EDEAD = -1002,     /* a peer went silent: messages were not acknowledged */
+	UK_EREFUSED = -1003,  /* no answer to the handshake */
+	UK_ENOTCONN = -1004,  /* no peer: send() or getpeername() unconnected */
+	UK_EISCONN = -1005,   /* bind() after the socket has its address */
+};
+
+enum { UK_DGRAM = 0, UK_RDM = 1, UK_SEQPACKET = 2 };
+
+struct uk_opts {
+	int family, kind;          /* AF_INET/AF_INET6/AF_UNIX, UK_* */
+	const uint8_t *key;        /* 32 raw bytes, or NULL */
+	const char *key_path;      /* key file, or NULL */
+	const char *pass;          /* passphrase (passlen bytes), or NULL */
+	size_t passlen;
+	const char *group;         /* passphrase group (NULL: "udpkit") */
+	const char *netsim, *netsim_in; /* tc-netem words, or NULL */
+	double session_timeout;    /* silent peer is dead after (s); <= 0: 10 */
+	double linger;             /* close(): bounded graceful close (s) */
+};
+
+struct uk;
+
+/* On failure returns a code and writes a line in err. */
+int uk_new(struct uk **out, const struct uk_opts *o, char *err, size_t errlen);
+/* Frees everything (close first for a graceful end).  No other thread may
+ * be inside a uk_* call. */
+void uk_free(struct uk *u);
+
+/* Largest message send/sendto accept. */
+size_t uk_max_msg(const struct uk *u);
+int uk_family(const struct uk *u);
+
+int uk_bind(struct uk *u, const struct udp_addr *a);
+int uk_connect(struct uk *u, const struct udp_addr *a, double timeout);
+/* to NULL: the connected peer.  Returns 0 once the message is queued
+ * (reliable) or sent (datagram). */
+int uk_sendto(struct uk *u, const void *buf, size_t len,
+	      const struct udp_addr *to, double timeout);
+
+/* A received message; data is malloc'd (free it with uk_msg_free). */
+struct uk_msg {
+	void *data;
+	size_t len;
+	int rel;   /* data is a core buffer */
+	struct udp_addr from;
+};
+/* cap: room the caller will use (a datagram is read into that much). */
+int uk_recvfrom(struct uk *u, struct uk_msg *m, size_t cap, double timeout);
+void uk_msg_free(struct uk_msg *m);
+
+/* Waits until everything sent was acknowledged (reliable) or left the
+ * loss simulator (datagram).  UK_EDEAD when messages were lost since the
+ * last flush (a peer died); *lost then says how many. */
+int uk_flush(struct uk *u, double timeout, uint64_t *lost);
+/* Flush, graceful close of every session, all within linger; then the
+ * descriptors are closed.  Idempotent. */
+int uk_close(struct uk *u);
+
+/* The descriptor that is readable when a call may make progress: see
+ * the module documentation (an epoll set made on first use). */
+int uk_fileno(struct uk *u);
+int uk_sockname(struct uk *u, struct udp_addr *a);
+int uk_peername(struct uk *u, struct udp_addr *a);
+int uk_is_closed(struct uk *u);
+
+/* Counters as name/value pairs; returns how many were written (<= cap). */
+struct uk_stat { const char *name; uint64_t value; };
+size_t uk_stats(struct uk *u, struct uk_stat *out, size_t cap);
+
+/* Words for any code (the module's own and udpkit's). */
+const char *uk_strerror(int code);
+
+/* uk_attach.c: the library's seams for sealing and loss simulation, kept
+ * in one place (their names change at a merge). */
+struct udp_sock;
+int uk_attach_seal(struct udp_sock *s, const struct uk_opts *o, char *err, size_t errlen);
+int uk_attach_netsim(struct udp_sock *s, const struct uk_opts *o, char *err, size_t errlen);
+void uk_attach_counters(const struct udp_sock *s, struct uk_stat *out, size_t *n, size_t cap);
+int uk_sealed(const struct udp_sock *s);
+/* 1 when the outgoing loss simulator holds nothing (or there is none). */
+int uk_attach_out_idle(const struct udp_sock *s);
+/* 1 when an outgoing loss simulator (that changes something) is attached. */
+int uk_attach_has_out(const struct udp_sock *s);
+
+#endif
