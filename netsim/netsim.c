@@ -17,6 +17,7 @@
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_trace.h"
 #include "netsim_rng.h"
 
 enum { RNG_LOSS, RNG_DUP, RNG_CORRUPT, RNG_REORDER, RNG_DELAY, RNG_STREAMS };
@@ -47,6 +48,8 @@ struct netsim {
 	double last_z;        /* previous jitter deviate, for its correlation */
 	int have_z;
 	uint64_t last_departure_ns; /* rate: when the link is free again */
+	struct netsim_trace *trace; /* rate trace: the opportunities, and */
+	struct netsim_trace_cursor tcur; /* where the link is in them */
 	uint64_t seq;
 
 	struct slot *slots;   /* grows up to cfg.limit, never shrinks */
@@ -344,6 +347,12 @@ static int enqueue(struct netsim *ns, uint64_t now, const void *pkt, size_t len,
 				due = ns->last_departure_ns;
 			due = sat_add(due, serialise_ns(c, len));
 			ns->last_departure_ns = due;
+		} else if (ns->trace) {
+			/* one packet at a time too, each when the trace has room */
+			if (due < ns->last_departure_ns)
+				due = ns->last_departure_ns;
+			due = netsim_trace_depart(ns->trace, &ns->tcur, due, len);
+			ns->last_departure_ns = due;
 		}
 		s->due_ns = due;
 		if (ns->gap_count < UINT32_MAX)
@@ -375,6 +384,8 @@ static int config_ok(const struct netsim_config *c)
 	if (c->delay_ns > 4294967295000ull || c->jitter_ns > 4294967295000ull)
 		return 0;
 	if (c->rate_bps > 1000000000000000ull || c->gap < 1 || c->mtu > NETSIM_MAX_PKT)
+		return 0;
+	if (!memchr(c->rate_trace, '\0', sizeof c->rate_trace) || (c->rate_trace[0] && c->rate_bps))
 		return 0;
 	const double p[] = {c->delay_corr, c->loss[0], c->loss[1], c->loss[2], c->loss[3],
 			    c->loss[4], c->corrupt, c->corrupt_corr, c->duplicate,
@@ -418,7 +429,14 @@ int netsim_new_config(struct netsim **out, const struct netsim_config *cfg)
 		       (c.loss_model == NETSIM_LOSS_RANDOM && c.loss[0] == 0.0);
 	ns->passthrough = loss_off && c.delay_ns == 0 && c.jitter_ns == 0 &&
 			  c.duplicate == 0.0 && c.corrupt == 0.0 && c.rate_bps == 0 &&
-			  c.mtu == 0 && !(c.given & NETSIM_GIVEN_REORDER);
+			  !c.rate_trace[0] && c.mtu == 0 && !(c.given & NETSIM_GIVEN_REORDER);
+	if (c.rate_trace[0]) {
+		int rc = netsim_trace_load(&ns->trace, c.rate_trace, NULL, 0);
+		if (rc < 0) {
+			free(ns);
+			return rc;
+		}
+	}
 	restart_random(ns);
 	*out = ns;
 	return 0;
@@ -445,6 +463,7 @@ void netsim_free(struct netsim *ns)
 	free(ns->slots);
 	free(ns->heap);
 	free(ns->freel);
+	netsim_trace_free(ns->trace);
 	free(ns);
 }
 

@@ -33,8 +33,10 @@ struct netsim;
 #define NETSIM_LIMIT_DEFAULT 1000u  /* as netem */
 #define NETSIM_LIMIT_MAX 1000000u
 #define NETSIM_SEED_DEFAULT 0x6e6574656d2e7564ull /* "netem.ud" */
+/* Longest `rate trace FILE` path. */
+#define NETSIM_TRACE_PATH_MAX 256
 /* Room for any netsim_describe() output, including the NUL. */
-#define NETSIM_DESCRIBE_MAX 512
+#define NETSIM_DESCRIBE_MAX (512 + NETSIM_TRACE_PATH_MAX)
 
 enum netsim_loss_model {
 	NETSIM_LOSS_NONE = 0,
@@ -90,6 +92,9 @@ struct netsim_config {
 	int32_t rate_overhead;        /* bytes added to every packet (may be < 0) */
 	uint32_t rate_cell;           /* cell size in bytes, 0 = no cells */
 	int32_t rate_cell_overhead;   /* bytes added to every cell */
+	/* `rate trace FILE` (rate_bps 0): the file's path, loaded by
+	 * netsim_new_config(); "" = no trace (netsim_trace.h) */
+	char rate_trace[NETSIM_TRACE_PATH_MAX];
 	uint32_t mtu;                 /* largest datagram passed (bytes), 0 = any */
 	uint64_t seed;
 };
@@ -133,7 +138,8 @@ int netsim_config_describe(const struct netsim_config *cfg,
 int netsim_new(struct netsim **out, const char *spec,
 		   char *err, size_t errlen);
 /* From a config (e.g. one built in code).  UDP_EINVAL if it is out of
- * range; the config is copied. */
+ * range; the config is copied.  A `rate trace` file is read here (its
+ * errors: UDP_ESYS with errno, UDP_ENETSIM_VALUE). */
 int netsim_new_config(struct netsim **out,
 			  const struct netsim_config *cfg);
 void netsim_free(struct netsim *ns); /* NULL is a no-op */
