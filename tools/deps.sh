@@ -31,6 +31,8 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 
 # --- end of fuzz block
 # --- make bench: ENet's reliable channel is the comparison (tests/helpers/enet_bench.c).
 have_pkg libenet || [ -f /usr/include/enet/enet.h ] || need="$need libenet-dev"
+# ... and SRT's file mode (tests/helpers/srt_bench.c).
+have_pkg srt || [ -f /usr/include/srt/srt.h ] || need="$need libsrt-openssl-dev"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing:$need (run as root, or: apt-get install$need)" >&2
