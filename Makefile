@@ -155,7 +155,7 @@ $(BUILD)/pic/%.o: %.c
 # udpnetsim's LD_PRELOAD library (tools/preload/, docs/man/udpnetsim.1): its
 # own sources and the netsim model compiled -fPIC into one .so, symbols
 # hidden but the wrapped libc calls.
-PRELOAD_SRC := $(sort $(wildcard tools/preload/*.c)) netsim/netsim.c netsim/netsim_parse.c netsim/netsim_rng.c netsim/netsim_trace.c
+PRELOAD_SRC := $(sort $(wildcard tools/preload/*.c)) netsim/netsim.c netsim/netsim_parse.c netsim/netsim_rng.c netsim/netsim_trace.c netsim/netsim_err.c
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/pic/%.o)
 PRELOAD_SO  := $(BUILD)/lib/libudpkit-netsim-preload.so
 all: $(PRELOAD_SO)

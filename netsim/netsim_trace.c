@@ -1,27 +1,13 @@
 /* netsim_trace.c - mahimahi delivery traces: loading and replaying. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "netsim_trace.h"
+#include "netsim_int.h"
 #include "udp_err.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* One line: digits, then only blanks.  -1 when it is something else. */
 static int64_t parse_line(const char *s)
@@ -45,12 +31,12 @@ int netsim_trace_load(struct netsim_trace **out, const char *path, char *err, si
 	*out = NULL;
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return fail(err, errlen, UDP_ESYS, "cannot open '%s': %s", path, strerror(errno));
+		return netsim_errf(err, errlen, UDP_ESYS, "cannot open '%s': %s", path, strerror(errno));
 	/* a FIFO or a device could block or never end */
 	struct stat st;
 	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
 		fclose(f);
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "'%s' is not a regular file", path);
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "'%s' is not a regular file", path);
 	}
 	struct netsim_trace *t = calloc(1, sizeof *t);
 	size_t cap = 0, line = 0;
@@ -60,7 +46,7 @@ int netsim_trace_load(struct netsim_trace **out, const char *path, char *err, si
 		line++;
 		size_t n = strlen(buf);
 		if (n == sizeof buf - 1 && buf[n - 1] != '\n') {
-			rc = fail(err, errlen, UDP_ENETSIM_VALUE, "'%s' line %zu: too long", path, line);
+			rc = netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "'%s' line %zu: too long", path, line);
 			break;
 		}
 		if (buf[0] == '\n' || (buf[0] == '\r' && buf[1] == '\n'))
@@ -68,14 +54,14 @@ int netsim_trace_load(struct netsim_trace **out, const char *path, char *err, si
 		int64_t v = parse_line(buf);
 		if (v < 0) {
 			buf[strcspn(buf, "\r\n")] = '\0';
-			rc = fail(err, errlen, UDP_ENETSIM_VALUE,
+			rc = netsim_errf(err, errlen, UDP_ENETSIM_VALUE,
 				  "'%s' line %zu: '%.20s' is not a millisecond count", path, line, buf);
 		} else if (t->n && (uint32_t)v < t->ms[t->n - 1]) {
-			rc = fail(err, errlen, UDP_ENETSIM_VALUE,
+			rc = netsim_errf(err, errlen, UDP_ENETSIM_VALUE,
 				  "'%s' line %zu: %lld is earlier than the line before", path, line,
 				  (long long)v);
 		} else if (t->n == NETSIM_TRACE_MAX_LINES) {
-			rc = fail(err, errlen, UDP_ENETSIM_VALUE, "'%s': more than %u lines", path,
+			rc = netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "'%s': more than %u lines", path,
 				  NETSIM_TRACE_MAX_LINES);
 		} else {
 			if (t->n == cap) {
@@ -92,10 +78,10 @@ int netsim_trace_load(struct netsim_trace **out, const char *path, char *err, si
 		}
 	}
 	if (rc == 0 && ferror(f))
-		rc = fail(err, errlen, UDP_ESYS, "cannot read '%s': %s", path, strerror(errno));
+		rc = netsim_errf(err, errlen, UDP_ESYS, "cannot read '%s': %s", path, strerror(errno));
 	fclose(f);
 	if (rc == 0 && (!t->n || t->ms[t->n - 1] == 0))
-		rc = fail(err, errlen, UDP_ENETSIM_VALUE, "'%s': a trace must span at least 1 ms"
+		rc = netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "'%s': a trace must span at least 1 ms"
 			  " (its last line is the period)", path);
 	if (rc < 0) {
 		netsim_trace_free(t);
