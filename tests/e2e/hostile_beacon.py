@@ -51,7 +51,7 @@ KINDS = ["random", "oversized", "truncated", "badver", "wrongtype", "short", "pa
 MARK = b"HOSTILE"
 
 
-def chat_pkt(typ, pid, port, nick, text=b"", ver=1):
+def chat_pkt(typ, pid, port, nick, text=b"", ver=2):
     n = nick.encode()
     return (struct.pack(">IBBQHB", MAGIC, ver, typ, pid, port, len(n)) + n +
             struct.pack(">H", len(text)) + text)
