@@ -34,6 +34,29 @@ void chat_send_beacon(struct chat_group *g, uint8_t type, uint64_t now)
 			rel_send(g->cfg.core, g->s[i].rel, buf, (size_t)len, REL_DGRAM, now, NULL);
 }
 
+/* Rate: under loss, a new peer is met one beacon (and, for the gated
+ * HELLO, one beacon's credit) after the last one lost, so while peers come
+ * and go beacons go out at beacon_us / CHAT_BEACON_FAST_DIV, and the gap
+ * doubles after each one back to beacon_us when nothing new is heard.  A
+ * stream of forged beacons keeps us at the fast rate at worst, to the
+ * group (not to the forger). */
+void chat_beacon_hurry(struct chat_group *g, uint64_t now)
+{
+	uint64_t fast = g->cfg.beacon_us / CHAT_BEACON_FAST_DIV;
+	if (g->beacon_gap <= fast)
+		return;
+	g->beacon_gap = fast;
+	if (g->next_beacon > now + fast)
+		g->next_beacon = now + fast;
+}
+
+uint64_t chat_beacon_next_gap(struct chat_group *g)
+{
+	uint64_t gap = g->beacon_gap ? g->beacon_gap : g->cfg.beacon_us;
+	g->beacon_gap = gap * 2 < g->cfg.beacon_us ? gap * 2 : g->cfg.beacon_us;
+	return gap;
+}
+
 /* A multicast route of scope link on lo (a test namespace) makes the
  * kernel send beacons from 0.0.0.0 or ::.  Such a sender is on this host,
  * and its sessions answer from loopback, so that is where to connect. */
@@ -92,6 +115,8 @@ static void chat_on_beacon(struct chat_group *g, const struct udp_msg *m, uint64
 	}
 	/* A new peer.  Only the smaller id connects, so two peers that hear
 	 * each other's beacons open one session, not two. */
+	if (!g->quitting)
+		chat_beacon_hurry(g, now); /* it may need our beacon to meet us */
 	if (g->quitting || p.id < g->cfg.id || chat_sess_by_id(g, p.id) ||
 	    chat_sess_by_addr(g, &a)) {
 		bst->wait++;

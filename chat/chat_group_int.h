@@ -5,12 +5,15 @@
  * chat_input.c   what sessions deliver: HELLO, lines, peer lists, core events
  * chat_beacon.c  beacons out and in
  * chat_gate.c    the output gate for sessions that beacons started
+ * chat_catchup.c lines said before a peer was met, and /history
+ * chat_log.c     the sent-line log and the seen table (chat_log.h)
  *
  * Not for tools/: only chat_group.h is the interface. */
 #ifndef CHAT_GROUP_INT_H
 #define CHAT_GROUP_INT_H
 
 #include "chat_group.h"
+#include "chat_log.h"
 
 /* One reliable session; id is 0 until the peer's HELLO names it. */
 struct chat_sess {
@@ -21,6 +24,8 @@ struct chat_sess {
 	int explicit_idx;  /* index + 1 in the added peers, 0 if none */
 	int closing;       /* we closed it (quitting, or a duplicate) */
 	uint64_t opened;   /* HELLO is due within gone_us of this */
+	uint64_t peer_start;  /* its HELLO: when it started (wall clock, us) */
+	uint64_t history_ok;  /* we answer its next HISTORY from then on */
 	struct udp_addr addr;
 	/* Started by a beacon, which anyone can forge with any source address:
 	 * until the peer answers (a packet of this session arrives), what is
@@ -38,6 +43,13 @@ struct chat_group {
 	struct chat_sess s[CHAT_GROUP_MAX_SESS];
 	int quitting;
 	uint64_t next_beacon;
+	uint64_t beacon_gap;  /* now: fast while the roster changes, then doubles */
+	int64_t wall_off;     /* wall clock = now + wall_off (never steps back) */
+	uint64_t start;       /* when we started, wall clock */
+	uint64_t next_seq;    /* our next line counter */
+	uint64_t history_ok;  /* our next HISTORY request from then on */
+	struct chat_log *log;
+	struct chat_seen *seen;
 	struct udp_addr peer_addr[CHAT_GROUP_MAX_PEERS];
 	uint64_t peer_retry[CHAT_GROUP_MAX_PEERS];
 	int npeers;
@@ -66,6 +78,10 @@ int chat_encode(const struct chat_group *g, uint8_t type, const void *text, size
 		uint8_t *buf, size_t cap);
 int chat_sess_send(struct chat_group *g, struct chat_sess *s, uint8_t type,
 		   const void *text, size_t n, enum rel_mode mode, uint64_t now);
+/* A packet with its per-type fields (p: type, seq, ts, flags, count, text);
+ * id, port and nick are ours. */
+int chat_sess_send_pkt(struct chat_group *g, struct chat_sess *s, struct chat_pkt *p,
+		       uint64_t now);
 void chat_sess_close(struct chat_group *g, struct chat_sess *s, uint64_t now);
 /* Starts a session (its HELLO is queued); NULL when none could be made. */
 struct chat_sess *chat_connect_to(struct chat_group *g, const struct udp_addr *a,
@@ -76,6 +92,22 @@ void chat_rel_events(struct chat_group *g, uint64_t now);
 
 /* chat_beacon.c */
 void chat_send_beacon(struct chat_group *g, uint8_t type, uint64_t now);
+/* The roster is changing: beacons at the fast rate again (then backing off). */
+void chat_beacon_hurry(struct chat_group *g, uint64_t now);
+/* The gap after the beacon sent now (doubling up to beacon_us). */
+uint64_t chat_beacon_next_gap(struct chat_group *g);
+
+/* chat_catchup.c */
+uint64_t chat_wall(const struct chat_group *g, uint64_t now);
+/* Session s has just been named by its HELLO: what we said since its
+ * peer started, before anything new. */
+void chat_catchup(struct chat_group *g, struct chat_sess *s, uint64_t now);
+/* A HISTORY from s: our last lines from before it started (rate-limited). */
+void chat_on_history(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
+		     uint64_t now);
+/* A line from s, shown unless it was shown already. */
+void chat_on_line(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
+		  const char *nick, uint64_t now);
 
 /* chat_gate.c */
 /* A session slot is given up: a gated one still in its handshake stays

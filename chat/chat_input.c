@@ -21,6 +21,7 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 		chat_sess_close(g, s, now);
 		return;
 	}
+	s->peer_start = p->start;
 	struct chat_peer_info info;
 	if (chat_roster_get(g->roster, p->id, &info) == 0) {
 		struct chat_sess *old = chat_sess_by_rel(g, info.tag);
@@ -41,10 +42,13 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 			chat_sess_close(g, drop, now);
 			keep->id = p->id;
 			chat_roster_set_tag(g->roster, p->id, keep->rel);
+			if (keep == s) /* the receiver drops what drop carried too */
+				chat_catchup(g, s, now);
 			return;
 		}
 		s->id = p->id;
 		chat_roster_set_tag(g->roster, p->id, s->rel);
+		chat_catchup(g, s, now);
 		return;
 	}
 	s->id = p->id;
@@ -53,7 +57,9 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 		return;
 	}
 	chat_presence(g, CHAT_GROUP_JOIN, p->id, p->nick, &s->addr, NULL);
+	chat_beacon_hurry(g, now);
 	chat_send_peer_lists(g, s, now);
+	chat_catchup(g, s, now);
 }
 
 static int chat_is_loopback(const struct udp_addr *a)
@@ -126,18 +132,6 @@ static void chat_peer_left(struct chat_group *g, struct chat_sess *s,
 	chat_roster_remove(g->roster, s->id);
 }
 
-static void chat_on_line(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
-			 const char *nick)
-{
-	char name[CHAT_NAME_MAX];
-	chat_group_name(g, s->id, nick, name, sizeof name);
-	struct chat_group_event ev = { .type = CHAT_GROUP_LINE, .id = s->id, .name = name,
-				       .line_type = p->type, .text = p->text,
-				       .text_len = p->text_len };
-	g->st.received++;
-	chat_emit(g, &ev);
-}
-
 static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 			    const struct rel_event *ev, uint64_t now)
 {
@@ -172,7 +166,10 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 	case CHAT_MSG:
 	case CHAT_ME:
 	case CHAT_PRIV:
-		chat_on_line(g, s, &p, info.nick);
+		chat_on_line(g, s, &p, info.nick, now);
+		break;
+	case CHAT_HISTORY:
+		chat_on_history(g, s, &p, now);
 		break;
 	case CHAT_NICK: {
 		if (strcmp(p.nick, info.nick) == 0)

@@ -51,9 +51,10 @@ KINDS = ["random", "oversized", "truncated", "badver", "wrongtype", "short", "pa
 MARK = b"HOSTILE"
 
 
-def chat_pkt(typ, pid, port, nick, text=b"", ver=1):
+def chat_pkt(typ, pid, port, nick, text=b"", ver=2, ext=b""):
+    """ext: the per-type fields of version 2 (a line's seq, ts, flags)"""
     n = nick.encode()
-    return (struct.pack(">IBBQHB", MAGIC, ver, typ, pid, port, len(n)) + n +
+    return (struct.pack(">IBBQHB", MAGIC, ver, typ, pid, port, len(n)) + n + ext +
             struct.pack(">H", len(text)) + text)
 
 
@@ -138,7 +139,8 @@ def burst(a):
         elif kind == "badver":
             d = chat_pkt(1, fid, vport, "HOSTILE", bytes(64), ver=9)
         elif kind == "wrongtype":
-            d = chat_pkt(4, fid, vport, "HOSTILE", b"HOSTILE message %d" % sent)
+            d = chat_pkt(4, fid, vport, "HOSTILE", b"HOSTILE message %d" % sent,
+                         ext=struct.pack(">QQB", sent + 1, 0, 0))
         elif kind == "short":
             d = chat_pkt(1, fid, vic.ports[rng.randrange(npad, len(vic.ports))],
                          "H" * rng.randint(1, 21))
