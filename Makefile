@@ -272,5 +272,9 @@ $(PIC_LIB): $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 fuzz-smoke::
 -include tests/fuzz/fuzz.mk
 
-.SECONDARY:
+# Objects made on the way to a program are kept (not deleted as
+# intermediates).  Not a bare .SECONDARY:, which marks every target
+# secondary, the -MP stubs of headers included: a header that was moved or
+# deleted then never forced a rebuild, leaving objects compiled against it.
+.PRECIOUS: $(BUILD)/%.o $(FUZZ_BUILD)/%.o
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
