@@ -84,6 +84,10 @@ pkg-config --libs --static udpkit | grep -q -- '-lsodium'
 check "pkg-config --libs --static udpkit adds libsodium" $? "$(pkg-config --libs --static udpkit)"
 
 hello=$top/examples/c/hello.c
+# The README shows this very program (from its first #include on).
+readme_c=$(awk '/^```c$/ { on = 1; next } on && /^```$/ { exit } on' "$top/README.md")
+[ -n "$readme_c" ] && [ "$readme_c" = "$(sed -n '/^#include <stdio.h>/,$p' "$hello")" ]
+check "README's library example is examples/c/hello.c" $? "they differ: copy hello.c into the README"
 # run_hello NAME BINARY: runs it over 127.0.0.1 (the installed library
 # found through LD_LIBRARY_PATH, as ldconfig would find it in PREFIX)
 run_hello() {
