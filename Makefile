@@ -145,9 +145,9 @@ $(BUILD)/udpkit.pc: FORCE
 	  'Requires.private: libsodium' 'Cflags: -I$${includedir}' \
 	  'Libs: -L$${libdir} -ludpkit' 'Libs.private: -lm' > $@
 
-# ldconfig only when installing for real as root (a system prefix needs
-# its cache refreshed for the new soname); never for a DESTDIR staging
-# install or an unprivileged PREFIX.
+# ldconfig only when installing for real, as root, into a prefix the
+# loader's cache covers (a new soname there is found only after it);
+# never for a DESTDIR staging install or any other PREFIX.
 install: all $(BUILD)/udpkit.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include/udpkit $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -162,7 +162,7 @@ install: all $(BUILD)/udpkit.pc
 	install -m 0644 $(BUILD)/udpkit.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	$(if $(MANPAGES),install -m 0644 $(MANPAGES) $(DESTDIR)$(PREFIX)/share/man/man1/)
 	$(if $(MANPAGES3),install -m 0644 $(MANPAGES3) $(DESTDIR)$(PREFIX)/share/man/man3/)
-	$(if $(DESTDIR),,@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi)
+	$(if $(DESTDIR),,$(if $(filter /usr /usr/local,$(PREFIX)),@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi))
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS))) \

@@ -55,6 +55,20 @@ refs() {
 # undefined_names OBJECT: what it needs from elsewhere
 undefined_names() { nm -u "$1" | awk '{print $NF}' | sort -u; }
 
+# A function or object a public header declares without UDPKIT_API would
+# be hidden in libudpkit.so (and missing from the lists below): every
+# declaration at file scope must carry it.
+unmarked() { # headers... -> "file:line: text" of declarations without UDPKIT_API
+	awk '/^[A-Za-z_][A-Za-z0-9_ *]*[A-Za-z0-9_*][[:space:]]*\(/ || /^extern[[:space:]]/ {
+		if ($0 !~ /UDPKIT_API/ && $0 !~ /^(typedef|static|extern "C")/) print FILENAME ":" FNR ": " $0
+	}' "$@"
+}
+bad=$(unmarked include/udpkit/*.h | head -5)
+check "headers: every public declaration carries UDPKIT_API" "$([ -z "$bad" ]; echo $?)" "$bad"
+printf 'int rel_probe_unmarked(void);\nextern int rel_probe_var;\n' >"$tmp/unmarked.h"
+[ "$(unmarked "$tmp/unmarked.h" | wc -l)" = 2 ]
+check "headers: the UDPKIT_API check sees an unmarked declaration" $?
+
 mapfile -t names < <(public_names include/udpkit)
 [ "${#names[@]}" -gt 50 ]
 check "headers: the public headers declare ${#names[@]} UDPKIT_API names" $? "too few: the parser lost them"
