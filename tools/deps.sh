@@ -20,6 +20,8 @@ command -v timeout >/dev/null 2>&1 || need="$need coreutils"
 command -v valgrind >/dev/null 2>&1 || need="$need valgrind" # tests/e2e/leaks.sh
 command -v tmux >/dev/null 2>&1 || need="$need tmux" # udpchat terminal test
 command -v tshark >/dev/null 2>&1 || need="$need tshark" # tests/e2e/wireshark.sh
+command -v abidiff >/dev/null 2>&1 || need="$need abigail-tools" # tests/e2e/abi.sh, make abi-update
+command -v g++ >/dev/null 2>&1 || need="$need g++" # tests/e2e/headers.sh, install.sh: the headers as C++
 # --- fuzz-smoke (tests/fuzz/fuzz.mk): clang and its libFuzzer runtime.
 # Debian puts the runtime in libclang-rt-N-dev, only a Recommends of clang
 # (so not installed by --no-install-recommends); libclang-rt-dev is the

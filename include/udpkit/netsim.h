@@ -24,6 +24,11 @@
 #include <stdint.h>
 
 #include "udp_addr.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct netsim;
 
@@ -117,32 +122,32 @@ struct netsim_counters {
 };
 
 /* A config that impairs nothing: limit 1000, default seed. */
-void netsim_config_default(struct netsim_config *cfg);
+UDPKIT_API void netsim_config_default(struct netsim_config *cfg);
 
 /* Parses a spec (NULL or "" or blanks: no impairment) into *cfg.  On error
  * returns a UDP_ENETSIM_* code and writes one line naming the word and the
  * reason into err (if err != NULL and errlen > 0), e.g.
  *   loss: '150%' is not a percentage between 0 and 100
  *   unknown word 'lose' */
-int netsim_parse(struct netsim_config *cfg, const char *spec,
+UDPKIT_API int netsim_parse(struct netsim_config *cfg, const char *spec,
 		     char *err, size_t errlen);
 
 /* Writes the normalized spec of cfg (canonical word order and units; it
  * parses back to the same config) and returns its length, or
  * UDP_ENOSPACE if cap is too small (NETSIM_DESCRIBE_MAX always fits). */
-int netsim_config_describe(const struct netsim_config *cfg,
+UDPKIT_API int netsim_config_describe(const struct netsim_config *cfg,
 			       char *buf, size_t cap);
 
 /* Parses spec and makes a simulator: netsim_parse() + _new_config().
  * Returns 0, a UDP_ENETSIM_* code (with err filled), or UDP_ENOMEM. */
-int netsim_new(struct netsim **out, const char *spec,
+UDPKIT_API int netsim_new(struct netsim **out, const char *spec,
 		   char *err, size_t errlen);
 /* From a config (e.g. one built in code).  UDP_EINVAL if it is out of
  * range; the config is copied.  A `rate trace` file is read here (its
  * errors: UDP_ESYS with errno, UDP_ENETSIM_VALUE). */
-int netsim_new_config(struct netsim **out,
+UDPKIT_API int netsim_new_config(struct netsim **out,
 			  const struct netsim_config *cfg);
-void netsim_free(struct netsim *ns); /* NULL is a no-op */
+UDPKIT_API void netsim_free(struct netsim *ns); /* NULL is a no-op */
 
 /* Offers one datagram at time now_us.  addr (may be NULL) travels with it
  * and comes back from pop().  Returns 0 when the datagram was taken or
@@ -150,37 +155,41 @@ void netsim_free(struct netsim *ns); /* NULL is a no-op */
  * UDP_ENETSIM_FULL when `limit` datagrams were already queued (it, or its
  * duplicate, was dropped and counted in queue_drops); UDP_ETOOBIG above
  * NETSIM_MAX_PKT; UDP_ENOMEM.  now_us must not go backwards. */
-int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt,
+UDPKIT_API int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt,
 		    size_t len, const struct udp_addr *addr);
 
 /* Takes the earliest datagram due at or before now_us.  Returns 1 with the
  * datagram copied to buf, its length in *len and its address in *addr (if
  * addr != NULL); 0 if nothing is due; UDP_ENOSPACE if cap is too small
  * (then *len is the size needed and the datagram stays queued). */
-int netsim_pop(struct netsim *ns, uint64_t now_us, void *buf,
+UDPKIT_API int netsim_pop(struct netsim *ns, uint64_t now_us, void *buf,
 		   size_t cap, size_t *len, struct udp_addr *addr);
 
 /* When the earliest queued datagram is due (microseconds, rounded up), or
  * UINT64_MAX if the queue is empty: the timeout for the next poll(). */
-uint64_t netsim_next_due(const struct netsim *ns);
+UDPKIT_API uint64_t netsim_next_due(const struct netsim *ns);
 
-void netsim_counters(const struct netsim *ns,
+UDPKIT_API void netsim_counters(const struct netsim *ns,
 			 struct netsim_counters *out);
 
 /* 1 if the spec changes nothing (no loss, delay, reorder, duplicate,
  * corrupt, rate or mtu): a tool may then skip the simulator entirely. */
-int netsim_is_passthrough(const struct netsim *ns);
+UDPKIT_API int netsim_is_passthrough(const struct netsim *ns);
 
 /* 1 if the spec said `seed N`.  A tool that wants a fresh random run when
  * it did not calls netsim_reseed() and prints netsim_seed(), so the
  * run can be repeated with `seed N`. */
-int netsim_has_seed(const struct netsim *ns);
-uint64_t netsim_seed(const struct netsim *ns);
+UDPKIT_API int netsim_has_seed(const struct netsim *ns);
+UDPKIT_API uint64_t netsim_seed(const struct netsim *ns);
 /* Restarts every random choice (and the loss model's state) from seed, and
  * marks the seed as given so describe() shows it.  Queued datagrams stay. */
-void netsim_reseed(struct netsim *ns, uint64_t seed);
+UDPKIT_API void netsim_reseed(struct netsim *ns, uint64_t seed);
 
 /* The normalized spec (see netsim_config_describe()). */
-int netsim_describe(const struct netsim *ns, char *buf, size_t cap);
+UDPKIT_API int netsim_describe(const struct netsim *ns, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,12 @@
 #ifndef UDP_ERR_H
 #define UDP_ERR_H
 
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum udp_err {
 	UDP_OK = 0,
 	UDP_ESYS = -1,          /* system call failed: see errno */
@@ -104,6 +110,10 @@ enum udp_err {
 /* Words for any code of any module.  For UDP_ESYS it returns
  * strerror(errno), so call it before anything else can change errno.
  * Never returns NULL. */
-const char *udpkit_strerror(int code);
+UDPKIT_API const char *udpkit_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
