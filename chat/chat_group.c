@@ -117,6 +117,7 @@ void chat_group_tick(struct chat_group *g, uint64_t now)
 		return;
 	chat_send_beacon(g, CHAT_BEACON, now);
 	chat_retry_peers(g, now);
+	chat_pex_tick(g, now);
 	chat_reap_silent(g, now);
 	g->next_beacon = now + g->cfg.beacon_us;
 }
@@ -259,4 +260,5 @@ void chat_group_stats(const struct chat_group *g, struct chat_group_stats *out)
 {
 	*out = g->st;
 	out->gated = g->ngated;
+	out->gated_pex = g->npex;
 }

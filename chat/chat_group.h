@@ -27,6 +27,15 @@
 #define CHAT_GROUP_MAX_PEERS 32  /* addresses given with chat_group_add_peer */
 #define CHAT_MAX_GATED 16        /* sessions waiting for a beacon's address to answer */
 #define CHAT_CREDIT_MAX (4 * CHAT_BEACON_MIN)
+/* Peer lists (docs/CHAT.md, "Hostile peer lists"): sessions that lists
+ * started wait (unanswered) at most CHAT_PEX_MAX at once, an eighth of the
+ * slots, CHAT_PEX_PER_PEER of them from one sender's lists; one list acts
+ * on at most CHAT_PEX_PER_LIST entries; entries its sender cannot pay for
+ * yet wait in a queue of CHAT_PEX_QUEUE for at most gone_us. */
+#define CHAT_PEX_MAX 32
+#define CHAT_PEX_PER_PEER 8
+#define CHAT_PEX_PER_LIST 16
+#define CHAT_PEX_QUEUE 32
 
 struct chat_group;
 
@@ -95,6 +104,17 @@ struct chat_beacon_stats {
 	uint64_t drop_type;   /* a chat packet that is no beacon */
 	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
 	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait, or no slot */
+	uint64_t elsewhere;   /* a new peer that another member of ours answers */
+};
+
+/* What became of peer lists (PEERS) and their entries. */
+struct chat_pex_stats {
+	uint64_t lists, entries; /* received on verified sessions */
+	uint64_t skip;       /* known, ours, the larger id's turn, other family */
+	uint64_t connect;    /* a session started (gated: one HELLO until answered) */
+	uint64_t queued;     /* waiting for its sender's budget or a free place */
+	uint64_t drop_list;  /* beyond CHAT_PEX_PER_LIST new entries in one list */
+	uint64_t drop_busy;  /* queue full, expired, or its sender gone */
 };
 
 /* The gate on the data socket's output. */
@@ -107,7 +127,9 @@ struct chat_group_stats {
 	uint64_t sent, received, privates; /* lines */
 	struct chat_beacon_stats beacons;
 	struct chat_gate_stats gate;
+	struct chat_pex_stats pex;
 	int gated; /* sessions waiting behind the gate now */
+	int gated_pex; /* of them, started from peer lists */
 };
 
 /* Returns 0, UDP_EINVAL (missing core/driver/socket, id 0, bad nick,
