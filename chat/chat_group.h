@@ -162,7 +162,8 @@ void chat_group_say(struct chat_group *g, uint8_t type, const void *text, size_t
  * it has no session, or the core's error. */
 int chat_group_send_private(struct chat_group *g, uint64_t id, const void *text, size_t n,
 			    uint64_t now);
-/* A new nickname, told to every peer.  UDP_EINVAL when not valid. */
+/* A new nickname, told to every peer.  UDP_EINVAL when chat_nick_check
+ * refuses it. */
 int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now);
 /* Leaving: BYE in every session, a graceful close, a LEAVE beacon. */
 void chat_group_quit(struct chat_group *g, uint64_t now);
