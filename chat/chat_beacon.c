@@ -103,8 +103,11 @@ static void chat_on_beacon(struct chat_group *g, const struct udp_msg *m, uint64
 	struct udp_addr a = m->addr;
 	udp_addr_set_port(&a, p.port);
 	chat_unspecified_to_loopback(&a);
+	/* Only the id that the session expects pays: a stream of forged
+	 * beacons from one address with fresh ids must not credit every
+	 * member that answered one of them. */
 	struct chat_sess *s = gated_by_addr(g, &a);
-	if (s) { /* it beacons on while its HELLO waits: more credit */
+	if (s && s->expect == p.id) { /* it beacons on while its HELLO waits */
 		uint32_t cr = s->credit + (uint32_t)m->len;
 		s->credit = cr > CHAT_CREDIT_MAX ? CHAT_CREDIT_MAX : cr;
 		bst->credit++;

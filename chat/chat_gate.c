@@ -31,6 +31,7 @@ void chat_gate_forget(struct chat_group *g, uint32_t rel)
 	g->norphan--;
 	g->orphan[i] = g->orphan[g->norphan];
 	g->orphan_pex[i] = g->orphan_pex[g->norphan];
+	g->orphan_src[i] = g->orphan_src[g->norphan];
 	g->ngated--;
 }
 
@@ -41,6 +42,7 @@ void chat_gate_release(struct chat_group *g, struct chat_sess *s, int handshake)
 	s->gated = 0;
 	if (handshake && g->norphan < CHAT_GROUP_MAX_SESS) {
 		g->orphan_pex[g->norphan] = (uint8_t)(s->pex != 0);
+		g->orphan_src[g->norphan] = s->pex_src;
 		g->orphan[g->norphan++] = s->rel;
 	} else {
 		g->ngated--;

@@ -60,7 +60,8 @@ struct chat_group {
 	/* a core session left in its handshake (rel_close cannot end one):
 	 * still gated until the core reports it dead or connected */
 	uint32_t orphan[CHAT_GROUP_MAX_SESS];
-	uint8_t orphan_pex[CHAT_GROUP_MAX_SESS];
+	uint8_t orphan_pex[CHAT_GROUP_MAX_SESS];  /* started from a list ... */
+	uint32_t orphan_src[CHAT_GROUP_MAX_SESS]; /* ... of this sender's */
 	int norphan;
 	int ngated; /* sessions with gated set, plus orphans */
 	int npex;   /* of them, started from peer lists */

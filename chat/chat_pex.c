@@ -33,11 +33,15 @@ static uint64_t chat_pex_budget(const struct chat_group *g, const struct chat_se
 	return st.bytes_recv - src->pex_spent;
 }
 
+/* Sessions src's lists started that have not answered: in the table, or
+ * given up but still in the core's handshake (orphans, chat_gate.c). */
 static int chat_pex_pending(const struct chat_group *g, uint32_t src)
 {
 	int n = 0;
 	for (int i = 0; i < CHAT_GROUP_MAX_SESS; i++)
 		n += g->s[i].used && g->s[i].gated && g->s[i].pex && g->s[i].pex_src == src;
+	for (int i = 0; i < g->norphan; i++)
+		n += g->orphan_pex[i] && g->orphan_src[i] == src;
 	return n;
 }
 
