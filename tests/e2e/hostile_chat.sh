@@ -141,7 +141,7 @@ for who in ann ben; do
 		 [ $(( $(field drop_short beacons $e) + kd )) -ge "$(k short)" ] &&
 		 [ "$(field drop_short beacons $e)" -le "$(k short)" ] &&
 		 [ $(( $(field leave beacons $e) + kd )) -ge "$(k leave)" ] &&
-		 [ $(( $(field connect beacons $e) + $(field credit beacons $e) + $(field drop_busy beacons $e) + $(field elsewhere beacons $e) + kd )) -ge "$(k padded)" ]'
+		 [ $(( $(field connect beacons $e) + $(field credit beacons $e) + $(field wait beacons $e) + $(field drop_busy beacons $e) + $(field elsewhere beacons $e) + kd )) -ge "$(k padded)" ]'
 done
 fb=$(py 'r["forged_bytes"]' burst.json)
 ab=$(victim_bytes burst.json "$aport") bb=$(victim_bytes burst.json "$bport")
