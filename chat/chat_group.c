@@ -32,7 +32,7 @@ int chat_group_new(struct chat_group **out, const struct chat_group_config *cfg)
 		return UDP_EINVAL;
 	*out = NULL;
 	if (!cfg || !cfg->core || !cfg->drv || !cfg->data || !cfg->id || !cfg->nick ||
-	    !chat_nick_valid(cfg->nick, strlen(cfg->nick)) || !cfg->beacon_us)
+	    chat_nick_check(cfg->nick, strlen(cfg->nick), NULL, 0) < 0 || !cfg->beacon_us)
 		return UDP_EINVAL;
 	struct chat_group *g = calloc(1, sizeof *g);
 	if (!g)
@@ -141,6 +141,7 @@ void chat_group_tick(struct chat_group *g, uint64_t now)
 		return;
 	chat_send_beacon(g, CHAT_BEACON, now);
 	chat_retry_peers(g, now);
+	chat_pex_tick(g, now);
 	chat_reap_silent(g, now);
 	chat_log_expire(g->log, now);
 	g->next_beacon = now + chat_beacon_next_gap(g);
@@ -248,7 +249,7 @@ int chat_group_send_private(struct chat_group *g, uint64_t id, const void *text,
 
 int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now)
 {
-	if (!chat_nick_valid(nick, strlen(nick)))
+	if (chat_nick_check(nick, strlen(nick), NULL, 0) < 0)
 		return UDP_EINVAL;
 	snprintf(g->nick, sizeof g->nick, "%s", nick);
 	chat_send_all(g, CHAT_NICK, NULL, 0, now);
@@ -317,4 +318,5 @@ void chat_group_stats(const struct chat_group *g, struct chat_group_stats *out)
 {
 	*out = g->st;
 	out->gated = g->ngated;
+	out->gated_pex = g->npex;
 }

@@ -29,6 +29,15 @@
 #define CHAT_CREDIT_MAX (4 * CHAT_BEACON_MIN)
 #define CHAT_HISTORY_GAP_US 5000000u /* one HISTORY asked, and answered per peer, per 5 s */
 #define CHAT_BEACON_FAST_DIV 8       /* beacons at beacon_us / 8 while the roster changes */
+/* Peer lists (docs/CHAT.md, "Hostile peer lists"): sessions that lists
+ * started wait (unanswered) at most CHAT_PEX_MAX at once, an eighth of the
+ * slots, CHAT_PEX_PER_PEER of them from one sender's lists; one list acts
+ * on at most CHAT_PEX_PER_LIST entries; entries its sender cannot pay for
+ * yet wait in a queue of CHAT_PEX_QUEUE for at most gone_us. */
+#define CHAT_PEX_MAX 32
+#define CHAT_PEX_PER_PEER 8
+#define CHAT_PEX_PER_LIST 16
+#define CHAT_PEX_QUEUE 32
 
 struct chat_group;
 
@@ -103,6 +112,17 @@ struct chat_beacon_stats {
 	uint64_t drop_type;   /* a chat packet that is no beacon */
 	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
 	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait, or no slot */
+	uint64_t elsewhere;   /* a new peer that another member of ours answers */
+};
+
+/* What became of peer lists (PEERS) and their entries. */
+struct chat_pex_stats {
+	uint64_t lists, entries; /* received on verified sessions */
+	uint64_t skip;       /* known, ours, the larger id's turn, other family */
+	uint64_t connect;    /* a session started (gated: one HELLO until answered) */
+	uint64_t queued;     /* waiting for its sender's budget or a free place */
+	uint64_t drop_list;  /* beyond CHAT_PEX_PER_LIST new entries in one list */
+	uint64_t drop_busy;  /* queue full, expired, or its sender gone */
 };
 
 /* The gate on the data socket's output. */
@@ -119,7 +139,9 @@ struct chat_group_stats {
 	uint64_t dup;            /* lines received that were shown already: dropped */
 	struct chat_beacon_stats beacons;
 	struct chat_gate_stats gate;
+	struct chat_pex_stats pex;
 	int gated; /* sessions waiting behind the gate now */
+	int gated_pex; /* of them, started from peer lists */
 };
 
 /* Returns 0, UDP_EINVAL (missing core/driver/socket, id 0, bad nick,
@@ -157,7 +179,8 @@ int chat_group_send_private(struct chat_group *g, uint64_t id, const void *text,
  * the number of peers asked, UDP_EINVAL (n out of range) or UDP_EAGAIN
  * (asked less than CHAT_HISTORY_GAP_US ago). */
 int chat_group_history(struct chat_group *g, unsigned n, uint64_t now);
-/* A new nickname, told to every peer.  UDP_EINVAL when not valid. */
+/* A new nickname, told to every peer.  UDP_EINVAL when chat_nick_check
+ * refuses it. */
 int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now);
 /* Leaving: BYE in every session, a graceful close, a LEAVE beacon. */
 void chat_group_quit(struct chat_group *g, uint64_t now);

@@ -4,9 +4,10 @@
  * chat_sess.c    the session table: find, open, send, close
  * chat_input.c   what sessions deliver: HELLO, lines, peer lists, core events
  * chat_beacon.c  beacons out and in
- * chat_gate.c    the output gate for sessions that beacons started
  * chat_catchup.c lines said before a peer was met, and /history
  * chat_log.c     the sent-line log and the seen table (chat_log.h)
+ * chat_gate.c    the output gate for sessions that beacons or lists started
+ * chat_pex.c     peer lists received: which entries to connect to, paid how
  *
  * Not for tools/: only chat_group.h is the interface. */
 #ifndef CHAT_GROUP_INT_H
@@ -34,6 +35,21 @@ struct chat_sess {
 	 * than it sent (docs/CHAT.md, "Hostile beacons"). */
 	int gated;
 	uint32_t credit;
+	/* Started from a peer list (docs/CHAT.md, "Hostile peer lists"):
+	 * gated too, with credit for one HELLO, charged to the list's sender
+	 * (pex_src, a session rel id).  pex_spent: on a sender, the bytes of
+	 * HELLOs its lists have cost so far (at most what it sent us). */
+	int pex;
+	uint32_t pex_src;
+	uint64_t pex_spent;
+	uint64_t heard; /* when its beacon last came over the group (0: never) */
+};
+
+/* An entry of a peer list that its sender could not pay for yet. */
+struct chat_pex_wait {
+	uint64_t id, since;
+	uint32_t src;
+	struct udp_addr addr;
 };
 
 struct chat_group {
@@ -56,8 +72,13 @@ struct chat_group {
 	/* a core session left in its handshake (rel_close cannot end one):
 	 * still gated until the core reports it dead or connected */
 	uint32_t orphan[CHAT_GROUP_MAX_SESS];
+	uint8_t orphan_pex[CHAT_GROUP_MAX_SESS];  /* started from a list ... */
+	uint32_t orphan_src[CHAT_GROUP_MAX_SESS]; /* ... of this sender's */
 	int norphan;
 	int ngated; /* sessions with gated set, plus orphans */
+	int npex;   /* of them, started from peer lists */
+	struct chat_pex_wait pexq[CHAT_PEX_QUEUE];
+	int npexq;
 	struct chat_group_stats st;
 };
 
@@ -108,6 +129,13 @@ void chat_on_history(struct chat_group *g, struct chat_sess *s, const struct cha
 /* A line from s, shown unless it was shown already. */
 void chat_on_line(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
 		  const char *nick, uint64_t now);
+
+/* chat_pex.c */
+/* A PEERS message from the verified session src. */
+void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *list, size_t n,
+		   uint64_t now);
+/* Retries entries that waited for their sender's budget (every beacon). */
+void chat_pex_tick(struct chat_group *g, uint64_t now);
 
 /* chat_gate.c */
 /* A session slot is given up: a gated one still in its handshake stays

@@ -62,13 +62,6 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 	chat_catchup(g, s, now);
 }
 
-static int chat_is_loopback(const struct udp_addr *a)
-{
-	if (udp_addr_family(a) == AF_INET)
-		return (ntohl(a->u.in4.sin_addr.s_addr) >> 24) == 127;
-	return udp_addr_family(a) == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->u.in6.sin6_addr);
-}
-
 /* Peer exchange: the newcomer learns every peer we have, and every peer
  * learns the newcomer, so meshes built with --peer fill in (docs/CHAT.md). */
 static void chat_send_peer_lists(struct chat_group *g, struct chat_sess *newcomer,
@@ -95,31 +88,6 @@ static void chat_send_peer_lists(struct chat_group *g, struct chat_sess *newcome
 	if (udp_wire_written(&w))
 		chat_sess_send(g, newcomer, CHAT_PEERS, list, udp_wire_written(&w), REL_SEQPACKET,
 			       now);
-}
-
-/* A list from peer s: connect to those we do not know, by the same rule
- * as beacons (the smaller id connects).  A loopback address in it means
- * "on s's host". */
-static void chat_on_peer_list(struct chat_group *g, struct chat_sess *s,
-			      const struct chat_pkt *p, uint64_t now)
-{
-	struct udp_wire_reader r;
-	struct chat_peer_addr e;
-	udp_wire_reader_init(&r, p->text, p->text_len);
-	while (chat_peers_next(&r, &e) == 1) {
-		if (e.id <= g->cfg.id || g->quitting || chat_sess_by_id(g, e.id) ||
-		    chat_roster_get(g->roster, e.id, NULL) == 0)
-			continue;
-		if (udp_addr_family(&e.addr) != udp_addr_family(&s->addr))
-			continue;
-		if (chat_is_loopback(&e.addr) && !chat_is_loopback(&s->addr)) {
-			int port = udp_addr_port(&e.addr);
-			e.addr = s->addr;
-			udp_addr_set_port(&e.addr, port);
-		}
-		if (!chat_sess_by_addr(g, &e.addr))
-			chat_connect_to(g, &e.addr, e.id, 0, now);
-	}
 }
 
 static void chat_peer_left(struct chat_group *g, struct chat_sess *s,
@@ -181,7 +149,7 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 		break;
 	}
 	case CHAT_PEERS:
-		chat_on_peer_list(g, s, &p, now);
+		chat_pex_list(g, s, p.text, p.text_len, now);
 		break;
 	case CHAT_BYE:
 		chat_peer_left(g, s, CHAT_GROUP_LEAVE);

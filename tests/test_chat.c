@@ -307,16 +307,16 @@ static void names_told_apart(void **state)
 	chat_roster_add(r, 0x3fa2220000000000ull, "bob", 2, 0);
 	chat_roster_add(r, 0x3fa2330000000000ull, "eve", 3, 0);
 	chat_roster_name(r, 0, NULL, 0x3fa2110000000000ull, "bob", b, sizeof b);
-	assert_string_equal(b, "bob#3fa21");
+	assert_string_equal(b, "bob#3fa21100"); /* look-alikes: >= 8 digits */
 	chat_roster_name(r, 0, NULL, 0x3fa2220000000000ull, "bob", b, sizeof b);
-	assert_string_equal(b, "bob#3fa22");
+	assert_string_equal(b, "bob#3fa22200");
 	/* a different nick never lengthens: eve keeps 4 digits */
 	chat_roster_name(r, 0, NULL, 0x3fa2330000000000ull, "eve", b, sizeof b);
 	assert_string_equal(b, "eve#3fa2");
 	/* eve renaming herself to bob cannot pass as one of them */
 	chat_roster_rename(r, 0x3fa2330000000000ull, "bob");
 	chat_roster_name(r, 0, NULL, 0x3fa2330000000000ull, "bob", b, sizeof b);
-	assert_string_equal(b, "bob#3fa23");
+	assert_string_equal(b, "bob#3fa23300");
 	/* ourselves count too */
 	chat_roster_name(r, 0x3fa2110000000001ull, "bob", 0x3fa2110000000000ull, "bob", b, sizeof b);
 	assert_string_equal(b, "bob#3fa2110000000000");

@@ -98,9 +98,12 @@ static void cmd_msg(struct tool_chat *c, const char *args)
 
 static void cmd_nick(struct tool_chat *c, const char *nick)
 {
-	if (chat_group_set_nick(c->chat, nick, now_us()) < 0) {
-		tool_chat_notice(c, "bad nickname (1-%d bytes, no spaces, '#', quotes or backslash)",
-		       CHAT_NICK_MAX);
+	char why[160], shown[CHAT_NICK_SHOW_MAX];
+	if (chat_nick_check(nick, strlen(nick), why, sizeof why) < 0 ||
+	    chat_group_set_nick(c->chat, nick, now_us()) < 0) {
+		/* the nick itself escaped: it may hold a bidi override */
+		chat_nick_display(nick, shown, sizeof shown);
+		tool_chat_notice(c, "bad nickname '%s': %s", shown, why);
 		return;
 	}
 	char me[CHAT_NAME_MAX];

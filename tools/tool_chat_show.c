@@ -284,15 +284,23 @@ void tool_chat_beacon_stats(struct tool_chat *c)
 				 (unsigned long long)(st.drop_replay + st.drop_old + st.drop_reflect));
 		tool_err("beacons: in=%llu own=%llu known=%llu wait=%llu connect=%llu credit=%llu "
 			 "leave=%llu drop_trunc=%llu drop_bad=%llu drop_type=%llu drop_short=%llu "
-			 "drop_busy=%llu%s",
+			 "drop_busy=%llu elsewhere=%llu%s",
 			 (unsigned long long)b->in, (unsigned long long)b->own,
 			 (unsigned long long)b->known, (unsigned long long)b->wait,
 			 (unsigned long long)b->connect, (unsigned long long)b->credit,
 			 (unsigned long long)b->leave, (unsigned long long)b->drop_trunc,
 			 (unsigned long long)b->drop_bad, (unsigned long long)b->drop_type,
-			 (unsigned long long)b->drop_short, (unsigned long long)b->drop_busy, seal);
+			 (unsigned long long)b->drop_short, (unsigned long long)b->drop_busy,
+			 (unsigned long long)b->elsewhere, seal);
 	}
-	tool_err("gate: sent=%llu sent_bytes=%llu held=%llu waiting=%d",
+	tool_err("gate: sent=%llu sent_bytes=%llu held=%llu waiting=%d waiting_pex=%d",
 		 (unsigned long long)gs.gate.sent, (unsigned long long)gs.gate.sent_bytes,
-		 (unsigned long long)gs.gate.held, gs.gated);
+		 (unsigned long long)gs.gate.held, gs.gated, gs.gated_pex);
+	const struct chat_pex_stats *x = &gs.pex;
+	tool_err("peers: lists=%llu entries=%llu skip=%llu connect=%llu queued=%llu "
+		 "drop_list=%llu drop_busy=%llu",
+		 (unsigned long long)x->lists, (unsigned long long)x->entries,
+		 (unsigned long long)x->skip, (unsigned long long)x->connect,
+		 (unsigned long long)x->queued, (unsigned long long)x->drop_list,
+		 (unsigned long long)x->drop_busy);
 }

@@ -247,9 +247,11 @@ static void setup(struct tool_chat *c)
 	const char *nick = o->nick ? o->nick : getenv("USER");
 	if (!nick || !*nick)
 		nick = "anon";
-	if (!chat_nick_valid(nick, strlen(nick)))
-		tool_usage_die("bad nickname '%s' (1-%d bytes, no spaces, '#', quotes or backslash)",
-			       nick, CHAT_NICK_MAX);
+	char why[160], shown[CHAT_NICK_SHOW_MAX];
+	if (chat_nick_check(nick, strlen(nick), why, sizeof why) < 0) {
+		chat_nick_display(nick, shown, sizeof shown);
+		tool_usage_die("bad nickname '%s': %s", shown, why);
+	}
 	snprintf(c->nick, sizeof c->nick, "%s", nick);
 	while (!c->id)
 		if (getrandom(&c->id, sizeof c->id, 0) != (ssize_t)sizeof c->id)
