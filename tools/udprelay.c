@@ -36,6 +36,7 @@
 #include "netsim_sock.h"
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_pcap.h"
 #include "tool_rule.h"
 #include "udp_sock.h"
 
@@ -104,6 +105,7 @@ static void usage(void)
 	       "  -w, --wait SECS     exit after SECS without traffic either way\n"
 	       "  --stats             counters on stderr at exit (and on SIGUSR1), per client too\n"
 	       "  --json              --stats as JSON lines: one per direction, one per client\n"
+	       "  --pcap FILE         capture both sides and the model's drops (docs/NETSIM.md)\n"
 	       "  -4, -6              IPv4 / IPv6 only when resolving names\n"
 	       "  -v, --verbose       one line per datagram: what the model decided\n"
 	       "  -q, --quiet         no messages but errors\n"
@@ -321,6 +323,7 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 		netsim_sock_attach(up, NULL, NULL);
 		udp_sock_set_pass_sealed(up, 1); /* sealed packets go through untouched */
 		udp_sock_set_buffers(up, 8 << 20, 4 << 20); /* replies come in bursts too */
+		tool_pcap_attach(up, TOOL_PCAP_TARGET_SIDE);
 	}
 	if (!rc && udp_addr_is_unix(&target)) {
 		/* An unbound unix socket cannot get replies: let Linux name it. */
@@ -465,6 +468,16 @@ static void impair(int d, struct client *c, struct netsim *ns,
 	netsim_counters(ns, &b);
 	if (c)
 		add_counters(&c->nc[d], &a, &b);
+	if (c && tool_pcap_on()) {
+		/* the capture shows the drop where the datagram would have left */
+		uint64_t k = (b.lost - a.lost) + (b.queue_drops - a.queue_drops) + (b.too_big - a.too_big);
+		while (k--) {
+			if (d == C2T)
+				tool_pcap_dropped(c->up, TOOL_PCAP_TARGET_SIDE, NULL, buf, len);
+			else
+				tool_pcap_dropped(lsock, TOOL_PCAP_SIDE, client, buf, len);
+		}
+	}
 	if (!VERBOSE)
 		return;
 	char words[96] = "", ab[UDP_ADDR_STRLEN];
@@ -664,6 +677,7 @@ int main(int argc, char **argv)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s", tool_addr_str(&laddr, b1, sizeof b1), udpkit_strerror(rc));
 	netsim_sock_attach(lsock, NULL, NULL);
 	udp_sock_set_pass_sealed(lsock, 1); /* a relay forwards sealed packets as they are */
+	tool_pcap_attach(lsock, TOOL_PCAP_SIDE);
 	udp_sock_set_gro(lsock, model[C2T] == NULL && nrules == 0);
 	udp_sock_set_buffers(lsock, 32 << 20, 4 << 20);
 	struct udp_addr bound;
