@@ -167,6 +167,8 @@ bad "--client: bad address refused" "--client: 'localhost' is not a numeric IPv4
 bad "--client: bad prefix refused" "--client: bad prefix length '/33'" --client '127.0.0.1/33 loss 1%'
 bad "--client: bad spec refused, naming the rule" "--client 10.0.0.0/8: unknown word 'lose'" --client '10.0.0.0/8 lose 1%'
 UDPKIT_NETSIM='lose 1%' bad "bad UDPKIT_NETSIM refused, named" "UDPKIT_NETSIM: unknown word 'lose'"
+timeout 5 "$RELAY" --pcap /nonexistent/dir/x.pcap 127.0.0.1:0 127.0.0.1:9 2>"$T/last.err"
+okx "--pcap to an unwritable path: exit 1, one line" '[ $? = 1 ] && [ "$(wc -l <"$T/last.err")" = 1 ] && grep -q "^udprelay: --pcap /nonexistent/dir/x.pcap: " "$T/last.err"'
 timeout 5 "$RELAY" --help >"$T/help.out" 2>&1
 okx "--help prints usage and exits 0" '[ $? = 0 ] && grep -q "^usage: udprelay" "$T/help.out"'
 timeout 5 "$RELAY" --bogus 127.0.0.1:0 127.0.0.1:9 2>"$T/last.err"
