@@ -47,6 +47,9 @@ TOOL_KIT_OBJ := $(TOOL_KIT:%.c=$(BUILD)/%.o)
 TOOL_BENCH_OBJ := $(TOOL_BENCH:%.c=$(BUILD)/%.o)
 TOOL_LIB    := $(BUILD)/libtool.a
 TOOLS       := $(TOOL_MAINS:tools/%.c=$(BUILD)/bin/%)
+# --pcap (tools/tool_pcap.c, the only user of libpcap); --as-needed so a
+# tool that does not pull tool_pcap.o from the kit records no libpcap.
+TOOL_LIBS   := -Wl,--as-needed -lpcap -Wl,--no-as-needed
 
 # tests/test_*.c are cmocka programs; tests/support_*.c is shared by them.
 TEST_SUPPORT := $(sort $(wildcard tests/support_*.c))
@@ -88,7 +91,7 @@ TOOL_OBJ_udpbench := $(TOOL_BENCH_OBJ)
 $(BUILD)/bin/%: $(BUILD)/tools/%.o $$(TOOL_OBJ_$$*) $(TOOL_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_$*) $(TOOL_LIB) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_$*) $(TOOL_LIB) $(LIB) $(LDLIBS) $(TOOL_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

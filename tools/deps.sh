@@ -9,6 +9,7 @@ command -v make >/dev/null 2>&1 || need="$need make"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 have_pkg libsodium || need="$need libsodium-dev"
 have_pkg cmocka || need="$need libcmocka-dev"
+[ -f /usr/include/pcap/pcap.h ] || need="$need libpcap-dev" # --pcap (tools/tool_pcap.c)
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 # make python (the udpkit module): headers and setuptools of Debian's python3
 [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)/Python.h" ] || need="$need python3-dev"

@@ -10,6 +10,7 @@
 
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_pcap.h"
 #include "netsim.h"
 #include "netsim_sock.h"
 
@@ -57,6 +58,9 @@ void tool_netsim_env_check(void)
 
 void tool_netsim_apply(struct udp_sock *s)
 {
+	/* every tool's sockets pass here once, so --pcap's tap goes on here
+	 * too (it sits below the layers, so the order does not matter) */
+	tool_pcap_attach(s, TOOL_PCAP_SIDE);
 	if (!spec[0] && !spec[1])
 		return; /* the library applied the environment's already */
 	if (netsim_sock_attach(s, make(TOOL_NETSIM_OUT), make(TOOL_NETSIM_IN)) < 0)

@@ -15,7 +15,8 @@ const char *tool_netsim_spec(int dir);
 /* Before opening the socket: a bad UDPKIT_NETSIM* that no option replaces
  * is a usage error with the library's words. */
 void tool_netsim_env_check(void);
-/* After opening it: the options' models replace the environment's. */
+/* After opening it: the options' models replace the environment's, and
+ * --pcap's capture starts. */
 void tool_netsim_apply(struct udp_sock *s);
 /* Sends what is due; seconds until the next held datagram is due, or -1. */
 double tool_netsim_due_in(struct udp_sock *s);

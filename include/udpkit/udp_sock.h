@@ -40,6 +40,8 @@ UDPKIT_API int udp_sock_family(const struct udp_sock *s);
 UDPKIT_API int udp_sock_bind(struct udp_sock *s, const struct udp_addr *local);
 UDPKIT_API int udp_sock_connect(struct udp_sock *s, const struct udp_addr *peer);
 UDPKIT_API int udp_sock_local_addr(const struct udp_sock *s, struct udp_addr *out);
+/* The connected peer; UDP_ESYS (ENOTCONN) when not connected. */
+UDPKIT_API int udp_sock_peer_addr(const struct udp_sock *s, struct udp_addr *out);
 
 UDPKIT_API int udp_sock_set_nonblock(struct udp_sock *s, int on);
 UDPKIT_API int udp_sock_set_recv_timeout(struct udp_sock *s, unsigned ms); /* 0: none */
@@ -146,6 +148,18 @@ UDPKIT_API uint64_t udp_sock_next_due(const struct udp_sock *s);
  * or the send error (the datagram that caused it is dropped so one bad
  * destination cannot wedge the queue). */
 UDPKIT_API int udp_sock_flush(struct udp_sock *s);
+
+/* A capture tap (the tools' --pcap): fn sees every datagram at the
+ * kernel's edge, below all layers, so what it sees is what the wire
+ * carries: sealed bytes, what the outgoing netsim let through, what
+ * arrived before the incoming netsim judged it.  dir is 0 for datagrams
+ * the kernel accepted for sending (addr: the destination, len 0 on a
+ * connected socket), 1 for datagrams received (addr: the sender; a GRO
+ * message carries seg_size).  fn must not do I/O on s.  NULL removes it.
+ * Returns 0 or UDP_EINVAL. */
+typedef void (*udp_sock_tap_fn)(void *ctx, const struct udp_sock *s, int dir,
+				const struct udp_msg *msgs, unsigned n);
+UDPKIT_API int udp_sock_set_tap(struct udp_sock *s, udp_sock_tap_fn fn, void *ctx);
 
 /* Without a key (no sealing attached), a datagram that looks sealed
  * (seal_looks_sealed) is dropped and counted, since its bytes mean nothing
