@@ -17,6 +17,7 @@
 #include "udpkit/udp_sock.h"
 /* loss simulator: the model and its tc-netem words, and on a socket */
 #include "udpkit/netsim.h"
+#include "udpkit/netsim_schedule.h"
 #include "udpkit/netsim_sock.h"
 /* sealing: keys, the AEAD sealer, and on a socket */
 #include "udpkit/seal_key.h"

@@ -14,6 +14,7 @@
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_schedule.h"
 
 #define N_STAT 100000
 
@@ -1168,6 +1169,69 @@ static void rate_trace_errors_name_the_line(void **state)
 	rmdir(dir);
 }
 
+/* A timeline changes the model at its phase boundaries: each phase's loss
+ * holds in its own time, an outage delivers nothing, datagrams queued
+ * before a change leave when they were due, and it repeats. */
+static void timeline_phases(void **state)
+{
+	(void)state;
+	struct netsim_schedule sched;
+	char err[256];
+	assert_int_equal(netsim_schedule_parse(&sched, "0s loss 10% seed 4; 2s loss 100%;"
+					       " 3s loss 50%; 5s repeat", err, sizeof err), 0);
+	struct netsim *ns = mk("");
+	assert_true(netsim_is_passthrough(ns));
+	assert_int_equal(netsim_set_schedule(ns, &sched), 0);
+	assert_false(netsim_is_passthrough(ns));
+	assert_int_equal(netsim_seed(ns), 4);
+	netsim_start_at(ns, 1000000);
+	/* one datagram per ms for two rounds of the 5 s timeline */
+	unsigned got[2][3] = {{0}}, sent[2][3] = {{0}};
+	for (uint64_t ms = 0; ms < 10000; ms++) {
+		uint64_t t = 1000000 + ms * 1000;
+		unsigned round = (unsigned)(ms / 5000), ph = ms % 5000 < 2000 ? 0 : ms % 5000 < 3000 ? 1 : 2;
+		sent[round][ph]++;
+		got[round][ph] += (unsigned)pass_one(ns, t);
+		assert_int_equal(netsim_schedule_phase(ns), (int)ph);
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		assert_near((double)got[r][0] / sent[r][0], 0.90, 0.03, "phase 1: loss 10%");
+		assert_int_equal(got[r][1], 0); /* the outage */
+		assert_near((double)got[r][2] / sent[r][2], 0.50, 0.05, "phase 3: loss 50%");
+	}
+	check_invariant(ns);
+	netsim_free(ns);
+
+	/* datagrams delayed into an outage still arrive, on time */
+	assert_int_equal(netsim_schedule_parse(&sched, "0s delay 500ms; 1s loss 100%", err,
+					       sizeof err), 0);
+	ns = mk("");
+	assert_int_equal(netsim_set_schedule(ns, &sched), 0);
+	netsim_start_at(ns, 0);
+	struct tag g;
+	assert_int_equal(push_tag(ns, 900000, 1, 64), 0);   /* due at 1.4 s */
+	assert_int_equal(push_tag(ns, 1100000, 2, 64), 0);  /* in the outage */
+	assert_int_equal(netsim_next_due(ns), 1400000);
+	assert_int_equal(pop_tag(ns, 1400000, &g), 1);
+	assert_int_equal(g.idx, 1);
+	assert_int_equal(pop_tag(ns, 9000000, &g), 0);
+	netsim_free(ns);
+
+	/* before the first phase nothing is impaired; trace phases are refused */
+	assert_int_equal(netsim_schedule_parse(&sched, "1s loss 100%", err, sizeof err), 0);
+	ns = mk("");
+	assert_int_equal(netsim_set_schedule(ns, &sched), 0);
+	assert_int_equal(pass_one(ns, 0), 1);      /* the first push is time 0 */
+	assert_int_equal(pass_one(ns, 999999), 1);
+	assert_int_equal(pass_one(ns, 1000000), 0);
+	char path[512], spec[600];
+	trace_path(path, sizeof path, "const-12mbit.trace");
+	snprintf(spec, sizeof spec, "0s rate trace %s", path);
+	assert_int_equal(netsim_schedule_parse(&sched, spec, err, sizeof err), 0);
+	assert_int_equal(netsim_set_schedule(ns, &sched), UDP_EINVAL);
+	netsim_free(ns);
+}
+
 static void error_messages_exactly(void **state)
 {
 	(void)state;
@@ -1280,6 +1344,7 @@ int main(void)
 		cmocka_unit_test(mtu_drops_only_larger_datagrams),
 		cmocka_unit_test(rate_trace_follows_the_trace),
 		cmocka_unit_test(rate_trace_errors_name_the_line),
+		cmocka_unit_test(timeline_phases),
 		cmocka_unit_test(error_messages_exactly),
 		cmocka_unit_test(config_api_checks_ranges),
 		cmocka_unit_test(steady_flow_reuses_buffers_and_drains),

@@ -72,6 +72,8 @@ static _Noreturn void usage(void)
 	       "      --stats          counters on stderr at exit\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 20%%'\n"
 	       "      --netsim-in SPEC impair what is received\n"
+	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
+	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  -v, --verbose / -q, --quiet\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok (end of input, /quit, SIGINT/SIGTERM), 1 error, 2 bad usage.\n",

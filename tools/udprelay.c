@@ -96,6 +96,8 @@ static void usage(void)
 	       "Addresses: HOST:PORT, [V6]:PORT, unix:PATH, unix:@NAME (LISTEN port 0: any).\n"
 	       "  --netsim SPEC       impair client->target (default $UDPKIT_NETSIM)\n"
 	       "  --netsim-in SPEC    impair target->client (default $UDPKIT_NETSIM_IN)\n"
+	       "  --netsim-schedule T / --netsim-in-schedule T  a timeline of specs each way\n"
+	       "                      ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  --netsim-both SPEC  the same spec both ways (each with its own seed)\n"
 	       "  --client 'ADDR[/PREFIX] SPEC'  clients in the prefix get SPEC both ways,\n"
 	       "                      a model of their own (repeatable; first match wins)\n"
@@ -135,8 +137,8 @@ static void seed_model(struct netsim *ns, int d)
 /* A spec becomes a model, or NULL when it changes nothing. */
 static struct netsim *make_model(int d, const char *o)
 {
-	if (!opt.spec[d])
-		return NULL;
+	if (!opt.spec[d]) /* a timeline, or nothing: both start now */
+		return tool_netsim_make(d == C2T ? TOOL_NETSIM_OUT : TOOL_NETSIM_IN, now_us());
 	struct netsim *ns;
 	char err[256];
 	int rc = netsim_new(&ns, opt.spec[d], err, sizeof err);

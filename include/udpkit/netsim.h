@@ -185,6 +185,23 @@ UDPKIT_API uint64_t netsim_seed(const struct netsim *ns);
  * marks the seed as given so describe() shows it.  Queued datagrams stay. */
 UDPKIT_API void netsim_reseed(struct netsim *ns, uint64_t seed);
 
+/* ---- Timelines (netsim_schedule.h): the model changes over time ----
+ *
+ * Gives the model a timeline (copied): from then on every push first takes
+ * the phase in force at (now - time 0): no impairment before the first
+ * phase.  A change keeps the queue (datagrams leave when they were due),
+ * the rate link's clock and the random streams; a `seed` in the first phase
+ * seeds the whole run.  Time 0 is netsim_start_at()'s, or the first push.
+ * Returns 0, UDP_EINVAL (a phase that makes no model, or one with `rate
+ * trace`: files are not read in the middle of a run) or UDP_ENOMEM.  An
+ * instance with a timeline is never passthrough. */
+struct netsim_schedule;
+UDPKIT_API int netsim_set_schedule(struct netsim *ns, const struct netsim_schedule *sched);
+UDPKIT_API void netsim_start_at(struct netsim *ns, uint64_t now_us);
+/* The phase in force (index into the timeline), -1 before the first or
+ * without a timeline. */
+UDPKIT_API int netsim_schedule_phase(const struct netsim *ns);
+
 /* The normalized spec (see netsim_config_describe()). */
 UDPKIT_API int netsim_describe(const struct netsim *ns, char *buf, size_t cap);
 
