@@ -181,6 +181,9 @@ enum rel_event_type {
 	REL_EV_PEER_CLOSED,     /* the peer closed; everything it sent was delivered */
 	REL_EV_CLOSED,          /* our close completed: all we sent was delivered */
 	REL_EV_DEAD,            /* the peer went silent for dead_us; session gone */
+	REL_EV_MIGRATED,        /* the peer moved and its new address answered a
+				 * challenge: rel_peer_addr() is the new one,
+				 * rel_peer_prev_addr() the one it left */
 };
 
 struct rel_event {
@@ -213,11 +216,16 @@ struct rel_stats {
 	uint64_t recv_mem;   /* receive budget in use: reassembly + unpolled */
 	uint64_t drop_share; /* fragments refused: the source had its share of core_budget */
 	uint64_t drop_stalled; /* messages dropped half received (stall_us) */
+	uint64_t migrations;    /* moves to a new peer address, validated */
+	uint64_t path_failures; /* new addresses that never answered: stayed */
 };
 /* Counters of one session. */
 UDPKIT_API int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
 /* Address blob of a session: copies up to cap bytes, returns its length. */
 UDPKIT_API int rel_peer_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
+/* The address the session left at its latest migration (REL_EV_MIGRATED),
+ * as rel_peer_addr; 0 if it never moved. */
+UDPKIT_API int rel_peer_prev_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
 
 /* Counters of packets that reached no session. */
 struct rel_core_stats {
@@ -231,6 +239,8 @@ struct rel_core_stats {
 	uint64_t drop_share;   /* fragments refused: their source's share */
 	uint64_t drop_stalled; /* messages dropped half received (stall_us) */
 	uint64_t sources;      /* distinct sources with sessions now */
+	uint64_t migrations;   /* sessions moved to a validated new address */
+	uint64_t path_failures; /* validations of a new address that failed */
 };
 UDPKIT_API void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
 

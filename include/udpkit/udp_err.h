@@ -105,6 +105,7 @@ enum udp_err {
 	REL_EUNEXPECTED = -317,/* dropped: packet type not valid in this state */
 	REL_ESOURCE = -318,    /* too many sessions from one source (max_per_source) */
 	REL_ERANDOM = -319,    /* no randomness from the kernel (getrandom) */
+	REL_EPATH = -320,      /* held: the peer's new address is not validated yet (3x limit) */
 };
 
 /* Words for any code of any module.  For UDP_ESYS it returns

@@ -17,6 +17,7 @@ local chat = Proto("udpkit_chat", "udpkit chat")
 local rel_types = {
 	[1] = "HELLO", [2] = "COOKIE", [3] = "CONNECT", [4] = "ACCEPT",
 	[5] = "DATA", [6] = "ACK", [7] = "PING", [8] = "DGRAM",
+	[9] = "PATH_CHALLENGE", [10] = "PATH_RESPONSE",
 }
 local chat_types = {
 	[1] = "BEACON", [2] = "LEAVE", [3] = "HELLO", [4] = "MSG", [5] = "PRIV",
@@ -52,6 +53,7 @@ local rf = {
 	frag_index = ProtoField.uint32("udpkit.frag_index", "Fragment index"),
 	frag_count = ProtoField.uint32("udpkit.frag_count", "Fragment count"),
 	dgram_seq = ProtoField.uint32("udpkit.dgram_seq", "Datagram sequence number"),
+	path_token = ProtoField.uint64("udpkit.path_token", "Path validation token", base.HEX),
 	payload = ProtoField.bytes("udpkit.payload", "Payload"),
 	crc = ProtoField.uint32("udpkit.crc", "CRC-32C", base.HEX),
 }
@@ -272,7 +274,9 @@ local function dissect_rel(buf, pinfo, tree)
 		sub:add(rf.window_pkts, buf(16, 4))
 		sub:add(rf.max_msg, buf(20, 4))
 		sub:add(rf.budget, buf(24, 4))
-	elseif t >= 5 then
+	elseif (t == 9 or t == 10) and len >= 24 then
+		sub:add(rf.path_token, buf(12, 8))
+	elseif t >= 5 and t <= 8 then
 		local a = dissect_ackblock(buf, sub)
 		if a then
 			info = info .. " ack=" .. buf(24, 4):uint()
@@ -328,7 +332,7 @@ local function header_at(buf, off, magic2)
 	end
 	if magic2 == 0x7501 then
 		local t = buf(off + 2, 1):uint()
-		return buf(off, 2):uint() == 0x7501 and t >= 1 and t <= 8 and
+		return buf(off, 2):uint() == 0x7501 and t >= 1 and t <= 10 and
 			bit.band(buf(off + 3, 1):uint(), 0xf8) == 0
 	end
 	return buf(off, 2):uint() == 0xC553 and buf(off + 2, 1):uint() == 1 and
