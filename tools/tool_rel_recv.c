@@ -239,7 +239,7 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 			if (idle >= a->wait) {
 				if (!r.msgs)
 					code = TOOL_EXIT_TIMEOUT;
-				else if (first) {
+				else if (first && first->state == PEER_OPEN) {
 					char why[64];
 					snprintf(why, sizeof why, "no message for %g s", a->wait);
 					code = once_unfinished(first, why);
