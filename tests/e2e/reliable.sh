@@ -206,13 +206,13 @@ okx "--once serves one sender: a second gets no ACCEPT (exit 1), the first's lin
 start_recv once3 -r --once --timeout 1 127.0.0.1 0
 rpid=$RPID
 mkfifo "$T/once3.in"
-timeout 30 "$SEND" -r 127.0.0.1 "$PORT" <"$T/once3.in" 2>/dev/null &
+"$SEND" -r 127.0.0.1 "$PORT" <"$T/once3.in" 2>/dev/null & # killed below (or by the trap)
 spid=$!
 PIDS+=("$spid")
 exec {ofd}>"$T/once3.in"
 echo one >&"$ofd"
 wait_lines "$T/once3.out" 1 5
-pkill -9 -P "$spid" 2>/dev/null # udpsend itself, under timeout: as if it crashed
+kill -9 "$spid" 2>/dev/null # as if it crashed
 exec {ofd}>&-
 wait "$spid" 2>/dev/null # reaped here, without the shell's "Killed" notice
 wait_pid "$rpid" 5
