@@ -96,15 +96,21 @@ void tool_rel_start(struct rel_core **core, struct rel_drv **drv,
 
 void tool_rel_open(struct tool_rel_ctx *c, struct udp_sock *sock, int accept)
 {
-	memset(c, 0, sizeof *c);
 	struct rel_config cfg;
 	tool_rel_config(&cfg, accept);
+	tool_rel_open_cfg(c, sock, &cfg);
+}
+
+void tool_rel_open_cfg(struct tool_rel_ctx *c, struct udp_sock *sock,
+		       const struct rel_config *cfg)
+{
+	memset(c, 0, sizeof *c);
 	c->sock = sock;
 	/* A window's burst must fit the receiver's socket buffer, or the
 	 * kernel drops what the path would have carried (the default 208 KiB
 	 * holds only about 90 datagrams of 1200 bytes). */
 	udp_sock_set_buffers(sock, 8 << 20, 8 << 20);
-	tool_rel_start(&c->core, &c->drv, sock, &cfg);
+	tool_rel_start(&c->core, &c->drv, sock, cfg);
 }
 
 void tool_rel_close(struct tool_rel_ctx *c)
@@ -218,6 +224,7 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     "\"rto_ms\":%.1f,\"rtt_samples\":%llu,\"retransmits\":%llu,"
 				     "\"fast_retransmits\":%llu,\"timeouts\":%llu,\"loss_pct\":%.2f,"
 				     "\"dups\":%llu,\"pkts_sent\":%llu,\"pkts_recv\":%llu,"
+				     "\"drop_share\":%llu,\"drop_stalled\":%llu,"
 				     "\"migrations\":%llu,\"path_failures\":%llu}\n",
 				     p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput, (double)s->srtt_us / 1e3,
@@ -226,13 +233,16 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (unsigned long long)s->fast_retransmits,
 				     (unsigned long long)s->timeouts, loss, (unsigned long long)s->drop_dup,
 				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
+				     (unsigned long long)s->drop_share,
+				     (unsigned long long)s->drop_stalled,
 				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures);
 		else
 			n = snprintf(line, sizeof line,
 				     "%s: peer=%s state=%s messages=%llu bytes=%llu seconds=%.3f "
 				     "goodput_mbps=%.2f rtt_ms=%.3f rttvar_ms=%.3f rto_ms=%.1f "
 				     "retransmits=%llu fast_retransmits=%llu timeouts=%llu loss_pct=%.2f "
-				     "dups=%llu pkts_sent=%llu pkts_recv=%llu migrations=%llu path_failures=%llu\n",
+				     "dups=%llu pkts_sent=%llu pkts_recv=%llu drop_share=%llu "
+				     "drop_stalled=%llu migrations=%llu path_failures=%llu\n",
 				     tool_name, p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput / 1e6,
 				     (double)s->srtt_us / 1e3, (double)s->rttvar_us / 1e3,
@@ -240,6 +250,8 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (unsigned long long)s->fast_retransmits,
 				     (unsigned long long)s->timeouts, loss, (unsigned long long)s->drop_dup,
 				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
+				     (unsigned long long)s->drop_share,
+				     (unsigned long long)s->drop_stalled,
 				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures);
 		if (n > 0) {
 			/* one write per line: lines of several tools do not mix */
@@ -258,11 +270,13 @@ void tool_rel_print_core_stats(const struct rel_core *core, const struct rel_drv
 		rel_drv_stats(drv, &d);
 	unsigned long long v[] = { s.pkts_in, s.bytes_in, s.pkts_out, s.bytes_out, s.cookies_sent,
 				   s.drop_magic, s.drop_checksum, s.drop_malformed, s.drop_session,
-				   s.drop_cookie, s.drop_peers, s.drop_unexpected, s.drop_busy, d.truncated };
+				   s.drop_cookie, s.drop_peers, s.drop_unexpected, s.drop_busy, d.truncated,
+				   s.drop_source, s.drop_share, s.drop_stalled, s.sources };
 	static const char *k[] = { "pkts_in", "bytes_in", "pkts_out", "bytes_out", "cookies_sent",
 				   "drop_magic", "drop_checksum", "drop_malformed", "drop_session",
 				   "drop_cookie", "drop_peers", "drop_unexpected", "drop_busy",
-				   "drop_truncated" };
+				   "drop_truncated", "drop_source", "drop_share", "drop_stalled",
+				   "sources" };
 	char line[1024];
 	size_t n = (size_t)snprintf(line, sizeof line, "%s: core:", tool_name);
 	for (size_t i = 0; i < sizeof v / sizeof v[0] && n < sizeof line; i++)

@@ -83,6 +83,7 @@ struct tool_rel_recv {
 	struct tool_out *out;
 	unsigned long long count; /* 0: no limit */
 	double wait;              /* idle seconds, < 0 forever */
+	int once;                 /* --once: one sender, exit when it closed */
 	int stats, json;
 	int answers;              /* --echo/--reply/--join given: refused */
 };
@@ -99,6 +100,10 @@ struct tool_rel_peer {
 	/* closing: the peer's FIN arrived (all it sent was delivered), ours
 	 * is not acknowledged yet */
 	enum { PEER_OPEN, PEER_CLOSING, PEER_CLOSED, PEER_DEAD } state;
+	/* closing: packets heard from the peer so far and when the count
+	 * last moved (udprecv lingers only while the peer still talks) */
+	uint64_t heard_pkts;
+	double t_heard;
 };
 
 struct tool_rel_ctx {
@@ -125,6 +130,9 @@ void tool_rel_config(struct rel_config *cfg, int accept);
 void tool_rel_start(struct rel_core **core, struct rel_drv **drv,
 		    struct udp_sock *sock, const struct rel_config *cfg);
 void tool_rel_open(struct tool_rel_ctx *c, struct udp_sock *sock, int accept);
+/* tool_rel_open with a configuration the caller adjusted (udprecv --once). */
+void tool_rel_open_cfg(struct tool_rel_ctx *c, struct udp_sock *sock,
+		       const struct rel_config *cfg);
 void tool_rel_close(struct tool_rel_ctx *c);
 /* The table entry of a session; create adds it (the address is read from
  * the core).  NULL when unknown and not created. */
@@ -142,8 +150,10 @@ int tool_rel_step(struct tool_rel_ctx *c, int extra_fd, double max_wait);
 /* --stats: one line per peer on stderr (key=value, or JSON objects). */
 void tool_rel_print_stats(const struct tool_rel_ctx *c, int json);
 /* --stats (key=value form): one line of the core's counters of packets
- * that reached no session (drop_* by reason, cookies_sent) and the
- * driver's truncated ones. */
+ * that reached no session (drop_* by reason, cookies_sent), the driver's
+ * truncated ones, and the hardening limits: CONNECTs refused by the
+ * per-source cap (drop_source), fragments refused by a source's share of
+ * the core budget (drop_share), stalled messages dropped, sources now. */
 void tool_rel_print_core_stats(const struct rel_core *core, const struct rel_drv *drv);
 
 /* Progress bar on stderr (only if it is on; see tool_rel_opts.progress). */

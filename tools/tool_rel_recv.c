@@ -9,7 +9,11 @@
  * acknowledged it and its sender counts it as delivered: so -c N closes
  * every session after N messages and waits (at most --timeout) for the
  * closes to complete, and what senders had already in flight is still
- * printed. */
+ * printed.
+ *
+ * --once serves one sender (the core takes one session at a time) and
+ * exits when that session has closed gracefully: 0 once everything it
+ * sent was written, 1 if it died. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +25,9 @@
 struct receiver {
 	struct tool_rel_ctx c;
 	uint64_t msgs, bytes;
-	double last_msg, t_close, t_all_fin;
+	double last_msg, t_close;
 	int closing, warned_foreign;
+	uint32_t first;  /* --once: the session served (0: none yet) */
 };
 
 /* Returns -1 on a write error (errno set). */
@@ -35,6 +40,8 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 		switch (ev.type) {
 		case REL_EV_CONNECTED:
 			tool_debug("session from %s", p->name);
+			if (!r->first)
+				r->first = ev.peer;
 			if (r->closing) /* -c was reached: no new senders */
 				(void)rel_close(r->c.core, ev.peer, rel_drv_time(r->c.drv));
 			break;
@@ -55,8 +62,11 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 			break;
 		}
 		case REL_EV_PEER_CLOSED:
-			if (p && p->state == PEER_OPEN)
+			if (p && p->state == PEER_OPEN) {
 				p->state = PEER_CLOSING;
+				p->t_heard = tool_now();
+				p->heard_pkts = UINT64_MAX; /* set at the first look */
+			}
 			if (p)
 				tool_debug("%s closed: %llu message(s), %llu bytes", p->name,
 					   (unsigned long long)p->msgs, (unsigned long long)p->bytes);
@@ -70,8 +80,11 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 		case REL_EV_DEAD:
 			if (p) {
 				p->state = PEER_DEAD;
-				tool_info("%s gone (silent for %.0f s) after %llu message(s)", p->name,
-					  tool_rel_opt.timeout, (unsigned long long)p->msgs);
+				/* --once says it as its error (the exit status) */
+				if (!a->once || ev.peer != r->first)
+					tool_info("%s gone (silent for %.0f s) after %llu message(s)",
+						  p->name, tool_rel_opt.timeout,
+						  (unsigned long long)p->msgs);
 			}
 			break;
 		case REL_EV_ACKED:
@@ -83,7 +96,7 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 		}
 		/* a long-running server forgets finished senders unless their
 		 * numbers are wanted at exit */
-		if (p && p->state >= PEER_CLOSED && !a->stats)
+		if (p && p->state >= PEER_CLOSED && !a->stats && ev.peer != r->first)
 			*p = r->c.peers[--r->c.npeers];
 	}
 	if (tool_out_flush(a->out) < 0)
@@ -91,33 +104,75 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 	return rc;
 }
 
-static int count_peers(const struct receiver *r, int state)
+/* When a sender's FIN has arrived, everything it sent is written and our
+ * FIN is queued; what is left is the ack of its FIN, which the sender asks
+ * for again (its FIN after its RTO, 20 ms and up) until it hears it.  So we
+ * stay while it still talks: until our own FIN is acked (it heard us), or
+ * until it has been silent for FIN_QUIET, or four of our RTOs once we have
+ * an RTT sample, whichever is longer.  Waiting for our FIN's ack alone
+ * held the shell for up to a second: a pure receiver may have no RTT
+ * sample, so a lost FIN of ours waits the initial RTO (1 s) to go again,
+ * while the sender, done, may already have exited. */
+#define FIN_QUIET 0.3
+
+/* Seconds until peer p needs nothing more of us: 0 when done. */
+static double peer_left(struct receiver *r, struct tool_rel_peer *p, double now)
 {
-	int n = 0;
-	for (size_t i = 0; i < r->c.npeers; i++)
-		n += (int)r->c.peers[i].state == state;
-	return n;
+	if (p->state == PEER_CLOSED || p->state == PEER_DEAD)
+		return 0;
+	if (p->state == PEER_OPEN)
+		return tool_rel_opt.timeout;
+	struct rel_stats st;
+	if (rel_peer_stats(r->c.core, p->id, &st) < 0)
+		return 0; /* the core has forgotten it */
+	if (st.pkts_recv != p->heard_pkts) {
+		if (p->heard_pkts != UINT64_MAX)
+			p->t_heard = now;
+		p->heard_pkts = st.pkts_recv;
+	}
+	double quiet = FIN_QUIET;
+	if (st.rtt_samples && 4e-6 * (double)st.rto_us > quiet)
+		quiet = 4e-6 * (double)st.rto_us;
+	if (quiet > tool_rel_opt.timeout)
+		quiet = tool_rel_opt.timeout;
+	double left = p->t_heard + quiet - now;
+	return left > 0 ? left : 0;
 }
 
-/* After -c: done when every sender's FIN has arrived (all it sent was
- * delivered) and our FINs are acknowledged.  A pure receiver has no RTT
- * sample, so its FIN is resent only after the initial RTO (1 s), and the
- * sender may have exited without hearing it: we do not wait for that ack
- * longer than FIN_GRACE, which is still long enough to re-ack a sender
- * whose FIN ack was lost. */
-#define FIN_GRACE 1.0
-
-static int close_done(struct receiver *r, double now)
+/* After -c: seconds until every session is done (0: done), at most
+ * --timeout after the close. */
+static double close_left(struct receiver *r, double now)
 {
-	if (now - r->t_close > tool_rel_opt.timeout)
-		return 1;
-	if (count_peers(r, PEER_OPEN)) {
-		r->t_all_fin = 0;
+	double left = r->t_close + tool_rel_opt.timeout - now;
+	if (left <= 0)
 		return 0;
+	double most = 0;
+	for (size_t i = 0; i < r->c.npeers; i++) {
+		double l = peer_left(r, &r->c.peers[i], now);
+		if (l > most)
+			most = l;
 	}
-	if (!r->t_all_fin)
-		r->t_all_fin = now;
-	return !count_peers(r, PEER_CLOSING) || now - r->t_all_fin >= FIN_GRACE;
+	return most < left ? most : left;
+}
+
+/* --once: the exit status once the session is done (one line if it died). */
+static int once_result(const struct tool_rel_peer *p)
+{
+	if (p->state != PEER_DEAD)
+		return TOOL_EXIT_OK;
+	tool_err("%s went silent for %.0f s before closing the session: %llu message(s), "
+		 "%llu bytes written, the rest is missing", p->name, tool_rel_opt.timeout,
+		 (unsigned long long)p->msgs, (unsigned long long)p->bytes);
+	return TOOL_EXIT_ERR;
+}
+
+/* --once stopped before the sender closed: one line, exit 1. */
+static int once_unfinished(const struct tool_rel_peer *p, const char *why)
+{
+	tool_err("%s before %s closed the session: %llu message(s), %llu bytes written, "
+		 "the transfer may be incomplete", why, p->name, (unsigned long long)p->msgs,
+		 (unsigned long long)p->bytes);
+	return TOOL_EXIT_ERR;
 }
 
 int tool_rel_recv_main(const struct tool_rel_recv *a)
@@ -125,7 +180,13 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 	static struct receiver r;
 	if (a->answers)
 		tool_usage_die("--echo, --reply and --join are not available with -r");
-	tool_rel_open(&r.c, a->sock, 1);
+	struct rel_config cfg;
+	tool_rel_config(&cfg, 1);
+	/* --once: one session at a time, so a second sender gets no ACCEPT
+	 * (it times out as if nobody listened) and cannot mix into the output */
+	if (a->once)
+		cfg.max_peers = 1;
+	tool_rel_open_cfg(&r.c, a->sock, &cfg);
 	double t0 = tool_now();
 	r.last_msg = t0;
 	int code = TOOL_EXIT_OK;
@@ -137,8 +198,21 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 			code = TOOL_EXIT_ERR;
 			break;
 		}
-		if (tool_stop_signal)
+		if (tool_stop_signal) {
+			if (a->once) { /* the file is not known to be whole */
+				struct tool_rel_peer *p = r.first ? tool_rel_peer(&r.c, r.first, 0) : NULL;
+				if (p && p->state != PEER_OPEN) {
+					code = once_result(p);
+				} else {
+					if (p)
+						(void)once_unfinished(p, "interrupted");
+					else
+						tool_err("interrupted before any sender came");
+					code = 128 + tool_stop_signal;
+				}
+			}
 			break;
+		}
 		double now = tool_now(), wait = 0.25;
 		if (a->count && r.msgs >= a->count && !r.closing) {
 			r.closing = 1;
@@ -147,13 +221,33 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 				if (r.c.peers[i].state == PEER_OPEN)
 					(void)rel_close(r.c.core, r.c.peers[i].id, rel_drv_time(r.c.drv));
 		}
-		if (r.closing && close_done(&r, now))
-			break;
+		if (r.closing) {
+			double left = close_left(&r, now);
+			if (left <= 0)
+				break;
+			if (left < wait)
+				wait = left;
+		}
+		struct tool_rel_peer *first = a->once && r.first ? tool_rel_peer(&r.c, r.first, 0) : NULL;
+		if (first) {
+			double left = peer_left(&r, first, now);
+			if (left <= 0) {
+				code = once_result(first);
+				break;
+			}
+			if (left < wait)
+				wait = left;
+		}
 		if (!r.closing && a->wait >= 0) {
 			double idle = now - r.last_msg;
 			if (idle >= a->wait) {
 				if (!r.msgs)
 					code = TOOL_EXIT_TIMEOUT;
+				else if (first && first->state == PEER_OPEN) {
+					char why[64];
+					snprintf(why, sizeof why, "no message for %g s", a->wait);
+					code = once_unfinished(first, why);
+				}
 				break;
 			}
 			if (a->wait - idle < wait)

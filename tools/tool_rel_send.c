@@ -207,8 +207,9 @@ struct sender {
 
 /* After our FIN is acked, how long we wait for the peer's FIN (the core
  * answers a FIN with its own at once) so that we ack it before exiting:
- * otherwise the receiver is left resending it to no one.  A lost FIN is
- * the receiver's to give up on (udprecv's FIN_GRACE). */
+ * then the receiver knows at once that we heard it.  If its FIN is lost,
+ * udprecv stops waiting for our ack once we have been quiet a while
+ * (FIN_QUIET in tool_rel_recv.c). */
 #define FIN_WAIT 0.25
 
 static void handle_events(struct sender *s)
@@ -356,6 +357,8 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 		   (unsigned long long)s.acked_bytes, a->dest_str);
 	if (a->stats) {
 		tool_rel_print_stats(&s.c, a->json);
+		if (!a->json)
+			tool_rel_print_core_stats(s.c.core, s.c.drv);
 		tool_netsim_stats(a->sock);
 		tool_seal_stats(a->sock);
 	}

@@ -22,7 +22,7 @@
 #define MAX_MAX (16u * 1024 * 1024)
 
 struct opts {
-	int family_flags, stats, echo, reuse, show_from;
+	int family_flags, stats, echo, reuse, show_from, once;
 	const char *reply, *out_path, *mcast_if;
 	const char *joins[MAX_JOIN];
 	int njoins;
@@ -70,6 +70,8 @@ static _Noreturn void usage(void)
 	       "  -r, --reliable       sessions with any number of senders; each message\n"
 	       "                       printed once, when complete (-c counts messages,\n"
 	       "                       -w is the idle time between messages)\n"
+	       "      --once           serve one sender: exit 0 when its session has\n"
+	       "                       closed and all it sent is written, 1 if it died\n"
 	       "      --timeout SECS   forget a silent sender after SECS (default 10)\n"
 	       "General:\n"
 	       "      --stats          counters on stderr at exit (-r: per peer, --json: JSON)\n"
@@ -79,14 +81,14 @@ static _Noreturn void usage(void)
 	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  -v, --verbose / -q, --quiet (no 'listening on' line, no warnings)\n"
 	       "  -h, --help / --version\n"
-	       "Exit: 0 ok (also on SIGINT/SIGTERM), 1 error, 2 bad usage,\n"
-	       "3 -w expired and nothing was received.\n",
+	       "Exit: 0 ok (also on SIGINT/SIGTERM, except with --once), 1 error,\n"
+	       "2 bad usage, 3 -w expired and nothing was received.\n",
 	       tool_name, tool_name);
 	exit(TOOL_EXIT_OK);
 }
 
 enum { O_RAW = 256, O_JSON, O_FROM, O_MAX, O_JOIN, O_MIF, O_REUSE, O_ECHO,
-       O_REPLY };
+       O_REPLY, O_ONCE };
 
 static const struct option longopts[] = {
 	{ "raw", no_argument, 0, O_RAW },
@@ -102,6 +104,7 @@ static const struct option longopts[] = {
 	{ "reuse", no_argument, 0, O_REUSE },
 	{ "echo", no_argument, 0, O_ECHO },
 	{ "reply", required_argument, 0, O_REPLY },
+	{ "once", no_argument, 0, O_ONCE },
 	TOOL_SEAL_LONGOPTS,
 	TOOL_COMMON_LONGOPTS,
 	TOOL_REL_LONGOPTS,
@@ -134,6 +137,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_REUSE: o->reuse = 1; break;
 		case O_ECHO: o->echo = 1; break;
 		case O_REPLY: o->reply = optarg; break;
+		case O_ONCE: o->once = 1; break;
 		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
 		case 'h': usage();
 		TOOL_COMMON_CASES: tool_common_option(c, optarg, &o->stats); break;
@@ -147,6 +151,12 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	if (o->echo && o->reply)
 		tool_usage_die("--echo and --reply exclude each other");
 	(void)tool_rel_enabled(); /* its usage errors before the socket opens */
+	/* plain datagrams have no session whose end --once could wait for */
+	if (o->once && !tool_rel_opt.on)
+		tool_usage_die("--once needs -r (--reliable)");
+	if (o->once && o->count)
+		tool_usage_die("--once and -c exclude each other (--once ends with the "
+			       "sender's close, -c after N messages)");
 }
 
 static void join_groups(struct udp_sock *sk, const struct opts *o,
@@ -379,6 +389,7 @@ int main(int argc, char **argv)
 	if (tool_rel_enabled()) {
 		int code = tool_rel_recv_main(&(struct tool_rel_recv){
 			.sock = rc.io.sock, .out = &rc.out, .count = o.count, .wait = o.wait,
+			.once = o.once,
 			.stats = o.stats, .json = o.fmt == TOOL_FMT_JSON,
 			.answers = o.echo || o.reply || o.njoins });
 		tool_out_close(&rc.out);

@@ -93,7 +93,7 @@ okx "udprelay under valgrind (netsim, a client expired): exit 0" \
 # --- reliable transfer (udpsend -r -> udprecv -r), both under valgrind ----------------
 head -c 200000 /dev/urandom >rblob
 : >rel.err
-"$RECV" -r --raw --stats --timeout 30 -w 30 127.0.0.1 0 >rel.out 2>rel.err &
+"$RECV" -r --raw --once --stats --timeout 30 -w 60 127.0.0.1 0 >rel.out 2>rel.err &
 RPID=$!; PIDS+=("$RPID")
 wait_listen rel.err
 PORT=$(sed -n 's/^udprecv: listening on .*:\([0-9]*\)$/\1/p' rel.err)

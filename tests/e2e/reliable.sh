@@ -183,6 +183,69 @@ okx "udprecv -r says when plain datagrams arrive, prints nothing, exit 3" \
 snd --ordered 127.0.0.1 9 x
 okx "--ordered without -r: usage error 2 naming it" '[ "$SRC" = 2 ] && grep -q -- "--ordered needs -r" "$T/last.err"'
 
+# --- --once: the file receiver (README), and its failures ----------------------------
+head -c 3000000 /dev/urandom >"$T/f3"
+start_recv once -r --raw --once 127.0.0.1 0
+rpid=$RPID
+rsnd 30 --whole --netsim 'loss 10% seed 9' 127.0.0.1 "$PORT" <"$T/f3" && echo delivered >"$T/once.ok"
+wait_pid "$rpid" 5
+okx "udprecv -r --raw --once: exits 0 after the sender's close, file identical" \
+	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && [ -s "$T/once.ok" ] && cmp -s "$T/f3" "$T/once.out"'
+start_recv once2 -r --once 127.0.0.1 0
+rpid=$RPID
+(echo first; sleep 1; echo last) | timeout 20 "$SEND" -r 127.0.0.1 "$PORT" 2>"$T/once2.serr" &
+spid=$!
+wait_lines "$T/once2.out" 1 5
+rsnd 10 --timeout 1 127.0.0.1 "$PORT" intruder
+src2=$SRC
+wait_pid "$spid" 10
+src1=$RC
+wait_pid "$rpid" 5
+okx "--once serves one sender: a second gets no ACCEPT (exit 1), the first's lines only" \
+	'[ "$src2" = 1 ] && [ "$src1" = 0 ] && [ "$RC" = 0 ] && [ "$(cat "$T/once2.out")" = "$(printf "first\nlast")" ]'
+start_recv once3 -r --once --timeout 1 127.0.0.1 0
+rpid=$RPID
+mkfifo "$T/once3.in"
+"$SEND" -r 127.0.0.1 "$PORT" <"$T/once3.in" 2>/dev/null & # killed below (or by the trap)
+spid=$!
+PIDS+=("$spid")
+exec {ofd}>"$T/once3.in"
+echo one >&"$ofd"
+wait_lines "$T/once3.out" 1 5
+kill -9 "$spid" 2>/dev/null # as if it crashed
+exec {ofd}>&-
+wait "$spid" 2>/dev/null # reaped here, without the shell's "Killed" notice
+wait_pid "$rpid" 5
+okx "--once: the sender dies, exit 1 with one line saying what is missing" \
+	'[ "$RC" = 1 ] && [ "$(grep -c "went silent for 1 s before closing the session: 1 message(s)" "$T/once3.err")" = 1 ]'
+"$RECV" --once 127.0.0.1 0 2>"$T/last.err"
+urc=$?
+okx "--once without -r: usage error 2" '[ "$urc" = 2 ] && grep -q -- "--once needs -r" "$T/last.err"'
+"$RECV" -r --once -c 1 127.0.0.1 0 2>"$T/last.err"
+urc=$?
+okx "--once with -c: usage error 2" '[ "$urc" = 2 ]'
+
+# --- the closing handshake does not hold the shell ----------------------------------
+# 20% loss into both ends: the receiver exits at most FIN_QUIET (0.3 s) after
+# the sender when the last acks are lost, at once otherwise.  A loaded box
+# may delay one run, so 8 of 10 within 0.5 s.
+seq 100 >"$T/l100"
+fast=0
+lat=()
+for i in $(seq 10); do
+	start_recv fin -r -c 100 --netsim-in "loss 20% seed $((20 + i))" 127.0.0.1 0
+	rpid=$RPID
+	rsnd 20 --netsim-in "loss 20% seed $((40 + i))" 127.0.0.1 "$PORT" <"$T/l100"
+	t0=$(date +%s%N)
+	for _ in $(seq 250); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.01; done
+	ms=$(ms_since "$t0")
+	wait_pid "$rpid" 5
+	lat+=("$ms")
+	[ "$SRC" = 0 ] && [ "$RC" = 0 ] && [ "$ms" -le 500 ] && fast=$((fast + 1))
+done
+echo "# receiver exit after the sender's, 20% loss both ways (ms): ${lat[*]}"
+ok "closing under 20% loss: receiver within 0.5 s of the sender in $fast of 10 runs (>= 8)" [ "$fast" -ge 8 ]
+
 # --- progress bar on a terminal ------------------------------------------------------
 if command -v script >/dev/null 2>&1; then
 	start_recv pty -r --raw -w 5 127.0.0.1 0
