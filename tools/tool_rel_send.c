@@ -251,6 +251,9 @@ static void handle_events(struct sender *s)
 			if (s->peer)
 				s->peer->state = PEER_DEAD;
 			break;
+		case REL_EV_PMTU:
+			tool_debug("path MTU %zu", ev.len);
+			break;
 		}
 	}
 }
