@@ -174,6 +174,7 @@ struct rel_sess {
 	struct rel_parts {
 		uint32_t seq;
 		uint16_t valid;
+		uint16_t count;  /* the cut they belong to */
 		uint64_t got[REL_PART_MAX / 64];
 	} *parts;
 

@@ -26,11 +26,13 @@ static uint32_t udp_size(const struct rel_core *c, uint32_t dg)
 	return dg + (uint32_t)c->cfg.overhead;
 }
 
-/* The largest datagram a fragment may be cut to parts from: REL_PART_MAX
- * parts of the base (rel_send.c). */
+/* The largest datagram whose fragment can go in parts of the base
+ * (rel_send.c): at most REL_PART_MAX of them, and all must fit the
+ * out-queue at once. */
 static uint32_t part_limit(const struct rel_core *c)
 {
-	uint64_t lim = REL_DATA_OVERHEAD + (uint64_t)REL_PART_MAX * (c->base - REL_DATA_OVERHEAD - REL_PART_LEN);
+	uint64_t n = c->cfg.out_queue < REL_PART_MAX ? c->cfg.out_queue : REL_PART_MAX;
+	uint64_t lim = REL_DATA_OVERHEAD + n * (c->base - REL_DATA_OVERHEAD - REL_PART_LEN);
 	return lim > 65507 ? 65507 : (uint32_t)lim;
 }
 

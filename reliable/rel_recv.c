@@ -85,10 +85,13 @@ static int take_part(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 	if (!p->parts && !(p->parts = calloc((size_t)c->ring_mask + 1, sizeof *p->parts)))
 		return UDP_ENOMEM;
 	struct rel_parts *r = &p->parts[k->seq & c->ring_mask];
-	if (!r->valid || r->seq != k->seq) {
+	/* a retransmission cut at another path MTU has other parts: count
+	 * from its parts alone (the bytes written before are the same) */
+	if (!r->valid || r->seq != k->seq || r->count != k->part_count) {
 		memset(r, 0, sizeof *r);
 		r->seq = k->seq;
 		r->valid = 1;
+		r->count = k->part_count;
 	}
 	uint64_t bit = 1ull << (k->part_index % 64);
 	if (r->got[k->part_index / 64] & bit)
