@@ -168,6 +168,7 @@ struct rel_sess {
 		uint64_t probe_at;    /* send a probe then (0: none planned) */
 		uint64_t timeout_at;  /* the probe out counts as lost then */
 		int searching;
+		int pinged;           /* a PING went for a first RTT sample */
 	} pm;
 	/* receiving fragments in parts (REL_F_PART): per ring slot, the seq
 	 * whose parts these are and the parts got; allocated on first use */
@@ -319,6 +320,8 @@ uint64_t rel_linger(const struct rel_core *c, const struct rel_sess *p);
 void rel_pmtu_open(struct rel_core *c, struct rel_sess *p, uint64_t now);
 void rel_pmtu_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
 uint64_t rel_pmtu_deadline(const struct rel_sess *p);
+/* The first RTT sample came: a search waiting for it may go on. */
+void rel_pmtu_rtt(struct rel_sess *p, uint64_t now);
 /* A PROBE arrived (after its ack block was taken). */
 void rel_pmtu_input(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now);
 /* A DATA packet of len payload bytes was declared lost / acked. */

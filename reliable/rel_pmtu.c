@@ -134,7 +134,11 @@ static int send_probe(struct rel_core *c, struct rel_sess *p, uint32_t size, uin
 	if (!p->pm.probe_next)
 		p->pm.probe_next = 1;
 	k.pad_to = size;
+	/* a probe may vanish: it must not stand in for the keepalive, or a
+	 * peer that hears only probes we send would think us gone */
+	uint64_t last = p->last_send;
 	int n = rel_emit_len(c, p, &k, size, now);
+	p->last_send = last;
 	if (n < 0)
 		return n;
 	p->pm.probe_id = k.probe_id;
@@ -170,6 +174,16 @@ void rel_pmtu_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 			return;
 		}
 	}
+	if (!p->have_rtt) {
+		/* The probe timer is in RTTs: get one first (a PING's ACK,
+		 * rel_pmtu_rtt), rather than wait rto_initial per lost probe. */
+		if (!pm->pinged) {
+			rel_send_ack(c, p, REL_PT_PING, now);
+			pm->pinged = 1;
+		}
+		pm->probe_at = now + c->cfg.rto_initial_us;
+		return;
+	}
 	uint32_t size = next_size(p);
 	if (!size) {
 		pm->searching = 0;
@@ -181,6 +195,12 @@ void rel_pmtu_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 		return;
 	}
 	pm->probe_at = 0;
+}
+
+void rel_pmtu_rtt(struct rel_sess *p, uint64_t now)
+{
+	if (p->pm.searching && !p->pm.probe_size && p->pm.probe_at > now)
+		p->pm.probe_at = now;
 }
 
 uint64_t rel_pmtu_deadline(const struct rel_sess *p)

@@ -242,8 +242,12 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 	}
 	if (k->flags & REL_F_ECHO) {
 		uint32_t r = (uint32_t)now - k->ts_echo;
-		if (r < 0x80000000u)
+		if (r < 0x80000000u) {
+			int first = !p->have_rtt;
 			rtt_sample(c, p, r);
+			if (first)
+				rel_pmtu_rtt(p, now);
+		}
 	}
 	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
 		return;
