@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "rel_drv.h"
 #include "udp_err.h"
@@ -54,33 +51,11 @@ uint64_t rel_drv_time(const struct rel_drv *d)
 	return udp_sock_now(d->sock);
 }
 
-/* The largest UDP payload the route to addr takes, as the kernel knows it
- * (the interface MTU, or a smaller path MTU it learned) less the IP and
- * UDP headers: the ceiling of the core's PMTUD.  A connected socket of our
- * own asks, since the driver's socket serves many peers.  0: unknown. */
+/* PMTUD's ceiling for a new session: the route's, as the kernel knows it. */
 static size_t route_mtu(void *ctx, const void *addr, size_t alen)
 {
 	(void)ctx;
-	const struct sockaddr *sa = addr;
-	if (alen < sizeof(sa_family_t) || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-		return 0;
-	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	int mtu = 0;
-	socklen_t ml = sizeof mtu;
-	size_t hdr = 28;
-	if (connect(fd, sa, (socklen_t)alen) < 0)
-		mtu = 0;
-	else if (sa->sa_family == AF_INET)
-		(void)getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &ml);
-	else {
-		const struct sockaddr_in6 *s6 = addr;
-		hdr = IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) ? 28 : 48;
-		(void)getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &ml);
-	}
-	close(fd);
-	return mtu > (int)hdr ? (size_t)mtu - hdr : 0;
+	return udp_route_mtu(addr, alen);
 }
 
 int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *sock)
@@ -97,15 +72,8 @@ int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *so
 	}
 	d->core = core;
 	d->sock = sock;
-	/* PMTUD's probes must arrive whole or not at all: DF set, and no
-	 * local fragmentation to a path MTU the kernel cached (a probe that
-	 * passed in fragments would confirm a size the path does not carry).
-	 * Datagrams above the interface MTU fail with EMSGSIZE; the core
-	 * stays below it (route_mtu).  A socket of another family ignores
-	 * the other option. */
-	int fd = udp_sock_fd(sock), v4 = IP_PMTUDISC_PROBE, v6 = IPV6_PMTUDISC_PROBE;
-	(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4);
-	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof v6);
+	/* PMTUD's probes must arrive whole or not at all (udp_sock.h) */
+	(void)udp_sock_set_pmtu_probe(sock);
 	rel_set_route_mtu(core, route_mtu, NULL);
 	int rc = udp_sock_set_nonblock(sock, 1);
 	if (rc < 0) {

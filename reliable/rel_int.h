@@ -169,6 +169,7 @@ struct rel_sess {
 		uint64_t timeout_at;  /* the probe out counts as lost then */
 		int searching;
 		int pinged;           /* a PING went for a first RTT sample */
+		uint32_t owe_echo;    /* a probe to answer when the out-queue has room */
 	} pm;
 	/* receiving fragments in parts (REL_F_PART): per ring slot, the seq
 	 * whose parts these are and the parts got; allocated on first use */

@@ -47,6 +47,8 @@ static void set_ceiling(const struct rel_core *c, struct rel_sess *p)
 	p->pm.ceiling = dg < c->base ? (uint32_t)c->base : dg;
 }
 
+static void answer(struct rel_core *c, struct rel_sess *p, uint64_t now);
+
 static void changed(struct rel_core *c, struct rel_sess *p, uint32_t cur)
 {
 	if (cur == p->pm.cur)
@@ -150,6 +152,8 @@ static int send_probe(struct rel_core *c, struct rel_sess *p, uint32_t size, uin
 
 void rel_pmtu_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
+	if (p->pm.owe_echo && (p->state == REL_ST_OPEN || p->state == REL_ST_LINGER))
+		answer(c, p, now);
 	if (p->state != REL_ST_OPEN)
 		return;
 	struct rel_pmtu *pm = &p->pm;
@@ -212,19 +216,29 @@ uint64_t rel_pmtu_deadline(const struct rel_sess *p)
 	return p->pm.probe_at ? p->pm.probe_at : UINT64_MAX;
 }
 
+/* Answers the newest probe, small: it must come back on any path, and a
+ * reply is never larger than what it answers.  A full out-queue (a bulk
+ * sender's) keeps it owed until the drain. */
+static void answer(struct rel_core *c, struct rel_sess *p, uint64_t now)
+{
+	struct rel_pkt r;
+	memset(&r, 0, sizeof r);
+	r.type = REL_PT_PROBE;
+	rel_fill_ackblock(c, p, &r, now);
+	r.probe_echo = p->pm.owe_echo;
+	if (rel_emit(c, p, &r, now) >= 0)
+		p->pm.owe_echo = 0;
+	else
+		c->out_blocked = 1;
+}
+
 void rel_pmtu_input(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	if (k->probe_id) {
-		/* Answer at once, small: it must come back on any path, and a
-		 * reply is never larger than what it answers. */
 		if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
 			return;
-		struct rel_pkt r;
-		memset(&r, 0, sizeof r);
-		r.type = REL_PT_PROBE;
-		rel_fill_ackblock(c, p, &r, now);
-		r.probe_echo = k->probe_id;
-		(void)rel_emit(c, p, &r, now);
+		p->pm.owe_echo = k->probe_id;
+		answer(c, p, now);
 		return;
 	}
 	struct rel_pmtu *pm = &p->pm;
