@@ -254,6 +254,8 @@ static int pump(struct uk *u)
 			if (p)
 				peer_del(u, p);
 			break;
+		case REL_EV_PMTU: /* rel_peer_pmtu() has it */
+			break;
 		}
 	}
 	return n;

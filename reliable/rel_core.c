@@ -14,7 +14,18 @@ void rel_config_default(struct rel_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->seed = 0; /* random keys: see rel.h */
 	cfg->accept = 0;
-	cfg->mtu = 1400;
+	/* IPv6's minimum link (1280) less its headers leaves 1232; 1200 is
+	 * QUIC's choice, with room for a tunnel or two.  PMTUD finds more. */
+	cfg->mtu = 1200;
+	cfg->overhead = 0;
+	/* 65000 lets loopback (MTU 65536) use nearly all a UDP datagram can
+	 * carry; real interfaces report less (rel_drv.c), and memory for
+	 * large packets is taken only where they are used (out-queue slots
+	 * grow, rel_out_slot_len). */
+	cfg->max_mtu = 65000;
+	cfg->path_mtu = 1472;
+	cfg->pmtud = 1;
+	cfg->pmtu_raise_us = 600000000; /* RFC 8899's 10 minutes */
 	cfg->max_msg = 64u << 20;
 	cfg->recv_budget = 80u << 20;
 	cfg->core_budget = 1ull << 30;
@@ -37,7 +48,9 @@ void rel_config_default(struct rel_config *cfg)
 
 static int config_ok(const struct rel_config *c)
 {
-	if (c->mtu < REL_DATA_OVERHEAD + 64 || c->mtu > 65507)
+	if (c->overhead > 1024 || c->mtu < c->overhead + REL_DATA_OVERHEAD + 64 || c->mtu > 65507)
+		return 0;
+	if (c->max_mtu < c->mtu || c->max_mtu > 65507 || (c->pmtud && c->pmtu_raise_us < 1))
 		return 0;
 	if (c->max_msg > 0xffffffffu || c->max_msg > c->recv_budget || c->max_msg > c->send_budget ||
 	    c->max_msg > c->core_budget)
@@ -103,6 +116,7 @@ int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
 	if (!c)
 		goto fail;
 	c->cfg = *cfg;
+	c->base = cfg->mtu - cfg->overhead;
 	/* slots are indexed by seq mod a power of two, so that they stay
 	 * distinct across the 2^32 wrap */
 	uint32_t ring = 1;
@@ -118,8 +132,10 @@ int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
 	if (!c->out)
 		goto fail;
 	for (uint32_t i = 0; i < cfg->out_queue; i++)
-		if (!(c->out[i].buf = malloc(cfg->mtu)))
+		if (!(c->out[i].buf = malloc(c->base)))
 			goto fail;
+		else
+			c->out[i].cap = c->base;
 	*out = c;
 	return 0;
 fail:
@@ -193,6 +209,24 @@ uint8_t *rel_out_slot(struct rel_core *c, struct rel_sess *p)
 	return rel_out_slot_addr(c, p->addr, p->addr_len, p->id);
 }
 
+/* Slots start at the base size and grow once to what the path takes, so
+ * a core costs out_queue x base until a path carries more. */
+uint8_t *rel_out_slot_len(struct rel_core *c, struct rel_sess *p, size_t len)
+{
+	if (!rel_out_slot(c, p))
+		return NULL;
+	struct rel_outslot *s = &c->out[out_at(c, c->out_len)];
+	if (s->cap < len) {
+		uint8_t *b = rel_malloc(c, len);
+		if (!b)
+			return NULL;
+		free(s->buf);
+		s->buf = b;
+		s->cap = len;
+	}
+	return s->buf;
+}
+
 void rel_out_commit(struct rel_core *c, size_t len)
 {
 	c->out[out_at(c, c->out_len)].len = len;
@@ -237,10 +271,15 @@ void rel_out_pop(struct rel_core *c, size_t n)
 
 int rel_emit(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now)
 {
-	uint8_t *buf = rel_out_slot(c, p);
+	return rel_emit_len(c, p, pkt, c->base, now);
+}
+
+int rel_emit_len(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, size_t len, uint64_t now)
+{
+	uint8_t *buf = rel_out_slot_len(c, p, len);
 	if (!buf)
 		return UDP_ENOSPACE;
-	int n = rel_wire_encode(pkt, buf, c->cfg.mtu);
+	int n = rel_wire_encode(pkt, buf, len);
 	if (n < 0)
 		return n;
 	if (p->path_check && !rel_path_allow(p, (size_t)n)) {
@@ -454,7 +493,7 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 	p->last_recv = now;
 	if (p->state == REL_ST_LINGER) /* the peer still retransmits: stay */
 		p->linger_at = now + rel_linger(c, p);
-	if (k->type == REL_PT_DATA || k->type == REL_PT_PING) {
+	if (k->type == REL_PT_DATA || k->type == REL_PT_PING || (k->type == REL_PT_PROBE && k->probe_id)) {
 		p->ts_recent = k->ts;
 		p->ts_recent_at = now;
 		p->have_ts = 1;
@@ -474,6 +513,8 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 	}
 	else if (k->type == REL_PT_DGRAM)
 		rc = rel_rx_dgram(c, p, k, now);
+	else if (k->type == REL_PT_PROBE)
+		rel_pmtu_input(c, p, k, now);
 	rel_sess_flush(c, p, now);
 	return rc;
 }
@@ -553,7 +594,34 @@ int rel_send(struct rel_core *c, uint32_t id, const void *data, size_t len,
 
 size_t rel_dgram_max(const struct rel_core *c)
 {
-	return c->cfg.mtu - REL_DGRAM_OVERHEAD;
+	return c->base - REL_DGRAM_OVERHEAD;
+}
+
+int rel_peer_pmtu(const struct rel_core *c, uint32_t id)
+{
+	const struct rel_sess *p = c ? rel_sess_find(c, id) : NULL;
+	if (!p)
+		return REL_ENOPEER;
+	return (int)(p->pm.cur ? p->pm.cur + c->cfg.overhead : c->cfg.mtu);
+}
+
+int rel_peer_set_mtu_ceiling(struct rel_core *c, uint32_t id, size_t bytes)
+{
+	struct rel_sess *p = c ? rel_sess_find(c, id) : NULL;
+	if (!p)
+		return REL_ENOPEER;
+	p->pm.hint = 0;
+	if (p->pm.cur) /* open: takes effect now; else at rel_pmtu_open */
+		rel_pmtu_set_hint(c, p, bytes, p->last_recv);
+	else
+		p->pm.hint = bytes > 65507 ? 65507 : (uint32_t)bytes;
+	return 0;
+}
+
+void rel_set_route_mtu(struct rel_core *c, rel_route_mtu_fn fn, void *ctx)
+{
+	c->route_mtu = fn;
+	c->route_ctx = ctx;
 }
 
 int rel_peer_stats(const struct rel_core *c, uint32_t id, struct rel_stats *out)
@@ -568,6 +636,7 @@ int rel_peer_stats(const struct rel_core *c, uint32_t id, struct rel_stats *out)
 	out->inflight_pkts = p->snd_nxt - p->snd_una;
 	out->peer_window = p->peer_window;
 	out->recv_mem = p->used + p->held;
+	out->pmtu = (uint64_t)rel_peer_pmtu(c, id);
 	return 0;
 }
 

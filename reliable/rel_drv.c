@@ -51,6 +51,13 @@ uint64_t rel_drv_time(const struct rel_drv *d)
 	return udp_sock_now(d->sock);
 }
 
+/* PMTUD's ceiling for a new session: the route's, as the kernel knows it. */
+static size_t route_mtu(void *ctx, const void *addr, size_t alen)
+{
+	(void)ctx;
+	return udp_route_mtu(addr, alen);
+}
+
 int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *sock)
 {
 	if (!out || !core || !sock)
@@ -65,6 +72,9 @@ int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *so
 	}
 	d->core = core;
 	d->sock = sock;
+	/* PMTUD's probes must arrive whole or not at all (udp_sock.h) */
+	(void)udp_sock_set_pmtu_probe(sock);
+	rel_set_route_mtu(core, route_mtu, NULL);
 	int rc = udp_sock_set_nonblock(sock, 1);
 	if (rc < 0) {
 		rel_drv_free(d);
@@ -78,6 +88,7 @@ void rel_drv_free(struct rel_drv *d)
 {
 	if (!d)
 		return;
+	rel_set_route_mtu(d->core, NULL, NULL);
 	free(d->rxbuf);
 	free(d);
 }

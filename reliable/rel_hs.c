@@ -69,7 +69,7 @@ int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen,
 		c->st.drop_busy++;
 		return UDP_ENOSPACE;
 	}
-	int n = rel_wire_encode(&k, buf, c->cfg.mtu);
+	int n = rel_wire_encode(&k, buf, c->base);
 	if (n < 0 || (size_t)n > inlen) { /* never more bytes than it sent */
 		c->st.drop_malformed++;
 		return UDP_EINVAL;

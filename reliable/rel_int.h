@@ -169,6 +169,31 @@ struct rel_sess {
 	uint8_t fail_addr[REL_ADDR_MAX]; /* never answered: used, not followed, until fail_until */
 	size_t fail_len;
 	uint64_t fail_until;
+	/* path MTU discovery (rel_pmtu.c); sizes are the core's datagrams,
+	 * without cfg.overhead */
+	struct rel_pmtu {
+		uint32_t cur;         /* in use: confirmed (or the base) */
+		uint32_t ceiling;     /* probe no higher: the driver's, or path_mtu */
+		uint32_t hint;        /* the driver's ceiling, 0: none */
+		uint32_t lo, hi;      /* search: lo carries, hi does not (ceiling + 1: untried) */
+		uint32_t probe_size;  /* size of the probe out (0: none) */
+		uint32_t probe_id, probe_next;
+		uint32_t tries;       /* probes lost at probe_size */
+		uint32_t big_lost;    /* losses of DATA above the base since one was acked */
+		uint64_t probe_at;    /* send a probe then (0: none planned) */
+		uint64_t timeout_at;  /* the probe out counts as lost then */
+		int searching;
+		int pinged;           /* a PING went for a first RTT sample */
+		uint32_t owe_echo;    /* a probe to answer when the out-queue has room */
+	} pm;
+	/* receiving fragments in parts (REL_F_PART): per ring slot, the seq
+	 * whose parts these are and the parts got; allocated on first use */
+	struct rel_parts {
+		uint32_t seq;
+		uint16_t valid;
+		uint16_t count;  /* the cut they belong to */
+		uint64_t got[REL_PART_MAX / 64];
+	} *parts;
 
 	struct rel_stats st;
 };
@@ -178,6 +203,7 @@ struct rel_outslot {
 	size_t addr_len;
 	uint32_t peer;
 	size_t len;
+	size_t cap;     /* bytes buf holds: the base, grown for bigger packets */
 	uint8_t *buf;
 };
 
@@ -223,6 +249,9 @@ struct rel_core {
 	uint64_t allocs;        /* mallocs on the data path (tests: none in steady state) */
 	uint8_t *shelf[REL_SHELF_CLASSES];
 	size_t shelf_bytes;
+	rel_route_mtu_fn route_mtu; /* the driver's ceiling for a new session */
+	void *route_ctx;
+	size_t base;            /* cfg.mtu - cfg.overhead: the base datagram */
 };
 
 static inline int rel_addr_eq(const struct rel_sess *p, const void *addr, size_t len)
@@ -232,6 +261,10 @@ static inline int rel_addr_eq(const struct rel_sess *p, const void *addr, size_t
 
 /* rel_core.c */
 uint8_t *rel_out_slot(struct rel_core *c, struct rel_sess *p); /* NULL if full */
+/* The same, with room for len bytes: NULL if full or out of memory. */
+uint8_t *rel_out_slot_len(struct rel_core *c, struct rel_sess *p, size_t len);
+/* As rel_emit, for a packet of up to len bytes (above the base). */
+int rel_emit_len(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, size_t len, uint64_t now);
 uint8_t *rel_out_slot_addr(struct rel_core *c, const uint8_t *addr, size_t alen, uint32_t peer);
 void rel_out_commit(struct rel_core *c, size_t len);
 /* The slot of the datagram pushed as number pos (every push counts, from
@@ -313,6 +346,24 @@ void rel_sess_path_reset(struct rel_core *c, struct rel_sess *p);
 int rel_sess_close(struct rel_core *c, struct rel_sess *p, uint64_t now);
 void rel_check_done(struct rel_core *c, struct rel_sess *p, uint64_t now);
 uint64_t rel_linger(const struct rel_core *c, const struct rel_sess *p);
+
+/* rel_pmtu.c: path MTU discovery (PROTOCOL.md "Path MTU discovery") */
+void rel_pmtu_open(struct rel_core *c, struct rel_sess *p, uint64_t now);
+void rel_pmtu_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
+uint64_t rel_pmtu_deadline(const struct rel_sess *p);
+/* The first RTT sample came: a search waiting for it may go on. */
+void rel_pmtu_rtt(struct rel_sess *p, uint64_t now);
+/* A PROBE arrived (after its ack block was taken). */
+void rel_pmtu_input(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now);
+/* A DATA packet of len payload bytes was declared lost / acked. */
+void rel_pmtu_lost(struct rel_core *c, struct rel_sess *p, uint32_t len, uint64_t now);
+void rel_pmtu_acked(struct rel_core *c, struct rel_sess *p, uint32_t len);
+void rel_pmtu_set_hint(struct rel_core *c, struct rel_sess *p, size_t udp_bytes, uint64_t now);
+/* Payload of a full DATA packet at the current path MTU. */
+static inline uint32_t rel_frag_max(const struct rel_sess *p)
+{
+	return p->pm.cur - (uint32_t)REL_DATA_OVERHEAD;
+}
 
 /* rel_recv.c */
 int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);

@@ -111,8 +111,13 @@ static int path_move(struct rel_core *c, struct rel_sess *p, const void *addr, s
 	p->path_tx = 0;
 	p->path_tries = 0;
 	p->path_token = rel_prf_next(&c->prf);
-	if (new_host)
+	if (new_host) {
 		rel_sess_path_reset(c, p); /* another network: its RTT, its capacity */
+		/* ... and its MTU: back to the base (what every path carries),
+		 * with the new route's ceiling, and search again (RFC 9000 9.4) */
+		p->pm.hint = 0;
+		rel_pmtu_open(c, p, now);
+	}
 	send_challenge(c, p, now);
 	return 0;
 }

@@ -72,6 +72,38 @@ void rel_rx_free(struct rel_core *c, struct rel_sess *p)
 		free(m);
 	}
 	p->rx_tail = p->rx_hit = NULL;
+	free(p->parts);
+	p->parts = NULL;
+}
+
+/* A part of a fragment (REL_F_PART): 1 when it completes the fragment, 0
+ * when more parts are missing, REL_EDUP for one already here.  The record
+ * of a slot belongs to one seq at a time: the parts of a seq the window has
+ * moved past are forgotten (that seq was received whole). */
+static int take_part(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k)
+{
+	if (!p->parts && !(p->parts = calloc((size_t)c->ring_mask + 1, sizeof *p->parts)))
+		return UDP_ENOMEM;
+	struct rel_parts *r = &p->parts[k->seq & c->ring_mask];
+	/* a retransmission cut at another path MTU has other parts: count
+	 * from its parts alone (the bytes written before are the same) */
+	if (!r->valid || r->seq != k->seq || r->count != k->part_count) {
+		memset(r, 0, sizeof *r);
+		r->seq = k->seq;
+		r->valid = 1;
+		r->count = k->part_count;
+	}
+	uint64_t bit = 1ull << (k->part_index % 64);
+	if (r->got[k->part_index / 64] & bit)
+		return drop(p, &p->st.drop_dup, REL_EDUP);
+	r->got[k->part_index / 64] |= bit;
+	unsigned n = 0;
+	for (unsigned i = 0; i < REL_PART_MAX / 64; i++)
+		n += (unsigned)__builtin_popcountll(r->got[i]);
+	if (n < k->part_count)
+		return 0;
+	r->valid = 0;
+	return 1;
 }
 
 static void unlink_rx(struct rel_sess *p, struct rel_rxmsg *m)
@@ -155,6 +187,8 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
 	uint8_t mode = (k->flags & REL_F_SEQPACKET) ? REL_SEQPACKET : REL_RDM;
 	uint8_t fin = (k->flags & REL_F_FIN) ? 1 : 0;
 	uint32_t start = k->seq - k->frag_index;
+	/* a part stands for its fragment: sizes are the fragment's */
+	uint32_t plen = (k->flags & REL_F_PART) ? k->frag_len : (uint32_t)k->payload_len;
 	struct rel_rxmsg *m = find_rx(p, start);
 	if (m) {
 		if (m->len != k->msg_len || m->count != k->frag_count || m->mode != mode ||
@@ -167,8 +201,8 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
 		/* what the receive window can hold of it, not what it announces:
 		 * a message's fragments arrive at most window ahead of rcv_nxt */
 		uint64_t cap = (uint64_t)w * k->frag_size;
-		if (cap < (uint64_t)k->frag_off + k->payload_len)
-			cap = (uint64_t)k->frag_off + k->payload_len;
+		if (cap < (uint64_t)k->frag_off + plen)
+			cap = (uint64_t)k->frag_off + plen;
 		if (cap > k->msg_len)
 			cap = k->msg_len;
 		int rc = admit(c, p, cap, 1);
@@ -196,7 +230,7 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
 		if (!p->stall_at || p->stall_at > now + c->cfg.stall_us)
 			p->stall_at = now + c->cfg.stall_us;
 	}
-	uint64_t end = (uint64_t)k->frag_off + k->payload_len;
+	uint64_t end = (uint64_t)k->frag_off + plen;
 	if (!m->dead && end > m->cap) {
 		uint64_t cap = rx_cap(end, m->len, m->cap);
 		int rc = admit(c, p, cap - m->cap, 0);
@@ -210,8 +244,19 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
 		rel_rx_charge(c, p, (int64_t)(cap - m->cap));
 		m->cap = (uint32_t)cap;
 	}
-	if (k->payload_len && !m->dead)
+	if (k->flags & REL_F_PART) {
+		int rc = take_part(c, p, k);
+		if (rc < 0)
+			return rc;
+		uint32_t step = (uint32_t)(((uint64_t)k->frag_len + k->part_count - 1) / k->part_count);
+		if (!m->dead)
+			memcpy(m->buf + k->frag_off + (uint64_t)k->part_index * step, k->payload, k->payload_len);
+		m->last_us = now;
+		if (!rc)
+			return 0; /* the fragment is not whole yet: not received */
+	} else if (k->payload_len && !m->dead) {
 		memcpy(m->buf + k->frag_off, k->payload, k->payload_len);
+	}
 	m->last_us = now;
 	m->got++;
 	p->rbits[k->seq & c->ring_mask] = 1;

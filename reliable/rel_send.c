@@ -20,7 +20,7 @@ int rel_sess_alloc_windows(struct rel_core *c, struct rel_sess *p)
 static void cc_info(const struct rel_core *c, const struct rel_sess *p, struct rel_cc_info *i)
 {
 	i->peer = p->id;
-	i->mss = c->cfg.mtu - REL_DATA_OVERHEAD;
+	i->mss = p->pm.cur ? rel_frag_max(p) : c->base - REL_DATA_OVERHEAD;
 	i->inflight_bytes = p->inflight_bytes;
 	i->srtt_us = p->have_rtt ? p->srtt : 0;
 	i->rttvar_us = p->have_rtt ? p->rttvar : 0;
@@ -39,6 +39,7 @@ void rel_sess_open(struct rel_core *c, struct rel_sess *p, uint32_t peer_init_se
 	p->peer_window = k->budget;
 	p->rto_at = 0;
 	p->last_recv = now;
+	rel_pmtu_open(c, p, now);
 	if (c->cfg.cc && c->cfg.cc->init) {
 		struct rel_cc_info info;
 		cc_info(c, p, &info);
@@ -238,6 +239,7 @@ static void detect_losses(struct rel_core *c, struct rel_sess *p, uint64_t now)
 		mark_lost(p, t);
 		p->st.fast_retransmits++;
 		cc_event(c, p, REL_CC_LOST, t->len, now);
+		rel_pmtu_lost(c, p, t->len, now);
 	}
 }
 
@@ -257,8 +259,12 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 	}
 	if (k->flags & REL_F_ECHO) {
 		uint32_t r = (uint32_t)now - k->ts_echo;
-		if (r < 0x80000000u)
+		if (r < 0x80000000u) {
+			int first = !p->have_rtt;
 			rtt_sample(c, p, r);
+			if (first)
+				rel_pmtu_rtt(p, now);
+		}
 	}
 	if (p->state != REL_ST_OPEN && p->state != REL_ST_LINGER)
 		return;
@@ -270,6 +276,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 			if (ack_slot(p, t, now)) {
 				newly++;
 				newly_bytes += len;
+				rel_pmtu_acked(c, p, len);
 			}
 			t->state = TX_FREE;
 		}
@@ -286,6 +293,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 		if (ack_slot(p, t, now)) {
 			newly++;
 			newly_bytes += len;
+			rel_pmtu_acked(c, p, len);
 		}
 	}
 	if (!newly) {
@@ -313,6 +321,40 @@ static int out_room(const struct rel_core *c)
 	return c->out_len < c->cfg.out_queue;
 }
 
+/* A fragment bigger than the path now takes (it was cut when the path
+ * carried more, and the path shrank) goes in parts of what it takes: the
+ * receiver puts them together, and acks its sequence number once all are
+ * in (PROTOCOL.md, "Path MTU discovery").  A lost part costs the whole
+ * fragment's retransmission, as any lost fragment does. */
+static int send_parts(struct rel_core *c, struct rel_sess *p, struct rel_pkt *k, uint64_t now)
+{
+	uint32_t room = p->pm.cur - REL_DATA_OVERHEAD - REL_PART_LEN;
+	uint32_t n = (k->frag_len + room - 1) / room;
+	if (n < 2)
+		n = 2;
+	if (n > REL_PART_MAX || k->frag_len < n) /* the ceiling keeps this from happening */
+		return UDP_EINVAL;
+	if (c->out_len + n > c->cfg.out_queue) {
+		c->out_blocked = 1; /* all at once, after the drain */
+		return UDP_ENOSPACE;
+	}
+	const uint8_t *data = k->payload;
+	k->flags |= REL_F_PART;
+	k->part_count = (uint16_t)n;
+	uint32_t off = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		k->part_index = (uint16_t)i;
+		k->payload = data + off;
+		k->payload_len = rel_part_len(k->frag_len, n, i);
+		off += (uint32_t)k->payload_len;
+		int rc = rel_emit_len(c, p, k, p->pm.cur, now);
+		if (rc < 0)
+			return rc;
+		p->st.parts_sent++;
+	}
+	return 0;
+}
+
 static int send_slot(struct rel_core *c, struct rel_sess *p, uint32_t seq, uint64_t now)
 {
 	struct rel_txpkt *t = &p->ring[seq & c->ring_mask];
@@ -332,7 +374,13 @@ static int send_slot(struct rel_core *c, struct rel_sess *p, uint32_t seq, uint6
 	k.frag_count = m->nfrag;
 	k.payload = m->data + t->off;
 	k.payload_len = t->len;
-	int n = rel_emit(c, p, &k, now);
+	int n;
+	if (t->len > rel_frag_max(p)) {
+		k.frag_len = t->len;
+		n = send_parts(c, p, &k, now);
+	} else {
+		n = rel_emit_len(c, p, &k, p->pm.cur, now);
+	}
 	if (n < 0)
 		return n;
 	t->sent_us = now;
@@ -392,6 +440,12 @@ void rel_sess_flush(struct rel_core *c, struct rel_sess *p, uint64_t now)
 			break;
 		}
 		p->flow_blocked = 0;
+		if (m->next_frag == 0 && !m->fin && m->len) {
+			/* cut at the path MTU of the moment it starts: its
+			 * fragment size is fixed from here on (PROTOCOL.md 2.6) */
+			m->frag_size = rel_frag_max(p);
+			m->nfrag = (uint32_t)((m->len + m->frag_size - 1) / m->frag_size);
+		}
 		uint32_t off = m->next_frag * m->frag_size;
 		uint32_t len = m->len - off < m->frag_size ? m->len - off : m->frag_size;
 		if (!out_room(c) || !cc_allows(c, p, len, now))
@@ -447,7 +501,7 @@ static int queue_msg(struct rel_sess *p, struct rel_txmsg *m)
 
 static int send_dgram(struct rel_core *c, struct rel_sess *p, const void *data, size_t len, uint64_t now)
 {
-	if (len > c->cfg.mtu - REL_DGRAM_OVERHEAD || len > c->cfg.max_msg || len > p->peer_max_msg)
+	if (len > c->base - REL_DGRAM_OVERHEAD || len > c->cfg.max_msg || len > p->peer_max_msg)
 		return REL_ETOOBIG;
 	if (!out_room(c))
 		return REL_EFULL;
@@ -487,7 +541,7 @@ int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data,
 		memcpy(m->data, data, len);
 	m->len = (uint32_t)len;
 	m->mode = (uint8_t)mode;
-	m->frag_size = (uint32_t)(c->cfg.mtu - REL_DATA_OVERHEAD);
+	m->frag_size = (uint32_t)(c->base - REL_DATA_OVERHEAD); /* set again when it starts */
 	m->nfrag = len ? (uint32_t)((len + m->frag_size - 1) / m->frag_size) : 1;
 	queue_msg(p, m);
 	p->st.msgs_sent++;
@@ -565,6 +619,7 @@ int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 	}
 	rel_rx_timers(c, p, now);
 	rel_path_timers(c, p, now);
+	rel_pmtu_timers(c, p, now);
 	if (p->loss_at && now >= p->loss_at)
 		detect_losses(c, p, now);
 	if (p->tlp_at && now >= p->tlp_at) {
@@ -600,6 +655,7 @@ int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 				struct rel_txpkt *t = &p->ring[s & c->ring_mask];
 				if (t->state == TX_INFLIGHT) {
 					mark_lost(p, t);
+					rel_pmtu_lost(c, p, t->len, now);
 					if (!c->cfg.cc)
 						break;
 				}
@@ -642,6 +698,9 @@ uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p)
 		d = p->stall_at;
 	if (p->path_at && p->path_at < d)
 		d = p->path_at;
+	uint64_t pm = rel_pmtu_deadline(p);
+	if (pm < d)
+		d = pm;
 	if (p->state == REL_ST_OPEN) {
 		uint64_t k = p->last_send + c->cfg.keepalive_us;
 		if (p->snd_una == p->snd_nxt && k < d)

@@ -9,7 +9,18 @@
 
 static int has_ackblock(uint8_t type)
 {
-	return type >= REL_PT_DATA && type <= REL_PT_DGRAM;
+	return (type >= REL_PT_DATA && type <= REL_PT_DGRAM) || type == REL_PT_PROBE;
+}
+
+/* Bytes of part i of a fragment of frag_len cut into count: all but the
+ * last carry ceil(frag_len / count). */
+uint32_t rel_part_len(uint32_t frag_len, uint32_t count, uint32_t i)
+{
+	uint32_t step = (uint32_t)(((uint64_t)frag_len + count - 1) / count);
+	uint64_t off = (uint64_t)i * step;
+	if (off >= frag_len)
+		return 0;
+	return frag_len - off < step ? (uint32_t)(frag_len - off) : step;
 }
 
 int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap)
@@ -55,6 +66,7 @@ int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap)
 	case REL_PT_ACK:
 	case REL_PT_PING:
 	case REL_PT_DGRAM:
+	case REL_PT_PROBE:
 		udp_wire_put_u32(&w, p->ts);
 		udp_wire_put_u32(&w, p->ts_echo);
 		udp_wire_put_u32(&w, p->window);
@@ -68,8 +80,22 @@ int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap)
 			udp_wire_put_u32(&w, p->frag_off);
 			udp_wire_put_u32(&w, p->frag_index);
 			udp_wire_put_u32(&w, p->frag_count);
+			if (p->flags & REL_F_PART) {
+				udp_wire_put_u32(&w, p->frag_len);
+				udp_wire_put_u16(&w, p->part_index);
+				udp_wire_put_u16(&w, p->part_count);
+			}
 		} else if (p->type == REL_PT_DGRAM) {
 			udp_wire_put_u32(&w, p->seq);
+		} else if (p->type == REL_PT_PROBE) {
+			udp_wire_put_u32(&w, p->probe_id);
+			udp_wire_put_u32(&w, p->probe_echo);
+			size_t n = udp_wire_written(&w);
+			if (p->pad_to > n + REL_CRC_LEN) {
+				uint8_t *pad = udp_wire_put_ptr(&w, p->pad_to - n - REL_CRC_LEN);
+				if (pad)
+					memset(pad, 0, p->pad_to - n - REL_CRC_LEN);
+			}
 		}
 		if (p->payload_len)
 			udp_wire_put_bytes(&w, p->payload, p->payload_len);
@@ -93,6 +119,15 @@ int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap)
 static int decode_data_fields(struct rel_pkt *p)
 {
 	uint64_t off = p->frag_off, pl = p->payload_len, len = p->msg_len;
+	if (p->flags & REL_F_PART) {
+		/* a part stands for its whole fragment, which must follow the
+		 * rules; the part itself is the bytes its number says */
+		if ((p->flags & REL_F_FIN) || p->part_count < 2 || p->part_count > REL_PART_MAX ||
+		    p->part_index >= p->part_count || p->frag_len < p->part_count ||
+		    p->payload_len != rel_part_len(p->frag_len, p->part_count, p->part_index))
+			return REL_EMALFORMED;
+		pl = p->frag_len;
+	}
 	if (p->frag_count == 0 || p->frag_index >= p->frag_count || off + pl > len)
 		return REL_EMALFORMED;
 	if ((p->flags & REL_F_FIN) && (len != 0 || p->frag_count != 1))
@@ -174,6 +209,7 @@ int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len)
 	case REL_PT_ACK:
 	case REL_PT_PING:
 	case REL_PT_DGRAM:
+	case REL_PT_PROBE:
 		p->ts = udp_wire_get_u32(&r);
 		p->ts_echo = udp_wire_get_u32(&r);
 		p->window = udp_wire_get_u32(&r);
@@ -189,8 +225,18 @@ int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len)
 			p->frag_off = udp_wire_get_u32(&r);
 			p->frag_index = udp_wire_get_u32(&r);
 			p->frag_count = udp_wire_get_u32(&r);
+			if (p->flags & REL_F_PART) {
+				p->frag_len = udp_wire_get_u32(&r);
+				p->part_index = udp_wire_get_u16(&r);
+				p->part_count = udp_wire_get_u16(&r);
+			}
 		} else if (p->type == REL_PT_DGRAM) {
 			p->seq = udp_wire_get_u32(&r);
+		} else if (p->type == REL_PT_PROBE) {
+			p->probe_id = udp_wire_get_u32(&r);
+			p->probe_echo = udp_wire_get_u32(&r);
+			if (!p->probe_id == !p->probe_echo) /* one or the other */
+				return REL_EMALFORMED;
 		} else if (p->flags & ~REL_F_ECHO) {
 			return REL_EMALFORMED;
 		}
@@ -202,6 +248,8 @@ int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len)
 		p->payload = udp_wire_get_ptr(&r, p->payload_len);
 		if (p->type == REL_PT_DATA)
 			return decode_data_fields(p);
+		if (p->type == REL_PT_PROBE) /* the padding: contents ignored */
+			return 0;
 		if (p->type != REL_PT_DGRAM && p->payload_len)
 			return REL_EMALFORMED;
 		return 0;

@@ -31,13 +31,18 @@ enum rel_ptype {
 	REL_PT_DGRAM = 8,
 	REL_PT_CHALLENGE = 9,  /* PATH_CHALLENGE: is the peer at this address? */
 	REL_PT_RESPONSE = 10,  /* PATH_RESPONSE: the challenge's token, echoed */
+	REL_PT_PROBE = 11,  /* PMTU probe or its reply (rel_pmtu.c) */
 };
+#define REL_PROBE_LEN 8     /* probe number, echo; then padding */
+#define REL_PART_LEN 8      /* DATA with PART: frag_len, part_index, part_count */
+#define REL_PART_MAX 128    /* parts a fragment may be cut into */
 
 enum {
 	REL_F_ECHO = 0x01,      /* ts_echo is valid */
 	REL_F_FIN = 0x02,       /* DATA: end of session (empty, consumes a seq) */
 	REL_F_SEQPACKET = 0x04, /* DATA: in-order delivery (else rdm) */
-	REL_F_ALL = 0x07,
+	REL_F_PART = 0x08,      /* DATA: one part of a fragment too big for the path */
+	REL_F_ALL = 0x0f,
 };
 
 struct rel_pkt {
@@ -59,6 +64,14 @@ struct rel_pkt {
 	const uint8_t *payload; /* borrowed from the decoded buffer */
 	size_t payload_len;
 	size_t hello_len; /* HELLO: total length to pad to */
+	/* PROBE: its number (0 in a reply), the number answered (0 in a probe) */
+	uint32_t probe_id, probe_echo;
+	size_t pad_to;    /* PROBE: total length to pad to (encode) */
+	/* DATA with REL_F_PART: the whole fragment's length; this part's number
+	 * of part_count; payload is the part.  Decoding checks the fragment
+	 * fields as if frag_len bytes had come. */
+	uint32_t frag_len;
+	uint16_t part_index, part_count;
 };
 
 /* Returns the datagram length, or UDP_ENOSPACE / UDP_EINVAL. */
@@ -66,5 +79,7 @@ int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap);
 /* Returns 0 or REL_EMAGIC / REL_ECHECKSUM / REL_EMALFORMED.  p->payload
  * points into buf. */
 int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len);
+/* Bytes of part i of a fragment of frag_len bytes cut into count parts. */
+uint32_t rel_part_len(uint32_t frag_len, uint32_t count, uint32_t i);
 
 #endif

@@ -509,6 +509,8 @@ static void reno_window(void **state)
 	struct rel_config ca;
 	relpair_config(&ca, 14);
 	ca.cc = &rel_cc_reno;
+	ca.mtu = 1400; /* full packets of 1219 bytes, as counted below */
+	ca.pmtud = 0;
 	struct sim_link link = {.loss = 0.05, .reorder = 0.02, .delay_us = 10000, .jitter_us = 1000};
 	struct relpair p;
 	assert_int_equal(relpair_open(&p, 14, &link, &ca, NULL), 0);

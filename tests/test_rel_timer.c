@@ -74,6 +74,7 @@ static void duo_open(struct duo *d, const struct rel_config *cfg)
 		ca = *cfg;
 	else
 		rel_config_default(&ca);
+	ca.pmtud = 0; /* exact timers: no PMTU probes (tests/test_rel_pmtu.c) */
 	cb = ca;
 	ca.seed = 11;
 	cb.seed = 22;

@@ -87,7 +87,10 @@ void tool_rel_config(struct rel_config *cfg, int accept)
 void tool_rel_start(struct rel_core **core, struct rel_drv **drv,
 		    struct udp_sock *sock, const struct rel_config *cfg)
 {
-	int err = rel_core_new(core, cfg);
+	/* the base (cfg->mtu) and PMTUD count UDP payload: sealing included */
+	struct rel_config c = *cfg;
+	c.overhead = tool_seal_overhead();
+	int err = rel_core_new(core, &c);
 	if (err < 0)
 		tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
 	if ((err = rel_drv_new(drv, *core, sock)) < 0)
@@ -225,7 +228,7 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     "\"fast_retransmits\":%llu,\"timeouts\":%llu,\"loss_pct\":%.2f,"
 				     "\"dups\":%llu,\"pkts_sent\":%llu,\"pkts_recv\":%llu,"
 				     "\"drop_share\":%llu,\"drop_stalled\":%llu,"
-				     "\"migrations\":%llu,\"path_failures\":%llu}\n",
+				     "\"migrations\":%llu,\"path_failures\":%llu,\"pmtu\":%llu}\n",
 				     p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput, (double)s->srtt_us / 1e3,
 				     (double)s->rttvar_us / 1e3, (double)s->rto_us / 1e3,
@@ -235,14 +238,15 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
 				     (unsigned long long)s->drop_share,
 				     (unsigned long long)s->drop_stalled,
-				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures);
+				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures,
+				     (unsigned long long)s->pmtu);
 		else
 			n = snprintf(line, sizeof line,
 				     "%s: peer=%s state=%s messages=%llu bytes=%llu seconds=%.3f "
 				     "goodput_mbps=%.2f rtt_ms=%.3f rttvar_ms=%.3f rto_ms=%.1f "
 				     "retransmits=%llu fast_retransmits=%llu timeouts=%llu loss_pct=%.2f "
 				     "dups=%llu pkts_sent=%llu pkts_recv=%llu drop_share=%llu "
-				     "drop_stalled=%llu migrations=%llu path_failures=%llu\n",
+				     "drop_stalled=%llu migrations=%llu path_failures=%llu pmtu=%llu\n",
 				     tool_name, p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput / 1e6,
 				     (double)s->srtt_us / 1e3, (double)s->rttvar_us / 1e3,
@@ -252,7 +256,8 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
 				     (unsigned long long)s->drop_share,
 				     (unsigned long long)s->drop_stalled,
-				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures);
+				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures,
+				     (unsigned long long)s->pmtu);
 		if (n > 0) {
 			/* one write per line: lines of several tools do not mix */
 			ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

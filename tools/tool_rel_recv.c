@@ -93,6 +93,10 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 			if (p)
 				tool_rel_peer_moved(&r->c, p);
 			break;
+		case REL_EV_PMTU:
+			if (p)
+				tool_debug("%s: path MTU %zu", p->name, ev.len);
+			break;
 		}
 		/* a long-running server forgets finished senders unless their
 		 * numbers are wanted at exit */

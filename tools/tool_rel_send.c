@@ -256,6 +256,9 @@ static void handle_events(struct sender *s)
 			if (s->peer)
 				tool_rel_peer_moved(&s->c, s->peer);
 			break;
+		case REL_EV_PMTU:
+			tool_debug("path MTU %zu", ev.len);
+			break;
 		}
 	}
 }

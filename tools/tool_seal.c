@@ -151,6 +151,11 @@ void tool_seal_apply(struct udp_sock *s)
 		   seal_suite_name(seal_suite(seal)));
 }
 
+size_t tool_seal_overhead(void)
+{
+	return keyed ? SEAL_OVERHEAD : 0;
+}
+
 void tool_seal_check(struct udp_sock *s)
 {
 	if (!keyed) {

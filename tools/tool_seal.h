@@ -48,6 +48,9 @@ void tool_seal_apply(struct udp_sock *s);
  * know: sealed packets without a key, plaintext or another key's packets
  * with one.  Cheap; called after every receive. */
 void tool_seal_check(struct udp_sock *s);
+/* Bytes sealing adds to each datagram (0 without a key): the reliable
+ * core's rel_config.overhead, so its sizes count them. */
+size_t tool_seal_overhead(void);
 /* --stats: one "seal:" line when a key is set or sealed packets were seen. */
 void tool_seal_stats(struct udp_sock *s);
 

@@ -867,6 +867,40 @@ static int sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 	return (int)sent;
 }
 
+int udp_sock_set_pmtu_probe(struct udp_sock *s)
+{
+	int v4 = IP_PMTUDISC_PROBE, v6 = IPV6_PMTUDISC_PROBE;
+	/* a socket of one family refuses the other's option: one is enough */
+	int a = setsockopt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4);
+	int b = setsockopt(s->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof v6);
+	return a == 0 || b == 0 ? 0 : UDP_ESYS;
+}
+
+size_t udp_route_mtu(const void *addr, size_t alen)
+{
+	const struct sockaddr *sa = addr;
+	if (!addr || alen < sizeof(sa_family_t) || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return 0;
+	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int mtu = 0;
+	socklen_t ml = sizeof mtu;
+	size_t hdr = 28;
+	/* connect() on UDP sends nothing: it only looks the route up */
+	if (connect(fd, sa, (socklen_t)alen) < 0) {
+		mtu = 0;
+	} else if (sa->sa_family == AF_INET) {
+		(void)getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &ml);
+	} else {
+		const struct sockaddr_in6 *s6 = addr;
+		hdr = IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) ? 28 : 48;
+		(void)getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &ml);
+	}
+	close(fd);
+	return mtu > (int)hdr ? (size_t)mtu - hdr : 0;
+}
+
 int udp_sock_set_gso(struct udp_sock *s, int on)
 {
 	if (!s)

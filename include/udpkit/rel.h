@@ -86,7 +86,21 @@ struct rel_config {
 	uint64_t seed;              /* 0 = random keys (default); else reproducible */
 	uint8_t cookie_secret[16];  /* SipHash key for cookies; all zero = drawn as above */
 	int accept;                 /* 1: answer HELLOs (a server), 0: only connect */
-	size_t mtu;                 /* largest datagram built (bytes), default 1400 */
+	/* Path MTU (docs/PROTOCOL.md, "Path MTU discovery").  Sizes are UDP
+	 * payloads: what the socket sends, with the bytes of the layers below
+	 * the core (sealing) included. */
+	size_t mtu;                 /* the base: every path carries it; the
+				     * handshake, acks and dgram messages stay
+				     * within it, default 1200 */
+	size_t overhead;            /* bytes the layers below add to each datagram
+				     * (sealing: 48), default 0 */
+	size_t max_mtu;             /* PMTUD never probes above this, default 65000 */
+	size_t path_mtu;            /* ceiling when the driver reports none for a
+				     * peer (rel_peer_set_mtu_ceiling), default
+				     * 1472: IPv4 over Ethernet */
+	int pmtud;                  /* 1: probe for more than mtu (default); 0: stay
+				     * at mtu (probes from the peer are still answered) */
+	uint64_t pmtu_raise_us;     /* a finished search runs again after this, 10 min */
 	size_t max_msg;             /* largest message sent or received, 64 MiB */
 	size_t recv_budget;         /* per-peer receive memory limit, 80 MiB */
 	uint64_t core_budget;       /* all peers together, 1 GiB */
@@ -184,6 +198,8 @@ enum rel_event_type {
 	REL_EV_MIGRATED,        /* the peer moved and its new address answered a
 				 * challenge: rel_peer_addr() is the new one,
 				 * rel_peer_prev_addr() the one it left */
+	REL_EV_PMTU,            /* the path MTU changed: len = the new one
+				 * (UDP payload bytes, sealing included) */
 };
 
 struct rel_event {
@@ -218,9 +234,25 @@ struct rel_stats {
 	uint64_t drop_stalled; /* messages dropped half received (stall_us) */
 	uint64_t migrations;    /* moves to a new peer address, validated */
 	uint64_t path_failures; /* new addresses that never answered: stayed */
+	uint64_t pmtu;         /* path MTU in use: UDP payload bytes */
+	uint64_t pmtu_probes, pmtu_probes_lost; /* PROBE packets sent, unanswered */
+	uint64_t pmtu_blackholes; /* falls back to the base on repeated loss */
+	uint64_t parts_sent;   /* datagrams of fragments sent in parts */
 };
 /* Counters of one session. */
 UDPKIT_API int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
+/* The path MTU in use with a peer (UDP payload bytes, sealing included),
+ * or a negative code. */
+UDPKIT_API int rel_peer_pmtu(const struct rel_core *core, uint32_t peer);
+/* The driver's knowledge of the largest datagram the route to the peer
+ * takes (the interface MTU less IP and UDP headers, as IP_MTU/IPV6_MTU
+ * report it on a connected socket): PMTUD probes no higher.  0 forgets
+ * it (path_mtu applies).  Never above max_mtu, never below mtu. */
+UDPKIT_API int rel_peer_set_mtu_ceiling(struct rel_core *core, uint32_t peer, size_t bytes);
+/* Called by the core when a session is made, to learn that ceiling for
+ * its address (0: unknown); the driver sets it (rel_drv.c). */
+typedef size_t (*rel_route_mtu_fn)(void *ctx, const void *addr, size_t addrlen);
+UDPKIT_API void rel_set_route_mtu(struct rel_core *core, rel_route_mtu_fn fn, void *ctx);
 /* Address blob of a session: copies up to cap bytes, returns its length. */
 UDPKIT_API int rel_peer_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
 /* The address the session left at its latest migration (REL_EV_MIGRATED),

@@ -109,6 +109,17 @@ UDPKIT_API int udp_sock_set_gro(struct udp_sock *s, int on);
  * Returns whether it is now in use. */
 UDPKIT_API int udp_sock_set_gso(struct udp_sock *s, int on);
 
+/* For path MTU discovery in the layer above (reliable/rel_pmtu.c): DF on
+ * every datagram and no local fragmentation to a path MTU the kernel
+ * cached (IP(V6)_PMTUDISC_PROBE), so a probe arrives whole or not at all;
+ * datagrams above the interface MTU then fail with EMSGSIZE.  Returns 0
+ * or UDP_ESYS. */
+int udp_sock_set_pmtu_probe(struct udp_sock *s);
+/* The largest UDP payload the route to a sockaddr takes as the kernel
+ * knows it (IP_MTU / IPV6_MTU of a connected socket of its own, less 28 or
+ * 48 header bytes), or 0 when unknown. */
+size_t udp_route_mtu(const void *sockaddr, size_t len);
+
 /* ---- Layers: sealing and loss simulation ----
  *
  * A socket can carry sealing (seal/seal_sock.h: seal_sock_attach) and a

@@ -259,6 +259,7 @@ static void events(void)
 #endif
 				abort(); /* nobody was silent for dead_us */
 			case REL_EV_MIGRATED:
+			case REL_EV_PMTU: /* a path MTU change: nothing to check */
 				break;
 			}
 		}

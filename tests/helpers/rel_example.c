@@ -124,6 +124,8 @@ int main(int argc, char **argv)
 			case REL_EV_ACKED:
 				acked++;
 				break;
+			case REL_EV_PMTU: /* the path takes larger packets: the core uses them */
+				break;
 			case REL_EV_CLOSED: /* the close is confirmed: all delivered */
 				if (!server) {
 					code = echoed == nwords && acked == nwords ? 0 : 1;

@@ -17,7 +17,7 @@ local chat = Proto("udpkit_chat", "udpkit chat")
 local rel_types = {
 	[1] = "HELLO", [2] = "COOKIE", [3] = "CONNECT", [4] = "ACCEPT",
 	[5] = "DATA", [6] = "ACK", [7] = "PING", [8] = "DGRAM",
-	[9] = "PATH_CHALLENGE", [10] = "PATH_RESPONSE",
+	[9] = "PATH_CHALLENGE", [10] = "PATH_RESPONSE", [11] = "PROBE",
 }
 local chat_types = {
 	[1] = "BEACON", [2] = "LEAVE", [3] = "HELLO", [4] = "MSG", [5] = "PRIV",
@@ -32,6 +32,7 @@ local rf = {
 	flag_echo = ProtoField.bool("udpkit.flags.echo", "ECHO", 8, nil, 0x01),
 	flag_fin = ProtoField.bool("udpkit.flags.fin", "FIN", 8, nil, 0x02),
 	flag_seqpacket = ProtoField.bool("udpkit.flags.seqpacket", "SEQPACKET", 8, nil, 0x04),
+	flag_part = ProtoField.bool("udpkit.flags.part", "PART", 8, nil, 0x08),
 	dst = ProtoField.uint32("udpkit.dst_sid", "Destination session id", base.HEX),
 	src = ProtoField.uint32("udpkit.src_sid", "Source session id", base.HEX),
 	padding = ProtoField.bytes("udpkit.padding", "Padding"),
@@ -251,6 +252,7 @@ local function dissect_rel(buf, pinfo, tree)
 	fl:add(rf.flag_echo, buf(3, 1))
 	fl:add(rf.flag_fin, buf(3, 1))
 	fl:add(rf.flag_seqpacket, buf(3, 1))
+	fl:add(rf.flag_part, buf(3, 1))
 	sub:add(rf.dst, buf(4, 4))
 	sub:add(rf.src, buf(8, 4))
 	local body = len - TRAILER
@@ -276,6 +278,8 @@ local function dissect_rel(buf, pinfo, tree)
 		sub:add(rf.budget, buf(24, 4))
 	elseif (t == 9 or t == 10) and len >= 24 then
 		sub:add(rf.path_token, buf(12, 8))
+	elseif t == 11 then
+		dissect_ackblock(buf, sub) -- then the probe number, its echo, padding
 	elseif t >= 5 and t <= 8 then
 		local a = dissect_ackblock(buf, sub)
 		if a then
@@ -332,8 +336,8 @@ local function header_at(buf, off, magic2)
 	end
 	if magic2 == 0x7501 then
 		local t = buf(off + 2, 1):uint()
-		return buf(off, 2):uint() == 0x7501 and t >= 1 and t <= 10 and
-			bit.band(buf(off + 3, 1):uint(), 0xf8) == 0
+		return buf(off, 2):uint() == 0x7501 and t >= 1 and t <= 11 and
+			bit.band(buf(off + 3, 1):uint(), 0xf0) == 0
 	end
 	return buf(off, 2):uint() == 0xC553 and buf(off + 2, 1):uint() == 1 and
 		bit.band(buf(off + 3, 1):uint(), 0xfc) == 0

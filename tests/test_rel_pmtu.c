@@ -1,0 +1,310 @@
+/* test_rel_pmtu.c - path MTU discovery of the reliable core (rel_pmtu.c),
+ * in virtual time over simulated links whose netsim `mtu` drops every
+ * datagram longer than it (a black hole: nothing comes back). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rel.h"
+#include "support_relpair.h"
+
+static void config(struct rel_config *c, uint64_t seed, size_t ceiling)
+{
+	relpair_config(c, seed);
+	c->path_mtu = ceiling; /* what a driver would report for the route */
+	c->rto_min_us = 20000; /* as the tools: probes time out in RTT terms */
+}
+
+/* Runs the pair until t, dropping messages; counts PMTU events at a. */
+static int run(struct relpair *p, uint64_t t, int *pmtu_events)
+{
+	int ev_a = 0;
+	while (sim_step(p->s, t)) {
+		struct rel_event ev;
+		for (int side = 0; side < 2; side++)
+			while (rel_poll_event(side ? p->b : p->a, &ev)) {
+				if (ev.type == REL_EV_MESSAGE)
+					rel_buf_free(ev.data);
+				if (!side && ev.type == REL_EV_PMTU)
+					ev_a++;
+			}
+	}
+	if (pmtu_events)
+		*pmtu_events += ev_a;
+	return ev_a;
+}
+
+/* The search ends within the simulated MTU's last PM_STEP (8) bytes, in a
+ * bounded time and number of probes, and data then uses it. */
+static void converge_one(size_t mtu)
+{
+	char spec[64];
+	snprintf(spec, sizeof spec, "delay 10ms mtu %zu", mtu);
+	struct sim_link link = {.netem = spec};
+	struct rel_config ca, cb;
+	config(&ca, 7, 65000);
+	config(&cb, 8, 65000);
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 7, &link, &ca, &cb), 0);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 1200);
+	uint64_t t0 = sim_now(p.s);
+	int events = 0;
+	run(&p, t0 + 30000000, &events);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	int got = rel_peer_pmtu(p.a, p.pa);
+	size_t want = mtu > 65000 ? 65000 : mtu;
+	print_message("mtu %zu: pmtu %d, %llu probes (%llu lost), %d changes\n", mtu, got,
+		      (unsigned long long)st.pmtu_probes, (unsigned long long)st.pmtu_probes_lost, events);
+	assert_true((size_t)got <= want && (size_t)got + 8 >= want);
+	assert_int_equal(st.pmtu, (uint64_t)got);
+	assert_true(events >= 1);
+	/* ceiling first, then a binary search of 1200..65000: at most ~14
+	 * sizes, each given 3 probes when it fails */
+	assert_true(st.pmtu_probes <= 50);
+	/* the RTT is 20 ms and a probe times out after 20-200 ms: the whole
+	 * search takes ~14 sizes x 3 x the probe timer, well under 30 s */
+	/* data now uses it: one message of 200 kB goes in full packets */
+	static uint8_t big[200000];
+	uint64_t sent0 = st.pkts_sent;
+	assert_int_equal(rel_send(p.a, p.pa, big, sizeof big, REL_RDM, sim_now(p.s), NULL), 0);
+	run(&p, sim_now(p.s) + 10000000, NULL);
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_int_equal(st.msgs_acked, 1);
+	uint64_t frags = (sizeof big + (size_t)got - 181 - 1) / ((size_t)got - 181);
+	assert_true(st.data_sent <= frags + 2);
+	assert_true(st.pkts_sent - sent0 < frags + 20);
+	relpair_close(&p);
+}
+
+static void converges(void **state)
+{
+	(void)state;
+	converge_one(1280 - 48); /* IPv6 minimum link, as UDP payload */
+	converge_one(1500 - 28);
+	converge_one(9000 - 28);
+	converge_one(65000);
+}
+
+/* Counts what a cc hook is told, and lets everything go. */
+struct cc_count {
+	int lost, timeouts;
+};
+static int cc_may(void *st, void *ctx, const struct rel_cc_info *i, size_t b, uint64_t now, uint64_t *w)
+{
+	(void)st, (void)ctx, (void)i, (void)b, (void)now, (void)w;
+	return 1;
+}
+static void cc_ev(void *st, void *ctx, const struct rel_cc_info *i, enum rel_cc_event ev,
+		  uint64_t bytes, uint64_t now)
+{
+	(void)st, (void)i, (void)bytes, (void)now;
+	struct cc_count *c = ctx;
+	if (ev == REL_CC_LOST)
+		c->lost++;
+	if (ev == REL_CC_TIMEOUT)
+		c->timeouts++;
+}
+static const struct rel_cc_ops cc_counting = {.may_send = cc_may, .on_event = cc_ev};
+
+/* Probes too big for the path are lost, but cc hears of no loss. */
+static void probes_are_not_congestion(void **state)
+{
+	(void)state;
+	struct sim_link link = {.netem = "delay 10ms mtu 1400"};
+	struct cc_count cnt = {0};
+	struct rel_config ca, cb;
+	config(&ca, 3, 9000);
+	config(&cb, 4, 9000);
+	ca.cc = &cc_counting;
+	ca.cc_ctx = &cnt;
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 3, &link, &ca, &cb), 0);
+	static uint8_t buf[50000];
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(rel_send(p.a, p.pa, buf, sizeof buf, REL_SEQPACKET, sim_now(p.s), NULL), 0);
+	run(&p, sim_now(p.s) + 20000000, NULL);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_int_equal(st.msgs_acked, 20);
+	assert_true(st.pmtu_probes_lost >= 3);
+	assert_int_equal(cnt.lost, 0);
+	assert_int_equal(cnt.timeouts, 0);
+	assert_int_equal(st.retransmits, 0);
+	assert_true(rel_peer_pmtu(p.a, p.pa) > 1390);
+	relpair_close(&p);
+}
+
+/* Messages of a transfer checked at the receiver: each once, whole. */
+struct check {
+	int got, next_seq;
+	uint8_t seen[1000];
+};
+static void check_msg(struct check *k, const struct rel_event *ev)
+{
+	int idx = ev->data[0] << 8 | ev->data[1];
+	assert_true(idx < 1000);
+	assert_int_equal(k->seen[idx], 0);
+	k->seen[idx] = 1;
+	for (size_t j = 2; j < ev->len; j++)
+		assert_int_equal(ev->data[j], (uint8_t)(idx * 7 + j));
+	if (ev->mode == REL_SEQPACKET) {
+		assert_true(idx > k->next_seq);
+		k->next_seq = idx;
+	}
+	k->got++;
+}
+
+/* The path shrinks from 9000 to 1300 mid-transfer, silently: the sender
+ * falls back to the base within a bounded time, the fragments cut for
+ * 9000 go in parts, no message is lost, and the search finds 1300. */
+static void shrink_mid_transfer(void **state)
+{
+	(void)state;
+	struct sim_link link = {.netem = "delay 5ms mtu 9000"};
+	struct rel_config ca, cb;
+	config(&ca, 5, 9000);
+	config(&cb, 6, 9000);
+	ca.cc = cb.cc = &rel_cc_reno;
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 5, &link, &ca, &cb), 0);
+	run(&p, sim_now(p.s) + 2000000, NULL);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 9000);
+	enum { N = 600 };
+	static uint8_t buf[30000];
+	struct check k = {.next_seq = -1};
+	int sent = 0, shrunk = 0;
+	uint64_t t_shrink = 0, t_fallback = 0;
+	uint64_t limit = sim_now(p.s) + 120000000;
+	while (k.got < N && sim_step(p.s, limit)) {
+		while (sent < N) {
+			size_t len = 3 + (size_t)(sent * 7919) % sizeof buf - 3;
+			if (len < 3)
+				len = 3;
+			buf[0] = (uint8_t)(sent >> 8);
+			buf[1] = (uint8_t)sent;
+			for (size_t j = 2; j < len; j++)
+				buf[j] = (uint8_t)(sent * 7 + j);
+			int rc = rel_send(p.a, p.pa, buf, len, sent % 2 ? REL_RDM : REL_SEQPACKET, sim_now(p.s), NULL);
+			if (rc == REL_EFULL)
+				break;
+			assert_int_equal(rc, 0);
+			sent++;
+		}
+		if (!shrunk && k.got >= N / 4) {
+			struct sim_link small = {.netem = "delay 5ms mtu 1300"};
+			assert_int_equal(sim_set_link(p.s, &small), 0);
+			shrunk = 1;
+			t_shrink = sim_now(p.s);
+		}
+		struct rel_event ev;
+		while (rel_poll_event(p.b, &ev)) {
+			if (ev.type == REL_EV_MESSAGE) {
+				check_msg(&k, &ev);
+				rel_buf_free(ev.data);
+			}
+		}
+		while (rel_poll_event(p.a, &ev))
+			if (ev.type == REL_EV_PMTU && shrunk && !t_fallback && ev.len <= 1300)
+				t_fallback = sim_now(p.s);
+	}
+	assert_int_equal(k.got, N);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	int pm = rel_peer_pmtu(p.a, p.pa);
+	print_message("shrink: fallback after %.0f ms, pmtu now %d, %llu parts, %llu black holes\n",
+		      (double)(t_fallback - t_shrink) / 1e3, pm, (unsigned long long)st.parts_sent,
+		      (unsigned long long)st.pmtu_blackholes);
+	assert_true(t_fallback > 0 && t_fallback - t_shrink < 2000000);
+	assert_true(st.pmtu_blackholes >= 1);
+	assert_true(st.parts_sent > 0);
+	run(&p, sim_now(p.s) + 10000000, NULL); /* the search below 9000 ends */
+	pm = rel_peer_pmtu(p.a, p.pa);
+	assert_true(pm <= 1300 && pm + 8 >= 1300);
+	relpair_close(&p);
+}
+
+/* Counts PROBE packets (type 11) on the wire. */
+static void tap(void *ctx, int from, int to, const uint8_t *d, size_t len)
+{
+	(void)to;
+	int *n = ctx;
+	if (len > 2 && d[0] == 0x75 && d[2] == 11)
+		n[from]++;
+}
+
+/* PMTUD off: that side sends no probe and stays at the base; it still
+ * answers the other side's probes, which finds the larger size. */
+static void pmtud_off(void **state)
+{
+	(void)state;
+	struct sim_link link = {.netem = "delay 10ms"};
+	for (int both = 0; both < 2; both++) {
+		struct rel_config ca, cb;
+		config(&ca, 9, 9000);
+		config(&cb, 10, 9000);
+		ca.pmtud = 0;
+		cb.pmtud = !both;
+		struct relpair p;
+		assert_int_equal(relpair_open(&p, 9, &link, &ca, &cb), 0);
+		int probes[SIM_MAX_NODES] = {0};
+		sim_set_tap(p.s, tap, probes);
+		static uint8_t buf[40000];
+		assert_int_equal(rel_send(p.a, p.pa, buf, sizeof buf, REL_RDM, sim_now(p.s), NULL), 0);
+		assert_int_equal(rel_send(p.b, p.pb, buf, sizeof buf, REL_RDM, sim_now(p.s), NULL), 0);
+		run(&p, sim_now(p.s) + 5000000, NULL);
+		struct rel_stats sa, sb;
+		assert_int_equal(rel_peer_stats(p.a, p.pa, &sa), 0);
+		assert_int_equal(rel_peer_stats(p.b, p.pb, &sb), 0);
+		assert_int_equal(sa.msgs_acked, 1);
+		assert_int_equal(sb.msgs_acked, 1);
+		assert_int_equal(sa.pmtu_probes, 0);
+		assert_int_equal(rel_peer_pmtu(p.a, p.pa), 1200);
+		if (both) {
+			assert_int_equal(probes[p.na] + probes[p.nb], 0);
+			assert_int_equal(rel_peer_pmtu(p.b, p.pb), 1200);
+		} else {
+			/* a answered b's probes (during the handshake's run) */
+			assert_int_equal(rel_peer_pmtu(p.b, p.pb), 9000);
+		}
+		relpair_close(&p);
+	}
+}
+
+/* The driver's ceiling: never probed above, and lowering it below the
+ * size in use takes effect at once. */
+static void ceiling_from_driver(void **state)
+{
+	(void)state;
+	struct sim_link link = {.netem = "delay 10ms"};
+	struct rel_config ca, cb;
+	config(&ca, 11, 1472);
+	config(&cb, 12, 1472);
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 11, &link, &ca, &cb), 0);
+	assert_int_equal(rel_peer_set_mtu_ceiling(p.a, p.pa, 4000), 0);
+	run(&p, sim_now(p.s) + 5000000, NULL);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 4000);
+	assert_int_equal(rel_peer_set_mtu_ceiling(p.a, p.pa, 2000), 0);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 2000);
+	assert_int_equal(rel_peer_set_mtu_ceiling(p.a, 999, 2000), REL_ENOPEER);
+	relpair_close(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(converges),
+		cmocka_unit_test(probes_are_not_congestion),
+		cmocka_unit_test(shrink_mid_transfer),
+		cmocka_unit_test(pmtud_off),
+		cmocka_unit_test(ceiling_from_driver),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
