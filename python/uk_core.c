@@ -361,6 +361,33 @@ out:
 
 /* ---- one turn and the waits ---- */
 
+/* Wakes the thread in ppoll() when it must look again: something changed
+ * that it may wait for, or the library's next deadline is now earlier than
+ * the one it computed its wait from.  Every change a caller makes to the
+ * core or the socket outside service() (a message queued and sent, a
+ * handshake or a close begun, a datagram held back by the loss simulator)
+ * must be followed by this before the lock is released: otherwise the
+ * poller, often the driver thread with nobody else inside a call, sleeps
+ * on until the deadline it knew (the keepalive, seconds away, or none at
+ * all for a datagram socket) and the retransmission or the held datagram
+ * waits as long.  Under the lock. */
+static void nudge(struct uk *u, int changed)
+{
+	if (u->polling && (changed || next_deadline(u) < u->poll_until)) {
+		uint64_t x = 1;
+		ssize_t r = write(u->wake_fd, &x, sizeof x);
+		(void)r;
+	}
+}
+
+/* Releases the lock at the end of a call, after the nudge above. */
+static void unlock(struct uk *u)
+{
+	if (!u->closed)
+		nudge(u, 0);
+	pthread_mutex_unlock(&u->lk);
+}
+
 /* Sends and receives what is due, runs the timers, takes the events; wakes
  * the other threads when something changed.  Under the lock. */
 static void service(struct uk *u)
@@ -385,11 +412,7 @@ static void service(struct uk *u)
 	ep_update(u);
 	if (changed)
 		pthread_cond_broadcast(&u->cv);
-	if (u->polling && (changed || next_deadline(u) < u->poll_until)) {
-		uint64_t x = 1;
-		ssize_t r = write(u->wake_fd, &x, sizeof x);
-		(void)r;
-	}
+	nudge(u, changed);
 }
 
 typedef int (*cond_fn)(struct uk *u, void *arg); /* >0 done, 0 not yet, <0 error */
@@ -537,6 +560,14 @@ int uk_new(struct uk **out, const struct uk_opts *o, char *err, size_t errlen)
 	 * QUIC's first PTO): a handshake over a lossy path then gets several
 	 * attempts within the session timeout */
 	cfg.rto_initial_us = 250000;
+	/* ... and no timer backs off beyond 1 s.  The core doubles the
+	 * handshake's timer up to dead_us / 8 (3.75 s with a 30 s timeout),
+	 * carrying the doubling from HELLO into CONNECT: at 20% loss each
+	 * way a round trip fails 36% of the time, and one handshake in 50
+	 * or 100 then took more than 10 s (250 ms + 0.5 + 1 + 2 + 3.75 ...).
+	 * With the cap it gets a try a second, and the session timeout, not
+	 * the backoff, decides when a silent peer is given up on. */
+	cfg.rto_max_us = 1000000;
 	cfg.max_msg = REL_MAX_MSG;
 	cfg.cc = &rel_cc_bbr;
 	u->max_msg = cfg.max_msg;
@@ -749,7 +780,7 @@ int uk_connect(struct uk *u, const struct udp_addr *a, double timeout)
 		if (rc == UK_EREFUSED)
 			u->connected = 0;
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	return rc;
 }
 
@@ -831,7 +862,7 @@ int uk_sendto(struct uk *u, const void *buf, size_t len, const struct udp_addr *
 		if (rc == 0)
 			rel_drv_flush(u->drv);
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	return rc;
 }
 
@@ -895,7 +926,7 @@ int uk_recvfrom(struct uk *u, struct uk_msg *m, size_t cap, double timeout)
 		else
 			rc = wait_for(u, timeout, cond_recv, &r);
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	if (rc < 0)
 		uk_msg_free(m);
 	return rc;
@@ -922,7 +953,7 @@ int uk_flush(struct uk *u, double timeout, uint64_t *lost)
 		u->lost = 0;
 		u->lost_refused = 0;
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	return rc;
 }
 

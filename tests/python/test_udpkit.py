@@ -298,6 +298,33 @@ class TestAPI(Base):
             s.send(b"x")
         self.assertEqual(cm.exception.errno, errno.ENOTCONN)
 
+    def test_send_then_leave_the_library(self):
+        """A message queued by a caller that then does something else must
+        leave at once: the driver thread, asleep until the next keepalive
+        (5 s) or, on a datagram socket, until no deadline at all, is woken
+        when a call moves the next deadline earlier.  The client's loss
+        simulator holds each datagram 50 ms, so only that wake-up sends
+        it; the main thread never calls into the client again."""
+        srv = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM, timeout=30)
+        cli = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM, netsim="delay 50ms", timeout=30)
+        dsrv = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_DGRAM)
+        dcli = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_DGRAM, netsim="delay 50ms")
+        self.socks += [srv, cli, dsrv, dcli]
+        for s in (srv, dsrv):
+            s.bind(LOCAL4)
+            s.settimeout(10)
+        cli.settimeout(10)
+        cli.connect(srv.getsockname())
+        for sender, receiver, send in ((cli, srv, lambda: cli.send(b"x")),
+                                       (dcli, dsrv, lambda: dcli.sendto(b"x", dsrv.getsockname()))):
+            # both drivers settle into their long wait (not a synchronisation:
+            # without it the test passes too, as the old code sometimes did)
+            time.sleep(0.3)
+            t = time.monotonic()
+            send()
+            self.assertEqual(receiver.recv(10), b"x")
+            self.assertLess(time.monotonic() - t, 2.5, sender)  # 4.7 s or never before the fix
+
     def test_flush_timeout(self):
         srv, cli = self.pair(netsim="loss 100%")
         cli.sendto(b"x", srv.getsockname())
