@@ -47,12 +47,16 @@ struct peer {
 	struct udp_addr addr;
 	struct pend *ph, *pt; /* messages waiting for the handshake (or room) */
 	uint64_t unacked;
+	int peer_closed;      /* the peer closed this session */
+	int told;             /* ... and a sendto was told so (EPIPE) */
 };
 
 struct uk {
 	pthread_mutex_t lk;
 	pthread_cond_t cv;
 	int kind, family, closed, bound, connected;
+	int closing;          /* uk_close() began: no new messages */
+	int peer_eof;         /* connected: the peer closed gracefully */
 	int polling, want_out;
 	uint64_t poll_until;
 	double linger;
@@ -111,10 +115,13 @@ static struct peer *peer_by_id(struct uk *u, uint32_t id)
 	return NULL;
 }
 
-static struct peer *peer_by_addr(struct uk *u, const struct udp_addr *a)
+/* The session with a that new messages go to (closing: 0), or the one
+ * that is closing (1). */
+static struct peer *peer_by_addr(struct uk *u, const struct udp_addr *a, int closing)
 {
 	for (size_t i = 0; i < u->npeers; i++)
-		if (udp_addr_equal(&u->peers[i].addr, a))
+		if ((u->peers[i].state == P_CLOSING) == closing &&
+		    udp_addr_equal(&u->peers[i].addr, a))
 			return &u->peers[i];
 	return NULL;
 }
@@ -237,8 +244,14 @@ static int pump(struct uk *u)
 			/* the peer is done: end our side too (what we queued
 			 * still goes out first) */
 			if (p && p->state == P_OPEN && !p->ph &&
-			    rel_close(u->core, p->id, now_us()) == 0)
+			    rel_close(u->core, p->id, now_us()) == 0) {
 				p->state = P_CLOSING;
+				p->peer_closed = 1;
+			}
+			/* a connected socket reads the end of the stream once
+			 * the messages before it are taken (as TCP) */
+			if (p && u->connected && udp_addr_equal(&p->addr, &u->peer_addr))
+				u->peer_eof = 1;
 			break;
 		case REL_EV_CLOSED:
 			u->sessions_closed++;
@@ -276,7 +289,7 @@ static int out_waiting(struct uk *u)
 
 static void ep_update(struct uk *u)
 {
-	int ready = u->qh != NULL;
+	int ready = u->qh != NULL || u->peer_eof;
 	uint64_t x = 1;
 	if (u->ready_fd >= 0 && ready != u->ready_on) {
 		ssize_t r = ready ? write(u->ready_fd, &x, sizeof x) : read(u->ready_fd, &x, sizeof x);
@@ -684,6 +697,9 @@ int uk_close(struct uk *u)
 		return 0;
 	}
 	uint64_t t_end = now_us() + (uint64_t)(u->linger * 1e6);
+	/* other threads may call while close waits: what they would queue
+	 * now would not be flushed, and a session they opened not closed */
+	u->closing = 1;
 	(void)wait_for(u, u->linger, cond_flushed, NULL);
 	if (u->drv) {
 		for (size_t i = 0; i < u->npeers; i++)
@@ -696,11 +712,19 @@ int uk_close(struct uk *u)
 		if (left > 0)
 			(void)wait_for(u, left, cond_closed, NULL);
 	}
-	release(u);
+	/* The thread in ppoll() holds a reference to the UDP socket's file:
+	 * closing the descriptor under it would leave the port bound until
+	 * that thread woke, and a bind() to it right after close() (a
+	 * restarted server) could fail with EADDRINUSE.  So the poller is
+	 * woken and gone before the socket is closed; closed keeps every
+	 * thread from polling again. */
 	u->closed = 1;
 	uint64_t x = 1;
-	ssize_t r = write(u->wake_fd, &x, sizeof x); /* the poller, if any, ends */
+	ssize_t r = write(u->wake_fd, &x, sizeof x);
 	(void)r;
+	while (u->polling)
+		pthread_cond_wait(&u->cv, &u->lk);
+	release(u);
 	if (u->ready_fd >= 0)
 		r = write(u->ready_fd, &x, sizeof x); /* a reader sees EBADF */
 	pthread_cond_broadcast(&u->cv);
@@ -727,9 +751,16 @@ int uk_bind(struct uk *u, const struct udp_addr *a)
 /* A session to a, the existing one or a new handshake. */
 static int session(struct uk *u, const struct udp_addr *a, uint32_t *id)
 {
-	struct peer *p = peer_by_addr(u, a);
-	if (p && p->state == P_CLOSING)
+	struct peer *p = peer_by_addr(u, a, 0);
+	struct peer *old = p ? NULL : peer_by_addr(u, a, 1);
+	if (old && old->peer_closed && !old->told) {
+		/* the peer closed the session: one sendto learns it (EPIPE,
+		 * as TCP after the peer's FIN); the next opens a new session
+		 * beside the old one, which may take the core up to the
+		 * session timeout to end when the peer is gone for good */
+		old->told = 1;
 		return REL_ECLOSED;
+	}
 	if (!p) {
 		uint32_t nid;
 		int rc = rel_drv_connect(u->drv, a, &nid);
@@ -759,7 +790,7 @@ int uk_connect(struct uk *u, const struct udp_addr *a, double timeout)
 	pthread_mutex_lock(&u->lk);
 	int rc;
 	uint32_t id;
-	if (u->closed) {
+	if (u->closed || u->closing) {
 		rc = UK_ECLOSED;
 	} else if (!u->drv) {
 		if ((rc = udp_sock_connect(u->sock, a)) == UDP_ESYS)
@@ -771,6 +802,7 @@ int uk_connect(struct uk *u, const struct udp_addr *a, double timeout)
 	} else if ((rc = session(u, a, &id)) == 0) {
 		u->peer_addr = *a;
 		u->connected = 1;
+		u->peer_eof = 0;
 		if (timeout == 0) {
 			service(u);
 			rc = cond_open(u, &id) > 0 ? 0 : UK_ERRNO(EINPROGRESS);
@@ -846,12 +878,14 @@ int uk_sendto(struct uk *u, const void *buf, size_t len, const struct udp_addr *
 	pthread_mutex_lock(&u->lk);
 	int rc;
 	struct send_arg s = { .buf = buf, .len = len, .to = to };
-	if (u->closed) {
+	if (u->closed || u->closing) {
 		rc = UK_ECLOSED;
 	} else if (len > u->max_msg) {
 		rc = UDP_ETOOBIG;
 	} else if (!to && !u->connected) {
 		rc = UK_ENOTCONN;
+	} else if (!to && u->peer_eof) {
+		rc = REL_ECLOSED; /* as TCP after the peer's FIN: EPIPE */
 	} else if (!u->drv) {
 		if ((rc = wait_for(u, timeout, cond_dgram_sent, &s)) == 0) {
 			u->msgs_sent++;
@@ -895,6 +929,10 @@ static int cond_recv(struct uk *u, void *arg)
 		return 1;
 	}
 	struct qmsg *q = u->qh;
+	if (!q && u->peer_eof) {
+		m->eof = 1; /* every call from now on, as a socket at EOF */
+		return 1;
+	}
 	if (!q)
 		return 0;
 	if (!(u->qh = q->next))
