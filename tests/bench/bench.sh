@@ -318,38 +318,41 @@ else:
         s.flush(60)
     s.close()
 PY
-# py_run KIND: prints "msgs/s MB/s" delivered (0 0 on failure).
+# py_run KIND: prints "msgs/s MB/s lost%" delivered, from the receiver's
+# first message to its last (0 0 100 on failure).
 py_run() {
 	local err="$tmp/py.err" port
 	: >"$err"
 	timeout 120 "$PYTHON" "$tmp/pybench.py" "$top/python" recv "$1" "$pmsgs" >"$tmp/py.out" 2>"$err" &
 	local rp=$!
 	pids+=("$rp")
-	port=$(wait_port "$err" 's/^port \([0-9]*\)$/\1/p') || { echo "0 0"; kill $rp 2>/dev/null; return; }
+	port=$(wait_port "$err" 's/^port \([0-9]*\)$/\1/p') || { echo "0 0 100"; kill $rp 2>/dev/null; return; }
 	timeout 120 "$PYTHON" "$tmp/pybench.py" "$top/python" send "$1" "$port" "$pmsgs" $CHUNK \
 		2>>"$tmp/senderr"
 	wait $rp
-	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-	     END { s = v["seconds"]; printf "%.0f %.1f\n", (s > 0 ? v["msgs"] / s : 0), (s > 0 ? v["bytes"] / s / 1e6 : 0) }' "$tmp/py.out"
+	awk -v n="$pmsgs" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+	     END { s = v["seconds"]; printf "%.0f %.1f %.2f\n", (s > 0 ? v["msgs"] / s : 0),
+	           (s > 0 ? v["bytes"] / s / 1e6 : 0), 100 * (n - v["msgs"]) / n }' "$tmp/py.out"
 }
 declare -A pyr
 for _ in $(seq 1 "$REPS"); do
 	# the cases take turns within each repetition (the machine's moods)
 	for c in rdm dgram std; do
-		read -r m b <<<"$(py_run $c)"
+		read -r m b l <<<"$(py_run $c)"
 		pyr[$c.m]+=" ${m:-0}"
 		pyr[$c.b]+=" ${b:-0}"
+		pyr[$c.l]+=" ${l:-100}"
 	done
 	pyr[ub]+=" $(rel_bytes=$((pmsgs * CHUNK)) udpbench_run 0)"
 done
-for k in rdm.m rdm.b dgram.m dgram.b std.m std.b ub; do
+for k in rdm.m rdm.b rdm.l dgram.m dgram.b dgram.l std.m std.b std.l ub; do
 	pyr[$k]=$(printf '%s\n' ${pyr[$k]} | median)
 done
-printf '%-44s %10s %9s\n' case msgs/s MB/s
-printf '%-44s %10s %9s\n' "udpbench (C, reliable, no loss)" "$(awk -v b="${pyr[ub]}" -v c=$CHUNK 'BEGIN { printf "%.0f", b * 1e6 / c }')" "${pyr[ub]}"
-printf '%-44s %10s %9s\n' "udpkit SOCK_RDM, Python -> Python" "${pyr[rdm.m]}" "${pyr[rdm.b]}"
-printf '%-44s %10s %9s\n' "udpkit SOCK_DGRAM, Python -> Python" "${pyr[dgram.m]}" "${pyr[dgram.b]}"
-printf '%-44s %10s %9s\n' "socket SOCK_DGRAM (standard), Python" "${pyr[std.m]}" "${pyr[std.b]}"
+printf '%-44s %10s %9s %8s\n' case msgs/s MB/s lost%
+printf '%-44s %10s %9s %8s\n' "udpbench (C, reliable, no loss)" "$(awk -v b="${pyr[ub]}" -v c=$CHUNK 'BEGIN { printf "%.0f", b * 1e6 / c }')" "${pyr[ub]}" 0
+printf '%-44s %10s %9s %8s\n' "udpkit SOCK_RDM, Python -> Python" "${pyr[rdm.m]}" "${pyr[rdm.b]}" "${pyr[rdm.l]}"
+printf '%-44s %10s %9s %8s\n' "udpkit SOCK_DGRAM, Python -> Python" "${pyr[dgram.m]}" "${pyr[dgram.b]}" "${pyr[dgram.l]}"
+printf '%-44s %10s %9s %8s\n' "socket SOCK_DGRAM (standard), Python" "${pyr[std.m]}" "${pyr[std.b]}" "${pyr[std.l]}"
 awk -v p="${pyr[rdm.b]}" -v u="${pyr[ub]}" 'BEGIN { if (u > 0) printf "python SOCK_RDM vs udpbench reliable: %.2fx\n", p / u }'
 awk -v d="${pyr[dgram.m]}" -v s="${pyr[std.m]}" 'BEGIN { if (s > 0) printf "udpkit SOCK_DGRAM vs socket SOCK_DGRAM (messages/s): %.2fx\n", d / s }'
 fi
