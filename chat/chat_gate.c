@@ -6,7 +6,9 @@
  * session goes out only while the session's credit (beacon bytes received
  * from that address) covers it; otherwise it is dropped as a lost datagram
  * would be, and the core's retransmission timer tries again later, when the
- * next beacon may have paid for it.  The first packet of the session that
+ * next beacon may have paid for it.  A session that a peer list started
+ * (chat_pex.c) has credit for one HELLO, paid from the list sender's
+ * budget, and more only from beacons of its address.  The first packet of the session that
  * arrives (the COOKIE, addressed to the session's random id, so not
  * blind-forgeable) proves that the address answers: the gate opens for
  * good. */
@@ -25,7 +27,11 @@ void chat_gate_forget(struct chat_group *g, uint32_t rel)
 	int i = orphan_at(g, rel);
 	if (i < 0)
 		return;
-	g->orphan[i] = g->orphan[--g->norphan];
+	g->npex -= g->orphan_pex[i];
+	g->norphan--;
+	g->orphan[i] = g->orphan[g->norphan];
+	g->orphan_pex[i] = g->orphan_pex[g->norphan];
+	g->orphan_src[i] = g->orphan_src[g->norphan];
 	g->ngated--;
 }
 
@@ -34,10 +40,15 @@ void chat_gate_release(struct chat_group *g, struct chat_sess *s, int handshake)
 	if (!s->gated)
 		return;
 	s->gated = 0;
-	if (handshake && g->norphan < CHAT_GROUP_MAX_SESS)
+	if (handshake && g->norphan < CHAT_GROUP_MAX_SESS) {
+		g->orphan_pex[g->norphan] = (uint8_t)(s->pex != 0);
+		g->orphan_src[g->norphan] = s->pex_src;
 		g->orphan[g->norphan++] = s->rel;
-	else
+	} else {
 		g->ngated--;
+		g->npex -= s->pex != 0;
+	}
+	s->pex = 0;
 }
 
 static int answered(const struct chat_group *g, uint32_t rel)

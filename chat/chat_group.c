@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chat_group_int.h"
 #include "udp_err.h"
@@ -15,13 +16,23 @@ void chat_group_config_default(struct chat_group_config *c)
 	c->gone_us = 10000000;
 }
 
+/* The wall clock is read once: lines are stamped with the monotonic clock
+ * plus this, so their times grow even if the system clock is stepped. */
+static int64_t wall_offset(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return wall - (int64_t)rel_drv_now();
+}
+
 int chat_group_new(struct chat_group **out, const struct chat_group_config *cfg)
 {
 	if (!out)
 		return UDP_EINVAL;
 	*out = NULL;
 	if (!cfg || !cfg->core || !cfg->drv || !cfg->data || !cfg->id || !cfg->nick ||
-	    !chat_nick_valid(cfg->nick, strlen(cfg->nick)) || !cfg->beacon_us)
+	    chat_nick_check(cfg->nick, strlen(cfg->nick), NULL, 0) < 0 || !cfg->beacon_us)
 		return UDP_EINVAL;
 	struct chat_group *g = calloc(1, sizeof *g);
 	if (!g)
@@ -36,9 +47,20 @@ int chat_group_new(struct chat_group **out, const struct chat_group_config *cfg)
 		free(g);
 		return r;
 	}
+	struct chat_log_config lc;
+	chat_log_config_default(&lc);
+	if ((r = chat_log_new(&g->log, &lc)) < 0 || (r = chat_seen_new(&g->seen)) < 0) {
+		chat_group_free(g);
+		return r;
+	}
 	g->cfg = *cfg;
 	snprintf(g->nick, sizeof g->nick, "%s", cfg->nick);
 	g->cfg.nick = g->nick;
+	g->wall_off = cfg->wall_offset_us ? cfg->wall_offset_us : wall_offset();
+	g->start = chat_wall(g, rel_drv_now());
+	g->next_seq = 1;
+	/* starting is a change of the roster: meet the others fast */
+	g->beacon_gap = cfg->beacon_us / CHAT_BEACON_FAST_DIV;
 	*out = g;
 	return 0;
 }
@@ -48,6 +70,8 @@ void chat_group_free(struct chat_group *g)
 	if (!g)
 		return;
 	chat_roster_free(g->roster);
+	chat_log_free(g->log);
+	chat_seen_free(g->seen);
 	free(g);
 }
 
@@ -117,8 +141,10 @@ void chat_group_tick(struct chat_group *g, uint64_t now)
 		return;
 	chat_send_beacon(g, CHAT_BEACON, now);
 	chat_retry_peers(g, now);
+	chat_pex_tick(g, now);
 	chat_reap_silent(g, now);
-	g->next_beacon = now + g->cfg.beacon_us;
+	chat_log_expire(g->log, now);
+	g->next_beacon = now + chat_beacon_next_gap(g);
 }
 
 void chat_group_poll(struct chat_group *g, uint64_t now)
@@ -159,12 +185,41 @@ static void chat_send_all(struct chat_group *g, uint8_t type, const void *text, 
 	}
 }
 
+/* A line gets the next counter and its time; a line to everyone is
+ * logged first, so a peer met later gets it by catch-up. */
+static void chat_send_line(struct chat_group *g, uint8_t type, const void *text, size_t n,
+			   uint64_t now)
+{
+	struct chat_pkt p = { .type = type, .seq = g->next_seq++, .ts = chat_wall(g, now),
+			      .text = text, .text_len = n };
+	if (n > CHAT_TEXT_MAX)
+		return;
+	if (chat_log_add(g->log, type, p.seq, p.ts, now, text, n) < 0) {
+		struct chat_group_event ev = { .type = CHAT_GROUP_SEND_FAILED, .err = UDP_ENOMEM };
+		chat_emit(g, &ev);
+	}
+	for (int i = 0; i < CHAT_GROUP_MAX_SESS; i++) {
+		struct chat_sess *s = &g->s[i];
+		if (!s->used || !s->id || s->closing)
+			continue;
+		int r = chat_sess_send_pkt(g, s, &p, now);
+		if (r < 0) {
+			struct chat_group_event ev = { .type = CHAT_GROUP_SEND_FAILED,
+						       .id = s->id, .err = r };
+			chat_emit(g, &ev);
+		}
+	}
+}
+
 void chat_group_say(struct chat_group *g, uint8_t type, const void *text, size_t n,
 		    uint64_t now)
 {
-	chat_send_all(g, type, text, n, now);
-	if (type == CHAT_MSG || type == CHAT_ME)
+	if (type == CHAT_MSG || type == CHAT_ME) {
+		chat_send_line(g, type, text, n, now);
 		g->st.sent++;
+		return;
+	}
+	chat_send_all(g, type, text, n, now);
 }
 
 static struct chat_sess *chat_sess_of_peer(const struct chat_group *g, uint64_t id)
@@ -181,7 +236,11 @@ int chat_group_send_private(struct chat_group *g, uint64_t id, const void *text,
 	struct chat_sess *s = chat_sess_of_peer(g, id);
 	if (!s)
 		return UDP_EINVAL;
-	int r = chat_sess_send(g, s, CHAT_PRIV, text, n, REL_SEQPACKET, now);
+	/* one counter for all our lines: the receiver's "newer than the
+	 * newest shown" holds across the kinds */
+	struct chat_pkt p = { .type = CHAT_PRIV, .seq = g->next_seq++, .ts = chat_wall(g, now),
+			      .text = text, .text_len = n };
+	int r = chat_sess_send_pkt(g, s, &p, now);
 	if (r < 0)
 		return r;
 	g->st.privates++;
@@ -190,7 +249,7 @@ int chat_group_send_private(struct chat_group *g, uint64_t id, const void *text,
 
 int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now)
 {
-	if (!chat_nick_valid(nick, strlen(nick)))
+	if (chat_nick_check(nick, strlen(nick), NULL, 0) < 0)
 		return UDP_EINVAL;
 	snprintf(g->nick, sizeof g->nick, "%s", nick);
 	chat_send_all(g, CHAT_NICK, NULL, 0, now);
@@ -259,4 +318,5 @@ void chat_group_stats(const struct chat_group *g, struct chat_group_stats *out)
 {
 	*out = g->st;
 	out->gated = g->ngated;
+	out->gated_pex = g->npex;
 }

@@ -27,11 +27,22 @@
 #define CHAT_GROUP_MAX_PEERS 32  /* addresses given with chat_group_add_peer */
 #define CHAT_MAX_GATED 16        /* sessions waiting for a beacon's address to answer */
 #define CHAT_CREDIT_MAX (4 * CHAT_BEACON_MIN)
+#define CHAT_HISTORY_GAP_US 5000000u /* one HISTORY asked, and answered per peer, per 5 s */
+#define CHAT_BEACON_FAST_DIV 8       /* beacons at beacon_us / 8 while the roster changes */
+/* Peer lists (docs/CHAT.md, "Hostile peer lists"): sessions that lists
+ * started wait (unanswered) at most CHAT_PEX_MAX at once, an eighth of the
+ * slots, CHAT_PEX_PER_PEER of them from one sender's lists; one list acts
+ * on at most CHAT_PEX_PER_LIST entries; entries its sender cannot pay for
+ * yet wait in a queue of CHAT_PEX_QUEUE for at most gone_us. */
+#define CHAT_PEX_MAX 32
+#define CHAT_PEX_PER_PEER 8
+#define CHAT_PEX_PER_LIST 16
+#define CHAT_PEX_QUEUE 32
 
 struct chat_group;
 
 enum chat_group_event_type {
-	CHAT_GROUP_LINE = 1,    /* a MSG, ME or PRIV: line_type, text */
+	CHAT_GROUP_LINE = 1,    /* a MSG, ME or PRIV: line_type, text, ts_us, line_flags */
 	CHAT_GROUP_JOIN,        /* addr: where its session is */
 	CHAT_GROUP_LEAVE,       /* BYE, or its session closed */
 	CHAT_GROUP_AWAY,
@@ -57,6 +68,8 @@ struct chat_group_event {
 	uint64_t id;       /* the peer */
 	const char *name;  /* its display name (nick#xxxx) */
 	uint8_t line_type; /* LINE: CHAT_MSG, CHAT_ME or CHAT_PRIV */
+	uint8_t line_flags; /* LINE: CHAT_LINE_LATE (catch-up), CHAT_LINE_HISTORY, or 0 */
+	uint64_t ts_us;    /* LINE: when its sender said it, us since the Unix epoch */
 	const uint8_t *text;
 	size_t text_len;
 	const char *to;    /* NICK */
@@ -76,6 +89,10 @@ struct chat_group_config {
 	uint64_t id;             /* our random peer id, not 0 */
 	const char *nick;
 	uint64_t beacon_us, away_us, gone_us; /* defaults 1 s, 5 s, 10 s */
+	/* wall clock (us since the Unix epoch) = now + wall_offset_us; 0: taken
+	 * from CLOCK_REALTIME - CLOCK_MONOTONIC at chat_group_new.  Fixed, so
+	 * line times never step back (catch-up selects by them). */
+	int64_t wall_offset_us;
 	chat_group_event_fn on_event;
 	void *ctx;
 };
@@ -95,6 +112,17 @@ struct chat_beacon_stats {
 	uint64_t drop_type;   /* a chat packet that is no beacon */
 	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
 	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait, or no slot */
+	uint64_t elsewhere;   /* a new peer that another member of ours answers */
+};
+
+/* What became of peer lists (PEERS) and their entries. */
+struct chat_pex_stats {
+	uint64_t lists, entries; /* received on verified sessions */
+	uint64_t skip;       /* known, ours, the larger id's turn, other family */
+	uint64_t connect;    /* a session started (gated: one HELLO until answered) */
+	uint64_t queued;     /* waiting for its sender's budget or a free place */
+	uint64_t drop_list;  /* beyond CHAT_PEX_PER_LIST new entries in one list */
+	uint64_t drop_busy;  /* queue full, expired, or its sender gone */
 };
 
 /* The gate on the data socket's output. */
@@ -105,9 +133,15 @@ struct chat_gate_stats {
 
 struct chat_group_stats {
 	uint64_t sent, received, privates; /* lines */
+	uint64_t late_sent;      /* lines sent again by catch-up */
+	uint64_t history_sent;   /* lines sent answering HISTORY */
+	uint64_t history_refused;/* HISTORY asked again within CHAT_HISTORY_GAP_US */
+	uint64_t dup;            /* lines received that were shown already: dropped */
 	struct chat_beacon_stats beacons;
 	struct chat_gate_stats gate;
+	struct chat_pex_stats pex;
 	int gated; /* sessions waiting behind the gate now */
+	int gated_pex; /* of them, started from peer lists */
 };
 
 /* Returns 0, UDP_EINVAL (missing core/driver/socket, id 0, bad nick,
@@ -140,7 +174,13 @@ void chat_group_say(struct chat_group *g, uint8_t type, const void *text, size_t
  * it has no session, or the core's error. */
 int chat_group_send_private(struct chat_group *g, uint64_t id, const void *text, size_t n,
 			    uint64_t now);
-/* A new nickname, told to every peer.  UDP_EINVAL when not valid. */
+/* Asks every peer for its last n (1..CHAT_HISTORY_MAX) lines said before
+ * we started; they arrive as LINE events with CHAT_LINE_HISTORY.  Returns
+ * the number of peers asked, UDP_EINVAL (n out of range) or UDP_EAGAIN
+ * (asked less than CHAT_HISTORY_GAP_US ago). */
+int chat_group_history(struct chat_group *g, unsigned n, uint64_t now);
+/* A new nickname, told to every peer.  UDP_EINVAL when chat_nick_check
+ * refuses it. */
 int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now);
 /* Leaving: BYE in every session, a graceful close, a LEAVE beacon. */
 void chat_group_quit(struct chat_group *g, uint64_t now);

@@ -4,13 +4,17 @@
  * chat_sess.c    the session table: find, open, send, close
  * chat_input.c   what sessions deliver: HELLO, lines, peer lists, core events
  * chat_beacon.c  beacons out and in
- * chat_gate.c    the output gate for sessions that beacons started
+ * chat_catchup.c lines said before a peer was met, and /history
+ * chat_log.c     the sent-line log and the seen table (chat_log.h)
+ * chat_gate.c    the output gate for sessions that beacons or lists started
+ * chat_pex.c     peer lists received: which entries to connect to, paid how
  *
  * Not for tools/: only chat_group.h is the interface. */
 #ifndef CHAT_GROUP_INT_H
 #define CHAT_GROUP_INT_H
 
 #include "chat_group.h"
+#include "chat_log.h"
 
 /* One reliable session; id is 0 until the peer's HELLO names it. */
 struct chat_sess {
@@ -21,6 +25,8 @@ struct chat_sess {
 	int explicit_idx;  /* index + 1 in the added peers, 0 if none */
 	int closing;       /* we closed it (quitting, or a duplicate) */
 	uint64_t opened;   /* HELLO is due within gone_us of this */
+	uint64_t peer_start;  /* its HELLO: when it started (wall clock, us) */
+	uint64_t history_ok;  /* we answer its next HISTORY from then on */
 	struct udp_addr addr;
 	/* Started by a beacon, which anyone can forge with any source address:
 	 * until the peer answers (a packet of this session arrives), what is
@@ -29,6 +35,21 @@ struct chat_sess {
 	 * than it sent (docs/CHAT.md, "Hostile beacons"). */
 	int gated;
 	uint32_t credit;
+	/* Started from a peer list (docs/CHAT.md, "Hostile peer lists"):
+	 * gated too, with credit for one HELLO, charged to the list's sender
+	 * (pex_src, a session rel id).  pex_spent: on a sender, the bytes of
+	 * HELLOs its lists have cost so far (at most what it sent us). */
+	int pex;
+	uint32_t pex_src;
+	uint64_t pex_spent;
+	uint64_t heard; /* when its beacon last came over the group (0: never) */
+};
+
+/* An entry of a peer list that its sender could not pay for yet. */
+struct chat_pex_wait {
+	uint64_t id, since;
+	uint32_t src;
+	struct udp_addr addr;
 };
 
 struct chat_group {
@@ -38,14 +59,26 @@ struct chat_group {
 	struct chat_sess s[CHAT_GROUP_MAX_SESS];
 	int quitting;
 	uint64_t next_beacon;
+	uint64_t beacon_gap;  /* now: fast while the roster changes, then doubles */
+	int64_t wall_off;     /* wall clock = now + wall_off (never steps back) */
+	uint64_t start;       /* when we started, wall clock */
+	uint64_t next_seq;    /* our next line counter */
+	uint64_t history_ok;  /* our next HISTORY request from then on */
+	struct chat_log *log;
+	struct chat_seen *seen;
 	struct udp_addr peer_addr[CHAT_GROUP_MAX_PEERS];
 	uint64_t peer_retry[CHAT_GROUP_MAX_PEERS];
 	int npeers;
 	/* a core session left in its handshake (rel_close cannot end one):
 	 * still gated until the core reports it dead or connected */
 	uint32_t orphan[CHAT_GROUP_MAX_SESS];
+	uint8_t orphan_pex[CHAT_GROUP_MAX_SESS];  /* started from a list ... */
+	uint32_t orphan_src[CHAT_GROUP_MAX_SESS]; /* ... of this sender's */
 	int norphan;
 	int ngated; /* sessions with gated set, plus orphans */
+	int npex;   /* of them, started from peer lists */
+	struct chat_pex_wait pexq[CHAT_PEX_QUEUE];
+	int npexq;
 	struct chat_group_stats st;
 };
 
@@ -66,6 +99,10 @@ int chat_encode(const struct chat_group *g, uint8_t type, const void *text, size
 		uint8_t *buf, size_t cap);
 int chat_sess_send(struct chat_group *g, struct chat_sess *s, uint8_t type,
 		   const void *text, size_t n, enum rel_mode mode, uint64_t now);
+/* A packet with its per-type fields (p: type, seq, ts, flags, count, text);
+ * id, port and nick are ours. */
+int chat_sess_send_pkt(struct chat_group *g, struct chat_sess *s, struct chat_pkt *p,
+		       uint64_t now);
 void chat_sess_close(struct chat_group *g, struct chat_sess *s, uint64_t now);
 /* Starts a session (its HELLO is queued); NULL when none could be made. */
 struct chat_sess *chat_connect_to(struct chat_group *g, const struct udp_addr *a,
@@ -76,6 +113,29 @@ void chat_rel_events(struct chat_group *g, uint64_t now);
 
 /* chat_beacon.c */
 void chat_send_beacon(struct chat_group *g, uint8_t type, uint64_t now);
+/* The roster is changing: beacons at the fast rate again (then backing off). */
+void chat_beacon_hurry(struct chat_group *g, uint64_t now);
+/* The gap after the beacon sent now (doubling up to beacon_us). */
+uint64_t chat_beacon_next_gap(struct chat_group *g);
+
+/* chat_catchup.c */
+uint64_t chat_wall(const struct chat_group *g, uint64_t now);
+/* Session s has just been named by its HELLO: what we said since its
+ * peer started, before anything new. */
+void chat_catchup(struct chat_group *g, struct chat_sess *s, uint64_t now);
+/* A HISTORY from s: our last lines from before it started (rate-limited). */
+void chat_on_history(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
+		     uint64_t now);
+/* A line from s, shown unless it was shown already. */
+void chat_on_line(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
+		  const char *nick, uint64_t now);
+
+/* chat_pex.c */
+/* A PEERS message from the verified session src. */
+void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *list, size_t n,
+		   uint64_t now);
+/* Retries entries that waited for their sender's budget (every beacon). */
+void chat_pex_tick(struct chat_group *g, uint64_t now);
 
 /* chat_gate.c */
 /* A session slot is given up: a gated one still in its handshake stays

@@ -21,6 +21,7 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 		chat_sess_close(g, s, now);
 		return;
 	}
+	s->peer_start = p->start;
 	struct chat_peer_info info;
 	if (chat_roster_get(g->roster, p->id, &info) == 0) {
 		struct chat_sess *old = chat_sess_by_rel(g, info.tag);
@@ -41,10 +42,13 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 			chat_sess_close(g, drop, now);
 			keep->id = p->id;
 			chat_roster_set_tag(g->roster, p->id, keep->rel);
+			if (keep == s) /* the receiver drops what drop carried too */
+				chat_catchup(g, s, now);
 			return;
 		}
 		s->id = p->id;
 		chat_roster_set_tag(g->roster, p->id, s->rel);
+		chat_catchup(g, s, now);
 		return;
 	}
 	s->id = p->id;
@@ -53,14 +57,9 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 		return;
 	}
 	chat_presence(g, CHAT_GROUP_JOIN, p->id, p->nick, &s->addr, NULL);
+	chat_beacon_hurry(g, now);
 	chat_send_peer_lists(g, s, now);
-}
-
-static int chat_is_loopback(const struct udp_addr *a)
-{
-	if (udp_addr_family(a) == AF_INET)
-		return (ntohl(a->u.in4.sin_addr.s_addr) >> 24) == 127;
-	return udp_addr_family(a) == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->u.in6.sin6_addr);
+	chat_catchup(g, s, now);
 }
 
 /* Peer exchange: the newcomer learns every peer we have, and every peer
@@ -91,31 +90,6 @@ static void chat_send_peer_lists(struct chat_group *g, struct chat_sess *newcome
 			       now);
 }
 
-/* A list from peer s: connect to those we do not know, by the same rule
- * as beacons (the smaller id connects).  A loopback address in it means
- * "on s's host". */
-static void chat_on_peer_list(struct chat_group *g, struct chat_sess *s,
-			      const struct chat_pkt *p, uint64_t now)
-{
-	struct udp_wire_reader r;
-	struct chat_peer_addr e;
-	udp_wire_reader_init(&r, p->text, p->text_len);
-	while (chat_peers_next(&r, &e) == 1) {
-		if (e.id <= g->cfg.id || g->quitting || chat_sess_by_id(g, e.id) ||
-		    chat_roster_get(g->roster, e.id, NULL) == 0)
-			continue;
-		if (udp_addr_family(&e.addr) != udp_addr_family(&s->addr))
-			continue;
-		if (chat_is_loopback(&e.addr) && !chat_is_loopback(&s->addr)) {
-			int port = udp_addr_port(&e.addr);
-			e.addr = s->addr;
-			udp_addr_set_port(&e.addr, port);
-		}
-		if (!chat_sess_by_addr(g, &e.addr))
-			chat_connect_to(g, &e.addr, e.id, 0, now);
-	}
-}
-
 static void chat_peer_left(struct chat_group *g, struct chat_sess *s,
 			   enum chat_group_event_type how)
 {
@@ -124,18 +98,6 @@ static void chat_peer_left(struct chat_group *g, struct chat_sess *s,
 		return;
 	chat_presence(g, how, s->id, info.nick, NULL, NULL);
 	chat_roster_remove(g->roster, s->id);
-}
-
-static void chat_on_line(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
-			 const char *nick)
-{
-	char name[CHAT_NAME_MAX];
-	chat_group_name(g, s->id, nick, name, sizeof name);
-	struct chat_group_event ev = { .type = CHAT_GROUP_LINE, .id = s->id, .name = name,
-				       .line_type = p->type, .text = p->text,
-				       .text_len = p->text_len };
-	g->st.received++;
-	chat_emit(g, &ev);
 }
 
 static void chat_on_message(struct chat_group *g, struct chat_sess *s,
@@ -172,7 +134,10 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 	case CHAT_MSG:
 	case CHAT_ME:
 	case CHAT_PRIV:
-		chat_on_line(g, s, &p, info.nick);
+		chat_on_line(g, s, &p, info.nick, now);
+		break;
+	case CHAT_HISTORY:
+		chat_on_history(g, s, &p, now);
 		break;
 	case CHAT_NICK: {
 		if (strcmp(p.nick, info.nick) == 0)
@@ -184,7 +149,7 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 		break;
 	}
 	case CHAT_PEERS:
-		chat_on_peer_list(g, s, &p, now);
+		chat_pex_list(g, s, p.text, p.text_len, now);
 		break;
 	case CHAT_BYE:
 		chat_peer_left(g, s, CHAT_GROUP_LEAVE);

@@ -216,6 +216,19 @@ static int common_hex(uint64_t a, uint64_t b)
 	return k;
 }
 
+/* Digits to show of id beside a look-alike name of other: 4 hex digits
+ * (65536 values) can be matched by anyone who picks an id; 8 take 2^32
+ * tries, and one more than the ids share tells these two apart. */
+static int wider(int digits, uint64_t other, uint64_t id)
+{
+	int d = common_hex(other, id) + 1;
+	if (d < 8)
+		d = 8;
+	if (d > 16)
+		d = 16;
+	return d > digits ? d : digits;
+}
+
 int chat_roster_name(const struct chat_roster *r, uint64_t self_id,
 			 const char *self_nick, uint64_t id, const char *nick,
 			 char *buf, size_t cap)
@@ -225,17 +238,15 @@ int chat_roster_name(const struct chat_roster *r, uint64_t self_id,
 	int digits = 4;
 	for (size_t i = 0; r && i < r->n; i++) {
 		const struct peer *p = &r->p[i];
-		if (p->id != id && strcmp(p->nick, nick) == 0 && common_hex(p->id, id) + 1 > digits)
-			digits = common_hex(p->id, id) + 1;
+		if (p->id != id && chat_nick_same_look(p->nick, nick))
+			digits = wider(digits, p->id, id);
 	}
-	if (self_id && self_id != id && self_nick && strcmp(self_nick, nick) == 0 &&
-	    common_hex(self_id, id) + 1 > digits)
-		digits = common_hex(self_id, id) + 1;
-	if (digits > 16)
-		digits = 16;
-	char hex[17];
+	if (self_id && self_id != id && self_nick && chat_nick_same_look(self_nick, nick))
+		digits = wider(digits, self_id, id);
+	char hex[17], shown[CHAT_NICK_SHOW_MAX];
 	snprintf(hex, sizeof hex, "%016" PRIx64, id);
-	int n = snprintf(buf, cap, "%s#%.*s", nick, digits, hex);
+	chat_nick_display(nick, shown, sizeof shown);
+	int n = snprintf(buf, cap, "%s#%.*s", shown, digits, hex);
 	if (n < 0 || (size_t)n >= cap)
 		return UDP_ENOSPACE;
 	return n;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chat_nick.h"
 #include "chat_wire.h"
 
 struct chat_roster;
@@ -25,7 +26,8 @@ void chat_roster_config_default(struct chat_roster_config *c);
 enum chat_state { CHAT_LIVE = 0, CHAT_AWAY = 1 };
 enum chat_roster_event_type { CHAT_ROSTER_AWAY = 1, CHAT_ROSTER_BACK, CHAT_ROSTER_GONE };
 
-#define CHAT_NAME_MAX (CHAT_NICK_MAX + 1 + 16 + 1) /* nick#hex + NUL */
+/* nick (escaped: chat_nick_display) # hex + NUL */
+#define CHAT_NAME_MAX (CHAT_NICK_SHOW_MAX + 1 + 16)
 
 struct chat_roster_event {
 	enum chat_roster_event_type type;
@@ -75,9 +77,11 @@ int chat_roster_tick(struct chat_roster *r, uint64_t now,
 /* When tick next has something to say (UINT64_MAX: never). */
 uint64_t chat_roster_next_deadline(const struct chat_roster *r);
 
-/* Display name "nick#xxxx": the id's first 4 hex digits, more when another
- * peer (or self_id, if not 0) with the same nick shares them, so that two
- * names on screen never look alike.  Returns the length or UDP_EINVAL. */
+/* Display name "nick#xxxx": the nick as chat_nick_display shows it and the
+ * id's first 4 hex digits; when another peer (or self_id, if not 0) has a
+ * nick that looks the same (chat_nick_same_look), at least 8 digits and
+ * one more than the ids share, so that two names on screen never look
+ * alike, even with a chosen id prefix.  Returns the length or UDP_EINVAL. */
 int chat_roster_name(const struct chat_roster *r, uint64_t self_id,
 			 const char *self_nick, uint64_t id, const char *nick,
 			 char *buf, size_t cap);

@@ -53,6 +53,8 @@ int chat_encode(const struct chat_group *g, uint8_t type, const void *text, size
 		if (udp_sock_local_addr(g->cfg.data, &local) == 0)
 			p.port = (uint16_t)udp_addr_port(&local);
 	}
+	if (type == CHAT_HELLO) /* for catch-up: what it said since we started */
+		p.start = g->start;
 	snprintf(p.nick, sizeof p.nick, "%s", g->nick);
 	return chat_pkt_encode(&p, buf, cap);
 }

@@ -21,14 +21,57 @@ int chat_nick_valid(const char *nick, size_t len)
 
 static int type_valid(uint8_t t)
 {
-	return t >= CHAT_BEACON && t <= CHAT_PEERS;
+	return t >= CHAT_BEACON && t <= CHAT_HISTORY;
+}
+
+int chat_type_is_line(uint8_t type)
+{
+	return type == CHAT_MSG || type == CHAT_ME || type == CHAT_PRIV;
+}
+
+/* One canonical form per packet: a decoded packet that passes this
+ * encodes back to the same bytes (tests/fuzz/fuzz_chat.c checks it). */
+static int ext_valid(const struct chat_pkt *p)
+{
+	if (chat_type_is_line(p->type))
+		return p->seq != 0 && (p->flags == 0 || p->flags == CHAT_LINE_LATE ||
+				       p->flags == CHAT_LINE_HISTORY);
+	if (p->type == CHAT_HISTORY)
+		return p->count >= 1 && p->count <= CHAT_HISTORY_MAX;
+	return 1;
+}
+
+static void put_ext(struct udp_wire_writer *w, const struct chat_pkt *p)
+{
+	if (p->type == CHAT_HELLO) {
+		udp_wire_put_u64(w, p->start);
+	} else if (chat_type_is_line(p->type)) {
+		udp_wire_put_u64(w, p->seq);
+		udp_wire_put_u64(w, p->ts);
+		udp_wire_put_u8(w, p->flags);
+	} else if (p->type == CHAT_HISTORY) {
+		udp_wire_put_u16(w, p->count);
+	}
+}
+
+static void get_ext(struct udp_wire_reader *r, struct chat_pkt *p)
+{
+	if (p->type == CHAT_HELLO) {
+		p->start = udp_wire_get_u64(r);
+	} else if (chat_type_is_line(p->type)) {
+		p->seq = udp_wire_get_u64(r);
+		p->ts = udp_wire_get_u64(r);
+		p->flags = udp_wire_get_u8(r);
+	} else if (p->type == CHAT_HISTORY) {
+		p->count = udp_wire_get_u16(r);
+	}
 }
 
 int chat_pkt_encode(const struct chat_pkt *p, void *buf, size_t cap)
 {
 	size_t nlen = strnlen(p->nick, sizeof p->nick);
 	if (!type_valid(p->type) || !chat_nick_valid(p->nick, nlen) ||
-	    p->text_len > CHAT_TEXT_MAX || (p->text_len && !p->text))
+	    !ext_valid(p) || p->text_len > CHAT_TEXT_MAX || (p->text_len && !p->text))
 		return UDP_EINVAL;
 	struct udp_wire_writer w;
 	udp_wire_writer_init(&w, buf, cap);
@@ -39,6 +82,7 @@ int chat_pkt_encode(const struct chat_pkt *p, void *buf, size_t cap)
 	udp_wire_put_u16(&w, p->port);
 	udp_wire_put_u8(&w, (uint8_t)nlen);
 	udp_wire_put_bytes(&w, p->nick, nlen);
+	put_ext(&w, p);
 	udp_wire_put_u16(&w, (uint16_t)p->text_len);
 	if (p->text_len)
 		udp_wire_put_bytes(&w, p->text, p->text_len);
@@ -65,10 +109,11 @@ int chat_pkt_decode(struct chat_pkt *p, const void *buf, size_t len)
 	    nlen == 0 || nlen > CHAT_NICK_MAX)
 		return UDP_EINVAL;
 	udp_wire_get_bytes(&r, p->nick, nlen);
+	get_ext(&r, p);
 	uint16_t tlen = udp_wire_get_u16(&r);
 	if (udp_wire_reader_error(&r))
 		return UDP_ESHORT;
-	if (tlen > CHAT_TEXT_MAX)
+	if (tlen > CHAT_TEXT_MAX || !ext_valid(p))
 		return UDP_EINVAL;
 	p->text = udp_wire_get_ptr(&r, tlen);
 	if (udp_wire_reader_error(&r))

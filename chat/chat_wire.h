@@ -16,11 +16,13 @@
 #include "udp_addr.h"
 
 #define CHAT_MAGIC 0x55434854u /* "UCHT" */
-#define CHAT_VERSION 1
+#define CHAT_VERSION 2 /* 2: line ids and times, HELLO start time, HISTORY */
 #define CHAT_NICK_MAX 32   /* bytes, without the NUL */
 #define CHAT_TEXT_MAX 4000 /* bytes of one message's text */
 #define CHAT_HDR_LEN 17    /* magic..nick length, without nick and text */
-#define CHAT_PKT_MAX (CHAT_HDR_LEN + CHAT_NICK_MAX + 2 + CHAT_TEXT_MAX)
+#define CHAT_EXT_MAX 17     /* the largest per-type field block (a line's) */
+#define CHAT_PKT_MAX (CHAT_HDR_LEN + CHAT_NICK_MAX + CHAT_EXT_MAX + 2 + CHAT_TEXT_MAX)
+#define CHAT_HISTORY_MAX 100 /* lines one HISTORY may ask each peer for */
 /* A beacon sent to the group is padded (zero text bytes) to at least this:
  * the size of the reliable HELLO (REL_HELLO_LEN in docs/PROTOCOL.md) it
  * may draw, so that one beacon pays for one HELLO to its source. */
@@ -36,7 +38,13 @@ enum chat_type {
 	CHAT_NICK = 7,   /* my nickname is now pkt.nick */
 	CHAT_BYE = 8,    /* last message of a session: I leave */
 	CHAT_PEERS = 9,  /* peers I know: text is a list (chat_peers_*) */
+	CHAT_HISTORY = 10, /* send me your last pkt.count lines from before I started */
 };
+
+/* Flags of a line (MSG, ME, PRIV).  A line is sent live at most once per
+ * session; these say it is a repeat from the sender's log. */
+#define CHAT_LINE_LATE 0x01    /* catch-up: said after you started, before we met */
+#define CHAT_LINE_HISTORY 0x02 /* an answer to HISTORY: said before you started */
 
 /* A decoded packet.  text borrows the decoded buffer. */
 struct chat_pkt {
@@ -44,6 +52,12 @@ struct chat_pkt {
 	uint64_t id;      /* the sender's random peer id */
 	uint16_t port;    /* the sender's data port (beacons; 0 elsewhere) */
 	char nick[CHAT_NICK_MAX + 1];
+	/* per type, between nick and text (docs/CHAT.md): */
+	uint64_t start;   /* HELLO: when the sender started, us since the Unix epoch */
+	uint64_t seq;     /* MSG, ME, PRIV: the sender's line counter, from 1 */
+	uint64_t ts;      /* ... when the line was said, us since the Unix epoch */
+	uint8_t flags;    /* ... CHAT_LINE_LATE or CHAT_LINE_HISTORY, or 0 */
+	uint16_t count;   /* HISTORY: 1..CHAT_HISTORY_MAX */
 	const uint8_t *text;
 	size_t text_len;
 };
@@ -52,11 +66,16 @@ struct chat_pkt {
  * space, no '#' (the id suffix separator), no '/' at the start. */
 int chat_nick_valid(const char *nick, size_t len);
 
+/* Is type a line (MSG, ME, PRIV: seq, ts and flags on the wire)? */
+int chat_type_is_line(uint8_t type);
+
 /* Encodes p into buf; returns the length or UDP_ENOSPACE / UDP_EINVAL (bad
- * type, nick or text too long). */
+ * type, nick, text too long, a line with seq 0 or unknown flags, a
+ * HISTORY count out of range). */
 int chat_pkt_encode(const struct chat_pkt *p, void *buf, size_t cap);
 /* Decodes exactly len bytes.  Returns 0, UDP_ESHORT (truncated) or
- * UDP_EINVAL (not ours, unknown version/type, bad nick, trailing bytes). */
+ * UDP_EINVAL (not ours, unknown version/type, bad nick, trailing bytes, or a
+ * per-type field the encoder would refuse). */
 int chat_pkt_decode(struct chat_pkt *p, const void *buf, size_t len);
 
 /* ---- peer lists (the text of a PEERS packet) ----

@@ -17,6 +17,8 @@
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_schedule.h"
+#include "netsim_trace.h"
 #include "netsim_rng.h"
 
 enum { RNG_LOSS, RNG_DUP, RNG_CORRUPT, RNG_REORDER, RNG_DELAY, RNG_STREAMS };
@@ -47,6 +49,14 @@ struct netsim {
 	double last_z;        /* previous jitter deviate, for its correlation */
 	int have_z;
 	uint64_t last_departure_ns; /* rate: when the link is free again */
+	struct netsim_trace *trace; /* rate trace: the opportunities, and */
+	struct netsim_trace_cursor tcur; /* where the link is in them */
+	/* A timeline (netsim_set_schedule): the phase in force (-1: before the
+	 * first, -2: none applied yet) and time 0 of the run. */
+	struct netsim_schedule *sched;
+	int phase;
+	int started;
+	uint64_t origin_us;
 	uint64_t seq;
 
 	struct slot *slots;   /* grows up to cfg.limit, never shrinks */
@@ -344,6 +354,12 @@ static int enqueue(struct netsim *ns, uint64_t now, const void *pkt, size_t len,
 				due = ns->last_departure_ns;
 			due = sat_add(due, serialise_ns(c, len));
 			ns->last_departure_ns = due;
+		} else if (ns->trace) {
+			/* one packet at a time too, each when the trace has room */
+			if (due < ns->last_departure_ns)
+				due = ns->last_departure_ns;
+			due = netsim_trace_depart(ns->trace, &ns->tcur, due, len);
+			ns->last_departure_ns = due;
 		}
 		s->due_ns = due;
 		if (ns->gap_count < UINT32_MAX)
@@ -375,6 +391,8 @@ static int config_ok(const struct netsim_config *c)
 	if (c->delay_ns > 4294967295000ull || c->jitter_ns > 4294967295000ull)
 		return 0;
 	if (c->rate_bps > 1000000000000000ull || c->gap < 1 || c->mtu > NETSIM_MAX_PKT)
+		return 0;
+	if (!memchr(c->rate_trace, '\0', sizeof c->rate_trace) || (c->rate_trace[0] && c->rate_bps))
 		return 0;
 	const double p[] = {c->delay_corr, c->loss[0], c->loss[1], c->loss[2], c->loss[3],
 			    c->loss[4], c->corrupt, c->corrupt_corr, c->duplicate,
@@ -418,7 +436,14 @@ int netsim_new_config(struct netsim **out, const struct netsim_config *cfg)
 		       (c.loss_model == NETSIM_LOSS_RANDOM && c.loss[0] == 0.0);
 	ns->passthrough = loss_off && c.delay_ns == 0 && c.jitter_ns == 0 &&
 			  c.duplicate == 0.0 && c.corrupt == 0.0 && c.rate_bps == 0 &&
-			  c.mtu == 0 && !(c.given & NETSIM_GIVEN_REORDER);
+			  !c.rate_trace[0] && c.mtu == 0 && !(c.given & NETSIM_GIVEN_REORDER);
+	if (c.rate_trace[0]) {
+		int rc = netsim_trace_load(&ns->trace, c.rate_trace, NULL, 0);
+		if (rc < 0) {
+			free(ns);
+			return rc;
+		}
+	}
 	restart_random(ns);
 	*out = ns;
 	return 0;
@@ -445,7 +470,83 @@ void netsim_free(struct netsim *ns)
 	free(ns->slots);
 	free(ns->heap);
 	free(ns->freel);
+	netsim_trace_free(ns->trace);
+	free(ns->sched);
 	free(ns);
+}
+
+/* A phase's model takes over: the queue, the link's departure clock and the
+ * random streams go on (so queued datagrams leave when they were due and
+ * one seed still drives the whole run); only what is decided for new
+ * datagrams changes. */
+static void take_config(struct netsim *ns, const struct netsim_config *next)
+{
+	struct netsim_config c = *next;
+	c.seed = ns->cfg.seed;
+	c.given = (c.given & ~(unsigned)NETSIM_GIVEN_SEED) | (ns->cfg.given & NETSIM_GIVEN_SEED);
+	if (!(c.given & NETSIM_GIVEN_REORDER))
+		c.gap = 1;
+	if (c.loss_model != ns->cfg.loss_model)
+		ns->loss_state = c.loss_model == NETSIM_LOSS_STATE ? 1 : 0;
+	ns->cfg = c;
+	ns->loss = (struct choice){c.loss[0], c.loss[1], ns->loss.last};
+	ns->dup = (struct choice){c.duplicate, c.duplicate_corr, ns->dup.last};
+	ns->corrupt = (struct choice){c.corrupt, c.corrupt_corr, ns->corrupt.last};
+	ns->reorder = (struct choice){c.reorder, c.reorder_corr, ns->reorder.last};
+}
+
+static void follow_schedule(struct netsim *ns, uint64_t now_us)
+{
+	if (!ns->started) {
+		ns->started = 1;
+		ns->origin_us = now_us;
+	}
+	uint64_t t = now_us >= ns->origin_us ? now_us - ns->origin_us : 0;
+	int p = netsim_schedule_phase_at(ns->sched, t);
+	if (p == ns->phase)
+		return;
+	struct netsim_config none;
+	netsim_config_default(&none);
+	take_config(ns, p < 0 ? &none : &ns->sched->phase[p].cfg);
+	ns->phase = p;
+}
+
+int netsim_set_schedule(struct netsim *ns, const struct netsim_schedule *sched)
+{
+	if (!ns || !sched || sched->n == 0 || sched->n > NETSIM_SCHEDULE_MAX)
+		return UDP_EINVAL;
+	for (unsigned i = 0; i < sched->n; i++) {
+		struct netsim *probe;
+		/* each phase must make a model on its own; a trace would need its
+		 * file read at the switch, in the middle of a run: refused */
+		if (sched->phase[i].cfg.rate_trace[0] || netsim_new_config(&probe, &sched->phase[i].cfg) < 0)
+			return UDP_EINVAL;
+		netsim_free(probe);
+	}
+	struct netsim_schedule *copy = malloc(sizeof *copy);
+	if (!copy)
+		return UDP_ENOMEM;
+	*copy = *sched;
+	free(ns->sched);
+	ns->sched = copy;
+	ns->phase = -2;
+	ns->passthrough = 0; /* what holds now may change later */
+	if (sched->phase[0].cfg.given & NETSIM_GIVEN_SEED)
+		netsim_reseed(ns, sched->phase[0].cfg.seed);
+	return 0;
+}
+
+void netsim_start_at(struct netsim *ns, uint64_t now_us)
+{
+	if (ns && ns->sched && !ns->started) {
+		ns->started = 1;
+		ns->origin_us = now_us;
+	}
+}
+
+int netsim_schedule_phase(const struct netsim *ns)
+{
+	return ns && ns->sched ? (ns->phase == -2 ? -1 : ns->phase) : -1;
 }
 
 int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt, size_t len,
@@ -455,6 +556,8 @@ int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt, size_t len,
 		return UDP_EINVAL;
 	if (len > NETSIM_MAX_PKT)
 		return UDP_ETOOBIG;
+	if (ns->sched)
+		follow_schedule(ns, now_us);
 	uint64_t now = us_to_ns(now_us);
 	ns->cnt.in++;
 	ns->cnt.bytes_in += len;

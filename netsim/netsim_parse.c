@@ -11,6 +11,7 @@
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_trace.h"
 
 struct tok {
 	const char *p;
@@ -473,11 +474,41 @@ static int parse_distribution(struct lexer *lx, struct netsim_config *cfg)
 		    " (expected uniform, normal, pareto or paretonormal)", Q(t));
 }
 
+/* `rate trace FILE`: the file is read once here so that a bad trace is a
+ * parse error naming its line, and again by netsim_new_config(). */
+static int parse_trace(struct lexer *lx, struct netsim_config *cfg)
+{
+	struct tok t;
+	lx->takes = "rate trace takes one file name";
+	int rc = need(lx, &t, "rate trace", "file in mahimahi's format (e.g. rate trace link.trace)");
+	if (rc != 0)
+		return rc;
+	if (t.n >= sizeof cfg->rate_trace)
+		return fail(lx, UDP_ENETSIM_VALUE, "rate trace: the file name is longer than %d bytes",
+			    NETSIM_TRACE_PATH_MAX - 1);
+	char path[NETSIM_TRACE_PATH_MAX], why[300];
+	memcpy(path, t.p, t.n);
+	path[t.n] = '\0';
+	struct netsim_trace *tr;
+	rc = netsim_trace_load(&tr, path, why, sizeof why);
+	if (rc == UDP_ESYS || rc == UDP_ENETSIM_VALUE)
+		return fail(lx, UDP_ENETSIM_VALUE, "rate trace: %s", why);
+	if (rc < 0)
+		return rc;
+	netsim_trace_free(tr);
+	memcpy(cfg->rate_trace, path, t.n + 1);
+	return 0;
+}
+
 static int parse_rate_word(struct lexer *lx, struct netsim_config *cfg)
 {
 	struct tok t;
 	int64_t v;
 	lx->takes = "rate takes RATE [PACKETOVERHEAD [CELLSIZE [CELLOVERHEAD]]]";
+	if (peek(lx, &t) && tok_is(t, "trace")) {
+		next(lx, &t);
+		return parse_trace(lx, cfg);
+	}
 	int rc = need(lx, &t, "rate", "rate (e.g. rate 1mbit)");
 	if (rc == 0)
 		rc = parse_rate(lx, t, &cfg->rate_bps);
@@ -666,12 +697,12 @@ static void put(struct out *o, const char *fmt, ...) __attribute__((format(print
 
 static void put(struct out *o, const char *fmt, ...)
 {
-	char tmp[128];
+	char tmp[NETSIM_TRACE_PATH_MAX + 64]; /* the longest word: rate trace PATH */
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || (size_t)n >= sizeof tmp)
 		return;
 	size_t need = (o->len ? 1 : 0) + (size_t)n;
 	if (o->len + need < o->cap) {
@@ -791,7 +822,9 @@ int netsim_config_describe(const struct netsim_config *cfg, char *buf, size_t ca
 	}
 	if ((g & NETSIM_GIVEN_REORDER) && cfg->gap > 1)
 		put(&o, "gap %u", (unsigned)cfg->gap);
-	if (g & NETSIM_GIVEN_RATE) {
+	if ((g & NETSIM_GIVEN_RATE) && cfg->rate_trace[0]) {
+		put(&o, "rate trace %s", cfg->rate_trace);
+	} else if (g & NETSIM_GIVEN_RATE) {
 		put(&o, "rate %s", rate_str(a, sizeof a, cfg->rate_bps));
 		if (cfg->rate_overhead || cfg->rate_cell || cfg->rate_cell_overhead)
 			put(&o, "%d", (int)cfg->rate_overhead);

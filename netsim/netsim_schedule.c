@@ -1,27 +1,13 @@
 /* netsim_schedule.c - parsing and reading a timeline of netsim specs. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "netsim_schedule.h"
+#include "netsim_int.h"
 #include "udp_err.h"
 
 /* Longest entry (time + spec) we copy to parse; longer is refused. */
 #define ENTRY_MAX 1024
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static int blank(char c)
 {
@@ -74,7 +60,7 @@ static int parse_entry(struct netsim_schedule *s, unsigned idx, const char *e, s
 {
 	char line[ENTRY_MAX + 1];
 	if (n > ENTRY_MAX)
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u: longer than %d characters",
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u: longer than %d characters",
 			    idx, ENTRY_MAX);
 	memcpy(line, e, n);
 	line[n] = '\0';
@@ -84,39 +70,39 @@ static int parse_entry(struct netsim_schedule *s, unsigned idx, const char *e, s
 	uint64_t t;
 	int r = parse_time(line, tl, &t);
 	if (r == -1)
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u: '%.*s' is not a time"
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u: '%.*s' is not a time"
 			    " (expected e.g. 0s, 500ms, 2min)", idx, (int)(tl > 40 ? 40 : tl), line);
 	if (r == -2)
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u: '%.*s' is later than a week",
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u: '%.*s' is later than a week",
 			    idx, (int)tl, line);
 	const char *rest = line + tl;
 	while (*rest && blank(*rest))
 		rest++;
 	if (*repeat_seen)
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): 'repeat' must be"
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): 'repeat' must be"
 			    " the last entry", idx, (int)tl, line);
 	uint64_t last = s->n ? s->phase[s->n - 1].start_us : 0;
 	if (s->n && t <= last)
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): starts no later"
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): starts no later"
 			    " than the entry before it; times must increase", idx, (int)tl, line);
 	if (strcmp(rest, "repeat") == 0) {
 		if (s->n == 0 || t == 0)
-			return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): 'repeat'"
+			return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): 'repeat'"
 				    " needs phases before it", idx, (int)tl, line);
 		s->repeat_us = t;
 		*repeat_seen = 1;
 		return 0;
 	}
 	if (s->n == NETSIM_SCHEDULE_MAX)
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u: more than %d phases", idx,
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u: more than %d phases", idx,
 			    NETSIM_SCHEDULE_MAX);
 	char why[256];
 	struct netsim_phase *ph = &s->phase[s->n];
 	int rc = netsim_parse(&ph->cfg, rest, why, sizeof why);
 	if (rc < 0)
-		return fail(err, errlen, rc, "entry %u (%.*s): %s", idx, (int)tl, line, why);
+		return netsim_errf(err, errlen, rc, "entry %u (%.*s): %s", idx, (int)tl, line, why);
 	if (s->n > 0 && (ph->cfg.given & NETSIM_GIVEN_SEED))
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): seed: give it in"
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "entry %u (%.*s): seed: give it in"
 			    " the first phase (one seed drives the whole timeline)", idx, (int)tl,
 			    line);
 	ph->start_us = t;
@@ -157,10 +143,10 @@ int netsim_schedule_parse(struct netsim_schedule *out, const char *text, char *e
 		p = *e ? e + 1 : e;
 	}
 	if (s.n == 0)
-		return fail(err, errlen, UDP_ENETSIM_MISSING, "empty schedule (expected e.g."
+		return netsim_errf(err, errlen, UDP_ENETSIM_MISSING, "empty schedule (expected e.g."
 			    " '0s loss 1%%; 5s loss 30%%; 10s repeat')");
 	if (s.repeat_us && s.repeat_us <= s.phase[s.n - 1].start_us)
-		return fail(err, errlen, UDP_ENETSIM_VALUE, "repeat must come after the last phase");
+		return netsim_errf(err, errlen, UDP_ENETSIM_VALUE, "repeat must come after the last phase");
 	*out = s;
 	return 0;
 }

@@ -26,8 +26,10 @@ def pkg(flag):
 setup(ext_modules=[Extension(
     "udpkit._udpkit",
     sources=[os.path.relpath(f, here) for f in ours + lib],
-    include_dirs=[here] + [os.path.join(top, d) for d in dirs],
-    define_macros=[("_GNU_SOURCE", None), ("UDPKIT_VERSION", '"0.1.0"')],
+    # include/udpkit: the public headers; the folders: the internal ones.
+    include_dirs=[here, os.path.join(top, "include", "udpkit"), os.path.join(top, "include")]
+    + [os.path.join(top, d) for d in dirs],
+    define_macros=[("_GNU_SOURCE", None)],
     extra_compile_args=["-std=c11", "-Wall", "-Wextra"] + pkg("--cflags"),
     extra_link_args=pkg("--libs") + ["-lm", "-lpthread"],
 )])

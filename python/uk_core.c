@@ -258,6 +258,10 @@ static int pump(struct uk *u)
 			if (p)
 				peer_del(u, p);
 			break;
+		case REL_EV_MIGRATED: /* the peer moved: recvfrom names where it is now */
+			if (p)
+				(void)rel_drv_peer_addr(u->drv, ev.peer, &p->addr);
+			break;
 		case REL_EV_DEAD:
 			u->sessions_dead++;
 			if (p)

@@ -243,6 +243,12 @@ int rel_emit(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, 
 	int n = rel_wire_encode(pkt, buf, c->cfg.mtu);
 	if (n < 0)
 		return n;
+	if (p->path_check && !rel_path_allow(p, (size_t)n)) {
+		/* held as if sent: the timers (keepalive) must not spin on it;
+		 * the peer's next packets or the validation free it */
+		p->last_send = now;
+		return REL_EPATH;
+	}
 	rel_out_commit(c, (size_t)n);
 	p->st.pkts_sent++;
 	p->st.bytes_sent += (uint64_t)n;
@@ -392,10 +398,13 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 /* ---- input ---- */
 
 static int session_input(struct rel_core *c, const void *addr, size_t alen,
-			 const struct rel_pkt *k, uint64_t now)
+			 const struct rel_pkt *k, size_t len, uint64_t now)
 {
 	struct rel_sess *p = rel_sess_by_lsid(c, k->dst_sid);
-	if (!p || !rel_addr_eq(p, addr, alen)) {
+	int here = p && rel_addr_eq(p, addr, alen);
+	/* only an open session follows its peer elsewhere (rel_path.c) */
+	if (!p || (!here && (k->type < REL_PT_DATA || (p->state != REL_ST_OPEN &&
+							 p->state != REL_ST_LINGER)))) {
 		c->st.drop_session++;
 		return REL_ESESSION;
 	}
@@ -428,6 +437,18 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 		p->st.drop_session++;
 		c->st.drop_session++;
 		return REL_ESESSION;
+	}
+	if (k->type == REL_PT_CHALLENGE || k->type == REL_PT_RESPONSE) {
+		if (p->path_check && here)
+			p->path_rx += len;
+		return rel_path_probe(c, p, addr, alen, k, now);
+	}
+	if (!here) {
+		int rc = rel_path_input(c, p, addr, alen, k, len, now);
+		if (rc < 0)
+			return rc;
+	} else if (p->path_check) {
+		p->path_rx += len; /* what the 3x limit allows to send there */
 	}
 	p->st.pkts_recv++;
 	p->last_recv = now;
@@ -482,7 +503,7 @@ int rel_input(struct rel_core *c, const void *addr, size_t alen,
 	case REL_PT_CONNECT:
 		return rel_hs_connect(c, addr, alen, &k, now);
 	default:
-		rc = session_input(c, addr, alen, &k, now);
+		rc = session_input(c, addr, alen, &k, len, now);
 		if (rc >= 0) {
 			struct rel_sess *p = rel_sess_by_lsid(c, k.dst_sid);
 			if (p)
@@ -557,6 +578,15 @@ int rel_peer_addr(const struct rel_core *c, uint32_t id, void *buf, size_t cap)
 		return REL_ENOPEER;
 	memcpy(buf, p->addr, p->addr_len < cap ? p->addr_len : cap);
 	return (int)p->addr_len;
+}
+
+int rel_peer_prev_addr(const struct rel_core *c, uint32_t id, void *buf, size_t cap)
+{
+	const struct rel_sess *p = rel_sess_find(c, id);
+	if (!p)
+		return REL_ENOPEER;
+	memcpy(buf, p->prev_addr, p->prev_len < cap ? p->prev_len : cap);
+	return (int)p->prev_len;
 }
 
 void rel_core_stats(const struct rel_core *c, struct rel_core_stats *out)

@@ -154,6 +154,22 @@ struct rel_sess {
 	uint64_t dg_bits;
 	int dg_any;
 
+	/* path (rel_path.c): addr is where we send.  While path_check the
+	 * peer's move to addr is not validated: at most 3 x path_rx bytes go
+	 * there, and prev (the last validated address, whose source prev_src
+	 * stays pinned) is where we fall back to. */
+	int path_check;
+	uint64_t path_token;      /* the challenge's 64 random bits */
+	uint64_t path_rx, path_tx; /* bytes from / to addr while path_check */
+	uint64_t path_at;         /* next challenge or give up (0: none) */
+	uint32_t path_tries;
+	struct rel_src *prev_src;
+	uint8_t prev_addr[REL_ADDR_MAX]; /* also: the address left at the last migration */
+	size_t prev_len;
+	uint8_t fail_addr[REL_ADDR_MAX]; /* never answered: used, not followed, until fail_until */
+	size_t fail_len;
+	uint64_t fail_until;
+
 	struct rel_stats st;
 };
 
@@ -253,6 +269,19 @@ struct rel_src *rel_src_find(const struct rel_core *c, const void *addr, size_t 
 struct rel_src *rel_src_get(struct rel_core *c, const void *addr, size_t alen); /* NULL: no memory */
 void rel_src_put(struct rel_core *c, struct rel_src *s);
 
+/* rel_path.c (connection migration) */
+/* A packet of p (sids checked, session open) from an address other than
+ * p->addr: follows it if it is the newest the peer sent.  0: use the packet
+ * (moved or not), < 0: drop it (counted). */
+int rel_path_input(struct rel_core *c, struct rel_sess *p, const void *addr, size_t alen,
+		   const struct rel_pkt *k, size_t len, uint64_t now);
+/* PATH_CHALLENGE / PATH_RESPONSE of p from addr. */
+int rel_path_probe(struct rel_core *c, struct rel_sess *p, const void *addr, size_t alen,
+		   const struct rel_pkt *k, uint64_t now);
+/* May n more bytes go to p->addr?  Counts them if so (rel_emit). */
+int rel_path_allow(struct rel_sess *p, size_t n);
+void rel_path_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
+
 /* rel_hs.c */
 void rel_send_handshake(struct rel_core *c, struct rel_sess *p, uint64_t now);
 int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *h,
@@ -279,6 +308,8 @@ uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p);
 int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data,
 		  size_t len, enum rel_mode mode, uint64_t now, uint64_t *msg_id);
 void rel_sess_free_tx(struct rel_sess *p);
+/* RTT estimate and congestion controller back to their initial state (a new path). */
+void rel_sess_path_reset(struct rel_core *c, struct rel_sess *p);
 int rel_sess_close(struct rel_core *c, struct rel_sess *p, uint64_t now);
 void rel_check_done(struct rel_core *c, struct rel_sess *p, uint64_t now);
 uint64_t rel_linger(const struct rel_core *c, const struct rel_sess *p);

@@ -56,6 +56,23 @@ void rel_sess_free_tx(struct rel_sess *p)
 	p->q_tail = p->q_send = NULL;
 }
 
+void rel_sess_path_reset(struct rel_core *c, struct rel_sess *p)
+{
+	p->have_rtt = 0;
+	p->srtt = p->rttvar = p->rtt_latest = p->rtt_min = p->rack_rtt = 0;
+	p->rto = c->cfg.rto_initial_us;
+	p->rto_linear = 0;
+	if (c->cfg.cc) {
+		if (p->cc_state)
+			memset(p->cc_state, 0, c->cfg.cc->state_size);
+		if (c->cfg.cc->init) {
+			struct rel_cc_info info;
+			cc_info(c, p, &info);
+			c->cfg.cc->init(p->cc_state, c->cfg.cc_ctx, &info);
+		}
+	}
+}
+
 static void cc_event(struct rel_core *c, struct rel_sess *p, enum rel_cc_event ev,
 		     uint64_t bytes, uint64_t now)
 {
@@ -547,6 +564,7 @@ int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 		return 0;
 	}
 	rel_rx_timers(c, p, now);
+	rel_path_timers(c, p, now);
 	if (p->loss_at && now >= p->loss_at)
 		detect_losses(c, p, now);
 	if (p->tlp_at && now >= p->tlp_at) {
@@ -622,6 +640,8 @@ uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p)
 		d = p->tlp_at;
 	if (p->stall_at && p->stall_at < d)
 		d = p->stall_at;
+	if (p->path_at && p->path_at < d)
+		d = p->path_at;
 	if (p->state == REL_ST_OPEN) {
 		uint64_t k = p->last_send + c->cfg.keepalive_us;
 		if (p->snd_una == p->snd_nxt && k < d)

@@ -143,6 +143,7 @@ void rel_sess_destroy(struct rel_core *c, struct rel_sess *p)
 	if (p->passive)
 		p->src->naccepted--;
 	rel_src_put(c, p->src);
+	rel_src_put(c, p->prev_src); /* the fallback path's, while validating */
 	free(p->ring);
 	free(p->rbits);
 	free(p->cc_state);

@@ -47,6 +47,10 @@ int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap)
 		udp_wire_put_u32(&w, p->max_msg);
 		udp_wire_put_u32(&w, p->budget);
 		break;
+	case REL_PT_CHALLENGE:
+	case REL_PT_RESPONSE:
+		udp_wire_put_u64(&w, p->token);
+		break;
 	case REL_PT_DATA:
 	case REL_PT_ACK:
 	case REL_PT_PING:
@@ -158,6 +162,13 @@ int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len)
 		p->window_pkts = udp_wire_get_u32(&r);
 		p->max_msg = udp_wire_get_u32(&r);
 		p->budget = udp_wire_get_u32(&r);
+		break;
+	case REL_PT_CHALLENGE:
+	case REL_PT_RESPONSE:
+		/* only between open sessions: both sids are set */
+		if (p->dst_sid == 0)
+			return REL_EMALFORMED;
+		p->token = udp_wire_get_u64(&r);
 		break;
 	case REL_PT_DATA:
 	case REL_PT_ACK:

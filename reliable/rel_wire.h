@@ -17,6 +17,7 @@
 #define REL_DATA_LEN 20     /* seq, msg_len, frag_off, frag_index, frag_count */
 /* Largest DATA overhead: every byte of a DATA datagram but the payload. */
 #define REL_DATA_OVERHEAD (REL_HDR_LEN + REL_ACKB_LEN + 4 * REL_SACK_MAX + REL_DATA_LEN + REL_CRC_LEN)
+#define REL_PATH_LEN (REL_HDR_LEN + 8 + REL_CRC_LEN) /* PATH_CHALLENGE / PATH_RESPONSE */
 #define REL_DGRAM_OVERHEAD (REL_HDR_LEN + REL_ACKB_LEN + 4 * REL_SACK_MAX + 4 + REL_CRC_LEN)
 
 enum rel_ptype {
@@ -28,6 +29,8 @@ enum rel_ptype {
 	REL_PT_ACK = 6,
 	REL_PT_PING = 7,
 	REL_PT_DGRAM = 8,
+	REL_PT_CHALLENGE = 9,  /* PATH_CHALLENGE: is the peer at this address? */
+	REL_PT_RESPONSE = 10,  /* PATH_RESPONSE: the challenge's token, echoed */
 };
 
 enum {
@@ -44,6 +47,8 @@ struct rel_pkt {
 	uint32_t bucket;
 	uint64_t cookie;
 	uint32_t init_seq, window_pkts, max_msg, budget;
+	/* PATH_CHALLENGE, PATH_RESPONSE */
+	uint64_t token;
 	/* ack block: DATA, ACK, PING, DGRAM */
 	uint32_t ts, ts_echo, window, cum_ack;
 	uint8_t sack_words;

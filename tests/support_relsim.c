@@ -29,7 +29,10 @@ struct sim {
 	uint64_t seed, now, order;
 	unsigned generation;      /* bumped by sim_set_link: fresh seeds */
 	struct rel_core *nodes[SIM_MAX_NODES];
-	uint8_t addrs[SIM_MAX_NODES][4];
+	uint8_t addrs[SIM_MAX_NODES][REL_ADDR_MAX]; /* a node's datagrams come from */
+	size_t alens[SIM_MAX_NODES];
+	uint8_t rx[SIM_MAX_NODES][2][REL_ADDR_MAX]; /* addresses that reach it */
+	size_t rxlens[SIM_MAX_NODES][2];
 	int n;
 	int route[SIM_MAX_NODES][SIM_MAX_NODES]; /* wire index, -1: default not made yet */
 	int custom[SIM_MAX_NODES][SIM_MAX_NODES]; /* set by sim_route: sim_set_link leaves it */
@@ -136,13 +139,35 @@ int sim_add(struct sim *s, struct rel_core *core)
 	s->nodes[i] = core;
 	s->addrs[i][0] = 'N';
 	s->addrs[i][1] = (uint8_t)i;
+	s->alens[i] = 4;
+	memcpy(s->rx[i][0], s->addrs[i], 4);
+	s->rxlens[i][0] = 4;
 	return i;
 }
 
 const uint8_t *sim_addr(const struct sim *s, int node, size_t *len)
 {
-	*len = 4;
+	*len = s->alens[node];
 	return s->addrs[node];
+}
+
+int sim_set_addr(struct sim *s, int node, const void *addr, size_t len, enum sim_addr_mode mode)
+{
+	if (node < 0 || node >= s->n || len == 0 || len > REL_ADDR_MAX)
+		return UDP_EINVAL;
+	if (mode == SIM_ADDR_KEEP) {
+		memcpy(s->rx[node][1], s->addrs[node], s->alens[node]);
+		s->rxlens[node][1] = s->alens[node];
+	} else {
+		s->rxlens[node][1] = 0;
+	}
+	if (mode != SIM_ADDR_DEAF) {
+		memcpy(s->rx[node][0], addr, len);
+		s->rxlens[node][0] = len;
+	}
+	memcpy(s->addrs[node], addr, len);
+	s->alens[node] = len;
+	return 0;
 }
 
 void sim_set_tap(struct sim *s, sim_tap_fn fn, void *ctx)
@@ -286,8 +311,9 @@ static void transmit(struct sim *s, int from, int to, const uint8_t *data, size_
 static int node_by_addr(const struct sim *s, const uint8_t *a, size_t len)
 {
 	for (int i = 0; i < s->n; i++)
-		if (len == 4 && !memcmp(a, s->addrs[i], 4))
-			return i;
+		for (int j = 0; j < 2; j++)
+			if (len == s->rxlens[i][j] && !memcmp(a, s->rx[i][j], len))
+				return i;
 	return -1;
 }
 
@@ -332,7 +358,7 @@ static void deliver(struct sim *s, const struct hop *h, const uint8_t *data, siz
 {
 	s->st.delivered++;
 	if (h->to >= 0 && h->to < s->n && h->from >= 0 && h->from < SIM_MAX_NODES)
-		(void)rel_input(s->nodes[h->to], s->addrs[h->from], 4, data, len, s->now);
+		(void)rel_input(s->nodes[h->to], s->addrs[h->from], s->alens[h->from] ? s->alens[h->from] : 4, data, len, s->now);
 }
 
 /* Pops one due datagram off wire w; 0 when none is due. */

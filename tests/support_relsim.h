@@ -55,6 +55,16 @@ void sim_free(struct sim *s);
 int sim_add(struct sim *s, struct rel_core *core);
 const uint8_t *sim_addr(const struct sim *s, int node, size_t *len);
 void sim_set_tap(struct sim *s, sim_tap_fn fn, void *ctx);
+/* A node's address changes (connection migration tests): from now on its
+ * datagrams come from addr (len <= REL_ADDR_MAX), and what is sent to
+ *   SIM_ADDR_MOVE: addr reaches it, the old address no longer does (a NAT
+ *     that rebound: the old mapping is gone);
+ *   SIM_ADDR_KEEP: addr and the old address both reach it;
+ *   SIM_ADDR_DEAF: only the old address reaches it; addr is a black hole
+ *     (a one-way path: the new address never answers).
+ * Datagrams already on a link still arrive.  Returns 0 or UDP_EINVAL. */
+enum sim_addr_mode { SIM_ADDR_MOVE, SIM_ADDR_KEEP, SIM_ADDR_DEAF };
+int sim_set_addr(struct sim *s, int node, const void *addr, size_t len, enum sim_addr_mode mode);
 /* Changes the default links from now on (datagrams already on them still
  * arrive).  Returns 0, or UDP_EINVAL / UDP_ENETSIM_* for a bad description. */
 int sim_set_link(struct sim *s, const struct sim_link *link);

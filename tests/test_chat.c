@@ -1,13 +1,17 @@
-/* cmocka tests for chat: the packet codec and the roster (presence
- * timers on a fake clock, name disambiguation, lookup). */
+/* cmocka tests for chat: the packet codec, the roster (presence timers
+ * on a fake clock, name disambiguation, lookup), the group's beacon and
+ * gate decisions, and catch-up: the sent-line log's bounds, the seen
+ * table, which lines a peer started at time T gets, /history's bounds. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "chat_group.h"
+#include "chat_log.h"
 #include "chat_roster.h"
 #include "chat_wire.h"
 #include "rel.h"
@@ -21,6 +25,14 @@ static int encode_msg(uint8_t *buf, size_t cap, uint8_t type, const char *nick,
 {
 	struct chat_pkt p = { .type = type, .id = 0x3fa2000000000001ull, .port = 4242,
 				  .text = (const uint8_t *)text, .text_len = text ? strlen(text) : 0 };
+	if (chat_type_is_line(type)) {
+		p.seq = 0x0102030405060708ull;
+		p.ts = 1763768719123456ull;
+	}
+	if (type == CHAT_HISTORY)
+		p.count = 7;
+	if (type == CHAT_HELLO)
+		p.start = 1763768719000000ull;
 	strcpy(p.nick, nick);
 	return chat_pkt_encode(&p, buf, cap);
 }
@@ -29,7 +41,7 @@ static void roundtrip_every_type(void **state)
 {
 	(void)state;
 	uint8_t buf[CHAT_PKT_MAX];
-	for (uint8_t t = CHAT_BEACON; t <= CHAT_PEERS; t++) {
+	for (uint8_t t = CHAT_BEACON; t <= CHAT_HISTORY; t++) {
 		int n = encode_msg(buf, sizeof buf, t, "alice", t == CHAT_MSG ? "hi there" : NULL);
 		assert_true(n > 0);
 		struct chat_pkt p;
@@ -38,6 +50,10 @@ static void roundtrip_every_type(void **state)
 		assert_true(p.id == 0x3fa2000000000001ull);
 		assert_int_equal(p.port, 4242);
 		assert_string_equal(p.nick, "alice");
+		assert_true(p.seq == (chat_type_is_line(t) ? 0x0102030405060708ull : 0));
+		assert_true(p.ts == (chat_type_is_line(t) ? 1763768719123456ull : 0));
+		assert_int_equal(p.count, t == CHAT_HISTORY ? 7 : 0);
+		assert_true(p.start == (t == CHAT_HELLO ? 1763768719000000ull : 0));
 		if (t == CHAT_MSG) {
 			assert_int_equal(p.text_len, 8);
 			assert_memory_equal(p.text, "hi there", 8);
@@ -80,17 +96,71 @@ static void layout_matches_docs(void **state)
 	uint8_t buf[64];
 	int n = encode_msg(buf, sizeof buf, CHAT_MSG, "bo", "x");
 	/* docs/CHAT.md: magic 0, version 4, type 5, id 6, port 14, nick len 16,
-	 * nick 17, text len 17+n, text 19+n */
-	assert_int_equal(n, 17 + 2 + 2 + 1);
+	 * nick 17; a line's seq 17+n, ts 25+n, flags 33+n; text len 34+n,
+	 * text 36+n */
+	assert_int_equal(n, 17 + 2 + 17 + 2 + 1);
 	assert_memory_equal(buf, "UCHT", 4);
-	assert_int_equal(buf[4], 1);
+	assert_int_equal(buf[4], 2);
 	assert_int_equal(buf[5], CHAT_MSG);
 	assert_int_equal(buf[6], 0x3f);
 	assert_int_equal(buf[14], 4242 >> 8);
 	assert_int_equal(buf[16], 2);
 	assert_memory_equal(buf + 17, "bo", 2);
-	assert_int_equal(buf[20], 1);
-	assert_int_equal(buf[21], 'x');
+	assert_int_equal(buf[19], 0x01);
+	assert_int_equal(buf[26], 0x08);
+	assert_int_equal(buf[27], (1763768719123456ull >> 56) & 0xff);
+	assert_int_equal(buf[34], (1763768719123456ull) & 0xff);
+	assert_int_equal(buf[35], 0);
+	assert_int_equal(buf[37], 1);
+	assert_int_equal(buf[38], 'x');
+	/* HELLO: start at 17+n, text len 25+n; HISTORY: count at 17+n, text len 19+n */
+	n = encode_msg(buf, sizeof buf, CHAT_HELLO, "bo", NULL);
+	assert_int_equal(n, 17 + 2 + 8 + 2);
+	assert_int_equal(buf[26], 1763768719000000ull & 0xff);
+	n = encode_msg(buf, sizeof buf, CHAT_HISTORY, "bo", NULL);
+	assert_int_equal(n, 17 + 2 + 2 + 2);
+	assert_int_equal(buf[20], 7);
+}
+
+/* One canonical form: what the encoder refuses, the decoder refuses. */
+static void line_fields_strict(void **state)
+{
+	(void)state;
+	uint8_t buf[CHAT_PKT_MAX], m[CHAT_PKT_MAX];
+	struct chat_pkt p;
+	int n = encode_msg(buf, sizeof buf, CHAT_ME, "eve", "waves");
+	assert_true(n > 0);
+	/* flags at 17+3+16 = 36: 1 and 2 are the only values, not both */
+	for (unsigned f = 0; f < 256; f++) {
+		memcpy(m, buf, (size_t)n);
+		m[36] = (uint8_t)f;
+		int ok = f == 0 || f == CHAT_LINE_LATE || f == CHAT_LINE_HISTORY;
+		assert_int_equal(chat_pkt_decode(&p, m, (size_t)n), ok ? 0 : UDP_EINVAL);
+	}
+	memcpy(m, buf, (size_t)n);
+	memset(m + 20, 0, 8); /* seq 0 */
+	assert_int_equal(chat_pkt_decode(&p, m, (size_t)n), UDP_EINVAL);
+	n = encode_msg(buf, sizeof buf, CHAT_HISTORY, "eve", NULL);
+	for (unsigned c = 0; c <= CHAT_HISTORY_MAX + 1; c += CHAT_HISTORY_MAX + 1) {
+		memcpy(m, buf, (size_t)n);
+		m[20] = (uint8_t)(c >> 8);
+		m[21] = (uint8_t)c;
+		assert_int_equal(chat_pkt_decode(&p, m, (size_t)n), UDP_EINVAL);
+	}
+	struct chat_pkt q = { .type = CHAT_MSG, .id = 1, .nick = "x", .seq = 0 };
+	assert_int_equal(chat_pkt_encode(&q, buf, sizeof buf), UDP_EINVAL);
+	q.seq = 1;
+	q.flags = CHAT_LINE_LATE | CHAT_LINE_HISTORY;
+	assert_int_equal(chat_pkt_encode(&q, buf, sizeof buf), UDP_EINVAL);
+	q = (struct chat_pkt){ .type = CHAT_HISTORY, .id = 1, .nick = "x",
+			       .count = CHAT_HISTORY_MAX + 1 };
+	assert_int_equal(chat_pkt_encode(&q, buf, sizeof buf), UDP_EINVAL);
+	/* the largest packet fits CHAT_PKT_MAX */
+	static uint8_t big[CHAT_TEXT_MAX];
+	q = (struct chat_pkt){ .type = CHAT_MSG, .id = 1, .seq = 1, .text = big,
+			       .text_len = sizeof big };
+	memset(q.nick, 'n', CHAT_NICK_MAX);
+	assert_int_equal(chat_pkt_encode(&q, buf, sizeof buf), CHAT_PKT_MAX);
 }
 
 static void every_truncation_rejected(void **state)
@@ -119,7 +189,7 @@ static void foreign_and_bad_fields_rejected(void **state)
 	int n = encode_msg(buf, sizeof buf, CHAT_MSG, "dave", "t");
 	struct chat_pkt p;
 	size_t bad_at[] = { 0, 4, 5, 16, 17 };
-	uint8_t bad_val[] = { 'X', 2, 99, 0, '#' };
+	uint8_t bad_val[] = { 'X', 1, 99, 0, '#' }; /* version 1: before line ids */
 	for (size_t i = 0; i < sizeof bad_at / sizeof bad_at[0]; i++) {
 		memcpy(m, buf, (size_t)n);
 		m[bad_at[i]] = bad_val[i];
@@ -129,13 +199,13 @@ static void foreign_and_bad_fields_rejected(void **state)
 	m[16] = CHAT_NICK_MAX + 1; /* nick length over the limit */
 	assert_int_equal(chat_pkt_decode(&p, m, (size_t)n), UDP_EINVAL);
 	memcpy(m, buf, (size_t)n);
-	m[21] = 0x10; /* text length 0x1001 > CHAT_TEXT_MAX */
-	m[22] = 0x01;
+	m[38] = 0x10; /* text length 0x1001 > CHAT_TEXT_MAX (at 17+4+17) */
+	m[39] = 0x01;
 	assert_int_equal(chat_pkt_decode(&p, m, (size_t)n), UDP_EINVAL);
 	/* encoder refuses what the decoder would refuse */
 	assert_int_equal(encode_msg(buf, sizeof buf, CHAT_MSG, "has space", NULL), UDP_EINVAL);
 	assert_int_equal(encode_msg(buf, sizeof buf, 0, "ok", NULL), UDP_EINVAL);
-	assert_int_equal(encode_msg(buf, sizeof buf, CHAT_PEERS + 1, "ok", NULL), UDP_EINVAL);
+	assert_int_equal(encode_msg(buf, sizeof buf, CHAT_HISTORY + 1, "ok", NULL), UDP_EINVAL);
 }
 
 static void nick_rules(void **state)
@@ -237,16 +307,16 @@ static void names_told_apart(void **state)
 	chat_roster_add(r, 0x3fa2220000000000ull, "bob", 2, 0);
 	chat_roster_add(r, 0x3fa2330000000000ull, "eve", 3, 0);
 	chat_roster_name(r, 0, NULL, 0x3fa2110000000000ull, "bob", b, sizeof b);
-	assert_string_equal(b, "bob#3fa21");
+	assert_string_equal(b, "bob#3fa21100"); /* look-alikes: >= 8 digits */
 	chat_roster_name(r, 0, NULL, 0x3fa2220000000000ull, "bob", b, sizeof b);
-	assert_string_equal(b, "bob#3fa22");
+	assert_string_equal(b, "bob#3fa22200");
 	/* a different nick never lengthens: eve keeps 4 digits */
 	chat_roster_name(r, 0, NULL, 0x3fa2330000000000ull, "eve", b, sizeof b);
 	assert_string_equal(b, "eve#3fa2");
 	/* eve renaming herself to bob cannot pass as one of them */
 	chat_roster_rename(r, 0x3fa2330000000000ull, "bob");
 	chat_roster_name(r, 0, NULL, 0x3fa2330000000000ull, "bob", b, sizeof b);
-	assert_string_equal(b, "bob#3fa23");
+	assert_string_equal(b, "bob#3fa23300");
 	/* ourselves count too */
 	chat_roster_name(r, 0x3fa2110000000001ull, "bob", 0x3fa2110000000000ull, "bob", b, sizeof b);
 	assert_string_equal(b, "bob#3fa2110000000000");
@@ -387,6 +457,7 @@ static void grp_open(struct grp *e, uint64_t id)
 	gc.data = e->sock;
 	gc.id = id;
 	gc.nick = "me";
+	gc.wall_offset_us = 1; /* one clock for every group of a test */
 	gc.on_event = count_event;
 	gc.ctx = e;
 	assert_int_equal(chat_group_new(&e->g, &gc), 0);
@@ -409,7 +480,7 @@ static void feed(struct grp *e, uint8_t type, uint64_t id, size_t pad, int port,
 {
 	static const uint8_t zeros[CHAT_BEACON_MIN];
 	uint8_t buf[CHAT_PKT_MAX];
-	struct chat_pkt p = { .type = type, .id = id, .port = dport, .nick = "x",
+	struct chat_pkt p = { .type = type, .id = id, .port = dport, .nick = "x", .seq = 1,
 			      .text = pad ? zeros : NULL, .text_len = pad };
 	int n = chat_pkt_encode(&p, buf, sizeof buf);
 	assert_true(n > 0);
@@ -498,11 +569,221 @@ static void group_bad_config(void **state)
 	chat_group_free(NULL);
 }
 
+/* ---- catch-up: the log, the seen table, selection, history ---- */
+
+static struct chat_log *small_log(size_t lines, uint64_t age, size_t bytes)
+{
+	struct chat_log_config c = { .max_lines = lines, .max_age_us = age, .max_bytes = bytes };
+	struct chat_log *l = NULL;
+	assert_int_equal(chat_log_new(&l, &c), 0);
+	return l;
+}
+
+static void log_bounds(void **state)
+{
+	(void)state;
+	struct chat_log_config c;
+	struct chat_log *l = (struct chat_log *)&l;
+	chat_log_config_default(&c);
+	assert_int_equal(c.max_lines, 1000);
+	assert_true(c.max_age_us == 600000000ull);
+	assert_int_equal(c.max_bytes, 1 << 20);
+	c.max_lines = CHAT_LOG_LINES + 1;
+	assert_int_equal(chat_log_new(&l, &c), UDP_EINVAL);
+	assert_null(l);
+	/* the line count: the oldest go first, in order */
+	l = small_log(4, 1000, 1000);
+	for (uint64_t i = 1; i <= 6; i++)
+		assert_int_equal(chat_log_add(l, CHAT_MSG, i, 100 + i, 10 * i, "ab", 2), 0);
+	assert_int_equal(chat_log_count(l), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_true(chat_log_at(l, i)->seq == 3 + i);
+	assert_null(chat_log_at(l, 4));
+	/* the age: at 10*6 + 1000, line 6 (mono 60) is just young enough */
+	chat_log_expire(l, 1060);
+	assert_int_equal(chat_log_count(l), 1);
+	chat_log_expire(l, 1061);
+	assert_int_equal(chat_log_count(l), 0);
+	chat_log_free(l);
+	/* the bytes: 10 + 10 + 10 > 25, so the first goes; one too big is refused */
+	l = small_log(100, 1000, 25);
+	for (uint64_t i = 1; i <= 3; i++)
+		assert_int_equal(chat_log_add(l, CHAT_ME, i, i, i, "0123456789", 10), 0);
+	assert_int_equal(chat_log_count(l), 2);
+	assert_int_equal(chat_log_bytes(l), 20);
+	assert_memory_equal(chat_log_at(l, 0)->text, "0123456789", 10);
+	assert_int_equal(chat_log_at(l, 0)->type, CHAT_ME);
+	static const char big[26];
+	assert_int_equal(chat_log_add(l, CHAT_MSG, 4, 4, 4, big, sizeof big), UDP_EINVAL);
+	assert_int_equal(chat_log_count(l), 2);
+	chat_log_free(l);
+	chat_log_free(NULL);
+}
+
+/* A peer started at T gets, by catch-up, the lines said at T or later, and
+ * by /history N the last N said before T: the two never overlap. */
+static void catchup_selection(void **state)
+{
+	(void)state;
+	struct chat_log *l = small_log(1000, 1000000, 1 << 20);
+	size_t end;
+	assert_int_equal(chat_log_since(l, 0), 0);
+	assert_int_equal(chat_log_before(l, 5, 3, &end), 0);
+	assert_int_equal(end, 0);
+	for (uint64_t i = 1; i <= 10; i++) /* said at 100, 200, ... 1000 */
+		assert_int_equal(chat_log_add(l, CHAT_MSG, i, 100 * i, i, "x", 1), 0);
+	assert_int_equal(chat_log_since(l, 0), 0);     /* started before all: all */
+	assert_int_equal(chat_log_since(l, 500), 4);   /* at line 5: 5..10 */
+	assert_int_equal(chat_log_since(l, 501), 5);   /* just after: 6..10 */
+	assert_int_equal(chat_log_since(l, 1001), 10); /* after all: none */
+	assert_int_equal(chat_log_before(l, 501, 3, &end), 2); /* 3..5 */
+	assert_int_equal(end, 5);
+	assert_int_equal(chat_log_before(l, 501, 100, &end), 0); /* 1..5 */
+	assert_int_equal(chat_log_before(l, 50, 100, &end), 0);  /* none */
+	assert_int_equal(end, 0);
+	chat_log_free(l);
+}
+
+static void seen_dedup(void **state)
+{
+	(void)state;
+	struct chat_seen *s;
+	assert_int_equal(chat_seen_new(&s), 0);
+	/* live lines, then a catch-up that starts over: each seq once */
+	assert_int_equal(chat_seen_check(s, 7, 3, 0, 1), 1);
+	assert_int_equal(chat_seen_check(s, 7, 4, 0, 1), 1);
+	for (uint64_t q = 1; q <= 4; q++)
+		assert_int_equal(chat_seen_check(s, 7, q, 0, 2), 0);
+	assert_int_equal(chat_seen_check(s, 7, 5, 0, 2), 1);
+	assert_int_equal(chat_seen_check(s, 9, 1, 0, 2), 1); /* another sender */
+	/* history: only below the first live line, each once */
+	assert_int_equal(chat_seen_check(s, 7, 1, 1, 3), 1);
+	assert_int_equal(chat_seen_check(s, 7, 2, 1, 3), 1);
+	assert_int_equal(chat_seen_check(s, 7, 3, 1, 3), 0);
+	assert_int_equal(chat_seen_check(s, 7, 2, 1, 4), 0);
+	/* history first, live later: still each once */
+	assert_int_equal(chat_seen_check(s, 8, 1, 1, 5), 1);
+	assert_int_equal(chat_seen_check(s, 8, 2, 1, 5), 1);
+	assert_int_equal(chat_seen_check(s, 8, 2, 0, 5), 0);
+	assert_int_equal(chat_seen_check(s, 8, 3, 0, 5), 1);
+	/* full: the sender heard longest ago is forgotten, the others kept */
+	for (uint64_t id = 100; id < 100 + CHAT_SEEN_MAX; id++)
+		assert_int_equal(chat_seen_check(s, id, 1, 0, 10 + id), 1);
+	assert_int_equal(chat_seen_check(s, 100 + CHAT_SEEN_MAX - 1, 1, 0, 99999), 0);
+	chat_seen_free(s);
+}
+
+/* Two groups over loopback.  B starts; A says three lines while it knows
+ * no one; then A meets B: B shows them once, in order, marked late, with
+ * their original times; a line said before B started is not among them
+ * but comes with /history, which is bounded and rate-limited. */
+struct lines {
+	int n;
+	uint64_t seq_ts[8];
+	uint8_t flags[8];
+	char text[8][8];
+};
+
+static void record_line(void *ctx, const struct chat_group_event *ev)
+{
+	struct lines *l = ctx;
+	if (ev->type != CHAT_GROUP_LINE || l->n == 8)
+		return;
+	l->seq_ts[l->n] = ev->ts_us;
+	l->flags[l->n] = ev->line_flags;
+	snprintf(l->text[l->n], sizeof l->text[0], "%.*s", (int)ev->text_len, ev->text);
+	l->n++;
+}
+
+static void grp_run(struct grp *a, struct grp *b, int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		struct grp *e[2] = { a, b };
+		for (int k = 0; k < 2; k++) {
+			chat_group_tick(e[k]->g, rel_drv_now());
+			rel_drv_flush(e[k]->drv);
+			rel_drv_service(e[k]->drv);
+			chat_group_poll(e[k]->g, rel_drv_now());
+			rel_drv_flush(e[k]->drv);
+		}
+	}
+}
+
+static void catchup_between_groups(void **state)
+{
+	(void)state;
+	struct grp a, b;
+	struct lines got = { 0 };
+	grp_open(&a, 0x1000000000000000ull);
+	uint64_t t = rel_drv_now();
+	chat_group_say(a.g, CHAT_MSG, "old", 3, t);
+	/* B starts after "old": its start is later by its own clock reading */
+	while (rel_drv_now() == t)
+		;
+	grp_open(&b, 0x2000000000000000ull);
+	chat_group_free(b.g); /* again, with a recorder of lines */
+	struct chat_group_config gc;
+	chat_group_config_default(&gc);
+	gc.core = b.core;
+	gc.drv = b.drv;
+	gc.data = b.sock;
+	gc.id = 0x2000000000000000ull;
+	gc.nick = "bee";
+	gc.wall_offset_us = 1;
+	gc.on_event = record_line;
+	gc.ctx = &got;
+	assert_int_equal(chat_group_new(&b.g, &gc), 0);
+	rel_drv_set_gate(b.drv, chat_group_gate, b.g);
+	while (rel_drv_now() == t + 1)
+		;
+	const char *said[] = { "one", "two", "three" };
+	for (int i = 0; i < 3; i++)
+		chat_group_say(a.g, CHAT_MSG, said[i], strlen(said[i]), rel_drv_now());
+	struct udp_addr baddr;
+	assert_int_equal(udp_sock_local_addr(b.sock, &baddr), 0);
+	assert_int_equal(chat_group_add_peer(a.g, &baddr, rel_drv_now()), 0);
+	for (int i = 0; i < 400 && got.n < 3; i++)
+		grp_run(&a, &b, 1);
+	assert_int_equal(got.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(got.text[i], said[i]);
+		assert_int_equal(got.flags[i], CHAT_LINE_LATE);
+		assert_true(i == 0 || got.seq_ts[i] >= got.seq_ts[i - 1]);
+	}
+	/* live from now on, and nothing twice */
+	chat_group_say(a.g, CHAT_MSG, "four", 4, rel_drv_now());
+	for (int i = 0; i < 400 && got.n < 4; i++)
+		grp_run(&a, &b, 1);
+	grp_run(&a, &b, 20);
+	assert_int_equal(got.n, 4);
+	assert_int_equal(got.flags[3], 0);
+	/* /history: bounds, and the line from before B started, once */
+	assert_int_equal(chat_group_history(b.g, 0, rel_drv_now()), UDP_EINVAL);
+	assert_int_equal(chat_group_history(b.g, CHAT_HISTORY_MAX + 1, rel_drv_now()),
+			 UDP_EINVAL);
+	assert_int_equal(chat_group_history(b.g, 5, rel_drv_now()), 1);
+	assert_int_equal(chat_group_history(b.g, 5, rel_drv_now()), UDP_EAGAIN);
+	for (int i = 0; i < 400 && got.n < 5; i++)
+		grp_run(&a, &b, 1);
+	grp_run(&a, &b, 20);
+	assert_int_equal(got.n, 5);
+	assert_string_equal(got.text[4], "old");
+	assert_int_equal(got.flags[4], CHAT_LINE_HISTORY);
+	struct chat_group_stats st;
+	chat_group_stats(a.g, &st);
+	assert_int_equal(st.late_sent, 3);
+	assert_int_equal(st.history_sent, 1);
+	assert_int_equal(st.sent, 5);
+	grp_close(&a);
+	grp_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(roundtrip_every_type),
 		cmocka_unit_test(layout_matches_docs),
+		cmocka_unit_test(line_fields_strict),
 		cmocka_unit_test(padded_beacon),
 		cmocka_unit_test(every_truncation_rejected),
 		cmocka_unit_test(foreign_and_bad_fields_rejected),
@@ -517,6 +798,10 @@ int main(void)
 		cmocka_unit_test(beacon_decisions_counted),
 		cmocka_unit_test(gate_spends_beacon_credit),
 		cmocka_unit_test(group_bad_config),
+		cmocka_unit_test(log_bounds),
+		cmocka_unit_test(catchup_selection),
+		cmocka_unit_test(seen_dedup),
+		cmocka_unit_test(catchup_between_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

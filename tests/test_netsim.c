@@ -8,10 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "udp_err.h"
 #include "netsim.h"
+#include "netsim_schedule.h"
 
 #define N_STAT 100000
 
@@ -1040,6 +1043,195 @@ static void mtu_drops_only_larger_datagrams(void **state)
 	assert_int_equal(netsim_parse(&cfg, "mtu 1000 mtu 900", err, sizeof err), UDP_ENETSIM_TWICE);
 }
 
+/* The shipped traces live in tests/data/traces/ (run from the top, or
+ * with UDPKIT_TOP set as tests/run.sh does). */
+static void trace_path(char *buf, size_t cap, const char *name)
+{
+	const char *top = getenv("UDPKIT_TOP");
+	snprintf(buf, cap, "%s/tests/data/traces/%s", top ? top : ".", name);
+}
+
+/* Departure times of `count` datagrams of len bytes pushed every gap_us
+ * from t = 0, in microseconds (pops at every due time). */
+static void trace_run(struct netsim *ns, unsigned count, size_t len, uint64_t gap_us,
+		      uint64_t *out)
+{
+	uint8_t buf[2048], got[2048];
+	unsigned pushed = 0, popped = 0;
+	uint64_t t = 0;
+	while (popped < count) {
+		uint64_t next_push = pushed < count ? pushed * gap_us : UINT64_MAX;
+		uint64_t due = netsim_next_due(ns);
+		t = next_push < due ? next_push : due;
+		if (t == next_push) {
+			memset(buf, 0, len);
+			memcpy(buf, &pushed, sizeof pushed);
+			assert_int_equal(netsim_push(ns, t, buf, len, NULL), 0);
+			pushed++;
+		}
+		size_t n;
+		while (netsim_pop(ns, t, got, sizeof got, &n, NULL) == 1)
+			out[popped++] = t;
+	}
+}
+
+/* `rate trace FILE` replays mahimahi delivery opportunities: one 1500-byte
+ * datagram per opportunity, small ones share one, the trace repeats, and an
+ * idle link loses the opportunities it did not use. */
+static void rate_trace_follows_the_trace(void **state)
+{
+	(void)state;
+	char path[512], spec[600];
+	trace_path(path, sizeof path, "const-12mbit.trace");
+	snprintf(spec, sizeof spec, "rate trace %s limit 100000", path);
+	struct netsim *ns = mk(spec);
+	assert_false(netsim_is_passthrough(ns));
+	static uint64_t at[3000];
+	trace_run(ns, 1200, 1500, 0, at); /* a burst at t = 0 */
+	for (unsigned i = 0; i < 1200; i++)
+		assert_int_equal(at[i], (uint64_t)(i + 1) * 1000); /* wraps at 1000 ms */
+	netsim_free(ns);
+
+	ns = mk(spec);
+	trace_run(ns, 3, 500, 0, at);
+	assert_true(at[0] == 1000 && at[1] == 1000 && at[2] == 1000);
+	netsim_free(ns);
+
+	/* idle: a datagram ready at 10.5 ms leaves at the 11 ms opportunity */
+	ns = mk(spec);
+	uint8_t b[1500] = {0}, g[1500];
+	size_t n;
+	assert_int_equal(netsim_push(ns, 0, b, 100, NULL), 0);
+	assert_int_equal(netsim_pop(ns, 1000, g, sizeof g, &n, NULL), 1);
+	assert_int_equal(netsim_push(ns, 10500, b, 100, NULL), 0);
+	assert_int_equal(netsim_next_due(ns), 11000);
+	netsim_free(ns);
+
+	/* the step trace: 48 Mbit/s for 500 ms, then 3 Mbit/s; an offered load
+	 * of 60 Mbit/s gets what the trace allows in each half */
+	trace_path(path, sizeof path, "step-48-3mbit.trace");
+	snprintf(spec, sizeof spec, "rate trace %s limit 1000000", path);
+	ns = mk(spec);
+	static uint64_t dep[6000];
+	trace_run(ns, 2125, 1500, 200, dep);
+	unsigned first = 0, second = 0;
+	for (unsigned i = 0; i < 2125; i++) {
+		if (dep[i] <= 500000)
+			first++;
+		else if (dep[i] <= 1000000)
+			second++;
+	}
+	assert_int_equal(first, 2000);  /* 4 per ms for 500 ms */
+	assert_int_equal(second, 125);  /* one per 4 ms */
+	char out[NETSIM_DESCRIBE_MAX], again[NETSIM_DESCRIBE_MAX];
+	assert_true(netsim_describe(ns, out, sizeof out) > 0);
+	struct netsim_config cfg;
+	assert_int_equal(netsim_parse(&cfg, out, NULL, 0), 0);
+	assert_true(netsim_config_describe(&cfg, again, sizeof again) > 0);
+	assert_string_equal(out, again);
+	assert_non_null(strstr(out, "rate trace "));
+	netsim_free(ns);
+}
+
+static void rate_trace_errors_name_the_line(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/netsim-trace-XXXXXX", path[128], spec[200], err[512];
+	assert_non_null(mkdtemp(dir));
+	struct netsim_config cfg;
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+		{"", "at least 1 ms"},
+		{"0\n", "at least 1 ms"},
+		{"1\n2\nx3\n", "line 3: 'x3' is not a millisecond count"},
+		{"5\n4\n", "line 2: 4 is earlier"},
+		{"1\n-2\n", "line 2"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(path, sizeof path, "%s/t%zu", dir, i);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(bad[i].text, f);
+		fclose(f);
+		snprintf(spec, sizeof spec, "rate trace %s", path);
+		assert_int_equal(netsim_parse(&cfg, spec, err, sizeof err), UDP_ENETSIM_VALUE);
+		if (!strstr(err, bad[i].says))
+			fail_msg("'%s': got '%s'", bad[i].text, err);
+		unlink(path);
+	}
+	snprintf(spec, sizeof spec, "rate trace %s/missing", dir);
+	assert_int_equal(netsim_parse(&cfg, spec, err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_non_null(strstr(err, "cannot open"));
+	assert_int_equal(netsim_parse(&cfg, "rate trace", err, sizeof err), UDP_ENETSIM_MISSING);
+	assert_int_equal(netsim_parse(&cfg, "rate trace /dev/null", err, sizeof err), UDP_ENETSIM_VALUE);
+	assert_non_null(strstr(err, "not a regular file"));
+	rmdir(dir);
+}
+
+/* A timeline changes the model at its phase boundaries: each phase's loss
+ * holds in its own time, an outage delivers nothing, datagrams queued
+ * before a change leave when they were due, and it repeats. */
+static void timeline_phases(void **state)
+{
+	(void)state;
+	struct netsim_schedule sched;
+	char err[256];
+	assert_int_equal(netsim_schedule_parse(&sched, "0s loss 10% seed 4; 2s loss 100%;"
+					       " 3s loss 50%; 5s repeat", err, sizeof err), 0);
+	struct netsim *ns = mk("");
+	assert_true(netsim_is_passthrough(ns));
+	assert_int_equal(netsim_set_schedule(ns, &sched), 0);
+	assert_false(netsim_is_passthrough(ns));
+	assert_int_equal(netsim_seed(ns), 4);
+	netsim_start_at(ns, 1000000);
+	/* one datagram per ms for two rounds of the 5 s timeline */
+	unsigned got[2][3] = {{0}}, sent[2][3] = {{0}};
+	for (uint64_t ms = 0; ms < 10000; ms++) {
+		uint64_t t = 1000000 + ms * 1000;
+		unsigned round = (unsigned)(ms / 5000), ph = ms % 5000 < 2000 ? 0 : ms % 5000 < 3000 ? 1 : 2;
+		sent[round][ph]++;
+		got[round][ph] += (unsigned)pass_one(ns, t);
+		assert_int_equal(netsim_schedule_phase(ns), (int)ph);
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		assert_near((double)got[r][0] / sent[r][0], 0.90, 0.03, "phase 1: loss 10%");
+		assert_int_equal(got[r][1], 0); /* the outage */
+		assert_near((double)got[r][2] / sent[r][2], 0.50, 0.05, "phase 3: loss 50%");
+	}
+	check_invariant(ns);
+	netsim_free(ns);
+
+	/* datagrams delayed into an outage still arrive, on time */
+	assert_int_equal(netsim_schedule_parse(&sched, "0s delay 500ms; 1s loss 100%", err,
+					       sizeof err), 0);
+	ns = mk("");
+	assert_int_equal(netsim_set_schedule(ns, &sched), 0);
+	netsim_start_at(ns, 0);
+	struct tag g;
+	assert_int_equal(push_tag(ns, 900000, 1, 64), 0);   /* due at 1.4 s */
+	assert_int_equal(push_tag(ns, 1100000, 2, 64), 0);  /* in the outage */
+	assert_int_equal(netsim_next_due(ns), 1400000);
+	assert_int_equal(pop_tag(ns, 1400000, &g), 1);
+	assert_int_equal(g.idx, 1);
+	assert_int_equal(pop_tag(ns, 9000000, &g), 0);
+	netsim_free(ns);
+
+	/* before the first phase nothing is impaired; trace phases are refused */
+	assert_int_equal(netsim_schedule_parse(&sched, "1s loss 100%", err, sizeof err), 0);
+	ns = mk("");
+	assert_int_equal(netsim_set_schedule(ns, &sched), 0);
+	assert_int_equal(pass_one(ns, 0), 1);      /* the first push is time 0 */
+	assert_int_equal(pass_one(ns, 999999), 1);
+	assert_int_equal(pass_one(ns, 1000000), 0);
+	char path[512], spec[600];
+	trace_path(path, sizeof path, "const-12mbit.trace");
+	snprintf(spec, sizeof spec, "0s rate trace %s", path);
+	assert_int_equal(netsim_schedule_parse(&sched, spec, err, sizeof err), 0);
+	assert_int_equal(netsim_set_schedule(ns, &sched), UDP_EINVAL);
+	netsim_free(ns);
+}
+
 static void error_messages_exactly(void **state)
 {
 	(void)state;
@@ -1150,6 +1342,9 @@ int main(void)
 		cmocka_unit_test(units_are_exact),
 		cmocka_unit_test(malformed_specs_are_rejected_by_name),
 		cmocka_unit_test(mtu_drops_only_larger_datagrams),
+		cmocka_unit_test(rate_trace_follows_the_trace),
+		cmocka_unit_test(rate_trace_errors_name_the_line),
+		cmocka_unit_test(timeline_phases),
 		cmocka_unit_test(error_messages_exactly),
 		cmocka_unit_test(config_api_checks_ranges),
 		cmocka_unit_test(steady_flow_reuses_buffers_and_drains),

@@ -189,6 +189,48 @@ static void roundtrip_every_type(void **state)
 	assert_int_equal(build(REL_PT_ACK, buf, sizeof buf), 12 + 17 + 8 + 4);
 }
 
+/* PATH_CHALLENGE / PATH_RESPONSE: 24 bytes, token at offset 12, both sids
+ * required, no flags, nothing left over (docs/PROTOCOL.md 2.8). */
+static void path_packets(void **state)
+{
+	(void)state;
+	uint8_t buf[64];
+	struct rel_pkt k, d;
+	for (uint8_t t = REL_PT_CHALLENGE; t <= REL_PT_RESPONSE; t++) {
+		memset(&k, 0, sizeof k);
+		k.type = t;
+		k.dst_sid = 0x01020304;
+		k.src_sid = 0x05060708;
+		k.token = 0x1122334455667788ull;
+		int n = rel_wire_encode(&k, buf, sizeof buf);
+		assert_int_equal(n, 24);
+		assert_int_equal(n, REL_PATH_LEN);
+		assert_int_equal(buf[2], t);
+		assert_int_equal(buf[12], 0x11);
+		assert_int_equal(buf[19], 0x88);
+		assert_int_equal(rel_wire_decode(&d, buf, (size_t)n), 0);
+		assert_true(d.token == k.token && d.dst_sid == k.dst_sid && d.src_sid == k.src_sid);
+		for (int bad = 0; bad < 4; bad++) {
+			struct rel_pkt b = k;
+			if (bad == 0)
+				b.dst_sid = 0;
+			if (bad == 1)
+				b.src_sid = 0;
+			if (bad == 2)
+				b.flags = REL_F_ECHO;
+			n = rel_wire_encode(&b, buf, sizeof buf);
+			if (bad == 3) { /* a byte too many */
+				memmove(buf + 21, buf + 20, 4);
+				n++;
+				uint32_t crc = rel_crc32c(buf, (size_t)n - 4);
+				for (int i = 0; i < 4; i++)
+					buf[n - 4 + i] = (uint8_t)(crc >> (24 - 8 * i));
+			}
+			assert_int_equal(rel_wire_decode(&d, buf, (size_t)n), REL_EMALFORMED);
+		}
+	}
+}
+
 /* Re-seals a (modified) packet: a valid checksum over what is left. */
 static void reseal(uint8_t *buf, size_t len)
 {
@@ -496,6 +538,7 @@ int main(void)
 		cmocka_unit_test(crc32c_known_answer),
 		cmocka_unit_test(crc32c_hw_matches_table),
 		cmocka_unit_test(roundtrip_every_type),
+		cmocka_unit_test(path_packets),
 		cmocka_unit_test(every_truncation_dropped),
 		cmocka_unit_test(every_bit_flip_dropped),
 		cmocka_unit_test(wrong_magic_or_version),

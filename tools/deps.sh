@@ -9,6 +9,7 @@ command -v make >/dev/null 2>&1 || need="$need make"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 have_pkg libsodium || need="$need libsodium-dev"
 have_pkg cmocka || need="$need libcmocka-dev"
+[ -f /usr/include/pcap/pcap.h ] || need="$need libpcap-dev" # --pcap (tools/tool_pcap.c)
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 # make python (the udpkit module): headers and setuptools of Debian's python3
 [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)/Python.h" ] || need="$need python3-dev"
@@ -20,6 +21,8 @@ command -v timeout >/dev/null 2>&1 || need="$need coreutils"
 command -v valgrind >/dev/null 2>&1 || need="$need valgrind" # tests/e2e/leaks.sh
 command -v tmux >/dev/null 2>&1 || need="$need tmux" # udpchat terminal test
 command -v tshark >/dev/null 2>&1 || need="$need tshark" # tests/e2e/wireshark.sh
+command -v abidiff >/dev/null 2>&1 || need="$need abigail-tools" # tests/e2e/abi.sh, make abi-update
+command -v g++ >/dev/null 2>&1 || need="$need g++" # tests/e2e/headers.sh, install.sh: the headers as C++
 # --- fuzz-smoke (tests/fuzz/fuzz.mk): clang and its libFuzzer runtime.
 # Debian puts the runtime in libclang-rt-N-dev, only a Recommends of clang
 # (so not installed by --no-install-recommends); libclang-rt-dev is the
@@ -31,6 +34,8 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 
 # --- end of fuzz block
 # --- make bench: ENet's reliable channel is the comparison (tests/helpers/enet_bench.c).
 have_pkg libenet || [ -f /usr/include/enet/enet.h ] || need="$need libenet-dev"
+# ... and SRT's file mode (tests/helpers/srt_bench.c).
+have_pkg srt || [ -f /usr/include/srt/srt.h ] || need="$need libsrt-openssl-dev"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing:$need (run as root, or: apt-get install$need)" >&2

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,14 +98,35 @@ static void cmd_msg(struct tool_chat *c, const char *args)
 
 static void cmd_nick(struct tool_chat *c, const char *nick)
 {
-	if (chat_group_set_nick(c->chat, nick, now_us()) < 0) {
-		tool_chat_notice(c, "bad nickname (1-%d bytes, no spaces, '#', quotes or backslash)",
-		       CHAT_NICK_MAX);
+	char why[160], shown[CHAT_NICK_SHOW_MAX];
+	if (chat_nick_check(nick, strlen(nick), why, sizeof why) < 0 ||
+	    chat_group_set_nick(c->chat, nick, now_us()) < 0) {
+		/* the nick itself escaped: it may hold a bidi override */
+		chat_nick_display(nick, shown, sizeof shown);
+		tool_chat_notice(c, "bad nickname '%s': %s", shown, why);
 		return;
 	}
 	char me[CHAT_NAME_MAX];
 	tool_chat_name(c, c->id, chat_group_nick(c->chat), me, sizeof me);
 	tool_chat_notice(c, "you are now %s", me);
+}
+
+/* /history N: every peer's last N lines from before we started (there is
+ * no server; what no running peer still logs is gone). */
+static void cmd_history(struct tool_chat *c, const char *arg)
+{
+	char *end;
+	unsigned long n = *arg ? strtoul(arg, &end, 10) : 20;
+	if ((*arg && *end) || n < 1 || n > CHAT_HISTORY_MAX) {
+		tool_chat_notice(c, "usage: /history [N]  (1-%d lines per peer, default 20)",
+				 CHAT_HISTORY_MAX);
+		return;
+	}
+	int r = chat_group_history(c->chat, (unsigned)n, now_us());
+	if (r == UDP_EAGAIN)
+		tool_chat_notice(c, "/history: at most once per %u s", CHAT_HISTORY_GAP_US / 1000000);
+	else if (r >= 0)
+		tool_chat_notice(c, "history asked from %d peer%s", r, r == 1 ? "" : "s");
 }
 
 static void on_line(struct tool_chat *c, char *line)
@@ -126,13 +148,15 @@ static void on_line(struct tool_chat *c, char *line)
 			cmd_msg(c, arg);
 		else if (strcmp(line, "/nick") == 0)
 			cmd_nick(c, arg);
+		else if (strcmp(line, "/history") == 0)
+			cmd_history(c, arg);
 		else if (strcmp(line, "/me") == 0 && *arg) {
 			chat_group_say(c->chat, CHAT_ME, arg, strlen(arg), now_us());
 			echo_own(c, CHAT_ME, NULL, arg, strlen(arg));
 		} else if (strcmp(line, "/quit") == 0)
 			tool_chat_quit(c);
 		else if (strcmp(line, "/help") == 0)
-			tool_chat_notice(c, "/who  /nick NAME  /msg NICK TEXT  /me TEXT  /quit  (// sends a '/')");
+			tool_chat_notice(c, "/who  /nick NAME  /msg NICK TEXT  /me TEXT  /history [N]  /quit  (// sends a '/')");
 		else
 			tool_chat_notice(c, "unknown command %s (try /help)", line);
 		return;

@@ -42,11 +42,10 @@ void tool_chat_name(const struct tool_chat *c, uint64_t id, const char *nick, ch
 	chat_group_name(c->chat, id, nick, buf, cap);
 }
 
-/* Starts a line: the JSON head {"type":..,"ts":..} or the text timestamp. */
-size_t tool_chat_line_start(struct tool_chat *c, const char *type)
+/* Starts a line stamped ts: the JSON head {"type":..,"ts":..} or the text
+ * timestamp. */
+static size_t line_start_at(struct tool_chat *c, const char *type, struct timespec ts)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	size_t pos = 0;
 	c->out[0] = '\0';
 	if (c->o.json) {
@@ -60,6 +59,14 @@ size_t tool_chat_line_start(struct tool_chat *c, const char *type)
 			 c->color ? "\033[0m" : "");
 	}
 	return pos;
+}
+
+/* Starts a line stamped now. */
+size_t tool_chat_line_start(struct tool_chat *c, const char *type)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return line_start_at(c, type, ts);
 }
 
 void tool_chat_json_str(struct tool_chat *c, size_t *pos, const char *key, const void *s, size_t n)
@@ -102,6 +109,50 @@ void tool_chat_show_msg(struct tool_chat *c, uint8_t type, uint64_t id, const ch
 		}
 		tool_put_text(c->out, sizeof c->out, &pos, text, n);
 	}
+	tool_chat_emit(c, c->out, pos);
+}
+
+static double secs_of(struct timespec t)
+{
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A line from a peer.  One repeated from its log (catch-up, or an answer
+ * to /history) is stamped with the time it was said and marked, so it is
+ * not mistaken for something said just now; "shown" is when it arrived.
+ * Every line carries "said", its sender's time (latency = ts - said). */
+static void show_line(struct tool_chat *c, const struct chat_group_event *ev)
+{
+	int late = ev->line_flags == CHAT_LINE_LATE, hist = ev->line_flags == CHAT_LINE_HISTORY;
+	if (!c->o.json && !late && !hist) {
+		tool_chat_show_msg(c, ev->line_type, ev->id, ev->name, ev->text, ev->text_len);
+		return;
+	}
+	struct timespec now, said = { .tv_sec = (time_t)(ev->ts_us / 1000000u),
+				      .tv_nsec = (long)(ev->ts_us % 1000000u) * 1000 };
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!c->o.json) {
+		/* the text form says it once, at the front */
+		size_t pos = line_start_at(c, "msg", said);
+		tool_put(c->out, sizeof c->out, &pos, "%s", hist ? "[history] " : "[late] ");
+		tool_put(c->out, sizeof c->out, &pos, "%s", ev->line_type == CHAT_ME ? "* " : "<");
+		tool_chat_text_name(c, &pos, ev->id, ev->name);
+		tool_put(c->out, sizeof c->out, &pos, "%s", ev->line_type == CHAT_ME ? " " : "> ");
+		tool_put_text(c->out, sizeof c->out, &pos, ev->text, ev->text_len);
+		tool_chat_emit(c, c->out, pos);
+		return;
+	}
+	const char *jt = ev->line_type == CHAT_ME ? "me"
+		: ev->line_type == CHAT_PRIV ? "private" : "msg";
+	size_t pos = line_start_at(c, jt, late || hist ? said : now);
+	tool_chat_json_str(c, &pos, "from", ev->name, strlen(ev->name));
+	tool_put(c->out, sizeof c->out, &pos, ",\"id\":\"%016" PRIx64 "\"", ev->id);
+	tool_chat_json_str(c, &pos, "text", ev->text, ev->text_len);
+	tool_put(c->out, sizeof c->out, &pos, ",\"said\":%.3f", secs_of(said));
+	if (late || hist)
+		tool_put(c->out, sizeof c->out, &pos, ",\"%s\":true,\"shown\":%.3f",
+			 hist ? "history" : "late", secs_of(now));
+	tool_put(c->out, sizeof c->out, &pos, "}");
 	tool_chat_emit(c, c->out, pos);
 }
 
@@ -191,7 +242,7 @@ void tool_chat_on_event(void *ctx, const struct chat_group_event *ev)
 	char b[UDP_ADDR_STRLEN];
 	switch (ev->type) {
 	case CHAT_GROUP_LINE:
-		tool_chat_show_msg(c, ev->line_type, ev->id, ev->name, ev->text, ev->text_len);
+		show_line(c, ev);
 		break;
 	case CHAT_GROUP_JOIN:
 		tool_chat_show_presence(c, "join", ev->id, ev->name,
@@ -233,15 +284,23 @@ void tool_chat_beacon_stats(struct tool_chat *c)
 				 (unsigned long long)(st.drop_replay + st.drop_old + st.drop_reflect));
 		tool_err("beacons: in=%llu own=%llu known=%llu wait=%llu connect=%llu credit=%llu "
 			 "leave=%llu drop_trunc=%llu drop_bad=%llu drop_type=%llu drop_short=%llu "
-			 "drop_busy=%llu%s",
+			 "drop_busy=%llu elsewhere=%llu%s",
 			 (unsigned long long)b->in, (unsigned long long)b->own,
 			 (unsigned long long)b->known, (unsigned long long)b->wait,
 			 (unsigned long long)b->connect, (unsigned long long)b->credit,
 			 (unsigned long long)b->leave, (unsigned long long)b->drop_trunc,
 			 (unsigned long long)b->drop_bad, (unsigned long long)b->drop_type,
-			 (unsigned long long)b->drop_short, (unsigned long long)b->drop_busy, seal);
+			 (unsigned long long)b->drop_short, (unsigned long long)b->drop_busy,
+			 (unsigned long long)b->elsewhere, seal);
 	}
-	tool_err("gate: sent=%llu sent_bytes=%llu held=%llu waiting=%d",
+	tool_err("gate: sent=%llu sent_bytes=%llu held=%llu waiting=%d waiting_pex=%d",
 		 (unsigned long long)gs.gate.sent, (unsigned long long)gs.gate.sent_bytes,
-		 (unsigned long long)gs.gate.held, gs.gated);
+		 (unsigned long long)gs.gate.held, gs.gated, gs.gated_pex);
+	const struct chat_pex_stats *x = &gs.pex;
+	tool_err("peers: lists=%llu entries=%llu skip=%llu connect=%llu queued=%llu "
+		 "drop_list=%llu drop_busy=%llu",
+		 (unsigned long long)x->lists, (unsigned long long)x->entries,
+		 (unsigned long long)x->skip, (unsigned long long)x->connect,
+		 (unsigned long long)x->queued, (unsigned long long)x->drop_list,
+		 (unsigned long long)x->drop_busy);
 }

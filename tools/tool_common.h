@@ -2,6 +2,7 @@
  *
  * tool_util.c   messages, exit codes, number parsing, signals, clock
  * tool_opt.c    the handler of the common options (--netsim, --stats, ...)
+ * tool_pcap.c   --pcap FILE: a capture of what the sockets send and receive
  * tool_addr.c   command-line addresses (HOST PORT, HOST:PORT, unix:...)
  * tool_io.c     the send path and the receive path (one choke point each,
  *               so a later layer - reliability, netsim, sealing - can wrap
@@ -35,7 +36,8 @@ enum {
  * switch ('h' stays with the tool: its usage text is its own).  A tool
  * without sockets (udpkey) takes only TOOL_HELP_LONGOPTS and
  * TOOL_HELP_CASES: tool_base_option(c), so it links no netsim code. */
-enum { TOOL_O_STATS = 0x7e00, TOOL_O_NETSIM, TOOL_O_NETSIM_IN, TOOL_O_VERSION };
+enum { TOOL_O_STATS = 0x7e00, TOOL_O_NETSIM, TOOL_O_NETSIM_IN, TOOL_O_VERSION,
+       TOOL_O_PCAP, TOOL_O_NETSIM_SCHED, TOOL_O_NETSIM_IN_SCHED };
 #define TOOL_HELP_LONGOPTS \
 	{ "help", no_argument, 0, 'h' }, \
 	{ "version", no_argument, 0, TOOL_O_VERSION }
@@ -44,12 +46,16 @@ enum { TOOL_O_STATS = 0x7e00, TOOL_O_NETSIM, TOOL_O_NETSIM_IN, TOOL_O_VERSION };
 	{ "stats", no_argument, 0, TOOL_O_STATS }, \
 	{ "netsim", required_argument, 0, TOOL_O_NETSIM }, \
 	{ "netsim-in", required_argument, 0, TOOL_O_NETSIM_IN }, \
+	{ "netsim-schedule", required_argument, 0, TOOL_O_NETSIM_SCHED }, \
+	{ "netsim-in-schedule", required_argument, 0, TOOL_O_NETSIM_IN_SCHED }, \
+	{ "pcap", required_argument, 0, TOOL_O_PCAP }, \
 	{ "verbose", no_argument, 0, 'v' }, \
 	{ "quiet", no_argument, 0, 'q' }
 #define TOOL_HELP_CASES case TOOL_O_VERSION
 #define TOOL_COMMON_CASES \
 	case TOOL_O_STATS: case TOOL_O_NETSIM: case TOOL_O_NETSIM_IN: \
-	case TOOL_O_VERSION: case 'v': case 'q'
+	case TOOL_O_PCAP: case TOOL_O_VERSION: case 'v': case 'q': \
+	case TOOL_O_NETSIM_SCHED: case TOOL_O_NETSIM_IN_SCHED
 /* tool_opt.c: every TOOL_COMMON_CASES option. */
 void tool_common_option(int c, const char *arg, int *stats);
 /* tool_util.c: --version, -v, -q (never returns for --version). */

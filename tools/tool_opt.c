@@ -3,6 +3,7 @@
  * --help and --version (udpkey) does not link the loss simulator. */
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_pcap.h"
 
 void tool_common_option(int c, const char *arg, int *stats)
 {
@@ -10,6 +11,13 @@ void tool_common_option(int c, const char *arg, int *stats)
 	case TOOL_O_STATS: *stats = 1; break;
 	case TOOL_O_NETSIM: tool_netsim_option(TOOL_NETSIM_OUT, "--netsim", arg); break;
 	case TOOL_O_NETSIM_IN: tool_netsim_option(TOOL_NETSIM_IN, "--netsim-in", arg); break;
+	case TOOL_O_NETSIM_SCHED:
+		tool_netsim_schedule_option(TOOL_NETSIM_OUT, "--netsim-schedule", arg);
+		break;
+	case TOOL_O_NETSIM_IN_SCHED:
+		tool_netsim_schedule_option(TOOL_NETSIM_IN, "--netsim-in-schedule", arg);
+		break;
+	case TOOL_O_PCAP: tool_pcap_option(arg); break;
 	default: tool_base_option(c); break;
 	}
 }

@@ -115,6 +115,16 @@ void tool_rel_close(struct tool_rel_ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
+void tool_rel_peer_moved(struct tool_rel_ctx *c, struct tool_rel_peer *p)
+{
+	char old[sizeof p->name];
+	memcpy(old, p->name, sizeof old);
+	if (rel_drv_peer_addr(c->drv, p->id, &p->addr) < 0)
+		return;
+	tool_addr_str(&p->addr, p->name, sizeof p->name);
+	tool_debug("peer moved from %s to %s", old, p->name);
+}
+
 struct tool_rel_peer *tool_rel_peer(struct tool_rel_ctx *c, uint32_t id, int create)
 {
 	for (size_t i = 0; i < c->npeers; i++)
@@ -207,27 +217,30 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     "\"seconds\":%.3f,\"goodput_bps\":%.0f,\"rtt_ms\":%.3f,\"rttvar_ms\":%.3f,"
 				     "\"rto_ms\":%.1f,\"rtt_samples\":%llu,\"retransmits\":%llu,"
 				     "\"fast_retransmits\":%llu,\"timeouts\":%llu,\"loss_pct\":%.2f,"
-				     "\"dups\":%llu,\"pkts_sent\":%llu,\"pkts_recv\":%llu}\n",
+				     "\"dups\":%llu,\"pkts_sent\":%llu,\"pkts_recv\":%llu,"
+				     "\"migrations\":%llu,\"path_failures\":%llu}\n",
 				     p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput, (double)s->srtt_us / 1e3,
 				     (double)s->rttvar_us / 1e3, (double)s->rto_us / 1e3,
 				     (unsigned long long)s->rtt_samples, (unsigned long long)retrans,
 				     (unsigned long long)s->fast_retransmits,
 				     (unsigned long long)s->timeouts, loss, (unsigned long long)s->drop_dup,
-				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv);
+				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
+				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures);
 		else
 			n = snprintf(line, sizeof line,
 				     "%s: peer=%s state=%s messages=%llu bytes=%llu seconds=%.3f "
 				     "goodput_mbps=%.2f rtt_ms=%.3f rttvar_ms=%.3f rto_ms=%.1f "
 				     "retransmits=%llu fast_retransmits=%llu timeouts=%llu loss_pct=%.2f "
-				     "dups=%llu pkts_sent=%llu pkts_recv=%llu\n",
+				     "dups=%llu pkts_sent=%llu pkts_recv=%llu migrations=%llu path_failures=%llu\n",
 				     tool_name, p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput / 1e6,
 				     (double)s->srtt_us / 1e3, (double)s->rttvar_us / 1e3,
 				     (double)s->rto_us / 1e3, (unsigned long long)retrans,
 				     (unsigned long long)s->fast_retransmits,
 				     (unsigned long long)s->timeouts, loss, (unsigned long long)s->drop_dup,
-				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv);
+				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
+				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures);
 		if (n > 0) {
 			/* one write per line: lines of several tools do not mix */
 			ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

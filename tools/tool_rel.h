@@ -129,6 +129,9 @@ void tool_rel_close(struct tool_rel_ctx *c);
 /* The table entry of a session; create adds it (the address is read from
  * the core).  NULL when unknown and not created. */
 struct tool_rel_peer *tool_rel_peer(struct tool_rel_ctx *c, uint32_t id, int create);
+/* REL_EV_MIGRATED: the entry takes the session's new address; with -v
+ * "peer moved from A to B". */
+void tool_rel_peer_moved(struct tool_rel_ctx *c, struct tool_rel_peer *p);
 /* Copies the core's counters of live peers (every 200 ms unless force). */
 void tool_rel_snapshot(struct tool_rel_ctx *c, int force);
 /* One turn of the event loop: waits at most max_wait seconds for the

@@ -76,6 +76,10 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 			break;
 		case REL_EV_ACKED:
 			break;
+		case REL_EV_MIGRATED:
+			if (p)
+				tool_rel_peer_moved(&r->c, p);
+			break;
 		}
 		/* a long-running server forgets finished senders unless their
 		 * numbers are wanted at exit */

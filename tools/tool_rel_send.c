@@ -251,6 +251,10 @@ static void handle_events(struct sender *s)
 			if (s->peer)
 				s->peer->state = PEER_DEAD;
 			break;
+		case REL_EV_MIGRATED:
+			if (s->peer)
+				tool_rel_peer_moved(&s->c, s->peer);
+			break;
 		}
 	}
 }

@@ -12,10 +12,7 @@
 #include <unistd.h>
 
 #include "tool_common.h"
-
-#ifndef UDPKIT_VERSION
-#define UDPKIT_VERSION "unknown"
-#endif
+#include "udpkit_version.h"
 
 const char *tool_name = "udpkit";
 int tool_verbosity;
@@ -116,7 +113,7 @@ void tool_bad_option(int c, char **argv)
 
 void tool_version(void)
 {
-	printf("%s (udpkit) %s\n", tool_name, UDPKIT_VERSION);
+	printf("%s (udpkit) %s\n", tool_name, udpkit_version());
 	exit(TOOL_EXIT_OK);
 }
 

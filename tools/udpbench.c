@@ -36,6 +36,8 @@ _Noreturn static void usage(void)
 	       "      --stats          netsim and sealing counters on stderr at exit\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%%'\n"
 	       "      --netsim-in SPEC impair what is received\n"
+	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
+	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  -4 / -6              IPv4 / IPv6 only\n"
 	       TOOL_SEAL_HELP
 	       "  -v, --verbose / -q, --quiet\n"

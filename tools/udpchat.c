@@ -72,6 +72,8 @@ static _Noreturn void usage(void)
 	       "      --stats          counters on stderr at exit\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 20%%'\n"
 	       "      --netsim-in SPEC impair what is received\n"
+	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
+	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  -v, --verbose / -q, --quiet\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok (end of input, /quit, SIGINT/SIGTERM), 1 error, 2 bad usage.\n",
@@ -247,9 +249,11 @@ static void setup(struct tool_chat *c)
 	const char *nick = o->nick ? o->nick : getenv("USER");
 	if (!nick || !*nick)
 		nick = "anon";
-	if (!chat_nick_valid(nick, strlen(nick)))
-		tool_usage_die("bad nickname '%s' (1-%d bytes, no spaces, '#', quotes or backslash)",
-			       nick, CHAT_NICK_MAX);
+	char why[160], shown[CHAT_NICK_SHOW_MAX];
+	if (chat_nick_check(nick, strlen(nick), why, sizeof why) < 0) {
+		chat_nick_display(nick, shown, sizeof shown);
+		tool_usage_die("bad nickname '%s': %s", shown, why);
+	}
 	snprintf(c->nick, sizeof c->nick, "%s", nick);
 	while (!c->id)
 		if (getrandom(&c->id, sizeof c->id, 0) != (ssize_t)sizeof c->id)

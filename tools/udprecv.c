@@ -75,6 +75,8 @@ static _Noreturn void usage(void)
 	       "      --stats          counters on stderr at exit (-r: per peer, --json: JSON)\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
 	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
+	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
+	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  -v, --verbose / -q, --quiet (no 'listening on' line, no warnings)\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok (also on SIGINT/SIGTERM), 1 error, 2 bad usage,\n"

@@ -5,7 +5,9 @@
  * target sees one peer per client and its replies can be told apart; an
  * upstream socket idle for --idle seconds is closed.  The relay holds one
  * model per direction, shared by all clients, like one impaired link in
- * front of the target.  It drives the models itself (netsim) instead of
+ * front of the target; a client that matches a --client rule gets a pair of
+ * its own instead (its own line, whatever the others do).  It drives the
+ * models itself (netsim) instead of
  * attaching them to its sockets: it needs the decision for each datagram
  * for -v, and a per-direction model rather than one per socket.  The
  * environment variables UDPKIT_NETSIM / UDPKIT_NETSIM_IN are read as the
@@ -14,7 +16,12 @@
  *
  * Speed: datagrams move in batches of 64 (recvmmsg, then sendmmsg or GSO),
  * GRO is used where the kernel has it, and a passthrough spec skips the
- * model, so the relay adds one copy-free hop. */
+ * model, so the relay adds one copy-free hop.  Loopback has no flow
+ * control (the kernel hands a sent datagram straight to the receiving
+ * socket), so a burst the relay cannot forward at once must fit in its
+ * receive buffer: 32 MiB on the listening socket (when privileged; else
+ * what net.core.rmem_max allows), room for a burst of a whole GSO
+ * sender's socket buffer while the relay is off the CPU. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -29,6 +36,8 @@
 #include "netsim_sock.h"
 #include "tool_common.h"
 #include "tool_netsim.h"
+#include "tool_pcap.h"
+#include "tool_rule.h"
 #include "udp_sock.h"
 
 #define BATCH 64
@@ -42,6 +51,10 @@ struct client {
 	struct udp_addr addr;
 	struct udp_sock *up;
 	uint64_t last_us;
+	int rule;                 /* index into rules, -1: the global models */
+	struct netsim *model[2];  /* the rule's own models; NULL: not impaired */
+	uint64_t rx[2], tx[2];    /* datagrams received / forwarded per direction */
+	struct netsim_counters nc[2]; /* what the model did to this client's */
 };
 
 struct dir_stats {
@@ -49,7 +62,7 @@ struct dir_stats {
 };
 
 static struct {
-	int stats, family;
+	int stats, family, json;
 	unsigned long long count;
 	double wait_s, idle_s;
 	unsigned max_clients;
@@ -64,6 +77,8 @@ static struct client *clients;
 static unsigned nclients;
 static uint64_t seen, expired, refused;
 static struct dir_stats st[2];
+static struct tool_rule *rules;
+static unsigned nrules;
 
 /* Receive buffers (one batch) and the out-array of datagrams to send. */
 static unsigned char *rbufs, *pbufs;
@@ -81,12 +96,18 @@ static void usage(void)
 	       "Addresses: HOST:PORT, [V6]:PORT, unix:PATH, unix:@NAME (LISTEN port 0: any).\n"
 	       "  --netsim SPEC       impair client->target (default $UDPKIT_NETSIM)\n"
 	       "  --netsim-in SPEC    impair target->client (default $UDPKIT_NETSIM_IN)\n"
+	       "  --netsim-schedule T / --netsim-in-schedule T  a timeline of specs each way\n"
+	       "                      ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  --netsim-both SPEC  the same spec both ways (each with its own seed)\n"
+	       "  --client 'ADDR[/PREFIX] SPEC'  clients in the prefix get SPEC both ways,\n"
+	       "                      a model of their own (repeatable; first match wins)\n"
 	       "  --idle SECS         close a client's upstream socket after SECS idle (60)\n"
 	       "  --max-clients N     at most N clients at once (1024); others are dropped\n"
 	       "  -c, --count N       exit after N datagrams from clients, once forwarded\n"
 	       "  -w, --wait SECS     exit after SECS without traffic either way\n"
-	       "  --stats             counters on stderr at exit (and on SIGUSR1)\n"
+	       "  --stats             counters on stderr at exit (and on SIGUSR1), per client too\n"
+	       "  --json              --stats as JSON lines: one per direction, one per client\n"
+	       "  --pcap FILE         capture both sides and the model's drops (docs/NETSIM.md)\n"
 	       "  -4, -6              IPv4 / IPv6 only when resolving names\n"
 	       "  -v, --verbose       one line per datagram: what the model decided\n"
 	       "  -q, --quiet         no messages but errors\n"
@@ -101,12 +122,23 @@ static uint64_t now_us(void)
 	return (uint64_t)(tool_now() * 1e6);
 }
 
-/* A spec becomes a model, or NULL when it changes nothing.  Without `seed`
- * the run gets a random one, printed with -v and --stats. */
+/* A model without `seed` gets a random one, printed with -v and --stats,
+ * so a run can be repeated. */
+static void seed_model(struct netsim *ns, int d)
+{
+	if (netsim_has_seed(ns))
+		return;
+	uint64_t seed;
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+		seed = now_us() ^ ((uint64_t)d << 32) ^ (uint64_t)nclients;
+	netsim_reseed(ns, seed);
+}
+
+/* A spec becomes a model, or NULL when it changes nothing. */
 static struct netsim *make_model(int d, const char *o)
 {
-	if (!opt.spec[d])
-		return NULL;
+	if (!opt.spec[d]) /* a timeline, or nothing: both start now */
+		return tool_netsim_make(d == C2T ? TOOL_NETSIM_OUT : TOOL_NETSIM_IN, now_us());
 	struct netsim *ns;
 	char err[256];
 	int rc = netsim_new(&ns, opt.spec[d], err, sizeof err);
@@ -118,13 +150,29 @@ static struct netsim *make_model(int d, const char *o)
 		netsim_free(ns);
 		return NULL;
 	}
-	if (!netsim_has_seed(ns)) {
-		uint64_t seed;
-		if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
-			seed = now_us() ^ ((uint64_t)d << 32);
-		netsim_reseed(ns, seed);
-	}
+	seed_model(ns, d);
 	return ns;
+}
+
+/* The model a client's datagrams meet in direction d (c NULL: an unknown
+ * client, the global one). */
+static struct netsim *model_of(const struct client *c, int d)
+{
+	return c && c->rule >= 0 ? c->model[d] : model[d];
+}
+
+static void add_counters(struct netsim_counters *to, const struct netsim_counters *a,
+			 const struct netsim_counters *b)
+{
+	to->in += b->in - a->in;
+	to->passed += b->passed - a->passed;
+	to->lost += b->lost - a->lost;
+	to->too_big += b->too_big - a->too_big;
+	to->duplicated += b->duplicated - a->duplicated;
+	to->reordered += b->reordered - a->reordered;
+	to->corrupted += b->corrupted - a->corrupted;
+	to->delayed += b->delayed - a->delayed;
+	to->queue_drops += b->queue_drops - a->queue_drops;
 }
 
 static void print_stats(void)
@@ -136,19 +184,82 @@ static void print_stats(void)
 			netsim_counters(model[d], &c);
 			netsim_describe(model[d], spec, sizeof spec);
 		}
-		tool_err("%s: %llu received, %llu forwarded, %llu lost, %llu duplicated, "
-		    "%llu corrupted, %llu delayed, %llu reordered, %llu queue drops, "
-		    "%llu queued, %llu too big, %llu send errors (netsim: %s)", dir_name[d],
-		    (unsigned long long)st[d].received, (unsigned long long)st[d].sent,
-		    (unsigned long long)c.lost, (unsigned long long)c.duplicated,
-		    (unsigned long long)c.corrupted, (unsigned long long)c.delayed,
-		    (unsigned long long)c.reordered, (unsigned long long)c.queue_drops,
-		    (unsigned long long)c.queued, (unsigned long long)c.too_big,
-		    (unsigned long long)st[d].send_errors, spec);
+		/* the clients' own models count in the totals too */
+		uint64_t lost = c.lost, dup = c.duplicated, cor = c.corrupted, del = c.delayed,
+			 reo = c.reordered, qd = c.queue_drops, big = c.too_big, q = c.queued;
+		for (unsigned i = 0; i < nclients; i++) {
+			const struct client *k = &clients[i];
+			if (k->rule < 0 || !k->model[d])
+				continue;
+			struct netsim_counters o;
+			netsim_counters(k->model[d], &o);
+			lost += o.lost, dup += o.duplicated, cor += o.corrupted, del += o.delayed;
+			reo += o.reordered, qd += o.queue_drops, big += o.too_big, q += o.queued;
+		}
+		if (opt.json)
+			fprintf(stderr, "{\"direction\":\"%s\",\"received\":%llu,\"forwarded\":%llu,"
+				"\"lost\":%llu,\"duplicated\":%llu,\"corrupted\":%llu,\"delayed\":%llu,"
+				"\"reordered\":%llu,\"queue_drops\":%llu,\"queued\":%llu,\"too_big\":%llu,"
+				"\"send_errors\":%llu,\"netsim\":\"%s\"}\n", dir_name[d],
+				(unsigned long long)st[d].received, (unsigned long long)st[d].sent,
+				(unsigned long long)lost, (unsigned long long)dup, (unsigned long long)cor,
+				(unsigned long long)del, (unsigned long long)reo, (unsigned long long)qd,
+				(unsigned long long)q, (unsigned long long)big,
+				(unsigned long long)st[d].send_errors, spec);
+		else
+			tool_err("%s: %llu received, %llu forwarded, %llu lost, %llu duplicated, "
+			    "%llu corrupted, %llu delayed, %llu reordered, %llu queue drops, "
+			    "%llu queued, %llu too big, %llu send errors (netsim: %s)", dir_name[d],
+			    (unsigned long long)st[d].received, (unsigned long long)st[d].sent,
+			    (unsigned long long)lost, (unsigned long long)dup,
+			    (unsigned long long)cor, (unsigned long long)del,
+			    (unsigned long long)reo, (unsigned long long)qd,
+			    (unsigned long long)q, (unsigned long long)big,
+			    (unsigned long long)st[d].send_errors, spec);
 	}
-	tool_err("clients: %u now, %llu seen, %llu expired, %llu refused (table full)",
-	    nclients, (unsigned long long)seen, (unsigned long long)expired,
-	    (unsigned long long)refused);
+	if (opt.json)
+		fprintf(stderr, "{\"clients\":%u,\"seen\":%llu,\"expired\":%llu,\"refused\":%llu}\n",
+			nclients, (unsigned long long)seen, (unsigned long long)expired,
+			(unsigned long long)refused);
+	else
+		tool_err("clients: %u now, %llu seen, %llu expired, %llu refused (table full)",
+		    nclients, (unsigned long long)seen, (unsigned long long)expired,
+		    (unsigned long long)refused);
+	for (unsigned i = 0; i < nclients; i++) {
+		const struct client *k = &clients[i];
+		char ab[UDP_ADDR_STRLEN], rule[80] = "none", spec[2][NETSIM_DESCRIBE_MAX];
+		tool_addr_str(&k->addr, ab, sizeof ab);
+		if (k->rule >= 0)
+			snprintf(rule, sizeof rule, "%s", rules[k->rule].name);
+		for (int d = 0; d < 2; d++) {
+			const struct netsim *ns = model_of(k, d);
+			if (!ns || netsim_describe(ns, spec[d], sizeof spec[d]) < 0)
+				snprintf(spec[d], sizeof spec[d], "none");
+		}
+		const struct netsim_counters *c = k->nc;
+		if (opt.json)
+			fprintf(stderr, "{\"client\":\"%s\",\"rule\":%s%s%s,"
+				"\"c2t\":{\"netsim\":\"%s\",\"received\":%llu,\"forwarded\":%llu,\"lost\":%llu,"
+				"\"duplicated\":%llu,\"corrupted\":%llu,\"delayed\":%llu,\"queue_drops\":%llu,\"too_big\":%llu},"
+				"\"t2c\":{\"netsim\":\"%s\",\"received\":%llu,\"forwarded\":%llu,\"lost\":%llu,"
+				"\"duplicated\":%llu,\"corrupted\":%llu,\"delayed\":%llu,\"queue_drops\":%llu,\"too_big\":%llu}}\n",
+				ab, k->rule >= 0 ? "\"" : "", k->rule >= 0 ? rule : "null", k->rule >= 0 ? "\"" : "",
+				spec[0], (unsigned long long)k->rx[0], (unsigned long long)k->tx[0],
+				(unsigned long long)c[0].lost, (unsigned long long)c[0].duplicated,
+				(unsigned long long)c[0].corrupted, (unsigned long long)c[0].delayed,
+				(unsigned long long)c[0].queue_drops, (unsigned long long)c[0].too_big,
+				spec[1], (unsigned long long)k->rx[1], (unsigned long long)k->tx[1],
+				(unsigned long long)c[1].lost, (unsigned long long)c[1].duplicated,
+				(unsigned long long)c[1].corrupted, (unsigned long long)c[1].delayed,
+				(unsigned long long)c[1].queue_drops, (unsigned long long)c[1].too_big);
+		else
+			tool_err("client %s (rule %s): client->target %llu received, %llu forwarded, "
+			    "%llu lost; target->client %llu received, %llu forwarded, %llu lost",
+			    ab, rule, (unsigned long long)k->rx[0], (unsigned long long)k->tx[0],
+			    (unsigned long long)(c[0].lost + c[0].queue_drops + c[0].too_big),
+			    (unsigned long long)k->rx[1], (unsigned long long)k->tx[1],
+			    (unsigned long long)(c[1].lost + c[1].queue_drops + c[1].too_big));
+	}
 }
 
 /* ---- clients ---- */
@@ -164,6 +275,34 @@ static struct client *find_client(const struct udp_addr *a)
 			return &clients[i];
 		}
 	return NULL;
+}
+
+/* The first --client rule the address falls in, or -1. */
+static int rule_of(const struct udp_addr *a)
+{
+	for (unsigned i = 0; i < nrules; i++)
+		if (tool_rule_match(&rules[i], a))
+			return (int)i;
+	return -1;
+}
+
+/* The models of a client that a rule covers: one per direction, each
+ * with its own queue and PRNG, so clients do not share each other's fate. */
+static int rule_models(struct client *c)
+{
+	for (int d = 0; d < 2; d++) {
+		c->model[d] = NULL;
+		struct netsim *ns;
+		if (netsim_new_config(&ns, &rules[c->rule].cfg) < 0)
+			return -1;
+		if (netsim_is_passthrough(ns)) {
+			netsim_free(ns);
+			continue;
+		}
+		seed_model(ns, d);
+		c->model[d] = ns;
+	}
+	return 0;
 }
 
 /* The client's entry, made on its first datagram; NULL when the table is
@@ -185,6 +324,8 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 	if (!rc) {
 		netsim_sock_attach(up, NULL, NULL);
 		udp_sock_set_pass_sealed(up, 1); /* sealed packets go through untouched */
+		udp_sock_set_buffers(up, 8 << 20, 4 << 20); /* replies come in bursts too */
+		tool_pcap_attach(up, TOOL_PCAP_TARGET_SIDE);
 	}
 	if (!rc && udp_addr_is_unix(&target)) {
 		/* An unbound unix socket cannot get replies: let Linux name it. */
@@ -199,25 +340,45 @@ static struct client *get_client(const struct udp_addr *a, uint64_t now)
 		udp_sock_free(up);
 		return NULL;
 	}
-	udp_sock_set_gro(up, model[T2C] == NULL);
-	c = &clients[nclients++];
+	c = &clients[nclients];
+	memset(c, 0, sizeof *c);
 	c->addr = *a;
 	c->up = up;
 	c->last_us = now;
+	c->rule = rule_of(a);
+	if (c->rule >= 0 && rule_models(c) < 0)
+		tool_die(TOOL_EXIT_ERR, "out of memory");
+	nclients++;
+	udp_sock_set_gro(up, model_of(c, T2C) == NULL);
 	seen++;
 	if (VERBOSE) {
 		struct udp_addr l;
 		udp_sock_local_addr(up, &l);
 		tool_err("new client %s via %s", tool_addr_str(a, b1, sizeof b1), tool_addr_str(&l, b2, sizeof b2));
+		for (int d = 0; d < 2 && c->rule >= 0; d++) {
+			char spec[NETSIM_DESCRIBE_MAX] = "none";
+			if (c->model[d])
+				netsim_describe(c->model[d], spec, sizeof spec);
+			tool_err("client %s (rule %s) %s netsim: %s", b1, rules[c->rule].name, dir_name[d], spec);
+		}
 	}
 	return c;
+}
+
+static int holds_datagrams(const struct client *c)
+{
+	for (int d = 0; d < 2; d++)
+		if (c->rule >= 0 && c->model[d] && netsim_next_due(c->model[d]) != UINT64_MAX)
+			return 1;
+	return 0;
 }
 
 static void expire_clients(uint64_t now)
 {
 	uint64_t idle = (uint64_t)(opt.idle_s * 1e6);
 	for (unsigned i = 0; i < nclients;) {
-		if (now - clients[i].last_us < idle) {
+		/* a client whose own models still hold datagrams is not idle */
+		if (now - clients[i].last_us < idle || holds_datagrams(&clients[i])) {
 			i++;
 			continue;
 		}
@@ -226,6 +387,8 @@ static void expire_clients(uint64_t now)
 			tool_err("client %s idle, closed", tool_addr_str(&clients[i].addr, b, sizeof b));
 		}
 		udp_sock_free(clients[i].up);
+		netsim_free(clients[i].model[C2T]);
+		netsim_free(clients[i].model[T2C]);
 		clients[i] = clients[--nclients];
 		expired++;
 	}
@@ -275,32 +438,50 @@ static void emit(int d, struct udp_sock *sock, const struct udp_addr *to,
 		m->addr.len = 0;
 }
 
-/* A datagram leaving direction d for client c (c2t) or address a (t2c). */
-static void deliver(int d, const struct udp_addr *client, void *buf, size_t len,
-		    uint64_t now)
+/* A datagram leaving direction d for client addr; c is its entry when
+ * known (a reply may outlive its client's entry: it still goes back). */
+static void deliver(int d, struct client *c, const struct udp_addr *client,
+		    void *buf, size_t len, uint64_t now)
 {
 	if (d == T2C) {
+		if (c)
+			c->tx[d]++;
 		emit(d, lsock, client, buf, len);
 		return;
 	}
-	struct client *c = get_client(client, now);
-	if (c)
+	if (!c)
+		c = get_client(client, now);
+	if (c) {
+		c->tx[d]++;
 		emit(d, c->up, NULL, buf, len);
-	else
+	} else {
 		st[d].send_errors++;
+	}
 }
 
-/* Pushes one datagram into direction d's model and says what it decided. */
-static void impair(int d, const struct udp_addr *client, const void *buf,
-		   size_t len, uint64_t now)
+/* Pushes one datagram into model ns and says what it decided. */
+static void impair(int d, struct client *c, struct netsim *ns,
+		   const struct udp_addr *client, const void *buf, size_t len,
+		   uint64_t now)
 {
 	struct netsim_counters a, b;
-	if (VERBOSE)
-		netsim_counters(model[d], &a);
-	(void)netsim_push(model[d], now, buf, len, client);
+	netsim_counters(ns, &a);
+	(void)netsim_push(ns, now, buf, len, client);
+	netsim_counters(ns, &b);
+	if (c)
+		add_counters(&c->nc[d], &a, &b);
+	if (c && tool_pcap_on()) {
+		/* the capture shows the drop where the datagram would have left */
+		uint64_t k = (b.lost - a.lost) + (b.queue_drops - a.queue_drops) + (b.too_big - a.too_big);
+		while (k--) {
+			if (d == C2T)
+				tool_pcap_dropped(c->up, TOOL_PCAP_TARGET_SIDE, NULL, buf, len);
+			else
+				tool_pcap_dropped(lsock, TOOL_PCAP_SIDE, client, buf, len);
+		}
+	}
 	if (!VERBOSE)
 		return;
-	netsim_counters(model[d], &b);
 	char words[96] = "", ab[UDP_ADDR_STRLEN];
 	size_t w = 0;
 #define WORD(cond, s) if (cond) w += (size_t)snprintf(words + w, sizeof words - w, "%s%s", w ? "+" : "", s)
@@ -315,10 +496,11 @@ static void impair(int d, const struct udp_addr *client, const void *buf,
 	tool_err("%s %s len %zu: %s", dir_name[d], tool_addr_str(client, ab, sizeof ab), len, words);
 }
 
-/* Sends what direction d's model has due. */
-static void pump(int d, uint64_t now)
+/* Sends what model ns (direction d; owned by client c, or the global one
+ * when c is NULL) has due. */
+static void pump(int d, struct client *c, struct netsim *ns, uint64_t now)
 {
-	if (!model[d])
+	if (!ns)
 		return;
 	for (;;) {
 		unsigned i;
@@ -326,14 +508,40 @@ static void pump(int d, uint64_t now)
 			struct udp_addr a;
 			size_t len;
 			unsigned char *buf = pbufs + (size_t)i * BUF_CAP;
-			if (netsim_pop(model[d], now, buf, BUF_CAP, &len, &a) != 1)
+			if (netsim_pop(ns, now, buf, BUF_CAP, &len, &a) != 1)
 				break;
-			deliver(d, &a, buf, len, now);
+			deliver(d, c ? c : find_client(&a), &a, buf, len, now);
 		}
 		out_flush(); /* before the pop buffers are used again */
 		if (i < BATCH)
 			return;
 	}
+}
+
+static void pump_all(uint64_t now)
+{
+	for (int d = 0; d < 2; d++) {
+		pump(d, NULL, model[d], now);
+		for (unsigned i = 0; i < nclients; i++)
+			if (clients[i].rule >= 0)
+				pump(d, &clients[i], clients[i].model[d], now);
+	}
+}
+
+/* The earliest due time of any model, UINT64_MAX when all are empty. */
+static uint64_t next_due_all(void)
+{
+	uint64_t due = UINT64_MAX;
+	for (int d = 0; d < 2; d++) {
+		if (model[d] && netsim_next_due(model[d]) < due)
+			due = netsim_next_due(model[d]);
+		for (unsigned i = 0; i < nclients; i++) {
+			const struct netsim *ns = clients[i].rule >= 0 ? clients[i].model[d] : NULL;
+			if (ns && netsim_next_due(ns) < due)
+				due = netsim_next_due(ns);
+		}
+	}
+	return due;
 }
 
 /* ---- receiving ---- */
@@ -352,20 +560,27 @@ static int take(int d, struct udp_sock *sock, struct client *c, uint64_t now)
 		const struct udp_addr *client = c ? &c->addr : &m->addr;
 		if (!c && udp_addr_family(&m->addr) == AF_UNSPEC)
 			continue;
+		/* a client's entry (and with it its rule's models) exists from
+		 * its first datagram on, whatever the model then does with it */
+		struct client *cc = c ? c : get_client(client, now);
+		struct netsim *ns = model_of(cc, d);
 		size_t seg = m->seg_size ? m->seg_size : m->len;
 		if (seg == 0)
 			seg = 1; /* an empty datagram is one (empty) segment */
 		for (size_t off = 0; off < m->len || off == 0; off += seg) {
 			size_t len = m->len - off < seg ? m->len - off : seg;
 			st[d].received++;
-			if (model[d])
-				impair(d, client, (unsigned char *)m->buf + off, len, now);
+			if (cc)
+				cc->rx[d]++;
+			if (!cc && d == C2T)
+				st[d].send_errors++; /* refused: no room for the client */
+			else if (ns)
+				impair(d, cc, ns, client, (unsigned char *)m->buf + off, len, now);
 			else
-				deliver(d, client, (unsigned char *)m->buf + off, len, now);
+				deliver(d, cc, client, (unsigned char *)m->buf + off, len, now);
 			if (m->len == 0)
 				break;
 		}
-		struct client *cc = c ? c : find_client(client);
 		if (cc)
 			cc->last_us = now;
 	}
@@ -377,11 +592,13 @@ static int take(int d, struct udp_sock *sock, struct client *c, uint64_t now)
 
 static void parse_args(int argc, char **argv, const char **lspec, const char **tspec)
 {
-	enum { O_NETSIM_BOTH = 256, O_IDLE, O_MAX };
+	enum { O_NETSIM_BOTH = 256, O_IDLE, O_MAX, O_CLIENT, O_JSON };
 	static const struct option lo[] = {
 		{ "netsim-both", required_argument, 0, O_NETSIM_BOTH },
 		{ "idle", required_argument, 0, O_IDLE },
 		{ "max-clients", required_argument, 0, O_MAX },
+		{ "client", required_argument, 0, O_CLIENT },
+		{ "json", no_argument, 0, O_JSON },
 		{ "count", required_argument, 0, 'c' },
 		{ "wait", required_argument, 0, 'w' },
 		TOOL_COMMON_LONGOPTS,
@@ -401,6 +618,15 @@ static void parse_args(int argc, char **argv, const char **lspec, const char **t
 			tool_netsim_option(TOOL_NETSIM_IN, "--netsim-both", optarg);
 			break;
 		case O_IDLE: opt.idle_s = tool_parse_secs("--idle", optarg); break;
+		case O_CLIENT: {
+			struct tool_rule *r = realloc(rules, (nrules + 1) * sizeof *r);
+			if (!r)
+				tool_die(TOOL_EXIT_ERR, "out of memory");
+			rules = r;
+			tool_rule_parse(&rules[nrules++], "--client", optarg);
+			break;
+		}
+		case O_JSON: opt.json = 1; break;
 		case O_MAX: opt.max_clients = (unsigned)tool_parse_uint("--max-clients", optarg, 1, 1000000); break;
 		TOOL_COMMON_CASES: tool_common_option(ch, optarg, &opt.stats); break;
 		default: tool_bad_option(ch, argv);
@@ -453,8 +679,9 @@ int main(int argc, char **argv)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s", tool_addr_str(&laddr, b1, sizeof b1), udpkit_strerror(rc));
 	netsim_sock_attach(lsock, NULL, NULL);
 	udp_sock_set_pass_sealed(lsock, 1); /* a relay forwards sealed packets as they are */
-	udp_sock_set_gro(lsock, model[C2T] == NULL);
-	udp_sock_set_buffers(lsock, 4 << 20, 4 << 20);
+	tool_pcap_attach(lsock, TOOL_PCAP_SIDE);
+	udp_sock_set_gro(lsock, model[C2T] == NULL && nrules == 0);
+	udp_sock_set_buffers(lsock, 32 << 20, 4 << 20);
 	struct udp_addr bound;
 	udp_sock_local_addr(lsock, &bound);
 	tool_info("listening on %s, forwarding to %s", tool_addr_str(&bound, b1, sizeof b1),
@@ -478,10 +705,9 @@ int main(int argc, char **argv)
 	uint64_t last_traffic = now_us(), next_expiry = last_traffic + 1000000;
 	while (!tool_stop_signal) {
 		uint64_t now = now_us();
-		uint64_t due = next_expiry;
-		for (int d = 0; d < 2; d++)
-			if (model[d] && netsim_next_due(model[d]) < due)
-				due = netsim_next_due(model[d]);
+		uint64_t due = next_due_all();
+		if (next_expiry < due)
+			due = next_expiry;
 		if (opt.wait_s > 0) {
 			uint64_t w = last_traffic + (uint64_t)(opt.wait_s * 1e6);
 			if (w < due)
@@ -518,14 +744,12 @@ int main(int argc, char **argv)
 				;
 		if (st[C2T].received + st[T2C].received != before)
 			last_traffic = now;
-		for (int d = 0; d < 2; d++)
-			pump(d, now);
+		pump_all(now);
 		if (now >= next_expiry) {
 			expire_clients(now);
 			next_expiry = now + 1000000;
 		}
-		int idle_models = (!model[C2T] || netsim_next_due(model[C2T]) == UINT64_MAX) &&
-				  (!model[T2C] || netsim_next_due(model[T2C]) == UINT64_MAX);
+		int idle_models = next_due_all() == UINT64_MAX;
 		if (opt.count && st[C2T].received >= opt.count && idle_models)
 			break;
 		if (opt.wait_s > 0 && idle_models && now - last_traffic >= (uint64_t)(opt.wait_s * 1e6))
@@ -533,8 +757,12 @@ int main(int argc, char **argv)
 	}
 	if (opt.stats || VERBOSE)
 		print_stats();
-	for (unsigned i = 0; i < nclients; i++)
+	for (unsigned i = 0; i < nclients; i++) {
 		udp_sock_free(clients[i].up);
+		netsim_free(clients[i].model[C2T]);
+		netsim_free(clients[i].model[T2C]);
+	}
+	free(rules);
 	udp_sock_free(lsock);
 	netsim_free(model[C2T]);
 	netsim_free(model[T2C]);

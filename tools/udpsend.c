@@ -87,6 +87,8 @@ static _Noreturn void usage(void)
 	       "      --stats          counters on stderr at exit (-r: per peer, --json: JSON)\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
 	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
+	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
+	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
 	       "  -v, --verbose / -q, --quiet\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok, 1 error, 2 bad usage, 3 -w and no reply, 130/143 interrupted.\n",

@@ -84,6 +84,7 @@ const char *udpkit_strerror(int code)
 	case REL_EUNEXPECTED: return "packet not expected in this state";
 	case REL_ESOURCE: return "too many sessions from this source";
 	case REL_ERANDOM: return "no randomness from the kernel";
+	case REL_EPATH: return "peer address not validated yet (anti-amplification limit)";
 	default: return "unknown error";
 	}
 }

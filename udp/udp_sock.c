@@ -246,6 +246,18 @@ int udp_sock_local_addr(const struct udp_sock *s, struct udp_addr *out)
 	return 0;
 }
 
+int udp_sock_peer_addr(const struct udp_sock *s, struct udp_addr *out)
+{
+	if (!s || !out)
+		return UDP_EINVAL;
+	memset(out, 0, sizeof *out);
+	socklen_t len = sizeof out->u.ss;
+	if (getpeername(s->fd, &out->u.sa, &len) < 0)
+		return UDP_ESYS; /* ENOTCONN: not connected */
+	out->len = len;
+	return 0;
+}
+
 int udp_sock_set_nonblock(struct udp_sock *s, int on)
 {
 	if (!s)
@@ -484,7 +496,22 @@ int udp_sock_layer_send(struct udp_sock *s, unsigned level, const void *buf,
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return sys_err();
+	if (s->tap) {
+		struct udp_msg m = { .buf = (void *)buf, .len = (size_t)n };
+		if (to)
+			m.addr = *to;
+		s->tap(s->tap_ctx, s, 0, &m, 1);
+	}
 	return (int)n;
+}
+
+int udp_sock_set_tap(struct udp_sock *s, udp_sock_tap_fn fn, void *ctx)
+{
+	if (!s)
+		return UDP_EINVAL;
+	s->tap = fn;
+	s->tap_ctx = ctx;
+	return 0;
 }
 
 /* Fills in a udp_msg from what recvmsg reported.  MSG_TRUNC was passed in,
@@ -565,6 +592,8 @@ int udp_sock_sys_recv(struct udp_sock *s, struct udp_msg *m, int flags)
 	if (n < 0)
 		return sys_err();
 	finish_recv(m, (size_t)n, &h);
+	if (s->tap)
+		s->tap(s->tap_ctx, s, 1, m, 1);
 	return (int)m->len;
 }
 
@@ -632,6 +661,8 @@ int udp_sock_sys_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n
 		}
 		for (int i = 0; i < r; i++)
 			finish_recv(&msgs[got + i], mm[i].msg_len, &mm[i].msg_hdr);
+		if (s->tap)
+			s->tap(s->tap_ctx, s, 1, msgs + got, (unsigned)r);
 		got += (unsigned)r;
 		if ((unsigned)r < k)
 			break; /* the queue ran dry */
@@ -787,8 +818,18 @@ int udp_sock_layer_send_batch(struct udp_sock *s, unsigned level,
 	return udp_sock_sys_send_batch(s, msgs, n);
 }
 
+static int sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
+
 /* The kernel half: also how the lowest layer reaches the wire. */
 int udp_sock_sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
+{
+	int rc = sys_send_batch(s, msgs, n);
+	if (rc > 0 && s->tap)
+		s->tap(s->tap_ctx, s, 0, msgs, (unsigned)rc);
+	return rc;
+}
+
+static int sys_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n)
 {
 	unsigned sent = 0;
 	while (sent < n) {

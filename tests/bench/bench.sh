@@ -136,6 +136,10 @@ done
 awk -v s="${rate[sealed]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed vs plaintext udpkit: %.2fx\n", s / u }'
 awk -v s="${rate[sealed_gcm]}" -v u="${rate[udpkit]}" 'BEGIN { if (u > 0) printf "sealed (aes256gcm) vs plaintext udpkit: %.2fx\n", s / u }'
 awk -v u="${rate[udpkit]}" -v i="${rate[iperf3]}" 'BEGIN { if (i > 0) printf "udpkit vs iperf3: %.2fx\n", u / i }'
+# The relay's cost: the same pair with udprelay (nothing to impair) in the
+# middle, against the direct udpkit pair of this run (issue 17).
+awk -v r="${rate[relay]}" -v u="${rate[udpkit]}" -v l="${loss[relay]}" \
+	'BEGIN { if (u > 0) printf "relay vs direct udpkit: %.2fx (relay lost %s%%)\n", r / u, l }'
 
 # --- Reliable goodput under loss (issue 5): udpkit's reliable layer
 # (udpbench, loss on both directions: --netsim-in on both ends) against

@@ -6,6 +6,8 @@ it sends to a multicast group and from 127.0.0.2.
   hostile_beacon.py burst  --group G --port P --report FILE [--count N]
                            [--victims K] [--secs S] [--linger S] [--seed N]
   hostile_beacon.py single --group G --port P --report FILE --len L [--linger S]
+  hostile_beacon.py pex    --group G --port P --report FILE --vport V [--nvict K]
+                           [--count N] [--secs S]
 
 Both modes bind K "victim" sockets on 127.0.0.2 and count every byte that
 arrives there, per sender (ip:port).  A forged beacon "from a victim" is
@@ -33,6 +35,12 @@ peer (random id) is almost surely the smaller one and connects.
 single: sends one forged padded (or short, --len < 64) beacon from a victim,
 then only counts for --linger seconds: the bytes a single beacon draws.
 
+pex (hostile_pex.sh): binds K victims on 127.0.0.2, 127.0.0.3, ... port V
+(the addresses chat_pex_hostile names in its peer lists) and two more on
+127.0.0.252 and .253 port V+1, from which it forges N padded beacons (a
+fresh id each, 0.1 s apart); then counts for S seconds what reaches the
+list victims and the beacon victims.
+
 The report (JSON) gives per kind how many were sent, the bytes sent from
 victim addresses, and per sender the bytes the victims received.
 """
@@ -51,9 +59,10 @@ KINDS = ["random", "oversized", "truncated", "badver", "wrongtype", "short", "pa
 MARK = b"HOSTILE"
 
 
-def chat_pkt(typ, pid, port, nick, text=b"", ver=1):
+def chat_pkt(typ, pid, port, nick, text=b"", ver=2, ext=b""):
+    """ext: the per-type fields of version 2 (a line's seq, ts, flags)"""
     n = nick.encode()
-    return (struct.pack(">IBBQHB", MAGIC, ver, typ, pid, port, len(n)) + n +
+    return (struct.pack(">IBBQHB", MAGIC, ver, typ, pid, port, len(n)) + n + ext +
             struct.pack(">H", len(text)) + text)
 
 
@@ -138,7 +147,8 @@ def burst(a):
         elif kind == "badver":
             d = chat_pkt(1, fid, vport, "HOSTILE", bytes(64), ver=9)
         elif kind == "wrongtype":
-            d = chat_pkt(4, fid, vport, "HOSTILE", b"HOSTILE message %d" % sent)
+            d = chat_pkt(4, fid, vport, "HOSTILE", b"HOSTILE message %d" % sent,
+                         ext=struct.pack(">QQB", sent + 1, 0, 0))
         elif kind == "short":
             d = chat_pkt(1, fid, vic.ports[rng.randrange(npad, len(vic.ports))],
                          "H" * rng.randint(1, 21))
@@ -192,9 +202,50 @@ def single(a):
     return 0
 
 
+def pex(a):
+    lv = [udp("127.0.0.%d" % (2 + i), a.vport) for i in range(a.nvict)]
+    bv = [udp("127.0.0.%d" % i, a.vport + 1) for i in (252, 253)]
+    got = {"list": [0, 0], "beacon": [0, 0]}
+    senders = {}  # "ip:port" -> [datagrams, bytes] to the list victims
+    print("victims ready", file=sys.stderr, flush=True)
+
+    def drain(wait):
+        r, _, _ = select.select(lv + bv, [], [], wait)
+        for v in r:
+            while True:
+                try:
+                    d, src = v.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                except ConnectionRefusedError:
+                    continue
+                g = got["beacon" if v in bv else "list"]
+                g[0] += 1
+                g[1] += len(d)
+                if v not in bv:
+                    n = senders.setdefault("%s:%d" % src, [0, 0])
+                    n[0] += 1
+                    n[1] += len(d)
+    forged = 0
+    t0 = time.monotonic()
+    for i in range(a.count):
+        fid = (1 << 64) - (1 << 40) - i * 7919
+        d = chat_pkt(1, fid, a.vport + 1, "victim", bytes(64))
+        bv[i % 2].sendto(d, (a.group, a.port))
+        forged += len(d)
+        drain(0.1)
+    while time.monotonic() < t0 + a.secs:
+        drain(0.05)
+    rep = {"forged": a.count, "forged_bytes": forged, "list_got": got["list"],
+           "beacon_got": got["beacon"], "senders": senders}
+    with open(a.report, "w") as f:
+        json.dump(rep, f)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["burst", "single"])
+    p.add_argument("mode", choices=["burst", "single", "pex"])
     p.add_argument("--group", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--report", required=True)
@@ -204,8 +255,10 @@ def main():
     p.add_argument("--linger", type=float, default=3.0)
     p.add_argument("--len", type=int, default=84)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--vport", type=int, default=45000)
+    p.add_argument("--nvict", type=int, default=250)
     a = p.parse_args()
-    return burst(a) if a.mode == "burst" else single(a)
+    return {"burst": burst, "single": single, "pex": pex}[a.mode](a)
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ for who in ann ben; do
 	e=$who.err
 	kd=$([ $who = ann ] && echo "$akd" || echo "$bkd")
 	sum=0
-	for f in own known wait connect credit leave drop_trunc drop_bad drop_type drop_short drop_busy; do
+	for f in own known wait connect credit leave drop_trunc drop_bad drop_type drop_short drop_busy elsewhere; do
 		sum=$((sum + $(field $f beacons $e)))
 	done
 	in=$(field in beacons $e)
@@ -141,8 +141,7 @@ for who in ann ben; do
 		 [ $(( $(field drop_short beacons $e) + kd )) -ge "$(k short)" ] &&
 		 [ "$(field drop_short beacons $e)" -le "$(k short)" ] &&
 		 [ $(( $(field leave beacons $e) + kd )) -ge "$(k leave)" ] &&
-		 [ $(( $(field connect beacons $e) + $(field credit beacons $e) + $(field drop_busy beacons $e) + kd )) -ge "$(k padded)" ] &&
-		 [ "$(field drop_busy beacons $e)" -gt 0 ]'
+		 [ $(( $(field connect beacons $e) + $(field credit beacons $e) + $(field wait beacons $e) + $(field drop_busy beacons $e) + $(field elsewhere beacons $e) + kd )) -ge "$(k padded)" ]'
 done
 fb=$(py 'r["forged_bytes"]' burst.json)
 ab=$(victim_bytes burst.json "$aport") bb=$(victim_bytes burst.json "$bport")

@@ -19,14 +19,42 @@ declare -A may=(
 	[chat]="chat reliable netsim seal udp"
 )
 
-# header file name -> the folder that holds it
+# header file name -> the room it belongs to.  Internal headers belong to
+# the folder that holds them.  The public ones live together in
+# include/udpkit/ and belong to a room by their prefix, as everything else
+# in a room does (udpkit_* is the base room's: the version and the export
+# macro).  The umbrella include/udpkit.h belongs to no room: it includes
+# them all, so no library file may include it.
+room_of_public() { # file name -> room, or nothing
+	case "$1" in
+	udp_* | udpkit_*) echo udp ;;
+	netsim*) echo netsim ;;
+	seal*) echo seal ;;
+	rel*) echo reliable ;;
+	chat*) echo chat ;;
+	esac
+}
 declare -A home=()
-for d in udp netsim seal reliable chat tools include; do
+for d in udp netsim seal reliable chat tools; do
 	[ -d "$d" ] || continue
 	while IFS= read -r h; do
 		home[$(basename "$h")]=$d
 	done < <(find "$d" -name '*.h')
 done
+declare -A pub_of=() # room -> its public headers (paths)
+stray=""
+for h in include/udpkit/*.h; do
+	[ -f "$h" ] || continue
+	b=$(basename "$h") r=$(room_of_public "$b")
+	if [ -z "$r" ]; then
+		stray="$stray $h"
+		continue
+	fi
+	[ -z "${home[$b]:-}" ] || stray="$stray $h(also in ${home[$b]}/)"
+	home[$b]=$r
+	pub_of[$r]="${pub_of[$r]:-} $h"
+done
+home[udpkit.h]=umbrella
 
 check() { # name, ok(0/1), message
 	if [ "$2" = 0 ]; then
@@ -36,9 +64,14 @@ check() { # name, ok(0/1), message
 	fi
 }
 
+check "layers: every public header belongs to one room by its prefix" \
+	"$([ -z "$stray" ]; echo $?)" "$stray"
+[ -n "${pub_of[reliable]:-}" ] && [ -n "${pub_of[udp]:-}" ]
+check "layers: include/udpkit/ holds the public headers of udp/ and reliable/" $? "none found"
+
 for d in "${!may[@]}"; do
 	bad=""
-	for f in $(find "$d" -name '*.[ch]' | sort); do
+	for f in $(find "$d" -name '*.[ch]' | sort) ${pub_of[$d]:-}; do
 		while IFS= read -r inc; do
 			h=$(basename "$inc")
 			owner=${home[$h]:-}
@@ -49,13 +82,25 @@ for d in "${!may[@]}"; do
 			esac
 		done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 	done
-	check "layers: $d includes only ${may[$d]}" "$([ -z "$bad" ]; echo $?)" "$bad"
+	check "layers: $d (and its public headers) includes only ${may[$d]}" "$([ -z "$bad" ]; echo $?)" "$bad"
 done
+
+# The umbrella header includes only public headers, all of them.
+bad=""
+for h in include/udpkit/*.h; do
+	grep -q "^#include \"udpkit/$(basename "$h")\"" include/udpkit.h ||
+		[ "$(basename "$h")" = udpkit_api.h ] || bad="$bad $(basename "$h")"
+done
+while IFS= read -r inc; do
+	[ -f "include/$inc" ] || bad="$bad $inc(not public)"
+done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' include/udpkit.h)
+check "layers: include/udpkit.h includes every public header and nothing else" \
+	"$([ -z "$bad" ]; echo $?)" "$bad"
 
 # The reliable core is sans-I/O: only the driver may touch sockets, time,
 # stdio or libsodium.
 bad=""
-for f in $(find reliable -name '*.[ch]' ! -name 'rel_drv.*' | sort); do
+for f in $(find reliable -name '*.[ch]' ! -name 'rel_drv.*' | sort) $(ls include/udpkit/rel*.h | grep -v '/rel_drv\.h$'); do
 	if grep -Eq '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](sys/socket\.h|netinet/|arpa/|sys/un\.h|poll\.h|time\.h|sys/time\.h|stdio\.h|sodium\.h|udp_sock\.h|udp_addr\.h)' "$f"; then
 		bad="$bad $f"
 	fi
@@ -161,6 +206,10 @@ inc=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p'
 owner=${home[$inc]:-}
 case " ${may[udp]} " in *" $owner "*) seen=1 ;; *) seen=0 ;; esac
 check "layers: a udp/ file including rel.h would be caught" "$seen" "rel.h was not attributed to reliable/"
+# ... and a public header is attributed by its prefix, not by its folder.
+[ "${home[rel.h]:-}" = reliable ] && [ "${home[udp_sock.h]:-}" = udp ] && [ "${home[seal.h]:-}" = seal ]
+check "layers: include/udpkit/rel.h counts as reliable/, udp_sock.h as udp/" $? \
+	"rel.h=${home[rel.h]:-} udp_sock.h=${home[udp_sock.h]:-} seal.h=${home[seal.h]:-}"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -50,7 +50,7 @@ wait_listen() {
 
 # --- plain transfer -------------------------------------------------------------
 : >plain.err
-"$RECV" --raw --stats -w 3 127.0.0.1 0 >plain.out 2>plain.err &
+"$RECV" --raw --stats -c 60 -w 30 127.0.0.1 0 >plain.out 2>plain.err &
 RPID=$!; PIDS+=("$RPID")
 wait_listen plain.err
 PORT=$(sed -n 's/^udprecv: listening on .*:\([0-9]*\)$/\1/p' plain.err)
@@ -61,7 +61,7 @@ okx "plain transfer under valgrind: exact, both exit 0 (99 = leak or error)" \
 
 # --- sealed transfer, --echo answering -------------------------------------------
 : >sealed.err
-"$RECV" -k k --raw --echo --stats -w 3 127.0.0.1 0 >sealed.out 2>sealed.err &
+"$RECV" -k k --raw --echo --stats -c 60 -w 30 127.0.0.1 0 >sealed.out 2>sealed.err &
 RPID=$!; PIDS+=("$RPID")
 wait_listen sealed.err
 PORT=$(sed -n 's/^udprecv: listening on .*:\([0-9]*\)$/\1/p' sealed.err)
@@ -93,11 +93,11 @@ okx "udprelay under valgrind (netsim, a client expired): exit 0" \
 # --- reliable transfer (udpsend -r -> udprecv -r), both under valgrind ----------------
 head -c 200000 /dev/urandom >rblob
 : >rel.err
-"$RECV" -r --raw --stats -w 3 127.0.0.1 0 >rel.out 2>rel.err &
+"$RECV" -r --raw --stats --timeout 30 -w 30 127.0.0.1 0 >rel.out 2>rel.err &
 RPID=$!; PIDS+=("$RPID")
 wait_listen rel.err
 PORT=$(sed -n 's/^udprecv: listening on .*:\([0-9]*\)$/\1/p' rel.err)
-vsnd -r --whole --no-progress --stats 127.0.0.1 "$PORT" <rblob
+vsnd -r --whole --no-progress --stats --timeout 30 127.0.0.1 "$PORT" <rblob
 wait_pid "$RPID" 60
 okx "reliable transfer under valgrind (200 KB): exact, both exit 0" \
 	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s rblob rel.out'

@@ -100,6 +100,56 @@ else
 	skip "python3 client/server through the relay" "no python3"
 fi
 
+# --- per-client rules: two clients (source 127.0.0.1 and 127.0.0.2) through
+# one relay, each meets its own rule's model; a third matches none and gets
+# the global --netsim ------------------------------------------------------------
+start_recv rules -w 3 127.0.0.1 0
+rpid=$RPID
+start_relay rules --stats --json -w 3 --netsim 'loss 50% seed 5' \
+	--client '127.0.0.1 loss 10% seed 7' --client '127.0.0.2/32 loss 30% seed 7' \
+	127.0.0.1:0 "127.0.0.1:$PORT"
+sed 's/^/a /' "$T/lines" | snd --rate 20000 -s 127.0.0.1 127.0.0.1 "$XPORT"
+sed 's/^/b /' "$T/lines" | snd --rate 20000 -s 127.0.0.2 127.0.0.1 "$XPORT"
+sed 's/^/c /' "$T/lines" | snd --rate 20000 -s 127.0.0.3 127.0.0.1 "$XPORT"
+wait_pid "$rpid" 20
+wait_pid "$XPID" 10
+want_a=$("$HELP/netsim_expect" 'loss 10% seed 7' $N 9 | field passed)
+want_b=$("$HELP/netsim_expect" 'loss 30% seed 7' $N 9 | field passed)
+want_c=$("$HELP/netsim_expect" 'loss 50% seed 5' $N 9 | field passed)
+got_a=$(grep -c '^a line' "$T/rules.out")
+got_b=$(grep -c '^b line' "$T/rules.out")
+got_c=$(grep -c '^c line' "$T/rules.out")
+ok "--client 127.0.0.1 'loss 10% seed 7': the model's count ($want_a of $N)" [ -n "$want_a" -a "$got_a" = "$want_a" ]
+ok "--client 127.0.0.2/32 'loss 30% seed 7': the model's count ($want_b of $N)" [ -n "$want_b" -a "$got_b" = "$want_b" ]
+ok "no rule for 127.0.0.3: the global 'loss 50% seed 5' ($want_c of $N)" [ -n "$want_c" -a "$got_c" = "$want_c" ]
+okx "rates bounded: 10% rule loses 5-15%, 30% rule 25-35%" \
+	'[ $((N - got_a)) -ge 50 -a $((N - got_a)) -le 150 -a $((N - got_b)) -ge 250 -a $((N - got_b)) -le 350 ]'
+okx "--stats --json: one object per client with its rule and counters" \
+	'grep -q "^{\"client\":\"127.0.0.1:[0-9]*\",\"rule\":\"127.0.0.1\",\"c2t\":{\"netsim\":\"loss 10% seed 7\",\"received\":$N,\"forwarded\":$want_a,\"lost\":$((N - want_a))," "$T/rules.rerr" &&
+	 grep -q "^{\"client\":\"127.0.0.2:[0-9]*\",\"rule\":\"127.0.0.2/32\",\"c2t\":{\"netsim\":\"loss 30% seed 7\",\"received\":$N,\"forwarded\":$want_b," "$T/rules.rerr" &&
+	 grep -q "^{\"client\":\"127.0.0.3:[0-9]*\",\"rule\":null,\"c2t\":{\"netsim\":\"loss 50% seed 5\",\"received\":$N,\"forwarded\":$want_c," "$T/rules.rerr" &&
+	 grep -q "^{\"direction\":\"client->target\",\"received\":$((3 * N)),\"forwarded\":$((want_a + want_b + want_c))," "$T/rules.rerr"'
+start_recv rules6 --echo -w 5 ::1 0
+start_relay rules6 -w 5 --client '::1/128 delay 50ms' --client '::/0 loss 100%' "[::1]:0" "[::1]:$PORT"
+t0=$(date +%s%N)
+reply=$(snd -w 1 "[::1]:$XPORT" six)
+t1=$(date +%s%N)
+ok "IPv6 rule: first match wins, delay both ways (>= 100 ms)" [ "$reply" = six -a $(( (t1 - t0) / 1000000 )) -ge 100 ]
+kill "$XPID" "$RPID" 2>/dev/null
+
+# --- keeping up: a paced 1200-byte stream at a rate the relay must carry on
+# a loaded 2-core machine, with nothing to impair: not one datagram lost ------
+KN=20000
+head -c $((KN * 1200)) /dev/urandom >"$T/kin"
+start_recv keep --raw -w 3 127.0.0.1 0
+rpid=$RPID
+start_relay keep --stats -w 3 127.0.0.1:0 "127.0.0.1:$PORT"
+timeout -k 2 30 "$SEND" --chunk 1200 --rate 40000 127.0.0.1 "$XPORT" <"$T/kin" 2>"$T/last.err"
+wait_pid "$rpid" 20
+wait_pid "$XPID" 10
+okx "paced 40000 datagrams/s of 1200 bytes through the relay: zero loss" \
+	'cmp -s "$T/kin" "$T/keep.out" && grep -q "client->target: $KN received, $KN forwarded, 0 lost.*0 send errors" "$T/keep.rerr"'
+
 # --- malformed specs: exit 2, one line naming the word and the reason ---------
 bad() { # NAME EXPECTED-TEXT ARGS...
 	local name=$1 want=$2; shift 2
@@ -113,7 +163,12 @@ bad "missing value refused" "delay" --netsim 'delay'
 bad "word given twice refused" "'loss' given twice" --netsim 'loss 1% loss 2%'
 bad "reorder without delay refused" "reorder" --netsim 'reorder 5%'
 bad "bad rate refused" "rate" --netsim-both 'rate fast'
+bad "--client: bad address refused" "--client: 'localhost' is not a numeric IPv4 or IPv6 address" --client 'localhost loss 1%'
+bad "--client: bad prefix refused" "--client: bad prefix length '/33'" --client '127.0.0.1/33 loss 1%'
+bad "--client: bad spec refused, naming the rule" "--client 10.0.0.0/8: unknown word 'lose'" --client '10.0.0.0/8 lose 1%'
 UDPKIT_NETSIM='lose 1%' bad "bad UDPKIT_NETSIM refused, named" "UDPKIT_NETSIM: unknown word 'lose'"
+timeout 5 "$RELAY" --pcap /nonexistent/dir/x.pcap 127.0.0.1:0 127.0.0.1:9 2>"$T/last.err"
+okx "--pcap to an unwritable path: exit 1, one line" '[ $? = 1 ] && [ "$(wc -l <"$T/last.err")" = 1 ] && grep -q "^udprelay: --pcap /nonexistent/dir/x.pcap: " "$T/last.err"'
 timeout 5 "$RELAY" --help >"$T/help.out" 2>&1
 okx "--help prints usage and exits 0" '[ $? = 0 ] && grep -q "^usage: udprelay" "$T/help.out"'
 timeout 5 "$RELAY" --bogus 127.0.0.1:0 127.0.0.1:9 2>"$T/last.err"

@@ -105,5 +105,44 @@ FILTER='udpkit_chat.text == "hi from ann" && udpkit.type == 5'
 okx "dissector: a chat line inside a reliable DATA packet" \
 	'fields udpkit.seq udpkit_chat.type udpkit_chat.nick >"$T/m" && grep -q "^[0-9][0-9,]* [0-9,]*4[0-9,]* [a-z,]*ann" "$T/m"'
 
+# --- the tools' own --pcap captures: the same dissector on what they wrote --------
+PC=$T/pc
+start_recv prel -r --raw -c 1 --pcap "$PC.recv.pcap" 127.0.0.1 0
+printf 'hello pcap' | snd -r --pcap "$PC.send.pcap" "127.0.0.1:$PORT"
+wait_pid "$RPID" 10
+RELPORT=$PORT
+ok "--pcap: reliable transfer done" [ "$(cat "$T/prel.out")" = "hello pcap" ]
+start_recv psealed -k "$T/key" -c 1 --pcap "$PC.sealed.pcap" 127.0.0.1 0
+printf 'pcap secret' | snd -k "$T/key" "127.0.0.1:$PORT"
+wait_pid "$RPID" 10
+start_recv prelay -w 2 127.0.0.1 0
+rpid=$RPID
+start_relay prelay -w 2 --pcap "$PC.relay.pcap" --stats --netsim 'loss 30% seed 3' 127.0.0.1:0 "127.0.0.1:$PORT"
+seq 100 | snd "127.0.0.1:$XPORT"
+wait_pid "$rpid" 10
+wait_pid "$XPID" 10
+pf() { # FILE FILTER FIELDS...: tshark -T fields on a --pcap file
+	local f=$1 flt=$2 args=(); shift 2
+	for x in "$@"; do args+=(-e "$x"); done
+	timeout 60 tshark -X "lua_script:$LUA" -r "$f" -Y "$flt" -T fields -E separator=' ' \
+		-o udp.check_checksum:TRUE "${args[@]}" 2>>"$T/tshark.err"
+}
+okx "--pcap (sender): both ways, HELLO to ACK, DATA with the payload, good UDP checksums" \
+	'[ "$(pf "$PC.send.pcap" udpkit udpkit.type | tr , "\n" | sort -u | tr "\n" " ")" = "1 2 3 4 5 6 " ] &&
+	 pf "$PC.send.pcap" "udpkit.type == 5 && udpkit.msg_len == 10" udpkit.payload | grep -q "68656c6c6f2070636170" &&
+	 [ -z "$(pf "$PC.send.pcap" "udp.checksum.status != 1" frame.number)" ]'
+okx "--pcap (receiver): COOKIE and ACCEPT it sent, from its port to the sender's" \
+	'pf "$PC.recv.pcap" "udpkit.type == 4" ip.src udp.srcport | grep -q "^127.0.0.1 $RELPORT$" &&
+	 pf "$PC.recv.pcap" "udpkit.type == 2" udpkit.cookie | grep -q .'
+okx "--pcap: a sealed datagram as sealed bytes (key id), no plaintext" \
+	'pf "$PC.sealed.pcap" udpkit_seal "udpkit_seal.key_id" | head -n 1 | { read -r k && [ "$((k))" = "$((0x$KEYID))" ]; } &&
+	 ! timeout 60 tshark -X "lua_script:$LUA" -r "$PC.sealed.pcap" -V 2>/dev/null | grep -q "pcap secret"'
+lost=$(sed -n 's/.*client->target: 100 received, \([0-9]*\) forwarded, \([0-9]*\) lost.*/\2/p' "$T/prelay.rerr")
+okx "--pcap (relay): 100 in on the client side, forwarded and dropped ($lost) on the target side" \
+	'[ -n "$lost" ] && [ "$lost" -gt 0 ] &&
+	 [ "$(pf "$PC.relay.pcap" "eth.src == 02:75:6b:00:00:01 && udp.dstport == $XPORT" frame.number | wc -l)" = 100 ] &&
+	 [ "$(pf "$PC.relay.pcap" "eth.src == 02:75:6b:00:00:02 && eth.dst == 02:75:6b:00:00:dd && udp.dstport == $PORT" frame.number | wc -l)" = "$lost" ] &&
+	 [ "$(pf "$PC.relay.pcap" "eth.src == 02:75:6b:00:00:02 && eth.dst == 02:75:6b:00:00:00 && udp.dstport == $PORT" frame.number | wc -l)" = $((100 - lost)) ]'
+
 okx "tshark read the capture without Lua errors" '! grep -qi "lua.*error\|error.*lua" "$T/tshark.err"'
 e2e_summary

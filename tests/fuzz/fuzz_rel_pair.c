@@ -258,6 +258,8 @@ static void events(void)
 					P.peer_closed[0], P.peer_closed[1]);
 #endif
 				abort(); /* nobody was silent for dead_us */
+			case REL_EV_MIGRATED:
+				break;
 			}
 		}
 	}

@@ -137,6 +137,7 @@ int main(int argc, char **argv)
 				}
 				break;
 			case REL_EV_PEER_CLOSED:
+			case REL_EV_MIGRATED:
 				break;
 			}
 		}

@@ -17,10 +17,11 @@ local chat = Proto("udpkit_chat", "udpkit chat")
 local rel_types = {
 	[1] = "HELLO", [2] = "COOKIE", [3] = "CONNECT", [4] = "ACCEPT",
 	[5] = "DATA", [6] = "ACK", [7] = "PING", [8] = "DGRAM",
+	[9] = "PATH_CHALLENGE", [10] = "PATH_RESPONSE",
 }
 local chat_types = {
 	[1] = "BEACON", [2] = "LEAVE", [3] = "HELLO", [4] = "MSG", [5] = "PRIV",
-	[6] = "ME", [7] = "NICK", [8] = "BYE", [9] = "PEERS",
+	[6] = "ME", [7] = "NICK", [8] = "BYE", [9] = "PEERS", [10] = "HISTORY",
 }
 
 local rf = {
@@ -52,6 +53,7 @@ local rf = {
 	frag_index = ProtoField.uint32("udpkit.frag_index", "Fragment index"),
 	frag_count = ProtoField.uint32("udpkit.frag_count", "Fragment count"),
 	dgram_seq = ProtoField.uint32("udpkit.dgram_seq", "Datagram sequence number"),
+	path_token = ProtoField.uint64("udpkit.path_token", "Path validation token", base.HEX),
 	payload = ProtoField.bytes("udpkit.payload", "Payload"),
 	crc = ProtoField.uint32("udpkit.crc", "CRC-32C", base.HEX),
 }
@@ -82,6 +84,12 @@ local cf = {
 	port = ProtoField.uint16("udpkit_chat.port", "Data port"),
 	nick_len = ProtoField.uint8("udpkit_chat.nick_len", "Nick length"),
 	nick = ProtoField.string("udpkit_chat.nick", "Nick"),
+	start = ProtoField.uint64("udpkit_chat.start", "Started (us since the epoch)"),
+	seq = ProtoField.uint64("udpkit_chat.seq", "Line counter"),
+	ts = ProtoField.uint64("udpkit_chat.ts", "Said (us since the epoch)"),
+	line_flags = ProtoField.uint8("udpkit_chat.line_flags", "Line flags", base.HEX,
+		{ [0] = "live", [1] = "late", [2] = "history" }),
+	count = ProtoField.uint16("udpkit_chat.count", "Lines asked"),
 	text_len = ProtoField.uint16("udpkit_chat.text_len", "Text length"),
 	text = ProtoField.string("udpkit_chat.text", "Text"),
 	padding = ProtoField.bytes("udpkit_chat.padding", "Padding"),
@@ -99,16 +107,25 @@ local TRAILER = 4   -- CRC-32C
 
 -- ---- chat ----
 
+-- bytes of the per-type fields between nick and text length (docs/CHAT.md)
+local function chat_ext_len(t)
+	if t == 3 then return 8 end
+	if t == 4 or t == 5 or t == 6 then return 17 end
+	if t == 10 then return 2 end
+	return 0
+end
+
 local function chat_valid(buf)
 	local len = buf:len()
-	if len < 19 or buf(0, 4):string() ~= "UCHT" or buf(4, 1):uint() ~= 1 then
+	if len < 19 or buf(0, 4):string() ~= "UCHT" or buf(4, 1):uint() ~= 2 then
 		return false
 	end
 	local n = buf(16, 1):uint()
-	if n < 1 or n > 32 or len < 19 + n then
+	local e = chat_ext_len(buf(5, 1):uint())
+	if n < 1 or n > 32 or len < 19 + n + e then
 		return false
 	end
-	return len == 19 + n + buf(17 + n, 2):uint()
+	return len == 19 + n + e + buf(17 + n + e, 2):uint()
 end
 
 local function dissect_peers(buf, tree)
@@ -139,6 +156,17 @@ local function dissect_chat(buf, pinfo, tree)
 	sub:add(cf.port, buf(14, 2))
 	sub:add(cf.nick_len, buf(16, 1))
 	sub:add(cf.nick, buf(17, n))
+	local e = chat_ext_len(t)
+	if t == 3 then
+		sub:add(cf.start, buf(17 + n, 8))
+	elseif e == 17 then
+		sub:add(cf.seq, buf(17 + n, 8))
+		sub:add(cf.ts, buf(25 + n, 8))
+		sub:add(cf.line_flags, buf(33 + n, 1))
+	elseif t == 10 then
+		sub:add(cf.count, buf(17 + n, 2))
+	end
+	n = n + e
 	sub:add(cf.text_len, buf(17 + n, 2))
 	local tl = buf(17 + n, 2):uint()
 	if tl > 0 then
@@ -152,7 +180,7 @@ local function dissect_chat(buf, pinfo, tree)
 		end
 	end
 	pinfo.cols.protocol = "udpkit chat"
-	pinfo.cols.info:append(" " .. (chat_types[t] or "?") .. " " .. buf(17, n):string())
+	pinfo.cols.info:append(" " .. (chat_types[t] or "?") .. " " .. buf(17, n - e):string())
 end
 
 -- ---- sealed ----
@@ -246,7 +274,9 @@ local function dissect_rel(buf, pinfo, tree)
 		sub:add(rf.window_pkts, buf(16, 4))
 		sub:add(rf.max_msg, buf(20, 4))
 		sub:add(rf.budget, buf(24, 4))
-	elseif t >= 5 then
+	elseif (t == 9 or t == 10) and len >= 24 then
+		sub:add(rf.path_token, buf(12, 8))
+	elseif t >= 5 and t <= 8 then
 		local a = dissect_ackblock(buf, sub)
 		if a then
 			info = info .. " ack=" .. buf(24, 4):uint()
@@ -302,7 +332,7 @@ local function header_at(buf, off, magic2)
 	end
 	if magic2 == 0x7501 then
 		local t = buf(off + 2, 1):uint()
-		return buf(off, 2):uint() == 0x7501 and t >= 1 and t <= 8 and
+		return buf(off, 2):uint() == 0x7501 and t >= 1 and t <= 10 and
 			bit.band(buf(off + 3, 1):uint(), 0xf8) == 0
 	end
 	return buf(off, 2):uint() == 0xC553 and buf(off + 2, 1):uint() == 1 and

@@ -43,6 +43,8 @@ struct udp_sock {
 	unsigned char pass_sealed, nonblock;
 	uint64_t sealed_seen;
 	uint64_t (*now_us)(void *ctx); /* NULL: CLOCK_MONOTONIC */
+	udp_sock_tap_fn tap;           /* NULL: no capture */
+	void *tap_ctx;
 	void *clock_ctx;
 };
 

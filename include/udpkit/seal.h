@@ -39,6 +39,11 @@
 #include <stdint.h>
 
 #include "seal_key.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define SEAL_MAGIC 0xC553
 #define SEAL_VERSION 1
@@ -116,21 +121,21 @@ struct seal_info {
 
 struct seal;
 
-void seal_config_default(struct seal_config *cfg);
+UDPKIT_API void seal_config_default(struct seal_config *cfg);
 
 /* Creates a sealer/opener for `key` (the key is only read: the subkeys are
  * copied into the seal's own sodium_malloc memory, so the caller may
  * free the key right after).  cfg NULL = defaults.  UDP_ESEAL_SUITE when
  * cfg asks for aes256gcm on a host that cannot do it. */
-int seal_new(struct seal **out, const struct seal_key *key,
+UDPKIT_API int seal_new(struct seal **out, const struct seal_key *key,
 		 const struct seal_config *cfg);
-void seal_free(struct seal *s);
+UDPKIT_API void seal_free(struct seal *s);
 
 /* Seals plaintext pt[0..len) into out (cap >= len + SEAL_OVERHEAD;
  * pt and out must not overlap).  Returns the sealed length,
  * UDP_ENOSPACE, or UDP_ESEAL_EXHAUSTED when the counter reached 2^64-1
  * (never wraps; a new seal = a new session id starts over). */
-int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap);
+UDPKIT_API int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap);
 
 /* Opens a received datagram into out (cap >= len - SEAL_OVERHEAD;
  * pkt and out must not overlap).  On any failure out holds nothing usable.
@@ -139,28 +144,32 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
  * (info->addr_changed) and may be NULL.  Replay state is keyed by session
  * id alone, never by address, so spoofing another source cannot replay.
  * Returns the plaintext length or a negative drop reason. */
-int seal_open(struct seal *s, const void *pkt, size_t len,
+UDPKIT_API int seal_open(struct seal *s, const void *pkt, size_t len,
 		  const void *from, size_t fromlen, void *out, size_t cap,
 		  struct seal_info *info);
 
 /* 1 if pkt starts like a sealed packet of this format (magic, version,
  * long enough), else 0.  Needs no key: lets a receiver without a key say
  * "received sealed packets but no key given". */
-int seal_looks_sealed(const void *pkt, size_t len);
+UDPKIT_API int seal_looks_sealed(const void *pkt, size_t len);
 
 /* 1 if this host can seal and open `suite` (aes256gcm: AES-NI and
  * PCLMUL, as libsodium's crypto_aead_aes256gcm_is_available()). */
-int seal_suite_available(int suite);
+UDPKIT_API int seal_suite_available(int suite);
 /* "xchacha20" / "aes256gcm"; UDP_EINVAL for another name. */
-int seal_suite_parse(const char *name);
-const char *seal_suite_name(int suite);
-int seal_suite(const struct seal *s); /* the suite we send */
+UDPKIT_API int seal_suite_parse(const char *name);
+UDPKIT_API const char *seal_suite_name(int suite);
+UDPKIT_API int seal_suite(const struct seal *s); /* the suite we send */
 
 /* Our sending session id (16 bytes) and the next counter to be used. */
-void seal_session_id(const struct seal *s, uint8_t out[SEAL_SESSION_BYTES]);
-uint64_t seal_next_counter(const struct seal *s);
-uint32_t seal_get_key_id(const struct seal *s);
+UDPKIT_API void seal_session_id(const struct seal *s, uint8_t out[SEAL_SESSION_BYTES]);
+UDPKIT_API uint64_t seal_next_counter(const struct seal *s);
+UDPKIT_API uint32_t seal_get_key_id(const struct seal *s);
 
-void seal_get_stats(const struct seal *s, struct seal_stats *out);
+UDPKIT_API void seal_get_stats(const struct seal *s, struct seal_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -28,18 +28,27 @@
 
 #include "seal.h"
 #include "udp_sock.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Attaches a sealer; the socket owns it from this call on, also when the
  * call fails, and frees it with the socket or the next attach.  NULL
  * removes sealing (and its counters).  Returns 0, UDP_EINVAL or
  * UDP_ENOMEM. */
-int seal_sock_attach(struct udp_sock *s, struct seal *seal);
+UDPKIT_API int seal_sock_attach(struct udp_sock *s, struct seal *seal);
 /* The attached sealer (NULL: none), e.g. for seal_get_key_id(). */
-const struct seal *seal_sock_get(const struct udp_sock *s);
+UDPKIT_API const struct seal *seal_sock_get(const struct udp_sock *s);
 /* The sealer's counters (seal_get_stats), with drop_nospace also
  * counting sealed datagrams too large for the socket's scratch (only
  * possible on AF_UNIX).  Zeros without a key.  Returns 1 when a key is
  * attached, 0 when not, UDP_EINVAL. */
-int seal_sock_stats(const struct udp_sock *s, struct seal_stats *out);
+UDPKIT_API int seal_sock_stats(const struct udp_sock *s, struct seal_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

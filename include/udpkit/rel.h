@@ -30,6 +30,11 @@
 #include <stdint.h>
 
 #include "udp_err.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define REL_ADDR_MAX 128
 
@@ -69,7 +74,7 @@ struct rel_cc_ops {
 	void (*on_event)(void *state, void *ctx, const struct rel_cc_info *info,
 			 enum rel_cc_event ev, uint64_t bytes, uint64_t now_us);
 };
-extern const struct rel_cc_ops rel_cc_reno;
+extern UDPKIT_API const struct rel_cc_ops rel_cc_reno;
 
 struct rel_config {
 	/* Randomness.  seed 0 (the default): the core draws its keys from
@@ -113,29 +118,29 @@ struct rel_config {
 };
 
 /* Fills *cfg with the defaults above. */
-void rel_config_default(struct rel_config *cfg);
+UDPKIT_API void rel_config_default(struct rel_config *cfg);
 
 struct rel_core;
 
 /* Copies *cfg into a new core stored in *out (the caller's, freed with
  * rel_core_free).  Returns 0, REL_ECONFIG or UDP_ENOMEM; *out is NULL on
  * failure. */
-int rel_core_new(struct rel_core **out, const struct rel_config *cfg);
+UDPKIT_API int rel_core_new(struct rel_core **out, const struct rel_config *cfg);
 /* Frees the core, every session and every queued datagram; NULL is a no-op.
  * Message buffers already handed out by rel_poll_event() stay the caller's. */
-void rel_core_free(struct rel_core *core);
+UDPKIT_API void rel_core_free(struct rel_core *core);
 
 /* Datagram input.  addr/addrlen name the sender.  Returns 0 if the packet
  * was used, or a negative code saying why it was dropped (it is counted);
  * the driver may ignore the value.  The core does not keep bytes or addr. */
-int rel_input(struct rel_core *core, const void *addr, size_t addrlen,
+UDPKIT_API int rel_input(struct rel_core *core, const void *addr, size_t addrlen,
 	      const void *bytes, size_t len, uint64_t now_us);
 /* Runs timers (retransmission, keepalive, dead peer, linger) and fills the
  * out-queue.  Call at rel_next_deadline() or after draining the out-queue. */
-void rel_update(struct rel_core *core, uint64_t now_us);
+UDPKIT_API void rel_update(struct rel_core *core, uint64_t now_us);
 /* Absolute time of the next timer, UINT64_MAX if none, or 0 when output is
  * waiting for room in the out-queue (drain it and call rel_update). */
-uint64_t rel_next_deadline(const struct rel_core *core);
+UDPKIT_API uint64_t rel_next_deadline(const struct rel_core *core);
 
 /* Out-queue of datagrams to send, oldest first.  A peeked datagram stays
  * valid until rel_out_pop() or the next call that changes the core. */
@@ -146,28 +151,28 @@ struct rel_dgram {
 	size_t len;
 	uint32_t peer; /* 0 for replies to unknown sources (cookies) */
 };
-size_t rel_out_pending(const struct rel_core *core);
+UDPKIT_API size_t rel_out_pending(const struct rel_core *core);
 /* i < rel_out_pending(); returns 0 or UDP_EINVAL. */
-int rel_out_peek(const struct rel_core *core, size_t i, struct rel_dgram *out);
+UDPKIT_API int rel_out_peek(const struct rel_core *core, size_t i, struct rel_dgram *out);
 /* Removes the n oldest (after they were sent, e.g. by sendmmsg). */
-void rel_out_pop(struct rel_core *core, size_t n);
+UDPKIT_API void rel_out_pop(struct rel_core *core, size_t n);
 
 /* Starts a handshake with addr; *peer gets the new session's id.  The
  * REL_EV_CONNECTED (or REL_EV_DEAD) event says how it went. */
-int rel_connect(struct rel_core *core, const void *addr, size_t addrlen,
+UDPKIT_API int rel_connect(struct rel_core *core, const void *addr, size_t addrlen,
 		uint64_t now_us, uint32_t *peer);
 
 /* Queues a message (copied).  REL_DGRAM messages must fit one datagram
  * (rel_dgram_max()).  On success returns 0 and, if msg_id is not NULL, sets
  * it to an id that a REL_EV_ACKED event will carry once the message has
  * been delivered to the peer (reliable modes only). */
-int rel_send(struct rel_core *core, uint32_t peer, const void *data,
+UDPKIT_API int rel_send(struct rel_core *core, uint32_t peer, const void *data,
 	     size_t len, enum rel_mode mode, uint64_t now_us, uint64_t *msg_id);
-size_t rel_dgram_max(const struct rel_core *core);
+UDPKIT_API size_t rel_dgram_max(const struct rel_core *core);
 
 /* Graceful close: what was queued is still sent; REL_EV_CLOSED follows when
  * all of it and the close itself were acknowledged (all was delivered). */
-int rel_close(struct rel_core *core, uint32_t peer, uint64_t now_us);
+UDPKIT_API int rel_close(struct rel_core *core, uint32_t peer, uint64_t now_us);
 
 enum rel_event_type {
 	REL_EV_CONNECTED = 1,   /* handshake done (both sides) */
@@ -176,6 +181,9 @@ enum rel_event_type {
 	REL_EV_PEER_CLOSED,     /* the peer closed; everything it sent was delivered */
 	REL_EV_CLOSED,          /* our close completed: all we sent was delivered */
 	REL_EV_DEAD,            /* the peer went silent for dead_us; session gone */
+	REL_EV_MIGRATED,        /* the peer moved and its new address answered a
+				 * challenge: rel_peer_addr() is the new one,
+				 * rel_peer_prev_addr() the one it left */
 };
 
 struct rel_event {
@@ -188,14 +196,14 @@ struct rel_event {
 };
 
 /* Takes the oldest event: returns 1 and fills *ev, or 0 if none. */
-int rel_poll_event(struct rel_core *core, struct rel_event *ev);
+UDPKIT_API int rel_poll_event(struct rel_core *core, struct rel_event *ev);
 /* Frees a message buffer (NULL: no-op); safe on any thread. */
-void rel_buf_free(void *buf);
+UDPKIT_API void rel_buf_free(void *buf);
 /* Gives a message buffer back to the core that delivered it, which fills a
  * later message of its size class from it: a receiver that recycles makes
  * no malloc per message.  On the core's thread only, while it exists; the
  * core keeps at most 1 MiB of such buffers (the rest are freed). */
-void rel_buf_recycle(struct rel_core *core, void *buf);
+UDPKIT_API void rel_buf_recycle(struct rel_core *core, void *buf);
 
 struct rel_stats {
 	uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
@@ -208,11 +216,16 @@ struct rel_stats {
 	uint64_t recv_mem;   /* receive budget in use: reassembly + unpolled */
 	uint64_t drop_share; /* fragments refused: the source had its share of core_budget */
 	uint64_t drop_stalled; /* messages dropped half received (stall_us) */
+	uint64_t migrations;    /* moves to a new peer address, validated */
+	uint64_t path_failures; /* new addresses that never answered: stayed */
 };
 /* Counters of one session. */
-int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
+UDPKIT_API int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
 /* Address blob of a session: copies up to cap bytes, returns its length. */
-int rel_peer_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
+UDPKIT_API int rel_peer_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
+/* The address the session left at its latest migration (REL_EV_MIGRATED),
+ * as rel_peer_addr; 0 if it never moved. */
+UDPKIT_API int rel_peer_prev_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
 
 /* Counters of packets that reached no session. */
 struct rel_core_stats {
@@ -226,7 +239,13 @@ struct rel_core_stats {
 	uint64_t drop_share;   /* fragments refused: their source's share */
 	uint64_t drop_stalled; /* messages dropped half received (stall_us) */
 	uint64_t sources;      /* distinct sources with sessions now */
+	uint64_t migrations;   /* sessions moved to a validated new address */
+	uint64_t path_failures; /* validations of a new address that failed */
 };
-void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
+UDPKIT_API void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

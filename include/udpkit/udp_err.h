@@ -8,6 +8,12 @@
 #ifndef UDP_ERR_H
 #define UDP_ERR_H
 
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum udp_err {
 	UDP_OK = 0,
 	UDP_ESYS = -1,          /* system call failed: see errno */
@@ -99,11 +105,16 @@ enum udp_err {
 	REL_EUNEXPECTED = -317,/* dropped: packet type not valid in this state */
 	REL_ESOURCE = -318,    /* too many sessions from one source (max_per_source) */
 	REL_ERANDOM = -319,    /* no randomness from the kernel (getrandom) */
+	REL_EPATH = -320,      /* held: the peer's new address is not validated yet (3x limit) */
 };
 
 /* Words for any code of any module.  For UDP_ESYS it returns
  * strerror(errno), so call it before anything else can change errno.
  * Never returns NULL. */
-const char *udpkit_strerror(int code);
+UDPKIT_API const char *udpkit_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

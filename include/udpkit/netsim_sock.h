@@ -35,26 +35,35 @@
 
 #include "netsim.h"
 #include "udp_sock.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Attaches models (NULL: none for that direction), replacing and freeing
  * any attached before (datagrams they still held are dropped).  The socket
  * owns them from this call on, also when it fails.  Returns 0, UDP_EINVAL
  * or UDP_ENOMEM.  Turns GRO off when in impairs; turn it back on with
  * udp_sock_set_gro() after detaching. */
-int netsim_sock_attach(struct udp_sock *s, struct netsim *out,
+UDPKIT_API int netsim_sock_attach(struct udp_sock *s, struct netsim *out,
 		       struct netsim *in);
 /* The attached models, for netsim_seed()/describe()/counters (NULL:
  * none).  Either pointer may be NULL. */
-void netsim_sock_get(const struct udp_sock *s, const struct netsim **out,
+UDPKIT_API void netsim_sock_get(const struct udp_sock *s, const struct netsim **out,
 		     const struct netsim **in);
 /* Counters of each direction (zeros where no model is attached or it is
  * bypassed as passthrough).  Either pointer may be NULL. */
-void netsim_sock_counters(const struct udp_sock *s,
+UDPKIT_API void netsim_sock_counters(const struct udp_sock *s,
 			  struct netsim_counters *out,
 			  struct netsim_counters *in);
 /* Parses UDPKIT_NETSIM and UDPKIT_NETSIM_IN without opening anything.
  * Returns 0 when both are unset or valid, else the UDP_ENETSIM_* code with
  * one line in err such as "UDPKIT_NETSIM: unknown word 'lose'". */
-int netsim_sock_env_check(char *err, size_t errlen);
+UDPKIT_API int netsim_sock_env_check(char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,11 @@
 #include <stdint.h>
 
 #include "udp_addr.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct udp_sock;
 
@@ -25,34 +30,36 @@ enum {
 };
 
 /* An unbound socket of the family (AF_INET, AF_INET6, AF_UNIX). */
-int udp_sock_open(struct udp_sock **out, int family, int flags);
+UDPKIT_API int udp_sock_open(struct udp_sock **out, int family, int flags);
 /* A socket of local's family, bound to local (port 0: the kernel picks). */
-int udp_sock_open_bound(struct udp_sock **out, const struct udp_addr *local, int flags);
-void udp_sock_free(struct udp_sock *s); /* NULL is a no-op */
+UDPKIT_API int udp_sock_open_bound(struct udp_sock **out, const struct udp_addr *local, int flags);
+UDPKIT_API void udp_sock_free(struct udp_sock *s); /* NULL is a no-op */
 
-int udp_sock_fd(const struct udp_sock *s);
-int udp_sock_family(const struct udp_sock *s);
-int udp_sock_bind(struct udp_sock *s, const struct udp_addr *local);
-int udp_sock_connect(struct udp_sock *s, const struct udp_addr *peer);
-int udp_sock_local_addr(const struct udp_sock *s, struct udp_addr *out);
+UDPKIT_API int udp_sock_fd(const struct udp_sock *s);
+UDPKIT_API int udp_sock_family(const struct udp_sock *s);
+UDPKIT_API int udp_sock_bind(struct udp_sock *s, const struct udp_addr *local);
+UDPKIT_API int udp_sock_connect(struct udp_sock *s, const struct udp_addr *peer);
+UDPKIT_API int udp_sock_local_addr(const struct udp_sock *s, struct udp_addr *out);
+/* The connected peer; UDP_ESYS (ENOTCONN) when not connected. */
+UDPKIT_API int udp_sock_peer_addr(const struct udp_sock *s, struct udp_addr *out);
 
-int udp_sock_set_nonblock(struct udp_sock *s, int on);
-int udp_sock_set_recv_timeout(struct udp_sock *s, unsigned ms); /* 0: none */
-int udp_sock_set_send_timeout(struct udp_sock *s, unsigned ms);
+UDPKIT_API int udp_sock_set_nonblock(struct udp_sock *s, int on);
+UDPKIT_API int udp_sock_set_recv_timeout(struct udp_sock *s, unsigned ms); /* 0: none */
+UDPKIT_API int udp_sock_set_send_timeout(struct udp_sock *s, unsigned ms);
 /* Asks for buffer sizes (bytes; 0 leaves one alone); tries the FORCE
  * variants when privileged.  Read back what the kernel granted with get. */
-int udp_sock_set_buffers(struct udp_sock *s, int rcvbuf, int sndbuf);
-int udp_sock_get_buffers(const struct udp_sock *s, int *rcvbuf, int *sndbuf);
-int udp_sock_set_broadcast(struct udp_sock *s, int on);
+UDPKIT_API int udp_sock_set_buffers(struct udp_sock *s, int rcvbuf, int sndbuf);
+UDPKIT_API int udp_sock_get_buffers(const struct udp_sock *s, int *rcvbuf, int *sndbuf);
+UDPKIT_API int udp_sock_set_broadcast(struct udp_sock *s, int on);
 
 /* Multicast.  ifname NULL means "the kernel's choice".  The family of the
  * group decides IPv4 or IPv6; an IPv4 group on an IPv6 socket also works. */
-int udp_sock_join(struct udp_sock *s, const struct udp_addr *group, const char *ifname);
-int udp_sock_leave(struct udp_sock *s, const struct udp_addr *group, const char *ifname);
-int udp_sock_set_mcast_ttl(struct udp_sock *s, int ttl); /* hop limit on v6 */
-int udp_sock_set_mcast_loop(struct udp_sock *s, int on);
-int udp_sock_set_mcast_if(struct udp_sock *s, const char *ifname);
-int udp_sock_set_ttl(struct udp_sock *s, int ttl);       /* unicast TTL / hops */
+UDPKIT_API int udp_sock_join(struct udp_sock *s, const struct udp_addr *group, const char *ifname);
+UDPKIT_API int udp_sock_leave(struct udp_sock *s, const struct udp_addr *group, const char *ifname);
+UDPKIT_API int udp_sock_set_mcast_ttl(struct udp_sock *s, int ttl); /* hop limit on v6 */
+UDPKIT_API int udp_sock_set_mcast_loop(struct udp_sock *s, int on);
+UDPKIT_API int udp_sock_set_mcast_if(struct udp_sock *s, const char *ifname);
+UDPKIT_API int udp_sock_set_ttl(struct udp_sock *s, int ttl);       /* unicast TTL / hops */
 
 /* One datagram.  For receive: buf/cap in, len = bytes stored out,
  * wire_len = the datagram's real size, UDP_MSG_TRUNC set when it did not
@@ -74,20 +81,20 @@ struct udp_msg {
 };
 
 /* Returns bytes sent, or UDP_EAGAIN (non-blocking, buffer full), or an error. */
-int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
+UDPKIT_API int udp_sock_send(struct udp_sock *s, const void *buf, size_t len,
 		  const struct udp_addr *to);
 /* Returns the bytes stored (m->len); UDP_EAGAIN when non-blocking and empty
  * or the receive timeout expired.  A truncated datagram still returns its
  * stored bytes with UDP_MSG_TRUNC set in m->flags. */
-int udp_sock_recv(struct udp_sock *s, struct udp_msg *m);
+UDPKIT_API int udp_sock_recv(struct udp_sock *s, struct udp_msg *m);
 
 /* Batches: return how many messages were sent/received (>= 1), or an error
  * when none was.  recv_batch blocks (unless non-blocking) for the first
  * datagram only and then takes whatever else is queued, up to n.
  * send_batch uses UDP GSO when it pays (several equal-size datagrams to one
  * peer) and falls back to sendmmsg when the kernel refuses it. */
-int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
-int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
+UDPKIT_API int udp_sock_send_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
+UDPKIT_API int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
 
 /* Receive-side GRO: the kernel may hand back several equal-size datagrams
  * from one sender as one message (see seg_size), which saves most of the
@@ -96,11 +103,11 @@ int udp_sock_recv_batch(struct udp_sock *s, struct udp_msg *msgs, unsigned n);
  * coalesced message cut short would lose whole datagrams.  Returns 1 if
  * GRO is now on, 0 if off or the kernel lacks it. */
 #define UDP_GRO_MIN_CAP 65536
-int udp_sock_set_gro(struct udp_sock *s, int on);
+UDPKIT_API int udp_sock_set_gro(struct udp_sock *s, int on);
 
 /* Turns GSO on or off for send_batch (on by default where the kernel has it).
  * Returns whether it is now in use. */
-int udp_sock_set_gso(struct udp_sock *s, int on);
+UDPKIT_API int udp_sock_set_gso(struct udp_sock *s, int on);
 
 /* ---- Layers: sealing and loss simulation ----
  *
@@ -125,22 +132,34 @@ int udp_sock_set_gso(struct udp_sock *s, int on);
 
 /* The clock the layers run on, in microseconds; NULL restores the default,
  * CLOCK_MONOTONIC.  It must never go backwards.  Returns 0 or UDP_EINVAL. */
-int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
+UDPKIT_API int udp_sock_set_clock(struct udp_sock *s, uint64_t (*now_us)(void *ctx),
 		       void *ctx);
 /* The socket's clock now (the default clock when none was set). */
-uint64_t udp_sock_now(const struct udp_sock *s);
+UDPKIT_API uint64_t udp_sock_now(const struct udp_sock *s);
 /* The earliest time (socket clock, us) a layer needs a call: a held
  * datagram is due, or (sealing) opened datagrams wait to be received; 0
  * when outgoing datagrams are due already but the kernel had no room for
  * them (wait for POLLOUT, then flush); UINT64_MAX when none (always, on a
  * socket without layers).  A caller polling the descriptor must also
  * honour it. */
-uint64_t udp_sock_next_due(const struct udp_sock *s);
+UDPKIT_API uint64_t udp_sock_next_due(const struct udp_sock *s);
 /* Sends the outgoing datagrams that a layer holds and are due.  Returns
  * how many went (0 without layers), UDP_EAGAIN when the kernel has no room,
  * or the send error (the datagram that caused it is dropped so one bad
  * destination cannot wedge the queue). */
-int udp_sock_flush(struct udp_sock *s);
+UDPKIT_API int udp_sock_flush(struct udp_sock *s);
+
+/* A capture tap (the tools' --pcap): fn sees every datagram at the
+ * kernel's edge, below all layers, so what it sees is what the wire
+ * carries: sealed bytes, what the outgoing netsim let through, what
+ * arrived before the incoming netsim judged it.  dir is 0 for datagrams
+ * the kernel accepted for sending (addr: the destination, len 0 on a
+ * connected socket), 1 for datagrams received (addr: the sender; a GRO
+ * message carries seg_size).  fn must not do I/O on s.  NULL removes it.
+ * Returns 0 or UDP_EINVAL. */
+typedef void (*udp_sock_tap_fn)(void *ctx, const struct udp_sock *s, int dir,
+				const struct udp_msg *msgs, unsigned n);
+UDPKIT_API int udp_sock_set_tap(struct udp_sock *s, udp_sock_tap_fn fn, void *ctx);
 
 /* Without a key (no sealing attached), a datagram that looks sealed
  * (seal_looks_sealed) is dropped and counted, since its bytes mean nothing
@@ -149,9 +168,13 @@ int udp_sock_flush(struct udp_sock *s);
  * program.  A relay or capture tool that forwards datagrams opaquely turns
  * it off with udp_sock_set_pass_sealed(). */
 /* Keyless socket: datagrams dropped because they looked sealed. */
-uint64_t udp_sock_sealed_seen(const struct udp_sock *s);
+UDPKIT_API uint64_t udp_sock_sealed_seen(const struct udp_sock *s);
 /* Keyless socket: deliver sealed-looking datagrams as data (on), or drop
  * and count them (off, the default). */
-int udp_sock_set_pass_sealed(struct udp_sock *s, int on);
+UDPKIT_API int udp_sock_set_pass_sealed(struct udp_sock *s, int on);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,11 @@
 #include <stdint.h>
 
 #include "netsim.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* More phases than anyone types; a file of more is refused by name. */
 #define NETSIM_SCHEDULE_MAX 64
@@ -37,17 +42,21 @@ struct netsim_schedule {
  * one seed drives the whole run, so a timeline repeats exactly.
  * Returns 0, or a UDP_ENETSIM_* code with one line in err that names the
  * entry ("entry 2 (5s): loss: '150%' is not a percentage ..."). */
-int netsim_schedule_parse(struct netsim_schedule *out, const char *text,
+UDPKIT_API int netsim_schedule_parse(struct netsim_schedule *out, const char *text,
 			  char *err, size_t errlen);
 
 /* The phase that holds t_us after the start (repeats folded in), or -1
  * before the first phase. */
-int netsim_schedule_phase_at(const struct netsim_schedule *s, uint64_t t_us);
+UDPKIT_API int netsim_schedule_phase_at(const struct netsim_schedule *s, uint64_t t_us);
 
 /* The normal form ("0s loss 1%; 5s loss 30% delay 80ms; 10s repeat"),
  * which parses back to the same schedule; returns its length or
  * UDP_ENOSPACE. */
-int netsim_schedule_describe(const struct netsim_schedule *s, char *buf,
+UDPKIT_API int netsim_schedule_describe(const struct netsim_schedule *s, char *buf,
 			     size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

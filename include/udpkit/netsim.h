@@ -24,6 +24,11 @@
 #include <stdint.h>
 
 #include "udp_addr.h"
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct netsim;
 
@@ -33,8 +38,10 @@ struct netsim;
 #define NETSIM_LIMIT_DEFAULT 1000u  /* as netem */
 #define NETSIM_LIMIT_MAX 1000000u
 #define NETSIM_SEED_DEFAULT 0x6e6574656d2e7564ull /* "netem.ud" */
+/* Longest `rate trace FILE` path. */
+#define NETSIM_TRACE_PATH_MAX 256
 /* Room for any netsim_describe() output, including the NUL. */
-#define NETSIM_DESCRIBE_MAX 512
+#define NETSIM_DESCRIBE_MAX (512 + NETSIM_TRACE_PATH_MAX)
 
 enum netsim_loss_model {
 	NETSIM_LOSS_NONE = 0,
@@ -90,6 +97,9 @@ struct netsim_config {
 	int32_t rate_overhead;        /* bytes added to every packet (may be < 0) */
 	uint32_t rate_cell;           /* cell size in bytes, 0 = no cells */
 	int32_t rate_cell_overhead;   /* bytes added to every cell */
+	/* `rate trace FILE` (rate_bps 0): the file's path, loaded by
+	 * netsim_new_config(); "" = no trace (netsim_trace.h) */
+	char rate_trace[NETSIM_TRACE_PATH_MAX];
 	uint32_t mtu;                 /* largest datagram passed (bytes), 0 = any */
 	uint64_t seed;
 };
@@ -112,31 +122,32 @@ struct netsim_counters {
 };
 
 /* A config that impairs nothing: limit 1000, default seed. */
-void netsim_config_default(struct netsim_config *cfg);
+UDPKIT_API void netsim_config_default(struct netsim_config *cfg);
 
 /* Parses a spec (NULL or "" or blanks: no impairment) into *cfg.  On error
  * returns a UDP_ENETSIM_* code and writes one line naming the word and the
  * reason into err (if err != NULL and errlen > 0), e.g.
  *   loss: '150%' is not a percentage between 0 and 100
  *   unknown word 'lose' */
-int netsim_parse(struct netsim_config *cfg, const char *spec,
+UDPKIT_API int netsim_parse(struct netsim_config *cfg, const char *spec,
 		     char *err, size_t errlen);
 
 /* Writes the normalized spec of cfg (canonical word order and units; it
  * parses back to the same config) and returns its length, or
  * UDP_ENOSPACE if cap is too small (NETSIM_DESCRIBE_MAX always fits). */
-int netsim_config_describe(const struct netsim_config *cfg,
+UDPKIT_API int netsim_config_describe(const struct netsim_config *cfg,
 			       char *buf, size_t cap);
 
 /* Parses spec and makes a simulator: netsim_parse() + _new_config().
  * Returns 0, a UDP_ENETSIM_* code (with err filled), or UDP_ENOMEM. */
-int netsim_new(struct netsim **out, const char *spec,
+UDPKIT_API int netsim_new(struct netsim **out, const char *spec,
 		   char *err, size_t errlen);
 /* From a config (e.g. one built in code).  UDP_EINVAL if it is out of
- * range; the config is copied. */
-int netsim_new_config(struct netsim **out,
+ * range; the config is copied.  A `rate trace` file is read here (its
+ * errors: UDP_ESYS with errno, UDP_ENETSIM_VALUE). */
+UDPKIT_API int netsim_new_config(struct netsim **out,
 			  const struct netsim_config *cfg);
-void netsim_free(struct netsim *ns); /* NULL is a no-op */
+UDPKIT_API void netsim_free(struct netsim *ns); /* NULL is a no-op */
 
 /* Offers one datagram at time now_us.  addr (may be NULL) travels with it
  * and comes back from pop().  Returns 0 when the datagram was taken or
@@ -144,37 +155,58 @@ void netsim_free(struct netsim *ns); /* NULL is a no-op */
  * UDP_ENETSIM_FULL when `limit` datagrams were already queued (it, or its
  * duplicate, was dropped and counted in queue_drops); UDP_ETOOBIG above
  * NETSIM_MAX_PKT; UDP_ENOMEM.  now_us must not go backwards. */
-int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt,
+UDPKIT_API int netsim_push(struct netsim *ns, uint64_t now_us, const void *pkt,
 		    size_t len, const struct udp_addr *addr);
 
 /* Takes the earliest datagram due at or before now_us.  Returns 1 with the
  * datagram copied to buf, its length in *len and its address in *addr (if
  * addr != NULL); 0 if nothing is due; UDP_ENOSPACE if cap is too small
  * (then *len is the size needed and the datagram stays queued). */
-int netsim_pop(struct netsim *ns, uint64_t now_us, void *buf,
+UDPKIT_API int netsim_pop(struct netsim *ns, uint64_t now_us, void *buf,
 		   size_t cap, size_t *len, struct udp_addr *addr);
 
 /* When the earliest queued datagram is due (microseconds, rounded up), or
  * UINT64_MAX if the queue is empty: the timeout for the next poll(). */
-uint64_t netsim_next_due(const struct netsim *ns);
+UDPKIT_API uint64_t netsim_next_due(const struct netsim *ns);
 
-void netsim_counters(const struct netsim *ns,
+UDPKIT_API void netsim_counters(const struct netsim *ns,
 			 struct netsim_counters *out);
 
 /* 1 if the spec changes nothing (no loss, delay, reorder, duplicate,
  * corrupt, rate or mtu): a tool may then skip the simulator entirely. */
-int netsim_is_passthrough(const struct netsim *ns);
+UDPKIT_API int netsim_is_passthrough(const struct netsim *ns);
 
 /* 1 if the spec said `seed N`.  A tool that wants a fresh random run when
  * it did not calls netsim_reseed() and prints netsim_seed(), so the
  * run can be repeated with `seed N`. */
-int netsim_has_seed(const struct netsim *ns);
-uint64_t netsim_seed(const struct netsim *ns);
+UDPKIT_API int netsim_has_seed(const struct netsim *ns);
+UDPKIT_API uint64_t netsim_seed(const struct netsim *ns);
 /* Restarts every random choice (and the loss model's state) from seed, and
  * marks the seed as given so describe() shows it.  Queued datagrams stay. */
-void netsim_reseed(struct netsim *ns, uint64_t seed);
+UDPKIT_API void netsim_reseed(struct netsim *ns, uint64_t seed);
+
+/* ---- Timelines (netsim_schedule.h): the model changes over time ----
+ *
+ * Gives the model a timeline (copied): from then on every push first takes
+ * the phase in force at (now - time 0): no impairment before the first
+ * phase.  A change keeps the queue (datagrams leave when they were due),
+ * the rate link's clock and the random streams; a `seed` in the first phase
+ * seeds the whole run.  Time 0 is netsim_start_at()'s, or the first push.
+ * Returns 0, UDP_EINVAL (a phase that makes no model, or one with `rate
+ * trace`: files are not read in the middle of a run) or UDP_ENOMEM.  An
+ * instance with a timeline is never passthrough. */
+struct netsim_schedule;
+UDPKIT_API int netsim_set_schedule(struct netsim *ns, const struct netsim_schedule *sched);
+UDPKIT_API void netsim_start_at(struct netsim *ns, uint64_t now_us);
+/* The phase in force (index into the timeline), -1 before the first or
+ * without a timeline. */
+UDPKIT_API int netsim_schedule_phase(const struct netsim *ns);
 
 /* The normalized spec (see netsim_config_describe()). */
-int netsim_describe(const struct netsim *ns, char *buf, size_t cap);
+UDPKIT_API int netsim_describe(const struct netsim *ns, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,6 +31,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define SEAL_KEY_BYTES 32
 #define SEAL_KEY_B64_LEN 44          /* base64 characters, without newline */
@@ -49,42 +54,42 @@ enum {
 struct seal_key;
 
 /* Fresh random key (randombytes_buf). */
-int seal_key_generate(struct seal_key **out);
+UDPKIT_API int seal_key_generate(struct seal_key **out);
 /* Key from raw bytes (tests, or a caller that has its own storage). */
-int seal_key_from_bytes(struct seal_key **out, const uint8_t bytes[SEAL_KEY_BYTES]);
+UDPKIT_API int seal_key_from_bytes(struct seal_key **out, const uint8_t bytes[SEAL_KEY_BYTES]);
 /* Key from its text form: exactly 44 base64 characters, optionally one
  * trailing newline.  UDP_ESEAL_KEYFILE_FORMAT otherwise. */
-int seal_key_from_text(struct seal_key **out, const char *text, size_t len);
+UDPKIT_API int seal_key_from_text(struct seal_key **out, const char *text, size_t len);
 /* Decodes exactly 44 base64 characters (no newline) into 32 bytes,
  * accepting only the one canonical text of each key; wipes out on error.
  * Shared with seal_ident (identity and public keys use the same text).
  * 0 or UDP_ESEAL_KEYFILE_FORMAT. */
-int seal_key_decode_b64(uint8_t out[SEAL_KEY_BYTES], const char *text, size_t len);
+UDPKIT_API int seal_key_decode_b64(uint8_t out[SEAL_KEY_BYTES], const char *text, size_t len);
 /* Loads a key file, checking link/type/permissions/format (see above). */
-int seal_key_load(struct seal_key **out, const char *path);
+UDPKIT_API int seal_key_load(struct seal_key **out, const char *path);
 /* Derives a key from a passphrase and a group name (Argon2id). */
-int seal_key_derive(struct seal_key **out, const char *group,
+UDPKIT_API int seal_key_derive(struct seal_key **out, const char *group,
 		   const char *passphrase, size_t passlen);
-void seal_key_free(struct seal_key *k);
+UDPKIT_API void seal_key_free(struct seal_key *k);
 
 /* Writes "<44 base64 chars>\n" plus a NUL into buf (cap >=
  * SEAL_KEY_TEXT_SIZE); returns 45, the length without the NUL.  The text is
  * secret: wipe it with sodium_memzero when done. */
-int seal_key_format(const struct seal_key *k, char *buf, size_t cap);
+UDPKIT_API int seal_key_format(const struct seal_key *k, char *buf, size_t cap);
 /* Creates `path` with mode 0600 holding the key file text; refuses an
  * existing path (UDP_ESEAL_KEYFILE_EXISTS) or a symlink, never overwrites. */
-int seal_key_save(const struct seal_key *k, const char *path);
+UDPKIT_API int seal_key_save(const struct seal_key *k, const char *path);
 
 /* Fills out[0..len) with subkey `id` (len 16..64). */
-int seal_key_subkey(const struct seal_key *k, uint64_t id, uint8_t *out, size_t len);
+UDPKIT_API int seal_key_subkey(const struct seal_key *k, uint64_t id, uint8_t *out, size_t len);
 /* The public 32-bit key id carried in sealed headers. */
-uint32_t seal_key_id(const struct seal_key *k);
+UDPKIT_API uint32_t seal_key_id(const struct seal_key *k);
 
 /* Reads a small secret file (a passphrase file) into buf with the same
  * checks as a key file (no symlink, regular, our own, mode & 077 == 0).  Strips
  * one trailing "\n" or "\r\n".  Returns the length, NUL-terminates; the
  * caller wipes buf.  UDP_ESEAL_KEYFILE_EMPTY when nothing is left. */
-int seal_key_read_secret_file(const char *path, char *buf, size_t cap);
+UDPKIT_API int seal_key_read_secret_file(const char *path, char *buf, size_t cap);
 
 /* Process-wide hardening for a process about to hold a key: sets
  * RLIMIT_CORE to 0 and prctl(PR_SET_DUMPABLE, 0) so no core dump or
@@ -93,6 +98,10 @@ int seal_key_read_secret_file(const char *path, char *buf, size_t cap);
  * root-owned), so it is a separate call the tools make once at start-up,
  * not something the constructors do behind a library user's back.
  * Returns 0 or UDP_ESYS. */
-int seal_key_protect_process(void);
+UDPKIT_API int seal_key_protect_process(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

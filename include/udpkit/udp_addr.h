@@ -29,6 +29,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct udp_addr {
 	union {
@@ -55,35 +60,39 @@ enum {
 
 /* Parses one of the text forms above.  Host names are resolved with
  * getaddrinfo; the first result of the family asked for wins. */
-int udp_addr_parse(struct udp_addr *out, const char *text, int flags);
+UDPKIT_API int udp_addr_parse(struct udp_addr *out, const char *text, int flags);
 
 /* Host and port given separately (as `udpsend HOST PORT`).  host may be a
  * name, an IPv4 or IPv6 literal (no brackets needed, brackets allowed),
  * "unix:..." (port must then be NULL), or NULL/"" with UDP_ADDR_PASSIVE for
  * the wildcard (IPv6 "::" unless UDP_ADDR_V4, IPv4 "0.0.0.0" with it). */
-int udp_addr_from_host_port(struct udp_addr *out, const char *host,
+UDPKIT_API int udp_addr_from_host_port(struct udp_addr *out, const char *host,
 			    const char *port, int flags);
 
 /* Writes the canonical text form ("127.0.0.1:9", "[::1]:9",
  * "[fe80::1%lo]:9", "unix:/p", "unix:@n"); returns the length written or
  * UDP_ENOSPACE. */
-int udp_addr_format(const struct udp_addr *a, char *buf, size_t cap);
+UDPKIT_API int udp_addr_format(const struct udp_addr *a, char *buf, size_t cap);
 
-int udp_addr_family(const struct udp_addr *a);  /* AF_INET/AF_INET6/AF_UNIX/AF_UNSPEC */
-int udp_addr_port(const struct udp_addr *a);    /* port, or -1 for unix */
+UDPKIT_API int udp_addr_family(const struct udp_addr *a);  /* AF_INET/AF_INET6/AF_UNIX/AF_UNSPEC */
+UDPKIT_API int udp_addr_port(const struct udp_addr *a);    /* port, or -1 for unix */
 /* No effect on unix addresses or for a port outside 0..65535. */
-void udp_addr_set_port(struct udp_addr *a, int port);
+UDPKIT_API void udp_addr_set_port(struct udp_addr *a, int port);
 /* Family, address, port, v6 scope (not flowinfo); unix by kind and name.
  * 1.2.3.4 and ::ffff:1.2.3.4 are different families, so not equal. */
-int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b);
-int udp_addr_is_multicast(const struct udp_addr *a);
-int udp_addr_is_unix(const struct udp_addr *a);
+UDPKIT_API int udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b);
+UDPKIT_API int udp_addr_is_multicast(const struct udp_addr *a);
+UDPKIT_API int udp_addr_is_unix(const struct udp_addr *a);
 
 /* Builds an address from a sockaddr the kernel returned (recvfrom etc.).
  * len must be exactly sizeof the sockaddr_in/_in6, or within
  * offsetof(sun_path)..sizeof(sockaddr_un) for unix: else UDP_EINVAL;
  * another family is UDP_EFAMILY. */
-int udp_addr_from_sockaddr(struct udp_addr *out, const struct sockaddr *sa,
+UDPKIT_API int udp_addr_from_sockaddr(struct udp_addr *out, const struct sockaddr *sa,
 			   socklen_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

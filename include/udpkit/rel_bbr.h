@@ -6,7 +6,16 @@
 #define REL_BBR_H
 
 #include "rel.h"
+#include "udpkit_api.h"
 
-extern const struct rel_cc_ops rel_cc_bbr;
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+extern UDPKIT_API const struct rel_cc_ops rel_cc_bbr;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,146 @@
+/* chat_pex.c - peer lists received (PEERS): which entries a chat group
+ * connects to, and who pays for it (see chat_group_int.h and docs/CHAT.md,
+ * "Hostile peer lists").
+ *
+ * A list comes from a peer that completed a handshake, but nothing proves
+ * that the addresses in it belong to peers: each one we connect to gets a
+ * HELLO, so a list of 250 entries could make us a reflector for its
+ * sender.  So an entry is acted on like a beacon: the session it starts is
+ * gated (chat_gate.c) with credit for one HELLO until the address answers;
+ * that HELLO is charged to the list's sender, whose budget is what it has
+ * sent us (bytes received on its session), so it never makes us send third
+ * addresses more than it sent; and few such sessions wait at once, per
+ * sender and in all, so lists cannot fill the session table. */
+#include <string.h>
+
+#include "chat_group_int.h"
+#include "rel_wire.h"
+#include "udp_wire.h"
+
+static int chat_is_loopback(const struct udp_addr *a)
+{
+	if (udp_addr_family(a) == AF_INET)
+		return (ntohl(a->u.in4.sin_addr.s_addr) >> 24) == 127;
+	return udp_addr_family(a) == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->u.in6.sin6_addr);
+}
+
+/* Bytes src may still spend on HELLOs to addresses its lists name. */
+static uint64_t chat_pex_budget(const struct chat_group *g, const struct chat_sess *src)
+{
+	struct rel_stats st;
+	if (rel_peer_stats(g->cfg.core, src->rel, &st) < 0 || st.bytes_recv <= src->pex_spent)
+		return 0;
+	return st.bytes_recv - src->pex_spent;
+}
+
+/* Sessions src's lists started that have not answered: in the table, or
+ * given up but still in the core's handshake (orphans, chat_gate.c). */
+static int chat_pex_pending(const struct chat_group *g, uint32_t src)
+{
+	int n = 0;
+	for (int i = 0; i < CHAT_GROUP_MAX_SESS; i++)
+		n += g->s[i].used && g->s[i].gated && g->s[i].pex && g->s[i].pex_src == src;
+	for (int i = 0; i < g->norphan; i++)
+		n += g->orphan_pex[i] && g->orphan_src[i] == src;
+	return n;
+}
+
+/* Is there still a reason to connect to id at a? */
+static int chat_pex_new(struct chat_group *g, uint64_t id, const struct udp_addr *a)
+{
+	return id > g->cfg.id && !g->quitting && !chat_sess_by_id(g, id) &&
+	       chat_roster_get(g->roster, id, NULL) < 0 && !chat_sess_by_addr(g, a);
+}
+
+/* Connects to one entry of src's list if src can pay and there is room:
+ * 1 done, 0 not now. */
+static int chat_pex_try(struct chat_group *g, struct chat_sess *src, uint64_t id,
+			const struct udp_addr *a, uint64_t now)
+{
+	if (g->npex >= CHAT_PEX_MAX || chat_pex_budget(g, src) < REL_HELLO_LEN ||
+	    chat_pex_pending(g, src->rel) >= CHAT_PEX_PER_PEER)
+		return 0;
+	struct chat_sess *s = chat_connect_to(g, a, id, 0, now);
+	if (!s)
+		return 0;
+	/* the HELLO is only queued: the gate sees it at the next flush */
+	s->gated = 1;
+	s->pex = 1;
+	s->pex_src = src->rel;
+	s->credit = REL_HELLO_LEN;
+	src->pex_spent += REL_HELLO_LEN;
+	g->ngated++;
+	g->npex++;
+	g->st.pex.connect++;
+	return 1;
+}
+
+static void chat_pex_queue(struct chat_group *g, const struct chat_sess *src, uint64_t id,
+			   const struct udp_addr *a, uint64_t now)
+{
+	for (int i = 0; i < g->npexq; i++)
+		if (g->pexq[i].id == id) {
+			g->st.pex.skip++; /* already waiting */
+			return;
+		}
+	if (g->npexq == CHAT_PEX_QUEUE) {
+		g->st.pex.drop_busy++;
+		return;
+	}
+	g->pexq[g->npexq++] = (struct chat_pex_wait){ .id = id, .since = now, .src = src->rel,
+						      .addr = *a };
+	g->st.pex.queued++;
+}
+
+void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *list, size_t n,
+		   uint64_t now)
+{
+	struct udp_wire_reader r;
+	struct chat_peer_addr e;
+	int acted = 0;
+	g->st.pex.lists++;
+	udp_wire_reader_init(&r, list, n);
+	while (chat_peers_next(&r, &e) == 1) {
+		g->st.pex.entries++;
+		/* "on the sender's host": a loopback address from afar */
+		if (udp_addr_family(&e.addr) == udp_addr_family(&src->addr) &&
+		    chat_is_loopback(&e.addr) && !chat_is_loopback(&src->addr)) {
+			int port = udp_addr_port(&e.addr);
+			e.addr = src->addr;
+			udp_addr_set_port(&e.addr, port);
+		}
+		if (udp_addr_family(&e.addr) != udp_addr_family(&src->addr) ||
+		    !chat_pex_new(g, e.id, &e.addr)) {
+			g->st.pex.skip++;
+			continue;
+		}
+		if (acted++ >= CHAT_PEX_PER_LIST) {
+			g->st.pex.drop_list++;
+			continue;
+		}
+		if (!chat_pex_try(g, src, e.id, &e.addr, now))
+			chat_pex_queue(g, src, e.id, &e.addr, now);
+	}
+}
+
+void chat_pex_tick(struct chat_group *g, uint64_t now)
+{
+	for (int i = 0; i < g->npexq;) {
+		struct chat_pex_wait *w = &g->pexq[i];
+		struct chat_sess *src = chat_sess_by_rel(g, w->src);
+		int done;
+		if (!chat_pex_new(g, w->id, &w->addr)) {
+			g->st.pex.skip++; /* met meanwhile (a beacon, another list) */
+			done = 1;
+		} else if (!src || !src->id || src->closing || now - w->since > g->cfg.gone_us) {
+			g->st.pex.drop_busy++;
+			done = 1;
+		} else {
+			done = chat_pex_try(g, src, w->id, &w->addr, now);
+		}
+		if (done)
+			g->pexq[i] = g->pexq[--g->npexq];
+		else
+			i++;
+	}
+}

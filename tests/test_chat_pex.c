@@ -1,0 +1,245 @@
+/* cmocka tests for what a chat group does with strangers' words
+ * (docs/CHAT.md, "Hostile peer lists" and "Hostile beacons"): a peer list
+ * starts few gated sessions, paid for by its sender; a beacon heard by a
+ * whole group is answered by one member.  Real sockets on 127.0.0.1, with
+ * bounded polling loops. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "chat_group.h"
+#include "rel.h"
+#include "rel_drv.h"
+#include "udp_err.h"
+#include "udp_sock.h"
+#include "udp_wire.h"
+
+/* One endpoint: a chat group (g), or a bare reliable core playing a
+ * hostile peer that speaks the chat protocol by hand (g NULL). */
+struct node {
+	struct udp_sock *sock;
+	struct rel_core *core;
+	struct rel_drv *drv;
+	struct chat_group *g;
+	struct udp_addr addr;
+	uint32_t peer; /* the bare core's session */
+	int connected;
+};
+
+static void node_open(struct node *n, uint64_t id)
+{
+	struct udp_addr any;
+	memset(n, 0, sizeof *n);
+	assert_int_equal(udp_addr_parse(&any, "127.0.0.1:0", UDP_ADDR_NUMERIC), 0);
+	assert_int_equal(udp_sock_open_bound(&n->sock, &any, UDP_SOCK_NONBLOCK), 0);
+	assert_int_equal(udp_sock_local_addr(n->sock, &n->addr), 0);
+	struct rel_config rc;
+	rel_config_default(&rc);
+	rc.accept = 1;
+	rc.seed = id;
+	rc.max_msg = CHAT_PKT_MAX;
+	rc.max_peers = CHAT_GROUP_MAX_SESS;
+	rc.rto_initial_us = 250000;
+	assert_int_equal(rel_core_new(&n->core, &rc), 0);
+	assert_int_equal(rel_drv_new(&n->drv, n->core, n->sock), 0);
+	if (!id)
+		return;
+	struct chat_group_config gc;
+	chat_group_config_default(&gc);
+	gc.core = n->core;
+	gc.drv = n->drv;
+	gc.data = n->sock;
+	gc.id = id;
+	gc.nick = "me";
+	assert_int_equal(chat_group_new(&n->g, &gc), 0);
+	rel_drv_set_gate(n->drv, chat_group_gate, n->g);
+}
+
+static void node_close(struct node *n)
+{
+	chat_group_free(n->g);
+	rel_drv_free(n->drv);
+	rel_core_free(n->core);
+	udp_sock_free(n->sock);
+}
+
+static void node_turn(struct node *n)
+{
+	rel_drv_run_once(n->drv, 1);
+	if (n->g) {
+		chat_group_poll(n->g, rel_drv_now());
+		chat_group_tick(n->g, rel_drv_now());
+		return;
+	}
+	struct rel_event ev;
+	while (rel_poll_event(n->core, &ev)) {
+		if (ev.type == REL_EV_CONNECTED)
+			n->connected = 1;
+		if (ev.type == REL_EV_MESSAGE)
+			rel_buf_recycle(n->core, ev.data);
+	}
+}
+
+/* Turns both nodes until done(ctx) or about 3 s. */
+static int pump(struct node *a, struct node *b, int (*done)(void *), void *ctx)
+{
+	for (int i = 0; i < 3000; i++) {
+		node_turn(a);
+		node_turn(b);
+		if (done(ctx))
+			return 1;
+	}
+	return 0;
+}
+
+static int is_connected(void *ctx)
+{
+	return ((struct node *)ctx)->connected;
+}
+
+static int roster_has_one(void *ctx)
+{
+	return chat_roster_count(chat_group_roster(((struct node *)ctx)->g)) == 1;
+}
+
+/* The bare core sends one chat packet over its session. */
+static void bare_send(struct node *h, uint8_t type, uint64_t id, const void *text, size_t n)
+{
+	uint8_t buf[CHAT_PKT_MAX];
+	struct chat_pkt p = { .type = type, .id = id, .nick = "evil", .text = text,
+			      .text_len = n };
+	int len = chat_pkt_encode(&p, buf, sizeof buf);
+	assert_true(len > 0);
+	assert_int_equal(rel_send(h->core, h->peer, buf, (size_t)len, REL_SEQPACKET,
+				  rel_drv_now(), NULL), 0);
+}
+
+struct pex_case {
+	struct node *g;
+	uint64_t lists;
+};
+
+static int list_seen(void *ctx)
+{
+	struct pex_case *c = ctx;
+	struct chat_group_stats st;
+	chat_group_stats(c->g->g, &st);
+	return st.pex.lists >= c->lists;
+}
+
+/* A stranger completes a handshake, says HELLO and sends a list of 250
+ * third-party addresses: we send them no more than it sent us, start at
+ * most CHAT_PEX_PER_PEER sessions for it, act on at most
+ * CHAT_PEX_PER_LIST entries of a list, and real peers still find slots. */
+static void peer_list_is_gated(void **state)
+{
+	(void)state;
+	struct node g, h;
+	node_open(&g, 0x1000000000000000ull);
+	node_open(&h, 0);
+	assert_int_equal(rel_drv_connect(h.drv, &g.addr, &h.peer), 0);
+	assert_true(pump(&g, &h, is_connected, &h));
+	bare_send(&h, CHAT_HELLO, 0x2000000000000000ull, NULL, 0);
+	assert_true(pump(&g, &h, roster_has_one, &g));
+
+	/* 250 entries on 127.0.0.1, ports nobody should answer from */
+	uint8_t list[CHAT_TEXT_MAX];
+	struct udp_wire_writer w;
+	udp_wire_writer_init(&w, list, sizeof list);
+	for (int i = 0; i < 250; i++) {
+		struct chat_peer_addr e = { .id = 0xf000000000000000ull + (uint64_t)i };
+		assert_int_equal(udp_addr_parse(&e.addr, "127.0.0.1:9", UDP_ADDR_NUMERIC), 0);
+		udp_addr_set_port(&e.addr, 40000 + i);
+		assert_int_equal(chat_peers_put(&w, &e), 0);
+	}
+	bare_send(&h, CHAT_PEERS, 0x2000000000000000ull, list, udp_wire_written(&w));
+	struct pex_case c = { .g = &g, .lists = 1 };
+	assert_true(pump(&g, &h, list_seen, &c));
+	/* the same list again: nothing more than what is pending already */
+	bare_send(&h, CHAT_PEERS, 0x2000000000000000ull, list, udp_wire_written(&w));
+	c.lists = 2;
+	assert_true(pump(&g, &h, list_seen, &c));
+	for (int i = 0; i < 200; i++) { /* retransmission timers run: all held */
+		node_turn(&g);
+		node_turn(&h);
+	}
+	struct chat_group_stats st;
+	chat_group_stats(g.g, &st);
+	struct rel_stats hs;
+	assert_int_equal(rel_peer_stats(h.core, h.peer, &hs), 0);
+	assert_int_equal(st.pex.entries, 500);
+	assert_true(st.pex.connect >= 1 && st.pex.connect <= CHAT_PEX_PER_PEER);
+	assert_int_equal(st.gated_pex, (int)st.pex.connect);
+	assert_true(st.gated_pex <= CHAT_PEX_MAX);
+	/* per list, entries beyond the first CHAT_PEX_PER_LIST new ones are
+	 * dropped (the second list: those not pending since the first) */
+	assert_int_equal(st.pex.drop_list, 2 * (250 - CHAT_PEX_PER_LIST) - st.pex.connect);
+	assert_true(st.pex.queued <= CHAT_PEX_PER_LIST);
+	/* amplification <= 1: one HELLO per address, paid by what h sent */
+	assert_true(st.gate.sent_bytes <= hs.bytes_sent);
+	assert_true(st.gate.sent <= st.pex.connect);
+	assert_true(st.gate.held >= 1);
+	assert_true(chat_group_sessions(g.g) <= 1 + CHAT_PEX_PER_PEER);
+	node_close(&h);
+	node_close(&g);
+}
+
+/* Two members that hear each other's beacons get the same forged beacons
+ * (ids larger than theirs, so both could connect): exactly one of them
+ * answers each. */
+static void beacon_answered_once(void **state)
+{
+	(void)state;
+	struct node a, b;
+	node_open(&a, 0x1000000000000000ull);
+	node_open(&b, 0x2000000000000000ull);
+	assert_int_equal(chat_group_add_peer(a.g, &b.addr, rel_drv_now()), 0);
+	assert_true(pump(&a, &b, roster_has_one, &a));
+	assert_true(pump(&a, &b, roster_has_one, &b));
+	static const uint8_t zeros[CHAT_BEACON_MIN];
+	uint8_t buf[CHAT_PKT_MAX];
+	struct node *both[2] = { &a, &b };
+	/* each hears the other's beacon on the group */
+	for (int k = 0; k < 2; k++) {
+		struct node *from = both[1 - k];
+		struct chat_pkt p = { .type = CHAT_BEACON, .id = chat_group_id(from->g),
+				      .port = (uint16_t)udp_addr_port(&from->addr), .nick = "me",
+				      .text = zeros, .text_len = sizeof zeros };
+		int n = chat_pkt_encode(&p, buf, sizeof buf);
+		struct udp_msg m = { .buf = buf, .cap = sizeof buf, .len = (size_t)n,
+				     .addr = from->addr };
+		chat_group_beacon_input(both[k]->g, &m, rel_drv_now());
+	}
+	int forged = 12;
+	for (int i = 0; i < forged; i++) {
+		struct chat_pkt p = { .type = CHAT_BEACON, .id = 0xf000000000000000ull + (uint64_t)i * 7919,
+				      .port = (uint16_t)(30000 + i), .nick = "x", .text = zeros,
+				      .text_len = sizeof zeros };
+		int n = chat_pkt_encode(&p, buf, sizeof buf);
+		struct udp_msg m = { .buf = buf, .cap = sizeof buf, .len = (size_t)n,
+				     .addr = a.addr };
+		for (int k = 0; k < 2; k++)
+			chat_group_beacon_input(both[k]->g, &m, rel_drv_now());
+	}
+	struct chat_group_stats sa, sb;
+	chat_group_stats(a.g, &sa);
+	chat_group_stats(b.g, &sb);
+	assert_int_equal(sa.beacons.connect + sb.beacons.connect, forged);
+	assert_int_equal(sa.beacons.elsewhere + sb.beacons.elsewhere, forged);
+	/* with a random spread, each member answers some */
+	assert_true(sa.beacons.connect > 0 && sb.beacons.connect > 0);
+	node_close(&b);
+	node_close(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(peer_list_is_gated),
+		cmocka_unit_test(beacon_answered_once),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
