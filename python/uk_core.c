@@ -844,8 +844,20 @@ static int cond_rel_sent(struct uk *u, void *arg)
 {
 	struct send_arg *s = arg;
 	struct peer *p = peer_by_id(u, s->id);
-	if (!p)
-		return UK_EDEAD;
+	if (!p || (p->state == P_CLOSING && p->peer_closed)) {
+		/* The session ended, or its peer closed it, since session()
+		 * chose it: the events were still in the core then, or came
+		 * while this call waited for room.  The address decides again,
+		 * as for a new call (EPIPE once, then a new session); a
+		 * connected socket has reached the end of its stream. */
+		if (!s->to)
+			return u->peer_eof ? REL_ECLOSED : UK_EDEAD;
+		int rc = session(u, s->to, &s->id);
+		if (rc < 0)
+			return rc;
+		if (!(p = peer_by_id(u, s->id)))
+			return UK_EDEAD;
+	}
 	if (p->state == P_CONNECTING || p->ph) {
 		/* after the handshake, in order, within the memory bound */
 		if (u->pending_bytes + s->len > PEND_MAX && u->pending_bytes)
