@@ -294,7 +294,13 @@ static PyObject *Sock_recvfrom(SockObject *s, PyObject *args)
 	Py_END_ALLOW_THREADS
 	if (rc < 0)
 		return raise_code(rc, NULL);
-	PyObject *addr = from_addr(&m.from);
+	PyObject *addr;
+	if (m.eof) { /* (b"", None), as a stream socket's recvfrom at EOF */
+		addr = Py_None;
+		Py_INCREF(addr);
+	} else {
+		addr = from_addr(&m.from);
+	}
 	PyObject *data = PyBytes_FromStringAndSize(m.data, (Py_ssize_t)m.len);
 	uk_msg_free(&m);
 	PyObject *ret = addr && data ? PyTuple_Pack(2, data, addr) : NULL;

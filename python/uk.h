@@ -68,9 +68,12 @@ struct uk_msg {
 	void *data;
 	size_t len;
 	int rel;   /* data is a core buffer */
+	int eof;   /* connected reliable socket: the peer closed; len 0, no data */
 	struct udp_addr from;
 };
-/* cap: room the caller will use (a datagram is read into that much). */
+/* cap: room the caller will use (a datagram is read into that much).
+ * A connected reliable socket whose peer closed gracefully returns 0 with
+ * m->eof set once every message before the close was taken. */
 int uk_recvfrom(struct uk *u, struct uk_msg *m, size_t cap, double timeout);
 void uk_msg_free(struct uk_msg *m);
 

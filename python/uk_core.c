@@ -47,12 +47,16 @@ struct peer {
 	struct udp_addr addr;
 	struct pend *ph, *pt; /* messages waiting for the handshake (or room) */
 	uint64_t unacked;
+	int peer_closed;      /* the peer closed this session */
+	int told;             /* ... and a sendto was told so (EPIPE) */
 };
 
 struct uk {
 	pthread_mutex_t lk;
 	pthread_cond_t cv;
 	int kind, family, closed, bound, connected;
+	int closing;          /* uk_close() began: no new messages */
+	int peer_eof;         /* connected: the peer closed gracefully */
 	int polling, want_out;
 	uint64_t poll_until;
 	double linger;
@@ -111,10 +115,13 @@ static struct peer *peer_by_id(struct uk *u, uint32_t id)
 	return NULL;
 }
 
-static struct peer *peer_by_addr(struct uk *u, const struct udp_addr *a)
+/* The session with a that new messages go to (closing: 0), or the one
+ * that is closing (1). */
+static struct peer *peer_by_addr(struct uk *u, const struct udp_addr *a, int closing)
 {
 	for (size_t i = 0; i < u->npeers; i++)
-		if (udp_addr_equal(&u->peers[i].addr, a))
+		if ((u->peers[i].state == P_CLOSING) == closing &&
+		    udp_addr_equal(&u->peers[i].addr, a))
 			return &u->peers[i];
 	return NULL;
 }
@@ -237,8 +244,14 @@ static int pump(struct uk *u)
 			/* the peer is done: end our side too (what we queued
 			 * still goes out first) */
 			if (p && p->state == P_OPEN && !p->ph &&
-			    rel_close(u->core, p->id, now_us()) == 0)
+			    rel_close(u->core, p->id, now_us()) == 0) {
 				p->state = P_CLOSING;
+				p->peer_closed = 1;
+			}
+			/* a connected socket reads the end of the stream once
+			 * the messages before it are taken (as TCP) */
+			if (p && u->connected && udp_addr_equal(&p->addr, &u->peer_addr))
+				u->peer_eof = 1;
 			break;
 		case REL_EV_CLOSED:
 			u->sessions_closed++;
@@ -282,7 +295,7 @@ static int out_waiting(struct uk *u)
 
 static void ep_update(struct uk *u)
 {
-	int ready = u->qh != NULL;
+	int ready = u->qh != NULL || u->peer_eof;
 	uint64_t x = 1;
 	if (u->ready_fd >= 0 && ready != u->ready_on) {
 		ssize_t r = ready ? write(u->ready_fd, &x, sizeof x) : read(u->ready_fd, &x, sizeof x);
@@ -367,6 +380,33 @@ out:
 
 /* ---- one turn and the waits ---- */
 
+/* Wakes the thread in ppoll() when it must look again: something changed
+ * that it may wait for, or the library's next deadline is now earlier than
+ * the one it computed its wait from.  Every change a caller makes to the
+ * core or the socket outside service() (a message queued and sent, a
+ * handshake or a close begun, a datagram held back by the loss simulator)
+ * must be followed by this before the lock is released: otherwise the
+ * poller, often the driver thread with nobody else inside a call, sleeps
+ * on until the deadline it knew (the keepalive, seconds away, or none at
+ * all for a datagram socket) and the retransmission or the held datagram
+ * waits as long.  Under the lock. */
+static void nudge(struct uk *u, int changed)
+{
+	if (u->polling && (changed || next_deadline(u) < u->poll_until)) {
+		uint64_t x = 1;
+		ssize_t r = write(u->wake_fd, &x, sizeof x);
+		(void)r;
+	}
+}
+
+/* Releases the lock at the end of a call, after the nudge above. */
+static void unlock(struct uk *u)
+{
+	if (!u->closed)
+		nudge(u, 0);
+	pthread_mutex_unlock(&u->lk);
+}
+
 /* Sends and receives what is due, runs the timers, takes the events; wakes
  * the other threads when something changed.  Under the lock. */
 static void service(struct uk *u)
@@ -391,11 +431,7 @@ static void service(struct uk *u)
 	ep_update(u);
 	if (changed)
 		pthread_cond_broadcast(&u->cv);
-	if (u->polling && (changed || next_deadline(u) < u->poll_until)) {
-		uint64_t x = 1;
-		ssize_t r = write(u->wake_fd, &x, sizeof x);
-		(void)r;
-	}
+	nudge(u, changed);
 }
 
 typedef int (*cond_fn)(struct uk *u, void *arg); /* >0 done, 0 not yet, <0 error */
@@ -543,6 +579,14 @@ int uk_new(struct uk **out, const struct uk_opts *o, char *err, size_t errlen)
 	 * QUIC's first PTO): a handshake over a lossy path then gets several
 	 * attempts within the session timeout */
 	cfg.rto_initial_us = 250000;
+	/* ... and no timer backs off beyond 1 s.  The core doubles the
+	 * handshake's timer up to dead_us / 8 (3.75 s with a 30 s timeout),
+	 * carrying the doubling from HELLO into CONNECT: at 20% loss each
+	 * way a round trip fails 36% of the time, and one handshake in 50
+	 * or 100 then took more than 10 s (250 ms + 0.5 + 1 + 2 + 3.75 ...).
+	 * With the cap it gets a try a second, and the session timeout, not
+	 * the backoff, decides when a silent peer is given up on. */
+	cfg.rto_max_us = 1000000;
 	cfg.max_msg = REL_MAX_MSG;
 	cfg.cc = &rel_cc_bbr;
 	u->max_msg = cfg.max_msg;
@@ -659,6 +703,9 @@ int uk_close(struct uk *u)
 		return 0;
 	}
 	uint64_t t_end = now_us() + (uint64_t)(u->linger * 1e6);
+	/* other threads may call while close waits: what they would queue
+	 * now would not be flushed, and a session they opened not closed */
+	u->closing = 1;
 	(void)wait_for(u, u->linger, cond_flushed, NULL);
 	if (u->drv) {
 		for (size_t i = 0; i < u->npeers; i++)
@@ -671,11 +718,19 @@ int uk_close(struct uk *u)
 		if (left > 0)
 			(void)wait_for(u, left, cond_closed, NULL);
 	}
-	release(u);
+	/* The thread in ppoll() holds a reference to the UDP socket's file:
+	 * closing the descriptor under it would leave the port bound until
+	 * that thread woke, and a bind() to it right after close() (a
+	 * restarted server) could fail with EADDRINUSE.  So the poller is
+	 * woken and gone before the socket is closed; closed keeps every
+	 * thread from polling again. */
 	u->closed = 1;
 	uint64_t x = 1;
-	ssize_t r = write(u->wake_fd, &x, sizeof x); /* the poller, if any, ends */
+	ssize_t r = write(u->wake_fd, &x, sizeof x);
 	(void)r;
+	while (u->polling)
+		pthread_cond_wait(&u->cv, &u->lk);
+	release(u);
 	if (u->ready_fd >= 0)
 		r = write(u->ready_fd, &x, sizeof x); /* a reader sees EBADF */
 	pthread_cond_broadcast(&u->cv);
@@ -702,9 +757,16 @@ int uk_bind(struct uk *u, const struct udp_addr *a)
 /* A session to a, the existing one or a new handshake. */
 static int session(struct uk *u, const struct udp_addr *a, uint32_t *id)
 {
-	struct peer *p = peer_by_addr(u, a);
-	if (p && p->state == P_CLOSING)
+	struct peer *p = peer_by_addr(u, a, 0);
+	struct peer *old = p ? NULL : peer_by_addr(u, a, 1);
+	if (old && old->peer_closed && !old->told) {
+		/* the peer closed the session: one sendto learns it (EPIPE,
+		 * as TCP after the peer's FIN); the next opens a new session
+		 * beside the old one, which may take the core up to the
+		 * session timeout to end when the peer is gone for good */
+		old->told = 1;
 		return REL_ECLOSED;
+	}
 	if (!p) {
 		uint32_t nid;
 		int rc = rel_drv_connect(u->drv, a, &nid);
@@ -734,7 +796,7 @@ int uk_connect(struct uk *u, const struct udp_addr *a, double timeout)
 	pthread_mutex_lock(&u->lk);
 	int rc;
 	uint32_t id;
-	if (u->closed) {
+	if (u->closed || u->closing) {
 		rc = UK_ECLOSED;
 	} else if (!u->drv) {
 		if ((rc = udp_sock_connect(u->sock, a)) == UDP_ESYS)
@@ -746,6 +808,7 @@ int uk_connect(struct uk *u, const struct udp_addr *a, double timeout)
 	} else if ((rc = session(u, a, &id)) == 0) {
 		u->peer_addr = *a;
 		u->connected = 1;
+		u->peer_eof = 0;
 		if (timeout == 0) {
 			service(u);
 			rc = cond_open(u, &id) > 0 ? 0 : UK_ERRNO(EINPROGRESS);
@@ -755,7 +818,7 @@ int uk_connect(struct uk *u, const struct udp_addr *a, double timeout)
 		if (rc == UK_EREFUSED)
 			u->connected = 0;
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	return rc;
 }
 
@@ -783,8 +846,20 @@ static int cond_rel_sent(struct uk *u, void *arg)
 {
 	struct send_arg *s = arg;
 	struct peer *p = peer_by_id(u, s->id);
-	if (!p)
-		return UK_EDEAD;
+	if (!p || (p->state == P_CLOSING && p->peer_closed)) {
+		/* The session ended, or its peer closed it, since session()
+		 * chose it: the events were still in the core then, or came
+		 * while this call waited for room.  The address decides again,
+		 * as for a new call (EPIPE once, then a new session); a
+		 * connected socket has reached the end of its stream. */
+		if (!s->to)
+			return u->peer_eof ? REL_ECLOSED : UK_EDEAD;
+		int rc = session(u, s->to, &s->id);
+		if (rc < 0)
+			return rc;
+		if (!(p = peer_by_id(u, s->id)))
+			return UK_EDEAD;
+	}
 	if (p->state == P_CONNECTING || p->ph) {
 		/* after the handshake, in order, within the memory bound */
 		if (u->pending_bytes + s->len > PEND_MAX && u->pending_bytes)
@@ -821,12 +896,14 @@ int uk_sendto(struct uk *u, const void *buf, size_t len, const struct udp_addr *
 	pthread_mutex_lock(&u->lk);
 	int rc;
 	struct send_arg s = { .buf = buf, .len = len, .to = to };
-	if (u->closed) {
+	if (u->closed || u->closing) {
 		rc = UK_ECLOSED;
 	} else if (len > u->max_msg) {
 		rc = UDP_ETOOBIG;
 	} else if (!to && !u->connected) {
 		rc = UK_ENOTCONN;
+	} else if (!to && u->peer_eof) {
+		rc = REL_ECLOSED; /* as TCP after the peer's FIN: EPIPE */
 	} else if (!u->drv) {
 		if ((rc = wait_for(u, timeout, cond_dgram_sent, &s)) == 0) {
 			u->msgs_sent++;
@@ -837,7 +914,7 @@ int uk_sendto(struct uk *u, const void *buf, size_t len, const struct udp_addr *
 		if (rc == 0)
 			rel_drv_flush(u->drv);
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	return rc;
 }
 
@@ -870,6 +947,10 @@ static int cond_recv(struct uk *u, void *arg)
 		return 1;
 	}
 	struct qmsg *q = u->qh;
+	if (!q && u->peer_eof) {
+		m->eof = 1; /* every call from now on, as a socket at EOF */
+		return 1;
+	}
 	if (!q)
 		return 0;
 	if (!(u->qh = q->next))
@@ -901,7 +982,7 @@ int uk_recvfrom(struct uk *u, struct uk_msg *m, size_t cap, double timeout)
 		else
 			rc = wait_for(u, timeout, cond_recv, &r);
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	if (rc < 0)
 		uk_msg_free(m);
 	return rc;
@@ -928,7 +1009,7 @@ int uk_flush(struct uk *u, double timeout, uint64_t *lost)
 		u->lost = 0;
 		u->lost_refused = 0;
 	}
-	pthread_mutex_unlock(&u->lk);
+	unlock(u);
 	return rc;
 }
 

@@ -20,6 +20,8 @@ def reader():
             data = s.recv(65536)
         except (TimeoutError, OSError):
             return
+        if not data:  # the room closed (end of stream: we are connected)
+            return
         print(data.decode(), flush=True)
         # "host:port: text"; the room sees our port (our host may differ)
         if me and data.split(b": ", 1)[0].rsplit(b":", 1)[-1] == me[0]:

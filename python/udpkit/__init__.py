@@ -18,6 +18,15 @@ acknowledged; close() flushes and closes each session gracefully, for at
 most `linger` seconds.  Anyone may open a session to a socket (as anyone
 may send to a UDP port); recvfrom() returns (data, peer address).
 
+When a peer closes its session (its socket was closed), the next sendto()
+to its address raises BrokenPipeError once -- what was sent before was
+delivered -- and the sendto() after that opens a new session, to whatever
+socket listens there now (a restarted server).  A socket that connect()ed
+reads the end of the stream instead, as TCP: once the peer closed and its
+messages were all read, recv() returns b"" and recvfrom() (b"", None), on
+every call, and send() raises BrokenPipeError.  (An empty message is a
+message: recvfrom() tells the two apart, its address is not None.)
+
 Options socket() takes beyond the standard ones (keywords):
   key=        32 raw bytes, or the path of a key file (udpkey), to seal
   passphrase= str or bytes (Argon2id, group= "udpkit" by default)
@@ -25,17 +34,21 @@ Options socket() takes beyond the standard ones (keywords):
   timeout=    seconds a silent peer is given before its session is dead
   linger=     seconds close() may spend delivering and closing (10)
 
-fileno() is an epoll descriptor that is readable when a call may make
-progress: a datagram arrived, one of the library's timers (retransmission,
-pacing, the loss simulator's delays) is due, or a message is waiting.  An
-event loop that watches it must call recv/recvfrom (non-blocking) when it
-is readable and treat BlockingIOError as "nothing for you yet": that call
-is what runs the protocol.  With asyncio:
+fileno(): on a reliable socket, a descriptor that is readable exactly
+while a message (or the end of the stream) waits.  On a datagram socket,
+an epoll descriptor that is readable when a call may make progress: a
+datagram arrived, or one of the loss simulator's delays is due.  An event
+loop that watches it calls recv/recvfrom (non-blocking) when it is
+readable and treats BlockingIOError as "nothing for you yet".  With asyncio:
 
     loop.add_reader(s.fileno(), on_readable)   # on_readable calls s.recvfrom
 
-Threads: a socket may be shared; every wait releases the GIL, and the
-thread that waits drives the protocol (there is no hidden thread).
+Threads: a socket may be shared; every wait releases the GIL.  A reliable
+socket (and a datagram socket with a loss simulator that holds datagrams
+back) has a driver thread of its own that runs the protocol while no call
+is waiting -- acks, retransmissions, keepalives -- as the kernel does for
+TCP.  Retransmission timers back off to at most 1 s; a peer is given up on
+after `timeout` seconds of silence.
 """
 import errno as _errno
 import os as _os

@@ -268,3 +268,95 @@ GP
 		echo "plot: gnuplot not available" >&2
 	fi
 fi
+
+# --- Python (make python, for $PYTHON): the udpkit module's SOCK_RDM
+# goodput Python -> Python against udpbench's reliable goodput measured
+# here too, and udpkit's SOCK_DGRAM against the standard socket module's
+# (messages/s delivered, each end in its own process).  Same message size
+# and count for every case; each run is bounded by timeout.
+PYTHON=${PYTHON:-python3}
+PMB=${BENCH_PY_MB:-20}
+pmsgs=$(( (PMB * 1048576 + CHUNK - 1) / CHUNK ))
+echo
+echo "python ($PYTHON), ${PMB} MiB in ${CHUNK}-byte messages ($pmsgs), loopback, median of $REPS"
+if ! timeout 300 make -s -C "$top" -j2 python PYTHON="$PYTHON" >"$tmp/py.build" 2>&1; then
+	echo "python: skipped -- make python failed: $(tail -n 1 "$tmp/py.build")"
+else
+cat >"$tmp/pybench.py" <<'PY'
+"""recv KIND N | send KIND PORT N SIZE; KIND: rdm, dgram (udpkit), std."""
+import socket, sys, time
+sys.path.insert(0, sys.argv[1])
+import udpkit
+role, kind = sys.argv[2], sys.argv[3]
+def sock():
+    if kind == "std":
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    return udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM if kind == "rdm" else udpkit.SOCK_DGRAM)
+s = sock()
+if role == "recv":
+    n = int(sys.argv[4])
+    s.bind(("127.0.0.1", 0))
+    print("port %d" % s.getsockname()[1], file=sys.stderr, flush=True)
+    s.settimeout(30)
+    got = nbytes = 0
+    t0 = t1 = None
+    try:
+        while got < n:
+            d = s.recv(65536)
+            t1 = time.monotonic()
+            if t0 is None:
+                t0 = t1
+                s.settimeout(2)  # datagrams may be lost: idle 2 s ends it
+            got += 1
+            nbytes += len(d)
+    except (TimeoutError, socket.timeout):
+        pass
+    secs = (t1 - t0) if got > 1 else 0
+    print("msgs=%d bytes=%d seconds=%.6f" % (got, nbytes, secs))
+else:
+    port, n, size = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+    msg, dst = b"x" * size, ("127.0.0.1", port)
+    for _ in range(n):
+        s.sendto(msg, dst)
+    if kind == "rdm":
+        s.flush(60)
+    s.close()
+PY
+# py_run KIND: prints "msgs/s MB/s lost%" delivered, from the receiver's
+# first message to its last (0 0 100 on failure).
+py_run() {
+	local err="$tmp/py.err" port
+	: >"$err"
+	timeout 120 "$PYTHON" "$tmp/pybench.py" "$top/python" recv "$1" "$pmsgs" >"$tmp/py.out" 2>"$err" &
+	local rp=$!
+	pids+=("$rp")
+	port=$(wait_port "$err" 's/^port \([0-9]*\)$/\1/p') || { echo "0 0 100"; kill $rp 2>/dev/null; return; }
+	timeout 120 "$PYTHON" "$tmp/pybench.py" "$top/python" send "$1" "$port" "$pmsgs" $CHUNK \
+		2>>"$tmp/senderr"
+	wait $rp
+	awk -v n="$pmsgs" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+	     END { s = v["seconds"]; printf "%.0f %.1f %.2f\n", (s > 0 ? v["msgs"] / s : 0),
+	           (s > 0 ? v["bytes"] / s / 1e6 : 0), 100 * (n - v["msgs"]) / n }' "$tmp/py.out"
+}
+declare -A pyr
+for _ in $(seq 1 "$REPS"); do
+	# the cases take turns within each repetition (the machine's moods)
+	for c in rdm dgram std; do
+		read -r m b l <<<"$(py_run $c)"
+		pyr[$c.m]+=" ${m:-0}"
+		pyr[$c.b]+=" ${b:-0}"
+		pyr[$c.l]+=" ${l:-100}"
+	done
+	pyr[ub]+=" $(rel_bytes=$((pmsgs * CHUNK)) udpbench_run 0)"
+done
+for k in rdm.m rdm.b rdm.l dgram.m dgram.b dgram.l std.m std.b std.l ub; do
+	pyr[$k]=$(printf '%s\n' ${pyr[$k]} | median)
+done
+printf '%-44s %10s %9s %8s\n' case msgs/s MB/s lost%
+printf '%-44s %10s %9s %8s\n' "udpbench (C, reliable, no loss)" "$(awk -v b="${pyr[ub]}" -v c=$CHUNK 'BEGIN { printf "%.0f", b * 1e6 / c }')" "${pyr[ub]}" 0
+printf '%-44s %10s %9s %8s\n' "udpkit SOCK_RDM, Python -> Python" "${pyr[rdm.m]}" "${pyr[rdm.b]}" "${pyr[rdm.l]}"
+printf '%-44s %10s %9s %8s\n' "udpkit SOCK_DGRAM, Python -> Python" "${pyr[dgram.m]}" "${pyr[dgram.b]}" "${pyr[dgram.l]}"
+printf '%-44s %10s %9s %8s\n' "socket SOCK_DGRAM (standard), Python" "${pyr[std.m]}" "${pyr[std.b]}" "${pyr[std.l]}"
+awk -v p="${pyr[rdm.b]}" -v u="${pyr[ub]}" 'BEGIN { if (u > 0) printf "python SOCK_RDM vs udpbench reliable: %.2fx\n", p / u }'
+awk -v d="${pyr[dgram.m]}" -v s="${pyr[std.m]}" 'BEGIN { if (s > 0) printf "udpkit SOCK_DGRAM vs socket SOCK_DGRAM (messages/s): %.2fx\n", d / s }'
+fi

@@ -5,9 +5,12 @@
 TOP=${UDPKIT_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 PYTHON=${PYTHON:-python3}
 export UDPKIT_TOP=$TOP UDPKIT_BIN=${UDPKIT_BIN:-$TOP/build/bin}
-inc=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+if ! inc=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null); then
+	echo "SKIP: python -- no interpreter $PYTHON"
+	exit 0
+fi
 if [ ! -f "$inc/Python.h" ]; then
-	echo "SKIP: python -- no Python.h for $PYTHON (Debian: python3-dev)"
+	echo "SKIP: python -- no $inc/Python.h for $PYTHON (Debian: apt-get install python3-dev)"
 	exit 0
 fi
 if ! make -s -C "$TOP" -j2 python PYTHON="$PYTHON" BUILD="${BUILD:-build}" >/tmp/udpkit-python-build.$$ 2>&1; then

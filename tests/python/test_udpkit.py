@@ -298,6 +298,71 @@ class TestAPI(Base):
             s.send(b"x")
         self.assertEqual(cm.exception.errno, errno.ENOTCONN)
 
+    def test_send_then_leave_the_library(self):
+        """A message queued by a caller that then does something else must
+        leave at once: the driver thread, asleep until the next keepalive
+        (5 s) or, on a datagram socket, until no deadline at all, is woken
+        when a call moves the next deadline earlier.  The client's loss
+        simulator holds each datagram 50 ms, so only that wake-up sends
+        it; the main thread never calls into the client again."""
+        srv = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM, timeout=30)
+        cli = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM, netsim="delay 50ms", timeout=30)
+        dsrv = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_DGRAM)
+        dcli = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_DGRAM, netsim="delay 50ms")
+        self.socks += [srv, cli, dsrv, dcli]
+        for s in (srv, dsrv):
+            s.bind(LOCAL4)
+            s.settimeout(10)
+        cli.settimeout(10)
+        cli.connect(srv.getsockname())
+        for sender, receiver, send in ((cli, srv, lambda: cli.send(b"x")),
+                                       (dcli, dsrv, lambda: dcli.sendto(b"x", dsrv.getsockname()))):
+            # both drivers settle into their long wait (not a synchronisation:
+            # without it the test passes too, as the old code sometimes did)
+            time.sleep(0.3)
+            t = time.monotonic()
+            send()
+            self.assertEqual(receiver.recv(10), b"x")
+            self.assertLess(time.monotonic() - t, 2.5, sender)  # 4.7 s or never before the fix
+
+    def test_connected_end_of_stream(self):
+        srv, cli = self.pair(udpkit.SOCK_SEQPACKET)
+        cli.connect(srv.getsockname())
+        cli.send(b"hi")
+        addr = srv.recvfrom(10)[1]
+        srv.sendto(b"a", addr)
+        srv.sendto(b"b", addr)
+        srv.close()  # graceful: cli's messages were all delivered first
+        self.assertEqual((cli.recv(10), cli.recv(10)), (b"a", b"b"))
+        self.assertEqual(cli.recv(10), b"")  # end of stream, as TCP
+        self.assertEqual(cli.recvfrom(10), (b"", None))  # again; no sender
+        self.assertEqual(select.select([cli], [], [], 0)[0], [cli])
+        with self.assertRaises(BrokenPipeError):
+            cli.send(b"x")
+
+    def test_sendto_a_peer_that_closed_opens_a_new_session(self):
+        srv, cli = self.pair()
+        dst = srv.getsockname()
+        cli.sendto(b"one", dst)
+        self.assertEqual(srv.recv(10), b"one")
+        srv.close()
+        srv2 = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM)
+        self.socks.append(srv2)
+        srv2.bind(dst)  # the peer's address again, a new socket
+        srv2.settimeout(5)
+        # At most one BrokenPipeError (while the old session is still being
+        # closed, once: "that peer closed"), then a new session.
+        pipes = 0
+        for _ in range(2):
+            try:
+                cli.sendto(b"two", dst)
+                break
+            except BrokenPipeError:
+                pipes += 1
+        self.assertLessEqual(pipes, 1)
+        self.assertEqual(srv2.recv(10), b"two")
+        cli.flush(5)
+
     def test_flush_timeout(self):
         srv, cli = self.pair(netsim="loss 100%")
         cli.sendto(b"x", srv.getsockname())
