@@ -7,6 +7,7 @@
  *            the tool checks the file and ends it (DONE or FAILED).
  * A transfer is bound to the session that carried its offer; when that
  * session ends, so does the transfer (CHAT_FILE_GONE). */
+#include <stdio.h>
 #include <string.h>
 
 #include "chat_group_int.h"
@@ -286,4 +287,61 @@ void chat_file_pump(struct chat_group *g, uint64_t now)
 		if (x->used && x->out && x->accepted && x->done < x->size)
 			pump_one(g, x, now);
 	}
+}
+
+/* ---- names ---- */
+
+size_t chat_file_safe_name(const char *in, size_t n, char *out, size_t cap)
+{
+	size_t start = 0, len = 0;
+	for (size_t i = 0; i < n; i++)
+		if (in[i] == '/' || in[i] == '\\')
+			start = i + 1;
+	while (start < n && (in[start] == '.' || in[start] == ' '))
+		start++;
+	size_t max = cap ? cap - 1 : 0;
+	if (max > CHAT_FILE_SAFE_MAX)
+		max = CHAT_FILE_SAFE_MAX;
+	for (size_t i = start; i < n && len < max; i++) {
+		unsigned char c = (unsigned char)in[i];
+		out[len++] = c < 0x20 || c == 0x7f ? '_' : (char)c;
+	}
+	/* cut: never leave half a UTF-8 sequence at the end */
+	if (len == max && start + len < n) {
+		size_t k = len;
+		while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80)
+			k--;
+		if (k > 0 && ((unsigned char)out[k - 1] & 0x80))
+			len = k - 1; /* a lead byte whose sequence was cut */
+	}
+	while (len > 0 && out[len - 1] == ' ')
+		len--;
+	if (len == 0 && cap > 4) {
+		memcpy(out, "file", 4);
+		len = 4;
+	}
+	if (cap)
+		out[len] = '\0';
+	return len;
+}
+
+int chat_file_numbered(const char *name, unsigned k, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+	if (k == 0) {
+		if (n + 1 > cap)
+			return -1;
+		memcpy(out, name, n + 1);
+		return (int)n;
+	}
+	const char *dot = strrchr(name, '.');
+	size_t stem = dot && dot != name ? (size_t)(dot - name) : n;
+	char num[16];
+	int m = snprintf(num, sizeof num, " (%u)", k);
+	if (m < 0 || n + (size_t)m + 1 > cap)
+		return -1;
+	memcpy(out, name, stem);
+	memcpy(out + stem, num, (size_t)m);
+	memcpy(out + stem + (size_t)m, name + stem, n - stem + 1);
+	return (int)(n + (size_t)m);
 }

@@ -51,4 +51,23 @@ struct chat_file_event {
 typedef int (*chat_file_read_fn)(void *ctx, uint64_t peer, uint32_t fid, uint64_t off,
 				 void *buf, size_t n);
 
+/* ---- names (pure string work, so tests can pin it) ---- */
+
+/* Bytes of a sanitised name, without NUL: room for " (999)" and the
+ * receiver's temporary-file prefix within NAME_MAX. */
+#define CHAT_FILE_SAFE_MAX 200
+
+/* What a name offered by a peer may become in the downloads folder: the
+ * part after the last '/' or '\\', control bytes (and DEL) as '_', no
+ * leading '.' or space (no hidden files, no "..", no ""), at most
+ * CHAT_FILE_SAFE_MAX bytes cut on a UTF-8 boundary; "file" if nothing is
+ * left.  out gets a NUL-terminated plain file name (cap >=
+ * CHAT_FILE_SAFE_MAX + 1); returns its length. */
+size_t chat_file_safe_name(const char *in, size_t n, char *out, size_t cap);
+
+/* The k-th alternative of a safe name when it is taken: k = 0 is name,
+ * else "stem (k).ext" (the extension after the last '.', if any).  Returns
+ * the length, or -1 when it does not fit cap. */
+int chat_file_numbered(const char *name, unsigned k, char *out, size_t cap);
+
 #endif
