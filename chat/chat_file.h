@@ -17,9 +17,9 @@
 #define CHAT_FILE_MAX 64      /* transfers at once, both directions */
 #define CHAT_FILE_PER_PEER 4  /* ... with one peer, in each direction */
 /* Chunks of one transfer queued in its session and not yet acknowledged:
- * about 1 MiB, so a 50 MB file never sits in memory (the session's send
+ * about 512 KiB (half the receiver's 1 MiB budget), so a 50 MB file never sits in memory (the session's send
  * budget is 8 MiB) and lines typed meanwhile wait behind at most that. */
-#define CHAT_FILE_WINDOW 256
+#define CHAT_FILE_WINDOW 128
 #define CHAT_FILE_CHUNK CHAT_TEXT_MAX /* file bytes per FILE_DATA */
 
 enum chat_file_what {
