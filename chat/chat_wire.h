@@ -20,7 +20,10 @@
 #define CHAT_NICK_MAX 32   /* bytes, without the NUL */
 #define CHAT_TEXT_MAX 4000 /* bytes of one message's text */
 #define CHAT_HDR_LEN 17    /* magic..nick length, without nick and text */
-#define CHAT_EXT_MAX 44     /* the largest per-type field block (FILE_OFFER's) */
+/* the largest per-type field block of a packet that may carry CHAT_TEXT_MAX
+ * bytes of text (a line's); FILE_OFFER's 44 come with a name of at most
+ * CHAT_FILE_NAME_MAX, FILE_DATA's 12 are fewer */
+#define CHAT_EXT_MAX 17
 #define CHAT_FILE_NAME_MAX 255 /* bytes of a FILE_OFFER's name (its text) */
 #define CHAT_SHA256_LEN 32
 #define CHAT_PKT_MAX (CHAT_HDR_LEN + CHAT_NICK_MAX + CHAT_EXT_MAX + 2 + CHAT_TEXT_MAX)
