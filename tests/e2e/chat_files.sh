@@ -28,7 +28,7 @@ for p in b c d; do
 		--downloads "$T/dl_$p" --peer "127.0.0.1:$AP"
 done
 mesh=1
-for p in a b c d; do wait_grep "$T/$p.out" '"type":"join"' 3 15 || mesh=0; done
+for p in a b c d; do wait_grep "$T/$p.out" '"type":"join"' 3 20 || mesh=0; done
 ok "4 peers meet" [ "$mesh" = 1 ]
 
 # --- one peer -------------------------------------------------------------------------
