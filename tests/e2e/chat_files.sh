@@ -20,12 +20,16 @@ TIMERS=(--no-discovery --beacon 0.2 --away 1 --gone 2 --linger 2)
 LOSS=(--netsim "loss 10% seed 7")
 for p in a b c d; do mkdir -p "$T/dl_$p"; done
 
-# --- 4 peers in a mesh (peer lists fill it in), 10 % loss on each ---------------------
+# --- 4 peers, 10 % loss on each -------------------------------------------------------
+# each names every earlier one with --peer: with --no-discovery under loss,
+# peer lists alone left b and c apart for seconds (the same on main)
 chat_start a "${TIMERS[@]}" "${LOSS[@]}" --accept-files --downloads "$T/dl_a"
 AP=$CPORT
+PEERS=(--peer "127.0.0.1:$CPORT")
 for p in b c d; do
 	chat_start $p "${TIMERS[@]}" --netsim "loss 10% seed ${#p}$RANDOM" --accept-files \
-		--downloads "$T/dl_$p" --peer "127.0.0.1:$AP"
+		--downloads "$T/dl_$p" "${PEERS[@]}"
+	PEERS+=(--peer "127.0.0.1:$CPORT")
 done
 mesh=1
 for p in a b c d; do wait_grep "$T/$p.out" '"type":"join"' 3 20 || mesh=0; done
