@@ -29,6 +29,7 @@ PEERS=(--peer "127.0.0.1:$CPORT")
 for p in b c d; do
 	chat_start $p "${TIMERS[@]}" --netsim "loss 10% seed ${#p}$RANDOM" --accept-files \
 		--downloads "$T/dl_$p" "${PEERS[@]}"
+	[ $p = c ] && CP_C=$CPORT
 	PEERS+=(--peer "127.0.0.1:$CPORT")
 done
 mesh=1
@@ -57,12 +58,19 @@ okx "... no overwrite: the second copy is 'big (1).bin'" '[ -f "$T/dl_b/big (1).
 echo "# all peers: 3 x $MB MB in $(echo "$t1 - $t0" | bc) s"
 okx "... no temporary files left" '[ -z "$(ls -A "$T"/dl_* | grep "\.part$")" ]'
 
-# --- a hostile name -------------------------------------------------------------------
-mkdir -p "$T/src/../../etc" 2>/dev/null
-echo "not yours" >"$T/x"
-# the name on the wire is only what /send offers (its last component): a
-# peer that offers "../../etc/x" is simulated by a file whose name holds
-# no '/', so this asks the receiver's sanitiser the hard part directly
+# --- a hostile name, raw on the wire (udpchat's /send offers only a last
+# component, so a helper built on chat/ offers it) ---------------------------------------
+OFFER=$TOP/${BUILD:-build}/helpers/chat_file_offer
+if [ -x "$OFFER" ]; then
+	rm -f /tmp/etc/x "$T/etc/x"
+	"$OFFER" "127.0.0.1:$CP_C" ../../etc/x 10 >"$T/offer.out" 2>"$T/last.err"
+	okx "'../../etc/x' lands as 'x' in the downloads folder" \
+		'grep -q "^end=1$" "$T/offer.out" && [ "$(cat "$T/dl_c/x")" = owned ] && [ ! -e "$T/etc/x" ] && [ ! -e /tmp/etc/x ]'
+	okx "... and the offer line shows both names" \
+		'grep "\"type\":\"file_offer\".*\"from\":\"mallory#" "$T/c.out" | grep "\"name\":\"x\"" | grep -q "\"offered_name\":\"../../etc/x\""'
+else
+	skip "hostile name" "no $OFFER (make all tests/helpers)"
+fi
 printf 'dots\n' >"$T/..hidden"
 chat_say a "/send c $T/..hidden"
 okx "a leading-dot name lands as a plain visible file" 'wait_grep "$T/c.out" "\"name\":\"hidden\"" 2 10 && [ -f "$T/dl_c/hidden" ]'
@@ -74,6 +82,10 @@ mkdir -p "$T/dl_e"
 wait_grep "$T/e.out" '"type":"join"' 1 10
 chat_say a "/send e $T/big.bin"
 okx "over --max-file: refused, and the sender hears it" 'wait_grep "$T/e.out" "\"type\":\"file_refused\"" 1 10 && wait_grep "$T/a.out" "\"type\":\"file_refused\",.*\"by\":\"peer\"" 1 10'
+chat_say a "/send e $T/..hidden"
+wait_grep "$T/e.out" '"type":"file_offer".*"name":"hidden"' 1 10
+chat_say e "/refuse"
+okx "/refuse: the sender hears it" 'wait_grep "$T/a.out" "\"type\":\"file_refused\",.*\"name\":\"hidden\",.*\"reason\":\"refused\",\"by\":\"peer\"" 1 10'
 okx "... nothing written" '[ -z "$(ls -A "$T/dl_e")" ]'
 
 chat_say c "/send d $T/big.bin"
