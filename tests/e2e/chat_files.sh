@@ -103,4 +103,5 @@ else
 fi
 
 [ "${CHAT_FILES_DEBUG:-}" ] && for p in a b c d; do echo "== $p"; grep -v file_progress "$T/$p.out" | cut -c1-200 | tail -12; tail -3 "$T/$p.err"; done
+[ "${CHAT_FILES_KEEP:-}" ] && cat "$T"/*.err >"$CHAT_FILES_KEEP"
 e2e_summary
