@@ -150,6 +150,7 @@ void chat_group_tick(struct chat_group *g, uint64_t now)
 void chat_group_poll(struct chat_group *g, uint64_t now)
 {
 	chat_rel_events(g, now);
+	chat_file_pump(g, now);
 	struct chat_roster_event rev;
 	while (chat_roster_tick(g->roster, now, &rev) == 1) {
 		struct chat_group_event ev = {
@@ -262,6 +263,7 @@ void chat_group_quit(struct chat_group *g, uint64_t now)
 {
 	if (g->quitting)
 		return;
+	chat_file_cancel_all(g, now); /* before BYE: the peers hear why */
 	g->quitting = 1;
 	chat_send_all(g, CHAT_BYE, NULL, 0, now);
 	for (int i = 0; i < CHAT_GROUP_MAX_SESS; i++)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chat_file.h"
 #include "chat_roster.h"
 #include "chat_wire.h"
 #include "rel.h"
@@ -51,6 +52,7 @@ enum chat_group_event_type {
 	CHAT_GROUP_NICK,        /* to: the new display name */
 	CHAT_GROUP_SEND_FAILED, /* a line did not go to one peer: err */
 	CHAT_GROUP_NOTE,        /* for a verbose log: note, and addr/err/len */
+	CHAT_GROUP_FILE,        /* a file transfer: file (chat_file.h) */
 };
 
 enum chat_group_note {
@@ -77,6 +79,7 @@ struct chat_group_event {
 	enum chat_group_note note;
 	int err;
 	size_t len;
+	const struct chat_file_event *file; /* FILE */
 };
 
 typedef void (*chat_group_event_fn)(void *ctx, const struct chat_group_event *ev);
@@ -95,6 +98,7 @@ struct chat_group_config {
 	int64_t wall_offset_us;
 	chat_group_event_fn on_event;
 	void *ctx;
+	chat_file_read_fn file_read; /* bytes of the files we send (ctx too) */
 };
 void chat_group_config_default(struct chat_group_config *c);
 
@@ -137,6 +141,7 @@ struct chat_group_stats {
 	uint64_t history_sent;   /* lines sent answering HISTORY */
 	uint64_t history_refused;/* HISTORY asked again within CHAT_HISTORY_GAP_US */
 	uint64_t dup;            /* lines received that were shown already: dropped */
+	uint64_t files_busy;     /* offers refused: CHAT_FILE_PER_PEER or CHAT_FILE_MAX reached */
 	struct chat_beacon_stats beacons;
 	struct chat_gate_stats gate;
 	struct chat_pex_stats pex;
@@ -182,7 +187,25 @@ int chat_group_history(struct chat_group *g, unsigned n, uint64_t now);
 /* A new nickname, told to every peer.  UDP_EINVAL when chat_nick_check
  * refuses it. */
 int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now);
-/* Leaving: BYE in every session, a graceful close, a LEAVE beacon. */
+/* ---- files (chat_file.h; docs/CHAT.md, "Files") ---- */
+/* Offers peer a file of size bytes named name (1..CHAT_FILE_NAME_MAX
+ * bytes; the receiver sanitises it) hashing to sha256; *fid names the
+ * transfer in later events.  Returns 0, UDP_EINVAL (no such peer or
+ * session, bad name, quitting), UDP_EAGAIN (CHAT_FILE_PER_PEER offers to it
+ * already, or CHAT_FILE_MAX) or the core's error. */
+int chat_group_file_offer(struct chat_group *g, uint64_t peer, const char *name,
+			  uint64_t size, const uint8_t sha256[CHAT_SHA256_LEN], uint32_t *fid,
+			  uint64_t now);
+/* Accepts peer's offer fid: its bytes follow as CHAT_FILE_EV_DATA. */
+int chat_group_file_accept(struct chat_group *g, uint64_t peer, uint32_t fid, uint64_t now);
+/* Ends a transfer (out: 1 if we send it) and tells the peer why: DONE
+ * (receiver, checked), REFUSED, CANCELLED, FAILED, TOO_BIG, BUSY.  An END
+ * event follows at once.  UDP_EINVAL when there is no such transfer. */
+int chat_group_file_end(struct chat_group *g, uint64_t peer, uint32_t fid, int out,
+			enum chat_file_reason why, uint64_t now);
+
+/* Leaving: transfers cancelled, BYE in every session, a graceful close,
+ * a LEAVE beacon. */
 void chat_group_quit(struct chat_group *g, uint64_t now);
 int chat_group_quitting(const struct chat_group *g);
 /* Sessions still open (quitting ends when none is left). */

@@ -8,6 +8,7 @@
  * chat_log.c     the sent-line log and the seen table (chat_log.h)
  * chat_gate.c    the output gate for sessions that beacons or lists started
  * chat_pex.c     peer lists received: which entries to connect to, paid how
+ * chat_file.c    file transfers: offer, accept, chunks, end
  *
  * Not for tools/: only chat_group.h is the interface. */
 #ifndef CHAT_GROUP_INT_H
@@ -52,6 +53,17 @@ struct chat_pex_wait {
 	struct udp_addr addr;
 };
 
+/* A file transfer (chat_file.c), bound to the session rel. */
+struct chat_xfer {
+	int used, out, accepted;
+	uint64_t peer;
+	uint32_t fid, rel;
+	uint64_t size, done; /* done: bytes queued (out) or received (in) */
+	/* out: msg ids of the chunks in flight, oldest at rhead */
+	uint64_t ring[CHAT_FILE_WINDOW];
+	unsigned rhead, rn;
+};
+
 struct chat_group {
 	struct chat_group_config cfg; /* nick points to ours below */
 	char nick[CHAT_NICK_MAX + 1];
@@ -79,6 +91,8 @@ struct chat_group {
 	int npex;   /* of them, started from peer lists */
 	struct chat_pex_wait pexq[CHAT_PEX_QUEUE];
 	int npexq;
+	struct chat_xfer xf[CHAT_FILE_MAX];
+	uint32_t next_fid;
 	struct chat_group_stats st;
 };
 
@@ -136,6 +150,18 @@ void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *l
 		   uint64_t now);
 /* Retries entries that waited for their sender's budget (every beacon). */
 void chat_pex_tick(struct chat_group *g, uint64_t now);
+
+/* chat_file.c */
+/* FILE_OFFER, FILE_ACCEPT, FILE_DATA or FILE_CANCEL from the named session s. */
+void chat_file_input(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
+		     uint64_t now);
+/* REL_EV_ACKED: a chunk may have left a transfer's window. */
+void chat_file_acked(struct chat_group *g, uint32_t rel, uint64_t msg_id);
+/* Session rel is over: its transfers end (CHAT_FILE_GONE). */
+void chat_file_sess_gone(struct chat_group *g, uint32_t rel, uint64_t now);
+void chat_file_cancel_all(struct chat_group *g, uint64_t now);
+/* More chunks where windows have room (after the core's events). */
+void chat_file_pump(struct chat_group *g, uint64_t now);
 
 /* chat_gate.c */
 /* A session slot is given up: a gated one still in its handshake stays

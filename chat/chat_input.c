@@ -154,6 +154,12 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 	case CHAT_BYE:
 		chat_peer_left(g, s, CHAT_GROUP_LEAVE);
 		break;
+	case CHAT_FILE_OFFER:
+	case CHAT_FILE_ACCEPT:
+	case CHAT_FILE_DATA:
+	case CHAT_FILE_CANCEL:
+		chat_file_input(g, s, &p, now);
+		break;
 	default:
 		break;
 	}
@@ -186,13 +192,19 @@ void chat_rel_events(struct chat_group *g, uint64_t now)
 				chat_on_message(g, s, &ev, now);
 			rel_buf_recycle(core, ev.data);
 			break;
+		case REL_EV_ACKED:
+			chat_file_acked(g, ev.peer, ev.msg_id);
+			break;
 		case REL_EV_PEER_CLOSED:
+			/* all it sent was delivered: a file it finished is in */
+			chat_file_sess_gone(g, ev.peer, now);
 			if (s) {
 				chat_peer_left(g, s, CHAT_GROUP_LEAVE);
 				chat_sess_close(g, s, now);
 			}
 			break;
 		case REL_EV_CLOSED: /* we closed it: quitting, or a duplicate */
+			chat_file_sess_gone(g, ev.peer, now);
 			if (s) {
 				chat_gate_release(g, s, 0);
 				s->used = 0;
@@ -200,6 +212,7 @@ void chat_rel_events(struct chat_group *g, uint64_t now)
 			break;
 		case REL_EV_DEAD:
 			chat_gate_forget(g, ev.peer);
+			chat_file_sess_gone(g, ev.peer, now);
 			if (s) {
 				chat_peer_left(g, s, CHAT_GROUP_GONE);
 				chat_gate_release(g, s, 0);

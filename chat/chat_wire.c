@@ -21,7 +21,7 @@ int chat_nick_valid(const char *nick, size_t len)
 
 static int type_valid(uint8_t t)
 {
-	return t >= CHAT_BEACON && t <= CHAT_HISTORY;
+	return t >= CHAT_BEACON && t <= CHAT_FILE_CANCEL;
 }
 
 int chat_type_is_line(uint8_t type)
@@ -38,6 +38,17 @@ static int ext_valid(const struct chat_pkt *p)
 				       p->flags == CHAT_LINE_HISTORY);
 	if (p->type == CHAT_HISTORY)
 		return p->count >= 1 && p->count <= CHAT_HISTORY_MAX;
+	if (p->type >= CHAT_FILE_OFFER && p->fid == 0)
+		return 0;
+	if (p->type == CHAT_FILE_OFFER) /* a name, and nothing past its end */
+		return p->text_len >= 1 && p->text_len <= CHAT_FILE_NAME_MAX;
+	if (p->type == CHAT_FILE_ACCEPT)
+		return p->text_len == 0;
+	if (p->type == CHAT_FILE_DATA) /* no empty chunks: each one moves off on */
+		return p->text_len >= 1 && p->off <= UINT64_MAX - p->text_len;
+	if (p->type == CHAT_FILE_CANCEL)
+		return p->text_len == 0 && p->mine <= 1 && p->reason >= 1 &&
+		       p->reason <= CHAT_FILE_WIRE_MAX;
 	return 1;
 }
 
@@ -51,6 +62,17 @@ static void put_ext(struct udp_wire_writer *w, const struct chat_pkt *p)
 		udp_wire_put_u8(w, p->flags);
 	} else if (p->type == CHAT_HISTORY) {
 		udp_wire_put_u16(w, p->count);
+	} else if (p->type >= CHAT_FILE_OFFER) {
+		udp_wire_put_u32(w, p->fid);
+		if (p->type == CHAT_FILE_OFFER) {
+			udp_wire_put_u64(w, p->size);
+			udp_wire_put_bytes(w, p->sha256, CHAT_SHA256_LEN);
+		} else if (p->type == CHAT_FILE_DATA) {
+			udp_wire_put_u64(w, p->off);
+		} else if (p->type == CHAT_FILE_CANCEL) {
+			udp_wire_put_u8(w, p->mine);
+			udp_wire_put_u8(w, p->reason);
+		}
 	}
 }
 
@@ -64,6 +86,17 @@ static void get_ext(struct udp_wire_reader *r, struct chat_pkt *p)
 		p->flags = udp_wire_get_u8(r);
 	} else if (p->type == CHAT_HISTORY) {
 		p->count = udp_wire_get_u16(r);
+	} else if (p->type >= CHAT_FILE_OFFER) {
+		p->fid = udp_wire_get_u32(r);
+		if (p->type == CHAT_FILE_OFFER) {
+			p->size = udp_wire_get_u64(r);
+			udp_wire_get_bytes(r, p->sha256, CHAT_SHA256_LEN);
+		} else if (p->type == CHAT_FILE_DATA) {
+			p->off = udp_wire_get_u64(r);
+		} else if (p->type == CHAT_FILE_CANCEL) {
+			p->mine = udp_wire_get_u8(r);
+			p->reason = udp_wire_get_u8(r);
+		}
 	}
 }
 
@@ -113,6 +146,7 @@ int chat_pkt_decode(struct chat_pkt *p, const void *buf, size_t len)
 	uint16_t tlen = udp_wire_get_u16(&r);
 	if (udp_wire_reader_error(&r))
 		return UDP_ESHORT;
+	p->text_len = tlen; /* ext_valid looks at it (FILE_*) */
 	if (tlen > CHAT_TEXT_MAX || !ext_valid(p))
 		return UDP_EINVAL;
 	p->text = udp_wire_get_ptr(&r, tlen);

@@ -20,7 +20,12 @@
 #define CHAT_NICK_MAX 32   /* bytes, without the NUL */
 #define CHAT_TEXT_MAX 4000 /* bytes of one message's text */
 #define CHAT_HDR_LEN 17    /* magic..nick length, without nick and text */
-#define CHAT_EXT_MAX 17     /* the largest per-type field block (a line's) */
+/* the largest per-type field block of a packet that may carry CHAT_TEXT_MAX
+ * bytes of text (a line's); FILE_OFFER's 44 come with a name of at most
+ * CHAT_FILE_NAME_MAX, FILE_DATA's 12 are fewer */
+#define CHAT_EXT_MAX 17
+#define CHAT_FILE_NAME_MAX 255 /* bytes of a FILE_OFFER's name (its text) */
+#define CHAT_SHA256_LEN 32
 #define CHAT_PKT_MAX (CHAT_HDR_LEN + CHAT_NICK_MAX + CHAT_EXT_MAX + 2 + CHAT_TEXT_MAX)
 #define CHAT_HISTORY_MAX 100 /* lines one HISTORY may ask each peer for */
 /* A beacon sent to the group is padded (zero text bytes) to at least this:
@@ -39,6 +44,23 @@ enum chat_type {
 	CHAT_BYE = 8,    /* last message of a session: I leave */
 	CHAT_PEERS = 9,  /* peers I know: text is a list (chat_peers_*) */
 	CHAT_HISTORY = 10, /* send me your last pkt.count lines from before I started */
+	CHAT_FILE_OFFER = 11,  /* a file for you: fid, size, sha256; text: its name */
+	CHAT_FILE_ACCEPT = 12, /* send me your file fid */
+	CHAT_FILE_DATA = 13,   /* bytes of my file fid at off; text: the bytes */
+	CHAT_FILE_CANCEL = 14, /* transfer fid ends: mine (1) or yours (0), reason */
+};
+
+/* Why a transfer ended (FILE_CANCEL's reason; 1..CHAT_FILE_WIRE_MAX on the
+ * wire, the rest only said locally). */
+enum chat_file_reason {
+	CHAT_FILE_DONE = 1,      /* receiver: every byte, sha256 checked */
+	CHAT_FILE_REFUSED = 2,   /* receiver: not wanted */
+	CHAT_FILE_CANCELLED = 3, /* either side gave up */
+	CHAT_FILE_FAILED = 4,    /* reading, writing, or a wrong sha256 */
+	CHAT_FILE_TOO_BIG = 5,   /* receiver: over its size limit */
+	CHAT_FILE_BUSY = 6,      /* receiver: too many transfers at once */
+	CHAT_FILE_WIRE_MAX = 6,
+	CHAT_FILE_GONE = 7,      /* local: the session ended mid-transfer */
 };
 
 /* Flags of a line (MSG, ME, PRIV).  A line is sent live at most once per
@@ -58,6 +80,12 @@ struct chat_pkt {
 	uint64_t ts;      /* ... when the line was said, us since the Unix epoch */
 	uint8_t flags;    /* ... CHAT_LINE_LATE or CHAT_LINE_HISTORY, or 0 */
 	uint16_t count;   /* HISTORY: 1..CHAT_HISTORY_MAX */
+	uint32_t fid;     /* FILE_*: the offering side's transfer id, not 0 */
+	uint64_t size;    /* FILE_OFFER: bytes */
+	uint8_t sha256[CHAT_SHA256_LEN]; /* FILE_OFFER: of the whole file */
+	uint64_t off;     /* FILE_DATA: where text goes in the file */
+	uint8_t mine;     /* FILE_CANCEL: 1: fid is the sender's offer, 0: the receiver's */
+	uint8_t reason;   /* FILE_CANCEL: enum chat_file_reason, 1..CHAT_FILE_WIRE_MAX */
 	const uint8_t *text;
 	size_t text_len;
 };

@@ -5,6 +5,7 @@
  * udpchat.c          options, sockets, the event loop
  * tool_chat_show.c   chat lines, presence, notices and --stats (text or JSON)
  * tool_chat_cmd.c    lines typed and commands
+ * tool_chat_file.c   files: /send, /accept, the downloads folder, sha256
  * tool_chat_tty.c    the line editor; tool_chat_out.c text escaping
  *
  * The tool_chat_*.c files are linked into every tool (tools/tool_*.c), so
@@ -15,6 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sodium.h>
 
 #include "chat_group.h"
 #include "rel.h"
@@ -33,6 +36,26 @@ struct tool_chat_opts {
 	int npeers, family_flags, no_discovery, broadcast, json, stats, ttl;
 	double beacon, away, gone, linger, wait;
 	unsigned wait_peers;
+	int accept_files;        /* --accept-files: take every offer */
+	const char *downloads;   /* --downloads DIR (default .) */
+	uint64_t max_file;       /* --max-file: larger offers are refused */
+};
+
+/* One file transfer, as the tool sees it (chat/ has the protocol side). */
+struct tool_chat_xfer {
+	int used, out;
+	uint64_t peer;
+	uint32_t fid;
+	int fd;                  /* out: the file read; in: the .part file (-1: none) */
+	uint64_t size, done;
+	char name[CHAT_FILE_SAFE_MAX + 1]; /* in: sanitised; out: as offered */
+	char part[64];           /* in: the temporary name in the downloads folder */
+	uint8_t sha[CHAT_SHA256_LEN]; /* the sha256 offered */
+	crypto_hash_sha256_state h;   /* in: of the bytes written so far */
+	double started, shown;   /* when it began; last progress line */
+	int accepted;
+	const char *why;         /* set before ending it: said in the failed line */
+	char who[CHAT_NAME_MAX]; /* the peer, as named when it began */
 };
 
 struct tool_chat {
@@ -47,6 +70,8 @@ struct tool_chat {
 	int tty, color;
 	struct tool_tty ed;
 	struct udp_addr explicit_addr[MAX_EXPLICIT];
+	int dl_fd;               /* the downloads folder (O_DIRECTORY), -1 until needed */
+	struct tool_chat_xfer xf[CHAT_FILE_MAX];
 	char out[OUT_MAX];
 };
 
@@ -78,6 +103,15 @@ void tool_chat_notice(struct tool_chat *c, const char *fmt, ...)
 void tool_chat_on_event(void *ctx, const struct chat_group_event *ev);
 /* --stats: the beacon port (with its seal counters when sealed) and the gate. */
 void tool_chat_beacon_stats(struct tool_chat *c);
+
+/* tool_chat_file.c */
+/* /send NICK|* FILE, /accept [FID], /refuse [FID], /cancel [FID] */
+void tool_chat_cmd_send(struct tool_chat *c, const char *args);
+void tool_chat_cmd_xfer(struct tool_chat *c, const char *cmd, const char *arg);
+void tool_chat_on_file(struct tool_chat *c, const struct chat_group_event *ev);
+/* chat_group_config.file_read (ctx: the tool_chat) */
+int tool_chat_file_read(void *ctx, uint64_t peer, uint32_t fid, uint64_t off, void *buf,
+			size_t n);
 
 /* tool_chat_cmd.c */
 struct tool_chat_input {

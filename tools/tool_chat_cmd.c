@@ -150,13 +150,18 @@ static void on_line(struct tool_chat *c, char *line)
 			cmd_nick(c, arg);
 		else if (strcmp(line, "/history") == 0)
 			cmd_history(c, arg);
+		else if (strcmp(line, "/send") == 0)
+			tool_chat_cmd_send(c, arg);
+		else if (strcmp(line, "/accept") == 0 || strcmp(line, "/refuse") == 0 ||
+			 strcmp(line, "/cancel") == 0)
+			tool_chat_cmd_xfer(c, line, arg);
 		else if (strcmp(line, "/me") == 0 && *arg) {
 			chat_group_say(c->chat, CHAT_ME, arg, strlen(arg), now_us());
 			echo_own(c, CHAT_ME, NULL, arg, strlen(arg));
 		} else if (strcmp(line, "/quit") == 0)
 			tool_chat_quit(c);
 		else if (strcmp(line, "/help") == 0)
-			tool_chat_notice(c, "/who  /nick NAME  /msg NICK TEXT  /me TEXT  /history [N]  /quit  (// sends a '/')");
+			tool_chat_notice(c, "/who  /nick NAME  /msg NICK TEXT  /me TEXT  /history [N]  /send NICK|* FILE  /accept [FID]  /refuse [FID]  /cancel [FID]  /quit  (// sends a '/')");
 		else
 			tool_chat_notice(c, "unknown command %s (try /help)", line);
 		return;

@@ -263,6 +263,9 @@ void tool_chat_on_event(void *ctx, const struct chat_group_event *ev)
 	case CHAT_GROUP_NOTE:
 		show_note(ev);
 		break;
+	case CHAT_GROUP_FILE:
+		tool_chat_on_file(c, ev);
+		break;
 	}
 }
 
