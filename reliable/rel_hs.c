@@ -138,6 +138,10 @@ int rel_hs_client_reply(struct rel_core *c, struct rel_sess *p, const struct rel
 		p->state = REL_ST_CONNECT;
 		p->hs_tries = 0;
 		p->last_recv = now;
+		/* the COOKIE shows the path carries packets now: the CONNECT starts
+		 * its own backoff, not the HELLO's (at 20 % loss each way, a
+		 * doubled-over timer made 1-2 % of handshakes take over 10 s) */
+		p->rto = c->cfg.rto_initial_us;
 		p->rto_at = now + p->rto;
 		rel_send_handshake(c, p, now);
 		return 0;

@@ -322,6 +322,38 @@ static void handshake_retransmit(void **state)
 	rel_core_free(a);
 }
 
+/* The CONNECT starts its own backoff: HELLOs lost twice (the timer
+ * doubled by then) must not make a lost CONNECT wait that long too. */
+static void connect_backoff_starts_afresh(void **state)
+{
+	(void)state;
+	struct rel_config cfg;
+	rel_config_default(&cfg);
+	cfg.seed = 1;
+	struct rel_core *a = NULL, *b = NULL;
+	rel_core_new(&a, &cfg);
+	cfg.accept = 1;
+	rel_core_new(&b, &cfg);
+	uint32_t peer;
+	assert_int_equal(rel_connect(a, ADDR_B, 4, T0, &peer), 0);
+	uint64_t t = T0;
+	for (int i = 0; i < 2; i++) { /* two HELLOs lost */
+		assert_int_equal(drop_out(a, NULL), 1);
+		t = rel_next_deadline(a);
+		rel_update(a, t);
+	}
+	uint64_t backed_off = rel_next_deadline(a) - t;       /* doubled twice */
+	assert_true(backed_off >= 2 * cfg.rto_initial_us);
+	assert_int_equal(move(a, ADDR_A, b, t), 1);            /* the third HELLO */
+	assert_int_equal(move(b, ADDR_B, a, t + 1000), 1);     /* its COOKIE */
+	uint8_t type = 0;
+	assert_int_equal(drop_out(a, &type), 1);               /* the CONNECT, lost */
+	assert_int_equal(type, REL_PT_CONNECT);
+	assert_true(rel_next_deadline(a) == t + 1000 + cfg.rto_initial_us);
+	rel_core_free(a);
+	rel_core_free(b);
+}
+
 /* A cookie minted in time bucket b is accepted until the end of bucket
  * b + 1 and refused from then on. */
 static void cookie_expiry(void **state)
@@ -711,6 +743,7 @@ int main(void)
 		cmocka_unit_test(rtt_from_echo_and_floor),
 		cmocka_unit_test(keepalive_and_dead_peer),
 		cmocka_unit_test(handshake_retransmit),
+		cmocka_unit_test(connect_backoff_starts_afresh),
 		cmocka_unit_test(cookie_expiry),
 		cmocka_unit_test(delayed_ack),
 		cmocka_unit_test(tail_loss_probe),
