@@ -114,11 +114,11 @@ UDPKIT_API int udp_sock_set_gso(struct udp_sock *s, int on);
  * cached (IP(V6)_PMTUDISC_PROBE), so a probe arrives whole or not at all;
  * datagrams above the interface MTU then fail with EMSGSIZE.  Returns 0
  * or UDP_ESYS. */
-int udp_sock_set_pmtu_probe(struct udp_sock *s);
+UDPKIT_API int udp_sock_set_pmtu_probe(struct udp_sock *s);
 /* The largest UDP payload the route to a sockaddr takes as the kernel
  * knows it (IP_MTU / IPV6_MTU of a connected socket of its own, less 28 or
  * 48 header bytes), or 0 when unknown. */
-size_t udp_route_mtu(const void *sockaddr, size_t len);
+UDPKIT_API size_t udp_route_mtu(const void *sockaddr, size_t len);
 
 /* ---- Layers: sealing and loss simulation ----
  *

@@ -269,6 +269,89 @@ GP
 	fi
 fi
 
+# --- SRT's file mode beside udpkit's reliable layer (issue 16): the same
+# file over loopback, the same loss on both directions through udprelay for
+# both (SRT has no loss hook of its own), median of $REPS; SRT measured on
+# its API (tests/helpers/srt_bench.c), not its CLI.
+SMB=${BENCH_SRT_MB:-50}
+head -c $((SMB * 1024 * 1024)) "$tmp/input" >"$tmp/sinput"
+srel() { # LOSS RECV SEND: a receiver, a relay with the loss both ways, a sender
+	local spec="loss $1% seed $RANDOM" err="$tmp/s.err" rerr="$tmp/s.rerr" port rport
+	: >"$err"; : >"$rerr"
+	bash -c "$2" 2>"$err" | "$HELP/bench_sink" >"$tmp/ssink" &
+	local rp=$!
+	pids+=("$rp")
+	port=$(wait_port "$err" "$4") || { echo 0; kill $rp 2>/dev/null; return; }
+	"$BIN/udprelay" -w 30 --netsim "$spec" --netsim-in "$spec" 127.0.0.1:0 "127.0.0.1:$port" \
+		2>"$rerr" >/dev/null </dev/null &
+	local xp=$!
+	pids+=("$xp")
+	rport=$(wait_port "$rerr" 's/.*listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p') ||
+		{ echo 0; kill $rp $xp 2>/dev/null; return; }
+	timeout "${BENCH_SRT_TIMEOUT:-60}" bash -c "${3//PORT/$rport}" <"$tmp/sinput" >/dev/null 2>>"$tmp/senderr"
+	# the receiver ends at the close; the sink reports at its EOF
+	for _ in $(seq 1 500); do kill -0 $rp 2>/dev/null || break; sleep 0.02; done
+	kill $rp $xp 2>/dev/null
+	wait $rp $xp 2>/dev/null
+	awk -v want=$((SMB * 1024 * 1024)) '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		END { printf "%.1f\n", (v["bytes"] == want && v["seconds"] > 0 ? v["bytes"] / v["seconds"] / 1e6 : 0) }' "$tmp/ssink"
+}
+echo
+echo "reliable file transfer beside SRT, ${SMB} MiB, loss on both directions through udprelay, median of $REPS"
+printf '%-7s %12s %12s %12s\n' loss udpkit_MB/s SRT_MB/s "vs SRT"
+for L in 0 1 5 20; do
+	us=() ss=()
+	for _ in $(seq 1 "$REPS"); do
+		us+=("$(srel "$L" "'$BIN/udprecv' -r --raw --once 127.0.0.1 0" \
+			"'$BIN/udpsend' -r --whole --no-progress 127.0.0.1 PORT" \
+			's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p')")
+		ss+=("$(srel "$L" "'$HELP/srt_bench' recv" "'$HELP/srt_bench' send 127.0.0.1 PORT" \
+			's/^port \([0-9]*\)$/\1/p')")
+	done
+	u=$(printf '%s\n' "${us[@]}" | median); s=$(printf '%s\n' "${ss[@]}" | median)
+	printf '%-7s %12s %12s %12s\n' "$L%" "$u" "$s$(awk -v s="$s" 'BEGIN { if (s == 0) printf " (dnf)" }')" \
+		"$(awk -v u="$u" -v s="$s" 'BEGIN { printf (s > 0 ? "%.1fx" : "-"), (s > 0 ? u / s : 0) }')"
+done
+echo "(dnf: SRT had not delivered the whole file within ${BENCH_SRT_TIMEOUT:-60} s)"
+
+# --- Jumbo frames (issue 16): udpkit reliable goodput over a veth pair in
+# network namespaces this bench creates (nothing leaves them), MTU 1500
+# against MTU 9000; path MTU discovery finds the larger datagrams itself.
+veth_run() { # MTU: prints udpbench's goodput in MB/s over the pair (0: failed)
+	local ns=ukbench$$ err="$tmp/v.err" port
+	ip netns add "${ns}a" 2>/dev/null && ip netns add "${ns}b" 2>/dev/null || { echo 0; return; }
+	ip link add "${ns}x" netns "${ns}a" type veth peer name "${ns}y" netns "${ns}b" &&
+	ip -n "${ns}a" addr add 10.201.0.1/24 dev "${ns}x" && ip -n "${ns}b" addr add 10.201.0.2/24 dev "${ns}y" &&
+	ip -n "${ns}a" link set "${ns}x" mtu "$1" up && ip -n "${ns}b" link set "${ns}y" mtu "$1" up &&
+	ip -n "${ns}a" link set lo up && ip -n "${ns}b" link set lo up || { echo 0; veth_clean "$ns"; return; }
+	: >"$err"
+	ip netns exec "${ns}b" "$BIN/udpbench" -s -1 10.201.0.2 0 >/dev/null 2>"$err" &
+	local sp=$!
+	port=$(wait_port "$err" 's/.*listening on 10\.201\.0\.2:\([0-9]*\)$/\1/p') || { echo 0; kill $sp; veth_clean "$ns"; return; }
+	timeout 120 ip netns exec "${ns}a" "$BIN/udpbench" --json -w 30 -n "$rel_bytes" 10.201.0.2 "$port" \
+		2>>"$tmp/senderr" | sed -n 's/.*"goodput_MBps":\([0-9.]*\).*/\1/p' | grep . || echo 0
+	wait $sp 2>/dev/null
+	veth_clean "$ns"
+}
+veth_clean() { ip netns del "${1}a" 2>/dev/null; ip netns del "${1}b" 2>/dev/null; }
+echo
+if [ "$(id -u)" = 0 ] && ip netns add ukbench-probe$$ 2>/dev/null; then
+	ip netns del ukbench-probe$$
+	echo "reliable goodput over a veth pair in two namespaces, ${RMB} MiB, median of $REPS"
+	declare -A vg
+	for _ in $(seq 1 "$REPS"); do
+		for M in 1500 9000; do vg[$M]+=" $(veth_run $M)"; done
+	done
+	printf '%-12s %12s\n' "veth MTU" "udpkit_MB/s"
+	for M in 1500 9000; do
+		vg[$M]=$(printf '%s\n' ${vg[$M]} | median)
+		printf '%-12s %12s\n' "$M" "${vg[$M]}"
+	done
+	awk -v a="${vg[9000]}" -v b="${vg[1500]}" 'BEGIN { if (b > 0) printf "MTU 9000 vs MTU 1500: %.2fx\n", a / b }'
+else
+	echo "veth rows: skipped (needs root and ip netns)"
+fi
+
 # --- Python (make python, for $PYTHON): the udpkit module's SOCK_RDM
 # goodput Python -> Python against udpbench's reliable goodput measured
 # here too, and udpkit's SOCK_DGRAM against the standard socket module's
