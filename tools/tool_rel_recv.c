@@ -112,8 +112,8 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
  * FIN is queued; what is left is the ack of its FIN, which the sender asks
  * for again (its FIN after its RTO, 20 ms and up) until it hears it.  So we
  * stay while it still talks: until our own FIN is acked (it heard us), or
- * until it has been silent for FIN_QUIET, or four of our RTOs once we have
- * an RTT sample, whichever is longer.  Waiting for our FIN's ack alone
+ * until it has been silent for FIN_QUIET, or four RTOs (srtt + 4 rttvar,
+ * without backoff) once we have an RTT sample, whichever is longer.  Waiting for our FIN's ack alone
  * held the shell for up to a second: a pure receiver may have no RTT
  * sample, so a lost FIN of ours waits the initial RTO (1 s) to go again,
  * while the sender, done, may already have exited. */
@@ -134,9 +134,11 @@ static double peer_left(struct receiver *r, struct tool_rel_peer *p, double now)
 			p->t_heard = now;
 		p->heard_pkts = st.pkts_recv;
 	}
-	double quiet = FIN_QUIET;
-	if (st.rtt_samples && 4e-6 * (double)st.rto_us > quiet)
-		quiet = 4e-6 * (double)st.rto_us;
+	/* the sender's retransmission interval is an RTO from the RTT, not
+	 * ours: ours has backed off on lost FINs and lost PMTU probes alone */
+	double quiet = FIN_QUIET, rto = 1e-6 * (double)(st.srtt_us + 4 * st.rttvar_us);
+	if (st.rtt_samples && 4 * rto > quiet)
+		quiet = 4 * rto;
 	if (quiet > tool_rel_opt.timeout)
 		quiet = tool_rel_opt.timeout;
 	double left = p->t_heard + quiet - now;
