@@ -273,6 +273,24 @@ python: $(PIC_LIB)
 	$(Q)$(CC) $(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS)) $(XCFLAGS) -fPIC -shared -Ipython -I$(PY_INC) $(PKG_CFLAGS) \
 	  -Wl,--exclude-libs,ALL -o python/udpkit/_udpkit$(PY_EXT) $(PY_SRC) $(PIC_LIB) $(PKG_LIBS) -lm -lpthread
 
+# `make install` also installs the module into $(PYTHON)'s platform
+# site directory under PREFIX (e.g. /usr/local/lib/python3.11/dist-packages
+# on Debian), when that interpreter has its headers; else it says why not.
+PY_SITE     = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("platlib", vars={"base": "$(PREFIX)", "platbase": "$(PREFIX)"}))')
+install: install-python
+install-python:
+	@if $(PYTHON) -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then \
+	  $(MAKE) --no-print-directory python && \
+	  install -d $(DESTDIR)$(PY_SITE)/udpkit && \
+	  install -m 0644 python/udpkit/__init__.py $(DESTDIR)$(PY_SITE)/udpkit/ && \
+	  install -m 0755 python/udpkit/_udpkit$(PY_EXT) $(DESTDIR)$(PY_SITE)/udpkit/ && \
+	  echo "install: python module in $(DESTDIR)$(PY_SITE)/udpkit"; \
+	else echo "install: python module skipped ($(PYTHON) has no Python.h; Debian: python3-dev)"; fi
+uninstall: uninstall-python
+uninstall-python:
+	rm -rf $(DESTDIR)$(PY_SITE)/udpkit
+.PHONY: install-python uninstall-python
+
 $(PIC_LIB): $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -33,6 +33,20 @@ for f in lib/libudpkit.a lib/libudpkit.so lib/libudpkit.so.0 lib/pkgconfig/udpki
 done
 check "installed files present" "$([ -z "$missing" ]; echo $?)" "missing:$missing"
 
+# the Python module, where the interpreter has its headers (else skipped)
+PY=${PYTHON:-python3}
+if grep -q "python module in" "$tmp/log"; then
+	init=$(find "$tmp/root" -path '*/udpkit/__init__.py' | head -n 1)
+	out=$(PYTHONPATH=$(dirname "$(dirname "$init")") timeout 20 "$PY" -c '
+import udpkit
+s = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM); s.bind(("127.0.0.1", 0))
+print(udpkit.__file__); s.close()' 2>&1)
+	case $out in "$tmp/root"*) ok=0 ;; *) ok=1 ;; esac
+	check "make install: the python module imports from the install and opens a socket" "$ok" "$out"
+else
+	echo "SKIP: python module install -- $(grep 'python module skipped' "$tmp/log")"
+fi
+
 # The headers installed are the public ones, all and only: no rel_int.h
 # (the core's struct layout), rel_wire.h, rel_hash.h, udp_sock_int.h ...
 inst=$(cd "$r/include" 2>/dev/null && find . -type f | sort | tr '\n' ' ')
