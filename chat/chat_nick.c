@@ -13,7 +13,7 @@
 /* Decodes the UTF-8 sequence at s (n > 0 bytes left): its length, and the
  * code point in *cp; 0 when the byte at s starts no valid sequence (no
  * overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t chat_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned c = s[0];
 	size_t len;
@@ -143,7 +143,7 @@ static int nick_scan(const char *nick, size_t len, int64_t *bad)
 	*bad = 0;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t k = utf8_next(s + i, len - i, &cp);
+		size_t k = chat_utf8_next(s + i, len - i, &cp);
 		if (!k) {
 			if (!*bad)
 				*bad = -1 - (int64_t)s[i];
@@ -215,7 +215,7 @@ size_t chat_nick_display(const char *nick, char *out, size_t cap)
 	for (size_t i = 0; i < len;) {
 		char esc[16];
 		uint32_t cp;
-		size_t k = utf8_next(s + i, len - i, &cp);
+		size_t k = chat_utf8_next(s + i, len - i, &cp);
 		if (!k) {
 			snprintf(esc, sizeof esc, "\\x%02x", s[i]);
 			put(out, cap, &pos, esc, strlen(esc));
@@ -258,7 +258,7 @@ static size_t skeleton(const char *nick, char *out, size_t cap)
 	size_t len = strnlen(nick, CHAT_NICK_MAX + 1), pos = 0;
 	for (size_t i = 0; i < len && pos + 4 < cap;) {
 		uint32_t cp;
-		size_t k = utf8_next(s + i, len - i, &cp);
+		size_t k = chat_utf8_next(s + i, len - i, &cp);
 		if (!k) {
 			out[pos++] = (char)s[i++];
 			continue;

@@ -14,6 +14,7 @@
 #define CHAT_NICK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 0 when nick (len bytes) may be ours; UDP_EINVAL otherwise, with a
  * one-line reason in why (cap bytes, may be NULL), e.g.
@@ -33,5 +34,10 @@ size_t chat_nick_display(const char *nick, char *out, size_t cap);
  * folding look-alike letters (Cyrillic and Greek to Latin, fullwidth to
  * ASCII) and the digits/letters 0/O/o and 1/I/l/|. */
 int chat_nick_same_look(const char *a, const char *b);
+
+/* The code point of the valid UTF-8 sequence at s (n bytes left, n >= 1)
+ * in *cp, and its length; 0 if invalid (overlong, surrogate, above
+ * U+10FFFF, cut short).  Shared with the tools' escaping. */
+size_t chat_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
 #endif

@@ -1,7 +1,9 @@
 /* tool_chat_out.c - escaping of peer text for terminals and JSON. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "chat_nick.h"
 #include "tool_chat_tty.h"
 
 static void put_byte(char *dst, size_t cap, size_t *pos, char c)
@@ -13,33 +15,11 @@ static void put_byte(char *dst, size_t cap, size_t *pos, char c)
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
+ * the nick rules' decoder, so display and checks agree on what is valid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	unsigned c = s[0];
-	size_t len;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	unsigned cp = c & (0x3fu >> (len - 1));
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
+	uint32_t cp;
+	return chat_utf8_next(s, n, &cp);
 }
 
 static void put_bytes(char *dst, size_t cap, size_t *pos, const unsigned char *s, size_t n)
