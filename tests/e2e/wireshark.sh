@@ -128,7 +128,8 @@ pf() { # FILE FILTER FIELDS...: tshark -T fields on a --pcap file
 		-o udp.check_checksum:TRUE "${args[@]}" 2>>"$T/tshark.err"
 }
 okx "--pcap (sender): both ways, HELLO to ACK, DATA with the payload, good UDP checksums" \
-	'[ "$(pf "$PC.send.pcap" udpkit udpkit.type | tr , "\n" | sort -u | tr "\n" " ")" = "1 2 3 4 5 6 " ] &&
+	'pf "$PC.send.pcap" udpkit udpkit.type | tr , "\n" | sort -un >"$T/ptypes" &&
+	 [ "$(grep -cx "[1-6]" "$T/ptypes")" = 6 ] &&
 	 pf "$PC.send.pcap" "udpkit.type == 5 && udpkit.msg_len == 10" udpkit.payload | grep -q "68656c6c6f2070636170" &&
 	 [ -z "$(pf "$PC.send.pcap" "udp.checksum.status != 1" frame.number)" ]'
 okx "--pcap (receiver): COOKIE and ACCEPT it sent, from its port to the sender's" \
