@@ -180,6 +180,7 @@ struct rel_sess {
 		uint32_t probe_id, probe_next;
 		uint32_t tries;       /* probes lost at probe_size */
 		uint32_t big_lost;    /* losses of DATA above the base since one was acked */
+		uint64_t lost_at;     /* when the last of them was counted */
 		uint64_t probe_at;    /* send a probe then (0: none planned) */
 		uint64_t timeout_at;  /* the probe out counts as lost then */
 		int searching;

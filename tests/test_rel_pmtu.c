@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "rel.h"
+#include "rel_bbr.h"
 #include "support_relpair.h"
 
 static void config(struct rel_config *c, uint64_t seed, size_t ceiling)
@@ -138,6 +139,34 @@ static void probes_are_not_congestion(void **state)
 	assert_int_equal(cnt.timeouts, 0);
 	assert_int_equal(st.retransmits, 0);
 	assert_true(rel_peer_pmtu(p.a, p.pa) > 1390);
+	relpair_close(&p);
+}
+
+/* Random loss is no black hole: a bulk transfer of 1200-byte messages at
+ * 5 % loss each way (RTOs included, which declare whole flights lost) keeps
+ * the size it found instead of falling back to the base again and again. */
+static void random_loss_is_no_black_hole(void **state)
+{
+	(void)state;
+	struct sim_link link = {.netem = "delay 5ms loss 5% mtu 9000"};
+	struct rel_config ca, cb;
+	config(&ca, 7, 9000);
+	config(&cb, 8, 9000);
+	ca.cc = cb.cc = &rel_cc_bbr;
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 7, &link, &ca, &cb), 0);
+	static uint8_t buf[1200];
+	for (int i = 0; i < 3000; i++)
+		assert_int_equal(rel_send(p.a, p.pa, buf, sizeof buf, REL_RDM, sim_now(p.s), NULL), 0);
+	run(&p, sim_now(p.s) + 60000000, NULL);
+	struct rel_stats st;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_int_equal(st.msgs_acked, 3000);
+	print_message("5%% loss: pmtu %llu, %llu black holes, %llu retransmits, %llu parts\n",
+		      (unsigned long long)st.pmtu, (unsigned long long)st.pmtu_blackholes,
+		      (unsigned long long)st.retransmits, (unsigned long long)st.parts_sent);
+	assert_true(st.pmtu > 8000);
+	assert_true(st.pmtu_blackholes <= 1);
 	relpair_close(&p);
 }
 
@@ -303,6 +332,7 @@ int main(void)
 		cmocka_unit_test(converges),
 		cmocka_unit_test(probes_are_not_congestion),
 		cmocka_unit_test(shrink_mid_transfer),
+		cmocka_unit_test(random_loss_is_no_black_hole),
 		cmocka_unit_test(pmtud_off),
 		cmocka_unit_test(ceiling_from_driver),
 	};
