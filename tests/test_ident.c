@@ -17,34 +17,11 @@
 #include "udp_err.h"
 #include "seal_ident.h"
 #include "seal_noise.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(dir, "/tmp/udpkit-identtest-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path(const char *name)
-{
-	static char p[128];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	return p;
-}
+#include "support_tmpdir.h"
 
 static void put(const char *name, const char *text, mode_t mode)
 {
-	int fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC, mode);
+	int fd = open(tmpdir_path(name), O_WRONLY | O_CREAT | O_TRUNC, mode);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	assert_int_equal(fchmod(fd, mode), 0);
@@ -114,16 +91,16 @@ static void save_load(void **state)
 	(void)state;
 	struct seal_ident *a, *b;
 	assert_int_equal(seal_ident_generate(&a), 0);
-	assert_int_equal(seal_ident_save(a, path("id")), 0);
+	assert_int_equal(seal_ident_save(a, tmpdir_path("id")), 0);
 	struct stat st;
-	assert_int_equal(stat(path("id"), &st), 0);
+	assert_int_equal(stat(tmpdir_path("id"), &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(st.st_size, 45);
-	assert_int_equal(seal_ident_load(&b, path("id")), 0);
+	assert_int_equal(seal_ident_load(&b, tmpdir_path("id")), 0);
 	assert_memory_equal(seal_ident_private(a), seal_ident_private(b), 32);
 	assert_memory_equal(seal_ident_public(a), seal_ident_public(b), 32);
 	/* never overwrites */
-	assert_int_equal(seal_ident_save(b, path("id")), UDP_ESEAL_KEYFILE_EXISTS);
+	assert_int_equal(seal_ident_save(b, tmpdir_path("id")), UDP_ESEAL_KEYFILE_EXISTS);
 	seal_ident_free(a);
 	seal_ident_free(b);
 }
@@ -136,28 +113,28 @@ static void load_refuses(void **state)
 	assert_int_equal(seal_ident_pub_format(ALICE_PRIV, text, sizeof text), 44);
 	strcat(text, "\n");
 	put("open", text, 0644);
-	assert_int_equal(seal_ident_load(&id, path("open")), UDP_ESEAL_KEYFILE_PERM);
+	assert_int_equal(seal_ident_load(&id, tmpdir_path("open")), UDP_ESEAL_KEYFILE_PERM);
 	assert_null(id);
 	put("short", "AAAA\n", 0600);
-	assert_int_equal(seal_ident_load(&id, path("short")), UDP_ESEAL_KEYFILE_FORMAT);
+	assert_int_equal(seal_ident_load(&id, tmpdir_path("short")), UDP_ESEAL_KEYFILE_FORMAT);
 	put("long", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", 0600);
-	assert_int_equal(seal_ident_load(&id, path("long")), UDP_ESEAL_KEYFILE_FORMAT);
+	assert_int_equal(seal_ident_load(&id, tmpdir_path("long")), UDP_ESEAL_KEYFILE_FORMAT);
 	put("empty", "", 0600);
-	assert_int_equal(seal_ident_load(&id, path("empty")), UDP_ESEAL_KEYFILE_EMPTY);
+	assert_int_equal(seal_ident_load(&id, tmpdir_path("empty")), UDP_ESEAL_KEYFILE_EMPTY);
 	put("good", text, 0600);
 	char target[128];
-	snprintf(target, sizeof target, "%s", path("good")); /* path() reuses one buffer */
-	assert_int_equal(symlink(target, path("link")), 0);
-	assert_int_equal(seal_ident_load(&id, path("link")), UDP_ESEAL_KEYFILE_LINK);
-	assert_int_equal(seal_ident_load(&id, path("missing")), UDP_ESYS);
-	assert_int_equal(seal_ident_load(&id, path("good")), 0);
+	snprintf(target, sizeof target, "%s", tmpdir_path("good")); /* tmpdir_path() reuses one buffer */
+	assert_int_equal(symlink(target, tmpdir_path("link")), 0);
+	assert_int_equal(seal_ident_load(&id, tmpdir_path("link")), UDP_ESEAL_KEYFILE_LINK);
+	assert_int_equal(seal_ident_load(&id, tmpdir_path("missing")), UDP_ESYS);
+	assert_int_equal(seal_ident_load(&id, tmpdir_path("good")), 0);
 	assert_memory_equal(seal_ident_public(id), ALICE_PUB, 32);
 	seal_ident_free(id);
 	/* a file of another user is refused (only root can make one, and
 	 * not in every user namespace: skipped where chown fails) */
 	put("theirs", text, 0600);
-	if (geteuid() == 0 && chown(path("theirs"), 1, 1) == 0)
-		assert_int_equal(seal_ident_load(&id, path("theirs")), UDP_ESEAL_KEYFILE_OWNER);
+	if (geteuid() == 0 && chown(tmpdir_path("theirs"), 1, 1) == 0)
+		assert_int_equal(seal_ident_load(&id, tmpdir_path("theirs")), UDP_ESEAL_KEYFILE_OWNER);
 }
 
 /* ---- allowed keys ---- */
@@ -261,5 +238,5 @@ int main(void)
 		cmocka_unit_test(allowed_parse_bad),
 		cmocka_unit_test(strerror_words),
 	};
-	return cmocka_run_group_tests_name("ident", tests, setup, teardown);
+	return cmocka_run_group_tests_name("ident", tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -20,35 +20,12 @@
 
 #include "udp_err.h"
 #include "seal_key.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(dir, "/tmp/udpkit-keytest-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path(const char *name)
-{
-	static char p[128];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	return p;
-}
+#include "support_tmpdir.h"
 
 /* Writes a file with given contents and mode (no checks on it). */
 static void put(const char *name, const char *text, mode_t mode)
 {
-	const char *p = path(name);
+	const char *p = tmpdir_path(name);
 	unlink(p);
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
@@ -94,15 +71,15 @@ static void save_creates_0600_despite_umask(void **state)
 	(void)state;
 	struct seal_key *k = key0();
 	mode_t old = umask(0);
-	int rc = seal_key_save(k, path("k"));
+	int rc = seal_key_save(k, tmpdir_path("k"));
 	umask(old);
 	assert_int_equal(rc, 0);
 	struct stat st;
-	assert_int_equal(lstat(path("k"), &st), 0);
+	assert_int_equal(lstat(tmpdir_path("k"), &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
 	struct seal_key *l;
-	assert_int_equal(seal_key_load(&l, path("k")), 0);
+	assert_int_equal(seal_key_load(&l, tmpdir_path("k")), 0);
 	assert_true(seal_key_id(l) == seal_key_id(k));
 	seal_key_free(l);
 	seal_key_free(k);
@@ -113,18 +90,18 @@ static void save_refuses_overwrite_and_symlink(void **state)
 	(void)state;
 	struct seal_key *k = key0();
 	put("exists", "precious\n", 0600);
-	assert_int_equal(seal_key_save(k, path("exists")), UDP_ESEAL_KEYFILE_EXISTS);
+	assert_int_equal(seal_key_save(k, tmpdir_path("exists")), UDP_ESEAL_KEYFILE_EXISTS);
 	char buf[32] = {0};
-	FILE *f = fopen(path("exists"), "r");
+	FILE *f = fopen(tmpdir_path("exists"), "r");
 	assert_non_null(f);
 	assert_non_null(fgets(buf, sizeof buf, f));
 	fclose(f);
 	assert_string_equal(buf, "precious\n");
 	/* a dangling symlink must not be followed to create its target */
 	char target[128];
-	snprintf(target, sizeof target, "%s", path("target"));
-	assert_int_equal(symlink(target, path("dangling")), 0);
-	assert_int_equal(seal_key_save(k, path("dangling")), UDP_ESEAL_KEYFILE_EXISTS);
+	snprintf(target, sizeof target, "%s", tmpdir_path("target"));
+	assert_int_equal(symlink(target, tmpdir_path("dangling")), 0);
+	assert_int_equal(seal_key_save(k, tmpdir_path("dangling")), UDP_ESEAL_KEYFILE_EXISTS);
 	assert_int_equal(access(target, F_OK), -1);
 	assert_int_equal(seal_key_save(k, "/nonexistent-dir/k"), UDP_ESYS);
 	seal_key_free(k);
@@ -135,15 +112,15 @@ static void load_good_file(void **state)
 	(void)state;
 	put("good", KEY0_TEXT, 0600);
 	struct seal_key *k;
-	assert_int_equal(seal_key_load(&k, path("good")), 0);
+	assert_int_equal(seal_key_load(&k, tmpdir_path("good")), 0);
 	assert_true(seal_key_id(k) == 0x0e5f7b95u);
 	seal_key_free(k);
 	put("ro", KEY0_TEXT, 0400);
-	assert_int_equal(seal_key_load(&k, path("ro")), 0);
+	assert_int_equal(seal_key_load(&k, tmpdir_path("ro")), 0);
 	seal_key_free(k);
 	/* without the newline is accepted too (echo -n, editors) */
 	put("nonl", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 0600);
-	assert_int_equal(seal_key_load(&k, path("nonl")), 0);
+	assert_int_equal(seal_key_load(&k, tmpdir_path("nonl")), 0);
 	seal_key_free(k);
 }
 
@@ -154,7 +131,7 @@ static void load_refuses_open_permissions(void **state)
 	struct seal_key *k = (struct seal_key *)&k;
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
 		put("open", KEY0_TEXT, modes[i]);
-		assert_int_equal(seal_key_load(&k, path("open")), UDP_ESEAL_KEYFILE_PERM);
+		assert_int_equal(seal_key_load(&k, tmpdir_path("open")), UDP_ESEAL_KEYFILE_PERM);
 		assert_null(k);
 	}
 }
@@ -165,14 +142,14 @@ static void load_refuses_symlink_and_non_files(void **state)
 	struct seal_key *k;
 	char real[128];
 	put("real", KEY0_TEXT, 0600);
-	snprintf(real, sizeof real, "%s", path("real"));
-	assert_int_equal(symlink(real, path("link")), 0);
-	assert_int_equal(seal_key_load(&k, path("link")), UDP_ESEAL_KEYFILE_LINK);
-	assert_int_equal(seal_key_load(&k, dir), UDP_ESEAL_KEYFILE_TYPE);
-	assert_int_equal(mkfifo(path("fifo"), 0600), 0);
-	assert_int_equal(seal_key_load(&k, path("fifo")), UDP_ESEAL_KEYFILE_TYPE);
+	snprintf(real, sizeof real, "%s", tmpdir_path("real"));
+	assert_int_equal(symlink(real, tmpdir_path("link")), 0);
+	assert_int_equal(seal_key_load(&k, tmpdir_path("link")), UDP_ESEAL_KEYFILE_LINK);
+	assert_int_equal(seal_key_load(&k, tmpdir_dir), UDP_ESEAL_KEYFILE_TYPE);
+	assert_int_equal(mkfifo(tmpdir_path("fifo"), 0600), 0);
+	assert_int_equal(seal_key_load(&k, tmpdir_path("fifo")), UDP_ESEAL_KEYFILE_TYPE);
 	errno = 0;
-	assert_int_equal(seal_key_load(&k, path("missing")), UDP_ESYS);
+	assert_int_equal(seal_key_load(&k, tmpdir_path("missing")), UDP_ESYS);
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -202,7 +179,7 @@ static void load_refuses_malformed(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct seal_key *k;
 		put("bad", cases[i].text, 0600);
-		int rc = seal_key_load(&k, path("bad"));
+		int rc = seal_key_load(&k, tmpdir_path("bad"));
 		if (rc != cases[i].want)
 			fail_msg("case %zu: got %d want %d", i, rc, cases[i].want);
 	}
@@ -212,7 +189,7 @@ static void load_refuses_malformed(void **state)
 	big[sizeof big - 1] = '\0';
 	put("big", big, 0600);
 	struct seal_key *k;
-	assert_int_equal(seal_key_load(&k, path("big")), UDP_ESEAL_KEYFILE_FORMAT);
+	assert_int_equal(seal_key_load(&k, tmpdir_path("big")), UDP_ESEAL_KEYFILE_FORMAT);
 }
 
 static void generate_is_random(void **state)
@@ -313,17 +290,17 @@ static void secret_file_reading(void **state)
 	(void)state;
 	char buf[64];
 	put("pw", "hunter2\r\n", 0600);
-	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), 7);
+	assert_int_equal(seal_key_read_secret_file(tmpdir_path("pw"), buf, sizeof buf), 7);
 	assert_string_equal(buf, "hunter2");
 	put("pw", "two words\n", 0600);
-	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), 9);
+	assert_int_equal(seal_key_read_secret_file(tmpdir_path("pw"), buf, sizeof buf), 9);
 	put("pw", "hunter2\n", 0644);
-	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_PERM);
+	assert_int_equal(seal_key_read_secret_file(tmpdir_path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_PERM);
 	put("pw", "\n", 0600);
-	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_EMPTY);
+	assert_int_equal(seal_key_read_secret_file(tmpdir_path("pw"), buf, sizeof buf), UDP_ESEAL_KEYFILE_EMPTY);
 	put("pw", "0123456789", 0600);
-	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, 10), UDP_ESEAL_PASSPHRASE);
-	assert_int_equal(seal_key_read_secret_file(path("pw"), buf, 11), 10);
+	assert_int_equal(seal_key_read_secret_file(tmpdir_path("pw"), buf, 10), UDP_ESEAL_PASSPHRASE);
+	assert_int_equal(seal_key_read_secret_file(tmpdir_path("pw"), buf, 11), 10);
 }
 
 /* Process-wide, so checked in a child. */
@@ -370,5 +347,5 @@ int main(void)
 		cmocka_unit_test(protect_process_disables_dumps),
 		cmocka_unit_test(free_null),
 	};
-	return cmocka_run_group_tests_name("key", tests, setup, teardown);
+	return cmocka_run_group_tests_name("key", tests, tmpdir_setup, tmpdir_teardown);
 }

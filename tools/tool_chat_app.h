@@ -107,6 +107,10 @@ void tool_chat_beacon_stats(struct tool_chat *c);
 /* tool_chat_file.c */
 /* /send NICK|* FILE, /accept [FID], /refuse [FID], /cancel [FID] */
 void tool_chat_cmd_send(struct tool_chat *c, const char *args);
+/* "NICK REST" of /msg and /send: the roster's peer NICK names in *id (0 for
+ * "*" when allow_all) and REST in *rest; 1, or 0 after a notice saying why. */
+int tool_chat_target(struct tool_chat *c, const char *args, const char *usage, int allow_all,
+		     uint64_t *id, const char **rest);
 void tool_chat_cmd_xfer(struct tool_chat *c, const char *cmd, const char *arg);
 void tool_chat_on_file(struct tool_chat *c, const struct chat_group_event *ev);
 /* chat_group_config.file_read (ctx: the tool_chat) */

@@ -57,43 +57,54 @@ static void cmd_who(struct tool_chat *c)
 		tool_chat_notice(c, "%zu peer%s", n, n == 1 ? "" : "s");
 }
 
-static void cmd_msg(struct tool_chat *c, const char *args)
+int tool_chat_target(struct tool_chat *c, const char *args, const char *usage, int allow_all,
+		     uint64_t *id, const char **rest)
 {
 	const char *sp = strchr(args, ' ');
 	if (!*args || !sp || !sp[1]) {
-		tool_chat_notice(c, "usage: /msg NICK TEXT");
-		return;
+		tool_chat_notice(c, "usage: %s", usage);
+		return 0;
 	}
 	char target[CHAT_NAME_MAX + 1];
 	size_t tl = (size_t)(sp - args);
 	if (tl >= sizeof target) {
 		tool_chat_notice(c, "no such peer");
-		return;
+		return 0;
 	}
 	memcpy(target, args, tl);
 	target[tl] = '\0';
+	*rest = sp + 1;
+	*id = 0;
+	if (allow_all && !strcmp(target, "*"))
+		return 1;
+	int r = chat_roster_find(chat_group_roster(c->chat), target, id);
+	if (r <= 0) {
+		tool_chat_notice(c, r ? "'%s' is ambiguous: add the #id (see /who)"
+				 : "no peer '%s' (see /who)", target);
+		return 0;
+	}
+	return 1;
+}
+
+static void cmd_msg(struct tool_chat *c, const char *args)
+{
 	uint64_t id;
+	const char *text;
+	if (!tool_chat_target(c, args, "/msg NICK TEXT", 0, &id, &text))
+		return;
 	const struct chat_roster *roster = chat_group_roster(c->chat);
-	int r = chat_roster_find(roster, target, &id);
-	if (r == 0) {
-		tool_chat_notice(c, "no peer '%s' (see /who)", target);
-		return;
-	}
-	if (r < 0) {
-		tool_chat_notice(c, "'%s' is ambiguous: add the #id (see /who)", target);
-		return;
-	}
+	int r;
 	struct chat_peer_info pi;
 	chat_roster_get(roster, id, &pi);
 	int has = chat_group_peer_addr(c->chat, id, NULL) == 0;
-	if (!has || (r = chat_group_send_private(c->chat, id, sp + 1, strlen(sp + 1),
+	if (!has || (r = chat_group_send_private(c->chat, id, text, strlen(text),
 						 now_us())) < 0) {
 		tool_chat_notice(c, "not sent: %s", has ? udpkit_strerror(r) : "no session");
 		return;
 	}
 	char name[CHAT_NAME_MAX];
 	tool_chat_name(c, id, pi.nick, name, sizeof name);
-	echo_own(c, CHAT_PRIV, name, sp + 1, strlen(sp + 1));
+	echo_own(c, CHAT_PRIV, name, text, strlen(text));
 }
 
 static void cmd_nick(struct tool_chat *c, const char *nick)

@@ -458,30 +458,11 @@ static void offer_to(struct tool_chat *c, uint64_t peer, int fd, const char *nam
 /* /send NICK FILE, or /send * FILE for every peer. */
 void tool_chat_cmd_send(struct tool_chat *c, const char *args)
 {
-	const char *sp = strchr(args, ' ');
-	if (!*args || !sp || !sp[1]) {
-		tool_chat_notice(c, "usage: /send NICK|* FILE");
+	uint64_t id;
+	const char *path;
+	if (!tool_chat_target(c, args, "/send NICK|* FILE", 1, &id, &path))
 		return;
-	}
-	char target[CHAT_NAME_MAX + 1];
-	size_t tl = (size_t)(sp - args);
-	if (tl >= sizeof target) {
-		tool_chat_notice(c, "no such peer");
-		return;
-	}
-	memcpy(target, args, tl);
-	target[tl] = '\0';
-	const char *path = sp + 1;
 	const struct chat_roster *roster = chat_group_roster(c->chat);
-	uint64_t id = 0;
-	if (strcmp(target, "*") != 0) {
-		int r = chat_roster_find(roster, target, &id);
-		if (r <= 0) {
-			tool_chat_notice(c, r ? "'%s' is ambiguous: add the #id (see /who)"
-					 : "no peer '%s' (see /who)", target);
-			return;
-		}
-	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -31,29 +31,11 @@ import select
 import socket
 import time
 
+from hostile_peer import crc32c  # the reliable protocol's CRC-32C, one copy
+
 MAGIC, VERSION = 0x75, 1
 HELLO, COOKIE, CONNECT, ACCEPT, DATA, ACK = 1, 2, 3, 4, 5, 6
 HELLO_LEN = 64
-
-
-def _crc_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-CRC_T = _crc_table()
-
-
-def crc32c(b):
-    c = 0xFFFFFFFF
-    for x in b:
-        c = CRC_T[(c ^ x) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
 
 
 def u32(v):
