@@ -23,9 +23,11 @@
 #include "udpkit/seal_key.h"
 #include "udpkit/seal.h"
 #include "udpkit/seal_sock.h"
+#include "udpkit/seal_ident.h"
 /* reliable messaging: the sans-I/O core, congestion controllers, the driver */
 #include "udpkit/rel.h"
 #include "udpkit/rel_bbr.h"
 #include "udpkit/rel_drv.h"
+#include "udpkit/rel_ident.h"
 
 #endif

@@ -85,6 +85,8 @@ const char *udpkit_strerror(int code)
 	case REL_ESOURCE: return "too many sessions from this source";
 	case REL_ERANDOM: return "no randomness from the kernel";
 	case REL_EPATH: return "peer address not validated yet (anti-amplification limit)";
+	case REL_EAUTH: return "session packet not sealed, not authentic or replayed";
+	case REL_EREFUSED: return "handshake refused: no key exchange or identity not allowed";
 	default: return "unknown error";
 	}
 }

@@ -76,6 +76,50 @@ struct rel_cc_ops {
 };
 extern UDPKIT_API const struct rel_cc_ops rel_cc_reno;
 
+/* Session protection hook (optional): identity sessions.  With it, the
+ * CONNECT and ACCEPT of every handshake carry a key exchange (flag
+ * REL_F_NOISE, docs/PROTOCOL.md section 9) and every later packet of a
+ * session travels whole inside a SEALED datagram (type 12).  The core only
+ * routes bytes: rel_ident.h gives the Noise IK(psk2) implementation, a
+ * test may give a toy one.  Every function returns a count (bytes written)
+ * or a negative udp_err code; ctx is rel_config.crypto_ctx, sess the
+ * per-session state that hs_init or hs_respond made (the core owns it
+ * from then on and gives it back to sess_free).  No function keeps a
+ * pointer to its byte arguments. */
+struct rel_crypto_ops {
+	size_t overhead;   /* bytes seal() adds to a packet */
+	/* Client: message 1 for a CONNECT.  prologue is the CONNECT's bytes
+	 * before it (header and fields, flag REL_F_NOISE set); arg is
+	 * rel_connect_ex()'s crypto_arg (NULL from rel_connect). */
+	int (*hs_init)(void *ctx, void **sess, const void *arg,
+		       const uint8_t *prologue, size_t plen,
+		       uint8_t *out, size_t cap, uint64_t now_us);
+	/* Server: message 1 of a CONNECT whose cookie checked out, with the
+	 * CONNECT's bytes before it as prologue.  Authenticates and
+	 * authorises the client; on success makes *sess and writes message
+	 * 2 carrying payload (the ACCEPT's bytes before message 2) into
+	 * out.  Negative: refused (the core counts it, answers nothing). */
+	int (*hs_respond)(void *ctx, void **sess, const uint8_t *prologue, size_t plen,
+			  const uint8_t *msg1, size_t len,
+			  const uint8_t *payload, size_t paylen,
+			  uint8_t *out, size_t cap, uint64_t now_us);
+	/* Client: message 2 of an ACCEPT; its payload into out (the core
+	 * checks it equals the ACCEPT's bytes before message 2). */
+	int (*hs_finish)(void *ctx, void *sess, const uint8_t *msg2, size_t len,
+			 uint8_t *out, size_t cap, uint64_t now_us);
+	/* An open session's plaintext datagram (as rel_wire encodes it)
+	 * into a SEALED datagram. */
+	int (*seal)(void *ctx, void *sess, const uint8_t *pkt, size_t len,
+		    uint8_t *out, size_t cap, uint64_t now_us);
+	/* A SEALED datagram addressed to this session back into the
+	 * plaintext one.  Negative, with nothing changed, unless it is
+	 * authentic and new (never seen: the replay window moves only on
+	 * authentic packets). */
+	int (*open)(void *ctx, void *sess, const uint8_t *in, size_t len,
+		    uint8_t *out, size_t cap, uint64_t now_us);
+	void (*sess_free)(void *ctx, void *sess);
+};
+
 struct rel_config {
 	/* Randomness.  seed 0 (the default): the core draws its keys from
 	 * getrandom(), so session ids, initial sequence numbers and cookies
@@ -129,6 +173,12 @@ struct rel_config {
 	uint32_t initial_seq;
 	const struct rel_cc_ops *cc; /* NULL = none: only the windows limit */
 	void *cc_ctx;
+	/* NULL = none (default): packets in clear, or sealed below the core
+	 * by seal_sock with a group key.  Set: every session of this core
+	 * is protected by it (a CONNECT or ACCEPT without a key exchange is
+	 * refused); see rel_ident_attach(). */
+	const struct rel_crypto_ops *crypto;
+	void *crypto_ctx;
 };
 
 /* Fills *cfg with the defaults above. */
@@ -175,6 +225,14 @@ UDPKIT_API void rel_out_pop(struct rel_core *core, size_t n);
  * REL_EV_CONNECTED (or REL_EV_DEAD) event says how it went. */
 UDPKIT_API int rel_connect(struct rel_core *core, const void *addr, size_t addrlen,
 		uint64_t now_us, uint32_t *peer);
+
+/* rel_connect with an argument for the crypto hook's hs_init (for
+ * rel_ident: the server's 32-byte public key; NULL: its configured one). */
+UDPKIT_API int rel_connect_ex(struct rel_core *core, const void *addr, size_t addrlen,
+			      const void *crypto_arg, uint64_t now_us, uint32_t *peer);
+/* The crypto hook's state of a session (NULL: none, or no such peer), for
+ * the hook's own queries (rel_ident_peer). */
+UDPKIT_API void *rel_peer_crypto(const struct rel_core *core, uint32_t peer);
 
 /* Queues a message (copied).  REL_DGRAM messages must fit one datagram
  * (rel_dgram_max()).  On success returns 0 and, if msg_id is not NULL, sets

@@ -106,6 +106,8 @@ enum udp_err {
 	REL_ESOURCE = -318,    /* too many sessions from one source (max_per_source) */
 	REL_ERANDOM = -319,    /* no randomness from the kernel (getrandom) */
 	REL_EPATH = -320,      /* held: the peer's new address is not validated yet (3x limit) */
+	REL_EAUTH = -321,      /* dropped: a session's packet not sealed, not authentic or replayed */
+	REL_EREFUSED = -322,   /* handshake refused: no key exchange, or the peer's identity not allowed */
 };
 
 /* Words for any code of any module.  For UDP_ESYS it returns

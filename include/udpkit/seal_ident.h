@@ -27,6 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "udpkit_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SEAL_IDENT_KEY 32
 #define SEAL_IDENT_B64_LEN 44
 #define SEAL_IDENT_TEXT_SIZE (SEAL_IDENT_B64_LEN + 1) /* + NUL */
@@ -37,40 +43,44 @@
  * set, wiped by seal_ident_free(). */
 struct seal_ident;
 
-int seal_ident_generate(struct seal_ident **out);
-int seal_ident_from_bytes(struct seal_ident **out, const uint8_t priv[SEAL_IDENT_KEY]);
-int seal_ident_load(struct seal_ident **out, const char *path);
+UDPKIT_API int seal_ident_generate(struct seal_ident **out);
+UDPKIT_API int seal_ident_from_bytes(struct seal_ident **out, const uint8_t priv[SEAL_IDENT_KEY]);
+UDPKIT_API int seal_ident_load(struct seal_ident **out, const char *path);
 /* Creates path (0600, refuses an existing one); see seal_key_save(). */
-int seal_ident_save(const struct seal_ident *id, const char *path);
-void seal_ident_free(struct seal_ident *id);
+UDPKIT_API int seal_ident_save(const struct seal_ident *id, const char *path);
+UDPKIT_API void seal_ident_free(struct seal_ident *id);
 
 /* The halves.  The private pointer is for seal_noise_config.static_priv
  * only; it stays valid until seal_ident_free(). */
-const uint8_t *seal_ident_private(const struct seal_ident *id);
-const uint8_t *seal_ident_public(const struct seal_ident *id);
+UDPKIT_API const uint8_t *seal_ident_private(const struct seal_ident *id);
+UDPKIT_API const uint8_t *seal_ident_public(const struct seal_ident *id);
 
 /* "<44 base64 chars>" and a NUL into buf (cap >= SEAL_IDENT_TEXT_SIZE);
  * returns 44. */
-int seal_ident_pub_format(const uint8_t pub[SEAL_IDENT_KEY], char *buf, size_t cap);
+UDPKIT_API int seal_ident_pub_format(const uint8_t pub[SEAL_IDENT_KEY], char *buf, size_t cap);
 /* Exactly 44 base64 characters, optionally one trailing newline. */
-int seal_ident_pub_parse(uint8_t pub[SEAL_IDENT_KEY], const char *text, size_t len);
+UDPKIT_API int seal_ident_pub_parse(uint8_t pub[SEAL_IDENT_KEY], const char *text, size_t len);
 /* "xxxx-xxxx-xxxx-xxxx" and a NUL (cap >= SEAL_IDENT_FPR_SIZE); returns 19. */
-int seal_ident_fingerprint(const uint8_t pub[SEAL_IDENT_KEY], char *buf, size_t cap);
+UDPKIT_API int seal_ident_fingerprint(const uint8_t pub[SEAL_IDENT_KEY], char *buf, size_t cap);
 
 /* ---- allowed keys ---- */
 struct seal_allowed;
 
 /* Parses the text (not NUL-terminated; NUL bytes are a bad line). */
-int seal_allowed_parse(struct seal_allowed **out, const char *text, size_t len,
+UDPKIT_API int seal_allowed_parse(struct seal_allowed **out, const char *text, size_t len,
 		       size_t *bad_line);
-void seal_allowed_free(struct seal_allowed *a);
-size_t seal_allowed_count(const struct seal_allowed *a);
+UDPKIT_API void seal_allowed_free(struct seal_allowed *a);
+UDPKIT_API size_t seal_allowed_count(const struct seal_allowed *a);
 /* The index of pub in the list, or UDP_ESEAL_WRONGKEY when it is not
  * there; *name (may be NULL) gets its name, "" when it has none. */
-int seal_allowed_find(const struct seal_allowed *a, const uint8_t pub[SEAL_IDENT_KEY],
+UDPKIT_API int seal_allowed_find(const struct seal_allowed *a, const uint8_t pub[SEAL_IDENT_KEY],
 		      const char **name);
 /* Entry i: its key into pub, its name into *name. */
-int seal_allowed_get(const struct seal_allowed *a, size_t i, uint8_t pub[SEAL_IDENT_KEY],
+UDPKIT_API int seal_allowed_get(const struct seal_allowed *a, size_t i, uint8_t pub[SEAL_IDENT_KEY],
 		     const char **name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
