@@ -43,7 +43,8 @@ struct rel_ident_sess {
 	/* The receive key of the phase before rx's, for packets reordered
 	 * across a turn; wiped at the next turn. */
 	struct seal_noise_cipher *rx_prev;
-	/* rx turned over once: the key of the peer's next phase. */
+	/* rx turned over once: the key of the peer's next phase, made when
+	 * a packet first flags it (NULL before). */
 	struct seal_noise_cipher *rx_next;
 	uint64_t tx_ctr;        /* the next counter to send */
 	uint64_t tx_phase_pkts; /* sealed under the current tx key */

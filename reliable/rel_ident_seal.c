@@ -11,11 +11,14 @@
 #include "seal_noise.h"
 #include "seal_replay.h"
 
-/* The key the peer's next phase will use, made ahead on a copy so that a
- * packet flagged with the other phase costs one trial decrypt, no
- * allocation (forged phase bits are cheap to send). */
+/* The key of the peer's next phase, made on a copy the first time a packet
+ * flags it and kept while that phase has not begun: forged phase bits
+ * then cost one trial decrypt each, no allocation.  (Not made ahead: a
+ * guarded allocation costs about what a handshake's DH does.) */
 static int make_next(struct rel_ident_sess *s)
 {
+	if (s->rx_next)
+		return 0;
 	int rc = seal_noise_cipher_clone(&s->rx_next, s->rx);
 	if (rc == 0)
 		rc = seal_noise_rekey(s->rx_next);
@@ -39,10 +42,8 @@ int rel_ident_sess_keyed(struct rel_ident *ri, struct rel_ident_sess *s,
 	s->tx_phase_us = now_us;
 	s->tx_phase = s->rx_phase = 0;
 	seal_replay_init(&s->replay);
-	int rc = make_next(s);
-	if (rc == 0)
-		s->keyed = 1;
-	return rc;
+	s->keyed = 1;
+	return 0;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -141,8 +142,9 @@ static int open_other_phase(struct rel_ident *ri, struct rel_ident_sess *s, uint
 		if (n >= 0)
 			return n;
 	}
-	if (!s->rx_next)
-		return UDP_ENOMEM;
+	int rc = make_next(s);
+	if (rc < 0)
+		return rc;
 	int n = try_open(s->rx_next, ctr, in, len, out, cap);
 	if (n < 0)
 		return n;
@@ -153,9 +155,6 @@ static int open_other_phase(struct rel_ident *ri, struct rel_ident_sess *s, uint
 	s->rx_phase ^= 1;
 	s->peer.rekeys_recv++;
 	ri->stats.rekeys++;
-	/* Without a next key the session can still open this phase and
-	 * the previous one; the next turn's packets will fail as forged. */
-	(void)make_next(s);
 	return n;
 }
 
