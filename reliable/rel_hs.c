@@ -64,8 +64,11 @@ static int client_hs_init(struct rel_core *c, struct rel_sess *p, struct rel_pkt
 	void *st = NULL;
 	int m = ops->hs_init(c->cfg.crypto_ctx, &st, p->hs_has_arg ? p->hs_arg : NULL, pre,
 			     REL_CONNECT_LEN - REL_CRC_LEN, c->sbuf, cap, now);
-	if (m <= 0 || (size_t)m > cap)
+	if (m <= 0 || (size_t)m > cap) {
+		if (m >= 0 && st) /* made, but nothing to send */
+			ops->sess_free(c->cfg.crypto_ctx, st);
 		return m < 0 ? m : REL_EREFUSED;
+	}
 	p->crypto = st;
 	size_t n = REL_CONNECT_LEN + (size_t)m;
 	if (!(p->hs_saved = malloc(n)))
@@ -97,7 +100,6 @@ void rel_send_handshake(struct rel_core *c, struct rel_sess *p, uint64_t now)
 				/* no exchange can start (the hook refused: no
 				 * key for this server?): dead at the next update */
 				rel_hs_crypto_free(c, p);
-				p->st.timeouts++;
 				p->last_recv = now - c->cfg.dead_us;
 				return;
 			}
@@ -177,7 +179,7 @@ static int server_hs_respond(struct rel_core *c, struct rel_sess *p, const struc
 				k->payload, k->payload_len, pre, REL_ACCEPT_LEN - REL_CRC_LEN,
 				c->sbuf, cap, now);
 	if (m <= 0 || (size_t)m > cap) {
-		if (m > 0) /* made, but too big to send */
+		if (m >= 0 && st) /* made, but nothing to send */
 			ops->sess_free(c->cfg.crypto_ctx, st);
 		return REL_EREFUSED;
 	}

@@ -758,9 +758,158 @@ static void migration_sealed(void **state)
 	assert_int_equal(xa.live + xb.live, 0);
 }
 
+/* Moves a's out-queue to b (from a_addr); drop_type: a type not delivered
+ * (0: none).  Copies out what it moved of type keep_type into keep. */
+static size_t pump(struct rel_core *a, struct rel_core *b, const uint8_t *a_addr, size_t alen,
+		   uint8_t drop_type, uint64_t now, uint8_t keep_type, uint8_t *keep)
+{
+	size_t n = rel_out_pending(a), kept = 0;
+	uint8_t buf[2048];
+	for (size_t i = 0; i < n; i++) {
+		struct rel_dgram d;
+		assert_int_equal(rel_out_peek(a, i, &d), 0);
+		memcpy(buf, d.data, d.len);
+		if (keep && d.data[2] == keep_type) {
+			memcpy(keep, d.data, d.len);
+			kept = d.len;
+		}
+		if (d.data[2] != drop_type)
+			(void)rel_input(b, a_addr, alen, buf, d.len, now);
+	}
+	rel_out_pop(a, n);
+	return kept;
+}
+
+/* The ACCEPT is lost and the server talks first: the client, seeing a
+ * SEALED for its sid, sends the same CONNECT at once and gets the same
+ * ACCEPT. */
+static void lost_accept_recovered(void **state)
+{
+	(void)state;
+	struct toy_ctx xa, xb;
+	toy_ctx_init(&xa, 3);
+	toy_ctx_init(&xb, 3);
+	struct rel_config ca, cb;
+	pair_config(&ca, &cb, &xa, &xb, 16);
+	cb.accept = 1;
+	struct rel_core *a, *b;
+	assert_int_equal(rel_core_new(&a, &ca), 0);
+	assert_int_equal(rel_core_new(&b, &cb), 0);
+	static const uint8_t aa[4] = {'A', 0, 0, 1}, ba[4] = {'B', 0, 0, 2};
+	uint64_t now = 2000000;
+	uint32_t pa;
+	assert_int_equal(rel_connect(a, ba, sizeof ba, now, &pa), 0);
+	uint8_t c1[256], c2[256], acc1[256], acc2[256];
+	pump(a, b, aa, sizeof aa, 0, now, 0, NULL);              /* HELLO */
+	pump(b, a, ba, sizeof ba, 0, now, 0, NULL);              /* COOKIE */
+	size_t l1 = pump(a, b, aa, sizeof aa, 0, now, REL_PT_CONNECT, c1);
+	assert_int_equal(l1, 140);
+	size_t la1 = pump(b, a, ba, sizeof ba, REL_PT_ACCEPT, now, REL_PT_ACCEPT, acc1); /* lost */
+	assert_int_equal(la1, 108);
+	struct rel_event ev;
+	uint32_t pb = 0;
+	while (rel_poll_event(b, &ev))
+		if (ev.type == REL_EV_CONNECTED)
+			pb = ev.peer;
+	assert_true(pb != 0);
+	assert_int_equal(rel_send(b, pb, "early", 5, REL_RDM, now, NULL), 0);
+	now += 1000;
+	pump(b, a, ba, sizeof ba, 0, now, 0, NULL);             /* SEALED DATA */
+	size_t l2 = pump(a, b, aa, sizeof aa, 0, now, REL_PT_CONNECT, c2);
+	assert_int_equal(l2, l1);
+	assert_memory_equal(c1, c2, l1); /* the same CONNECT */
+	size_t la2 = pump(b, a, ba, sizeof ba, 0, now, REL_PT_ACCEPT, acc2);
+	assert_int_equal(la2, la1);
+	assert_memory_equal(acc1, acc2, la1); /* the same ACCEPT */
+	assert_int_equal(xa.inits, 1);
+	assert_int_equal(xb.responds, 1);
+	int connected = 0, got = 0;
+	for (int i = 0; i < 20; i++) {
+		now += 300000;
+		rel_update(a, now);
+		rel_update(b, now);
+		pump(a, b, aa, sizeof aa, 0, now, 0, NULL);
+		pump(b, a, ba, sizeof ba, 0, now, 0, NULL);
+		while (rel_poll_event(a, &ev)) {
+			connected += ev.type == REL_EV_CONNECTED;
+			if (ev.type == REL_EV_MESSAGE) {
+				got += ev.len == 5 && !memcmp(ev.data, "early", 5);
+				rel_buf_free(ev.data);
+			}
+		}
+		while (rel_poll_event(b, &ev))
+			;
+	}
+	assert_int_equal(connected, 1);
+	assert_int_equal(got, 1);
+	rel_core_free(a);
+	rel_core_free(b);
+	assert_int_equal(xa.live + xb.live, 0);
+}
+
+/* Every ACCEPT lost until the client starts over with a new cookie: its
+ * new exchange replaces the session that never got keys (a new peer id),
+ * and the old one's hook state is freed. */
+static void restarted_exchange_replaces_session(void **state)
+{
+	(void)state;
+	struct toy_ctx xa, xb;
+	toy_ctx_init(&xa, 3);
+	toy_ctx_init(&xb, 3);
+	struct rel_config ca, cb;
+	pair_config(&ca, &cb, &xa, &xb, 17);
+	cb.accept = 1;
+	struct rel_core *a, *b;
+	assert_int_equal(rel_core_new(&a, &ca), 0);
+	assert_int_equal(rel_core_new(&b, &cb), 0);
+	static const uint8_t aa[4] = {'A', 0, 0, 1}, ba[4] = {'B', 0, 0, 2};
+	uint64_t now = 2000000;
+	uint32_t pa;
+	assert_int_equal(rel_connect(a, ba, sizeof ba, now, &pa), 0);
+	unsigned b_conn = 0, b_dead = 0, a_conn = 0;
+	uint32_t first = 0, last = 0;
+	for (int i = 0; i < 200 && !a_conn; i++) {
+		now += 250000;
+		rel_update(a, now);
+		rel_update(b, now);
+		pump(a, b, aa, sizeof aa, 0, now, 0, NULL);
+		/* ACCEPTs are lost until the client has sent 4 CONNECTs */
+		pump(b, a, ba, sizeof ba, xb.responds < 2 ? REL_PT_ACCEPT : 0, now, 0, NULL);
+		struct rel_event ev;
+		while (rel_poll_event(b, &ev)) {
+			if (ev.type == REL_EV_CONNECTED) {
+				b_conn++;
+				if (!first)
+					first = ev.peer;
+				last = ev.peer;
+			}
+			b_dead += ev.type == REL_EV_DEAD && ev.peer == first;
+		}
+		while (rel_poll_event(a, &ev))
+			a_conn += ev.type == REL_EV_CONNECTED;
+	}
+	assert_int_equal(a_conn, 1);
+	assert_int_equal(b_conn, 2);
+	assert_int_equal(b_dead, 1);
+	assert_true(last != first);
+	assert_int_equal(xa.inits, 2);
+	assert_int_equal(xb.responds, 2);
+	assert_int_equal(xb.live, 1); /* the first session's state went back */
+	assert_null(rel_peer_crypto(b, first));
+	assert_non_null(rel_peer_crypto(b, last));
+	struct rel_core_stats st;
+	rel_core_stats(b, &st);
+	assert_int_equal(st.peers, 1);
+	rel_core_free(a);
+	rel_core_free(b);
+	assert_int_equal(xa.live + xb.live, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(restarted_exchange_replaces_session),
+		cmocka_unit_test(lost_accept_recovered),
 		cmocka_unit_test(wire_noise_flag),
 		cmocka_unit_test(migration_sealed),
 		cmocka_unit_test(bad_cookie_never_reaches_hook),

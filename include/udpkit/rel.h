@@ -83,7 +83,8 @@ extern UDPKIT_API const struct rel_cc_ops rel_cc_reno;
  * routes bytes: rel_ident.h gives the Noise IK(psk2) implementation, a
  * test may give a toy one.  Every function returns a count (bytes written)
  * or a negative udp_err code; ctx is rel_config.crypto_ctx, sess the
- * per-session state that hs_init or hs_respond made (the core owns it
+ * per-session state that hs_init or hs_respond made (set only when they
+ * succeed; the core owns it
  * from then on and gives it back to sess_free, once, whenever the session
  * goes or its handshake starts over).  No function keeps a pointer to its
  * byte arguments. */
@@ -112,9 +113,12 @@ struct rel_crypto_ops {
 			  const uint8_t *payload, size_t paylen,
 			  uint8_t *out, size_t cap, uint64_t now_us);
 	/* Client: message 2 of an ACCEPT; its payload into out (the core
-	 * checks it equals the ACCEPT's bytes before message 2).  After a
-	 * failure or a payload that differs, the core gives sess back to
-	 * sess_free and starts over with hs_init (a new message 1). */
+	 * checks it equals the ACCEPT's bytes before message 2).  Negative,
+	 * with sess unchanged, unless message 2 is authentic: a forged
+	 * ACCEPT must not spoil the exchange for the real one (the core
+	 * keeps sess and waits).  An authentic message 2 whose payload
+	 * differs (clear fields changed on the way) spends the exchange:
+	 * sess goes to sess_free, the next CONNECT runs hs_init again. */
 	int (*hs_finish)(void *ctx, void *sess, const uint8_t *msg2, size_t len,
 			 uint8_t *out, size_t cap, uint64_t now_us);
 	/* An open session's plaintext datagram (as rel_wire encodes it)
