@@ -49,6 +49,7 @@ enum {
 	SEAL_KEY_SUB_COOKIE = 2, /* reliable layer's stateless-cookie secret */
 	SEAL_KEY_SUB_KEYID = 3,  /* source of the public key id */
 	SEAL_KEY_SUB_SEAL_GCM = 4, /* root of seal's per-session aes256gcm keys */
+	SEAL_KEY_SUB_PSK = 5,    /* Noise IKpsk2 admission secret of identity sessions (rel_ident) */
 };
 
 struct seal_key;
