@@ -15,6 +15,7 @@
 
 const struct rel_crypto_ops rel_ident_ops = {
 	.overhead = RI_OVERHEAD,
+	.arg_size = REL_IDENT_KEY, /* rel_connect_ex's server key, copied */
 	.hs_init = rel_ident_hs_init,
 	.hs_respond = rel_ident_hs_respond,
 	.hs_finish = rel_ident_hs_finish,
@@ -292,6 +293,20 @@ void rel_ident_sess_free(void *ctx, void *sess)
 	seal_noise_cipher_free(s->rx_next);
 	wipe(s, sizeof *s);
 	free(s);
+}
+
+int rel_ident_peer(const struct rel_core *core, uint32_t peer, struct rel_ident_peer *out)
+{
+	if (!core || !out)
+		return UDP_EINVAL;
+	const struct rel_ident_sess *s = rel_peer_crypto(core, peer);
+	if (!s) {
+		/* A session without hook state is one still before its
+		 * CONNECT (or of a core without the hook). */
+		struct rel_stats st;
+		return rel_peer_stats(core, peer, &st) < 0 ? REL_ENOPEER : REL_ENOTCONN;
+	}
+	return rel_ident_sess_peer(s, out);
 }
 
 int rel_ident_sess_peer(const struct rel_ident_sess *s, struct rel_ident_peer *out)
