@@ -176,7 +176,6 @@ int rel_ident_hs_init(void *ctx, void **sess, const void *arg, const uint8_t *pr
 	struct rel_ident *ri = ctx;
 	if (!ri || !sess || !out)
 		return UDP_EINVAL;
-	*sess = NULL;
 	const uint8_t *server = arg ? arg : ri->has_peer_key ? ri->peer_key : NULL;
 	if (!server)
 		return REL_EREFUSED; /* a client must know whom it talks to */
@@ -218,7 +217,6 @@ int rel_ident_hs_respond(void *ctx, void **sess, const uint8_t *prologue, size_t
 	struct rel_ident *ri = ctx;
 	if (!ri || !sess || !msg1 || !out || (!payload && paylen))
 		return UDP_EINVAL;
-	*sess = NULL;
 	struct rel_ident_sess *s = calloc(1, sizeof *s);
 	if (!s)
 		return UDP_ENOMEM;
