@@ -100,10 +100,8 @@ struct chat_sess *chat_connect_to(struct chat_group *g, const struct udp_addr *a
 	int r;
 	if (g->ident && !key) /* Noise IK: the caller must know whom it calls */
 		r = UDP_EINVAL;
-	else if (g->ident)
-		r = rel_connect_ex(g->cfg.core, &a->u, a->len, key, now, &rel);
 	else
-		r = rel_drv_connect(g->cfg.drv, a, &rel);
+		r = rel_drv_connect_ex(g->cfg.drv, a, key, &rel);
 	if (r < 0) {
 		chat_note(g, CHAT_NOTE_CONNECT_FAILED, a, r, 0);
 		return NULL;

@@ -1,14 +1,7 @@
-/* TEMPORARY (branch s4-chat only): stand-ins for rel_connect_ex and
- * rel_ident_peer until the identity sessions (s4-core, s4-ident) are
- * merged; deleted by that merge.  Identity sessions do not work with it. */
+/* TEMPORARY (branch s4-chat only): stand-ins for the rel_ident API until
+ * s4-ident is merged; deleted by that merge.  Identity sessions do not
+ * work with it (udpchat --identity says so and exits). */
 #include "rel_ident.h"
-
-int rel_connect_ex(struct rel_core *core, const void *addr, size_t addrlen,
-		   const void *crypto_arg, uint64_t now_us, uint32_t *peer)
-{
-	(void)crypto_arg;
-	return rel_connect(core, addr, addrlen, now_us, peer);
-}
 
 int rel_ident_peer(const struct rel_core *core, uint32_t peer, struct rel_ident_peer *out)
 {
