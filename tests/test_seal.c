@@ -343,17 +343,18 @@ struct rcase {
 };
 
 /* In the spirit of WireGuard's counter self-test, cases of our own for
- * this window: W = 960, top moves only on commit, the highest sealed
- * counter is 2^64-2. */
+ * this window: W = SEAL_REPLAY_WINDOW (8128), top moves only on commit,
+ * the highest sealed counter is 2^64-2. */
 static void replay_window_cases(void **state)
 {
 	(void)state;
+	assert_int_equal(W, 8128); /* the size docs/SEALING.md promises */
 	static const struct rcase cases[] = {
 		{0, 0}, {1, 0}, {1, UDP_ESEAL_REPLAY}, {9, 0}, {8, 0}, {7, 0},
 		{7, UDP_ESEAL_REPLAY},
 		{W + 1, 0}, {W, 0}, {W, UDP_ESEAL_REPLAY}, {W - 1, 0},
-		{2, 0}, {2, UDP_ESEAL_REPLAY}, /* 961 - 2 = 959: last slot inside */
-		{1, UDP_ESEAL_OLD},            /* 961 - 1 = 960: first outside */
+		{2, 0}, {2, UDP_ESEAL_REPLAY}, /* (W + 1) - 2 = W - 1: last slot inside */
+		{1, UDP_ESEAL_OLD},            /* (W + 1) - 1 = W: first outside */
 		{W + 17, 0}, {3, UDP_ESEAL_OLD}, {W + 17, UDP_ESEAL_REPLAY},
 		{4 * W, 0}, {4 * W - (W - 1), 0}, {10, UDP_ESEAL_OLD},
 		{4 * W - W, UDP_ESEAL_OLD}, {4 * W - (W + 1), UDP_ESEAL_OLD},
@@ -377,23 +378,24 @@ static void replay_window_cases(void **state)
 	}
 }
 
-/* Word-boundary jumps: exactly W-1, W, 15 and 16 words ahead. */
+/* Word-boundary jumps: exactly WORDS-1 and WORDS words ahead. */
 static void replay_window_jumps(void **state)
 {
 	(void)state;
+	enum { WD = SEAL_REPLAY_WORDS };
 	struct seal_replay w;
 	seal_replay_init(&w);
 	for (uint64_t c = 0; c < 64; c++)
 		seal_replay_commit(&w, c);
-	seal_replay_commit(&w, 15 * 64 + 5); /* 15 words ahead: word 0 partly live */
+	seal_replay_commit(&w, (WD - 1) * 64 + 5); /* WD-1 words ahead: word 0 partly live */
 	assert_int_equal(seal_replay_check(&w, 5), UDP_ESEAL_OLD);
 	assert_int_equal(seal_replay_check(&w, 6), UDP_ESEAL_REPLAY);
 	assert_int_equal(seal_replay_check(&w, 63), UDP_ESEAL_REPLAY);
 	assert_int_equal(seal_replay_check(&w, 64), 0);
-	seal_replay_commit(&w, 31 * 64 + 5); /* 16 words ahead: all cleared */
-	assert_int_equal(seal_replay_check(&w, 16 * 64 + 6), 0);
-	assert_int_equal(seal_replay_check(&w, 15 * 64 + 5), UDP_ESEAL_OLD);
-	assert_int_equal(seal_replay_check(&w, 31 * 64 + 4), 0);
+	seal_replay_commit(&w, (2 * WD - 1) * 64 + 5); /* WD words ahead: all cleared */
+	assert_int_equal(seal_replay_check(&w, WD * 64 + 6), 0);
+	assert_int_equal(seal_replay_check(&w, (WD - 1) * 64 + 5), UDP_ESEAL_OLD);
+	assert_int_equal(seal_replay_check(&w, (2 * WD - 1) * 64 + 4), 0);
 	seal_replay_init_floor(&w, 100);
 	assert_int_equal(seal_replay_check(&w, 99), UDP_ESEAL_REPLAY);
 	assert_int_equal(seal_replay_check(&w, 100), 0);

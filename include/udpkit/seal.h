@@ -71,8 +71,9 @@ struct seal_config {
 	/* Sender sessions the receiver keeps a replay window for (1 ..
 	 * SEAL_MAX_SESSIONS).  When full, the least recently used one is
 	 * evicted (see docs/SEALING.md for why that stays replay-safe).  Each
-	 * costs about 200 bytes plus a 512-byte key cache slot in
-	 * sodium_malloc memory, which is all written at seal_new(). */
+	 * costs about 1.1 KiB (mostly its 8128-counter replay window) plus a
+	 * 512-byte key cache slot in sodium_malloc memory, which is all
+	 * written at seal_new(): about 400 KiB for the default 256. */
 	size_t max_sessions;            /* default 256 */
 	/* Buckets of the eviction floor sketch (>= 1). */
 	size_t floor_buckets;           /* default 4096 */
