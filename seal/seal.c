@@ -11,7 +11,12 @@
  * known-answer test checks it against the one-call form).  aes256gcm
  * caches the expanded AES key and GHASH powers (crypto_aead_aes256gcm_state,
  * 512 bytes).  The cache lives in sodium_malloc memory, a slot is
- * overwritten when its session is evicted, and all is wiped on free. */
+ * overwritten when its session is evicted, and all is wiped on free.
+ *
+ * The key id on the wire is per session too (wire_key_id): a receiver
+ * checks it only for a session it does not know yet, once the table
+ * lookup - needed anyway for the replay window - found nothing, so the
+ * per-packet cost of known sessions stays a 4-byte compare. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +45,7 @@ union suite_key {
 struct secrets {
 	uint8_t xkey[crypto_aead_xchacha20poly1305_ietf_KEYBYTES]; /* subkey 1 */
 	uint8_t groot[32];                                          /* subkey 4 */
+	uint8_t idkey[32];     /* subkey 3 at 32 bytes: the wire key ids' key */
 	union suite_key k[]; /* [0, max): sessions; [max]: ours; [max + 1]: scratch */
 };
 
@@ -49,6 +55,7 @@ struct session {
 	uint64_t used;      /* LRU tick of the last accepted packet */
 	uint64_t addr_hash; /* keyed hash of the last source address */
 	int32_t next;       /* hash chain, -1 ends */
+	uint32_t wire_id;   /* its key id on the wire (wire_key_id of sid) */
 	int has_addr;
 	int suite;          /* suite of the cached key in the secrets slot */
 	struct seal_replay win;
@@ -58,7 +65,8 @@ struct seal {
 	struct secrets *sec; /* sodium_malloc */
 	size_t sec_size;
 	int suite, gcm_ok;   /* what we send; whether aes256gcm can be used */
-	uint32_t key_id;
+	uint32_t key_id;     /* for people: seal_key_id() */
+	uint32_t wire_id;    /* in our headers: wire_key_id(our session id) */
 	uint8_t sid[SEAL_SESSION_BYTES];
 	uint64_t next_counter;
 	uint8_t hkey[crypto_shorthash_KEYBYTES]; /* random, not secret-critical */
@@ -128,6 +136,23 @@ static void session_key(const struct seal *s, int suite, const uint8_t *sid,
 	sodium_memzero(sk, sizeof sk);
 }
 
+/* The key id a session's packets carry: a keyed hash of its id under
+ * subkey 3, so that it names the key only to those who hold it.  Seen
+ * from outside it is random per session: it neither links the sessions of
+ * one group nor lets a table of passphrase guesses be checked by lookup
+ * (every guess must be hashed with each captured session id). */
+static uint32_t wire_key_id(const struct seal *s, const uint8_t *sid)
+{
+	static const uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = "udpkit key id";
+	uint8_t h[crypto_generichash_blake2b_BYTES_MIN];
+	struct udp_wire_reader r;
+	crypto_generichash_blake2b_salt_personal(h, sizeof h, sid, SEAL_SESSION_BYTES,
+						 s->sec->idkey, sizeof s->sec->idkey, NULL,
+						 personal);
+	udp_wire_reader_init(&r, h, sizeof h);
+	return udp_wire_get_u32(&r);
+}
+
 static uint64_t clock_counter(void)
 {
 	struct timespec ts;
@@ -181,6 +206,8 @@ int seal_new(struct seal **out, const struct seal_key *key,
 	int rc = seal_key_subkey(key, SEAL_KEY_SUB_SEAL, s->sec->xkey, sizeof s->sec->xkey);
 	if (rc == 0)
 		rc = seal_key_subkey(key, SEAL_KEY_SUB_SEAL_GCM, s->sec->groot, sizeof s->sec->groot);
+	if (rc == 0)
+		rc = seal_key_subkey(key, SEAL_KEY_SUB_KEYID, s->sec->idkey, sizeof s->sec->idkey);
 	if (rc < 0) {
 		seal_free(s);
 		return rc;
@@ -191,6 +218,7 @@ int seal_new(struct seal **out, const struct seal_key *key,
 	else
 		randombytes_buf(s->sid, sizeof s->sid);
 	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
+	s->wire_id = wire_key_id(s, s->sid);
 	randombytes_buf(s->hkey, sizeof s->hkey);
 	s->next_counter = cfg->first_counter == SEAL_COUNTER_CLOCK ?
 			  clock_counter() : cfg->first_counter;
@@ -227,7 +255,7 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 	udp_wire_put_u8(&w, SEAL_VERSION);
 	udp_wire_put_u8(&w, SEAL_FLAG_SEALED |
 			    (s->suite == SEAL_AES256GCM ? SEAL_FLAG_AES256GCM : 0));
-	udp_wire_put_u32(&w, s->key_id);
+	udp_wire_put_u32(&w, s->wire_id);
 	uint8_t *nonce = udp_wire_put_ptr(&w, NONCE_BYTES);
 	uint8_t *ct = udp_wire_put_ptr(&w, len + SEAL_TAG);
 	if (!nonce || !ct || udp_wire_writer_error(&w))
@@ -294,13 +322,14 @@ static size_t evict_lru(struct seal *s)
 
 /* A new session, with the key that just opened its packet (in scratch). */
 static struct session *create(struct seal *s, const uint8_t *sid, uint64_t hash,
-			      int suite)
+			      int suite, uint32_t wire_id)
 {
 	size_t i = s->nsess < s->max ? s->nsess++ : evict_lru(s);
 	struct session *e = &s->sess[i];
 	memcpy(e->sid, sid, sizeof e->sid);
 	memcpy(&s->sec->k[i], &s->sec->k[s->max + 1], sizeof s->sec->k[i]);
 	e->suite = suite;
+	e->wire_id = wire_id;
 	e->hash = hash;
 	e->has_addr = 0;
 	e->addr_hash = 0;
@@ -353,18 +382,12 @@ int seal_open(struct seal *s, const void *pkt, size_t len,
 		return drop(&s->st.drop_plaintext, UDP_ESEAL_PLAINTEXT); /* downgrade */
 	if (flags & ~(SEAL_FLAG_SEALED | SEAL_FLAG_AES256GCM))
 		return drop(&s->st.drop_header, UDP_ESEAL_BADHDR);
-	if (key_id != s->key_id)
-		return drop(&s->st.drop_wrongkey, UDP_ESEAL_WRONGKEY);
-	int suite = SUITE_OF(flags);
-	if (suite == SEAL_AES256GCM && !s->gcm_ok)
-		return drop(&s->st.drop_suite, UDP_ESEAL_SUITE);
 	if (memcmp(sid, s->sid, SEAL_SESSION_BYTES) == 0)
 		return drop(&s->st.drop_reflect, UDP_ESEAL_REFLECT);
-	if (counter == UINT64_MAX)
-		return drop(&s->st.drop_header, UDP_ESEAL_COUNTER);
 
-	/* read-only replay check; a peer's packets mostly follow each other,
-	 * so the last session is tried before hashing */
+	/* The session first (a peer's packets mostly follow each other, so
+	 * the last one is tried before hashing): a known session's key id is
+	 * remembered, only a new one's is computed. */
 	struct session *e = NULL;
 	uint64_t hash;
 	if (s->last >= 0 && memcmp(s->sess[s->last].sid, sid, SEAL_SESSION_BYTES) == 0) {
@@ -374,6 +397,16 @@ int seal_open(struct seal *s, const void *pkt, size_t len,
 		hash = keyed_hash(s, sid, SEAL_SESSION_BYTES);
 		e = lookup(s, sid, hash);
 	}
+	uint32_t want_id = e ? e->wire_id : wire_key_id(s, sid);
+	if (key_id != want_id)
+		return drop(&s->st.drop_wrongkey, UDP_ESEAL_WRONGKEY);
+	int suite = SUITE_OF(flags);
+	if (suite == SEAL_AES256GCM && !s->gcm_ok)
+		return drop(&s->st.drop_suite, UDP_ESEAL_SUITE);
+	if (counter == UINT64_MAX)
+		return drop(&s->st.drop_header, UDP_ESEAL_COUNTER);
+
+	/* read-only replay check */
 	int rc = 0;
 	if (e)
 		rc = seal_replay_check(&e->win, counter);
@@ -410,7 +443,7 @@ int seal_open(struct seal *s, const void *pkt, size_t len,
 	/* authenticated: only now may state change */
 	int created = 0;
 	if (!e) {
-		e = create(s, sid, hash, suite);
+		e = create(s, sid, hash, suite, want_id);
 		created = 1;
 	}
 	seal_replay_commit(&e->win, counter);

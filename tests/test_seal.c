@@ -12,6 +12,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <sodium.h>
 
 #include "udp_err.h"
@@ -102,16 +105,38 @@ static void empty_plaintext(void **state)
  * pasted here, and cross-checked below against a direct libsodium call
  * built from the documented format alone. */
 static const uint8_t KAT[66] = {
-	0xc5, 0x53, 0x01, 0x01, 0x0e, 0x5f, 0x7b, 0x95,
+	0xc5, 0x53, 0x01, 0x01, 0x0b, 0x21, 0xed, 0x5a,
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
 	0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
 	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 	0xb7, 0x36, 0x4d, 0x7a, 0x66, 0x4e, 0xc9, 0x6d,
 	0xc5, 0xe5, 0x75, 0x8d, 0x6d, 0x32, 0x8d, 0xca,
-	0x62, 0x19, 0xd8, 0x6a, 0x4c, 0x99, 0x1f, 0x3a,
-	0xb6, 0xd8, 0x3b, 0x47, 0xdc, 0xea, 0xd1, 0x2c,
-	0xe2, 0x06,
+	0x62, 0x19, 0x23, 0xd1, 0x30, 0x92, 0xd3, 0x33,
+	0xfa, 0x00, 0x6e, 0x08, 0x53, 0x7f, 0xcd, 0x81,
+	0xde, 0x67,
 };
+
+/* The key id a session's packets carry, from the spec: BLAKE2b-128 keyed
+ * with the 32-byte kdf subkey 3, personal "udpkit key id", of the session
+ * id; its first 4 bytes. */
+static void ref_wire_id(const uint8_t kb[32], const uint8_t sid[16], uint8_t out[4])
+{
+	static const uint8_t personal[16] = "udpkit key id";
+	uint8_t idkey[32], h[16];
+	assert_int_equal(crypto_kdf_derive_from_key(idkey, 32, 3, "udpkit01", kb), 0);
+	assert_int_equal(crypto_generichash_blake2b_salt_personal(h, 16, sid, 16, idkey, 32,
+								  NULL, personal), 0);
+	memcpy(out, h, 4);
+}
+
+/* A forged packet's key id made right for its (changed) session id under
+ * key 0, so that it gets past the key id to the authentication. */
+static void fix_wire_id(uint8_t *pkt)
+{
+	uint8_t kb[32];
+	key_bytes(kb, 0);
+	ref_wire_id(kb, pkt + 8, pkt + 4);
+}
 
 static void known_answer(void **state)
 {
@@ -131,7 +156,7 @@ static void known_answer(void **state)
 	assert_int_equal(crypto_kdf_derive_from_key(sub, 32, 1, "udpkit01", kb), 0);
 	assert_int_equal(crypto_kdf_derive_from_key(idsub, 16, 3, "udpkit01", kb), 0);
 	hdr[0] = 0xc5, hdr[1] = 0x53, hdr[2] = 1, hdr[3] = 1;
-	memcpy(hdr + 4, idsub, 4);
+	ref_wire_id(kb, sid, hdr + 4);
 	memcpy(hdr + 8, sid, 16);
 	for (int i = 0; i < 8; i++)
 		hdr[24 + i] = (uint8_t)(i + 1);
@@ -139,8 +164,52 @@ static void known_answer(void **state)
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ref + 32, NULL, (const uint8_t *)msg,
 						   strlen(msg), hdr, 32, NULL, hdr + 8, sub);
 	assert_memory_equal(ref, KAT, sizeof KAT);
+	/* the id for people stays the key's (udpkey id), never on the wire */
 	assert_true(seal_get_key_id(s) == 0x0e5f7b95u);
+	assert_memory_equal(idsub, "\x0e\x5f\x7b\x95", 4);
+	assert_memory_not_equal(KAT + 4, idsub, 4);
 	seal_free(s);
+}
+
+/* The header's key id is per session: two sessions of one key show
+ * unrelated ids, neither is the key's id for people, and an id copied
+ * from one session onto another's packet is refused before the AEAD. */
+static void wire_key_id_per_session(void **state)
+{
+	(void)state;
+	uint8_t sa[16], sb[16];
+	memset(sa, 0x31, sizeof sa);
+	memset(sb, 0x32, sizeof sb);
+	struct seal *a = mk(sa, 5), *b = mk(sb, 5), *r = mk(SID_R, 0);
+	struct pkt pa = seal_msg(a, "a"), pb = seal_msg(b, "b"), pa2 = seal_msg(a, "a2");
+	uint8_t kid[4];
+	for (int i = 0; i < 4; i++)
+		kid[i] = (uint8_t)(seal_get_key_id(a) >> (24 - 8 * i));
+	assert_true(seal_get_key_id(a) == seal_get_key_id(b));
+	assert_memory_not_equal(pa.b + 4, pb.b + 4, 4);
+	assert_memory_not_equal(pa.b + 4, kid, 4);
+	assert_memory_not_equal(pb.b + 4, kid, 4);
+	assert_memory_equal(pa.b + 4, pa2.b + 4, 4); /* steady within a session */
+	/* b's packet under a's key id: refused, new session or not */
+	struct pkt f = pb;
+	memcpy(f.b + 4, pa.b + 4, 4);
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY);
+	/* the key's id for people on the wire: refused too */
+	memcpy(f.b + 4, kid, 4);
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY);
+	assert_int_equal(open_pkt(r, &pa), 1);
+	assert_int_equal(open_pkt(r, &pb), 1);
+	/* a known session (table lookup first): a wrong id is still WRONGKEY */
+	f = pa2;
+	f.b[4] ^= 1;
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY);
+	assert_int_equal(open_pkt(r, &pa2), 2);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
+	assert_true(st.drop_wrongkey == 3 && st.drop_auth == 0 && st.opened == 3);
+	seal_free(a);
+	seal_free(b);
+	seal_free(r);
 }
 
 /* ---- tampering ---- */
@@ -169,7 +238,7 @@ static void every_bit_flip_rejected(void **state)
 				       UDP_ESEAL_AUTH : UDP_ESEAL_SUITE;
 			else if (i == 3)
 				want = UDP_ESEAL_BADHDR;
-			else if (i < 8)
+			else if (i < 24) /* key id, or a session id it does not match */
 				want = UDP_ESEAL_WRONGKEY;
 			assert_int_equal(open_pkt(r, &q), want);
 		}
@@ -177,8 +246,8 @@ static void every_bit_flip_rejected(void **state)
 	struct seal_stats st;
 	seal_get_stats(r, &st);
 	assert_true(st.opened == 0 && st.sessions == 0);
-	assert_true(st.drop_auth + st.drop_suite == (uint64_t)(p.n - 8) * 8 + 1);
-	assert_true(st.drop_wrongkey == 32);
+	assert_true(st.drop_auth + st.drop_suite == (uint64_t)(p.n - 24) * 8 + 1);
+	assert_true(st.drop_wrongkey == 20 * 8);
 	assert_int_equal(open_pkt(r, &p), 20);
 	seal_free(s);
 	seal_free(r);
@@ -472,9 +541,11 @@ static void counter_edges(void **state)
 						   pkt, 32, NULL, pkt + 8, sub);
 	assert_int_equal(seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL),
 			 UDP_ESEAL_COUNTER);
-	/* control: the same construction at 2^64-2 from another session passes */
+	/* control: the same construction at 2^64-2 from another session
+	 * (with that session's key id) passes */
 	pkt[8] ^= 1;
 	pkt[31] = 0xfe;
+	ref_wire_id(kb, pkt + 8, pkt + 4);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(pkt + 32, NULL, (const uint8_t *)"z", 1,
 						   pkt, 32, NULL, pkt + 8, sub);
 	assert_int_equal(seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL), 1);
@@ -502,6 +573,8 @@ static void forged_huge_counter_does_not_move_window(void **state)
 	/* forged packets of unknown sessions create nothing */
 	struct pkt f = v[3];
 	f.b[8] ^= 0x80;
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY); /* its key id is the old session's */
+	fix_wire_id(f.b);
 	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_AUTH);
 	struct seal_stats st;
 	seal_get_stats(r, &st);
@@ -644,6 +717,7 @@ static void session_table_lru(void **state)
 	for (int i = 0; i < 1000; i++) {
 		struct pkt f = a2;
 		f.b[8] = (uint8_t)i, f.b[9] = (uint8_t)(i >> 8), f.b[10] = 0x99;
+		fix_wire_id(f.b);
 		assert_int_equal(open_pkt(r, &f), UDP_ESEAL_AUTH);
 	}
 	assert_int_equal(open_pkt(r, &b1), UDP_ESEAL_REPLAY); /* b still there */
@@ -744,6 +818,7 @@ int main(void)
 		cmocka_unit_test(roundtrip_and_header),
 		cmocka_unit_test(empty_plaintext),
 		cmocka_unit_test(known_answer),
+		cmocka_unit_test(wire_key_id_per_session),
 		cmocka_unit_test(every_bit_flip_rejected),
 		cmocka_unit_test(every_truncation_rejected),
 		cmocka_unit_test(wrong_key_is_wrongkey),

@@ -13,7 +13,13 @@
  *    2  u8   version 1
  *    3  u8   flags: bit 0 = sealed (must be 1), bit 1 = suite aes256gcm,
  *            others reserved (0)
- *    4  u32  key id (seal_key_id of the group key)
+ *    4  u32  key id of this session: the first 4 bytes of BLAKE2b-128
+ *            keyed with kdf subkey SEAL_KEY_SUB_KEYID (32 bytes),
+ *            personal "udpkit key id", of the session id.  Not
+ *            seal_key_id() (that one is for people, never on the wire):
+ *            a sniffer sees a random value per session, which neither
+ *            links a group's sessions nor can be looked up in a table of
+ *            passphrase guesses.
  *    8  16   session id (random per seal object, i.e. per process)
  *   24  u64  counter (+1 per packet from a clock-based start; 2^64-1 never used)
  *   32  n    ciphertext of the n-byte plaintext
@@ -26,9 +32,11 @@
  * associated data, so every header bit is authenticated.  A receiver opens
  * both suites.
  *
- * Receive order: length and header -> key id -> reflection -> read-only
- * replay check -> decrypt -> commit the window (create the session).  A
- * packet that fails to authenticate changes nothing but a drop counter.
+ * Receive order: length and header -> reflection -> session lookup -> key
+ * id (a known session's is remembered; only an unknown session's is
+ * computed, one BLAKE2b) -> suite -> read-only replay check -> decrypt ->
+ * commit the window (create the session).  A packet that fails to
+ * authenticate changes nothing but a drop counter.
  *
  * Seal and open never allocate: output goes to caller buffers.  One
  * seal is not thread-safe; use one per thread or lock around it. */
