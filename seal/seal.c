@@ -17,6 +17,7 @@
  * checks it only for a session it does not know yet, once the table
  * lookup - needed anyway for the replay window - found nothing, so the
  * per-packet cost of known sessions stays a 4-byte compare. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,6 +64,8 @@ struct session {
 
 struct seal {
 	struct secrets *sec; /* sodium_malloc */
+	unsigned gen;        /* fork_gen when our session started */
+	uint64_t first;      /* cfg->first_counter: how a new session starts */
 	size_t sec_size;
 	int suite, gcm_ok;   /* what we send; whether aes256gcm can be used */
 	uint32_t key_id;     /* for people: seal_key_id() */
@@ -86,6 +89,25 @@ struct seal {
 	uint64_t last_ah;
 	struct seal_stats st;
 };
+
+/* A forked child holds our session id and counter: if both processes went
+ * on sealing, they would encrypt different packets under the same nonces.
+ * So every child bumps this generation (pthread_atfork, registered once),
+ * and seal_seal() - one compare per packet - starts a new session in a
+ * process whose generation moved. */
+static unsigned fork_gen;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_rc;
+
+static void in_forked_child(void)
+{
+	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void register_atfork(void)
+{
+	atfork_rc = pthread_atfork(NULL, NULL, in_forked_child);
+}
 
 void seal_config_default(struct seal_config *cfg)
 {
@@ -161,6 +183,34 @@ static uint64_t clock_counter(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Our sending session from here on: id (random unless given), its
+ * cached key and its key id. */
+static void start_session(struct seal *s, const uint8_t *sid)
+{
+	if (sid)
+		memcpy(s->sid, sid, sizeof s->sid);
+	else
+		randombytes_buf(s->sid, sizeof s->sid);
+	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
+	s->wire_id = wire_key_id(s, s->sid);
+}
+
+/* In a forked child: a new session id and the counter started again as
+ * seal_new() would (never below where it was, with the clock start).
+ * The parent keeps its session; the two never share a nonce. */
+static void restart_after_fork(struct seal *s)
+{
+	s->gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	start_session(s, NULL);
+	if (s->first == SEAL_COUNTER_CLOCK) {
+		uint64_t c = clock_counter();
+		if (c > s->next_counter)
+			s->next_counter = c;
+	} else {
+		s->next_counter = s->first;
+	}
+}
+
 int seal_new(struct seal **out, const struct seal_key *key,
 		 const struct seal_config *cfg)
 {
@@ -178,6 +228,8 @@ int seal_new(struct seal **out, const struct seal_key *key,
 		return UDP_EINVAL;
 	if (sodium_init() < 0)
 		return UDP_ESEAL_SODIUM;
+	if (pthread_once(&atfork_once, register_atfork) != 0 || atfork_rc != 0)
+		return UDP_ENOMEM; /* pthread_atfork fails only for memory */
 	int gcm_ok = !cfg->no_aes256gcm && seal_suite_available(SEAL_AES256GCM);
 	if (cfg->suite == SEAL_AES256GCM && !gcm_ok)
 		return UDP_ESEAL_SUITE;
@@ -213,12 +265,9 @@ int seal_new(struct seal **out, const struct seal_key *key,
 		return rc;
 	}
 	s->key_id = seal_key_id(key);
-	if (cfg->session_id)
-		memcpy(s->sid, cfg->session_id, sizeof s->sid);
-	else
-		randombytes_buf(s->sid, sizeof s->sid);
-	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
-	s->wire_id = wire_key_id(s, s->sid);
+	s->gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	s->first = cfg->first_counter;
+	start_session(s, cfg->session_id);
 	randombytes_buf(s->hkey, sizeof s->hkey);
 	s->next_counter = cfg->first_counter == SEAL_COUNTER_CLOCK ?
 			  clock_counter() : cfg->first_counter;
@@ -247,6 +296,8 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 		return UDP_EINVAL;
 	if (cap < SEAL_OVERHEAD || len > cap - SEAL_OVERHEAD || len > INT32_MAX)
 		return UDP_ENOSPACE;
+	if (__builtin_expect(s->gen != __atomic_load_n(&fork_gen, __ATOMIC_RELAXED), 0))
+		restart_after_fork(s);
 	if (s->next_counter == UINT64_MAX)
 		return UDP_ESEAL_EXHAUSTED;
 	struct udp_wire_writer w, nw;

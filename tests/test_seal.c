@@ -212,6 +212,64 @@ static void wire_key_id_per_session(void **state)
 	seal_free(r);
 }
 
+/* fork() after seal_new(): parent and child each seal, and their packets
+ * never share (session id, counter), i.e. a nonce, though the child holds
+ * a copy of the parent's session.  The child's next packets stay in its
+ * own new session; a receiver opens all of them. */
+static void fork_starts_a_new_session(void **state)
+{
+	(void)state;
+	struct seal *s = mk(SID_S, 100), *r = mk(SID_R, 0);
+	struct pkt first = seal_msg(s, "before");
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pkt c[2];
+		int ok = 1;
+		for (int i = 0; i < 2; i++) {
+			c[i].n = seal_seal(s, "child", 5, c[i].b, sizeof c[i].b);
+			ok &= c[i].n == 5 + SEAL_OVERHEAD;
+		}
+		ok &= write(fds[1], c, sizeof c) == (ssize_t)sizeof c;
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	struct pkt p = seal_msg(s, "parent"), c[2];
+	size_t got = 0;
+	while (got < sizeof c) {
+		ssize_t n = read(fds[0], (char *)c + got, sizeof c - got);
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* the parent goes on in its session: SID_S, counter 101 */
+	assert_memory_equal(p.b + 8, SID_S, 16);
+	assert_memory_equal(p.b + 8, first.b + 8, 16);
+	assert_int_equal(p.b[31], 101);
+	/* the child: a new session id (its counter started again at 100, so
+	 * only the id keeps the nonces apart - which it must) */
+	assert_memory_not_equal(c[0].b + 8, SID_S, 16);
+	assert_memory_equal(c[0].b + 8, c[1].b + 8, 16);
+	assert_memory_not_equal(c[0].b + 4, p.b + 4, 4); /* its own key id too */
+	assert_int_equal(c[0].b[31], 100);
+	assert_int_equal(c[1].b[31], 101);
+	struct seal_info info;
+	uint8_t out[64];
+	assert_int_equal(seal_open(r, first.b, (size_t)first.n, NULL, 0, out, sizeof out, NULL), 6);
+	assert_int_equal(seal_open(r, p.b, (size_t)p.n, NULL, 0, out, sizeof out, NULL), 6);
+	assert_int_equal(seal_open(r, c[0].b, (size_t)c[0].n, NULL, 0, out, sizeof out, &info), 5);
+	assert_true(info.new_session);
+	assert_int_equal(seal_open(r, c[1].b, (size_t)c[1].n, NULL, 0, out, sizeof out, &info), 5);
+	assert_false(info.new_session);
+	seal_free(s);
+	seal_free(r);
+}
+
 /* ---- tampering ---- */
 
 /* Every single-bit flip anywhere in a sealed packet is rejected, with the
@@ -819,6 +877,7 @@ int main(void)
 		cmocka_unit_test(empty_plaintext),
 		cmocka_unit_test(known_answer),
 		cmocka_unit_test(wire_key_id_per_session),
+		cmocka_unit_test(fork_starts_a_new_session),
 		cmocka_unit_test(every_bit_flip_rejected),
 		cmocka_unit_test(every_truncation_rejected),
 		cmocka_unit_test(wrong_key_is_wrongkey),

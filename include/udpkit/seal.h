@@ -20,7 +20,8 @@
  *            a sniffer sees a random value per session, which neither
  *            links a group's sessions nor can be looked up in a table of
  *            passphrase guesses.
- *    8  16   session id (random per seal object, i.e. per process)
+ *    8  16   session id (random per seal object; new after fork() in the
+ *            child)
  *   24  u64  counter (+1 per packet from a clock-based start; 2^64-1 never used)
  *   32  n    ciphertext of the n-byte plaintext
  * 32+n  16   tag
@@ -37,6 +38,10 @@
  * computed, one BLAKE2b) -> suite -> read-only replay check -> decrypt ->
  * commit the window (create the session).  A packet that fails to
  * authenticate changes nothing but a drop counter.
+ *
+ * fork(): a child that seals starts a new session (new random id, counter
+ * started again) at its first seal_seal(), so parent and child never share
+ * a nonce (pthread_atfork, registered by the first seal_new()).
  *
  * Seal and open never allocate: output goes to caller buffers.  One
  * seal is not thread-safe; use one per thread or lock around it. */
