@@ -66,6 +66,7 @@ struct seal {
 	struct secrets *sec; /* sodium_malloc */
 	unsigned gen;        /* fork_gen when our session started */
 	uint64_t first;      /* cfg->first_counter: how a new session starts */
+	uint64_t sess_sealed, gcm_max; /* packets in this session; aes256gcm's limit */
 	size_t sec_size;
 	int suite, gcm_ok;   /* what we send; whether aes256gcm can be used */
 	uint32_t key_id;     /* for people: seal_key_id() */
@@ -115,6 +116,7 @@ void seal_config_default(struct seal_config *cfg)
 	cfg->max_sessions = 256;
 	cfg->floor_buckets = 4096;
 	cfg->first_counter = SEAL_COUNTER_CLOCK;
+	cfg->aes256gcm_max_packets = SEAL_AES256GCM_MAX_PACKETS;
 }
 
 int seal_suite_available(int suite)
@@ -193,6 +195,7 @@ static void start_session(struct seal *s, const uint8_t *sid)
 		randombytes_buf(s->sid, sizeof s->sid);
 	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
 	s->wire_id = wire_key_id(s, s->sid);
+	s->sess_sealed = 0;
 }
 
 /* In a forked child: a new session id and the counter started again as
@@ -267,6 +270,8 @@ int seal_new(struct seal **out, const struct seal_key *key,
 	s->key_id = seal_key_id(key);
 	s->gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 	s->first = cfg->first_counter;
+	s->gcm_max = cfg->aes256gcm_max_packets ? cfg->aes256gcm_max_packets :
+		     SEAL_AES256GCM_MAX_PACKETS;
 	start_session(s, cfg->session_id);
 	randombytes_buf(s->hkey, sizeof s->hkey);
 	s->next_counter = cfg->first_counter == SEAL_COUNTER_CLOCK ?
@@ -298,6 +303,10 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 		return UDP_ENOSPACE;
 	if (__builtin_expect(s->gen != __atomic_load_n(&fork_gen, __ATOMIC_RELAXED), 0))
 		restart_after_fork(s);
+	/* aes256gcm's usage limit: a new session is a new key (the counter
+	 * just goes on) */
+	if (s->suite == SEAL_AES256GCM && s->sess_sealed >= s->gcm_max)
+		start_session(s, NULL);
 	if (s->next_counter == UINT64_MAX)
 		return UDP_ESEAL_EXHAUSTED;
 	struct udp_wire_writer w, nw;
@@ -325,6 +334,7 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 		crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, len, out, SEAL_HEADER,
 							  NULL, n12, k->chacha);
 	s->next_counter++;
+	s->sess_sealed++;
 	s->st.sealed++;
 	return (int)udp_wire_written(&w);
 }

@@ -288,6 +288,70 @@ static void gcm_reflection_dropped(void **state)
 	seal_free(me);
 }
 
+/* ---- usage limit ---- */
+
+/* With a limit of 5 packets per key, the sealer turns to a new session
+ * (id, key and key id) every 5 packets, the counter going on; the
+ * receiver opens every packet, each new id as a new session.  xchacha20
+ * has no such limit. */
+static void gcm_usage_limit_new_session(void **state)
+{
+	need_aes(state);
+	uint8_t kb[32];
+	struct seal_key *k;
+	struct seal *s, *x, *r = mk(9, 0, X);
+	struct seal_config c;
+	for (int i = 0; i < 32; i++)
+		kb[i] = (uint8_t)i;
+	assert_int_equal(seal_key_from_bytes(&k, kb), 0);
+	seal_config_default(&c);
+	assert_true(c.aes256gcm_max_packets == SEAL_AES256GCM_MAX_PACKETS);
+	c.suite = G;
+	c.first_counter = 10;
+	c.aes256gcm_max_packets = 5;
+	assert_int_equal(seal_new(&s, k, &c), 0);
+	c.suite = X;
+	assert_int_equal(seal_new(&x, k, &c), 0);
+	seal_key_free(k);
+	enum { N = 23 };
+	uint8_t prev[16] = { 0 }, sid[16];
+	int sessions = 0;
+	for (int i = 0; i < N; i++) {
+		struct pkt p = seal_msg(s, "limited");
+		struct seal_info info;
+		uint8_t out[64];
+		assert_int_equal(seal_open(r, p.b, (size_t)p.n, NULL, 0, out, sizeof out, &info), 7);
+		assert_int_equal(info.counter, 10 + (uint64_t)i); /* the counter goes on */
+		seal_session_id(s, sid);
+		assert_memory_equal(info.session_id, sid, 16);
+		int fresh = memcmp(prev, sid, 16) != 0;
+		assert_int_equal(fresh, i % 5 == 0);
+		assert_int_equal(info.new_session, fresh);
+		sessions += fresh;
+		memcpy(prev, sid, 16);
+		/* the replay window of the session left behind still holds */
+		if (fresh && i > 0) {
+			struct pkt q = p;
+			assert_int_equal(seal_open(r, q.b, (size_t)q.n, NULL, 0, out, sizeof out, NULL),
+					 UDP_ESEAL_REPLAY);
+		}
+	}
+	assert_int_equal(sessions, (N + 4) / 5);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
+	assert_true(st.opened == N && st.sessions_created == (N + 4) / 5 && st.drop_auth == 0);
+	/* xchacha20 with the same setting: one session throughout */
+	uint8_t x0[16], x1[16];
+	seal_session_id(x, x0);
+	for (int i = 0; i < N; i++)
+		(void)seal_msg(x, "unlimited");
+	seal_session_id(x, x1);
+	assert_memory_equal(x0, x1, 16);
+	seal_free(s);
+	seal_free(x);
+	seal_free(r);
+}
+
 /* ---- replay ---- */
 
 static void gcm_replay_window(void **state)
@@ -443,6 +507,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(gcm_known_answer),
+		cmocka_unit_test(gcm_usage_limit_new_session),
 		cmocka_unit_test(both_suites_open),
 		cmocka_unit_test(gcm_every_bit_flip_rejected),
 		cmocka_unit_test(gcm_every_truncation_rejected),

@@ -21,7 +21,7 @@
  *            links a group's sessions nor can be looked up in a table of
  *            passphrase guesses.
  *    8  16   session id (random per seal object; new after fork() in the
- *            child)
+ *            child, and after SEAL_AES256GCM_MAX_PACKETS with aes256gcm)
  *   24  u64  counter (+1 per packet from a clock-based start; 2^64-1 never used)
  *   32  n    ciphertext of the n-byte plaintext
  * 32+n  16   tag
@@ -99,7 +99,18 @@ struct seal_config {
 	 * its restarts and a receiver's eviction floors (docs/SEALING.md)
 	 * stay below any newer session.  Tests set a fixed value. */
 	uint64_t first_counter;
+	/* aes256gcm: packets sealed under one session key at most; then the
+	 * sealer turns to a new session id, i.e. a new key, which receivers
+	 * take as a new session (the counter goes on).  0 = the default.
+	 * Small values are for tests. */
+	uint64_t aes256gcm_max_packets; /* default SEAL_AES256GCM_MAX_PACKETS */
 };
+
+/* 2^28 packets per AES-256-GCM key: with ~1.4 KB packets (2^6.5 blocks)
+ * the confidentiality bound (q*l)^2 / 2^129 stays under 2^-60, and under
+ * 2^-49 even for 64 KiB datagrams; far below GCM's hard limits.  At 1 M
+ * packets/s, a new session every 4.5 minutes (docs/SEALING.md). */
+#define SEAL_AES256GCM_MAX_PACKETS (1ull << 28)
 
 /* first_counter value meaning "start at CLOCK_REALTIME in microseconds". */
 #define SEAL_COUNTER_CLOCK UINT64_MAX
