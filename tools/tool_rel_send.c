@@ -28,6 +28,13 @@
 #define SEND_AHEAD (32u * 1024 * 1024)
 #define SEND_AHEAD_MSGS 8192 /* short messages: bounded by count, too */
 #define MAP_WINDOW (16u * 1024 * 1024) /* a multiple of TOOL_REL_PIECE */
+/* The first piece is short: a message is cut at the path MTU of the moment
+ * it starts, and at the start that is the base (path MTU discovery needs a
+ * round trip or two), so a first piece of 1 MiB went as ~1000 packets of
+ * ~1 KiB even where the path takes 64 KiB (loopback: more packets than the
+ * rest of a 50 MiB file).  64 KiB lasts about the search. */
+#define FIRST_PIECE (64u * 1024)
+
 
 enum { SRC_MSG = 1, SRC_END = 0, SRC_WAIT = 2 };
 
@@ -49,6 +56,11 @@ struct source {
 	off_t map_off, pos, size;
 	size_t map_len;
 };
+
+static size_t piece_size(const struct source *s)
+{
+	return s->taken ? TOOL_REL_PIECE : FIRST_PIECE;
+}
 
 /* Lengths of the messages in flight, in send order: acks come in that
  * order (the core releases messages as the cumulative ack passes them). */
@@ -132,7 +144,8 @@ static int next_mapped(struct source *s, const uint8_t **p, size_t *n)
 {
 	if (s->pos >= s->size)
 		return SRC_END;
-	size_t len = s->size - s->pos < TOOL_REL_PIECE ? (size_t)(s->size - s->pos) : TOOL_REL_PIECE;
+	size_t want = piece_size(s);
+	size_t len = s->size - s->pos < (off_t)want ? (size_t)(s->size - s->pos) : want;
 	if (!s->map || s->pos + (off_t)len > s->map_off + (off_t)s->map_len) {
 		if (!map_window(s)) {
 			/* no mapping: the rest by read() from here on */
@@ -150,7 +163,7 @@ static int next_mapped(struct source *s, const uint8_t **p, size_t *n)
 	return SRC_MSG;
 }
 
-/* --whole: the next piece of stdin, filled up to TOOL_REL_PIECE so that a
+/* --whole: the next piece of stdin, filled up to piece_size() so that a
  * file is cut the same way every time. */
 static int next_piece(struct source *s, const uint8_t **p, size_t *n)
 {
@@ -159,8 +172,9 @@ static int next_piece(struct source *s, const uint8_t **p, size_t *n)
 		if (r != SRC_WAIT)
 			return r;
 	}
-	while (!s->eof && s->piece_len < TOOL_REL_PIECE) {
-		ssize_t r = read(s->fd, s->piece + s->piece_len, TOOL_REL_PIECE - s->piece_len);
+	size_t want = piece_size(s);
+	while (!s->eof && s->piece_len < want) {
+		ssize_t r = read(s->fd, s->piece + s->piece_len, want - s->piece_len);
 		if (r > 0) {
 			s->piece_len += (size_t)r;
 			continue;
