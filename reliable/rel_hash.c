@@ -149,8 +149,8 @@ static uint32_t crc_shift(const uint32_t t[4][256], uint32_t c)
 
 /* Three lanes of `lane` bytes each from p; returns the register after all
  * three (state c before). */
-__attribute__((target("sse4.2")))
-static uint64_t crc_3lanes(uint64_t c, const uint8_t *p, size_t lane, const uint32_t t[4][256])
+__attribute__((target("sse4.2"), always_inline))
+static inline uint64_t crc_3lanes(uint64_t c, const uint8_t *p, size_t lane, const uint32_t t[4][256])
 {
 	uint64_t c1 = 0, c2 = 0;
 	const uint8_t *p1 = p + lane, *p2 = p + 2 * lane;
@@ -174,31 +174,12 @@ static uint64_t crc_3lanes(uint64_t c, const uint8_t *p, size_t lane, const uint
 	return crc_shift(t, (uint32_t)c) ^ (uint32_t)c2;
 }
 
-__attribute__((target("sse4.2")))
-static uint32_t crc_hw(const void *buf, size_t len)
+/* Words, then bytes, from state c (p 8-byte aligned or not, any len). */
+__attribute__((target("sse4.2"), always_inline))
+static inline uint32_t crc_rest(uint64_t c, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = buf;
-	uint64_t c = 0xffffffffu;
-	/* byte steps up to an 8-byte boundary, then whole words (loaded with
-	 * memcpy: no unaligned-access UB), then the tail */
-	while (len && ((uintptr_t)p & 7)) {
-		c = _mm_crc32_u8((uint32_t)c, *p++);
-		len--;
-	}
-	if (len >= 3 * CRC_LANE_SMALL && !crc_shift_ready)
-		crc_shift_init();
-	while (len >= 3 * CRC_LANE_BIG) {
-		c = crc_3lanes(c, p, CRC_LANE_BIG, crc_shift_big);
-		p += 3 * CRC_LANE_BIG;
-		len -= 3 * CRC_LANE_BIG;
-	}
-	while (len >= 3 * CRC_LANE_SMALL) {
-		c = crc_3lanes(c, p, CRC_LANE_SMALL, crc_shift_small);
-		p += 3 * CRC_LANE_SMALL;
-		len -= 3 * CRC_LANE_SMALL;
-	}
 	while (len >= 32) {
-		uint64_t w0, w1, w2, w3;
+		uint64_t w0, w1, w2, w3; /* loaded with memcpy: no unaligned-access UB */
 		memcpy(&w0, p, 8);
 		memcpy(&w1, p + 8, 8);
 		memcpy(&w2, p + 16, 8);
@@ -220,6 +201,42 @@ static uint32_t crc_hw(const void *buf, size_t len)
 	while (len--)
 		c = _mm_crc32_u8((uint32_t)c, *p++);
 	return (uint32_t)c ^ 0xffffffffu;
+}
+
+/* A long buffer: its 8-byte aligned part in rounds of three lanes, the
+ * rest as a short one.  Not inlined: short buffers (ACKs) would pay for
+ * its registers in crc_hw's prologue. */
+__attribute__((target("sse4.2"), noinline))
+static uint32_t crc_long(const uint8_t *p, size_t len)
+{
+	uint64_t c = 0xffffffffu;
+	while ((uintptr_t)p & 7) {
+		c = _mm_crc32_u8((uint32_t)c, *p++);
+		len--;
+	}
+	if (!crc_shift_ready)
+		crc_shift_init();
+	for (; len >= 3 * CRC_LANE_BIG; p += 3 * CRC_LANE_BIG, len -= 3 * CRC_LANE_BIG)
+		c = crc_3lanes(c, p, CRC_LANE_BIG, crc_shift_big);
+	for (; len >= 3 * CRC_LANE_SMALL; p += 3 * CRC_LANE_SMALL, len -= 3 * CRC_LANE_SMALL)
+		c = crc_3lanes(c, p, CRC_LANE_SMALL, crc_shift_small);
+	return crc_rest(c, p, len);
+}
+
+__attribute__((target("sse4.2")))
+static uint32_t crc_hw(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	/* 7 bytes more: the alignment steps of crc_long leave a round */
+	if (len >= 3 * CRC_LANE_SMALL + 7)
+		return crc_long(p, len);
+	uint64_t c = 0xffffffffu;
+	/* byte steps up to an 8-byte boundary, then whole words */
+	while (len && ((uintptr_t)p & 7)) {
+		c = _mm_crc32_u8((uint32_t)c, *p++);
+		len--;
+	}
+	return crc_rest(c, p, len);
 }
 
 static int hw_state; /* 0 unknown, 1 yes, -1 no; a race stores the same value */
