@@ -106,7 +106,7 @@ PY
 
 echo "udpkit bench $(date -u +%Y-%m-%dT%H:%MZ): ${MB} MiB in ${CHUNK}-byte datagrams ($dgrams), loopback, median of $REPS"
 "$BIN/udpkey" genkey -o "$tmp/key" 2>/dev/null
-rate[raw]=0
+rate[raw]=0; base=0
 if want raw; then
 measure raw "'$HELP/bench_raw_recv' 127.0.0.1 0 1000" 's/^port \([0-9]*\)$/\1/p' \
 	"'$HELP/bench_raw_send' 127.0.0.1 PORT $CHUNK"
@@ -130,7 +130,7 @@ measure relay "'$BIN/udprecv' --raw -w 1 127.0.0.1 0" 's/.*listening on 127\.0\.
 	"bash '$tmp/relayed.sh' PORT"
 iperf
 
-base=${rate[raw]}
+base=${rate[raw]:-0}
 printf '%-40s %12s %9s %8s %10s\n' case datagrams/s MB/s lost% "vs raw"
 for c in raw udpkit sealed sealed_gcm relay iperf3; do
 	printf '%-40s %12s %9s %8s %10s\n' \
