@@ -38,7 +38,7 @@ static void sack_bits(const struct rel_core *c, const struct rel_sess *p, struct
 				k->sack[(i + j) / 32] |= 1u << ((i + j) % 32);
 		i += run;
 	}
-	for (int w = REL_SACK_MAX; w > 0; w--) {
+	for (int w = (int)((span + 31) / 32); w > 0; w--) { /* no bit at or past span */
 		if (k->sack[w - 1]) {
 			k->sack_words = (uint8_t)w;
 			break;
@@ -59,7 +59,6 @@ void rel_fill_ackblock(struct rel_core *c, struct rel_sess *p, struct rel_pkt *k
 	uint64_t win = rel_rx_window(c, p);
 	k->window = win > 0xffffffffu ? 0xffffffffu : (uint32_t)win;
 	k->cum_ack = p->rcv_nxt;
-	memset(k->sack, 0, sizeof k->sack);
 	k->sack_words = 0;
 	uint32_t span = w - 1 < 32 * REL_SACK_MAX ? w - 1 : 32 * REL_SACK_MAX;
 	int32_t ahead = rel_seq_diff(p->rcv_max, p->rcv_nxt); /* nothing beyond rcv_max */
@@ -67,7 +66,12 @@ void rel_fill_ackblock(struct rel_core *c, struct rel_sess *p, struct rel_pkt *k
 		span = 0;
 	else if ((uint32_t)ahead - 1 < span)
 		span = (uint32_t)ahead - 1;
-	sack_bits(c, p, k, span);
+	/* in order (the common case) no bitmap: its 128 bytes were cleared
+	 * and scanned for every packet sent */
+	if (span) {
+		memset(k->sack, 0, sizeof k->sack);
+		sack_bits(c, p, k, span);
+	}
 	p->ack_pending = 0;
 	p->ack_now = 0;
 	p->ack_count = 0;

@@ -149,10 +149,16 @@ int rel_drv_flush(struct rel_drv *d)
 				refused = 1; /* dropped once those before it are sent */
 				break;
 			}
-			memset(&d->tx[k], 0, sizeof d->tx[k]);
-			d->tx[k].buf = (void *)g.data;
-			d->tx[k].len = g.len;
-			(void)blob_to_addr(g.addr, g.addr_len, &d->tx[k].addr);
+			struct udp_msg *m = &d->tx[k];
+			m->buf = (void *)g.data;
+			m->len = g.len;
+			m->cap = m->wire_len = m->seg_size = 0;
+			m->flags = 0;
+			/* the slot usually held a datagram to the same peer: its
+			 * address stays (clearing and copying ~300 bytes per
+			 * datagram was a tenth of this loop's instructions) */
+			if (m->addr.len != (socklen_t)g.addr_len || memcmp(&m->addr.u, g.addr, g.addr_len))
+				(void)blob_to_addr(g.addr, g.addr_len, &m->addr);
 		}
 		if (k == 0) {
 			rel_out_pop(d->core, 1);

@@ -101,19 +101,85 @@ uint32_t rel_crc32c_sw(const void *buf, size_t len)
 }
 
 #if REL_CRC_X86
+/* One crc32 instruction waits for the one before (3 cycles each), but the
+ * CPU can start one per cycle: long buffers run three independent lanes
+ * over three adjacent blocks and join them.  By linearity, the register
+ * after block B from state c is zeros(c, |B|) ^ crc(0, B), where zeros()
+ * feeds |B| zero bytes; for a fixed |B| that is a linear map of c's 32
+ * bits, kept as four byte tables (crc_shift_init). */
+#define CRC_LANE_BIG 1024   /* bytes per lane while 3 of them fit */
+#define CRC_LANE_SMALL 384  /* then these once (a 1250-byte packet): one join per 1152 bytes costs no more instructions than one lane */
+
+static uint32_t crc_shift_big[4][256], crc_shift_small[4][256];
+static int crc_shift_ready;
+
 __attribute__((target("sse4.2")))
-static uint32_t crc_hw(const void *buf, size_t len)
+static uint32_t crc_zeros(uint32_t c, size_t n)
 {
-	const uint8_t *p = buf;
-	uint64_t c = 0xffffffffu;
-	/* byte steps up to an 8-byte boundary, then whole words (loaded with
-	 * memcpy: no unaligned-access UB), then the tail */
-	while (len && ((uintptr_t)p & 7)) {
-		c = _mm_crc32_u8((uint32_t)c, *p++);
-		len--;
+	uint64_t r = c;
+	for (size_t i = 0; i < n; i += 8)
+		r = _mm_crc32_u64(r, 0);
+	return (uint32_t)r;
+}
+
+/* The map is linear: each entry is the XOR of those of its bits, so 32
+ * values are computed and the rest follow by one XOR each. */
+static void crc_shift_init(void)
+{
+	for (int k = 0; k < 4; k++) {
+		crc_shift_big[k][0] = crc_shift_small[k][0] = 0;
+		for (uint32_t v = 1; v < 256; v++) {
+			uint32_t low = v & -v;
+			if (v == low) {
+				crc_shift_big[k][v] = crc_zeros(v << (8 * k), CRC_LANE_BIG);
+				crc_shift_small[k][v] = crc_zeros(v << (8 * k), CRC_LANE_SMALL);
+			} else {
+				crc_shift_big[k][v] = crc_shift_big[k][low] ^ crc_shift_big[k][v ^ low];
+				crc_shift_small[k][v] = crc_shift_small[k][low] ^ crc_shift_small[k][v ^ low];
+			}
+		}
 	}
+	crc_shift_ready = 1; /* a race writes the same values */
+}
+
+static uint32_t crc_shift(const uint32_t t[4][256], uint32_t c)
+{
+	return t[0][c & 0xff] ^ t[1][(c >> 8) & 0xff] ^ t[2][(c >> 16) & 0xff] ^ t[3][c >> 24];
+}
+
+/* Three lanes of `lane` bytes each from p; returns the register after all
+ * three (state c before). */
+__attribute__((target("sse4.2"), always_inline))
+static inline uint64_t crc_3lanes(uint64_t c, const uint8_t *p, size_t lane, const uint32_t t[4][256])
+{
+	uint64_t c1 = 0, c2 = 0;
+	const uint8_t *p1 = p + lane, *p2 = p + 2 * lane;
+#define CRC_STEP(o) do { \
+		uint64_t w0, w1, w2; /* x86 is little-endian, as the CRC expects */ \
+		memcpy(&w0, p + i + (o), 8); \
+		memcpy(&w1, p1 + i + (o), 8); \
+		memcpy(&w2, p2 + i + (o), 8); \
+		c = _mm_crc32_u64(c, w0); \
+		c1 = _mm_crc32_u64(c1, w1); \
+		c2 = _mm_crc32_u64(c2, w2); \
+	} while (0)
+	for (size_t i = 0; i < lane; i += 32) { /* lane: a multiple of 32 */
+		CRC_STEP(0);
+		CRC_STEP(8);
+		CRC_STEP(16);
+		CRC_STEP(24);
+	}
+#undef CRC_STEP
+	c = crc_shift(t, (uint32_t)c) ^ (uint32_t)c1;
+	return crc_shift(t, (uint32_t)c) ^ (uint32_t)c2;
+}
+
+/* Words, then bytes, from state c (p 8-byte aligned or not, any len). */
+__attribute__((target("sse4.2"), always_inline))
+static inline uint32_t crc_rest(uint64_t c, const uint8_t *p, size_t len)
+{
 	while (len >= 32) {
-		uint64_t w0, w1, w2, w3; /* x86 is little-endian, as the CRC expects */
+		uint64_t w0, w1, w2, w3; /* loaded with memcpy: no unaligned-access UB */
 		memcpy(&w0, p, 8);
 		memcpy(&w1, p + 8, 8);
 		memcpy(&w2, p + 16, 8);
@@ -135,6 +201,42 @@ static uint32_t crc_hw(const void *buf, size_t len)
 	while (len--)
 		c = _mm_crc32_u8((uint32_t)c, *p++);
 	return (uint32_t)c ^ 0xffffffffu;
+}
+
+/* A long buffer: its 8-byte aligned part in rounds of three lanes, the
+ * rest as a short one.  Not inlined: short buffers (ACKs) would pay for
+ * its registers in crc_hw's prologue. */
+__attribute__((target("sse4.2"), noinline))
+static uint32_t crc_long(const uint8_t *p, size_t len)
+{
+	uint64_t c = 0xffffffffu;
+	while ((uintptr_t)p & 7) {
+		c = _mm_crc32_u8((uint32_t)c, *p++);
+		len--;
+	}
+	if (!crc_shift_ready)
+		crc_shift_init();
+	for (; len >= 3 * CRC_LANE_BIG; p += 3 * CRC_LANE_BIG, len -= 3 * CRC_LANE_BIG)
+		c = crc_3lanes(c, p, CRC_LANE_BIG, crc_shift_big);
+	for (; len >= 3 * CRC_LANE_SMALL; p += 3 * CRC_LANE_SMALL, len -= 3 * CRC_LANE_SMALL)
+		c = crc_3lanes(c, p, CRC_LANE_SMALL, crc_shift_small);
+	return crc_rest(c, p, len);
+}
+
+__attribute__((target("sse4.2")))
+static uint32_t crc_hw(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	/* 7 bytes more: the alignment steps of crc_long leave a round */
+	if (len >= 3 * CRC_LANE_SMALL + 7)
+		return crc_long(p, len);
+	uint64_t c = 0xffffffffu;
+	/* byte steps up to an 8-byte boundary, then whole words */
+	while (len && ((uintptr_t)p & 7)) {
+		c = _mm_crc32_u8((uint32_t)c, *p++);
+		len--;
+	}
+	return crc_rest(c, p, len);
 }
 
 static int hw_state; /* 0 unknown, 1 yes, -1 no; a race stores the same value */

@@ -246,6 +246,21 @@ int tool_out_msg(struct tool_out *o, const struct udp_msg *m)
 	size_t wire = m->wire_len > n ? m->wire_len : n;
 	char from[UDP_ADDR_STRLEN];
 	if (o->fmt == TOOL_FMT_RAW) {
+		if (n >= OUT_CAP / 4) {
+			/* a large message (udprecv -r --whole: 1 MiB) goes out
+			 * from where it is, not through another copy */
+			if (tool_out_flush(o) < 0)
+				return -1;
+			for (size_t off = 0; off < n;) {
+				ssize_t w = write(o->fd, p + off, n - off);
+				if (w < 0 && errno == EINTR && !tool_stop_signal)
+					continue;
+				if (w < 0)
+					return -1;
+				off += (size_t)w;
+			}
+			return 0;
+		}
 		if (ensure(o, n) < 0)
 			return -1;
 		memcpy(o->buf + o->len, p, n);

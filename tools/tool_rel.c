@@ -2,6 +2,9 @@
  * share: options, the core and driver around the tool's socket, the event
  * loop step, the peer table with its --stats, and the progress bar. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +116,14 @@ void tool_rel_open_cfg(struct tool_rel_ctx *c, struct udp_sock *sock,
 	 * kernel drops what the path would have carried (the default 208 KiB
 	 * holds only about 90 datagrams of 1200 bytes). */
 	udp_sock_set_buffers(sock, 8 << 20, 8 << 20);
+#ifdef __GLIBC__
+	/* Messages of --whole are 1 MiB, past glibc's mmap threshold: each
+	 * would be mapped, faulted in page by page, zeroed and unmapped again
+	 * (the heap's top trimmed likewise).  The memory in use is bounded by
+	 * the send-ahead and the receive budget, so keep it. */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
 	tool_rel_start(&c->core, &c->drv, sock, cfg);
 }
 

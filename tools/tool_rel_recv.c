@@ -15,8 +15,10 @@
  * exits when that session has closed gracefully: 0 once everything it
  * sent was written, 1 if it died. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tool_netsim.h"
 #include "tool_rel.h"
@@ -181,11 +183,27 @@ static int once_unfinished(const struct tool_rel_peer *p, const char *why)
 	return TOOL_EXIT_ERR;
 }
 
+/* Output into a pipe (udprecv -r --raw | tar x): a pipe holds 64 KiB by
+ * default, so each 1 MiB message of --whole took 16 turns of the reader
+ * and as many context switches; ask for a pipe as large as a message
+ * (the system's limit may say less: then what it allows). */
+static void widen_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fcntl(fd, F_SETPIPE_SZ, TOOL_REL_PIECE) < 0)
+		(void)fcntl(fd, F_SETPIPE_SZ, 256 * 1024);
+#else
+	(void)fd;
+#endif
+}
+
 int tool_rel_recv_main(const struct tool_rel_recv *a)
 {
 	static struct receiver r;
 	if (a->answers)
 		tool_usage_die("--echo, --reply and --join are not available with -r");
+	widen_pipe(a->out->fd);
 	struct rel_config cfg;
 	tool_rel_config(&cfg, 1);
 	/* --once: one session at a time, so a second sender gets no ACCEPT

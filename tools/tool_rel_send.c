@@ -5,12 +5,19 @@
  * stdin is read without blocking (O_NONBLOCK while we run, unless it is a
  * regular file) so that a slow pipe never stops retransmissions and acks.
  * At most SEND_AHEAD bytes (and SEND_AHEAD_MSGS messages) are queued
- * unacknowledged, so input of any size streams through in bounded memory. */
+ * unacknowledged, so input of any size streams through in bounded memory.
+ *
+ * --whole from a regular file maps the file in windows and hands the core
+ * its pieces from there: read() into a buffer first costs a copy of every
+ * byte, the largest single cost of the sender on a fast path (measured:
+ * read + copy of 400 MiB 2-4x the time of map + copy here). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +27,14 @@
 
 #define SEND_AHEAD (32u * 1024 * 1024)
 #define SEND_AHEAD_MSGS 8192 /* short messages: bounded by count, too */
+#define MAP_WINDOW (16u * 1024 * 1024) /* a multiple of TOOL_REL_PIECE */
+/* The first piece is short: a message is cut at the path MTU of the moment
+ * it starts, and at the start that is the base (path MTU discovery needs a
+ * round trip or two), so a first piece of 1 MiB went as ~1000 packets of
+ * ~1 KiB even where the path takes 64 KiB (loopback: more packets than the
+ * rest of a 50 MiB file).  64 KiB lasts about the search. */
+#define FIRST_PIECE (64u * 1024)
+
 
 enum { SRC_MSG = 1, SRC_END = 0, SRC_WAIT = 2 };
 
@@ -34,7 +49,18 @@ struct source {
 	uint8_t *piece;
 	size_t piece_len;
 	int eof, sent_any;
+	/* --whole from a regular file: the window [map_off, map_off +
+	 * map_len) of it is mapped at map; pos is the next byte to send */
+	int mapped;
+	uint8_t *map;
+	off_t map_off, pos, size;
+	size_t map_len;
 };
+
+static size_t piece_size(const struct source *s)
+{
+	return s->taken ? TOOL_REL_PIECE : FIRST_PIECE;
+}
 
 /* Lengths of the messages in flight, in send order: acks come in that
  * order (the core releases messages as the cumulative ack passes them). */
@@ -78,12 +104,77 @@ static size_t lens_pop(struct lens *l)
 	return len;
 }
 
-/* --whole: the next piece of stdin, filled up to TOOL_REL_PIECE so that a
+/* A mapped file that shrinks under us faults on the pages it lost: say
+ * so and stop (what was sent is not the file any more). */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = ": the input file shrank while it was being sent\n";
+	(void)sig;
+	ssize_t w = write(STDERR_FILENO, tool_name, strlen(tool_name));
+	w = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)w;
+	_exit(TOOL_EXIT_ERR);
+}
+
+/* Maps the file from s->pos on (up to MAP_WINDOW and the end); 0 when the
+ * plain read() path must do instead. */
+static int map_window(struct source *s)
+{
+	if (s->map)
+		munmap(s->map, s->map_len);
+	s->map = NULL;
+	long pg = sysconf(_SC_PAGESIZE);
+	off_t off = s->pos - s->pos % (pg > 0 ? pg : 4096);
+	off_t left = s->size - off;
+	size_t len = (size_t)(s->pos - off) + MAP_WINDOW;
+	if ((off_t)len > left)
+		len = (size_t)left;
+	/* populated: one call maps the window instead of a fault per page */
+	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, s->fd, off);
+	if (m == MAP_FAILED)
+		return 0;
+	s->map = m;
+	s->map_off = off;
+	s->map_len = len;
+	return 1;
+}
+
+/* --whole from a regular file of known size: the next piece, in place. */
+static int next_mapped(struct source *s, const uint8_t **p, size_t *n)
+{
+	if (s->pos >= s->size)
+		return SRC_END;
+	size_t want = piece_size(s);
+	size_t len = s->size - s->pos < (off_t)want ? (size_t)(s->size - s->pos) : want;
+	if (!s->map || s->pos + (off_t)len > s->map_off + (off_t)s->map_len) {
+		if (!map_window(s)) {
+			/* no mapping: the rest by read() from here on */
+			s->mapped = 0;
+			if (lseek(s->fd, s->pos, SEEK_SET) < 0)
+				tool_die(TOOL_EXIT_ERR, "reading stdin: %s", strerror(errno));
+			return SRC_WAIT;
+		}
+	}
+	*p = s->map + (s->pos - s->map_off);
+	*n = len;
+	s->pos += (off_t)len;
+	s->sent_any = 1;
+	s->taken++;
+	return SRC_MSG;
+}
+
+/* --whole: the next piece of stdin, filled up to piece_size() so that a
  * file is cut the same way every time. */
 static int next_piece(struct source *s, const uint8_t **p, size_t *n)
 {
-	while (!s->eof && s->piece_len < TOOL_REL_PIECE) {
-		ssize_t r = read(s->fd, s->piece + s->piece_len, TOOL_REL_PIECE - s->piece_len);
+	if (s->mapped) {
+		int r = next_mapped(s, p, n);
+		if (r != SRC_WAIT)
+			return r;
+	}
+	size_t want = piece_size(s);
+	while (!s->eof && s->piece_len < want) {
+		ssize_t r = read(s->fd, s->piece + s->piece_len, want - s->piece_len);
 		if (r > 0) {
 			s->piece_len += (size_t)r;
 			continue;
@@ -175,6 +266,18 @@ static void source_open(struct source *s, const struct tool_rel_send *a)
 		}
 	}
 	s->whole = a->framing == TOOL_FRAME_WHOLE;
+	if (s->whole && fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t pos = lseek(s->fd, 0, SEEK_CUR);
+		if (pos >= 0 && st.st_size > pos) {
+			s->mapped = 1;
+			s->pos = pos;
+			s->size = st.st_size;
+			struct sigaction sa;
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = on_sigbus;
+			sigaction(SIGBUS, &sa, NULL);
+		}
+	}
 	if (s->whole) {
 		s->piece = malloc(TOOL_REL_PIECE);
 		if (!s->piece)
@@ -369,6 +472,8 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 	if (!src.whole && src.fd >= 0)
 		tool_frame_free(&src.frame);
 	free(src.piece);
+	if (src.map)
+		munmap(src.map, src.map_len);
 	free(src.msg);
 	free(s.inflight.v);
 	return code;
