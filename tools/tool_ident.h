@@ -89,6 +89,8 @@ const char *tool_ident_label(const struct tool_ident_who *w, char *buf, size_t c
 /* udpsend -r without a session: one line saying why (the server did not
  * prove --peer-key, or refused us, or nobody answered). */
 void tool_ident_no_session(const char *dest);
+/* Says once per kind what is being refused or dropped (after every step). */
+void tool_ident_check(void);
 /* --stats: one "identity:" line (handshakes, refused, drops, rekeys). */
 void tool_ident_stats(int json);
 
