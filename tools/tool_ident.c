@@ -210,6 +210,16 @@ void tool_ident_attach(struct rel_config *cfg)
 			if (ti.rekey_us)
 				ic.rekey_after_us = ti.rekey_us;
 		}
+		/* TESTS ONLY: reproducible ephemeral keys, so that
+		 * tests/e2e/identity.sh can hand a session's ephemeral key to
+		 * tests/helpers/fs_attack and show its capture is complete.
+		 * Such sessions have no forward secrecy: said on stderr. */
+		const char *seed = getenv("UDPKIT_TEST_IDENT_SEED");
+		if (seed && *seed) {
+			ic.test_seed = strtoull(seed, NULL, 0);
+			tool_info("UDPKIT_TEST_IDENT_SEED set: ephemeral keys are reproducible "
+				  "(tests only: no forward secrecy)");
+		}
 		int rc = rel_ident_new(&ti.ri, &ic);
 		if (rc < 0)
 			tool_die(TOOL_EXIT_ERR, "identity sessions: %s", udpkit_strerror(rc));
