@@ -79,7 +79,7 @@ okx "receiver: refused and counted (refused_unknown=1, refused_auth=1), no outpu
 	 [ ! -s "$T/ref.out" ] && grep -q "refusing a sender whose key is not on --allowed-keys" "$T/ref.err"'
 
 # --- with a group key as admission ---------------------------------------------
-start_recv grp -r -w 6 --stats -k group.key "${ID_S[@]}" 127.0.0.1 0
+start_recv grp -r --raw -w 6 --stats -k group.key "${ID_S[@]}" 127.0.0.1 0
 rpid=$RPID
 rsnd 10 --whole -k group.key "${ID_A[@]}" 127.0.0.1 "$PORT" <file3m
 ga=$SRC
@@ -162,12 +162,12 @@ okx "the forgeries were dropped and counted (drop_auth), not delivered" \
 	'[ "$(stat_of "$T/inj.err" drop_auth)" -ge 150 ]'
 
 # --- keys turn over mid-transfer -----------------------------------------------
-start_recv rk -r --raw --once --stats --rekey-after 500 "${ID_S[@]}" 127.0.0.1 0
+start_recv rk -r --raw --once --stats --rekey-after 100 "${ID_S[@]}" 127.0.0.1 0
 rpid=$RPID
-rsnd 40 --whole --stats --rekey-after 500 "${ID_A[@]}" 127.0.0.1 "$PORT" <file20m
+rsnd 40 --whole --stats --rekey-after 100 "${ID_A[@]}" 127.0.0.1 "$PORT" <file20m
 wait_pid "$rpid" 10
 rks=$(stat_of "$T/last.err" rekeys) rkr=$(stat_of "$T/rk.err" rekeys)
-okx "rekey every 500 packets: 20 MB byte for byte, keys turned ($rks / $rkr times)" \
+okx "rekey every 100 packets: 20 MB byte for byte, keys turned ($rks / $rkr times)" \
 	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s file20m "$T/rk.out" && [ "${rks:-0}" -ge 10 ] && [ "${rkr:-0}" -ge 10 ] &&
 	 [ "$(stat_of "$T/rk.err" drop_auth)" = 0 ]'
 start_recv rkl -r --raw --once --rekey-after 200,0.05 --netsim-in 'reorder 10% delay 1ms seed 4' \
