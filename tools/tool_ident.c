@@ -166,11 +166,24 @@ static void load_allowed(void)
 		tool_info("--allowed-keys '%s' lists no key: every sender is refused", path);
 }
 
+/* At exit, after the tools have freed their cores (or on an exit that
+ * never uses them again). */
+static void free_all(void)
+{
+	rel_ident_free(ti.ri);
+	seal_allowed_free(ti.allowed);
+	seal_ident_free(ti.me);
+	if (ti.psk)
+		sodium_free(ti.psk); /* wipes */
+	memset(&ti, 0, sizeof ti);
+}
+
 void tool_ident_load(int server)
 {
 	if (!ti.ident_path)
 		return;
 	ti.server = server;
+	atexit(free_all);
 	if (sodium_init() < 0)
 		tool_die(TOOL_EXIT_ERR, "libsodium failed to initialise");
 	if (seal_key_protect_process() < 0)
