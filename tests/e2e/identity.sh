@@ -36,6 +36,47 @@ head -c 3000000 /dev/urandom >file3m
 ID_S=(--identity server.key --allowed-keys allowed)
 ID_A=(--identity alice.key --peer-key @server.pub)
 
+# --- the command line -----------------------------------------------------------
+bad=0
+while IFS='|' read -r tool args want; do
+	# shellcheck disable=SC2086
+	timeout 5 "$BIN/$tool" $args >/dev/null 2>"$T/u.err" </dev/null
+	rc=$?
+	if [ $rc != 2 ] || [ "$(lines "$T/u.err")" != 1 ] || ! grep -q -- "$want" "$T/u.err"; then
+		bad=1; echo "  $tool $args: rc=$rc $(cat "$T/u.err")"
+	fi
+done <<USAGE
+udpsend|--identity alice.key --peer-key $spub 127.0.0.1 9 x|needs -r
+udpsend|-r --peer-key $spub 127.0.0.1 9 x|--peer-key needs --identity
+udpsend|-r --rekey-after 10 127.0.0.1 9 x|--rekey-after needs --identity
+udpsend|-r --identity alice.key 127.0.0.1 9 x|needs --peer-key
+udpsend|-r --identity alice.key --peer-key nokey 127.0.0.1 9 x|not a public key
+udpsend|-r --identity alice.key --peer-key $spub --allowed-keys allowed 127.0.0.1 9 x|for the receiver
+udpsend|-r --identity alice.key --peer-key $spub --rekey-after 0 127.0.0.1 9 x|--rekey-after
+udpsend|-r --identity alice.key --peer-key $spub -k group.key --cipher aes256gcm 127.0.0.1 9 x|does not apply
+udprecv|--identity server.key --allowed-keys allowed 0|needs -r
+udprecv|-r --allowed-keys allowed 0|needs --identity
+udprecv|-r --identity server.key 0|needs --allowed-keys
+udprecv|-r --identity server.key --allowed-keys allowed --peer-key $spub 0|for the sender
+USAGE
+okx "identity options: bad combinations exit 2 with one line" '[ $bad = 0 ]'
+printf '%s alice\nnot a key\n' "$apub" >allowed.bad
+printf '%s alice\n%s again\n' "$apub" "$apub" >allowed.dup
+cp allowed allowed.open && chmod 664 allowed.open
+for f in bad:'line 2: not' dup:'line 2: this key is listed twice' open:'writable by group or other'; do
+	timeout 5 "$RECV" -r --identity server.key --allowed-keys "allowed.${f%%:*}" 127.0.0.1 0 \
+		>/dev/null 2>"$T/u.err" </dev/null
+	rc=$?
+	okx "--allowed-keys ${f%%:*}: exit 1, one line (${f#*:})" \
+		'[ $rc = 1 ] && [ "$(lines "$T/u.err")" = 1 ] && grep -q "${f#*:}" "$T/u.err"'
+done
+chmod 644 server.key
+timeout 5 "$SEND" -r --identity server.key --peer-key "$apub" 127.0.0.1 9 x >/dev/null 2>"$T/u.err"
+rc=$?
+okx "--identity file open to others: exit 1, one line" \
+	'[ $rc = 1 ] && [ "$(lines "$T/u.err")" = 1 ] && grep -q "permissions too open" "$T/u.err"'
+chmod 600 server.key
+
 # --- a listed identity ---------------------------------------------------------
 start_recv ok -r --raw --once -v --stats "${ID_S[@]}" 127.0.0.1 0
 rpid=$RPID
