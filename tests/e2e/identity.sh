@@ -98,7 +98,7 @@ rpid=$RPID
 printf 'one\ntwo\n' | rsnd 10 "${ID_A[@]}" 127.0.0.1 "$PORT"
 wait_pid "$rpid" 10
 okx "--json: peer_key and peer_name in every message" \
-	'[ "$SRC" = 0 ] && [ "$(grep -c "\"peer_key\":\"${apub//+/\\+}\",\"peer_name\":\"alice\",\"len\":3," "$T/js.out")" = 2 ]'
+	'[ "$SRC" = 0 ] && [ "$(grep -cF "\"peer_key\":\"$apub\",\"peer_name\":\"alice\",\"len\":3," "$T/js.out")" = 2 ]'
 
 # --- refused: unlisted key, unproven server key, no identity ------------------
 start_recv ref -r -w 4 --stats "${ID_S[@]}" 127.0.0.1 0
