@@ -21,8 +21,8 @@ void chat_send_beacon(struct chat_group *g, uint8_t type, uint64_t now)
 		static const uint8_t zeros[CHAT_BEACON_MIN];
 		uint8_t pad[CHAT_PKT_MAX];
 		int plen = chat_encode(g, type, zeros, sizeof zeros, pad, sizeof pad);
-		int r = plen < 0 ? plen
-				 : udp_sock_send(g->cfg.data, pad, (size_t)plen, g->cfg.group);
+		struct udp_sock *out = g->cfg.beacon_out ? g->cfg.beacon_out : g->cfg.data;
+		int r = plen < 0 ? plen : udp_sock_send(out, pad, (size_t)plen, g->cfg.group);
 		if (r < 0)
 			chat_note(g, CHAT_NOTE_BEACON_FAILED, g->cfg.group, r, 0);
 	}
@@ -153,8 +153,17 @@ static void chat_on_beacon(struct chat_group *g, const struct udp_msg *m, uint64
 	 * each other's beacons open one session, not two. */
 	if (!g->quitting)
 		chat_beacon_hurry(g, now); /* it may need our beacon to meet us */
-	if (g->quitting || p.id < g->cfg.id || chat_sess_by_id(g, p.id) ||
-	    chat_sess_by_addr(g, &a)) {
+	if (g->quitting || chat_sess_by_id(g, p.id) || chat_sess_by_addr(g, &a)) {
+		bst->wait++;
+		return;
+	}
+	/* Identities: a peer whose mode differs from ours is not met (told
+	 * once, also by the larger id, which would only wait), nor a key
+	 * refused before; a known nick with another key is met up to its
+	 * HELLO, where its handshake has proved the key, and refused there. */
+	if (!chat_ident_beacon(g, p.id, p.nick, p.ident ? p.key : NULL, now))
+		return;
+	if (p.id < g->cfg.id) {
 		bst->wait++;
 		return;
 	}
@@ -174,7 +183,7 @@ static void chat_on_beacon(struct chat_group *g, const struct udp_msg *m, uint64
 		return;
 	}
 	/* the HELLO is only queued: the gate sees it at the next flush */
-	s = chat_connect_to(g, &a, p.id, 0, now);
+	s = chat_connect_to(g, &a, p.id, 0, p.ident ? p.key : NULL, now);
 	if (!s) { /* no session slot left */
 		bst->drop_busy++;
 		return;

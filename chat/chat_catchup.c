@@ -21,9 +21,8 @@ int chat_sess_send_pkt(struct chat_group *g, struct chat_sess *s, struct chat_pk
 		       uint64_t now)
 {
 	uint8_t buf[CHAT_PKT_MAX];
-	p->id = g->cfg.id;
 	p->port = 0;
-	memcpy(p->nick, g->nick, sizeof p->nick);
+	chat_pkt_self(g, p);
 	int len = chat_pkt_encode(p, buf, sizeof buf);
 	if (len < 0)
 		return len;

@@ -49,8 +49,7 @@ static int xfer_send(struct chat_group *g, uint32_t rel, struct chat_pkt *p, uin
 		     uint64_t *msg_id)
 {
 	uint8_t buf[CHAT_PKT_MAX];
-	p->id = g->cfg.id;
-	memcpy(p->nick, g->nick, sizeof p->nick);
+	chat_pkt_self(g, p);
 	int len = chat_pkt_encode(p, buf, sizeof buf);
 	if (len < 0)
 		return len;

@@ -54,6 +54,11 @@ int chat_group_new(struct chat_group **out, const struct chat_group_config *cfg)
 		return r;
 	}
 	g->cfg = *cfg;
+	if (cfg->ident_pub) {
+		g->ident = 1;
+		memcpy(g->ident_pub, cfg->ident_pub, CHAT_KEY_LEN);
+		g->cfg.ident_pub = g->ident_pub;
+	}
 	snprintf(g->nick, sizeof g->nick, "%s", cfg->nick);
 	g->cfg.nick = g->nick;
 	g->wall_off = cfg->wall_offset_us ? cfg->wall_offset_us : wall_offset();
@@ -99,15 +104,31 @@ void chat_presence(struct chat_group *g, enum chat_group_event_type type, uint64
 	chat_emit(g, &ev);
 }
 
-int chat_group_add_peer(struct chat_group *g, const struct udp_addr *a, uint64_t now)
+int chat_group_add_peer_key(struct chat_group *g, const struct udp_addr *a, const uint8_t *key,
+			    uint64_t now)
 {
 	if (g->npeers == CHAT_GROUP_MAX_PEERS)
 		return UDP_ENOSPACE;
+	if (g->ident && !key)
+		return UDP_EINVAL;
 	int i = g->npeers++;
 	g->peer_addr[i] = *a;
 	g->peer_retry[i] = now + g->cfg.gone_us;
-	chat_connect_to(g, a, 0, i + 1, now);
+	g->peer_has_key[i] = key != NULL;
+	if (key)
+		memcpy(g->peer_key[i], key, CHAT_KEY_LEN);
+	chat_connect_to(g, a, 0, i + 1, key, now);
 	return 0;
+}
+
+int chat_group_add_peer(struct chat_group *g, const struct udp_addr *a, uint64_t now)
+{
+	return chat_group_add_peer_key(g, a, NULL, now);
+}
+
+static const uint8_t *chat_peer_key(const struct chat_group *g, int i)
+{
+	return g->peer_has_key[i] ? g->peer_key[i] : NULL;
 }
 
 /* An added peer whose session died (not up yet, or gone) is tried again. */
@@ -118,7 +139,7 @@ static void chat_retry_peers(struct chat_group *g, uint64_t now)
 			continue;
 		g->peer_retry[i] = now + g->cfg.gone_us;
 		if (!chat_sess_by_addr(g, &g->peer_addr[i]))
-			chat_connect_to(g, &g->peer_addr[i], 0, i + 1, now);
+			chat_connect_to(g, &g->peer_addr[i], 0, i + 1, chat_peer_key(g, i), now);
 	}
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "chat_file.h"
+#include "chat_known.h"
 #include "chat_roster.h"
 #include "chat_wire.h"
 #include "rel.h"
@@ -53,6 +54,17 @@ enum chat_group_event_type {
 	CHAT_GROUP_SEND_FAILED, /* a line did not go to one peer: err */
 	CHAT_GROUP_NOTE,        /* for a verbose log: note, and addr/err/len */
 	CHAT_GROUP_FILE,        /* a file transfer: file (chat_file.h) */
+	CHAT_GROUP_IDENT,       /* identities: ident, nick, key, old_key */
+};
+
+/* What an IDENT event says (docs/CHAT.md, "Identities"). */
+enum chat_ident_what {
+	CHAT_IDENT_NEW = 1,  /* first key seen for nick: now in the known peers (save them) */
+	CHAT_IDENT_CHANGED,  /* nick is known with old_key and came with key: refused
+			      * until chat_group_trust(nick) */
+	CHAT_IDENT_TRUSTED,  /* chat_group_trust: nick is bound to key now (save them) */
+	CHAT_IDENT_NOKEY,    /* we have an identity, peer id has none: not met */
+	CHAT_IDENT_ONLY,     /* peer id has an identity key (key), we have none: not met */
 };
 
 enum chat_group_note {
@@ -80,6 +92,9 @@ struct chat_group_event {
 	int err;
 	size_t len;
 	const struct chat_file_event *file; /* FILE */
+	enum chat_ident_what ident;          /* IDENT */
+	const char *nick;                    /* IDENT: the nick as claimed (raw) */
+	const uint8_t *key, *old_key;        /* IDENT: CHAT_KEY_LEN bytes; old_key may be NULL */
 };
 
 typedef void (*chat_group_event_fn)(void *ctx, const struct chat_group_event *ev);
@@ -99,6 +114,20 @@ struct chat_group_config {
 	chat_group_event_fn on_event;
 	void *ctx;
 	chat_file_read_fn file_read; /* bytes of the files we send (ctx too) */
+	/* Identities (docs/CHAT.md, "Identities"): our public key, CHAT_KEY_LEN
+	 * bytes (copied); NULL: none.  With it, core must run identity
+	 * sessions (rel_ident_attach, its authorize calling
+	 * chat_group_authorize) and meets only peers with a key. */
+	const uint8_t *ident_pub;
+	/* The known peers (borrowed; NULL: every key is taken as new and
+	 * nothing is recorded).  The group adds first keys and /trust to it
+	 * and says so (IDENT NEW, TRUSTED); saving it is the caller's. */
+	struct chat_known *known;
+	/* Where beacons to the group leave from (NULL: data).  With a group
+	 * key and identities the data socket is not sealed (the sessions are,
+	 * with the group key as Noise PSK), but beacons still must be: they
+	 * leave from the sealed beacon socket. */
+	struct udp_sock *beacon_out;
 };
 void chat_group_config_default(struct chat_group_config *c);
 
@@ -117,6 +146,17 @@ struct chat_beacon_stats {
 	uint64_t drop_short;  /* a new peer's beacon too short to pay for a HELLO */
 	uint64_t drop_busy;   /* a new peer while CHAT_MAX_GATED sessions wait, or no slot */
 	uint64_t elsewhere;   /* a new peer that another member of ours answers */
+	uint64_t mixed;       /* a new peer with an identity key when we have none, or
+			       * the other way round: not met (IDENT NOKEY / ONLY) */
+	uint64_t refused_key; /* a known nick with another key (IDENT CHANGED) */
+};
+
+/* Identities: what became of keys presented to us. */
+struct chat_ident_stats {
+	uint64_t new_keys;    /* first keys, recorded */
+	uint64_t changed;     /* a known nick with another key: refused */
+	uint64_t authz_refused; /* handshakes refused by chat_group_authorize */
+	uint64_t bad_hello;   /* HELLO whose key is not the session's (or missing) */
 };
 
 /* What became of peer lists (PEERS) and their entries. */
@@ -145,6 +185,7 @@ struct chat_group_stats {
 	struct chat_beacon_stats beacons;
 	struct chat_gate_stats gate;
 	struct chat_pex_stats pex;
+	struct chat_ident_stats ident;
 	int gated; /* sessions waiting behind the gate now */
 	int gated_pex; /* of them, started from peer lists */
 };
@@ -161,6 +202,24 @@ int chat_group_gate(void *ctx, const struct rel_dgram *g);
 /* A peer to connect to by address (up to CHAT_GROUP_MAX_PEERS); tried
  * again every gone_us while it has no session. */
 int chat_group_add_peer(struct chat_group *g, const struct udp_addr *a, uint64_t now);
+/* The same with the peer's public key (CHAT_KEY_LEN bytes), which a group
+ * with an identity needs to connect (Noise IK: the connecting side knows
+ * whom it calls). */
+int chat_group_add_peer_key(struct chat_group *g, const struct udp_addr *a, const uint8_t *key,
+			    uint64_t now);
+
+/* ---- identities (docs/CHAT.md, "Identities") ---- */
+/* rel_ident_config.authorize for the core of a group with an identity:
+ * refuses a key that came with a known nick it is not bound to (until
+ * /trust); 0 lets it in (its HELLO is checked again).  ctx: the group. */
+int chat_group_authorize(void *ctx, const uint8_t key[CHAT_KEY_LEN]);
+/* /trust NICK: binds nick to the key it was refused with (the latest such
+ * key) and says IDENT TRUSTED; the peer is met at its next beacon or
+ * connect.  UDP_EINVAL when no key for nick waits. */
+int chat_group_trust(struct chat_group *g, const char *nick, uint64_t now);
+/* The verified public key of roster peer id (identity sessions only):
+ * 0, or UDP_EINVAL. */
+int chat_group_peer_key(const struct chat_group *g, uint64_t id, uint8_t key[CHAT_KEY_LEN]);
 
 /* Beacons, retries and closing of silent sessions, when due. */
 void chat_group_tick(struct chat_group *g, uint64_t now);

@@ -9,6 +9,7 @@
  * chat_gate.c    the output gate for sessions that beacons or lists started
  * chat_pex.c     peer lists received: which entries to connect to, paid how
  * chat_file.c    file transfers: offer, accept, chunks, end
+ * chat_ident.c   identities: keys met, known peers, refused keys, /trust
  *
  * Not for tools/: only chat_group.h is the interface. */
 #ifndef CHAT_GROUP_INT_H
@@ -44,6 +45,20 @@ struct chat_sess {
 	uint32_t pex_src;
 	uint64_t pex_spent;
 	uint64_t heard; /* when its beacon last came over the group (0: never) */
+	/* identities: the key we called (connects we started), then the
+	 * key its handshake proved (after HELLO) */
+	int has_key;
+	uint8_t key[CHAT_KEY_LEN];
+};
+
+#define CHAT_REFUSED_MAX 16 /* keys refused for known nicks, waiting for /trust */
+#define CHAT_TOLD_MAX 64    /* peers told once that identities differ */
+
+/* A known nick that came with another key (chat_ident.c). */
+struct chat_refused {
+	char nick[CHAT_NICK_MAX + 1];
+	uint8_t key[CHAT_KEY_LEN], old[CHAT_KEY_LEN];
+	uint64_t id;
 };
 
 /* An entry of a peer list that its sender could not pay for yet. */
@@ -51,6 +66,8 @@ struct chat_pex_wait {
 	uint64_t id, since;
 	uint32_t src;
 	struct udp_addr addr;
+	int has_key;
+	uint8_t key[CHAT_KEY_LEN];
 };
 
 /* A file transfer (chat_file.c), bound to the session rel. */
@@ -93,6 +110,15 @@ struct chat_group {
 	int npexq;
 	struct chat_xfer xf[CHAT_FILE_MAX];
 	uint32_t next_fid;
+	int ident;                     /* we have an identity key (cfg.ident_pub) */
+	uint8_t ident_pub[CHAT_KEY_LEN];
+	uint8_t peer_key[CHAT_GROUP_MAX_PEERS][CHAT_KEY_LEN]; /* of the added peers */
+	uint8_t peer_has_key[CHAT_GROUP_MAX_PEERS];
+	struct chat_refused refused[CHAT_REFUSED_MAX];
+	int nrefused;
+	uint64_t told[CHAT_TOLD_MAX]; /* ring of peer ids told IDENT NOKEY/ONLY */
+	int ntold;
+	uint64_t told_at;             /* when the last such notice was given */
 	struct chat_group_stats st;
 };
 
@@ -118,9 +144,14 @@ int chat_sess_send(struct chat_group *g, struct chat_sess *s, uint8_t type,
 int chat_sess_send_pkt(struct chat_group *g, struct chat_sess *s, struct chat_pkt *p,
 		       uint64_t now);
 void chat_sess_close(struct chat_group *g, struct chat_sess *s, uint64_t now);
-/* Starts a session (its HELLO is queued); NULL when none could be made. */
+/* The fields of a packet that say who we are: id, nick, and with an
+ * identity version 3 and our key. */
+void chat_pkt_self(const struct chat_group *g, struct chat_pkt *p);
+/* Starts a session (its HELLO is queued); NULL when none could be made.
+ * key: the peer's public key, which a group with an identity needs. */
 struct chat_sess *chat_connect_to(struct chat_group *g, const struct udp_addr *a,
-				  uint64_t expect, int explicit_idx, uint64_t now);
+				  uint64_t expect, int explicit_idx, const uint8_t *key,
+				  uint64_t now);
 
 /* chat_input.c */
 void chat_rel_events(struct chat_group *g, uint64_t now);
@@ -145,9 +176,10 @@ void chat_on_line(struct chat_group *g, struct chat_sess *s, const struct chat_p
 		  const char *nick, uint64_t now);
 
 /* chat_pex.c */
-/* A PEERS message from the verified session src. */
+/* A PEERS message from the verified session src (keyed: version 3, a key
+ * with every entry). */
 void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *list, size_t n,
-		   uint64_t now);
+		   int keyed, uint64_t now);
 /* Retries entries that waited for their sender's budget (every beacon). */
 void chat_pex_tick(struct chat_group *g, uint64_t now);
 
@@ -162,6 +194,21 @@ void chat_file_sess_gone(struct chat_group *g, uint32_t rel, uint64_t now);
 void chat_file_cancel_all(struct chat_group *g, uint64_t now);
 /* More chunks where windows have room (after the core's events). */
 void chat_file_pump(struct chat_group *g, uint64_t now);
+
+/* chat_ident.c */
+/* A beacon of new peer id with nick and key (NULL: none), which proves
+ * nothing: 1 it may be met (its HELLO is checked), 0 not: identities that
+ * differ (told once) or a key refused before.  Records nothing. */
+int chat_ident_beacon(struct chat_group *g, uint64_t id, const char *nick, const uint8_t *key,
+		      uint64_t now);
+/* Peer id has proved key and claims nick (HELLO, NICK): 1 it may be met (a
+ * first key is recorded and told), 0 no (a known nick with another key:
+ * told once, refused until /trust). */
+int chat_ident_admit(struct chat_group *g, uint64_t id, const char *nick, const uint8_t *key);
+/* Session s said HELLO p: its key must be the one its handshake proved.
+ * 1: s has its key now and nick may be met; 0: closed. */
+int chat_ident_hello(struct chat_group *g, struct chat_sess *s, const struct chat_pkt *p,
+		     uint64_t now);
 
 /* chat_gate.c */
 /* A session slot is given up: a gated one still in its handshake stays

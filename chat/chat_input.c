@@ -21,6 +21,8 @@ static void chat_on_hello(struct chat_group *g, struct chat_sess *s, const struc
 		chat_sess_close(g, s, now);
 		return;
 	}
+	if (!chat_ident_hello(g, s, p, now))
+		return; /* closed: not the key its handshake proved, or refused */
 	s->peer_start = p->start;
 	struct chat_peer_info info;
 	if (chat_roster_get(g->roster, p->id, &info) == 0) {
@@ -71,13 +73,18 @@ static void chat_send_peer_lists(struct chat_group *g, struct chat_sess *newcome
 	struct udp_wire_writer w, w1;
 	udp_wire_writer_init(&w, list, sizeof list);
 	udp_wire_writer_init(&w1, one, sizeof one);
-	struct chat_peer_addr e = { .id = newcomer->id, .addr = newcomer->addr };
+	/* with identities each entry carries the key its session proved: an
+	 * identity peer can call only whom it knows the key of */
+	struct chat_peer_addr e = { .id = newcomer->id, .addr = newcomer->addr,
+				    .has_key = g->ident };
+	memcpy(e.key, newcomer->key, CHAT_KEY_LEN);
 	chat_peers_put(&w1, &e);
 	for (int i = 0; i < CHAT_GROUP_MAX_SESS; i++) {
 		struct chat_sess *s = &g->s[i];
-		if (!s->used || !s->id || s->closing || s == newcomer)
+		if (!s->used || !s->id || s->closing || s == newcomer || (g->ident && !s->has_key))
 			continue;
-		e = (struct chat_peer_addr){ .id = s->id, .addr = s->addr };
+		e = (struct chat_peer_addr){ .id = s->id, .addr = s->addr, .has_key = g->ident };
+		memcpy(e.key, s->key, CHAT_KEY_LEN);
 		struct udp_wire_writer save = w;
 		if (chat_peers_put(&w, &e) < 0)
 			w = save; /* full: the rest learn it from others */
@@ -118,7 +125,8 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 	struct chat_peer_info info;
 	if (chat_roster_get(g->roster, s->id, &info) < 0) {
 		/* marked gone, yet the session lives on: it is back */
-		if (chat_roster_add(g->roster, s->id, p.nick, s->rel, now) < 0)
+		if ((g->ident && !chat_ident_admit(g, s->id, p.nick, s->key)) ||
+		    chat_roster_add(g->roster, s->id, p.nick, s->rel, now) < 0)
 			return;
 		chat_presence(g, CHAT_GROUP_JOIN, s->id, p.nick, &s->addr, NULL);
 		chat_roster_get(g->roster, s->id, &info);
@@ -142,6 +150,12 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 	case CHAT_NICK: {
 		if (strcmp(p.nick, info.nick) == 0)
 			break;
+		if (g->ident && !chat_ident_admit(g, s->id, p.nick, s->key)) {
+			/* a nick bound to another key: not under that name */
+			chat_peer_left(g, s, CHAT_GROUP_LEAVE);
+			chat_sess_close(g, s, now);
+			break;
+		}
 		char to[CHAT_NAME_MAX];
 		chat_roster_rename(g->roster, s->id, p.nick);
 		chat_group_name(g, s->id, p.nick, to, sizeof to);
@@ -149,7 +163,7 @@ static void chat_on_message(struct chat_group *g, struct chat_sess *s,
 		break;
 	}
 	case CHAT_PEERS:
-		chat_pex_list(g, s, p.text, p.text_len, now);
+		chat_pex_list(g, s, p.text, p.text_len, p.ident, now);
 		break;
 	case CHAT_BYE:
 		chat_peer_left(g, s, CHAT_GROUP_LEAVE);

@@ -55,12 +55,12 @@ static int chat_pex_new(struct chat_group *g, uint64_t id, const struct udp_addr
 /* Connects to one entry of src's list if src can pay and there is room:
  * 1 done, 0 not now. */
 static int chat_pex_try(struct chat_group *g, struct chat_sess *src, uint64_t id,
-			const struct udp_addr *a, uint64_t now)
+			const struct udp_addr *a, const uint8_t *key, uint64_t now)
 {
 	if (g->npex >= CHAT_PEX_MAX || chat_pex_budget(g, src) < REL_HELLO_LEN ||
 	    chat_pex_pending(g, src->rel) >= CHAT_PEX_PER_PEER)
 		return 0;
-	struct chat_sess *s = chat_connect_to(g, a, id, 0, now);
+	struct chat_sess *s = chat_connect_to(g, a, id, 0, key, now);
 	if (!s)
 		return 0;
 	/* the HELLO is only queued: the gate sees it at the next flush */
@@ -76,7 +76,7 @@ static int chat_pex_try(struct chat_group *g, struct chat_sess *src, uint64_t id
 }
 
 static void chat_pex_queue(struct chat_group *g, const struct chat_sess *src, uint64_t id,
-			   const struct udp_addr *a, uint64_t now)
+			   const struct udp_addr *a, const uint8_t *key, uint64_t now)
 {
 	for (int i = 0; i < g->npexq; i++)
 		if (g->pexq[i].id == id) {
@@ -87,20 +87,23 @@ static void chat_pex_queue(struct chat_group *g, const struct chat_sess *src, ui
 		g->st.pex.drop_busy++;
 		return;
 	}
-	g->pexq[g->npexq++] = (struct chat_pex_wait){ .id = id, .since = now, .src = src->rel,
-						      .addr = *a };
+	struct chat_pex_wait *w = &g->pexq[g->npexq++];
+	*w = (struct chat_pex_wait){ .id = id, .since = now, .src = src->rel, .addr = *a,
+				     .has_key = key != NULL };
+	if (key)
+		memcpy(w->key, key, CHAT_KEY_LEN);
 	g->st.pex.queued++;
 }
 
 void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *list, size_t n,
-		   uint64_t now)
+		   int keyed, uint64_t now)
 {
 	struct udp_wire_reader r;
 	struct chat_peer_addr e;
 	int acted = 0;
 	g->st.pex.lists++;
 	udp_wire_reader_init(&r, list, n);
-	while (chat_peers_next(&r, &e) == 1) {
+	while ((keyed ? chat_peers_next_keyed(&r, &e) : chat_peers_next(&r, &e)) == 1) {
 		g->st.pex.entries++;
 		/* "on the sender's host": a loopback address from afar */
 		if (udp_addr_family(&e.addr) == udp_addr_family(&src->addr) &&
@@ -109,8 +112,11 @@ void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *l
 			e.addr = src->addr;
 			udp_addr_set_port(&e.addr, port);
 		}
+		/* an identity peer calls only whom it has a key for; a keyed
+		 * entry of a key refused before is not called again */
 		if (udp_addr_family(&e.addr) != udp_addr_family(&src->addr) ||
-		    !chat_pex_new(g, e.id, &e.addr)) {
+		    !chat_pex_new(g, e.id, &e.addr) || g->ident != e.has_key ||
+		    (e.has_key && !chat_ident_beacon(g, e.id, "?", e.key, now))) {
 			g->st.pex.skip++;
 			continue;
 		}
@@ -118,8 +124,9 @@ void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *l
 			g->st.pex.drop_list++;
 			continue;
 		}
-		if (!chat_pex_try(g, src, e.id, &e.addr, now))
-			chat_pex_queue(g, src, e.id, &e.addr, now);
+		const uint8_t *key = e.has_key ? e.key : NULL;
+		if (!chat_pex_try(g, src, e.id, &e.addr, key, now))
+			chat_pex_queue(g, src, e.id, &e.addr, key, now);
 	}
 }
 
@@ -136,7 +143,7 @@ void chat_pex_tick(struct chat_group *g, uint64_t now)
 			g->st.pex.drop_busy++;
 			done = 1;
 		} else {
-			done = chat_pex_try(g, src, w->id, &w->addr, now);
+			done = chat_pex_try(g, src, w->id, &w->addr, w->has_key ? w->key : NULL, now);
 		}
 		if (done)
 			g->pexq[i] = g->pexq[--g->npexq];

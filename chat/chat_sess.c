@@ -44,10 +44,20 @@ struct chat_sess *chat_sess_new(struct chat_group *g, uint32_t rel, uint64_t now
 	return NULL;
 }
 
+void chat_pkt_self(const struct chat_group *g, struct chat_pkt *p)
+{
+	p->id = g->cfg.id;
+	memcpy(p->nick, g->nick, sizeof p->nick);
+	p->ident = (uint8_t)g->ident;
+	if (g->ident && chat_type_has_key(p->type))
+		memcpy(p->key, g->ident_pub, CHAT_KEY_LEN);
+}
+
 int chat_encode(const struct chat_group *g, uint8_t type, const void *text, size_t n,
 		uint8_t *buf, size_t cap)
 {
-	struct chat_pkt p = { .type = type, .id = g->cfg.id, .text = text, .text_len = n };
+	struct chat_pkt p = { .type = type, .text = text, .text_len = n };
+	chat_pkt_self(g, &p);
 	struct udp_addr local;
 	if (type == CHAT_BEACON || type == CHAT_LEAVE) {
 		if (udp_sock_local_addr(g->cfg.data, &local) == 0)
@@ -55,7 +65,6 @@ int chat_encode(const struct chat_group *g, uint8_t type, const void *text, size
 	}
 	if (type == CHAT_HELLO) /* for catch-up: what it said since we started */
 		p.start = g->start;
-	snprintf(p.nick, sizeof p.nick, "%s", g->nick);
 	return chat_pkt_encode(&p, buf, cap);
 }
 
@@ -84,10 +93,15 @@ void chat_sess_close(struct chat_group *g, struct chat_sess *s, uint64_t now)
 }
 
 struct chat_sess *chat_connect_to(struct chat_group *g, const struct udp_addr *a,
-				  uint64_t expect, int explicit_idx, uint64_t now)
+				  uint64_t expect, int explicit_idx, const uint8_t *key,
+				  uint64_t now)
 {
 	uint32_t rel;
-	int r = rel_drv_connect(g->cfg.drv, a, &rel);
+	int r;
+	if (g->ident && !key) /* Noise IK: the caller must know whom it calls */
+		r = UDP_EINVAL;
+	else
+		r = rel_drv_connect_ex(g->cfg.drv, a, key, &rel);
 	if (r < 0) {
 		chat_note(g, CHAT_NOTE_CONNECT_FAILED, a, r, 0);
 		return NULL;
@@ -99,6 +113,10 @@ struct chat_sess *chat_connect_to(struct chat_group *g, const struct udp_addr *a
 	}
 	s->addr = *a;
 	s->expect = expect;
+	if (g->ident) {
+		s->has_key = 1;
+		memcpy(s->key, key, CHAT_KEY_LEN);
+	}
 	s->explicit_idx = explicit_idx;
 	chat_note(g, CHAT_NOTE_CONNECTING, a, 0, 0);
 	return s;

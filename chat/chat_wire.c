@@ -24,6 +24,19 @@ static int type_valid(uint8_t t)
 	return t >= CHAT_BEACON && t <= CHAT_FILE_CANCEL;
 }
 
+int chat_type_has_key(uint8_t type)
+{
+	return type == CHAT_BEACON || type == CHAT_LEAVE || type == CHAT_HELLO;
+}
+
+static int key_zero(const uint8_t *k)
+{
+	uint8_t acc = 0;
+	for (int i = 0; i < CHAT_KEY_LEN; i++)
+		acc |= k[i];
+	return acc == 0;
+}
+
 int chat_type_is_line(uint8_t type)
 {
 	return type == CHAT_MSG || type == CHAT_ME || type == CHAT_PRIV;
@@ -33,6 +46,8 @@ int chat_type_is_line(uint8_t type)
  * encodes back to the same bytes (tests/fuzz/fuzz_chat.c checks it). */
 static int ext_valid(const struct chat_pkt *p)
 {
+	if (p->ident > 1 || (p->ident && chat_type_has_key(p->type) && key_zero(p->key)))
+		return 0;
 	if (chat_type_is_line(p->type))
 		return p->seq != 0 && (p->flags == 0 || p->flags == CHAT_LINE_LATE ||
 				       p->flags == CHAT_LINE_HISTORY);
@@ -74,6 +89,8 @@ static void put_ext(struct udp_wire_writer *w, const struct chat_pkt *p)
 			udp_wire_put_u8(w, p->reason);
 		}
 	}
+	if (p->ident && chat_type_has_key(p->type))
+		udp_wire_put_bytes(w, p->key, CHAT_KEY_LEN);
 }
 
 static void get_ext(struct udp_wire_reader *r, struct chat_pkt *p)
@@ -98,6 +115,8 @@ static void get_ext(struct udp_wire_reader *r, struct chat_pkt *p)
 			p->reason = udp_wire_get_u8(r);
 		}
 	}
+	if (p->ident && chat_type_has_key(p->type))
+		udp_wire_get_bytes(r, p->key, CHAT_KEY_LEN);
 }
 
 int chat_pkt_encode(const struct chat_pkt *p, void *buf, size_t cap)
@@ -109,7 +128,7 @@ int chat_pkt_encode(const struct chat_pkt *p, void *buf, size_t cap)
 	struct udp_wire_writer w;
 	udp_wire_writer_init(&w, buf, cap);
 	udp_wire_put_u32(&w, CHAT_MAGIC);
-	udp_wire_put_u8(&w, CHAT_VERSION);
+	udp_wire_put_u8(&w, p->ident ? CHAT_VERSION_IDENT : CHAT_VERSION);
 	udp_wire_put_u8(&w, p->type);
 	udp_wire_put_u64(&w, p->id);
 	udp_wire_put_u16(&w, p->port);
@@ -138,9 +157,10 @@ int chat_pkt_decode(struct chat_pkt *p, const void *buf, size_t len)
 	if (udp_wire_reader_error(&r))
 		return UDP_ESHORT;
 	/* cheap rejections first: foreign packets on a shared port */
-	if (magic != CHAT_MAGIC || ver != CHAT_VERSION || !type_valid(p->type) ||
-	    nlen == 0 || nlen > CHAT_NICK_MAX)
+	if (magic != CHAT_MAGIC || (ver != CHAT_VERSION && ver != CHAT_VERSION_IDENT) ||
+	    !type_valid(p->type) || nlen == 0 || nlen > CHAT_NICK_MAX)
 		return UDP_EINVAL;
+	p->ident = ver == CHAT_VERSION_IDENT;
 	udp_wire_get_bytes(&r, p->nick, nlen);
 	get_ext(&r, p);
 	uint16_t tlen = udp_wire_get_u16(&r);
@@ -176,10 +196,12 @@ int chat_peers_put(struct udp_wire_writer *w, const struct chat_peer_addr *e)
 		udp_wire_put_bytes(w, &e->addr.u.in6.sin6_addr, 16);
 	}
 	udp_wire_put_u16(w, (uint16_t)udp_addr_port(&e->addr));
+	if (e->has_key)
+		udp_wire_put_bytes(w, e->key, CHAT_KEY_LEN);
 	return udp_wire_writer_error(w) ? UDP_ENOSPACE : 0;
 }
 
-int chat_peers_next(struct udp_wire_reader *r, struct chat_peer_addr *e)
+static int peers_next(struct udp_wire_reader *r, struct chat_peer_addr *e, int keyed)
 {
 	if (udp_wire_reader_error(r))
 		return UDP_ESHORT;
@@ -205,5 +227,23 @@ int chat_peers_next(struct udp_wire_reader *r, struct chat_peer_addr *e)
 	if (udp_wire_reader_error(r))
 		return UDP_ESHORT;
 	udp_addr_set_port(&e->addr, port);
+	if (keyed) {
+		udp_wire_get_bytes(r, e->key, CHAT_KEY_LEN);
+		if (udp_wire_reader_error(r))
+			return UDP_ESHORT;
+		if (key_zero(e->key))
+			return UDP_EINVAL;
+		e->has_key = 1;
+	}
 	return 1;
+}
+
+int chat_peers_next(struct udp_wire_reader *r, struct chat_peer_addr *e)
+{
+	return peers_next(r, e, 0);
+}
+
+int chat_peers_next_keyed(struct udp_wire_reader *r, struct chat_peer_addr *e)
+{
+	return peers_next(r, e, 1);
 }

@@ -17,6 +17,10 @@
 
 #define CHAT_MAGIC 0x55434854u /* "UCHT" */
 #define CHAT_VERSION 2 /* 2: line ids and times, HELLO start time, HISTORY */
+/* 3: version 2 from a peer with an identity key: BEACON, LEAVE and HELLO
+ * carry its public key, PEERS entries the listed peers' keys */
+#define CHAT_VERSION_IDENT 3
+#define CHAT_KEY_LEN 32    /* an identity public key (X25519) */
 #define CHAT_NICK_MAX 32   /* bytes, without the NUL */
 #define CHAT_TEXT_MAX 4000 /* bytes of one message's text */
 #define CHAT_HDR_LEN 17    /* magic..nick length, without nick and text */
@@ -86,6 +90,10 @@ struct chat_pkt {
 	uint64_t off;     /* FILE_DATA: where text goes in the file */
 	uint8_t mine;     /* FILE_CANCEL: 1: fid is the sender's offer, 0: the receiver's */
 	uint8_t reason;   /* FILE_CANCEL: enum chat_file_reason, 1..CHAT_FILE_WIRE_MAX */
+	/* version 3 (CHAT_VERSION_IDENT): the sender has an identity key,
+	 * which BEACON, LEAVE and HELLO carry in key (never all zero) */
+	uint8_t ident;
+	uint8_t key[CHAT_KEY_LEN];
 	const uint8_t *text;
 	size_t text_len;
 };
@@ -93,6 +101,9 @@ struct chat_pkt {
 /* Is nick acceptable: 1..CHAT_NICK_MAX bytes, no control bytes, no
  * space, no '#' (the id suffix separator), no '/' at the start. */
 int chat_nick_valid(const char *nick, size_t len);
+
+/* Does a packet of type carry the sender's key in version 3? */
+int chat_type_has_key(uint8_t type);
 
 /* Is type a line (MSG, ME, PRIV: seq, ts and flags on the wire)? */
 int chat_type_is_line(uint8_t type);
@@ -114,9 +125,14 @@ int chat_pkt_decode(struct chat_pkt *p, const void *buf, size_t len);
 struct chat_peer_addr {
 	uint64_t id;
 	struct udp_addr addr; /* AF_INET or AF_INET6 */
+	/* in the lists of version 3 (identity peers): each entry ends with
+	 * the peer's public key, as its lister's session verified it */
+	int has_key;
+	uint8_t key[CHAT_KEY_LEN];
 };
 
-/* Appends one entry to w (see udp_wire.h); UDP_EFAMILY for other families,
+/* Appends one entry to w (see udp_wire.h), with its key when has_key;
+ * UDP_EFAMILY for other families,
  * UDP_ENOSPACE when it does not fit (w is then in error). */
 struct udp_wire_writer;
 struct udp_wire_reader;
@@ -124,5 +140,8 @@ int chat_peers_put(struct udp_wire_writer *w, const struct chat_peer_addr *e);
 /* Reads the next entry: 1 and *e filled, 0 at the end of the list,
  * UDP_ESHORT (truncated) or UDP_EINVAL (unknown family). */
 int chat_peers_next(struct udp_wire_reader *r, struct chat_peer_addr *e);
+/* The same for a list of version 3: every entry has a key (all zero is
+ * UDP_EINVAL). */
+int chat_peers_next_keyed(struct udp_wire_reader *r, struct chat_peer_addr *e);
 
 #endif

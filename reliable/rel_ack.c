@@ -99,7 +99,8 @@ void rel_send_ack(struct rel_core *c, struct rel_sess *p, uint8_t type, uint64_t
 	rel_fill_ackblock(c, p, &k, now);
 	struct rel_outslot *o = type == REL_PT_ACK && k.sack_words == 0 && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX ?
 				rel_out_queued(c, p->ack_out - 1) : NULL;
-	int n = o ? rel_wire_encode(&k, o->buf, o->cap) : -1;
+	/* re-encoded in place (sealed afresh when the session is keyed) */
+	int n = o ? rel_encode(c, p, &k, o->buf, o->cap, now) : -1;
 	if (n > 0) {
 		o->len = (size_t)n;
 		p->ack_merged++;

@@ -67,6 +67,11 @@ static int config_ok(const struct rel_config *c)
 		return 0;
 	if (c->cc && (!c->cc->may_send || !c->cc->on_event))
 		return 0;
+	const struct rel_crypto_ops *k = c->crypto;
+	if (k && (!k->hs_init || !k->hs_respond || !k->hs_finish || !k->seal || !k->open ||
+		  !k->sess_free || k->overhead > 1024 || k->arg_size > REL_CRYPTO_ARG_MAX ||
+		  c->mtu < c->overhead + k->overhead + REL_DATA_OVERHEAD + 64))
+		return 0;
 	return 1;
 }
 
@@ -116,7 +121,12 @@ int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
 	if (!c)
 		goto fail;
 	c->cfg = *cfg;
-	c->base = cfg->mtu - cfg->overhead;
+	/* a sealed session's packets are seal_oh smaller, so that its
+	 * datagrams keep every limit a plain one has */
+	c->seal_oh = cfg->crypto ? cfg->crypto->overhead : 0;
+	c->below = cfg->overhead + c->seal_oh;
+	c->clear = cfg->mtu - cfg->overhead;
+	c->base = cfg->mtu - c->below;
 	/* slots are indexed by seq mod a power of two, so that they stay
 	 * distinct across the 2^32 wrap */
 	uint32_t ring = 1;
@@ -132,10 +142,16 @@ int rel_core_new(struct rel_core **out, const struct rel_config *cfg)
 	if (!c->out)
 		goto fail;
 	for (uint32_t i = 0; i < cfg->out_queue; i++)
-		if (!(c->out[i].buf = malloc(c->base)))
+		if (!(c->out[i].buf = malloc(c->clear)))
 			goto fail;
 		else
-			c->out[i].cap = c->base;
+			c->out[i].cap = c->clear;
+	if (cfg->crypto) {
+		c->sbuf_cap = c->base;
+		c->obuf_cap = c->clear;
+		if (!(c->sbuf = malloc(c->sbuf_cap)) || !(c->obuf = malloc(c->obuf_cap)))
+			goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
@@ -175,6 +191,8 @@ void rel_core_free(struct rel_core *c)
 		for (uint32_t i = 0; i < c->cfg.out_queue; i++)
 			free(c->out[i].buf);
 	free(c->out);
+	free(c->sbuf);
+	free(c->obuf);
 	free(c->tab_id);
 	free(c->tab_lsid);
 	free(c->src_tab);
@@ -274,12 +292,45 @@ int rel_emit(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, 
 	return rel_emit_len(c, p, pkt, c->base, now);
 }
 
+/* A scratch buffer of at least need bytes (grown once to the largest
+ * packet a path carries, as the out-queue slots are). */
+static int scratch(struct rel_core *c, uint8_t **b, size_t *cap, size_t need)
+{
+	if (*cap >= need)
+		return 0;
+	uint8_t *n = rel_malloc(c, need);
+	if (!n)
+		return UDP_ENOMEM;
+	free(*b);
+	*b = n;
+	*cap = need;
+	return 0;
+}
+
+int rel_seal_pkt(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt,
+		 uint8_t *out, size_t cap, uint64_t now)
+{
+	if (cap < c->seal_oh + REL_HDR_LEN + REL_CRC_LEN)
+		return UDP_ENOSPACE;
+	size_t room = cap - c->seal_oh;
+	if (scratch(c, &c->sbuf, &c->sbuf_cap, room) < 0)
+		return UDP_ENOMEM;
+	int n = rel_wire_encode(pkt, c->sbuf, room);
+	if (n < 0)
+		return n;
+	int m = c->cfg.crypto->seal(c->cfg.crypto_ctx, p->crypto, c->sbuf, (size_t)n, out, cap, now);
+	return m < 0 || (size_t)m > cap ? (m < 0 ? m : UDP_ENOSPACE) : m;
+}
+
 int rel_emit_len(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, size_t len, uint64_t now)
 {
+	/* len is the packet's room; sealed, the datagram takes seal_oh more */
+	if (p->keyed)
+		len += c->seal_oh;
 	uint8_t *buf = rel_out_slot_len(c, p, len);
 	if (!buf)
 		return UDP_ENOSPACE;
-	int n = rel_wire_encode(pkt, buf, len);
+	int n = rel_encode(c, p, pkt, buf, len, now);
 	if (n < 0)
 		return n;
 	if (p->path_check && !rel_path_allow(p, (size_t)n)) {
@@ -293,6 +344,19 @@ int rel_emit_len(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *p
 	p->st.bytes_sent += (uint64_t)n;
 	p->last_send = now;
 	return n;
+}
+
+int rel_emit_raw(struct rel_core *c, struct rel_sess *p, const uint8_t *b, size_t len, uint64_t now)
+{
+	uint8_t *buf = rel_out_slot_len(c, p, len);
+	if (!buf)
+		return UDP_ENOSPACE;
+	memcpy(buf, b, len);
+	rel_out_commit(c, len);
+	p->st.pkts_sent++;
+	p->st.bytes_sent += len;
+	p->last_send = now;
+	return (int)len;
 }
 
 /* ---- recycled records ---- */
@@ -436,10 +500,17 @@ int rel_poll_event(struct rel_core *c, struct rel_event *ev)
 
 /* ---- input ---- */
 
+/* A packet of k's session; raw: its datagram (NULL when it came sealed). */
 static int session_input(struct rel_core *c, const void *addr, size_t alen,
-			 const struct rel_pkt *k, size_t len, uint64_t now)
+			 const struct rel_pkt *k, const uint8_t *raw, size_t len, uint64_t now)
 {
 	struct rel_sess *p = rel_sess_by_lsid(c, k->dst_sid);
+	if (c->cfg.crypto && raw && k->type >= REL_PT_DATA && p) {
+		/* with keys, a session's packets come sealed or not at all */
+		p->st.drop_auth++;
+		c->st.drop_auth++;
+		return REL_EAUTH;
+	}
 	int here = p && rel_addr_eq(p, addr, alen);
 	/* only an open session follows its peer elsewhere (rel_path.c) */
 	if (!p || (!here && (k->type < REL_PT_DATA || (p->state != REL_ST_OPEN &&
@@ -457,7 +528,7 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 			return REL_EDUP;
 		}
 		p->st.pkts_recv++;
-		return rel_hs_client_reply(c, p, k, now);
+		return rel_hs_client_reply(c, p, k, raw, now);
 	}
 	if ((p->state == REL_ST_CONNECT || (p->state == REL_ST_HELLO && p->hs_cookie)) &&
 	    k->src_sid != 0) {
@@ -519,6 +590,68 @@ static int session_input(struct rel_core *c, const void *addr, size_t alen,
 	return rc;
 }
 
+/* A SEALED datagram (PROTOCOL.md 9.2): its session by the outer sids, the
+ * hook opens it, and the packet inside goes the way of any other. */
+static int sealed_input(struct rel_core *c, const void *addr, size_t alen,
+			const uint8_t *bytes, size_t len, uint64_t now)
+{
+	uint32_t dst, src;
+	if (rel_wire_sealed(bytes, len, c->seal_oh, &dst, &src) < 0) {
+		c->st.drop_malformed++;
+		return REL_EMALFORMED;
+	}
+	struct rel_sess *p = rel_sess_by_lsid(c, dst);
+	if (!p) {
+		c->st.drop_session++;
+		return REL_ESESSION;
+	}
+	if (!p->keyed) {
+		/* no keys yet: a client whose server accepted while the ACCEPT
+		 * was lost asks again at once, with the same CONNECT */
+		if (rel_addr_eq(p, addr, alen) && !p->passive && p->hs_saved &&
+		    (p->state == REL_ST_CONNECT || p->state == REL_ST_HELLO)) {
+			p->st.drop_unexpected++;
+			(void)rel_emit_raw(c, p, p->hs_saved, p->hs_saved_len, now);
+			return REL_EUNEXPECTED;
+		}
+		p->st.drop_session++;
+		c->st.drop_session++;
+		return REL_ESESSION;
+	}
+	if (src != p->rsid) {
+		p->st.drop_session++;
+		c->st.drop_session++;
+		return REL_ESESSION;
+	}
+	if (scratch(c, &c->obuf, &c->obuf_cap, len) < 0)
+		return UDP_ENOMEM;
+	int n = c->cfg.crypto->open(c->cfg.crypto_ctx, p->crypto, bytes, len, c->obuf, c->obuf_cap, now);
+	if (n < 0 || (size_t)n > c->obuf_cap) {
+		p->st.drop_auth++;
+		c->st.drop_auth++;
+		return REL_EAUTH;
+	}
+	if (p->passive && p->hs_saved) {
+		/* the client has its keys: no ACCEPT to repeat any more */
+		free(p->hs_saved);
+		p->hs_saved = NULL;
+		p->hs_saved_len = 0;
+	}
+	struct rel_pkt k;
+	int rc = rel_wire_decode(&k, c->obuf, (size_t)n);
+	if (rc == 0 && (k.type < REL_PT_DATA || k.type > REL_PT_PROBE || k.dst_sid != dst ||
+			k.src_sid != src))
+		rc = REL_EMALFORMED;
+	if (rc < 0) { /* authentic, yet not a packet of ours: a broken peer */
+		p->st.drop_malformed++;
+		return rc;
+	}
+	rc = session_input(c, addr, alen, &k, NULL, len, now);
+	if (rc >= 0 && (p = rel_sess_by_lsid(c, dst)))
+		p->st.bytes_recv += len;
+	return rc;
+}
+
 int rel_input(struct rel_core *c, const void *addr, size_t alen,
 	      const void *bytes, size_t len, uint64_t now)
 {
@@ -528,6 +661,9 @@ int rel_input(struct rel_core *c, const void *addr, size_t alen,
 		return UDP_EINVAL;
 	c->st.pkts_in++;
 	c->st.bytes_in += len;
+	if (c->cfg.crypto && len > 2 && ((const uint8_t *)bytes)[2] == REL_PT_SEALED &&
+	    ((const uint8_t *)bytes)[0] == REL_MAGIC && ((const uint8_t *)bytes)[1] == REL_VERSION)
+		return sealed_input(c, addr, alen, bytes, len, now);
 	struct rel_pkt k;
 	int rc = rel_wire_decode(&k, bytes, len);
 	if (rc == REL_EMAGIC)
@@ -542,9 +678,9 @@ int rel_input(struct rel_core *c, const void *addr, size_t alen,
 	case REL_PT_HELLO:
 		return rel_hs_hello(c, addr, alen, &k, len, now);
 	case REL_PT_CONNECT:
-		return rel_hs_connect(c, addr, alen, &k, now);
+		return rel_hs_connect(c, addr, alen, &k, bytes, len, now);
 	default:
-		rc = session_input(c, addr, alen, &k, len, now);
+		rc = session_input(c, addr, alen, &k, bytes, len, now);
 		if (rc >= 0) {
 			struct rel_sess *p = rel_sess_by_lsid(c, k.dst_sid);
 			if (p)
@@ -602,7 +738,7 @@ int rel_peer_pmtu(const struct rel_core *c, uint32_t id)
 	const struct rel_sess *p = c ? rel_sess_find(c, id) : NULL;
 	if (!p)
 		return REL_ENOPEER;
-	return (int)(p->pm.cur ? p->pm.cur + c->cfg.overhead : c->cfg.mtu);
+	return (int)(p->pm.cur ? p->pm.cur + c->below : c->cfg.mtu);
 }
 
 int rel_peer_set_mtu_ceiling(struct rel_core *c, uint32_t id, size_t bytes)
@@ -616,6 +752,12 @@ int rel_peer_set_mtu_ceiling(struct rel_core *c, uint32_t id, size_t bytes)
 	else
 		p->pm.hint = bytes > 65507 ? 65507 : (uint32_t)bytes;
 	return 0;
+}
+
+void *rel_peer_crypto(const struct rel_core *c, uint32_t id)
+{
+	const struct rel_sess *p = c ? rel_sess_find(c, id) : NULL;
+	return p ? p->crypto : NULL;
 }
 
 void rel_set_route_mtu(struct rel_core *c, rel_route_mtu_fn fn, void *ctx)

@@ -105,9 +105,15 @@ static int blob_to_addr(const uint8_t *blob, size_t len, struct udp_addr *a)
 
 int rel_drv_connect(struct rel_drv *d, const struct udp_addr *peer, uint32_t *id)
 {
+	return rel_drv_connect_ex(d, peer, NULL, id);
+}
+
+int rel_drv_connect_ex(struct rel_drv *d, const struct udp_addr *peer, const void *crypto_arg,
+		       uint32_t *id)
+{
 	if (!d || !peer || peer->len == 0)
 		return UDP_EINVAL;
-	return rel_connect(d->core, &peer->u, peer->len, rel_drv_time(d), id);
+	return rel_connect_ex(d->core, &peer->u, peer->len, crypto_arg, rel_drv_time(d), id);
 }
 
 int rel_drv_peer_addr(const struct rel_drv *d, uint32_t peer, struct udp_addr *out)

@@ -92,6 +92,18 @@ struct rel_sess {
 	uint64_t hs_cookie;
 	uint32_t hs_tries;    /* CONNECT timeouts with this cookie */
 	uint32_t hs_init_seq; /* ours, sent in CONNECT/ACCEPT */
+	/* crypto hook (PROTOCOL.md 9): its state, made by hs_init or
+	 * hs_respond; keyed once the exchange is done (seal/open from then
+	 * on).  hs_saved is our CONNECT (client, for this cookie) or ACCEPT
+	 * (server, until the client's first sealed packet), resent as is;
+	 * hs_mac names the CONNECT it answers (server). */
+	void *crypto;
+	int keyed;
+	uint8_t *hs_saved;
+	size_t hs_saved_len;
+	uint64_t hs_mac;
+	uint8_t hs_arg[REL_CRYPTO_ARG_MAX]; /* rel_connect_ex's crypto_arg */
+	int hs_has_arg;
 
 	/* what the peer told us */
 	uint32_t peer_window_pkts, peer_max_msg;
@@ -252,7 +264,14 @@ struct rel_core {
 	size_t shelf_bytes;
 	rel_route_mtu_fn route_mtu; /* the driver's ceiling for a new session */
 	void *route_ctx;
-	size_t base;            /* cfg.mtu - cfg.overhead: the base datagram */
+	size_t base;            /* the base packet: cfg.mtu - below */
+	/* Crypto hook: seal_oh = its overhead (0 without), below =
+	 * cfg.overhead + seal_oh (what is added under a session's packet),
+	 * clear = cfg.mtu - cfg.overhead (the base datagram, the handshake's
+	 * limit); sbuf/obuf: a packet before seal, after open */
+	size_t seal_oh, below, clear;
+	uint8_t *sbuf, *obuf;
+	size_t sbuf_cap, obuf_cap;
 };
 
 static inline int rel_addr_eq(const struct rel_sess *p, const void *addr, size_t len)
@@ -272,6 +291,20 @@ void rel_out_commit(struct rel_core *c, size_t len);
  * 0), or NULL once the driver has taken it. */
 struct rel_outslot *rel_out_queued(struct rel_core *c, uint64_t pos);
 int rel_emit(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);
+/* A datagram made already (a handshake packet kept to resend). */
+int rel_emit_raw(struct rel_core *c, struct rel_sess *p, const uint8_t *b, size_t len, uint64_t now);
+/* pkt sealed by the crypto hook into out: its length or a negative code. */
+int rel_seal_pkt(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt,
+		 uint8_t *out, size_t cap, uint64_t now);
+/* pkt of p into out (cap bytes: a sealed packet's room), as the peer must
+ * get it: sealed once the session is keyed (types 5 and up). */
+static inline int rel_encode(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt,
+			     uint8_t *out, size_t cap, uint64_t now)
+{
+	if (!p->keyed || pkt->type < REL_PT_DATA)
+		return rel_wire_encode(pkt, out, cap);
+	return rel_seal_pkt(c, p, pkt, out, cap, now);
+}
 int rel_event_push(struct rel_core *c, const struct rel_event *ev, uint32_t charge);
 /* A send record for len bytes (zeroed but for data), or NULL. */
 struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len);
@@ -320,9 +353,13 @@ void rel_path_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
 void rel_send_handshake(struct rel_core *c, struct rel_sess *p, uint64_t now);
 int rel_hs_hello(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *h,
 		 size_t inlen, uint64_t now);
+/* raw/len: the datagram k was decoded from (the key exchange's prologue) */
 int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen, const struct rel_pkt *k,
-		   uint64_t now);
-int rel_hs_client_reply(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now);
+		   const uint8_t *raw, size_t len, uint64_t now);
+int rel_hs_client_reply(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
+			const uint8_t *raw, uint64_t now);
+/* The crypto hook's part of a session ends (its state to sess_free). */
+void rel_hs_crypto_free(struct rel_core *c, struct rel_sess *p);
 
 /* rel_send.c */
 int rel_sess_alloc_windows(struct rel_core *c, struct rel_sess *p);

@@ -181,7 +181,7 @@ int rel_path_probe(struct rel_core *c, struct rel_sess *p, const void *addr, siz
 		uint8_t *buf = rel_out_slot_addr(c, addr, alen, p->id);
 		if (!buf)
 			return UDP_ENOSPACE;
-		int n = rel_wire_encode(&r, buf, c->cfg.mtu);
+		int n = rel_encode(c, p, &r, buf, c->clear, now);
 		if (n < 0)
 			return n;
 		rel_out_commit(c, (size_t)n);

@@ -23,7 +23,7 @@
 
 static uint32_t udp_size(const struct rel_core *c, uint32_t dg)
 {
-	return dg + (uint32_t)c->cfg.overhead;
+	return dg + (uint32_t)c->below; /* cfg.overhead and the crypto hook's */
 }
 
 /* The largest datagram whose fragment can go in parts of the base
@@ -41,7 +41,7 @@ static void set_ceiling(const struct rel_core *c, struct rel_sess *p)
 	size_t udp = p->pm.hint ? p->pm.hint : c->cfg.path_mtu;
 	if (udp > c->cfg.max_mtu)
 		udp = c->cfg.max_mtu;
-	uint32_t dg = udp > c->cfg.overhead ? (uint32_t)(udp - c->cfg.overhead) : 0;
+	uint32_t dg = udp > c->below ? (uint32_t)(udp - c->below) : 0;
 	if (dg > part_limit(c))
 		dg = part_limit(c);
 	p->pm.ceiling = dg < c->base ? (uint32_t)c->base : dg;

@@ -41,16 +41,40 @@ static int drop(struct rel_sess *p, uint64_t *counter, int code)
  * message (start) also the source's share: no more than stays free after
  * it.  Growing a message is not held to the share: it was admitted, and
  * its fragments beyond the first window's worth come only as the peer
- * fills the window before them, so they are paid for in bytes sent. */
-static int admit(struct rel_core *c, struct rel_sess *p, uint64_t more, int start)
+ * fills the window before them, so they are paid for in bytes sent.
+ *
+ * hostage: what the session holds that only this message can free
+ * (hostage() below).  Counted against it, that memory refused it for
+ * good, and the session wedged (fuzz_rel_pair with PMTUD: a window of
+ * 1 KiB fragments held more than a lone source's half of core_budget, the
+ * head was lost, and every retransmission of it was refused).  So the
+ * share is judged as if they were not there: a source may hold one message
+ * more than its share per session whose later messages wait. */
+static int admit(struct rel_core *c, struct rel_sess *p, uint64_t more, int start, uint64_t hostage)
 {
 	if (p->used + p->held + more > c->cfg.recv_budget || c->mem + more > c->cfg.core_budget)
 		return drop(p, &p->st.drop_budget, REL_EBUDGET);
-	if (start && p->src->mem + more > c->cfg.core_budget - c->mem - more) {
+	if (hostage > p->src->mem) /* charged to it (rel_rx_charge): cannot be */
+		hostage = p->src->mem;
+	if (start && p->src->mem - hostage + more > c->cfg.core_budget - (c->mem - hostage) - more) {
 		c->st.drop_share++;
 		return drop(p, &p->st.drop_share, REL_EBUDGET);
 	}
 	return 0;
+}
+
+/* The memory held for messages after a new one that starts at rcv_nxt, the
+ * seq the cumulative ack waits for: their fragments came while its first
+ * was lost, and they can neither complete (the window ends window packets
+ * after it) nor be delivered in order before it. */
+static uint64_t hostage(const struct rel_sess *p, uint32_t start)
+{
+	uint64_t n = 0;
+	if (start != p->rcv_nxt)
+		return 0;
+	for (const struct rel_rxmsg *m = p->rx_tail; m && rel_seq_diff(m->start, start) > 0; m = m->prev)
+		n += m->cap;
+	return n;
 }
 
 /* A bigger buffer for a message of len bytes whose data reached end:
@@ -205,7 +229,7 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
 			cap = (uint64_t)k->frag_off + plen;
 		if (cap > k->msg_len)
 			cap = k->msg_len;
-		int rc = admit(c, p, cap, 1);
+		int rc = admit(c, p, cap, 1, hostage(p, start));
 		if (rc < 0)
 			return rc;
 		m = rel_rxmsg_get(c);
@@ -233,7 +257,7 @@ int rel_rx_data(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k,
 	uint64_t end = (uint64_t)k->frag_off + plen;
 	if (!m->dead && end > m->cap) {
 		uint64_t cap = rx_cap(end, m->len, m->cap);
-		int rc = admit(c, p, cap - m->cap, 0);
+		int rc = admit(c, p, cap - m->cap, 0, 0);
 		if (rc < 0)
 			return rc;
 		uint8_t *nb = rel_buf_grow(c, m->buf, m->cap, cap);
@@ -289,7 +313,7 @@ int rel_rx_dgram(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k
 		return drop(p, &p->st.drop_window, REL_EWINDOW);
 	if (d <= 0 && (p->dg_bits >> -d) & 1)
 		return drop(p, &p->st.drop_dup, REL_EDUP);
-	int rc = admit(c, p, k->payload_len, 1);
+	int rc = admit(c, p, k->payload_len, 1, 0);
 	if (rc < 0)
 		return rc;
 	uint8_t *buf = rel_buf_get(c, k->payload_len);

@@ -136,6 +136,7 @@ void rel_sess_destroy(struct rel_core *c, struct rel_sess *p)
 	}
 	tab_del(c, 1, p);
 	tab_del(c, 0, p);
+	rel_hs_crypto_free(c, p); /* every way a session ends comes here */
 	rel_sess_free_tx(p);
 	rel_rx_free(c, p);
 	/* unpolled messages stay charged to the core until polled */

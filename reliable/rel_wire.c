@@ -57,6 +57,8 @@ int rel_wire_encode(const struct rel_pkt *p, uint8_t *buf, size_t cap)
 		udp_wire_put_u32(&w, p->window_pkts);
 		udp_wire_put_u32(&w, p->max_msg);
 		udp_wire_put_u32(&w, p->budget);
+		if (p->flags & REL_F_NOISE)
+			udp_wire_put_bytes(&w, p->payload, p->payload_len);
 		break;
 	case REL_PT_CHALLENGE:
 	case REL_PT_RESPONSE:
@@ -156,6 +158,17 @@ static int decode_data_fields(struct rel_pkt *p)
 	return 0;
 }
 
+int rel_wire_sealed(const uint8_t *buf, size_t len, size_t overhead, uint32_t *dst, uint32_t *src)
+{
+	struct udp_wire_reader r;
+	if (len < REL_SEALED_MIN(overhead))
+		return REL_EMALFORMED;
+	udp_wire_reader_init(&r, buf + 4, 8);
+	*dst = udp_wire_get_u32(&r);
+	*src = udp_wire_get_u32(&r);
+	return *dst && *src ? 0 : REL_EMALFORMED;
+}
+
 int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len)
 {
 	struct udp_wire_reader r;
@@ -174,9 +187,11 @@ int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len)
 	p->flags = udp_wire_get_u8(&r);
 	p->dst_sid = udp_wire_get_u32(&r);
 	p->src_sid = udp_wire_get_u32(&r);
-	if (p->flags & ~REL_F_ALL)
+	/* NOISE only on CONNECT and ACCEPT, nothing else on them */
+	int hs = p->type == REL_PT_CONNECT || p->type == REL_PT_ACCEPT;
+	if (p->flags & ~(hs ? REL_F_NOISE : REL_F_ALL))
 		return REL_EMALFORMED;
-	if (!has_ackblock(p->type) && p->flags)
+	if (!has_ackblock(p->type) && !hs && p->flags)
 		return REL_EMALFORMED;
 	switch (p->type) {
 	case REL_PT_HELLO:
@@ -197,6 +212,13 @@ int rel_wire_decode(struct rel_pkt *p, const uint8_t *buf, size_t len)
 		p->window_pkts = udp_wire_get_u32(&r);
 		p->max_msg = udp_wire_get_u32(&r);
 		p->budget = udp_wire_get_u32(&r);
+		if ((p->flags & REL_F_NOISE) && !udp_wire_reader_error(&r)) {
+			/* the key exchange: opaque here, the crypto hook reads it */
+			p->payload_len = udp_wire_remaining(&r);
+			p->payload = udp_wire_get_ptr(&r, p->payload_len);
+			if (!p->payload_len)
+				return REL_EMALFORMED;
+		}
 		break;
 	case REL_PT_CHALLENGE:
 	case REL_PT_RESPONSE:

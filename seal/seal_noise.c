@@ -417,3 +417,49 @@ void seal_noise_cipher_free(struct seal_noise_cipher *c)
 	sodium_memzero(c, sizeof *c);
 	sodium_free(c);
 }
+
+int seal_noise_cipher_clone(struct seal_noise_cipher **out, const struct seal_noise_cipher *c)
+{
+	if (!out)
+		return UDP_EINVAL;
+	*out = NULL;
+	if (!c)
+		return UDP_EINVAL;
+	return cipher_new(out, c->k);
+}
+
+struct seal_noise_secret {
+	uint8_t k[K];
+};
+
+int seal_noise_secret_new(struct seal_noise_secret **out, const uint8_t key[K])
+{
+	if (!out)
+		return UDP_EINVAL;
+	*out = NULL;
+	if (!key)
+		return UDP_EINVAL;
+	if (sodium_init() < 0)
+		return UDP_ESEAL_SODIUM;
+	struct seal_noise_secret *s = sodium_malloc(sizeof *s);
+	if (!s)
+		return UDP_ENOMEM;
+	memcpy(s->k, key, K);
+	sodium_mprotect_readonly(s);
+	*out = s;
+	return 0;
+}
+
+const uint8_t *seal_noise_secret_get(const struct seal_noise_secret *s)
+{
+	return s ? s->k : NULL;
+}
+
+void seal_noise_secret_free(struct seal_noise_secret *s)
+{
+	if (!s)
+		return;
+	sodium_mprotect_readwrite(s);
+	sodium_memzero(s, sizeof *s);
+	sodium_free(s);
+}

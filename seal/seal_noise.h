@@ -123,6 +123,19 @@ int seal_noise_decrypt(const struct seal_noise_cipher *c, uint64_t nonce,
  * Both sides must rekey at the same point of their message stream. */
 int seal_noise_rekey(struct seal_noise_cipher *c);
 void seal_noise_cipher_free(struct seal_noise_cipher *c);
+/* A second cipher with the same key, for trying the next key phase on a
+ * copy (seal_noise_rekey() it, decrypt, keep whichever authenticated).
+ * Freed with seal_noise_cipher_free(). */
+int seal_noise_cipher_clone(struct seal_noise_cipher **out, const struct seal_noise_cipher *c);
+
+/* Key bytes a caller outside seal/ keeps across handshakes (a static
+ * private key, a PSK): a copy in sodium_malloc memory, read-only, wiped by
+ * seal_noise_secret_free(), so no secret sits in plain heap memory. */
+struct seal_noise_secret;
+int seal_noise_secret_new(struct seal_noise_secret **out, const uint8_t key[SEAL_NOISE_KEY]);
+/* The SEAL_NOISE_KEY bytes, valid until seal_noise_secret_free(). */
+const uint8_t *seal_noise_secret_get(const struct seal_noise_secret *s);
+void seal_noise_secret_free(struct seal_noise_secret *s);
 
 /* X25519 public key of a private key (crypto_scalarmult_base). */
 int seal_noise_public(uint8_t pub[SEAL_NOISE_KEY], const uint8_t priv[SEAL_NOISE_KEY]);

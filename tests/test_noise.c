@@ -766,6 +766,66 @@ static void rekey(void **state)
 	seal_noise_free(r);
 }
 
+/* A clone is an independent cipher with the same key: it opens what the
+ * original sealed, and rekeying it leaves the original as it was (the
+ * trial decrypt of a new key phase works on a clone). */
+static void cipher_clone(void **state)
+{
+	(void)state;
+	struct seal_noise *i, *r;
+	uint8_t rpriv[32];
+	random_pair(&i, &r, rpriv);
+	handshake(i, r);
+	struct seal_noise_cipher *is, *ir, *rs, *rr, *copy;
+	assert_int_equal(seal_noise_split(i, &is, &ir), 0);
+	assert_int_equal(seal_noise_split(r, &rs, &rr), 0);
+	assert_int_equal(seal_noise_cipher_clone(&copy, NULL), UDP_EINVAL);
+	assert_null(copy);
+	assert_int_equal(seal_noise_cipher_clone(NULL, rr), UDP_EINVAL);
+	assert_int_equal(seal_noise_cipher_clone(&copy, rr), 0);
+	uint8_t ct[32], pt[32];
+	int n = seal_noise_encrypt(is, 3, NULL, 0, (const uint8_t *)"q", 1, ct, sizeof ct);
+	assert_int_equal(seal_noise_decrypt(copy, 3, NULL, 0, ct, (size_t)n, pt, sizeof pt), 1);
+	assert_int_equal(seal_noise_rekey(copy), 0);
+	assert_int_equal(seal_noise_decrypt(copy, 3, NULL, 0, ct, (size_t)n, pt, sizeof pt),
+			 UDP_ESEAL_AUTH);
+	assert_int_equal(seal_noise_decrypt(rr, 3, NULL, 0, ct, (size_t)n, pt, sizeof pt), 1);
+	/* the rekeyed clone follows the sender's own rekey */
+	assert_int_equal(seal_noise_rekey(is), 0);
+	n = seal_noise_encrypt(is, 4, NULL, 0, (const uint8_t *)"w", 1, ct, sizeof ct);
+	assert_int_equal(seal_noise_decrypt(copy, 4, NULL, 0, ct, (size_t)n, pt, sizeof pt), 1);
+	assert_int_equal(seal_noise_decrypt(rr, 4, NULL, 0, ct, (size_t)n, pt, sizeof pt),
+			 UDP_ESEAL_AUTH);
+	seal_noise_cipher_free(copy);
+	seal_noise_cipher_free(is);
+	seal_noise_cipher_free(ir);
+	seal_noise_cipher_free(rs);
+	seal_noise_cipher_free(rr);
+	seal_noise_free(i);
+	seal_noise_free(r);
+}
+
+static void secret_copy(void **state)
+{
+	(void)state;
+	uint8_t key[32];
+	for (int k = 0; k < 32; k++)
+		key[k] = (uint8_t)(k * 7 + 1);
+	struct seal_noise_secret *s;
+	assert_int_equal(seal_noise_secret_new(&s, NULL), UDP_EINVAL);
+	assert_null(s);
+	assert_int_equal(seal_noise_secret_new(&s, key), 0);
+	const uint8_t *got = seal_noise_secret_get(s);
+	assert_non_null(got);
+	assert_ptr_not_equal(got, key);
+	assert_memory_equal(got, key, 32);
+	key[0] ^= 1; /* a copy, not a borrow */
+	assert_memory_not_equal(got, key, 32);
+	assert_null(seal_noise_secret_get(NULL));
+	seal_noise_secret_free(s);
+	seal_noise_secret_free(NULL);
+}
+
 static void strerror_words(void **state)
 {
 	(void)state;
@@ -797,6 +857,8 @@ int main(void)
 		cmocka_unit_test(fresh_ephemerals),
 		cmocka_unit_test(transport_nonces),
 		cmocka_unit_test(rekey),
+		cmocka_unit_test(cipher_clone),
+		cmocka_unit_test(secret_copy),
 		cmocka_unit_test(strerror_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -259,6 +259,92 @@ static void shrink_mid_transfer(void **state)
 	relpair_close(&p);
 }
 
+/* Passes what b has queued to a through sim_inject, except its first
+ * `lose` DATA datagrams, which are lost; *lost counts them. */
+static void lose_first_data(struct relpair *p, int lose, int *lost)
+{
+	size_t n = rel_out_pending(p->b);
+	for (size_t i = 0; i < n; i++) {
+		struct rel_dgram d;
+		assert_int_equal(rel_out_peek(p->b, i, &d), 0);
+		if (*lost < lose && d.len > 2 && d.data[2] == 5) {
+			++*lost;
+			continue;
+		}
+		sim_inject(p->s, p->nb, p->na, d.data, d.len, 1000);
+	}
+	rel_out_pop(p->b, n);
+}
+
+/* The livelock fuzz_rel_pair found (tests/fuzz/regress/): a lone source's
+ * receive window of 1 KiB fragments holds more than its share of
+ * core_budget (half, with no other source).  The head message is lost
+ * whole (its three fragments), the messages after it are admitted and wait
+ * for it (in order), and its retransmission was then refused for the share
+ * those messages took, again and again: nothing was delivered, the sender
+ * fell back to the base over and over (the refusals looked like a black
+ * hole), and the close never completed.  The memory that only the head can
+ * free no longer counts against it. */
+static void lost_head_behind_a_window(void **state)
+{
+	(void)state;
+	struct sim_link link = {.netem = "delay 1ms"};
+	struct rel_config ca, cb;
+	for (int i = 0; i < 2; i++) {
+		struct rel_config *c = i ? &cb : &ca;
+		config(c, 21 + (uint64_t)i, 1200);
+		c->mtu = 400;
+		c->max_mtu = 1200;
+		c->max_msg = 4000;
+		c->recv_budget = 12000;
+		c->core_budget = 16000;
+		c->window = 16;
+	}
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 21, &link, &ca, &cb), 0);
+	uint64_t limit = sim_now(p.s) + 5000000;
+	while (rel_peer_pmtu(p.b, p.pb) < 1200 && sim_step(p.s, limit))
+		;
+	assert_int_equal(rel_peer_pmtu(p.b, p.pb), 1200);
+	enum { N = 4, LEN = 2957 };
+	static uint8_t buf[LEN];
+	for (int i = 0; i < N; i++) {
+		buf[0] = 0;
+		buf[1] = (uint8_t)i;
+		for (size_t j = 2; j < LEN; j++)
+			buf[j] = (uint8_t)(i * 7 + j);
+		assert_int_equal(rel_send(p.b, p.pb, buf, LEN, REL_SEQPACKET, sim_now(p.s), NULL), 0);
+	}
+	struct check k = {.next_seq = -1};
+	int lost = 0;
+	uint64_t t0 = sim_now(p.s);
+	limit = t0 + 20000000;
+	do {
+		lose_first_data(&p, 3, &lost);
+		struct rel_event ev;
+		while (rel_poll_event(p.a, &ev))
+			if (ev.type == REL_EV_MESSAGE) {
+				check_msg(&k, &ev);
+				rel_buf_free(ev.data);
+			}
+		while (rel_poll_event(p.b, &ev))
+			;
+	} while (k.got < N && sim_step(p.s, limit));
+	struct rel_stats sa, sb;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &sa), 0);
+	assert_int_equal(rel_peer_stats(p.b, p.pb, &sb), 0);
+	print_message("lost head: %d of %d messages in %.0f ms; receiver drop_share %llu, "
+		      "sender %llu black holes, pmtu %llu\n", k.got, N, (double)(sim_now(p.s) - t0) / 1e3,
+		      (unsigned long long)sa.drop_share, (unsigned long long)sb.pmtu_blackholes,
+		      (unsigned long long)sb.pmtu);
+	assert_int_equal(lost, 3);
+	assert_int_equal(k.got, N);
+	/* one RTO brings the head again: well within a second */
+	assert_true(sim_now(p.s) - t0 < 1000000);
+	assert_int_equal(sb.pmtu_blackholes, 0);
+	relpair_close(&p);
+}
+
 /* Counts PROBE packets (type 11) on the wire. */
 static void tap(void *ctx, int from, int to, const uint8_t *d, size_t len)
 {
@@ -333,6 +419,7 @@ int main(void)
 		cmocka_unit_test(probes_are_not_congestion),
 		cmocka_unit_test(shrink_mid_transfer),
 		cmocka_unit_test(random_loss_is_no_black_hole),
+		cmocka_unit_test(lost_head_behind_a_window),
 		cmocka_unit_test(pmtud_off),
 		cmocka_unit_test(ceiling_from_driver),
 	};

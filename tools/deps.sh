@@ -16,6 +16,7 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 python3 -c 'import setuptools' 2>/dev/null || need="$need python3-setuptools"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v unshare >/dev/null 2>&1 || need="$need util-linux"
+command -v nft >/dev/null 2>&1 || need="$need nftables" # tests/e2e/pmtu_netns.sh: a router that drops ICMP
 command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v timeout >/dev/null 2>&1 || need="$need coreutils"
 command -v valgrind >/dev/null 2>&1 || need="$need valgrind" # tests/e2e/leaks.sh

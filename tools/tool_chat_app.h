@@ -6,6 +6,7 @@
  * tool_chat_show.c   chat lines, presence, notices and --stats (text or JSON)
  * tool_chat_cmd.c    lines typed and commands
  * tool_chat_file.c   files: /send, /accept, the downloads folder, sha256
+ * tool_chat_ident.c  --identity, known peers, /trust, fingerprints
  * tool_chat_tty.c    the line editor; tool_chat_out.c text escaping
  *
  * The tool_chat_*.c files are linked into every tool (tools/tool_*.c), so
@@ -20,6 +21,7 @@
 #include <sodium.h>
 
 #include "chat_group.h"
+#include "chat_known.h"
 #include "rel.h"
 #include "rel_drv.h"
 #include "tool_chat_tty.h"
@@ -39,6 +41,8 @@ struct tool_chat_opts {
 	int accept_files;        /* --accept-files: take every offer */
 	const char *downloads;   /* --downloads DIR (default .) */
 	uint64_t max_file;       /* --max-file: larger offers are refused */
+	const char *identity;    /* --identity FILE: our key pair */
+	const char *known_peers; /* --known-peers FILE */
 };
 
 /* One file transfer, as the tool sees it (chat/ has the protocol side). */
@@ -72,6 +76,13 @@ struct tool_chat {
 	struct udp_addr explicit_addr[MAX_EXPLICIT];
 	int dl_fd;               /* the downloads folder (O_DIRECTORY), -1 until needed */
 	struct tool_chat_xfer xf[CHAT_FILE_MAX];
+	/* identities (NULL/0 without --identity) */
+	struct seal_ident *ident;
+	struct rel_ident *ri;
+	struct chat_known *known;
+	char known_path[4096];
+	uint8_t explicit_key[MAX_EXPLICIT][CHAT_KEY_LEN]; /* --peer KEY@HOST:PORT */
+	int explicit_has_key[MAX_EXPLICIT];
 	char out[OUT_MAX];
 };
 
@@ -116,6 +127,20 @@ void tool_chat_on_file(struct tool_chat *c, const struct chat_group_event *ev);
 /* chat_group_config.file_read (ctx: the tool_chat) */
 int tool_chat_file_read(void *ctx, uint64_t peer, uint32_t fid, uint64_t off, void *buf,
 			size_t n);
+
+/* tool_chat_ident.c */
+struct rel_config;
+/* --identity: our key pair and the known peers (dies on a bad file). */
+void tool_chat_ident_setup(struct tool_chat *c);
+/* Identity sessions on the core about to be made from rc. */
+void tool_chat_ident_core(struct tool_chat *c, struct rel_config *rc);
+void tool_chat_on_ident(struct tool_chat *c, const struct chat_group_event *ev);
+void tool_chat_cmd_trust(struct tool_chat *c, const char *nick);
+/* "xxxx-xxxx-xxxx-xxxx" of a public key into buf (20 bytes). */
+void tool_chat_fpr(const uint8_t *key, char buf[20]);
+/* --peer's optional "KEY@": the key into key (*has 1), returns the rest. */
+const char *tool_chat_peer_key(const char *arg, uint8_t key[CHAT_KEY_LEN], int *has);
+void tool_chat_ident_free(struct tool_chat *c);
 
 /* tool_chat_cmd.c */
 struct tool_chat_input {

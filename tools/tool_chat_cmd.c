@@ -39,17 +39,26 @@ static void cmd_who(struct tool_chat *c)
 			? tool_addr_str(&a, b, sizeof b) : "?";
 		double ago = (double)(now - pi.last_seen) / 1e6;
 		const char *state = pi.state == CHAT_AWAY ? "away" : "live";
+		uint8_t key[CHAT_KEY_LEN];
+		char fpr[20] = "";
+		if (chat_group_peer_key(c->chat, pi.id, key) == 0)
+			tool_chat_fpr(key, fpr);
 		size_t pos = tool_chat_line_start(c, "who");
 		if (c->o.json) {
 			tool_chat_json_str(c, &pos, "from", name, strlen(name));
 			tool_put(c->out, sizeof c->out, &pos,
 				 ",\"id\":\"%016" PRIx64 "\",\"addr\":\"%s\",\"state\":\"%s\","
-				 "\"last_seen\":%.1f}", pi.id, addr, state, ago);
+				 "\"last_seen\":%.1f", pi.id, addr, state, ago);
+			if (*fpr)
+				tool_put(c->out, sizeof c->out, &pos, ",\"fingerprint\":\"%s\"", fpr);
+			tool_put(c->out, sizeof c->out, &pos, "}");
 		} else {
 			tool_put(c->out, sizeof c->out, &pos, "   ");
 			tool_chat_text_name(c, &pos, pi.id, name);
 			tool_put(c->out, sizeof c->out, &pos, "  %s  %s, last seen %.1f s ago",
 				 addr, state, ago);
+			if (*fpr)
+				tool_put(c->out, sizeof c->out, &pos, "  key %s", fpr);
 		}
 		tool_chat_emit(c, c->out, pos);
 	}
@@ -161,6 +170,8 @@ static void on_line(struct tool_chat *c, char *line)
 			cmd_nick(c, arg);
 		else if (strcmp(line, "/history") == 0)
 			cmd_history(c, arg);
+		else if (strcmp(line, "/trust") == 0)
+			tool_chat_cmd_trust(c, arg);
 		else if (strcmp(line, "/send") == 0)
 			tool_chat_cmd_send(c, arg);
 		else if (strcmp(line, "/accept") == 0 || strcmp(line, "/refuse") == 0 ||
@@ -172,7 +183,7 @@ static void on_line(struct tool_chat *c, char *line)
 		} else if (strcmp(line, "/quit") == 0)
 			tool_chat_quit(c);
 		else if (strcmp(line, "/help") == 0)
-			tool_chat_notice(c, "/who  /nick NAME  /msg NICK TEXT  /me TEXT  /history [N]  /send NICK|* FILE  /accept [FID]  /refuse [FID]  /cancel [FID]  /quit  (// sends a '/')");
+			tool_chat_notice(c, "/who  /nick NAME  /msg NICK TEXT  /me TEXT  /history [N]  /trust NICK  /send NICK|* FILE  /accept [FID]  /refuse [FID]  /cancel [FID]  /quit  (// sends a '/')");
 		else
 			tool_chat_notice(c, "unknown command %s (try /help)", line);
 		return;

@@ -266,6 +266,9 @@ void tool_chat_on_event(void *ctx, const struct chat_group_event *ev)
 	case CHAT_GROUP_FILE:
 		tool_chat_on_file(c, ev);
 		break;
+	case CHAT_GROUP_IDENT:
+		tool_chat_on_ident(c, ev);
+		break;
 	}
 }
 
@@ -287,18 +290,24 @@ void tool_chat_beacon_stats(struct tool_chat *c)
 				 (unsigned long long)(st.drop_replay + st.drop_old + st.drop_reflect));
 		tool_err("beacons: in=%llu own=%llu known=%llu wait=%llu connect=%llu credit=%llu "
 			 "leave=%llu drop_trunc=%llu drop_bad=%llu drop_type=%llu drop_short=%llu "
-			 "drop_busy=%llu elsewhere=%llu%s",
+			 "drop_busy=%llu elsewhere=%llu mixed=%llu refused_key=%llu%s",
 			 (unsigned long long)b->in, (unsigned long long)b->own,
 			 (unsigned long long)b->known, (unsigned long long)b->wait,
 			 (unsigned long long)b->connect, (unsigned long long)b->credit,
 			 (unsigned long long)b->leave, (unsigned long long)b->drop_trunc,
 			 (unsigned long long)b->drop_bad, (unsigned long long)b->drop_type,
 			 (unsigned long long)b->drop_short, (unsigned long long)b->drop_busy,
-			 (unsigned long long)b->elsewhere, seal);
+			 (unsigned long long)b->elsewhere, (unsigned long long)b->mixed,
+			 (unsigned long long)b->refused_key, seal);
 	}
 	tool_err("gate: sent=%llu sent_bytes=%llu held=%llu waiting=%d waiting_pex=%d",
 		 (unsigned long long)gs.gate.sent, (unsigned long long)gs.gate.sent_bytes,
 		 (unsigned long long)gs.gate.held, gs.gated, gs.gated_pex);
+	if (c->ident)
+		tool_err("identities: new_keys=%llu changed=%llu authz_refused=%llu bad_hello=%llu",
+			 (unsigned long long)gs.ident.new_keys, (unsigned long long)gs.ident.changed,
+			 (unsigned long long)gs.ident.authz_refused,
+			 (unsigned long long)gs.ident.bad_hello);
 	const struct chat_pex_stats *x = &gs.pex;
 	tool_err("peers: lists=%llu entries=%llu skip=%llu connect=%llu queued=%llu "
 		 "drop_list=%llu drop_busy=%llu",

@@ -20,6 +20,7 @@
 #include "seal_sock.h"
 
 static const char *key_path, *pass_file, *pass_env, *group, *cipher;
+static uint8_t *psk; /* identity sessions' PSK (tool_seal_psk) */
 static int keyed, warned_sealed, warned_plain, warned_wrongkey, warned_suite;
 static uint8_t *psk_out; /* identity sessions: the key only admits */
 static int *psk_have;
@@ -160,6 +161,11 @@ void tool_seal_apply(struct udp_sock *s)
 		cfg.suite = seal_suite_parse(cipher);
 	int rc = seal_new(&seal, k, &cfg);
 	uint32_t id = seal_key_id(k);
+	if (!psk && (psk = sodium_malloc(SEAL_KEY_BYTES)) &&
+	    seal_key_subkey(k, SEAL_KEY_SUB_PSK, psk, SEAL_KEY_BYTES) < 0) {
+		sodium_free(psk);
+		psk = NULL;
+	}
 	seal_key_free(k); /* the sealer holds its own copies of the subkeys */
 	if (rc == UDP_ESEAL_SUITE)
 		tool_die(TOOL_EXIT_ERR, "--cipher aes256gcm: this CPU has no AES-NI "
@@ -171,6 +177,11 @@ void tool_seal_apply(struct udp_sock *s)
 	keyed = 1;
 	tool_debug("sealing with key id %08x, %s", (unsigned)id,
 		   seal_suite_name(seal_suite(seal)));
+}
+
+const uint8_t *tool_seal_psk(void)
+{
+	return psk;
 }
 
 size_t tool_seal_overhead(void)

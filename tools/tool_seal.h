@@ -58,6 +58,10 @@ void tool_seal_psk_only(uint8_t *out, int *have);
 /* Bytes sealing adds to each datagram (0 without a key): the reliable
  * core's rel_config.overhead, so its sizes count them. */
 size_t tool_seal_overhead(void);
+/* The group key's admission secret for identity sessions
+ * (seal_key_subkey SEAL_KEY_SUB_PSK, 32 bytes, in locked memory), once
+ * tool_seal_apply has loaded a key; NULL without one. */
+const uint8_t *tool_seal_psk(void);
 /* --stats: one "seal:" line when a key is set or sealed packets were seen. */
 void tool_seal_stats(struct udp_sock *s);
 

@@ -27,6 +27,8 @@
 #include "tool_common.h"
 #include "tool_netsim.h"
 #include "tool_rel.h"
+#include "seal_ident.h"
+#include "seal_sock.h"
 #include "tool_seal.h"
 #include "udp_wire.h"
 
@@ -42,14 +44,16 @@ static _Noreturn void usage(void)
 	       "in each sender's order).  Lines on stdin are sent; commands:\n"
 	       "  /who  /nick NAME  /msg NICK TEXT  /me TEXT  /quit  /help  (// sends a '/')\n"
 	       "  /send NICK|* FILE  /accept [FID]  /refuse [FID]  /cancel [FID]  (files)\n"
-	       "  /history [N]       the last N lines peers said before we started\n\n"
+	       "  /history [N]       the last N lines peers said before we started\n"
+	       "  /trust NICK        accept the new identity key a warning named\n\n"
 	       "Identity and discovery:\n"
 	       "  -n, --nick NAME      nickname (default $USER); shown as NAME#xxxx\n"
 	       "  -g, --group ADDR     beacon group (default " DEFAULT_GROUP4 ", -6: " DEFAULT_GROUP6 ")\n"
 	       "  -p, --port PORT      beacon port (default " DEFAULT_PORT ")\n"
 	       "  -i, --interface IF   send and join on IF\n"
 	       "  -b, --broadcast      beacons by broadcast (to --group, default 255.255.255.255)\n"
-	       "      --peer HOST:PORT connect to a peer's data port (repeatable)\n"
+	       "      --peer [KEY@]HOST:PORT  connect to a peer's data port (repeatable;\n"
+	       "                       with --identity its public key KEY is needed)\n"
 	       "      --data-port PORT local data port (default: any free one)\n"
 	       "      --no-discovery   no beacons: only --peer and who connects to us\n"
 	       "      --ttl N          multicast TTL / hop limit (default 1)\n"
@@ -65,7 +69,14 @@ static _Noreturn void usage(void)
 	       "      --accept-files   accept every file offered (else /accept)\n"
 	       "      --downloads DIR  where files received go (default .)\n"
 	       "      --max-file SIZE  refuse larger offers (default 4G; K, M, G suffixes)\n"
-	       "Sealing (docs/SEALING.md): everything, beacons included\n"
+	       "Identities (docs/CHAT.md, \"Identities\"):\n"
+	       "      --identity FILE  our key pair (udpkey genkey --identity): sessions are\n"
+	       "                       Noise IK, nicks are bound to keys on first sight\n"
+	       "      --known-peers FILE  nicks and their keys (default\n"
+	       "                       $XDG_CONFIG_HOME/udpkit/known_peers or\n"
+	       "                       ~/.config/udpkit/known_peers)\n"
+	       "Sealing (docs/SEALING.md): everything, beacons included (with --identity\n"
+	       "the group key seals beacons and admits sessions: Noise IKpsk2)\n"
 	       "  -k, --key FILE       seal and open with the key in FILE (udpkey genkey)\n"
 	       "      --passphrase-file FILE  key from the passphrase in FILE\n"
 	       "      --passphrase-env VAR    key from the passphrase in $VAR\n"
@@ -88,7 +99,8 @@ static _Noreturn void usage(void)
 }
 
 enum { O_PEER = 256, O_DATA_PORT, O_NODISC, O_TTL, O_BEACON, O_AWAY, O_GONE,
-       O_LINGER, O_WAIT_PEERS, O_WAIT, O_JSON, O_ACCEPT_FILES, O_DOWNLOADS, O_MAX_FILE };
+       O_LINGER, O_WAIT_PEERS, O_WAIT, O_JSON, O_ACCEPT_FILES, O_DOWNLOADS, O_MAX_FILE,
+       O_IDENTITY, O_KNOWN_PEERS };
 
 static const struct option longopts[] = {
 	{ "nick", required_argument, 0, 'n' },
@@ -110,6 +122,8 @@ static const struct option longopts[] = {
 	{ "accept-files", no_argument, 0, O_ACCEPT_FILES },
 	{ "downloads", required_argument, 0, O_DOWNLOADS },
 	{ "max-file", required_argument, 0, O_MAX_FILE },
+	{ "identity", required_argument, 0, O_IDENTITY },
+	{ "known-peers", required_argument, 0, O_KNOWN_PEERS },
 	{ "key", required_argument, 0, TOOL_SEAL_O_KEY },
 	{ "passphrase-file", required_argument, 0, TOOL_SEAL_O_PFILE },
 	{ "passphrase-env", required_argument, 0, TOOL_SEAL_O_PENV },
@@ -181,6 +195,8 @@ static void parse_opts(struct tool_chat_opts *o, int argc, char **argv)
 		case O_ACCEPT_FILES: o->accept_files = 1; break;
 		case O_DOWNLOADS: o->downloads = optarg; break;
 		case O_MAX_FILE: o->max_file = parse_size("--max-file", optarg); break;
+		case O_IDENTITY: o->identity = optarg; break;
+		case O_KNOWN_PEERS: o->known_peers = optarg; break;
 		TOOL_SEAL_CASES:
 			if (c == TOOL_SEAL_O_PENV)
 				o->pass_env = optarg;
@@ -237,7 +253,8 @@ static void open_beacons(struct tool_chat *c, int family)
 			 tool_addr_str(&local, b, sizeof b), udpkit_strerror(r));
 	tool_netsim_apply(c->bsock);
 	if (c->o.broadcast) {
-		if ((r = udp_sock_set_broadcast(c->data, 1)) < 0)
+		if ((r = udp_sock_set_broadcast(c->data, 1)) < 0 ||
+		    (r = udp_sock_set_broadcast(c->bsock, 1)) < 0)
 			tool_die(TOOL_EXIT_ERR, "broadcast: %s", udpkit_strerror(r));
 		return;
 	}
@@ -245,10 +262,16 @@ static void open_beacons(struct tool_chat *c, int family)
 		tool_die(TOOL_EXIT_ERR, "cannot join %s%s%s: %s",
 			 tool_addr_str(&c->group, b, sizeof b), c->o.iface ? " on " : "",
 			 c->o.iface ? c->o.iface : "", udpkit_strerror(r));
-	udp_sock_set_mcast_ttl(c->data, c->o.ttl);
-	udp_sock_set_mcast_loop(c->data, 1); /* peers on this host too */
-	if (c->o.iface && (r = udp_sock_set_mcast_if(c->data, c->o.iface)) < 0)
-		tool_die(TOOL_EXIT_ERR, "interface %s: %s", c->o.iface, udpkit_strerror(r));
+	/* both may send beacons (the beacon socket with identities and a
+	 * group key, see seal_sockets) */
+	struct udp_sock *out[2] = { c->data, c->bsock };
+	for (int i = 0; i < 2; i++) {
+		udp_sock_set_mcast_ttl(out[i], c->o.ttl);
+		udp_sock_set_mcast_loop(out[i], 1); /* peers on this host too */
+		if (c->o.iface && (r = udp_sock_set_mcast_if(out[i], c->o.iface)) < 0)
+			tool_die(TOOL_EXIT_ERR, "interface %s: %s", c->o.iface,
+				 udpkit_strerror(r));
+	}
 }
 
 /* Both sockets get the group key, so beacons are sealed like the rest.
@@ -257,6 +280,20 @@ static void open_beacons(struct tool_chat *c, int family)
  * which is wiped right after. */
 static void seal_sockets(struct tool_chat *c)
 {
+	if (c->ident) {
+		/* Identity sessions carry their own keys, with the group key as
+		 * Noise PSK (tool_seal_psk): the data socket stays unsealed, and
+		 * beacons, which prove nothing about a peer, leave sealed from the
+		 * beacon socket.  Without discovery the key is loaded for the PSK
+		 * only (attached, then taken off the data socket). */
+		if (c->bsock) {
+			tool_seal_apply(c->bsock);
+		} else {
+			tool_seal_apply(c->data);
+			seal_sock_attach(c->data, NULL);
+		}
+		return;
+	}
 	char *copy = NULL;
 	const char *v = c->o.pass_env ? getenv(c->o.pass_env) : NULL;
 	if (c->bsock && v) {
@@ -303,11 +340,18 @@ static void setup(struct tool_chat *c)
 		? AF_INET : udp_addr_family(&c->group);
 	struct udp_addr *peers = c->explicit_addr;
 	for (int i = 0; i < o->npeers; i++) {
-		if (!tool_is_combined(o->peers[i]))
-			tool_usage_die("--peer wants HOST:PORT, not '%s'", o->peers[i]);
-		tool_resolve(&peers[i], o->peers[i], NULL,
-			     family == AF_INET6 ? UDP_ADDR_V6 : UDP_ADDR_V4);
+		const char *hp = tool_chat_peer_key(o->peers[i], c->explicit_key[i],
+						    &c->explicit_has_key[i]);
+		if (!tool_is_combined(hp))
+			tool_usage_die("--peer wants [KEY@]HOST:PORT, not '%s'", o->peers[i]);
+		if (o->identity && !c->explicit_has_key[i])
+			tool_usage_die("--peer %s: with --identity, give the peer's public key: "
+				       "KEY@HOST:PORT", o->peers[i]);
+		if (!o->identity && c->explicit_has_key[i])
+			tool_usage_die("--peer %s: a key needs --identity", o->peers[i]);
+		tool_resolve(&peers[i], hp, NULL, family == AF_INET6 ? UDP_ADDR_V6 : UDP_ADDR_V4);
 	}
+	tool_chat_ident_setup(c);
 
 	tool_netsim_env_check();
 	c->data = open_data(c, family);
@@ -332,7 +376,16 @@ static void setup(struct tool_chat *c)
 	 * tool_rel_config): at 200 ms a file under 10 % loss spent most of
 	 * its time waiting for timeouts (1.5 MB/s on loopback) */
 	rc.rto_min_us = 20000;
-	tool_rel_start(&c->core, &c->drv, c->data, &rc);
+	if (c->ident) {
+		/* the data socket is not sealed (seal_sockets): nothing below
+		 * adds bytes, the hook's overhead is the core's own business */
+		tool_chat_ident_core(c, &rc);
+		int err = rel_core_new(&c->core, &rc);
+		if (err < 0 || (err = rel_drv_new(&c->drv, c->core, c->data)) < 0)
+			tool_die(TOOL_EXIT_ERR, "reliable core: %s", udpkit_strerror(err));
+	} else {
+		tool_rel_start(&c->core, &c->drv, c->data, &rc);
+	}
 
 	struct chat_group_config gc;
 	chat_group_config_default(&gc);
@@ -348,6 +401,12 @@ static void setup(struct tool_chat *c)
 	gc.on_event = tool_chat_on_event;
 	gc.file_read = tool_chat_file_read;
 	gc.ctx = c;
+	if (c->ident) {
+		gc.ident_pub = seal_ident_public(c->ident);
+		gc.known = c->known;
+		if (c->bsock && tool_seal_psk())
+			gc.beacon_out = c->bsock; /* sealed; data is not */
+	}
 	int gerr = chat_group_new(&c->chat, &gc);
 	if (gerr < 0)
 		tool_die(TOOL_EXIT_ERR, "chat group: %s", udpkit_strerror(gerr));
@@ -361,8 +420,16 @@ static void setup(struct tool_chat *c)
 	tool_chat_name(c, c->id, c->nick, me, sizeof me);
 	tool_info("%s listening on %s%s", me, tool_addr_str(&local, b, sizeof b),
 		  o->no_discovery ? " (no discovery)" : "");
+	if (c->ident) {
+		char fpr[SEAL_IDENT_FPR_SIZE];
+		tool_chat_fpr(seal_ident_public(c->ident), fpr);
+		tool_info("identity %s; known peers: %s (%zu)", fpr, c->known_path,
+			  chat_known_count(c->known));
+	}
 	for (int i = 0; i < o->npeers; i++)
-		chat_group_add_peer(c->chat, &peers[i], now_us());
+		chat_group_add_peer_key(c->chat, &peers[i],
+					c->explicit_has_key[i] ? c->explicit_key[i] : NULL,
+					now_us());
 }
 
 /* ---- the loop ---- */
@@ -506,6 +573,7 @@ int main(int argc, char **argv)
 	chat_group_free(c.chat); /* before what it borrows */
 	rel_drv_free(c.drv);
 	rel_core_free(c.core);
+	tool_chat_ident_free(&c); /* after the core: it uses rel_ident */
 	for (int i = 0; i < CHAT_FILE_MAX; i++) /* what quitting cancelled */
 		if (c.xf[i].used && c.xf[i].fd >= 0)
 			close(c.xf[i].fd);

@@ -83,14 +83,23 @@ extern UDPKIT_API const struct rel_cc_ops rel_cc_reno;
  * routes bytes: rel_ident.h gives the Noise IK(psk2) implementation, a
  * test may give a toy one.  Every function returns a count (bytes written)
  * or a negative udp_err code; ctx is rel_config.crypto_ctx, sess the
- * per-session state that hs_init or hs_respond made (the core owns it
- * from then on and gives it back to sess_free).  No function keeps a
- * pointer to its byte arguments. */
+ * per-session state that hs_init or hs_respond made (set only when they
+ * succeed; the core owns it
+ * from then on and gives it back to sess_free, once, whenever the session
+ * goes or its handshake starts over).  No function keeps a pointer to its
+ * byte arguments. */
+#define REL_CRYPTO_ARG_MAX 64
 struct rel_crypto_ops {
-	size_t overhead;   /* bytes seal() adds to a packet */
+	size_t overhead;   /* bytes seal() adds to a packet, exactly (at most 1024) */
+	/* Bytes of rel_connect_ex()'s crypto_arg the core copies and keeps
+	 * for hs_init, which runs later (at the COOKIE) and again when the
+	 * handshake starts over; at most REL_CRYPTO_ARG_MAX.  0: the core
+	 * keeps none and hs_init always gets NULL. */
+	size_t arg_size;
 	/* Client: message 1 for a CONNECT.  prologue is the CONNECT's bytes
-	 * before it (header and fields, flag REL_F_NOISE set); arg is
-	 * rel_connect_ex()'s crypto_arg (NULL from rel_connect). */
+	 * before it (header and fields, flag REL_F_NOISE set); arg is the
+	 * core's copy of rel_connect_ex()'s crypto_arg (NULL from
+	 * rel_connect).  Negative: the session ends at once (REL_EV_DEAD). */
 	int (*hs_init)(void *ctx, void **sess, const void *arg,
 		       const uint8_t *prologue, size_t plen,
 		       uint8_t *out, size_t cap, uint64_t now_us);
@@ -104,11 +113,17 @@ struct rel_crypto_ops {
 			  const uint8_t *payload, size_t paylen,
 			  uint8_t *out, size_t cap, uint64_t now_us);
 	/* Client: message 2 of an ACCEPT; its payload into out (the core
-	 * checks it equals the ACCEPT's bytes before message 2). */
+	 * checks it equals the ACCEPT's bytes before message 2).  Negative,
+	 * with sess unchanged, unless message 2 is authentic: a forged
+	 * ACCEPT must not spoil the exchange for the real one (the core
+	 * keeps sess and waits).  An authentic message 2 whose payload
+	 * differs (clear fields changed on the way) spends the exchange:
+	 * sess goes to sess_free, the next CONNECT runs hs_init again. */
 	int (*hs_finish)(void *ctx, void *sess, const uint8_t *msg2, size_t len,
 			 uint8_t *out, size_t cap, uint64_t now_us);
 	/* An open session's plaintext datagram (as rel_wire encodes it)
-	 * into a SEALED datagram. */
+	 * into a SEALED datagram of exactly len + overhead bytes, header
+	 * included (its sids are the packet's, bytes 4..11). */
 	int (*seal)(void *ctx, void *sess, const uint8_t *pkt, size_t len,
 		    uint8_t *out, size_t cap, uint64_t now_us);
 	/* A SEALED datagram addressed to this session back into the
@@ -296,6 +311,7 @@ struct rel_stats {
 	uint64_t pmtu_probes, pmtu_probes_lost; /* PROBE packets sent, unanswered */
 	uint64_t pmtu_blackholes; /* falls back to the base on repeated loss */
 	uint64_t parts_sent;   /* datagrams of fragments sent in parts */
+	uint64_t drop_auth;    /* crypto hook: packets not sealed, forged or replayed */
 };
 /* Counters of one session. */
 UDPKIT_API int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
@@ -331,6 +347,11 @@ struct rel_core_stats {
 	uint64_t sources;      /* distinct sources with sessions now */
 	uint64_t migrations;   /* sessions moved to a validated new address */
 	uint64_t path_failures; /* validations of a new address that failed */
+	uint64_t drop_auth;    /* crypto hook: packets of sessions not sealed, not
+				* authentic or replayed (all sessions' drop_auth) */
+	uint64_t drop_refused; /* CONNECT/ACCEPT without the key exchange the
+				* core needs (or with one it cannot run), or
+				* refused by the hook */
 };
 UDPKIT_API void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
 

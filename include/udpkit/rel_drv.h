@@ -42,6 +42,9 @@ UDPKIT_API uint64_t rel_drv_time(const struct rel_drv *d);
 
 /* Starts a session with peer (rel_connect with the address blob). */
 UDPKIT_API int rel_drv_connect(struct rel_drv *d, const struct udp_addr *peer, uint32_t *id);
+/* The same with an argument for the core's crypto hook (rel_connect_ex). */
+UDPKIT_API int rel_drv_connect_ex(struct rel_drv *d, const struct udp_addr *peer,
+				  const void *crypto_arg, uint32_t *id);
 /* The address of a session. */
 UDPKIT_API int rel_drv_peer_addr(const struct rel_drv *d, uint32_t peer, struct udp_addr *out);
 

@@ -28,7 +28,7 @@ for f in lib/libudpkit.a lib/libudpkit.so lib/libudpkit.so.0 lib/pkgconfig/udpki
 	include/udpkit/rel_drv.h include/udpkit/udpkit_version.h bin/udpsend bin/udprecv \
 	share/man/man1/udpsend.1 share/man/man1/udprecv.1 share/man/man3/udpkit.3 \
 	share/man/man3/udp_sock.3 share/man/man3/rel.3 share/man/man3/rel_drv.3 \
-	share/man/man3/netsim.3 share/man/man3/seal.3; do
+	share/man/man3/netsim.3 share/man/man3/seal.3 share/man/man3/rel_ident.3; do
 	[ -e "$r/$f" ] || missing="$missing $f"
 done
 check "installed files present" "$([ -z "$missing" ]; echo $?)" "missing:$missing"

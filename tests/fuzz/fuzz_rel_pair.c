@@ -15,8 +15,13 @@
  * Input: byte 0 configures (initial sequence near 2^32, delayed acks,
  * congestion control); then op bytes: op & 3 = 0 client sends, 1 server
  * sends (next byte: size, mode in op bits 2..3), 2 run 1 + op/4 link
- * steps, 3 run up to op/4 ms (op 0xff: the client closes now).  Every
- * datagram that leaves a core takes the next byte as the link's decision.
+ * steps, 3 run up to op/4 ms (op 0xff: the client closes now; op 0xfb: the
+ * link's MTU changes to MTU + 3 x the next byte, at most LINK_MTU, and
+ * stays so through the clean tail: a black hole path MTU discovery must
+ * find).  Every datagram that leaves a core takes the next byte as the
+ * link's decision; one longer than the link's MTU is dropped first.
+ *
+ * Path MTU discovery runs: the base is MTU, probes go up to LINK_MTU.
  *
  * FUZZ_REL_DUMP=dir build-fuzz/fuzz_rel_pair seeds...  writes every
  * datagram that crosses the link to dir/wire-N (seeds for fuzz_rel_wire)
@@ -29,7 +34,8 @@
 #include "rel.h"
 
 #define check(c) do { if (!(c)) abort(); } while (0)
-#define MTU 400
+#define MTU 400 /* the base */
+#define LINK_MTU 1200 /* what the link carries: PMTUD probes up to it */
 #define MAX_MSG 4000
 #define MAX_MSGS 32
 #define LINK_MAX 512
@@ -45,7 +51,7 @@ struct pkt {
 	uint64_t at, order;
 	int to; /* 0 client, 1 server */
 	size_t len;
-	uint8_t data[MTU];
+	uint8_t data[LINK_MTU];
 };
 
 struct msg {
@@ -68,6 +74,7 @@ struct pair {
 	int connected[2], closed[2], peer_closed[2];
 	struct pkt link[LINK_MAX];
 	int nlink;
+	size_t link_mtu;
 	uint64_t now, order;
 	const uint8_t *in;
 	size_t left;
@@ -152,11 +159,13 @@ static void drain(void)
 			struct rel_dgram d;
 			check(rel_out_peek(c, i, &d) == 0);
 			check(d.addr_len == 4 && !memcmp(d.addr, side ? addr_c : addr_s, 4));
-			check(d.len <= MTU);
+			check(d.len <= LINK_MTU);
 			int to = !side;
 			struct pkt tmp = {.len = d.len};
 			memcpy(tmp.data, d.data, d.len);
 			dump(&tmp, side);
+			if (d.len > P.link_mtu)
+				continue; /* too big for the link, and nobody says so */
 			int b = next_byte();
 			if (b < 0) {
 				link_put(d.data, d.len, to, 5000);
@@ -343,6 +352,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&P, 0, sizeof P);
 	P.in = data + 1;
 	P.left = size - 1;
+	P.link_mtu = LINK_MTU;
 	P.now = (data[0] & 1) ? (1ull << 32) - 2000000 : 1000000;
 	uint64_t t0 = P.now;
 	for (int side = 0; side < 2; side++) {
@@ -351,10 +361,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.seed = 7 + (uint64_t)side;
 		cfg.accept = side;
 		cfg.mtu = MTU;
-		/* PMTUD off: with it (probes to 1200 on this link) the fuzzer finds
-		 * a session that never finishes (tests/fuzz/regress/, PROTOCOL.md
-		 * "Path MTU discovery"), left open in issue 16 */
-		cfg.pmtud = 0;
+		cfg.max_mtu = cfg.path_mtu = LINK_MTU;
 		cfg.max_msg = MAX_MSG;
 		cfg.recv_budget = 3 * MAX_MSG;
 		cfg.core_budget = 4 * MAX_MSG;
@@ -401,6 +408,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					break;
 			break;
 		default:
+			if (op == 0xfb) {
+				int b = next_byte();
+				if (b >= 0) {
+					size_t m = MTU + 3 * (size_t)b;
+					P.link_mtu = m < LINK_MTU ? m : LINK_MTU;
+				}
+				break;
+			}
 			if (op == 0xff) {
 				if (P.connected[0] && !client_closing && rel_close(P.core[0], P.peer[0], P.now) == 0)
 					client_closing = 1;

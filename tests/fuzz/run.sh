@@ -5,7 +5,8 @@
 #   run.sh long  BUILD SECONDS target...   each target on BUILD/corpus/TARGET,
 #                                           which keeps growing between runs
 # Prints "PASS: fuzz_x (N execs)" or "FAIL: fuzz_x" per target, then
-# "N passed, N failed"; exits non-zero if any target crashed.  Writes only
+# "N passed, N failed"; exits non-zero if any target crashed.  Both modes
+# run tests/fuzz/regress/TARGET-* besides the seeds.  Writes only
 # under BUILD: the checked-in corpus is read, never modified.
 mode=$1 build=$2 secs=$3
 shift 3
@@ -30,6 +31,11 @@ for t in "$@"; do
 	mkdir -p "$corpus" "$artifacts"
 	# -n: a long run keeps what it found; seeds only fill in what is missing
 	[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
+	# inputs that found a bug once (tests/fuzz/regress/TARGET-*) run first
+	# with the seeds, so the bug cannot come back unseen
+	for r in "$top/tests/fuzz/regress/$t"-*; do
+		[ -f "$r" ] && cp -n "$r" "$corpus"/
+	done
 	dict=""
 	[ -f "$top/tests/fuzz/$t.dict" ] && dict="-dict=$top/tests/fuzz/$t.dict"
 	log="$top/$build/$t.$mode.log"
