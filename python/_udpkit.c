@@ -42,7 +42,8 @@ static PyObject *raise_code(int rc, const char *text)
 	}
 	if ((rc <= UDP_ENETSIM_WORD && rc >= UDP_ENETSIM_NEEDS) ||
 	    rc == UDP_ESEAL_KEYFILE_FORMAT || rc == UDP_ESEAL_KEYFILE_EMPTY ||
-	    rc == UDP_ESEAL_PASSPHRASE || rc == UDP_ESEAL_GROUP) {
+	    rc == UDP_ESEAL_PASSPHRASE || rc == UDP_ESEAL_PASSPHRASE_SHORT ||
+	    rc == UDP_ESEAL_GROUP) {
 		PyErr_SetString(PyExc_ValueError, msg);
 		return NULL;
 	}

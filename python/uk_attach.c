@@ -35,9 +35,15 @@ int uk_attach_seal(struct udp_sock *s, const struct uk_opts *o, char *err, size_
 	} else if (o->key_path) {
 		what = o->key_path;
 		rc = seal_key_load(&k, o->key_path);
+	} else if (!o->group) {
+		/* no default: a group name everybody shares would let one table
+		 * of passphrase guesses serve them all */
+		snprintf(err, errlen, "passphrase= needs group=NAME: the group name salts "
+			 "the passphrase (no default; every member gives the same)");
+		return UDP_ESEAL_GROUP;
 	} else {
 		what = "passphrase";
-		rc = seal_key_derive(&k, o->group ? o->group : "udpkit", o->pass, o->passlen);
+		rc = seal_key_derive(&k, o->group, o->pass, o->passlen);
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", what, udpkit_strerror(rc));

@@ -11,7 +11,13 @@
  * known-answer test checks it against the one-call form).  aes256gcm
  * caches the expanded AES key and GHASH powers (crypto_aead_aes256gcm_state,
  * 512 bytes).  The cache lives in sodium_malloc memory, a slot is
- * overwritten when its session is evicted, and all is wiped on free. */
+ * overwritten when its session is evicted, and all is wiped on free.
+ *
+ * The key id on the wire is per session too (wire_key_id): a receiver
+ * checks it only for a session it does not know yet, once the table
+ * lookup - needed anyway for the replay window - found nothing, so the
+ * per-packet cost of known sessions stays a 4-byte compare. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +46,7 @@ union suite_key {
 struct secrets {
 	uint8_t xkey[crypto_aead_xchacha20poly1305_ietf_KEYBYTES]; /* subkey 1 */
 	uint8_t groot[32];                                          /* subkey 4 */
+	uint8_t idkey[32];     /* subkey 3 at 32 bytes: the wire key ids' key */
 	union suite_key k[]; /* [0, max): sessions; [max]: ours; [max + 1]: scratch */
 };
 
@@ -49,6 +56,7 @@ struct session {
 	uint64_t used;      /* LRU tick of the last accepted packet */
 	uint64_t addr_hash; /* keyed hash of the last source address */
 	int32_t next;       /* hash chain, -1 ends */
+	uint32_t wire_id;   /* its key id on the wire (wire_key_id of sid) */
 	int has_addr;
 	int suite;          /* suite of the cached key in the secrets slot */
 	struct seal_replay win;
@@ -56,9 +64,13 @@ struct session {
 
 struct seal {
 	struct secrets *sec; /* sodium_malloc */
+	unsigned gen;        /* fork_gen when our session started */
+	uint64_t first;      /* cfg->first_counter: how a new session starts */
+	uint64_t sess_sealed, gcm_max; /* packets in this session; aes256gcm's limit */
 	size_t sec_size;
 	int suite, gcm_ok;   /* what we send; whether aes256gcm can be used */
-	uint32_t key_id;
+	uint32_t key_id;     /* for people: seal_key_id() */
+	uint32_t wire_id;    /* in our headers: wire_key_id(our session id) */
 	uint8_t sid[SEAL_SESSION_BYTES];
 	uint64_t next_counter;
 	uint8_t hkey[crypto_shorthash_KEYBYTES]; /* random, not secret-critical */
@@ -79,12 +91,32 @@ struct seal {
 	struct seal_stats st;
 };
 
+/* A forked child holds our session id and counter: if both processes went
+ * on sealing, they would encrypt different packets under the same nonces.
+ * So every child bumps this generation (pthread_atfork, registered once),
+ * and seal_seal() - one compare per packet - starts a new session in a
+ * process whose generation moved. */
+static unsigned fork_gen;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_rc;
+
+static void in_forked_child(void)
+{
+	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void register_atfork(void)
+{
+	atfork_rc = pthread_atfork(NULL, NULL, in_forked_child);
+}
+
 void seal_config_default(struct seal_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->max_sessions = 256;
 	cfg->floor_buckets = 4096;
 	cfg->first_counter = SEAL_COUNTER_CLOCK;
+	cfg->aes256gcm_max_packets = SEAL_AES256GCM_MAX_PACKETS;
 }
 
 int seal_suite_available(int suite)
@@ -128,12 +160,58 @@ static void session_key(const struct seal *s, int suite, const uint8_t *sid,
 	sodium_memzero(sk, sizeof sk);
 }
 
+/* The key id a session's packets carry: a keyed hash of its id under
+ * subkey 3, so that it names the key only to those who hold it.  Seen
+ * from outside it is random per session: it neither links the sessions of
+ * one group nor lets a table of passphrase guesses be checked by lookup
+ * (every guess must be hashed with each captured session id). */
+static uint32_t wire_key_id(const struct seal *s, const uint8_t *sid)
+{
+	static const uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = "udpkit key id";
+	uint8_t h[crypto_generichash_blake2b_BYTES_MIN];
+	struct udp_wire_reader r;
+	crypto_generichash_blake2b_salt_personal(h, sizeof h, sid, SEAL_SESSION_BYTES,
+						 s->sec->idkey, sizeof s->sec->idkey, NULL,
+						 personal);
+	udp_wire_reader_init(&r, h, sizeof h);
+	return udp_wire_get_u32(&r);
+}
+
 static uint64_t clock_counter(void)
 {
 	struct timespec ts;
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || ts.tv_sec < 0)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Our sending session from here on: id (random unless given), its
+ * cached key and its key id. */
+static void start_session(struct seal *s, const uint8_t *sid)
+{
+	if (sid)
+		memcpy(s->sid, sid, sizeof s->sid);
+	else
+		randombytes_buf(s->sid, sizeof s->sid);
+	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
+	s->wire_id = wire_key_id(s, s->sid);
+	s->sess_sealed = 0;
+}
+
+/* In a forked child: a new session id and the counter started again as
+ * seal_new() would (never below where it was, with the clock start).
+ * The parent keeps its session; the two never share a nonce. */
+static void restart_after_fork(struct seal *s)
+{
+	s->gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	start_session(s, NULL);
+	if (s->first == SEAL_COUNTER_CLOCK) {
+		uint64_t c = clock_counter();
+		if (c > s->next_counter)
+			s->next_counter = c;
+	} else {
+		s->next_counter = s->first;
+	}
 }
 
 int seal_new(struct seal **out, const struct seal_key *key,
@@ -153,6 +231,8 @@ int seal_new(struct seal **out, const struct seal_key *key,
 		return UDP_EINVAL;
 	if (sodium_init() < 0)
 		return UDP_ESEAL_SODIUM;
+	if (pthread_once(&atfork_once, register_atfork) != 0 || atfork_rc != 0)
+		return UDP_ENOMEM; /* pthread_atfork fails only for memory */
 	int gcm_ok = !cfg->no_aes256gcm && seal_suite_available(SEAL_AES256GCM);
 	if (cfg->suite == SEAL_AES256GCM && !gcm_ok)
 		return UDP_ESEAL_SUITE;
@@ -181,16 +261,18 @@ int seal_new(struct seal **out, const struct seal_key *key,
 	int rc = seal_key_subkey(key, SEAL_KEY_SUB_SEAL, s->sec->xkey, sizeof s->sec->xkey);
 	if (rc == 0)
 		rc = seal_key_subkey(key, SEAL_KEY_SUB_SEAL_GCM, s->sec->groot, sizeof s->sec->groot);
+	if (rc == 0)
+		rc = seal_key_subkey(key, SEAL_KEY_SUB_KEYID, s->sec->idkey, sizeof s->sec->idkey);
 	if (rc < 0) {
 		seal_free(s);
 		return rc;
 	}
 	s->key_id = seal_key_id(key);
-	if (cfg->session_id)
-		memcpy(s->sid, cfg->session_id, sizeof s->sid);
-	else
-		randombytes_buf(s->sid, sizeof s->sid);
-	session_key(s, s->suite, s->sid, &s->sec->k[s->max]);
+	s->gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	s->first = cfg->first_counter;
+	s->gcm_max = cfg->aes256gcm_max_packets ? cfg->aes256gcm_max_packets :
+		     SEAL_AES256GCM_MAX_PACKETS;
+	start_session(s, cfg->session_id);
 	randombytes_buf(s->hkey, sizeof s->hkey);
 	s->next_counter = cfg->first_counter == SEAL_COUNTER_CLOCK ?
 			  clock_counter() : cfg->first_counter;
@@ -219,6 +301,12 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 		return UDP_EINVAL;
 	if (cap < SEAL_OVERHEAD || len > cap - SEAL_OVERHEAD || len > INT32_MAX)
 		return UDP_ENOSPACE;
+	if (__builtin_expect(s->gen != __atomic_load_n(&fork_gen, __ATOMIC_RELAXED), 0))
+		restart_after_fork(s);
+	/* aes256gcm's usage limit: a new session is a new key (the counter
+	 * just goes on) */
+	if (s->suite == SEAL_AES256GCM && s->sess_sealed >= s->gcm_max)
+		start_session(s, NULL);
 	if (s->next_counter == UINT64_MAX)
 		return UDP_ESEAL_EXHAUSTED;
 	struct udp_wire_writer w, nw;
@@ -227,7 +315,7 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 	udp_wire_put_u8(&w, SEAL_VERSION);
 	udp_wire_put_u8(&w, SEAL_FLAG_SEALED |
 			    (s->suite == SEAL_AES256GCM ? SEAL_FLAG_AES256GCM : 0));
-	udp_wire_put_u32(&w, s->key_id);
+	udp_wire_put_u32(&w, s->wire_id);
 	uint8_t *nonce = udp_wire_put_ptr(&w, NONCE_BYTES);
 	uint8_t *ct = udp_wire_put_ptr(&w, len + SEAL_TAG);
 	if (!nonce || !ct || udp_wire_writer_error(&w))
@@ -246,6 +334,7 @@ int seal_seal(struct seal *s, const void *pt, size_t len, void *out, size_t cap)
 		crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, len, out, SEAL_HEADER,
 							  NULL, n12, k->chacha);
 	s->next_counter++;
+	s->sess_sealed++;
 	s->st.sealed++;
 	return (int)udp_wire_written(&w);
 }
@@ -294,13 +383,14 @@ static size_t evict_lru(struct seal *s)
 
 /* A new session, with the key that just opened its packet (in scratch). */
 static struct session *create(struct seal *s, const uint8_t *sid, uint64_t hash,
-			      int suite)
+			      int suite, uint32_t wire_id)
 {
 	size_t i = s->nsess < s->max ? s->nsess++ : evict_lru(s);
 	struct session *e = &s->sess[i];
 	memcpy(e->sid, sid, sizeof e->sid);
 	memcpy(&s->sec->k[i], &s->sec->k[s->max + 1], sizeof s->sec->k[i]);
 	e->suite = suite;
+	e->wire_id = wire_id;
 	e->hash = hash;
 	e->has_addr = 0;
 	e->addr_hash = 0;
@@ -353,18 +443,12 @@ int seal_open(struct seal *s, const void *pkt, size_t len,
 		return drop(&s->st.drop_plaintext, UDP_ESEAL_PLAINTEXT); /* downgrade */
 	if (flags & ~(SEAL_FLAG_SEALED | SEAL_FLAG_AES256GCM))
 		return drop(&s->st.drop_header, UDP_ESEAL_BADHDR);
-	if (key_id != s->key_id)
-		return drop(&s->st.drop_wrongkey, UDP_ESEAL_WRONGKEY);
-	int suite = SUITE_OF(flags);
-	if (suite == SEAL_AES256GCM && !s->gcm_ok)
-		return drop(&s->st.drop_suite, UDP_ESEAL_SUITE);
 	if (memcmp(sid, s->sid, SEAL_SESSION_BYTES) == 0)
 		return drop(&s->st.drop_reflect, UDP_ESEAL_REFLECT);
-	if (counter == UINT64_MAX)
-		return drop(&s->st.drop_header, UDP_ESEAL_COUNTER);
 
-	/* read-only replay check; a peer's packets mostly follow each other,
-	 * so the last session is tried before hashing */
+	/* The session first (a peer's packets mostly follow each other, so
+	 * the last one is tried before hashing): a known session's key id is
+	 * remembered, only a new one's is computed. */
 	struct session *e = NULL;
 	uint64_t hash;
 	if (s->last >= 0 && memcmp(s->sess[s->last].sid, sid, SEAL_SESSION_BYTES) == 0) {
@@ -374,6 +458,16 @@ int seal_open(struct seal *s, const void *pkt, size_t len,
 		hash = keyed_hash(s, sid, SEAL_SESSION_BYTES);
 		e = lookup(s, sid, hash);
 	}
+	uint32_t want_id = e ? e->wire_id : wire_key_id(s, sid);
+	if (key_id != want_id)
+		return drop(&s->st.drop_wrongkey, UDP_ESEAL_WRONGKEY);
+	int suite = SUITE_OF(flags);
+	if (suite == SEAL_AES256GCM && !s->gcm_ok)
+		return drop(&s->st.drop_suite, UDP_ESEAL_SUITE);
+	if (counter == UINT64_MAX)
+		return drop(&s->st.drop_header, UDP_ESEAL_COUNTER);
+
+	/* read-only replay check */
 	int rc = 0;
 	if (e)
 		rc = seal_replay_check(&e->win, counter);
@@ -410,7 +504,7 @@ int seal_open(struct seal *s, const void *pkt, size_t len,
 	/* authenticated: only now may state change */
 	int created = 0;
 	if (!e) {
-		e = create(s, sid, hash, suite);
+		e = create(s, sid, hash, suite, want_id);
 		created = 1;
 	}
 	seal_replay_commit(&e->win, counter);

@@ -297,6 +297,8 @@ int seal_key_derive(struct seal_key **out, const char *group,
 		return UDP_ESEAL_GROUP;
 	if (passlen == 0 || passlen > SEAL_KEY_PASSPHRASE_MAX)
 		return UDP_ESEAL_PASSPHRASE;
+	if (passlen < SEAL_KEY_PASSPHRASE_MIN)
+		return UDP_ESEAL_PASSPHRASE_SHORT;
 	struct seal_key *k;
 	int rc = key_alloc(&k);
 	if (rc < 0)
@@ -311,7 +313,7 @@ int seal_key_derive(struct seal_key **out, const char *group,
 	uint8_t salt[crypto_pwhash_SALTBYTES];
 	memcpy(salt, hash, sizeof salt);
 	if (crypto_pwhash(k->k, sizeof k->k, passphrase, passlen, salt,
-			  crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+			  crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE,
 			  crypto_pwhash_ALG_ARGON2ID13) != 0)
 		rc = UDP_ENOMEM; /* Argon2 fails only when it cannot allocate */
 	return key_done(out, k, rc);

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <sodium.h>
 
 #include "udp_err.h"
@@ -102,16 +105,38 @@ static void empty_plaintext(void **state)
  * pasted here, and cross-checked below against a direct libsodium call
  * built from the documented format alone. */
 static const uint8_t KAT[66] = {
-	0xc5, 0x53, 0x01, 0x01, 0x0e, 0x5f, 0x7b, 0x95,
+	0xc5, 0x53, 0x01, 0x01, 0x0b, 0x21, 0xed, 0x5a,
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
 	0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
 	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 	0xb7, 0x36, 0x4d, 0x7a, 0x66, 0x4e, 0xc9, 0x6d,
 	0xc5, 0xe5, 0x75, 0x8d, 0x6d, 0x32, 0x8d, 0xca,
-	0x62, 0x19, 0xd8, 0x6a, 0x4c, 0x99, 0x1f, 0x3a,
-	0xb6, 0xd8, 0x3b, 0x47, 0xdc, 0xea, 0xd1, 0x2c,
-	0xe2, 0x06,
+	0x62, 0x19, 0x23, 0xd1, 0x30, 0x92, 0xd3, 0x33,
+	0xfa, 0x00, 0x6e, 0x08, 0x53, 0x7f, 0xcd, 0x81,
+	0xde, 0x67,
 };
+
+/* The key id a session's packets carry, from the spec: BLAKE2b-128 keyed
+ * with the 32-byte kdf subkey 3, personal "udpkit key id", of the session
+ * id; its first 4 bytes. */
+static void ref_wire_id(const uint8_t kb[32], const uint8_t sid[16], uint8_t out[4])
+{
+	static const uint8_t personal[16] = "udpkit key id";
+	uint8_t idkey[32], h[16];
+	assert_int_equal(crypto_kdf_derive_from_key(idkey, 32, 3, "udpkit01", kb), 0);
+	assert_int_equal(crypto_generichash_blake2b_salt_personal(h, 16, sid, 16, idkey, 32,
+								  NULL, personal), 0);
+	memcpy(out, h, 4);
+}
+
+/* A forged packet's key id made right for its (changed) session id under
+ * key 0, so that it gets past the key id to the authentication. */
+static void fix_wire_id(uint8_t *pkt)
+{
+	uint8_t kb[32];
+	key_bytes(kb, 0);
+	ref_wire_id(kb, pkt + 8, pkt + 4);
+}
 
 static void known_answer(void **state)
 {
@@ -131,7 +156,7 @@ static void known_answer(void **state)
 	assert_int_equal(crypto_kdf_derive_from_key(sub, 32, 1, "udpkit01", kb), 0);
 	assert_int_equal(crypto_kdf_derive_from_key(idsub, 16, 3, "udpkit01", kb), 0);
 	hdr[0] = 0xc5, hdr[1] = 0x53, hdr[2] = 1, hdr[3] = 1;
-	memcpy(hdr + 4, idsub, 4);
+	ref_wire_id(kb, sid, hdr + 4);
 	memcpy(hdr + 8, sid, 16);
 	for (int i = 0; i < 8; i++)
 		hdr[24 + i] = (uint8_t)(i + 1);
@@ -139,8 +164,110 @@ static void known_answer(void **state)
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ref + 32, NULL, (const uint8_t *)msg,
 						   strlen(msg), hdr, 32, NULL, hdr + 8, sub);
 	assert_memory_equal(ref, KAT, sizeof KAT);
+	/* the id for people stays the key's (udpkey id), never on the wire */
 	assert_true(seal_get_key_id(s) == 0x0e5f7b95u);
+	assert_memory_equal(idsub, "\x0e\x5f\x7b\x95", 4);
+	assert_memory_not_equal(KAT + 4, idsub, 4);
 	seal_free(s);
+}
+
+/* The header's key id is per session: two sessions of one key show
+ * unrelated ids, neither is the key's id for people, and an id copied
+ * from one session onto another's packet is refused before the AEAD. */
+static void wire_key_id_per_session(void **state)
+{
+	(void)state;
+	uint8_t sa[16], sb[16];
+	memset(sa, 0x31, sizeof sa);
+	memset(sb, 0x32, sizeof sb);
+	struct seal *a = mk(sa, 5), *b = mk(sb, 5), *r = mk(SID_R, 0);
+	struct pkt pa = seal_msg(a, "a"), pb = seal_msg(b, "b"), pa2 = seal_msg(a, "a2");
+	uint8_t kid[4];
+	for (int i = 0; i < 4; i++)
+		kid[i] = (uint8_t)(seal_get_key_id(a) >> (24 - 8 * i));
+	assert_true(seal_get_key_id(a) == seal_get_key_id(b));
+	assert_memory_not_equal(pa.b + 4, pb.b + 4, 4);
+	assert_memory_not_equal(pa.b + 4, kid, 4);
+	assert_memory_not_equal(pb.b + 4, kid, 4);
+	assert_memory_equal(pa.b + 4, pa2.b + 4, 4); /* steady within a session */
+	/* b's packet under a's key id: refused, new session or not */
+	struct pkt f = pb;
+	memcpy(f.b + 4, pa.b + 4, 4);
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY);
+	/* the key's id for people on the wire: refused too */
+	memcpy(f.b + 4, kid, 4);
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY);
+	assert_int_equal(open_pkt(r, &pa), 1);
+	assert_int_equal(open_pkt(r, &pb), 1);
+	/* a known session (table lookup first): a wrong id is still WRONGKEY */
+	f = pa2;
+	f.b[4] ^= 1;
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY);
+	assert_int_equal(open_pkt(r, &pa2), 2);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
+	assert_true(st.drop_wrongkey == 3 && st.drop_auth == 0 && st.opened == 3);
+	seal_free(a);
+	seal_free(b);
+	seal_free(r);
+}
+
+/* fork() after seal_new(): parent and child each seal, and their packets
+ * never share (session id, counter), i.e. a nonce, though the child holds
+ * a copy of the parent's session.  The child's next packets stay in its
+ * own new session; a receiver opens all of them. */
+static void fork_starts_a_new_session(void **state)
+{
+	(void)state;
+	struct seal *s = mk(SID_S, 100), *r = mk(SID_R, 0);
+	struct pkt first = seal_msg(s, "before");
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pkt c[2];
+		int ok = 1;
+		for (int i = 0; i < 2; i++) {
+			c[i].n = seal_seal(s, "child", 5, c[i].b, sizeof c[i].b);
+			ok &= c[i].n == 5 + SEAL_OVERHEAD;
+		}
+		ok &= write(fds[1], c, sizeof c) == (ssize_t)sizeof c;
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	struct pkt p = seal_msg(s, "parent"), c[2];
+	size_t got = 0;
+	while (got < sizeof c) {
+		ssize_t n = read(fds[0], (char *)c + got, sizeof c - got);
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* the parent goes on in its session: SID_S, counter 101 */
+	assert_memory_equal(p.b + 8, SID_S, 16);
+	assert_memory_equal(p.b + 8, first.b + 8, 16);
+	assert_int_equal(p.b[31], 101);
+	/* the child: a new session id (its counter started again at 100, so
+	 * only the id keeps the nonces apart - which it must) */
+	assert_memory_not_equal(c[0].b + 8, SID_S, 16);
+	assert_memory_equal(c[0].b + 8, c[1].b + 8, 16);
+	assert_memory_not_equal(c[0].b + 4, p.b + 4, 4); /* its own key id too */
+	assert_int_equal(c[0].b[31], 100);
+	assert_int_equal(c[1].b[31], 101);
+	struct seal_info info;
+	uint8_t out[64];
+	assert_int_equal(seal_open(r, first.b, (size_t)first.n, NULL, 0, out, sizeof out, NULL), 6);
+	assert_int_equal(seal_open(r, p.b, (size_t)p.n, NULL, 0, out, sizeof out, NULL), 6);
+	assert_int_equal(seal_open(r, c[0].b, (size_t)c[0].n, NULL, 0, out, sizeof out, &info), 5);
+	assert_true(info.new_session);
+	assert_int_equal(seal_open(r, c[1].b, (size_t)c[1].n, NULL, 0, out, sizeof out, &info), 5);
+	assert_false(info.new_session);
+	seal_free(s);
+	seal_free(r);
 }
 
 /* ---- tampering ---- */
@@ -169,7 +296,7 @@ static void every_bit_flip_rejected(void **state)
 				       UDP_ESEAL_AUTH : UDP_ESEAL_SUITE;
 			else if (i == 3)
 				want = UDP_ESEAL_BADHDR;
-			else if (i < 8)
+			else if (i < 24) /* key id, or a session id it does not match */
 				want = UDP_ESEAL_WRONGKEY;
 			assert_int_equal(open_pkt(r, &q), want);
 		}
@@ -177,8 +304,8 @@ static void every_bit_flip_rejected(void **state)
 	struct seal_stats st;
 	seal_get_stats(r, &st);
 	assert_true(st.opened == 0 && st.sessions == 0);
-	assert_true(st.drop_auth + st.drop_suite == (uint64_t)(p.n - 8) * 8 + 1);
-	assert_true(st.drop_wrongkey == 32);
+	assert_true(st.drop_auth + st.drop_suite == (uint64_t)(p.n - 24) * 8 + 1);
+	assert_true(st.drop_wrongkey == 20 * 8);
 	assert_int_equal(open_pkt(r, &p), 20);
 	seal_free(s);
 	seal_free(r);
@@ -343,17 +470,18 @@ struct rcase {
 };
 
 /* In the spirit of WireGuard's counter self-test, cases of our own for
- * this window: W = 960, top moves only on commit, the highest sealed
- * counter is 2^64-2. */
+ * this window: W = SEAL_REPLAY_WINDOW (8128), top moves only on commit,
+ * the highest sealed counter is 2^64-2. */
 static void replay_window_cases(void **state)
 {
 	(void)state;
+	assert_int_equal(W, 8128); /* the size docs/SEALING.md promises */
 	static const struct rcase cases[] = {
 		{0, 0}, {1, 0}, {1, UDP_ESEAL_REPLAY}, {9, 0}, {8, 0}, {7, 0},
 		{7, UDP_ESEAL_REPLAY},
 		{W + 1, 0}, {W, 0}, {W, UDP_ESEAL_REPLAY}, {W - 1, 0},
-		{2, 0}, {2, UDP_ESEAL_REPLAY}, /* 961 - 2 = 959: last slot inside */
-		{1, UDP_ESEAL_OLD},            /* 961 - 1 = 960: first outside */
+		{2, 0}, {2, UDP_ESEAL_REPLAY}, /* (W + 1) - 2 = W - 1: last slot inside */
+		{1, UDP_ESEAL_OLD},            /* (W + 1) - 1 = W: first outside */
 		{W + 17, 0}, {3, UDP_ESEAL_OLD}, {W + 17, UDP_ESEAL_REPLAY},
 		{4 * W, 0}, {4 * W - (W - 1), 0}, {10, UDP_ESEAL_OLD},
 		{4 * W - W, UDP_ESEAL_OLD}, {4 * W - (W + 1), UDP_ESEAL_OLD},
@@ -377,23 +505,24 @@ static void replay_window_cases(void **state)
 	}
 }
 
-/* Word-boundary jumps: exactly W-1, W, 15 and 16 words ahead. */
+/* Word-boundary jumps: exactly WORDS-1 and WORDS words ahead. */
 static void replay_window_jumps(void **state)
 {
 	(void)state;
+	enum { WD = SEAL_REPLAY_WORDS };
 	struct seal_replay w;
 	seal_replay_init(&w);
 	for (uint64_t c = 0; c < 64; c++)
 		seal_replay_commit(&w, c);
-	seal_replay_commit(&w, 15 * 64 + 5); /* 15 words ahead: word 0 partly live */
+	seal_replay_commit(&w, (WD - 1) * 64 + 5); /* WD-1 words ahead: word 0 partly live */
 	assert_int_equal(seal_replay_check(&w, 5), UDP_ESEAL_OLD);
 	assert_int_equal(seal_replay_check(&w, 6), UDP_ESEAL_REPLAY);
 	assert_int_equal(seal_replay_check(&w, 63), UDP_ESEAL_REPLAY);
 	assert_int_equal(seal_replay_check(&w, 64), 0);
-	seal_replay_commit(&w, 31 * 64 + 5); /* 16 words ahead: all cleared */
-	assert_int_equal(seal_replay_check(&w, 16 * 64 + 6), 0);
-	assert_int_equal(seal_replay_check(&w, 15 * 64 + 5), UDP_ESEAL_OLD);
-	assert_int_equal(seal_replay_check(&w, 31 * 64 + 4), 0);
+	seal_replay_commit(&w, (2 * WD - 1) * 64 + 5); /* WD words ahead: all cleared */
+	assert_int_equal(seal_replay_check(&w, WD * 64 + 6), 0);
+	assert_int_equal(seal_replay_check(&w, (WD - 1) * 64 + 5), UDP_ESEAL_OLD);
+	assert_int_equal(seal_replay_check(&w, (2 * WD - 1) * 64 + 4), 0);
 	seal_replay_init_floor(&w, 100);
 	assert_int_equal(seal_replay_check(&w, 99), UDP_ESEAL_REPLAY);
 	assert_int_equal(seal_replay_check(&w, 100), 0);
@@ -470,9 +599,11 @@ static void counter_edges(void **state)
 						   pkt, 32, NULL, pkt + 8, sub);
 	assert_int_equal(seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL),
 			 UDP_ESEAL_COUNTER);
-	/* control: the same construction at 2^64-2 from another session passes */
+	/* control: the same construction at 2^64-2 from another session
+	 * (with that session's key id) passes */
 	pkt[8] ^= 1;
 	pkt[31] = 0xfe;
+	ref_wire_id(kb, pkt + 8, pkt + 4);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(pkt + 32, NULL, (const uint8_t *)"z", 1,
 						   pkt, 32, NULL, pkt + 8, sub);
 	assert_int_equal(seal_open(r, pkt, 49, NULL, 0, buf, sizeof buf, NULL), 1);
@@ -500,6 +631,8 @@ static void forged_huge_counter_does_not_move_window(void **state)
 	/* forged packets of unknown sessions create nothing */
 	struct pkt f = v[3];
 	f.b[8] ^= 0x80;
+	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_WRONGKEY); /* its key id is the old session's */
+	fix_wire_id(f.b);
 	assert_int_equal(open_pkt(r, &f), UDP_ESEAL_AUTH);
 	struct seal_stats st;
 	seal_get_stats(r, &st);
@@ -642,6 +775,7 @@ static void session_table_lru(void **state)
 	for (int i = 0; i < 1000; i++) {
 		struct pkt f = a2;
 		f.b[8] = (uint8_t)i, f.b[9] = (uint8_t)(i >> 8), f.b[10] = 0x99;
+		fix_wire_id(f.b);
 		assert_int_equal(open_pkt(r, &f), UDP_ESEAL_AUTH);
 	}
 	assert_int_equal(open_pkt(r, &b1), UDP_ESEAL_REPLAY); /* b still there */
@@ -742,6 +876,8 @@ int main(void)
 		cmocka_unit_test(roundtrip_and_header),
 		cmocka_unit_test(empty_plaintext),
 		cmocka_unit_test(known_answer),
+		cmocka_unit_test(wire_key_id_per_session),
+		cmocka_unit_test(fork_starts_a_new_session),
 		cmocka_unit_test(every_bit_flip_rejected),
 		cmocka_unit_test(every_truncation_rejected),
 		cmocka_unit_test(wrong_key_is_wrongkey),

@@ -85,15 +85,15 @@ static int need_aes(void **state)
  * and the cryptography package's AESGCM), and are cross-checked below
  * against libsodium primitives put together from the documented format. */
 static const uint8_t KAT_GCM[66] = {
-	0xc5, 0x53, 0x01, 0x03, 0x0e, 0x5f, 0x7b, 0x95,
+	0xc5, 0x53, 0x01, 0x03, 0x0b, 0x21, 0xed, 0x5a,
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
 	0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
 	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 	0xb2, 0x75, 0x02, 0xb3, 0xe9, 0x1b, 0x56, 0x16,
 	0xf7, 0xbe, 0x6c, 0xa3, 0x50, 0xd0, 0x9f, 0x41,
-	0x1e, 0xd9, 0xa0, 0x5c, 0x2e, 0xd8, 0xc1, 0xaf,
-	0x30, 0x55, 0x4e, 0x1d, 0xf6, 0x7f, 0x73, 0xa2,
-	0x7e, 0x02,
+	0x1e, 0xd9, 0xa7, 0xcc, 0xe3, 0x8e, 0x8e, 0x9d,
+	0x53, 0x9b, 0xf0, 0xdf, 0x60, 0xba, 0xeb, 0xfe,
+	0x0d, 0xb0,
 };
 
 static void gcm_known_answer(void **state)
@@ -130,6 +130,13 @@ static void gcm_known_answer(void **state)
 								  NULL, personal), 0);
 	memcpy(n12 + 4, KAT_GCM + 24, 8);
 	memcpy(ref, KAT_GCM, 32);
+	/* header bytes 4..7: the session's key id (test_seal.c, known_answer) */
+	static const uint8_t idpers[16] = "udpkit key id";
+	uint8_t idkey[32], idh[16];
+	assert_int_equal(crypto_kdf_derive_from_key(idkey, 32, 3, "udpkit01", kb), 0);
+	assert_int_equal(crypto_generichash_blake2b_salt_personal(idh, 16, sid, 16, idkey, 32,
+								  NULL, idpers), 0);
+	memcpy(ref + 4, idh, 4);
 	crypto_aead_aes256gcm_encrypt(ref + 32, NULL, (const uint8_t *)msg, strlen(msg), ref, 32,
 				      NULL, n12, sk);
 	assert_memory_equal(ref, KAT_GCM, sizeof KAT_GCM);
@@ -191,7 +198,7 @@ static void gcm_every_bit_flip_rejected(void **state)
 				want = UDP_ESEAL_PLAINTEXT;
 			else if (i == 3 && bit > 1)
 				want = UDP_ESEAL_BADHDR;
-			else if (i >= 4 && i < 8)
+			else if (i >= 4 && i < 24) /* key id, or a session id it does not match */
 				want = UDP_ESEAL_WRONGKEY;
 			assert_int_equal(open_pkt(r, &q), want);
 		}
@@ -199,7 +206,8 @@ static void gcm_every_bit_flip_rejected(void **state)
 	struct seal_stats st;
 	seal_get_stats(r, &st);
 	assert_true(st.opened == 0 && st.sessions == 0 && st.sessions_created == 0);
-	assert_true(st.drop_auth == (uint64_t)(p.n - 8) * 8 + 1);
+	assert_true(st.drop_auth == (uint64_t)(p.n - 24) * 8 + 1);
+	assert_true(st.drop_wrongkey == 20 * 8);
 	assert_int_equal(open_pkt(r, &p), 20);
 	seal_free(s);
 	seal_free(r);
@@ -278,6 +286,70 @@ static void gcm_reflection_dropped(void **state)
 	seal_get_stats(me, &st);
 	assert_true(st.drop_reflect == 1 && st.sessions == 0);
 	seal_free(me);
+}
+
+/* ---- usage limit ---- */
+
+/* With a limit of 5 packets per key, the sealer turns to a new session
+ * (id, key and key id) every 5 packets, the counter going on; the
+ * receiver opens every packet, each new id as a new session.  xchacha20
+ * has no such limit. */
+static void gcm_usage_limit_new_session(void **state)
+{
+	need_aes(state);
+	uint8_t kb[32];
+	struct seal_key *k;
+	struct seal *s, *x, *r = mk(9, 0, X);
+	struct seal_config c;
+	for (int i = 0; i < 32; i++)
+		kb[i] = (uint8_t)i;
+	assert_int_equal(seal_key_from_bytes(&k, kb), 0);
+	seal_config_default(&c);
+	assert_true(c.aes256gcm_max_packets == SEAL_AES256GCM_MAX_PACKETS);
+	c.suite = G;
+	c.first_counter = 10;
+	c.aes256gcm_max_packets = 5;
+	assert_int_equal(seal_new(&s, k, &c), 0);
+	c.suite = X;
+	assert_int_equal(seal_new(&x, k, &c), 0);
+	seal_key_free(k);
+	enum { N = 23 };
+	uint8_t prev[16] = { 0 }, sid[16];
+	int sessions = 0;
+	for (int i = 0; i < N; i++) {
+		struct pkt p = seal_msg(s, "limited");
+		struct seal_info info;
+		uint8_t out[64];
+		assert_int_equal(seal_open(r, p.b, (size_t)p.n, NULL, 0, out, sizeof out, &info), 7);
+		assert_int_equal(info.counter, 10 + (uint64_t)i); /* the counter goes on */
+		seal_session_id(s, sid);
+		assert_memory_equal(info.session_id, sid, 16);
+		int fresh = memcmp(prev, sid, 16) != 0;
+		assert_int_equal(fresh, i % 5 == 0);
+		assert_int_equal(info.new_session, fresh);
+		sessions += fresh;
+		memcpy(prev, sid, 16);
+		/* the replay window of the session left behind still holds */
+		if (fresh && i > 0) {
+			struct pkt q = p;
+			assert_int_equal(seal_open(r, q.b, (size_t)q.n, NULL, 0, out, sizeof out, NULL),
+					 UDP_ESEAL_REPLAY);
+		}
+	}
+	assert_int_equal(sessions, (N + 4) / 5);
+	struct seal_stats st;
+	seal_get_stats(r, &st);
+	assert_true(st.opened == N && st.sessions_created == (N + 4) / 5 && st.drop_auth == 0);
+	/* xchacha20 with the same setting: one session throughout */
+	uint8_t x0[16], x1[16];
+	seal_session_id(x, x0);
+	for (int i = 0; i < N; i++)
+		(void)seal_msg(x, "unlimited");
+	seal_session_id(x, x1);
+	assert_memory_equal(x0, x1, 16);
+	seal_free(s);
+	seal_free(x);
+	seal_free(r);
 }
 
 /* ---- replay ---- */
@@ -435,6 +507,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(gcm_known_answer),
+		cmocka_unit_test(gcm_usage_limit_new_session),
 		cmocka_unit_test(both_suites_open),
 		cmocka_unit_test(gcm_every_bit_flip_rejected),
 		cmocka_unit_test(gcm_every_truncation_rejected),

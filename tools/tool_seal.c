@@ -21,6 +21,7 @@
 
 static const char *key_path, *pass_file, *pass_env, *group, *cipher;
 static uint8_t *psk; /* identity sessions' PSK (tool_seal_psk) */
+static const char *group_opt = "--group";
 static int keyed, warned_sealed, warned_plain, warned_wrongkey, warned_suite;
 static uint8_t *psk_out; /* identity sessions: the key only admits */
 static int *psk_have;
@@ -29,6 +30,17 @@ void tool_seal_psk_only(uint8_t *out, int *have)
 {
 	psk_out = out;
 	psk_have = have;
+}
+
+/* A derived key, kept for a tool's second socket (udpchat): Argon2id at the
+ * moderate preset costs most of a second and 256 MiB, once is enough.  It
+ * stays in sodium_malloc memory (read-only, no core dumps) like the
+ * sealers' subkeys, which live as long. */
+static struct seal_key *derived;
+
+void tool_seal_group_option(const char *name)
+{
+	group_opt = name;
 }
 
 void tool_seal_option(int c, const char *arg)
@@ -40,8 +52,8 @@ void tool_seal_option(int c, const char *arg)
 	case TOOL_SEAL_O_PENV: slot = &pass_env; break;
 	case TOOL_SEAL_O_GROUP:
 		if (!*arg || strlen(arg) > SEAL_KEY_GROUP_MAX)
-			tool_usage_die("--group: name empty or longer than %d bytes",
-				       SEAL_KEY_GROUP_MAX);
+			tool_usage_die("%s: name empty or longer than %d bytes",
+				       group_opt, SEAL_KEY_GROUP_MAX);
 		group = arg;
 		return;
 	case TOOL_SEAL_O_CIPHER:
@@ -70,15 +82,27 @@ static _Noreturn void key_die(const char *what, const char *name, int rc)
 	case UDP_ESEAL_KEYFILE_LINK: why = "is a symbolic link (refused)"; break;
 	case UDP_ESEAL_KEYFILE_TYPE: why = "is not a regular file"; break;
 	case UDP_ESEAL_KEYFILE_EMPTY: why = "is empty"; break;
+	case UDP_ESEAL_PASSPHRASE_SHORT:
+		why = "passphrase too short: at least " TOOL_SEAL_STR(SEAL_KEY_PASSPHRASE_MIN)
+		      " bytes (a few random words)";
+		break;
 	case UDP_ESYS: why = strerror(errno); break;
 	default: why = udpkit_strerror(rc); break;
 	}
 	tool_die(TOOL_EXIT_ERR, "%s '%s': %s", what, name, why);
 }
 
-/* The key from a passphrase file or variable (Argon2id, about 0.1 s). */
+/* The key from a passphrase file or variable (Argon2id, under a second). */
 static struct seal_key *derive(void)
 {
+	if (derived) {
+		char *v = pass_env ? getenv(pass_env) : NULL;
+		if (v) { /* put back for this call: wiped and unset all the same */
+			sodium_memzero(v, strlen(v));
+			unsetenv(pass_env);
+		}
+		return derived;
+	}
 	size_t cap = SEAL_KEY_PASSPHRASE_MAX + 2;
 	char *pw = sodium_malloc(cap);
 	if (!pw)
@@ -108,24 +132,34 @@ static struct seal_key *derive(void)
 			key_die("passphrase in", pass_env, n);
 		}
 	}
-	struct seal_key *k = NULL;
-	int rc = seal_key_derive(&k, group ? group : "udpkit", pw, (size_t)n);
+	if (n < SEAL_KEY_PASSPHRASE_MIN) {
+		sodium_free(pw);
+		key_die(pass_file ? "passphrase file" : "passphrase in",
+			pass_file ? pass_file : pass_env, UDP_ESEAL_PASSPHRASE_SHORT);
+	}
+	int rc = seal_key_derive(&derived, group, pw, (size_t)n);
 	sodium_free(pw); /* wipes */
 	if (rc < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot derive the key: %s", udpkit_strerror(rc));
-	return k;
+	return derived;
 }
 
 void tool_seal_apply(struct udp_sock *s)
 {
 	if (!key_path && !pass_file && !pass_env) {
 		if (group)
-			tool_usage_die("--group needs --passphrase-file or --passphrase-env");
+			tool_usage_die("%s needs --passphrase-file or --passphrase-env", group_opt);
 		if (cipher)
 			tool_usage_die("--cipher needs a key (-k, --passphrase-file or "
 				       "--passphrase-env)");
 		return;
 	}
+	/* No default group: the name salts the derivation, and one default
+	 * shared by everybody would let one table of guesses serve them all. */
+	if (!key_path && !group)
+		tool_usage_die("%s needs %s NAME: the group name salts the passphrase "
+			       "(no default; every member gives the same)",
+			       pass_file ? "--passphrase-file" : "--passphrase-env", group_opt);
 	if (sodium_init() < 0)
 		tool_die(TOOL_EXIT_ERR, "libsodium failed to initialise");
 	if (seal_key_protect_process() < 0)
@@ -133,7 +167,7 @@ void tool_seal_apply(struct udp_sock *s)
 	struct seal_key *k = NULL;
 	if (key_path) {
 		if (group)
-			tool_usage_die("--group goes with a passphrase, not with -k");
+			tool_usage_die("%s goes with a passphrase, not with -k", group_opt);
 		int rc = seal_key_load(&k, key_path);
 		if (rc < 0)
 			key_die("key file", key_path, rc);
@@ -146,7 +180,8 @@ void tool_seal_apply(struct udp_sock *s)
 				       "(they seal with ChaCha20-Poly1305)");
 		int rc = seal_key_subkey(k, SEAL_KEY_SUB_PSK, psk_out, SEAL_KEY_BYTES);
 		uint32_t id = seal_key_id(k);
-		seal_key_free(k);
+		if (k != derived)
+			seal_key_free(k);
 		if (rc < 0)
 			tool_die(TOOL_EXIT_ERR, "cannot derive the admission key: %s",
 				 udpkit_strerror(rc));
@@ -166,7 +201,8 @@ void tool_seal_apply(struct udp_sock *s)
 		sodium_free(psk);
 		psk = NULL;
 	}
-	seal_key_free(k); /* the sealer holds its own copies of the subkeys */
+	if (k != derived)
+		seal_key_free(k); /* the sealer holds its own copies of the subkeys */
 	if (rc == UDP_ESEAL_SUITE)
 		tool_die(TOOL_EXIT_ERR, "--cipher aes256gcm: this CPU has no AES-NI "
 			 "(use xchacha20)");

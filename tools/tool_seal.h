@@ -37,11 +37,16 @@ enum { TOOL_SEAL_O_KEY = 'k', TOOL_SEAL_O_PFILE = 0x5e00, TOOL_SEAL_O_PENV,
 	"  -k, --key FILE       seal and open with the key in FILE (udpkey genkey)\n" \
 	"      --passphrase-file FILE  key from the passphrase in FILE\n" \
 	"      --passphrase-env VAR    key from the passphrase in $VAR\n" \
-	"      --group NAME     group of the passphrase (default 'udpkit')\n" \
+	"      --group NAME     group of the passphrase (required with one)\n" \
 	"      --cipher NAME    what to seal with: xchacha20 (default) or aes256gcm\n" \
 	"                       (faster with AES-NI; the peer needs AES-NI to open it)\n"
 
 void tool_seal_option(int c, const char *arg);
+/* The name of the group option in this tool's messages ("--group" unless
+ * the tool uses --group for something else, as udpchat: "--key-group"). */
+void tool_seal_group_option(const char *name);
+#define TOOL_SEAL_STR_(x) #x
+#define TOOL_SEAL_STR(x) TOOL_SEAL_STR_(x)
 /* Loads the key (core dumps off first) and attaches it; dies with one
  * line and exit 1 when the key cannot be had.  Without key options it does
  * nothing (plaintext). */

@@ -80,7 +80,7 @@ static _Noreturn void usage(void)
 	       "  -k, --key FILE       seal and open with the key in FILE (udpkey genkey)\n"
 	       "      --passphrase-file FILE  key from the passphrase in FILE\n"
 	       "      --passphrase-env VAR    key from the passphrase in $VAR\n"
-	       "      --key-group NAME group of the passphrase (default 'udpkit'; --group\n"
+	       "      --key-group NAME group of the passphrase (required with one; --group\n"
 	       "                       is the multicast group here)\n"
 	       "      --cipher NAME    what to seal with: xchacha20 (default) or aes256gcm\n"
 	       "                       (faster with AES-NI; every peer needs AES-NI to open it)\n"
@@ -164,6 +164,7 @@ static void parse_opts(struct tool_chat_opts *o, int argc, char **argv)
 	o->ttl = 1;
 	o->max_file = 4ull << 30;
 	opterr = 0;
+	tool_seal_group_option("--key-group");
 	int c;
 	while ((c = getopt_long(argc, argv, ":n:g:p:i:bk:vqh46", longopts, NULL)) != -1) {
 		switch (c) {

@@ -64,6 +64,7 @@ const char *udpkit_strerror(int code)
 	case UDP_ESEAL_KEYFILE_OWNER: return "key file owned by another user (refused)";
 	case UDP_ESEAL_ALLOWED_LINE: return "authorized keys: malformed line";
 	case UDP_ESEAL_ALLOWED_DUP: return "authorized keys: key listed twice";
+	case UDP_ESEAL_PASSPHRASE_SHORT: return "passphrase too short (at least 12 bytes)";
 	case REL_ECONFIG: return "invalid reliable-core configuration";
 	case REL_ENOPEER: return "no such peer";
 	case REL_ETOOBIG: return "message larger than the allowed maximum (max_msg, or one datagram for dgram)";

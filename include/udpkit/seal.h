@@ -13,8 +13,15 @@
  *    2  u8   version 1
  *    3  u8   flags: bit 0 = sealed (must be 1), bit 1 = suite aes256gcm,
  *            others reserved (0)
- *    4  u32  key id (seal_key_id of the group key)
- *    8  16   session id (random per seal object, i.e. per process)
+ *    4  u32  key id of this session: the first 4 bytes of BLAKE2b-128
+ *            keyed with kdf subkey SEAL_KEY_SUB_KEYID (32 bytes),
+ *            personal "udpkit key id", of the session id.  Not
+ *            seal_key_id() (that one is for people, never on the wire):
+ *            a sniffer sees a random value per session, which neither
+ *            links a group's sessions nor can be looked up in a table of
+ *            passphrase guesses.
+ *    8  16   session id (random per seal object; new after fork() in the
+ *            child, and after SEAL_AES256GCM_MAX_PACKETS with aes256gcm)
  *   24  u64  counter (+1 per packet from a clock-based start; 2^64-1 never used)
  *   32  n    ciphertext of the n-byte plaintext
  * 32+n  16   tag
@@ -26,9 +33,15 @@
  * associated data, so every header bit is authenticated.  A receiver opens
  * both suites.
  *
- * Receive order: length and header -> key id -> reflection -> read-only
- * replay check -> decrypt -> commit the window (create the session).  A
- * packet that fails to authenticate changes nothing but a drop counter.
+ * Receive order: length and header -> reflection -> session lookup -> key
+ * id (a known session's is remembered; only an unknown session's is
+ * computed, one BLAKE2b) -> suite -> read-only replay check -> decrypt ->
+ * commit the window (create the session).  A packet that fails to
+ * authenticate changes nothing but a drop counter.
+ *
+ * fork(): a child that seals starts a new session (new random id, counter
+ * started again) at its first seal_seal(), so parent and child never share
+ * a nonce (pthread_atfork, registered by the first seal_new()).
  *
  * Seal and open never allocate: output goes to caller buffers.  One
  * seal is not thread-safe; use one per thread or lock around it. */
@@ -71,8 +84,9 @@ struct seal_config {
 	/* Sender sessions the receiver keeps a replay window for (1 ..
 	 * SEAL_MAX_SESSIONS).  When full, the least recently used one is
 	 * evicted (see docs/SEALING.md for why that stays replay-safe).  Each
-	 * costs about 200 bytes plus a 512-byte key cache slot in
-	 * sodium_malloc memory, which is all written at seal_new(). */
+	 * costs about 1.1 KiB (mostly its 8128-counter replay window) plus a
+	 * 512-byte key cache slot in sodium_malloc memory, which is all
+	 * written at seal_new(): about 400 KiB for the default 256. */
 	size_t max_sessions;            /* default 256 */
 	/* Buckets of the eviction floor sketch (>= 1). */
 	size_t floor_buckets;           /* default 4096 */
@@ -85,7 +99,18 @@ struct seal_config {
 	 * its restarts and a receiver's eviction floors (docs/SEALING.md)
 	 * stay below any newer session.  Tests set a fixed value. */
 	uint64_t first_counter;
+	/* aes256gcm: packets sealed under one session key at most; then the
+	 * sealer turns to a new session id, i.e. a new key, which receivers
+	 * take as a new session (the counter goes on).  0 = the default.
+	 * Small values are for tests. */
+	uint64_t aes256gcm_max_packets; /* default SEAL_AES256GCM_MAX_PACKETS */
 };
+
+/* 2^28 packets per AES-256-GCM key: with ~1.4 KB packets (2^6.5 blocks)
+ * the confidentiality bound (q*l)^2 / 2^129 stays under 2^-60, and under
+ * 2^-49 even for 64 KiB datagrams; far below GCM's hard limits.  At 1 M
+ * packets/s, a new session every 4.5 minutes (docs/SEALING.md). */
+#define SEAL_AES256GCM_MAX_PACKETS (1ull << 28)
 
 /* first_counter value meaning "start at CLOCK_REALTIME in microseconds". */
 #define SEAL_COUNTER_CLOCK UINT64_MAX

@@ -15,11 +15,15 @@
  * format.
  *
  * Passphrases become keys with Argon2id (crypto_pwhash, ALG_ARGON2ID13,
- * OPSLIMIT_INTERACTIVE = 2 passes, MEMLIMIT_INTERACTIVE = 64 MiB: about a
- * tenth of a second, a cost paid once at start-up).  The salt is
- * BLAKE2b("udpkit group salt v1" NUL group name) cut to 16 bytes, so every
- * member of a group derives the same key from the same passphrase, and the
- * same passphrase gives unrelated keys in different groups.
+ * OPSLIMIT_MODERATE = 3 passes, MEMLIMIT_MODERATE = 256 MiB: under a second,
+ * a cost paid once at start-up, and 256 MiB per guess for an attacker).
+ * The salt is BLAKE2b("udpkit group salt v1" NUL group name) cut to 16
+ * bytes, so every member of a group derives the same key from the same
+ * passphrase, and the same passphrase gives unrelated keys in different
+ * groups.  The group name has no default anywhere (the tools require
+ * --group): a shared default would let one guess table serve every user
+ * of it.  Keys derived before the moderate preset (udpkit <= session 3,
+ * interactive preset) differ: re-derive on every member.
  *
  * Subkeys come from crypto_kdf (BLAKE2b) with context "udpkit01" and a
  * numeric id: sealing, the reliable layer's cookie secret and the key id
@@ -41,6 +45,11 @@ extern "C" {
 #define SEAL_KEY_B64_LEN 44          /* base64 characters, without newline */
 #define SEAL_KEY_TEXT_SIZE (SEAL_KEY_B64_LEN + 2) /* + newline + NUL */
 #define SEAL_KEY_PASSPHRASE_MAX 4096
+/* Shortest passphrase seal_key_derive() takes.  Argon2id slows each guess
+ * but cannot save a short passphrase: 12 bytes is where even a lazy
+ * choice (lower-case letters, ~4.7 bits each: 2^56) costs an attacker
+ * years of moderate-preset guesses, and a few random words pass it. */
+#define SEAL_KEY_PASSPHRASE_MIN 12
 #define SEAL_KEY_GROUP_MAX 255
 
 /* Subkey ids for seal_key_subkey(). */
@@ -68,7 +77,10 @@ UDPKIT_API int seal_key_from_text(struct seal_key **out, const char *text, size_
 UDPKIT_API int seal_key_decode_b64(uint8_t out[SEAL_KEY_BYTES], const char *text, size_t len);
 /* Loads a key file, checking link/type/permissions/format (see above). */
 UDPKIT_API int seal_key_load(struct seal_key **out, const char *path);
-/* Derives a key from a passphrase and a group name (Argon2id). */
+/* Derives a key from a passphrase (SEAL_KEY_PASSPHRASE_MIN ..
+ * SEAL_KEY_PASSPHRASE_MAX bytes) and a group name (Argon2id, moderate:
+ * about 0.7 s and 256 MiB).  UDP_ESEAL_PASSPHRASE_SHORT below the minimum,
+ * UDP_ESEAL_PASSPHRASE when empty or too long, UDP_ESEAL_GROUP. */
 UDPKIT_API int seal_key_derive(struct seal_key **out, const char *group,
 		   const char *passphrase, size_t passlen);
 UDPKIT_API void seal_key_free(struct seal_key *k);

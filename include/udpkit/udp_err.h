@@ -83,6 +83,7 @@ enum udp_err {
 	UDP_ESEAL_KEYFILE_OWNER = -179,  /* key file owned by another user */
 	UDP_ESEAL_ALLOWED_LINE = -180,   /* authorized-keys line malformed */
 	UDP_ESEAL_ALLOWED_DUP = -181,    /* authorized-keys list names a key twice */
+	UDP_ESEAL_PASSPHRASE_SHORT = -190, /* passphrase under SEAL_KEY_PASSPHRASE_MIN bytes */
 
 	/* reliable core (rel_*): -300 .. -399 */
 	REL_ECONFIG = -300,    /* invalid configuration */

@@ -29,7 +29,8 @@ message: recvfrom() tells the two apart, its address is not None.)
 
 Options socket() takes beyond the standard ones (keywords):
   key=        32 raw bytes, or the path of a key file (udpkey), to seal
-  passphrase= str or bytes (Argon2id, group= "udpkit" by default)
+  passphrase= str or bytes, at least 12 bytes (Argon2id), with
+  group=      the group's name (required with passphrase=: it salts it)
   netsim=, netsim_in=  loss simulation words, as tc-netem ("loss 20%")
   timeout=    seconds a silent peer is given before its session is dead
   linger=     seconds close() may spend delivering and closing (10)

@@ -20,7 +20,8 @@ these kinds in turn:
   bitflip    a genuine datagram with one byte changed
   replay     a genuine datagram seen so far, exactly
   forged     a genuine header (first 8 bytes) + random session id, counter,
-             "HOSTILE" and random bytes: valid magic/version/key id, forged rest
+             "HOSTILE" and random bytes: valid magic/version, a key id of
+             another session (the id is per session: dropped as wrong key)
   pool       a datagram from --pool (e.g. sealed with a wrong key)
   empty      a 0-byte datagram
 

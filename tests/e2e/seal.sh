@@ -30,16 +30,40 @@ SEAL_PW='correct horse' snd --passphrase-env SEAL_PW --group lab 127.0.0.1 "$POR
 wait_pid "$RPID" 10
 ok "passphrase file and env, same group: delivered" [ "$(cat pf.out)" = hi ]
 
-start_recv pw2 --passphrase-file pw --stats -w 2 127.0.0.1 0
-snd --passphrase-file pw2 -c 3 127.0.0.1 "$PORT" hi
+# Argon2id (moderate) costs most of a second a run: the receivers below use
+# the key udpkey derives from the same passphrase and group, once.
+"$KEY" derive --group lab --passphrase-file pw -o pwk 2>>"$T/last.err"
+start_recv pk -k pwk --stats -w 2 127.0.0.1 0
+snd -k pwk 127.0.0.1 "$PORT" hi
+wait_pid "$RPID" 10
+okx "udpkey derive -o: the same key as the tools derive" \
+	'[ "$(cat pk.out)" = hi ] && [ "$(sed -n "s/.*key_id=\([0-9a-f]*\).*/\1/p" pk.err)" = "$(sed -n "s/.*key_id=\([0-9a-f]*\).*/\1/p" pf.err)" ]'
+
+start_recv pw2 -k pwk --stats -w 2 127.0.0.1 0
+snd --passphrase-file pw2 --group lab -c 3 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
 okx "different passphrase: nothing delivered, exit 3" '[ "$RC" = 3 ] && [ ! -s pw2.out ]'
 okx "different passphrase: --stats counts wrong-key drops" '[ "$(field drop_wrongkey <pw2.err)" = 3 ]'
 
-start_recv grp --passphrase-file pw --group a --stats -w 2 127.0.0.1 0
+start_recv grp -k pwk --stats -w 2 127.0.0.1 0
 snd --passphrase-file pw --group b 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
 okx "same passphrase, other group: nothing delivered" '[ ! -s grp.out ] && [ "$(field drop_wrongkey <grp.err)" = 1 ]'
+
+# no default group, no short passphrase: one line each, before any Argon2 work
+"$SEND" --passphrase-file pw 127.0.0.1 9 x 2>ng.err
+rc=$?
+okx "--passphrase-file without --group: one line naming both, exit 2" \
+	'[ $rc = 2 ] && [ "$(wc -l <ng.err)" = 1 ] && grep -q -- "--passphrase-file needs --group NAME" ng.err'
+SEAL_PW='correct horse' "$RECV" --passphrase-env SEAL_PW 127.0.0.1 0 2>ng2.err
+rc=$?
+okx "--passphrase-env without --group: one line, exit 2" \
+	'[ $rc = 2 ] && [ "$(wc -l <ng2.err)" = 1 ] && grep -q -- "--passphrase-env needs --group NAME" ng2.err'
+printf 'eleven char\n' >pws; chmod 600 pws
+"$SEND" --passphrase-file pws --group lab 127.0.0.1 9 x 2>ps.err
+rc=$?
+okx "11-byte passphrase: one line, exit 1" \
+	'[ $rc = 1 ] && [ "$(wc -l <ps.err)" = 1 ] && grep -q "passphrase file '"'"'pws'"'"': passphrase too short: at least 12 bytes" ps.err'
 
 # --- keyless receiver, plaintext sender ---------------------------------------
 start_recv nokey --stats -w 2 127.0.0.1 0

@@ -250,8 +250,13 @@ for n in h1 h2 h3; do chat_stop "$n"; done
 if "$CHAT" --help | grep -q -- '--passphrase-file'; then
 	umask 077
 	echo 'correct horse battery staple' >"$T/pass"
-	echo 'wrong horse' >"$T/wrong"
-	SEAL=(--port 4545 --beacon 0.2)
+	echo 'wrong horse battery' >"$T/wrong"
+	timeout 10 "$CHAT" --port 4545 --passphrase-file "$T/pass" </dev/null >/dev/null 2>"$T/nogroup.err"
+	rc=$?
+	okx "--passphrase-file without --key-group: one line naming it, exit 2" \
+		'[ $rc = 2 ] && [ "$(wc -l <"$T/nogroup.err")" = 1 ] && grep -q -- "--passphrase-file needs --key-group NAME" "$T/nogroup.err"'
+	SEAL=(--port 4545 --beacon 0.2 --key-group lab)
+	KEYLESS=(--port 4545 --beacon 0.2)
 	chat_start s1 "${SEAL[@]}" --passphrase-file "$T/pass" --netsim 'loss 20% seed 11'
 	# s2 seals with AES-256-GCM where the CPU can: peers open either suite
 	GCM=(); grep -qw aes /proc/cpuinfo && GCM=(--cipher aes256gcm)
@@ -260,7 +265,7 @@ if "$CHAT" --help | grep -q -- '--passphrase-file'; then
 	chat_start s3 "${SEAL[@]}" --passphrase-env CHAT_PASS --netsim 'loss 20% seed 13'
 	unset CHAT_PASS
 	chat_start sw "${SEAL[@]}" --passphrase-file "$T/wrong"
-	chat_start sp "${SEAL[@]}"
+	chat_start sp "${KEYLESS[@]}"
 	okx "sealed group: s1, s2, s3 (file, file, env) see 2 joins each" \
 		'wait_grep "$T/s1.out" "\"type\":\"join\"" 2 10 && wait_grep "$T/s2.out" "\"type\":\"join\"" 2 10 && wait_grep "$T/s3.out" "\"type\":\"join\"" 2 10'
 	for j in $(seq 10); do chat_say s1 "sealed $j"; chat_say sw "wrong $j"; chat_say sp "plain $j"; done

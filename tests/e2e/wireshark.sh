@@ -36,6 +36,18 @@ ok "reliable transfer captured" [ "$(cat "$T/rel.out")" = "hello wireshark" ]
 
 "$BIN/udpkey" genkey -o "$T/key" 2>"$T/last.err"
 KEYID=$("$BIN/udpkey" id "$T/key" 2>/dev/null)
+# wire_kid SESSION_HEX: the key id a session's packets carry (docs/SEALING.md,
+# "Key id"), computed here from the key file with Python's BLAKE2b
+wire_kid() {
+	python3 - "$T/key" "$1" <<'PY'
+import base64, hashlib, struct, sys
+k = base64.b64decode(open(sys.argv[1]).read().strip())
+idkey = hashlib.blake2b(b"", digest_size=32, key=k, salt=struct.pack("<Q", 3) + bytes(8),
+                        person=b"udpkit01" + bytes(8)).digest()
+sid = bytes.fromhex(sys.argv[2].replace(":", ""))
+print(hashlib.blake2b(sid, digest_size=16, key=idkey, person=b"udpkit key id").digest()[:4].hex())
+PY
+}
 start_recv sealed -k "$T/key" -c 1 127.0.0.1 0
 printf 'secret words' | snd -k "$T/key" "127.0.0.1:$PORT"
 wait_pid "$RPID" 10
@@ -93,8 +105,8 @@ okx "dissector: ACK has its ack block" \
 	'fields udpkit.ts udpkit.window udpkit.cum_ack udpkit.nsack | head -n 1 >"$T/a" && [ "$(wc -w <"$T/a")" = 4 ]'
 
 FILTER=udpkit_seal
-okx "dissector: sealed header, key id as udpkey says, body opaque" \
-	'fields udpkit_seal.version udpkit_seal.flags.sealed udpkit_seal.key_id udpkit_seal.counter udpkit_seal.ciphertext_len udpkit_seal.tag | head -n 1 >"$T/s" && read -r v sealed kid ctr n tag <"$T/s" && [ "$v" = 1 ] && [ "$sealed" = 1 ] && [ "$((kid))" = "$((0x$KEYID))" ] && [ "$n" = 12 ] && [ -n "$tag" ]'
+okx "dissector: sealed header, the session's key id (not udpkey's), body opaque" \
+	'fields udpkit_seal.version udpkit_seal.flags.sealed udpkit_seal.key_id udpkit_seal.session_id udpkit_seal.counter udpkit_seal.ciphertext_len udpkit_seal.tag | head -n 1 >"$T/s" && read -r v sealed kid sid ctr n tag <"$T/s" && [ "$v" = 1 ] && [ "$sealed" = 1 ] && [ "$((kid))" = "$((0x$(wire_kid "$sid")))" ] && [ "$((kid))" != "$((0x$KEYID))" ] && [ "$n" = 12 ] && [ -n "$tag" ]'
 okx "dissector: no plaintext of the sealed datagram shows" \
 	'! timeout 60 tshark -X "lua_script:$LUA" -r "$T/cap.pcapng" -V 2>/dev/null | grep -q "secret words"'
 
@@ -135,8 +147,8 @@ okx "--pcap (sender): both ways, HELLO to ACK, DATA with the payload, good UDP c
 okx "--pcap (receiver): COOKIE and ACCEPT it sent, from its port to the sender's" \
 	'pf "$PC.recv.pcap" "udpkit.type == 4" ip.src udp.srcport | grep -q "^127.0.0.1 $RELPORT$" &&
 	 pf "$PC.recv.pcap" "udpkit.type == 2" udpkit.cookie | grep -q .'
-okx "--pcap: a sealed datagram as sealed bytes (key id), no plaintext" \
-	'pf "$PC.sealed.pcap" udpkit_seal "udpkit_seal.key_id" | head -n 1 | { read -r k && [ "$((k))" = "$((0x$KEYID))" ]; } &&
+okx "--pcap: a sealed datagram as sealed bytes (the session's key id), no plaintext" \
+	'pf "$PC.sealed.pcap" udpkit_seal udpkit_seal.key_id udpkit_seal.session_id | head -n 1 | { read -r k sid && [ "$((k))" = "$((0x$(wire_kid "$sid")))" ]; } &&
 	 ! timeout 60 tshark -X "lua_script:$LUA" -r "$PC.sealed.pcap" -V 2>/dev/null | grep -q "pcap secret"'
 lost=$(sed -n 's/.*client->target: 100 received, \([0-9]*\) forwarded, \([0-9]*\) lost.*/\2/p' "$T/prelay.rerr")
 okx "--pcap (relay): 100 in on the client side, forwarded and dropped ($lost) on the target side" \

@@ -21,6 +21,7 @@
 #include "udp_err.h"
 #include "seal_key.h"
 #include "seal.h"
+#include "seal_replay.h"
 
 #define check(c) do { if (!(c)) abort(); } while (0)
 #define MAX_PACKETS 512
@@ -134,7 +135,7 @@ static void send_one(struct seal *r, struct sender *x, int from)
 static uint64_t counter_of(uint8_t arg)
 {
 	static const uint64_t base[] = {0, 1000, 1ull << 32, 1ull << 63, UINT64_MAX - 300,
-					 960, 1920, 64};
+					 SEAL_REPLAY_WINDOW, 2 * SEAL_REPLAY_WINDOW, 64};
 	return base[arg & 7] + (arg >> 3);
 }
 

@@ -407,10 +407,15 @@ class TestOptions(Base):
                 udpkit.socket(udpkit.AF_INET, udpkit.SOCK_RDM, key=os.path.join(d, "none"))
         finally:
             shutil.rmtree(d)
-        srv, cli = self.pair(udpkit.SOCK_DGRAM, passphrase="correct horse")
+        srv, cli = self.pair(udpkit.SOCK_DGRAM, passphrase="correct horse", group="lab")
         cli.sendto(b"derived", srv.getsockname())
         self.assertEqual(srv.recv(100), b"derived")
         self.assertEqual(srv.max_msg, 65507 - 48)
+        # no default group, and no short passphrase: refused before any Argon2 work
+        with self.assertRaisesRegex(ValueError, "needs group=NAME"):
+            udpkit.socket(udpkit.AF_INET, udpkit.SOCK_DGRAM, passphrase="correct horse")
+        with self.assertRaisesRegex(ValueError, "too short"):
+            udpkit.socket(udpkit.AF_INET, udpkit.SOCK_DGRAM, passphrase="short", group="lab")
 
     def test_wrong_key_is_dropped(self):
         srv = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_DGRAM, key=b"a" * 32)
