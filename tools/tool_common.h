@@ -148,6 +148,10 @@ struct tool_out {
 	int fd;
 	enum tool_fmt fmt;
 	int show_from;   /* --from: sender before the payload (text mode) */
+	/* the message being written comes from an identity session: its
+	 * peer's public key and name (json: "peer_key", "peer_name"); NULL
+	 * otherwise.  Set per message by the caller. */
+	const char *peer_key, *peer_name;
 	char *buf;
 	size_t len, cap;
 };

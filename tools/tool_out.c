@@ -6,7 +6,8 @@
  *       exactly one datagram.  --from puts "ADDR<TAB>" first.
  * raw   the payload bytes exactly, concatenated, nothing added.
  * hex   "# N bytes from ADDR" then offset, 16 hex bytes, |ascii| lines.
- * json  {"from":"ADDR","len":N,"data":"..."} per line; "data_base64"
+ * json  {"from":"ADDR","len":N,"data":"..."} per line (identity
+ *       sessions: "peer_key" and "peer_name" after "from"); "data_base64"
  *       instead of "data" when the payload is not UTF-8; when truncated
  *       also "truncated":true,"stored":M (len stays the real size).
  *
@@ -270,6 +271,8 @@ int tool_out_msg(struct tool_out *o, const struct udp_msg *m)
 	tool_addr_str(&m->addr, from, sizeof from);
 	size_t flen = strlen(from);
 	size_t need = 6 * n + 6 * flen + 160;
+	if (o->peer_key)
+		need += 6 * (strlen(o->peer_key) + strlen(o->peer_name ? o->peer_name : "")) + 40;
 	if (o->fmt == TOOL_FMT_HEX)
 		need = (n / 16 + 1) * 80 + flen + 160;
 	if (ensure(o, need) < 0)
@@ -294,6 +297,13 @@ int tool_out_msg(struct tool_out *o, const struct udp_msg *m)
 	case TOOL_FMT_JSON:
 		d += sprintf(d, "{\"from\":\"");
 		d = put_json(d, (const uint8_t *)from, flen);
+		if (o->peer_key) {
+			const char *nm = o->peer_name ? o->peer_name : "";
+			d += sprintf(d, "\",\"peer_key\":\"");
+			d = put_json(d, (const uint8_t *)o->peer_key, strlen(o->peer_key));
+			d += sprintf(d, "\",\"peer_name\":\"");
+			d = put_json(d, (const uint8_t *)nm, strlen(nm));
+		}
 		d += sprintf(d, "\",\"len\":%zu,", wire);
 		if (is_utf8(p, n)) {
 			d += sprintf(d, "\"data\":\"");

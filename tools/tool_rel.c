@@ -85,6 +85,7 @@ void tool_rel_config(struct rel_config *cfg, int accept)
 	/* paced, and backing off when a queue fills: a sender must not flood a
 	 * shared link; BBR (the default) keeps its rate under random loss */
 	cfg->cc = tool_rel_opt.cc;
+	tool_ident_attach(cfg);
 }
 
 void tool_rel_start(struct rel_core **core, struct rel_drv **drv,
@@ -169,6 +170,7 @@ struct tool_rel_peer *tool_rel_peer(struct tool_rel_ctx *c, uint32_t id, int cre
 	else
 		tool_addr_str(&p->addr, p->name, sizeof p->name);
 	(void)rel_peer_stats(c->core, id, &p->st);
+	tool_ident_who(c->core, id, &p->who);
 	return p;
 }
 
@@ -179,8 +181,16 @@ void tool_rel_snapshot(struct tool_rel_ctx *c, int force)
 		return;
 	c->t_snap = now;
 	for (size_t i = 0; i < c->npeers; i++)
-		if (c->peers[i].state != PEER_DEAD)
-			(void)rel_peer_stats(c->core, c->peers[i].id, &c->peers[i].st);
+		if (c->peers[i].state != PEER_DEAD) {
+			struct tool_rel_peer *p = &c->peers[i];
+			(void)rel_peer_stats(c->core, p->id, &p->st);
+			if (p->who.known) { /* only the rekey count moves */
+				struct tool_ident_who w;
+				tool_ident_who(c->core, p->id, &w);
+				if (w.known)
+					p->who.rekeys = w.rekeys;
+			}
+		}
 }
 
 int tool_rel_step(struct tool_rel_ctx *c, int extra_fd, double max_wait)
@@ -215,10 +225,35 @@ int tool_rel_step(struct tool_rel_ctx *c, int extra_fd, double max_wait)
 	int r = ppoll(pfd, extra_fd >= 0 ? 2 : 1, &ts, NULL);
 	rel_drv_run_once(c->drv, 0);
 	tool_seal_check(c->sock); /* says once why sealed or plain packets vanish */
+	tool_ident_check();
 	return r > 0 && extra_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR));
 }
 
 static const char *state_name[] = { "open", "closing", "closed", "dead" };
+
+/* The peer's identity at the end of its --stats line (before the newline,
+ * or the JSON object's closing brace).  Returns the new length. */
+static size_t ident_fields(char *line, size_t n, size_t cap, const struct tool_ident_who *w,
+			   int json)
+{
+	char name[sizeof w->name * 2];
+	size_t k = 0;
+	for (const char *q = w->name; *q && k + 2 < sizeof name; q++) {
+		/* names have no control characters; quote what JSON needs */
+		if (json && (*q == '"' || *q == '\\'))
+			name[k++] = '\\';
+		name[k++] = *q == ' ' && !json ? '_' : *q;
+	}
+	name[k] = '\0';
+	n -= json ? 2 : 1; /* "}\n" or "\n" */
+	int m = json ? snprintf(line + n, cap - n,
+				",\"peer_key\":\"%s\",\"peer_fpr\":\"%s\",\"peer_name\":\"%s\","
+				"\"rekeys\":%llu}\n", w->key, w->fpr, name,
+				(unsigned long long)w->rekeys)
+		     : snprintf(line + n, cap - n, " peer_key=%s peer_fpr=%s peer_name=%s rekeys=%llu\n",
+				w->key, w->fpr, name[0] ? name : "-", (unsigned long long)w->rekeys);
+	return m > 0 && (size_t)m < cap - n ? n + (size_t)m : n;
+}
 
 void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 {
@@ -269,6 +304,8 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (unsigned long long)s->drop_stalled,
 				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures,
 				     (unsigned long long)s->pmtu);
+		if (n > 0 && (size_t)n < sizeof line && p->who.known)
+			n = (int)ident_fields(line, (size_t)n, sizeof line, &p->who, json);
 		if (n > 0) {
 			/* one write per line: lines of several tools do not mix */
 			ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

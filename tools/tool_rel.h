@@ -18,6 +18,7 @@
 #include "rel.h"
 #include "rel_drv.h"
 #include "tool_common.h"
+#include "tool_ident.h"
 
 /* Long-option values of the reliable mode, out of the tools' own range. */
 enum { TOOL_REL_O_ORDERED = 0x1000, TOOL_REL_O_TIMEOUT, TOOL_REL_O_PROGRESS,
@@ -104,6 +105,7 @@ struct tool_rel_peer {
 	 * last moved (udprecv lingers only while the peer still talks) */
 	uint64_t heard_pkts;
 	double t_heard;
+	struct tool_ident_who who; /* identity sessions: who proved what */
 };
 
 struct tool_rel_ctx {
@@ -121,7 +123,8 @@ struct tool_rel_ctx {
  * tool_rel_config_base: the library's defaults with an unguessable seed
  * and cookie secret (dies without randomness); accept = server.
  * tool_rel_config: the transfer tools' settings on top: --timeout as the
- * dead-peer time, a 20 ms RTO floor, --cc (BBR by default).
+ * dead-peer time, a 20 ms RTO floor, --cc (BBR by default), and identity
+ * sessions with --identity (tool_ident.h).
  * tool_rel_start: core from cfg and its driver on sock; dies on failure.
  * tool_rel_open: tool_rel_config, socket buffers for a window's burst,
  * tool_rel_start, into c (udpsend -r, udprecv -r, udpbench). */

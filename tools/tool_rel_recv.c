@@ -41,7 +41,13 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 		struct tool_rel_peer *p = tool_rel_peer(&r->c, ev.peer, ev.type == REL_EV_CONNECTED);
 		switch (ev.type) {
 		case REL_EV_CONNECTED:
-			tool_debug("session from %s", p->name);
+			if (p->who.known) {
+				char l[128];
+				tool_debug("session from %s: %s, key %s", p->name,
+					   tool_ident_label(&p->who, l, sizeof l), p->who.key);
+			} else {
+				tool_debug("session from %s", p->name);
+			}
 			if (!r->first)
 				r->first = ev.peer;
 			if (r->closing) /* -c was reached: no new senders */
@@ -58,8 +64,18 @@ static int handle_events(struct receiver *r, const struct tool_rel_recv *a)
 			r->msgs++;
 			r->bytes += ev.len;
 			r->last_msg = tool_now();
+			if (p && p->who.known) {
+				a->out->peer_key = p->who.key;
+				a->out->peer_name = p->who.name;
+				if (tool_verbosity > 0) {
+					char l[128];
+					tool_debug("%zu bytes from %s: %s", ev.len, p->name,
+						   tool_ident_label(&p->who, l, sizeof l));
+				}
+			}
 			if (rc == 0 && tool_out_msg(a->out, &m) < 0)
 				rc = -1;
+			a->out->peer_key = a->out->peer_name = NULL;
 			rel_buf_recycle(r->c.core, ev.data);
 			break;
 		}
@@ -300,6 +316,7 @@ int tool_rel_recv_main(const struct tool_rel_recv *a)
 			tool_rel_print_core_stats(r.c.core, r.c.drv);
 		tool_netsim_stats(a->sock);
 		tool_seal_stats(a->sock);
+		tool_ident_stats(a->json);
 	}
 	tool_rel_close(&r.c);
 	return code;

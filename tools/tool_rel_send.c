@@ -327,7 +327,13 @@ static void handle_events(struct sender *s)
 		case REL_EV_CONNECTED:
 			s->connected = 1;
 			s->peer = tool_rel_peer(&s->c, s->id, 1);
-			tool_debug("session with %s open", s->peer->name);
+			if (s->peer->who.known) {
+				char l[128];
+				tool_debug("session with %s open: it proved key %s", s->peer->name,
+					   tool_ident_label(&s->peer->who, l, sizeof l));
+			} else {
+				tool_debug("session with %s open", s->peer->name);
+			}
 			break;
 		case REL_EV_MESSAGE:
 			rel_buf_free(ev.data); /* udprecv -r sends none */
@@ -418,7 +424,10 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 			break;
 		}
 		if (s.dead && !s.connected) {
-			tool_err("no answer from %s (is udprecv -r listening?)", a->dest_str);
+			if (tool_ident_on())
+				tool_ident_no_session(a->dest_str);
+			else
+				tool_err("no answer from %s (is udprecv -r listening?)", a->dest_str);
 			code = TOOL_EXIT_ERR;
 			break;
 		}
@@ -467,6 +476,7 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 			tool_rel_print_core_stats(s.c.core, s.c.drv);
 		tool_netsim_stats(a->sock);
 		tool_seal_stats(a->sock);
+		tool_ident_stats(a->json);
 	}
 	tool_rel_close(&s.c);
 	if (!src.whole && src.fd >= 0)

@@ -23,6 +23,15 @@ static const char *key_path, *pass_file, *pass_env, *group, *cipher;
 static uint8_t *psk; /* identity sessions' PSK (tool_seal_psk) */
 static const char *group_opt = "--group";
 static int keyed, warned_sealed, warned_plain, warned_wrongkey, warned_suite;
+static uint8_t *psk_out; /* identity sessions: the key only admits */
+static int *psk_have;
+
+void tool_seal_psk_only(uint8_t *out, int *have)
+{
+	psk_out = out;
+	psk_have = have;
+}
+
 /* A derived key, kept for a tool's second socket (udpchat): Argon2id at the
  * moderate preset costs most of a second and 256 MiB, once is enough.  It
  * stays in sodium_malloc memory (read-only, no core dumps) like the
@@ -164,6 +173,21 @@ void tool_seal_apply(struct udp_sock *s)
 			key_die("key file", key_path, rc);
 	} else {
 		k = derive();
+	}
+	if (psk_out) {
+		if (cipher)
+			tool_usage_die("--cipher does not apply to identity sessions "
+				       "(they seal with ChaCha20-Poly1305)");
+		int rc = seal_key_subkey(k, SEAL_KEY_SUB_PSK, psk_out, SEAL_KEY_BYTES);
+		uint32_t id = seal_key_id(k);
+		if (k != derived)
+			seal_key_free(k);
+		if (rc < 0)
+			tool_die(TOOL_EXIT_ERR, "cannot derive the admission key: %s",
+				 udpkit_strerror(rc));
+		*psk_have = 1;
+		tool_debug("group key id %08x admits identity sessions", (unsigned)id);
+		return;
 	}
 	struct seal *seal = NULL;
 	struct seal_config cfg;

@@ -12,6 +12,8 @@
 #ifndef TOOL_SEAL_H
 #define TOOL_SEAL_H
 
+#include <stdint.h>
+
 #include "udp_sock.h"
 
 enum { TOOL_SEAL_O_KEY = 'k', TOOL_SEAL_O_PFILE = 0x5e00, TOOL_SEAL_O_PENV,
@@ -53,6 +55,11 @@ void tool_seal_apply(struct udp_sock *s);
  * know: sealed packets without a key, plaintext or another key's packets
  * with one.  Cheap; called after every receive. */
 void tool_seal_check(struct udp_sock *s);
+/* Identity sessions (tool_ident.c) seal every packet themselves: called
+ * before tool_seal_apply, it makes a group key admission only - its
+ * SEAL_KEY_SUB_PSK subkey into out (32 bytes), *have = 1 - and leaves the
+ * socket unsealed. */
+void tool_seal_psk_only(uint8_t *out, int *have);
 /* Bytes sealing adds to each datagram (0 without a key): the reliable
  * core's rel_config.overhead, so its sizes count them. */
 size_t tool_seal_overhead(void);

@@ -1,6 +1,9 @@
-/* udpkey - make, check and derive keys for sealed udpkit groups.
+/* udpkey - make, check and derive keys for sealed udpkit groups, and
+ * identity keys for identity sessions.
  *
- *   udpkey genkey [-o FILE]
+ *   udpkey genkey [--identity] [-o FILE]
+ *   udpkey pub [FILE|-]
+ *   udpkey fingerprint [PUBKEY|@FILE|FILE|-]
  *   udpkey check FILE
  *   udpkey id [FILE|-]
  *   udpkey derive --group NAME (--passphrase-file F | --passphrase-env VAR) [-o FILE]
@@ -17,14 +20,24 @@
 
 #include <sodium.h>
 
+#include "seal_ident.h"
 #include "seal_key.h"
 #include "tool_common.h"
+#include "tool_ident.h"
 
 static const char usage_text[] =
 	"usage: udpkey COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  genkey [-o FILE]        print a new random key (or create FILE, mode 0600)\n"
+	"  genkey --identity [-o FILE]\n"
+	"                          a new identity key; with -o FILE it is saved there\n"
+	"                          and its public key printed\n"
+	"  pub [FILE|-]            print the public key of identity key FILE or stdin\n"
+	"  fingerprint [PUBKEY|@FILE|FILE|-]\n"
+	"                          print a public key's short form, xxxx-xxxx-xxxx-xxxx\n"
+	"                          (the key itself, a file holding it, an identity key\n"
+	"                          file, or a public key on stdin)\n"
 	"  check FILE              check a key file's permissions and format, print its id\n"
 	"  id [FILE|-]             print the key id (safe to share) of FILE or stdin\n"
 	"  derive --group NAME (--passphrase-file F | --passphrase-env VAR) [-o FILE]\n"
@@ -32,6 +45,7 @@ static const char usage_text[] =
 	"\n"
 	"options:\n"
 	"  -o, --output FILE       write the key to a new FILE (mode 0600, never overwrites)\n"
+	"  -i, --identity          genkey: an identity (X25519) key instead of a group key\n"
 	"  -g, --group NAME        group name (salt of the passphrase)\n"
 	"      --passphrase-file F read the passphrase from F (first line; mode 0600)\n"
 	"      --passphrase-env V  read the passphrase from environment variable V\n"
@@ -118,8 +132,120 @@ static struct seal_key *read_stdin_key(void)
 
 enum { OPT_PASS_FILE = 256, OPT_PASS_ENV };
 
+/* ---- identity keys ---- */
+
+static void print_pub(const uint8_t *pub)
+{
+	char text[SEAL_IDENT_TEXT_SIZE];
+	seal_ident_pub_format(pub, text, sizeof text);
+	printf("%s\n", text);
+}
+
+/* An identity private key from stdin (`udpkey genkey --identity | udpkey pub`). */
+static struct seal_ident *read_stdin_ident(void)
+{
+	enum { CAP = 64 };
+	char *buf = sodium_malloc(CAP);
+	uint8_t *priv = sodium_malloc(SEAL_IDENT_KEY);
+	if (!buf || !priv)
+		tool_die(TOOL_EXIT_ERR, "out of memory");
+	size_t len = 0;
+	while (len < CAP) {
+		ssize_t n = read(STDIN_FILENO, buf + len, CAP - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			tool_die(TOOL_EXIT_ERR, "cannot read stdin: %s", strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len && buf[len - 1] == '\n')
+		len--;
+	struct seal_ident *id = NULL;
+	int rc = len == SEAL_IDENT_B64_LEN ? seal_key_decode_b64(priv, buf, len)
+					   : UDP_ESEAL_KEYFILE_FORMAT;
+	if (rc == 0)
+		rc = seal_ident_from_bytes(&id, priv);
+	sodium_free(buf);
+	sodium_free(priv);
+	if (rc < 0)
+		tool_die(TOOL_EXIT_ERR, "stdin: %s", udpkit_strerror(rc));
+	return id;
+}
+
+static struct seal_ident *load_ident_or_die(const char *path)
+{
+	struct seal_ident *id;
+	int rc = seal_ident_load(&id, path);
+	if (rc < 0)
+		tool_die(TOOL_EXIT_ERR, "%s: %s", path, rc == UDP_ESYS ? strerror(errno) :
+			 udpkit_strerror(rc));
+	return id;
+}
+
+static int cmd_genkey_identity(const char *out)
+{
+	struct seal_ident *id;
+	int rc = seal_ident_generate(&id);
+	if (rc < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot make a key: %s", udpkit_strerror(rc));
+	if (out) {
+		rc = seal_ident_save(id, out);
+		if (rc < 0) {
+			seal_ident_free(id);
+			tool_die(TOOL_EXIT_ERR, "%s: %s", out, udpkit_strerror(rc));
+		}
+		/* the public half is what one hands out next: say it */
+		print_pub(seal_ident_public(id));
+		seal_ident_free(id);
+		return 0;
+	}
+	/* the private key in key-file text, like `wg genkey` */
+	struct seal_key *k;
+	rc = seal_key_from_bytes(&k, seal_ident_private(id));
+	seal_ident_free(id);
+	if (rc < 0)
+		tool_die(TOOL_EXIT_ERR, "cannot make a key: %s", udpkit_strerror(rc));
+	emit_key(k, NULL);
+	return 0;
+}
+
+static int cmd_pub(const char *path)
+{
+	struct seal_ident *id = (!path || strcmp(path, "-") == 0) ? read_stdin_ident()
+								  : load_ident_or_die(path);
+	print_pub(seal_ident_public(id));
+	seal_ident_free(id);
+	return 0;
+}
+
+/* The key itself, @FILE or - is a public key; any other argument names an
+ * identity key file, whose public half is shown. */
+static int cmd_fingerprint(const char *arg)
+{
+	uint8_t pub[SEAL_IDENT_KEY];
+	if (!arg)
+		arg = "-";
+	if (arg[0] == '@' || strcmp(arg, "-") == 0 || tool_pubkey_is_text(arg)) {
+		tool_pubkey_arg("fingerprint", arg, pub);
+	} else {
+		if (access(arg, F_OK) != 0 && errno == ENOENT)
+			tool_die(TOOL_EXIT_ERR, "'%s' is neither a public key (44 base64 "
+				 "characters) nor an identity key file", arg);
+		struct seal_ident *id = load_ident_or_die(arg);
+		memcpy(pub, seal_ident_public(id), sizeof pub);
+		seal_ident_free(id);
+	}
+	char fpr[SEAL_IDENT_FPR_SIZE];
+	seal_ident_fingerprint(pub, fpr, sizeof fpr);
+	printf("%s\n", fpr);
+	return 0;
+}
+
 static const struct option long_opts[] = {
 	{"output", required_argument, NULL, 'o'},
+	{"identity", no_argument, NULL, 'i'},
 	{"group", required_argument, NULL, 'g'},
 	{"passphrase-file", required_argument, NULL, OPT_PASS_FILE},
 	{"passphrase-env", required_argument, NULL, OPT_PASS_ENV},
@@ -129,6 +255,7 @@ static const struct option long_opts[] = {
 
 struct args {
 	const char *output, *group, *pass_file, *pass_env;
+	int identity;
 };
 
 /* Parses the options after the command; returns the index of the first
@@ -143,7 +270,7 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *allowe
 	opterr = 0;
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "+:o:g:h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:g:ih", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -151,14 +278,17 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *allowe
 		TOOL_HELP_CASES: tool_base_option(c); break;
 		case ':': case '?': tool_bad_option(c, argv);
 		}
-		char letter = c == 'o' ? 'o' : c == 'g' ? 'g' : c == OPT_PASS_FILE ? 'f' : 'e';
+		char letter = c == 'o' ? 'o' : c == 'g' ? 'g' : c == 'i' ? 'i' :
+			      c == OPT_PASS_FILE ? 'f' : 'e';
 		const char *name = c == 'o' ? "--output" : c == 'g' ? "--group" :
+				   c == 'i' ? "--identity" :
 				   c == OPT_PASS_FILE ? "--passphrase-file" : "--passphrase-env";
 		if (!strchr(allowed, letter))
 			tool_usage_die("%s: option %s does not apply to this command", cmd, name);
 		switch (c) {
 		case 'o': a->output = optarg; break;
 		case 'g': a->group = optarg; break;
+		case 'i': a->identity = 1; break;
 		case OPT_PASS_FILE: a->pass_file = optarg; break;
 		case OPT_PASS_ENV: a->pass_env = optarg; break;
 		}
@@ -168,6 +298,8 @@ static int parse_opts(int argc, char **argv, const char *cmd, const char *allowe
 
 static int cmd_genkey(const struct args *a)
 {
+	if (a->identity)
+		return cmd_genkey_identity(a->output);
 	struct seal_key *k;
 	int rc = seal_key_generate(&k);
 	if (rc < 0)
@@ -245,10 +377,11 @@ int main(int argc, char **argv)
 	const char *allowed;
 	int max_operands, min_operands = 0;
 	if (strcmp(cmd, "genkey") == 0)
-		allowed = "o", max_operands = 0;
+		allowed = "oi", max_operands = 0;
 	else if (strcmp(cmd, "check") == 0)
 		allowed = "", max_operands = 1, min_operands = 1;
-	else if (strcmp(cmd, "id") == 0 || strcmp(cmd, "pubkey") == 0)
+	else if (strcmp(cmd, "id") == 0 || strcmp(cmd, "pub") == 0 ||
+		 strcmp(cmd, "pubkey") == 0 || strcmp(cmd, "fingerprint") == 0)
 		allowed = "", max_operands = 1;
 	else if (strcmp(cmd, "derive") == 0)
 		allowed = "ogfe", max_operands = 0;
@@ -277,6 +410,10 @@ int main(int argc, char **argv)
 		rc = cmd_check(argv[first]);
 	else if (strcmp(cmd, "derive") == 0)
 		rc = cmd_derive(&a);
+	else if (strcmp(cmd, "pub") == 0 || strcmp(cmd, "pubkey") == 0)
+		rc = cmd_pub(operands ? argv[first] : NULL);
+	else if (strcmp(cmd, "fingerprint") == 0)
+		rc = cmd_fingerprint(operands ? argv[first] : NULL);
 	else
 		rc = cmd_id(operands ? argv[first] : NULL);
 	if (fflush(stdout) != 0 || ferror(stdout))

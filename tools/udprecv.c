@@ -73,6 +73,7 @@ static _Noreturn void usage(void)
 	       "      --once           serve one sender: exit 0 when its session has\n"
 	       "                       closed and all it sent is written, 1 if it died\n"
 	       "      --timeout SECS   forget a silent sender after SECS (default 10)\n"
+	       TOOL_IDENT_HELP_RECV
 	       "General:\n"
 	       "      --stats          counters on stderr at exit (-r: per peer, --json: JSON)\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
@@ -108,6 +109,7 @@ static const struct option longopts[] = {
 	TOOL_SEAL_LONGOPTS,
 	TOOL_COMMON_LONGOPTS,
 	TOOL_REL_LONGOPTS,
+	TOOL_IDENT_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -139,6 +141,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_REPLY: o->reply = optarg; break;
 		case O_ONCE: o->once = 1; break;
 		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
+		TOOL_IDENT_CASES: tool_ident_option(c, optarg); break;
 		case 'h': usage();
 		TOOL_COMMON_CASES: tool_common_option(c, optarg, &o->stats); break;
 		case '4': o->family_flags = UDP_ADDR_V4; break;
@@ -150,7 +153,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	}
 	if (o->echo && o->reply)
 		tool_usage_die("--echo and --reply exclude each other");
-	(void)tool_rel_enabled(); /* its usage errors before the socket opens */
+	/* their usage errors before the socket opens */
+	tool_ident_check_usage(tool_rel_enabled(), 1);
 	/* plain datagrams have no session whose end --once could wait for */
 	if (o->once && !tool_rel_opt.on)
 		tool_usage_die("--once needs -r (--reliable)");
@@ -212,6 +216,7 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 		tool_die(TOOL_EXIT_ERR, "cannot listen on %s: %s",
 			 tool_addr_str(&local, b, sizeof b), udpkit_strerror(r));
 	tool_netsim_apply(sk);
+	tool_ident_load(1); /* before the key: with an identity it only admits */
 	tool_seal_apply(sk);
 	join_groups(sk, o, &local);
 	udp_sock_set_buffers(sk, 8 << 20, 0);

@@ -83,6 +83,7 @@ static _Noreturn void usage(void)
 	       "      --cc bbr|reno|none  congestion control (default bbr: paced, keeps\n"
 	       "                       its rate under random loss; none: windows only)\n"
 	       "      --progress / --no-progress   progress bar (default: stderr is a tty)\n"
+	       TOOL_IDENT_HELP_SEND
 	       "General:\n"
 	       "      --stats          counters on stderr at exit (-r: per peer, --json: JSON)\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 5%% delay 20ms'\n"
@@ -125,6 +126,7 @@ static const struct option longopts[] = {
 	TOOL_SEAL_LONGOPTS,
 	TOOL_COMMON_LONGOPTS,
 	TOOL_REL_LONGOPTS,
+	TOOL_IDENT_LONGOPTS,
 	{ 0, 0, 0, 0 },
 };
 
@@ -168,6 +170,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'o': o->out_path = optarg; break;
 		case O_MAX: o->max = tool_parse_uint("--max", optarg, 1, UNIX_LIMIT); break;
 		TOOL_SEAL_CASES: tool_seal_option(c, optarg); break;
+		TOOL_IDENT_CASES: tool_ident_option(c, optarg); break;
 		case 'h': usage();
 		TOOL_COMMON_CASES: tool_common_option(c, optarg, &o->stats); break;
 		case '4': o->family_flags = UDP_ADDR_V4; break;
@@ -218,6 +221,7 @@ static void open_socket(struct sender *s, const struct opts *o)
 	}
 	struct udp_sock *sk = s->io.sock;
 	tool_netsim_apply(sk);
+	tool_ident_load(0); /* before the key: with an identity it only admits */
 	tool_seal_apply(sk);
 	int mcast = udp_addr_is_multicast(&s->dest);
 	if (o->broadcast && (r = udp_sock_set_broadcast(sk, 1)) < 0)
@@ -398,6 +402,7 @@ int main(int argc, char **argv)
 	parse_opts(&o, argc, argv);
 	argc -= optind;
 	argv += optind;
+	tool_ident_check_usage(tool_rel_enabled(), 0);
 	if (argc < 1)
 		tool_usage_die("missing destination (HOST PORT or HOST:PORT)");
 	if (tool_is_combined(argv[0])) {

@@ -72,6 +72,87 @@ measure() { # NAME RECV PORT_SED SEND
 	loss[$1]=$(printf '%s\n' "${ls[@]}" | median)
 }
 
+# --- Identity sessions (issue 18): a self-contained block.  Handshakes per
+# second per core (tests/helpers/ident_bench when built: both ends of Noise
+# IK in one process, so its CPU time is one core's), and reliable
+# file goodput - udpsend -r --whole | udprecv -r --raw --once | bench_sink -
+# plaintext, group-key sealed (-k), identity, identity + group key as
+# admission, the cases taking turns in each repetition.  Goal: identity
+# within 5 % of group-key sealing.  BENCH_ONLY=identity runs only this
+# block (with BENCH_MB=1 the shared input above stays small).
+bench_identity() {
+	local imb=${BENCH_IDENT_MB:-100} d="$tmp/ident" c r
+	mkdir -p "$d"
+	head -c $((imb * 1024 * 1024)) /dev/urandom >"$d/in"
+	"$BIN/udpkey" genkey -o "$d/g.key" 2>/dev/null
+	"$BIN/udpkey" genkey --identity -o "$d/s.key" >"$d/s.pub" 2>/dev/null
+	"$BIN/udpkey" genkey --identity -o "$d/c.key" >"$d/c.pub" 2>/dev/null
+	echo "$(cat "$d/c.pub") bench" >"$d/allowed"
+	echo
+	if [ -x "$HELP/ident_bench" ]; then
+		echo "identity sessions on one core (tests/helpers/ident_bench: both ends in one process), median of $REPS"
+		local hs=() so=()
+		for _ in $(seq 1 "$REPS"); do
+			"$HELP/ident_bench" 1 >"$d/ib" 2>>"$tmp/senderr"
+			hs+=("$(sed -n 's/^handshakes_per_sec=//p' "$d/ib")")
+			so+=("$(sed -n 's/^seal_open_per_sec=//p' "$d/ib")")
+		done
+		printf '%-44s %12s\n' "handshakes/s/core (Noise IK, both ends)" "$(printf '%s\n' "${hs[@]}" | median)"
+		printf '%-44s %12s\n' "1200-byte SEALED seal+open/s/core" "$(printf '%s\n' "${so[@]}" | median)"
+	else
+		echo "identity handshakes: no $HELP/ident_bench (make helpers)"
+	fi
+	# ident_run CASE: one transfer; prints MB/s (0 on failure)
+	ident_run() {
+		local err="$d/r.err" port rcv=() snd=()
+		case $1 in
+		group) rcv=(-k "$d/g.key"); snd=(-k "$d/g.key") ;;
+		identity*)
+			rcv=(--identity "$d/s.key" --allowed-keys "$d/allowed")
+			snd=(--identity "$d/c.key" --peer-key "@$d/s.pub") ;;
+		esac
+		if [ "$1" = identity_psk ]; then
+			rcv+=(-k "$d/g.key"); snd+=(-k "$d/g.key")
+		fi
+		: >"$err"
+		"$BIN/udprecv" -r --raw --once "${rcv[@]}" 127.0.0.1 0 2>"$err" |
+			"$HELP/bench_sink" >"$d/sink" &
+		local rp=$!
+		pids+=("$rp")
+		port=$(wait_port "$err" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p') ||
+			{ echo 0; kill $rp 2>/dev/null; return; }
+		timeout 120 "$BIN/udpsend" -r --whole "${snd[@]}" 127.0.0.1 "$port" <"$d/in" 2>>"$tmp/senderr"
+		wait $rp
+		awk -v t=$((imb * 1024 * 1024)) '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		     END { printf "%.1f\n", (v["bytes"] == t && v["seconds"] > 0 ? v["bytes"] / v["seconds"] / 1e6 : 0) }' "$d/sink"
+	}
+	local -A ig
+	local cases=(plain group identity identity_psk)
+	for _ in $(seq 1 "$REPS"); do
+		for c in "${cases[@]}"; do
+			r=$(ident_run "$c")
+			ig[$c]+=" ${r:-0}"
+		done
+	done
+	echo "identity-sealed reliable goodput, udpsend -r --whole of ${imb} MiB, loopback, median of $REPS"
+	printf '%-44s %9s %10s %10s\n' case MB/s "vs plain" "vs -k"
+	for c in "${cases[@]}"; do
+		ig[$c]=$(printf '%s\n' ${ig[$c]} | median)
+	done
+	for c in "${cases[@]}"; do
+		printf '%-44s %9s %10s %10s\n' "$(case $c in plain) echo 'udpsend -r | udprecv -r (plaintext)';;
+			group) echo '-k (group key seals, seal_sock)';; identity) echo '--identity (Noise IK sessions)';;
+			identity_psk) echo '--identity -k (IKpsk2: the key admits)';; esac)" "${ig[$c]}" \
+			"$(awk -v s="${ig[$c]}" -v p="${ig[plain]}" 'BEGIN { printf "%.2fx", (p > 0 ? s / p : 0) }')" \
+			"$(awk -v s="${ig[$c]}" -v p="${ig[group]}" 'BEGIN { printf "%.2fx", (p > 0 ? s / p : 0) }')"
+	done
+	awk -v i="${ig[identity]}" -v g="${ig[group]}" \
+		'BEGIN { if (g > 0) printf "identity vs group-key sealed reliable: %.2fx (goal >= 0.95x)\n", i / g }'
+}
+bench_identity
+[ "${BENCH_ONLY:-}" = identity ] && exit 0
+# --- end of the identity block
+
 iperf() {
 	command -v iperf3 >/dev/null 2>&1 || { rate[iperf3]=0; loss[iperf3]=NA; return; }
 	local rs=() ls=()

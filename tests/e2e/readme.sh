@@ -84,3 +84,16 @@ p=$!; PIDS+=($p); wait_listening ex10.err
 udpsend -k k 127.0.0.1 9994 'for members only'
 wait_pid $p 5
 okx "README: sealed messages (udpkey genkey -o k, -k k)" '[ "$RC" = 0 ] && [ "$(cat ex10.out)" = "for members only" ] && [ "$(stat -c %a k)" = 600 ]'
+
+# identity sessions
+head -c 3000000 /dev/urandom >file
+udpkey genkey --identity -o server.key > server.pub   # prints the public key
+udpkey genkey --identity -o alice.key > alice.pub
+echo "$(cat alice.pub) alice" > allowed                # who may send, by key
+udprecv -r --raw --once -v --identity server.key --allowed-keys allowed 127.0.0.1 5001 > copy 2>ex11.err &
+p=$!; PIDS+=($p); wait_listening ex11.err
+udpsend -r --whole --identity alice.key --peer-key @server.pub 127.0.0.1 5001 < file
+src=$?
+wait_pid $p 10
+okx "README: identity session (genkey --identity, --peer-key, --allowed-keys)" \
+	'[ "$src" = 0 ] && [ "$RC" = 0 ] && cmp -s file copy && grep -q "from 127.0.0.1:[0-9]*: alice (" ex11.err'

@@ -98,4 +98,65 @@ check "bad usage exits 2 with one line" $bad_usage_ok
 
 g1=$("$k" genkey); g2=$("$k" genkey)
 [ "$g1" != "$g2" ] && echo "$g1" | grep -Eq '^[A-Za-z0-9+/]{43}=$'; check "genkey prints fresh keys" $?
+# ---- identity keys ----
+b64='^[A-Za-z0-9+/]{43}=$'
+fpr='^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$'
+pub=$( (umask 000; "$k" genkey --identity -o "$tmp/id") 2>"$tmp/err")
+rc=$?
+mode=$(stat -c %a "$tmp/id" 2>/dev/null)
+[ $rc -eq 0 ] && [ "$mode" = 600 ] && echo "$pub" | grep -Eq "$b64" && [ "$(echo "$pub" | wc -l)" -eq 1 ]
+check "genkey --identity -o: a 0600 file, its public key on stdout" $? "rc=$rc mode=$mode pub=$pub"
+
+p2=$("$k" pub "$tmp/id"); p3=$("$k" pub - <"$tmp/id"); p4=$("$k" pubkey <"$tmp/id")
+[ "$pub" = "$p2" ] && [ "$pub" = "$p3" ] && [ "$pub" = "$p4" ]
+check "pub FILE, pub -, pubkey agree with genkey's output" $? "$pub / $p2 / $p3 / $p4"
+[ "$pub" != "$(cat "$tmp/id")" ]; check "the public key is not the private one" $?
+
+"$k" genkey --identity -o "$tmp/id" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(lines "$tmp/err")" -eq 1 ] && grep -q "exists" "$tmp/err" && [ ! -s "$tmp/out" ] &&
+	[ "$("$k" pub "$tmp/id")" = "$pub" ]
+check "genkey --identity -o refuses to overwrite (key unchanged)" $? "rc=$rc $(cat "$tmp/err")"
+
+s1=$("$k" genkey --identity); s2=$("$k" genkey -i)
+q1=$(echo "$s1" | "$k" pub -)
+[ "$s1" != "$s2" ] && echo "$s1" | grep -Eq "$b64" && echo "$q1" | grep -Eq "$b64" && [ "$q1" != "$s1" ]
+check "genkey --identity prints fresh private keys that pub reads" $? "s1=$s1 q1=$q1"
+
+f1=$("$k" fingerprint "$tmp/id"); f2=$("$k" fingerprint "$pub")
+echo "$pub" >"$tmp/id.pub"
+f3=$("$k" fingerprint "@$tmp/id.pub"); f4=$("$k" pub "$tmp/id" | "$k" fingerprint -)
+f5=$("$k" fingerprint <"$tmp/id.pub")
+echo "$f1" | grep -Eq "$fpr" && [ "$f1" = "$f2" ] && [ "$f1" = "$f3" ] && [ "$f1" = "$f4" ] && [ "$f1" = "$f5" ]
+check "fingerprint of the key file, the key, @FILE and stdin agree" $? "$f1 $f2 $f3 $f4 $f5"
+other=$("$k" genkey -i | "$k" pub | "$k" fingerprint)
+[ "$other" != "$f1" ] && echo "$other" | grep -Eq "$fpr"; check "another key, another fingerprint" $?
+
+one_line_err() { # name, expected rc, grep pattern, command...
+	local name=$1 want=$2 pat=$3; shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	local rc=$?
+	[ $rc -eq "$want" ] && [ "$(lines "$tmp/err")" -eq 1 ] && grep -q "$pat" "$tmp/err" && [ ! -s "$tmp/out" ]
+	check "$name" $? "rc=$rc $(cat "$tmp/err")"
+}
+chmod 640 "$tmp/id"
+one_line_err "pub refuses mode 640 (one line, exit 1)" 1 "permissions too open" "$k" pub "$tmp/id"
+one_line_err "fingerprint of a key file refuses mode 640" 1 "permissions too open" "$k" fingerprint "$tmp/id"
+chmod 600 "$tmp/id"
+cp "$tmp/id" "$tmp/id.other"; chown nobody "$tmp/id.other" 2>/dev/null
+if [ "$(stat -c %U "$tmp/id.other")" = nobody ]; then
+	one_line_err "pub refuses a key file of another user" 1 "another user" "$k" pub "$tmp/id.other"
+fi
+ln -s "$tmp/id" "$tmp/id.link"
+one_line_err "pub refuses a symlink" 1 "symbolic link" "$k" pub "$tmp/id.link"
+printf 'not a key at all\n' >"$tmp/id.bad"; chmod 600 "$tmp/id.bad"
+one_line_err "pub refuses bad key text" 1 "malformed" "$k" pub "$tmp/id.bad"
+one_line_err "pub - refuses bad key text on stdin" 1 "stdin" "$k" pub -
+one_line_err "fingerprint: @FILE without a key" 1 "does not hold a public key" "$k" fingerprint "@$tmp/id.bad"
+one_line_err "fingerprint: neither key nor file" 1 "neither a public key" "$k" fingerprint "nokey"
+one_line_err "fingerprint: one character off is not a key" 1 "neither a public key" \
+	"$k" fingerprint "${pub%=}x"
+one_line_err "genkey --identity extra argument: usage" 2 "unexpected" "$k" genkey --identity x
+one_line_err "--identity does not apply to check" 2 "does not apply" "$k" check -i "$tmp/id"
+one_line_err "pub takes one file" 2 "unexpected" "$k" pub a b
 exit 0
