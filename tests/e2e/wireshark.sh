@@ -265,5 +265,16 @@ okx "--pcap (relay): 100 in on the client side, forwarded and dropped ($lost) on
 	 [ "$(pf "$PC.relay.pcap" "eth.src == 02:75:6b:00:00:02 && eth.dst == 02:75:6b:00:00:dd && udp.dstport == $PORT" frame.number | wc -l)" = "$lost" ] &&
 	 [ "$(pf "$PC.relay.pcap" "eth.src == 02:75:6b:00:00:02 && eth.dst == 02:75:6b:00:00:00 && udp.dstport == $PORT" frame.number | wc -l)" = $((100 - lost)) ]'
 
+if [ -n "$IDPORT" ]; then
+	start_recv pident -r --raw --once --pcap "$PC.ident.pcap" --identity "$T/srv.id" --allowed-keys "$T/allowed" 127.0.0.1 0
+	snd -r --whole --identity "$T/cid.id" --peer-key "$SPUB" 127.0.0.1 "$PORT" <"$T/idmsg"
+	wait_pid "$RPID" 10
+	okx "--pcap (identity receiver): NOISE CONNECT in (96 bytes of Noise), SEALED both ways, nothing else" \
+		'cmp -s "$T/idmsg" "$T/pident.out" &&
+		 [ "$(pf "$PC.ident.pcap" "udpkit.type == 3" udpkit.flags.noise udpkit.noise.len | sort -u)" = "1 96" ] &&
+		 pf "$PC.ident.pcap" udpkit udpkit.type | tr , "\n" | sort -un | tr "\n" " " | grep -qx "1 2 3 4 12 " &&
+		 [ -n "$(pf "$PC.ident.pcap" "udpkit.type == 12 && udp.srcport == $PORT" frame.number)" ] &&
+		 [ -n "$(pf "$PC.ident.pcap" "udpkit.type == 12 && udp.dstport == $PORT" frame.number)" ]'
+fi
 okx "tshark read the capture without Lua errors" '! grep -qi "lua.*error\|error.*lua" "$T/tshark.err"'
 e2e_summary
