@@ -382,12 +382,13 @@ end
 -- A Noise message (docs/PROTOCOL.md 9.3) between a CONNECT's or ACCEPT's
 -- fixed fields and its CRC: message 1 is e, s (encrypted, tagged), payload
 -- and tag; message 2 is e, payload and tag. Returns a word for the info.
-local function dissect_noise(r, tree, msg)
-	local m = r:len()
+local function dissect_noise(buf, off, tree, msg)
+	local m = buf:len() - TRAILER - off
+	local r = buf(off, m)
 	local min = msg == 1 and 96 or 48
 	local nt = tree:add(rf.noise, r)
-	nt:add(rf.noise_len, r(0, 0), m)
-	nt:add(rf.noise_msg, r(0, 0), msg)
+	nt:add(rf.noise_len, buf(off, 0), m)
+	nt:add(rf.noise_msg, buf(off, 0), msg)
 	if m < min then
 		malformed(nt, string.format("Noise message %d of %d bytes (at least %d)", msg, m, min))
 		return " noise=" .. m
@@ -399,7 +400,7 @@ local function dissect_noise(r, tree, msg)
 		p = 80
 	end
 	local pl = m - p - 16
-	nt:add(rf.noise_p_len, r(p, 0), pl)
+	nt:add(rf.noise_p_len, buf(off + p, 0), pl)
 	if pl > 0 then
 		nt:add(rf.noise_p, r(p, pl))
 	end
@@ -472,7 +473,7 @@ local function dissect_rel(buf, pinfo, tree)
 		sub:add(rf.max_msg, buf(32, 4))
 		sub:add(rf.budget, buf(36, 4))
 		if noise then
-			info = info .. dissect_noise(buf(40, body - 40), sub, 1)
+			info = info .. dissect_noise(buf, 40, sub, 1)
 		elseif len ~= 44 then
 			malformed(sub, "bytes left over after the CONNECT's fields")
 		end
@@ -482,7 +483,7 @@ local function dissect_rel(buf, pinfo, tree)
 		sub:add(rf.max_msg, buf(20, 4))
 		sub:add(rf.budget, buf(24, 4))
 		if noise then
-			info = info .. dissect_noise(buf(28, body - 28), sub, 2)
+			info = info .. dissect_noise(buf, 28, sub, 2)
 		elseif len ~= 32 then
 			malformed(sub, "bytes left over after the ACCEPT's fields")
 		end
