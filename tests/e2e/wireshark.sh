@@ -225,6 +225,18 @@ okx "dissector: a v3 peer list entry with its address, port and key (base64)" \
 FILTER="udp.dstport != $BAD && (udpkit.malformed || udpkit_chat.malformed || _ws.malformed)"
 okx "dissector: no expert info on the tools' packets" '[ -z "$(fields frame.number)" ]'
 
+# every truncation of every (small) captured packet: flagged or not claimed,
+# never a Lua error (text2pcap comes with tshark)
+if command -v text2pcap >/dev/null 2>&1; then
+	timeout 60 tshark -r "$T/cap.pcapng" -Y 'udp.length < 400' -T fields -e udp.payload 2>/dev/null | sort -u |
+		awk '{ for (n = 2; n < length($1); n += 2) { printf "0000";
+			for (i = 1; i < n; i += 2) printf " %s", substr($1, i, 2); print "" } }' >"$T/trunc.txt"
+	text2pcap -q -u 1000,2000 "$T/trunc.txt" "$T/trunc.pcap" 2>>"$T/tshark.err"
+	okx "dissector: $(wc -l <"$T/trunc.txt") truncated packets, no Lua error, the short ones flagged" \
+		'timeout 120 tshark -X "lua_script:$LUA" -r "$T/trunc.pcap" -V >"$T/trunc.out" 2>&1 &&
+		 ! grep -qi "lua error" "$T/trunc.out" && grep -q "Error/Malformed): SEALED shorter" "$T/trunc.out"'
+fi
+
 # --- the tools' own --pcap captures: the same dissector on what they wrote --------
 PC=$T/pc
 start_recv prel -r --raw -c 1 --pcap "$PC.recv.pcap" 127.0.0.1 0
