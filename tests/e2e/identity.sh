@@ -85,7 +85,8 @@ wait_pid "$rpid" 10
 okx "listed identity: 3 MB byte for byte, both exit 0" \
 	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s file3m "$T/ok.out"'
 okx "-v names the sender with every message: alice ($afpr)" \
-	'[ "$(grep -c "bytes from 127.0.0.1:[0-9]*: alice ($afpr)\$" "$T/ok.err")" -eq 3 ] &&
+	'n=$(grep -c "bytes from " "$T/ok.err"); [ "$n" -ge 1 ] &&
+	 [ "$(grep -c "bytes from 127.0.0.1:[0-9]*: alice ($afpr)\$" "$T/ok.err")" = "$n" ] &&
 	 grep -q "session from 127.0.0.1:[0-9]*: alice ($afpr), key $apub" "$T/ok.err"'
 okx "--stats: peer key and name on both sides, one handshake each" \
 	'grep -q "peer=.* peer_key=$apub peer_fpr=$afpr peer_name=alice rekeys=" "$T/ok.err" &&
@@ -203,18 +204,19 @@ okx "the forgeries were dropped and counted (drop_auth), not delivered" \
 	'[ "$(stat_of "$T/inj.err" drop_auth)" -ge 150 ]'
 
 # --- keys turn over mid-transfer -----------------------------------------------
-start_recv rk -r --raw --once --stats --rekey-after 100 "${ID_S[@]}" 127.0.0.1 0
+# (--whole on loopback: ~64 KiB datagrams, about 330 packets each way for 20 MB)
+start_recv rk -r --raw --once --stats --rekey-after 30 "${ID_S[@]}" 127.0.0.1 0
 rpid=$RPID
-rsnd 40 --whole --stats --rekey-after 100 "${ID_A[@]}" 127.0.0.1 "$PORT" <file20m
+rsnd 40 --whole --stats --rekey-after 30 "${ID_A[@]}" 127.0.0.1 "$PORT" <file20m
 wait_pid "$rpid" 10
 rks=$(stat_of "$T/last.err" rekeys) rkr=$(stat_of "$T/rk.err" rekeys)
-okx "rekey every 100 packets: 20 MB byte for byte, keys turned ($rks / $rkr times)" \
+okx "rekey every 30 packets: 20 MB byte for byte, keys turned ($rks / $rkr times)" \
 	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s file20m "$T/rk.out" && [ "${rks:-0}" -ge 10 ] && [ "${rkr:-0}" -ge 10 ] &&
 	 [ "$(stat_of "$T/rk.err" drop_auth)" = 0 ]'
-start_recv rkl -r --raw --once --rekey-after 200,0.05 --netsim-in 'reorder 10% delay 1ms seed 4' \
+start_recv rkl -r --raw --once --rekey-after 20,0.05 --netsim-in 'reorder 10% delay 1ms seed 4' \
 	"${ID_S[@]}" 127.0.0.1 0
 rpid=$RPID
-rsnd 40 --whole --stats --rekey-after 200,0.05 --netsim 'loss 2% seed 5' "${ID_A[@]}" 127.0.0.1 "$PORT" <file3m
+rsnd 40 --whole --stats --rekey-after 20,0.05 --netsim 'loss 2% seed 5' "${ID_A[@]}" 127.0.0.1 "$PORT" <file3m
 wait_pid "$rpid" 10
 okx "rekey by count and time under loss and reordering: 3 MB byte for byte" \
 	'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s file3m "$T/rkl.out" && [ "$(stat_of "$T/last.err" rekeys)" -ge 5 ]'
