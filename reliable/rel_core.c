@@ -340,6 +340,8 @@ int rel_emit_len(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *p
 		return REL_EPATH;
 	}
 	rel_out_commit(c, (size_t)n);
+	if (p->keyed) /* its counter: ICMP quotes are checked against it */
+		rel_pmtu_sent(p, buf, (size_t)n, now);
 	p->st.pkts_sent++;
 	p->st.bytes_sent += (uint64_t)n;
 	p->last_send = now;

@@ -74,6 +74,8 @@ int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *so
 	d->sock = sock;
 	/* PMTUD's probes must arrive whole or not at all (udp_sock.h) */
 	(void)udp_sock_set_pmtu_probe(sock);
+	/* and the routers' "too big" reaches PMTUD as a hint (drain_errors) */
+	(void)udp_sock_set_recverr(sock, 1);
 	rel_set_route_mtu(core, route_mtu, NULL);
 	int rc = udp_sock_set_nonblock(sock, 1);
 	if (rc < 0) {
@@ -185,6 +187,24 @@ int rel_drv_flush(struct rel_drv *d)
 	return total;
 }
 
+/* Takes what the socket's error queue holds (POLLERR says it holds
+ * something, and stays on until it is read): each ICMP "too big" goes to
+ * PMTUD, which checks its quote; the rest (port unreachable and the like)
+ * the core's timers cope with.  Bounded: a flood waits for the next turn. */
+static void drain_errors(struct rel_drv *d)
+{
+	uint8_t q[1280]; /* an ICMPv6 quote is at most this, ICMPv4's 548 */
+	for (int i = 0; i < 256; i++) {
+		struct udp_ptb e;
+		int rc = udp_sock_recv_error(d->sock, &e, q, sizeof q);
+		if (rc < 0)
+			break;
+		if (rc == 1)
+			(void)rel_peer_ptb(d->core, &e.dest.u, e.dest.len, e.max_payload, q,
+					   e.quoted_len, rel_drv_time(d));
+	}
+}
+
 /* Feeds what the socket holds to the core.  The core answers each packet
  * with an ACK that replaces its unsent predecessor, so flushing once at the
  * end sends one ACK per batch; it flushes sooner only when a send batch is
@@ -203,8 +223,10 @@ static int receive(struct rel_drv *d)
 		if (n == UDP_EAGAIN)
 			break;
 		if (n == UDP_ESYS && (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-				      errno == ENETUNREACH || errno == EINTR))
-			continue; /* ICMP news about a datagram: the core copes */
+				      errno == ENETUNREACH || errno == EMSGSIZE || errno == EINTR)) {
+			drain_errors(d); /* ICMP news about a datagram: the core copes */
+			continue;
+		}
 		if (n < 0) {
 			rc = n;
 			break;
@@ -297,6 +319,8 @@ int rel_drv_run_once(struct rel_drv *d, int max_wait_ms)
 	int r = ppoll(&pfd, 1, wait_us < 0 ? NULL : &ts, NULL);
 	if (r < 0 && errno != EINTR)
 		return UDP_ESYS;
+	if (r > 0 && (pfd.revents & POLLERR))
+		drain_errors(d);
 	return after_wait(d, r > 0 && (pfd.revents & (POLLIN | POLLERR)));
 }
 
@@ -305,6 +329,7 @@ int rel_drv_service(struct rel_drv *d)
 	if (!d)
 		return UDP_EINVAL;
 	rel_drv_flush(d);
+	drain_errors(d); /* the caller's poll said POLLERR, perhaps */
 	return after_wait(d, 1); /* a read that finds nothing costs one call */
 }
 

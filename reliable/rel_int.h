@@ -198,6 +198,15 @@ struct rel_sess {
 		int searching;
 		int pinged;           /* a PING went for a first RTT sample */
 		uint32_t owe_echo;    /* a probe to answer when the out-queue has room */
+		/* ICMP "too big" (rel_pmtu_ptb): the size to probe next (0:
+		 * none); data above it lost since; a size a probe carried,
+		 * used for data at the next such loss until ptb_until */
+		uint32_t ptb, ptb_lost, ptb_ok;
+		uint64_t ptb_until;
+		/* SEALED: our newest counter, and marks one probe timer apart
+		 * (counters from ctr_floor on were sent recently) */
+		uint64_t ctr_hi, ctr_mark, ctr_floor, ctr_mark_at;
+		uint64_t probe_ctr;   /* the probe out's counter */
 	} pm;
 	/* receiving fragments in parts (REL_F_PART): per ring slot, the seq
 	 * whose parts these are and the parts got; allocated on first use */
@@ -397,6 +406,8 @@ void rel_pmtu_input(struct rel_core *c, struct rel_sess *p, const struct rel_pkt
 void rel_pmtu_lost(struct rel_core *c, struct rel_sess *p, uint32_t len, uint64_t now);
 void rel_pmtu_acked(struct rel_core *c, struct rel_sess *p, uint32_t len);
 void rel_pmtu_set_hint(struct rel_core *c, struct rel_sess *p, size_t udp_bytes, uint64_t now);
+/* A keyed session's datagram of n bytes went to the out-queue (its counter). */
+void rel_pmtu_sent(struct rel_sess *p, const uint8_t *dg, size_t n, uint64_t now);
 /* Payload of a full DATA packet at the current path MTU. */
 static inline uint32_t rel_frag_max(const struct rel_sess *p)
 {

@@ -13,6 +13,7 @@
 
 #include "rel.h"
 #include "rel_bbr.h"
+#include "udp_err.h"
 #include "support_relpair.h"
 
 static void config(struct rel_config *c, uint64_t seed, size_t ceiling)
@@ -412,6 +413,256 @@ static void ceiling_from_driver(void **state)
 	relpair_close(&p);
 }
 
+/* ---- ICMP "too big" (rel_peer_ptb) ---- */
+
+/* A router in front of b: while on, each datagram from a longer than mtu
+ * is answered with a "too big" quoting its first 548 bytes (an ICMPv4
+ * router's quote), delivered to a at the next step. */
+struct router {
+	int on, na, nb;
+	size_t mtu;
+	int n;
+	size_t len[64];
+	uint8_t q[64][548];
+	uint64_t sent;
+};
+static void router_tap(void *ctx, int from, int to, const uint8_t *d, size_t len)
+{
+	struct router *r = ctx;
+	if (!r->on || from != r->na || to != r->nb || len <= r->mtu || r->n == 64)
+		return;
+	r->len[r->n] = len < sizeof r->q[0] ? len : sizeof r->q[0];
+	memcpy(r->q[r->n], d, r->len[r->n]);
+	r->n++;
+}
+static void router_deliver(struct router *r, struct relpair *p)
+{
+	size_t alen;
+	const uint8_t *addr = sim_addr(p->s, p->nb, &alen);
+	for (int i = 0; i < r->n; i++) {
+		assert_true(rel_peer_ptb(p->a, addr, alen, r->mtu, r->q[i], r->len[i], sim_now(p->s)) >= 0);
+		r->sent++;
+	}
+	r->n = 0;
+}
+
+/* The shrink of shrink_mid_transfer, 9000 -> 1300, with or without the
+ * router's "too big": the time from the change until a's data uses at
+ * most 1300, and a's counters at the end. */
+static uint64_t shrink_run(int icmp, struct rel_stats *st, int *pm_end)
+{
+	struct sim_link link = {.netem = "delay 5ms mtu 9000"};
+	struct rel_config ca, cb;
+	config(&ca, 5, 9000);
+	config(&cb, 6, 9000);
+	ca.cc = cb.cc = &rel_cc_reno;
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 5, &link, &ca, &cb), 0);
+	run(&p, sim_now(p.s) + 2000000, NULL);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 9000);
+	struct router r = {.na = p.na, .nb = p.nb, .mtu = 1300};
+	sim_set_tap(p.s, router_tap, &r);
+	static uint8_t buf[30000];
+	enum { N = 300 };
+	int sent = 0, got = 0;
+	uint64_t t_shrink = 0, t_rec = 0, limit = sim_now(p.s) + 60000000;
+	while (got < N && sim_step(p.s, limit)) {
+		if (icmp)
+			router_deliver(&r, &p);
+		while (sent < N && rel_send(p.a, p.pa, buf, sizeof buf, REL_RDM, sim_now(p.s), NULL) == 0)
+			sent++;
+		if (!t_shrink && got >= N / 4) {
+			struct sim_link small = {.netem = "delay 5ms mtu 1300"};
+			assert_int_equal(sim_set_link(p.s, &small), 0);
+			t_shrink = sim_now(p.s);
+			r.on = 1;
+		}
+		struct rel_event ev;
+		while (rel_poll_event(p.b, &ev))
+			if (ev.type == REL_EV_MESSAGE) {
+				assert_int_equal(ev.len, sizeof buf);
+				got++;
+				rel_buf_free(ev.data);
+			}
+		while (rel_poll_event(p.a, &ev))
+			if (ev.type == REL_EV_PMTU && t_shrink && !t_rec && ev.len <= 1300)
+				t_rec = sim_now(p.s);
+	}
+	assert_int_equal(got, N);
+	run(&p, sim_now(p.s) + 10000000, NULL);
+	assert_int_equal(rel_peer_stats(p.a, p.pa, st), 0);
+	*pm_end = rel_peer_pmtu(p.a, p.pa);
+	print_message("shrink %s ICMP: data at <= 1300 after %.0f ms (%.1f RTTs), pmtu %d, "
+		      "%llu ICMP, %llu valid, %llu ignored, %llu probes, %llu black holes\n",
+		      icmp ? "with" : "without", (double)(t_rec - t_shrink) / 1e3,
+		      (double)(t_rec - t_shrink) / 10000.0, *pm_end, (unsigned long long)r.sent,
+		      (unsigned long long)st->pmtu_ptb_valid, (unsigned long long)st->pmtu_ptb_ignored,
+		      (unsigned long long)st->pmtu_probes, (unsigned long long)st->pmtu_blackholes);
+	assert_true(t_rec > t_shrink);
+	relpair_close(&p);
+	return t_rec - t_shrink;
+}
+
+/* A valid "too big" for data in flight: the sender goes to the hinted
+ * size (confirmed by a probe and the loss) sooner than loss detection and
+ * a search from the base get there, and lands on it exactly. */
+static void ptb_recovers_faster(void **state)
+{
+	(void)state;
+	struct rel_stats with, without;
+	int pm_with, pm_without;
+	uint64_t t_with = shrink_run(1, &with, &pm_with);
+	uint64_t t_without = shrink_run(0, &without, &pm_without);
+	assert_true(with.pmtu_ptb_valid >= 1);
+	assert_int_equal(without.pmtu_ptb_valid + without.pmtu_ptb_ignored, 0);
+	assert_true(t_with < t_without);
+	assert_int_equal(pm_with, 1300);
+	assert_true(pm_without <= 1300 && pm_without + 8 >= 1300);
+	/* straight to the hint: no detour through the base */
+	assert_int_equal(with.pmtu_blackholes, 0);
+}
+
+/* A "too big" quoting a probe: that size failed at once (no 3 timeouts)
+ * and the hinted size is probed next; the search ends there in fewer
+ * probes and less time. */
+static void ptb_speeds_the_search(void **state)
+{
+	(void)state;
+	uint64_t took[2];
+	uint64_t probes[2];
+	for (int icmp = 0; icmp < 2; icmp++) {
+		struct sim_link link = {.netem = "delay 10ms mtu 1400"};
+		struct rel_config ca, cb;
+		config(&ca, 31, 9000);
+		config(&cb, 32, 9000);
+		struct relpair p;
+		assert_int_equal(relpair_open(&p, 31, &link, &ca, &cb), 0);
+		struct router r = {.on = 1, .na = p.na, .nb = p.nb, .mtu = 1400};
+		sim_set_tap(p.s, router_tap, &r);
+		uint64_t t0 = sim_now(p.s), done = 0;
+		while (sim_step(p.s, t0 + 30000000)) {
+			if (icmp)
+				router_deliver(&r, &p);
+			struct rel_event ev;
+			while (rel_poll_event(p.a, &ev))
+				if (ev.type == REL_EV_PMTU && ev.len + 8 >= 1400)
+					done = sim_now(p.s);
+			while (rel_poll_event(p.b, &ev))
+				;
+		}
+		struct rel_stats st;
+		assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+		assert_true(done > t0);
+		took[icmp] = done - t0;
+		probes[icmp] = st.pmtu_probes;
+		print_message("search %s ICMP: %.0f ms (%.1f RTTs), %llu probes, pmtu %llu, %llu valid\n",
+			      icmp ? "with" : "without", (double)took[icmp] / 1e3,
+			      (double)took[icmp] / 20000.0, (unsigned long long)st.pmtu_probes,
+			      (unsigned long long)st.pmtu, (unsigned long long)st.pmtu_ptb_valid);
+		if (icmp) {
+			assert_int_equal(st.pmtu, 1400);
+			assert_true(st.pmtu_ptb_valid >= 1);
+		}
+		relpair_close(&p);
+	}
+	assert_true(took[1] < took[0]);
+	assert_true(probes[1] < probes[0]);
+}
+
+/* Keeps a copy of a's latest DATA datagram to b. */
+struct grab {
+	int na;
+	size_t len;
+	uint8_t d[9000];
+};
+static void grab_tap(void *ctx, int from, int to, const uint8_t *d, size_t len)
+{
+	(void)to;
+	struct grab *g = ctx;
+	if (from == g->na && len > 2 && d[2] == 5 && len <= sizeof g->d) {
+		memcpy(g->d, d, len);
+		g->len = len;
+	}
+}
+
+/* Forged, stale or foreign "too big"s are counted and change nothing; a
+ * valid one on a path that still carries the size in use gets a probe
+ * out of the sender, never a smaller size. */
+static void ptb_not_trusted(void **state)
+{
+	(void)state;
+	struct sim_link link = {.netem = "delay 10ms mtu 9000"};
+	struct rel_config ca, cb;
+	config(&ca, 41, 9000);
+	config(&cb, 42, 9000);
+	struct relpair p;
+	assert_int_equal(relpair_open(&p, 41, &link, &ca, &cb), 0);
+	run(&p, sim_now(p.s) + 3000000, NULL);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 9000);
+	size_t alen;
+	const uint8_t *addr = sim_addr(p.s, p.nb, &alen);
+	struct grab g = {.na = p.na};
+	sim_set_tap(p.s, grab_tap, &g);
+	static uint8_t buf[400000];
+	assert_int_equal(rel_send(p.a, p.pa, buf, sizeof buf, REL_RDM, sim_now(p.s), NULL), 0);
+	sim_step(p.s, sim_now(p.s) + 1000); /* the first flight leaves */
+	assert_true(g.len > 1300);
+	uint8_t q[548], stale[548];
+	memcpy(stale, g.d, sizeof stale);
+	struct rel_stats st0, st;
+	struct rel_core_stats cs;
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st0), 0);
+	uint64_t now = sim_now(p.s);
+	/* noise; a wrong session (src sid: ours for no session); a wrong
+	 * peer sid; a seq never sent; another address; no quote at all */
+	for (size_t i = 0; i < sizeof q; i++)
+		q[i] = (uint8_t)(i * 31 + 7);
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, q, sizeof q, now), 0);
+	memcpy(q, g.d, sizeof q);
+	q[11] ^= 1;
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, q, sizeof q, now), 0);
+	rel_core_stats(p.a, &cs);
+	assert_int_equal(cs.ptb_ignored, 2);
+	memcpy(q, g.d, sizeof q);
+	q[7] ^= 1;
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, q, sizeof q, now), 0);
+	memcpy(q, g.d, sizeof q);
+	size_t body = 12 + 17 + 4 * (size_t)q[28];
+	q[body] ^= 0x40; /* seq far off */
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, q, sizeof q, now), 0);
+	memcpy(q, g.d, sizeof q);
+	q[body + 11] ^= 1; /* frag_off not the one of that seq */
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, q, sizeof q, now), 0);
+	uint8_t other[4] = {'N', 9, 0, 0};
+	assert_int_equal(rel_peer_ptb(p.a, other, sizeof other, 1300, g.d, sizeof q, now), 0);
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, g.d, 20, now), 0); /* too short to check */
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, NULL, 0, now), 0);
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 9500, g.d, sizeof q, now), 0); /* not below */
+	assert_int_equal(rel_peer_ptb(NULL, addr, alen, 1300, g.d, sizeof q, now), UDP_EINVAL);
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_int_equal(st.pmtu_ptb_valid, 0);
+	assert_int_equal(st.pmtu_ptb_ignored, 6);
+	rel_core_stats(p.a, &cs);
+	assert_int_equal(cs.ptb_ignored, 3); /* and the empty quote */
+	/* a valid one, the path still carrying 9000: a probe of 1300 goes
+	 * and is answered, but no data is lost, so data stays at 9000 */
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, g.d, sizeof q, now), 1);
+	int events = 0;
+	run(&p, sim_now(p.s) + 10000000, &events);
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_int_equal(st.msgs_acked, 1);
+	assert_int_equal(st.pmtu_ptb_valid, 1);
+	assert_true(st.pmtu_probes > st0.pmtu_probes);
+	assert_int_equal(events, 0);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 9000);
+	/* the same quote now: that packet was acked long ago */
+	assert_int_equal(rel_peer_ptb(p.a, addr, alen, 1300, stale, sizeof stale, sim_now(p.s)), 0);
+	assert_int_equal(rel_peer_stats(p.a, p.pa, &st), 0);
+	assert_int_equal(st.pmtu_ptb_ignored, 7);
+	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 9000);
+	relpair_close(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +673,9 @@ int main(void)
 		cmocka_unit_test(lost_head_behind_a_window),
 		cmocka_unit_test(pmtud_off),
 		cmocka_unit_test(ceiling_from_driver),
+		cmocka_unit_test(ptb_recovers_faster),
+		cmocka_unit_test(ptb_speeds_the_search),
+		cmocka_unit_test(ptb_not_trusted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

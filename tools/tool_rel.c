@@ -274,7 +274,8 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     "\"fast_retransmits\":%llu,\"timeouts\":%llu,\"loss_pct\":%.2f,"
 				     "\"dups\":%llu,\"pkts_sent\":%llu,\"pkts_recv\":%llu,"
 				     "\"drop_share\":%llu,\"drop_stalled\":%llu,"
-				     "\"migrations\":%llu,\"path_failures\":%llu,\"pmtu\":%llu}\n",
+				     "\"migrations\":%llu,\"path_failures\":%llu,\"pmtu\":%llu,"
+				     "\"ptb_valid\":%llu,\"ptb_ignored\":%llu}\n",
 				     p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput, (double)s->srtt_us / 1e3,
 				     (double)s->rttvar_us / 1e3, (double)s->rto_us / 1e3,
@@ -285,14 +286,16 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (unsigned long long)s->drop_share,
 				     (unsigned long long)s->drop_stalled,
 				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures,
-				     (unsigned long long)s->pmtu);
+				     (unsigned long long)s->pmtu, (unsigned long long)s->pmtu_ptb_valid,
+				     (unsigned long long)s->pmtu_ptb_ignored);
 		else
 			n = snprintf(line, sizeof line,
 				     "%s: peer=%s state=%s messages=%llu bytes=%llu seconds=%.3f "
 				     "goodput_mbps=%.2f rtt_ms=%.3f rttvar_ms=%.3f rto_ms=%.1f "
 				     "retransmits=%llu fast_retransmits=%llu timeouts=%llu loss_pct=%.2f "
 				     "dups=%llu pkts_sent=%llu pkts_recv=%llu drop_share=%llu "
-				     "drop_stalled=%llu migrations=%llu path_failures=%llu pmtu=%llu\n",
+				     "drop_stalled=%llu migrations=%llu path_failures=%llu pmtu=%llu "
+				     "ptb_valid=%llu ptb_ignored=%llu\n",
 				     tool_name, p->name, state_name[p->state], (unsigned long long)p->msgs,
 				     (unsigned long long)p->bytes, secs, goodput / 1e6,
 				     (double)s->srtt_us / 1e3, (double)s->rttvar_us / 1e3,
@@ -303,7 +306,8 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (unsigned long long)s->drop_share,
 				     (unsigned long long)s->drop_stalled,
 				     (unsigned long long)s->migrations, (unsigned long long)s->path_failures,
-				     (unsigned long long)s->pmtu);
+				     (unsigned long long)s->pmtu, (unsigned long long)s->pmtu_ptb_valid,
+				     (unsigned long long)s->pmtu_ptb_ignored);
 		if (n > 0 && (size_t)n < sizeof line && p->who.known)
 			n = (int)ident_fields(line, (size_t)n, sizeof line, &p->who, json);
 		if (n > 0) {

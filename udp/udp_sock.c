@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <linux/errqueue.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -899,6 +900,65 @@ size_t udp_route_mtu(const void *addr, size_t alen)
 	}
 	close(fd);
 	return mtu > (int)hdr ? (size_t)mtu - hdr : 0;
+}
+
+int udp_sock_set_recverr(struct udp_sock *s, int on)
+{
+	/* an IPv6 socket carries IPv4 too (dual stack): both options, and one
+	 * taken is enough */
+	int v = on ? 1 : 0;
+	int a = setsockopt(s->fd, IPPROTO_IP, IP_RECVERR, &v, sizeof v);
+	int b = setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVERR, &v, sizeof v);
+	return a == 0 || b == 0 ? 0 : UDP_ESYS;
+}
+
+int udp_sock_recv_error(struct udp_sock *s, struct udp_ptb *e, void *buf, size_t cap)
+{
+	if (!s || !e || (!buf && cap))
+		return UDP_EINVAL;
+	memset(e, 0, sizeof *e);
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6)) * 2];
+	} ctl;
+	uint8_t dummy;
+	struct iovec iov = { .iov_base = cap ? buf : &dummy, .iov_len = cap ? cap : 1 };
+	struct msghdr h = { .msg_name = &e->dest.u, .msg_namelen = sizeof e->dest.u,
+			    .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = ctl.b, .msg_controllen = sizeof ctl.b };
+	ssize_t n;
+	do
+		n = recvmsg(s->fd, &h, MSG_ERRQUEUE | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return sys_err();
+	e->dest.len = h.msg_namelen;
+	const struct sock_extended_err *ee = NULL;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&h); cm; cm = CMSG_NXTHDR(&h, cm))
+		if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||
+		    (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR))
+			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
+	if (!ee)
+		return 0;
+	/* our own datagrams too big for the interface fail at send already
+	 * (EMSGSIZE) and come here as SO_EE_ORIGIN_LOCAL: only the network's
+	 * word is news */
+	int v4 = ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 3 && ee->ee_code == 4;
+	int v6 = ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == 2;
+	if (!v4 && !v6)
+		return 0;
+	e->mtu = ee->ee_info;
+	size_t hdr = v6 ? 48 : 28;
+	e->max_payload = e->mtu > hdr ? e->mtu - hdr : 0;
+	e->quoted_len = (size_t)n < cap ? (size_t)n : cap;
+	const struct sockaddr *off = SO_EE_OFFENDER(ee);
+	if (off->sa_family == AF_INET)
+		e->from.len = sizeof(struct sockaddr_in);
+	else if (off->sa_family == AF_INET6)
+		e->from.len = sizeof(struct sockaddr_in6);
+	if (e->from.len)
+		memcpy(&e->from.u, off, e->from.len);
+	return 1;
 }
 
 int udp_sock_set_gso(struct udp_sock *s, int on)

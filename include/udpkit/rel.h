@@ -312,6 +312,10 @@ struct rel_stats {
 	uint64_t pmtu_blackholes; /* falls back to the base on repeated loss */
 	uint64_t parts_sent;   /* datagrams of fragments sent in parts */
 	uint64_t drop_auth;    /* crypto hook: packets not sealed, forged or replayed */
+	/* ICMP "too big" hints (rel_peer_ptb): quoting a packet of ours in
+	 * flight, below the size probed or used; the rest (forged, stale,
+	 * unverifiable, not below) */
+	uint64_t pmtu_ptb_valid, pmtu_ptb_ignored;
 };
 /* Counters of one session. */
 UDPKIT_API int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
@@ -327,6 +331,19 @@ UDPKIT_API int rel_peer_set_mtu_ceiling(struct rel_core *core, uint32_t peer, si
  * its address (0: unknown); the driver sets it (rel_drv.c). */
 typedef size_t (*rel_route_mtu_fn)(void *ctx, const void *addr, size_t addrlen);
 UDPKIT_API void rel_set_route_mtu(struct rel_core *core, rel_route_mtu_fn fn, void *ctx);
+/* An ICMP "fragmentation needed" / "packet too big" the driver read for a
+ * datagram it sent to addr: mtu is the largest UDP payload the reporting hop
+ * takes (its MTU less 28/48 header bytes), quoted/qlen the start of the
+ * refused datagram's UDP payload as the ICMP message quoted it.  Never
+ * trusted alone (RFC 8899 4.6): it counts only when the quote is a packet
+ * of the session still in flight (a DATA or PROBE: sids and sequence or
+ * probe number; SEALED: sids and a recent counter), and then only starts a
+ * probe at that size; data uses the smaller size once that probe was
+ * answered and data above it was lost too.  Returns 1 (valid), 0 (ignored,
+ * counted: pmtu_ptb_ignored, or rel_core_stats.ptb_ignored when no session
+ * matches), or UDP_EINVAL. */
+UDPKIT_API int rel_peer_ptb(struct rel_core *core, const void *addr, size_t addrlen, size_t mtu,
+			    const void *quoted, size_t qlen, uint64_t now_us);
 /* Address blob of a session: copies up to cap bytes, returns its length. */
 UDPKIT_API int rel_peer_addr(const struct rel_core *core, uint32_t peer, void *buf, size_t cap);
 /* The address the session left at its latest migration (REL_EV_MIGRATED),
@@ -352,6 +369,7 @@ struct rel_core_stats {
 	uint64_t drop_refused; /* CONNECT/ACCEPT without the key exchange the
 				* core needs (or with one it cannot run), or
 				* refused by the hook */
+	uint64_t ptb_ignored;  /* ICMP "too big" hints that matched no session */
 };
 UDPKIT_API void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
 

@@ -120,6 +120,28 @@ UDPKIT_API int udp_sock_set_pmtu_probe(struct udp_sock *s);
  * 48 header bytes), or 0 when unknown. */
 UDPKIT_API size_t udp_route_mtu(const void *sockaddr, size_t len);
 
+/* ICMP errors for datagrams this socket sent (IP_RECVERR / IPV6_RECVERR):
+ * on, the kernel queues each on the socket's error queue, and poll()
+ * reports POLLERR until it is read with udp_sock_recv_error() (a poll loop
+ * that does not drain it spins).  Returns 0 or UDP_ESYS. */
+UDPKIT_API int udp_sock_set_recverr(struct udp_sock *s, int on);
+/* One entry of the error queue.  A "too big" (ICMPv4 fragmentation needed,
+ * ICMPv6 packet too big) fills the struct: dest is where the refused
+ * datagram went, from the hop that refused it (len 0 if unknown), mtu the
+ * MTU it reported, max_payload the UDP payload that fits (mtu - 28, or 48
+ * over IPv6), and the start of the refused datagram's UDP payload, as
+ * quoted, goes to buf (quoted_len bytes, at most cap).  Returns 1 for a
+ * "too big" from the network, 0 for any other entry (taken and dropped:
+ * the caller reads on), UDP_EAGAIN when the queue is empty. */
+struct udp_ptb {
+	struct udp_addr dest;
+	struct udp_addr from;
+	uint32_t mtu;
+	size_t max_payload;
+	size_t quoted_len;
+};
+UDPKIT_API int udp_sock_recv_error(struct udp_sock *s, struct udp_ptb *e, void *buf, size_t cap);
+
 /* ---- Layers: sealing and loss simulation ----
  *
  * A socket can carry sealing (seal/seal_sock.h: seal_sock_attach) and a

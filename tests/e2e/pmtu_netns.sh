@@ -12,6 +12,11 @@
 #      "fragmentation needed" it would send (nftables): a black hole.  The
 #      file still arrives byte for byte, and the sender fell back to the
 #      base (a "path MTU 1200" line after the change) and ends at <= 1252.
+#   4. the same router without the nftables rule: its ICMP "fragmentation
+#      needed" reaches the sender (IP_RECVERR), is validated against the
+#      packets in flight (ptb_valid > 0 in --stats) and brings it to the
+#      hop's size; the time from the change to the smaller size is printed
+#      (not asserted), the file arrives byte for byte.
 # Goodput is printed, never asserted.  About 15 s; needs root, ip netns
 # and (case 3) nft: SKIP lines otherwise.
 . "$(dirname "$0")/lib.bash"
@@ -26,7 +31,7 @@ pm_cleanup() {
 trap pm_cleanup EXIT
 trap 'exit 1' INT TERM
 
-CASES=("veth MTU 9000" "veth MTU 1280 IPv6" "router black hole")
+CASES=("veth MTU 9000" "veth MTU 1280 IPv6" "router black hole" "router with ICMP")
 if [ "$(id -u)" != 0 ] || ! ip netns add "${NS}p" 2>/dev/null; then
 	for c in "${CASES[@]}"; do skip "$c" "cannot create network namespaces (need root and ip netns)"; done
 	exit 0
@@ -150,6 +155,54 @@ then
 		'[ "$fell" -ge 1 ] && [ "${PMTU:-9999}" -le 1252 ] && [ "${PMTU:-0}" -ge 1200 ]'
 else
 	fail "${CASES[2]}" "namespace or nftables set-up"
+fi
+
+# --- 4. the same router, its ICMP let through ------------------------------------
+# shrink, then a bounded poll for the sender's first "path MTU" line at or
+# below 1252 after it: the time to recover, printed only
+shrink_watch() {
+	local name=$1 before t0 t1
+	shrink "$name"
+	t0=$(date +%s.%N)
+	before=$(grep -c 'path MTU' "$T/$name.serr")
+	RECOVER=?
+	for _ in $(seq 1000); do
+		if tail -n +"$((before + 1))" "$T/$name.serr" | grep -Eq 'path MTU (1[01][0-9][0-9]|12[0-4][0-9]|125[0-2])$'; then
+			t1=$(date +%s.%N)
+			RECOVER=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+			break
+		fi
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.01
+	done
+}
+if ns c && ns q && ns d && veth c c0 q q0 1500 && veth q q1 d d0 1500 &&
+	ip -n "${NS}c" addr add 10.163.1.1/24 dev c0 && ip -n "${NS}q" addr add 10.163.1.254/24 dev q0 &&
+	ip -n "${NS}q" addr add 10.163.2.254/24 dev q1 && ip -n "${NS}d" addr add 10.163.2.1/24 dev d0 &&
+	ip -n "${NS}c" route add default via 10.163.1.254 && ip -n "${NS}d" route add default via 10.163.2.254 &&
+	ip netns exec "${NS}q" sysctl -qw net.ipv4.ip_forward=1; then
+	SHRUNK=0 SHRUNK_AT=0 RECOVER=?
+	# the shrink helper works on the r/b names: point them at q/d
+	shrink() {
+		local name=$1 quarter=$(( $(stat -c %s "$T/f25") / 4 ))
+		for _ in $(seq 1500); do
+			[ "$(stat -c %s "$T/$name.out" 2>/dev/null || echo 0)" -ge "$quarter" ] && break
+			kill -0 "$SPID" 2>/dev/null || break
+			sleep 0.01
+		done
+		SHRUNK_AT=$(stat -c %s "$T/$name.out" 2>/dev/null || echo 0)
+		ip -n "${NS}q" link set dev q1 mtu 1280 && ip -n "${NS}d" link set dev d0 mtu 1280 && SHRUNK=1
+	}
+	XFER_DURING=shrink_watch xfer icmp c d 10.163.2.1 "$T/f25" --netsim 'rate 100mbit'
+	valid=$(sed -n 's/^udpsend: peer=.* ptb_valid=\([0-9]*\).*/\1/p' "$T/icmp.serr" | tail -n 1)
+	ignored=$(sed -n 's/^udpsend: peer=.* ptb_ignored=\([0-9]*\).*/\1/p' "$T/icmp.serr" | tail -n 1)
+	echo "# icmp: link shrunk after ${SHRUNK_AT} bytes; data at <= 1252 ${RECOVER} ms later (not asserted); ptb_valid=${valid:-?} ptb_ignored=${ignored:-?}; path MTU changes: $(sed -n 's/.*path MTU \([0-9]*\)$/\1/p' "$T/icmp.serr" | tr '\n' ' ')"
+	okx "router with ICMP (1500 -> 1280 mid-transfer): 25 MB byte for byte, exit 0/0" \
+		'[ "$SRC" = 0 ] && [ "$RC" = 0 ] && cmp -s "$T/f25" "$T/icmp.out"'
+	okx "... the change came mid-transfer, the sender counted ${valid:-0} valid ICMP hints and ends at pmtu ${PMTU:-?} <= 1252" \
+		'[ "$SHRUNK" = 1 ] && [ "$SHRUNK_AT" -lt 25000000 ] && [ "${valid:-0}" -gt 0 ] && [ "${PMTU:-9999}" -le 1252 ] && [ "${PMTU:-0}" -ge 1200 ]'
+else
+	fail "${CASES[3]}" "namespace set-up"
 fi
 
 e2e_summary
