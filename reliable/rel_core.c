@@ -406,6 +406,7 @@ struct rel_txmsg *rel_txmsg_get(struct rel_core *c, size_t len)
 		return NULL;
 	memset(m, 0, sizeof *m);
 	m->cap = cap;
+	m->bytes = m->data;
 	return m;
 }
 
@@ -727,7 +728,18 @@ int rel_send(struct rel_core *c, uint32_t id, const void *data, size_t len,
 	struct rel_sess *p = rel_sess_find(c, id);
 	if (!p)
 		return REL_ENOPEER;
-	return rel_sess_send(c, p, data, len, mode, now, msg_id);
+	return rel_sess_send(c, p, data, 0, len, mode, now, msg_id);
+}
+
+int rel_send_borrowed(struct rel_core *c, uint32_t id, const void *data, size_t len,
+		      enum rel_mode mode, uint64_t now, uint64_t *msg_id)
+{
+	if (!c || (!data && len))
+		return UDP_EINVAL;
+	struct rel_sess *p = rel_sess_find(c, id);
+	if (!p)
+		return REL_ENOPEER;
+	return rel_sess_send(c, p, data, 1, len, mode, now, msg_id);
 }
 
 size_t rel_dgram_max(const struct rel_core *c)

@@ -37,7 +37,10 @@ struct rel_txmsg {
 	uint32_t cap;        /* bytes data[] can hold (recycled records) */
 	uint8_t mode;
 	uint8_t fin;         /* the FIN pseudo-message */
-	uint8_t data[];      /* the message, in the same allocation */
+	/* what is sent: data[], or the caller's bytes (rel_send_borrowed),
+	 * read until the record is released */
+	const uint8_t *bytes;
+	uint8_t data[];      /* the message, in the same allocation (copied) */
 };
 
 enum { TX_FREE = 0, TX_INFLIGHT, TX_ACKED };
@@ -385,7 +388,7 @@ void rel_sess_flush(struct rel_core *c, struct rel_sess *p, uint64_t now);
 /* Returns 1 if the peer was destroyed. */
 int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
 uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p);
-int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data,
+int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data, int borrow,
 		  size_t len, enum rel_mode mode, uint64_t now, uint64_t *msg_id);
 void rel_sess_free_tx(struct rel_sess *p);
 /* RTT estimate and congestion controller back to their initial state (a new path). */

@@ -372,7 +372,7 @@ static int send_slot(struct rel_core *c, struct rel_sess *p, uint32_t seq, uint6
 	k.frag_off = t->off;
 	k.frag_index = t->index;
 	k.frag_count = m->nfrag;
-	k.payload = m->data + t->off;
+	k.payload = m->bytes + t->off;
 	k.payload_len = t->len;
 	int n;
 	if (t->len > rel_frag_max(p)) {
@@ -519,7 +519,7 @@ static int send_dgram(struct rel_core *c, struct rel_sess *p, const void *data, 
 	return 0;
 }
 
-int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data,
+int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data, int borrow,
 		  size_t len, enum rel_mode mode, uint64_t now, uint64_t *msg_id)
 {
 	if (mode != REL_DGRAM && mode != REL_RDM && mode != REL_SEQPACKET)
@@ -534,10 +534,14 @@ int rel_sess_send(struct rel_core *c, struct rel_sess *p, const void *data,
 		return REL_ETOOBIG;
 	if (p->queued + len > c->cfg.send_budget)
 		return REL_EFULL;
-	struct rel_txmsg *m = rel_txmsg_get(c, len); /* the record and the bytes, together */
+	/* the record and the bytes together, or a bare record pointing at
+	 * the caller's (a DGRAM went out above: nothing is kept of it) */
+	struct rel_txmsg *m = rel_txmsg_get(c, borrow ? 0 : len);
 	if (!m)
 		return UDP_ENOMEM;
-	if (len)
+	if (borrow)
+		m->bytes = data;
+	else if (len)
 		memcpy(m->data, data, len);
 	m->len = (uint32_t)len;
 	m->mode = (uint8_t)mode;

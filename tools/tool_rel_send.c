@@ -10,7 +10,9 @@
  * --whole from a regular file maps the file in windows and hands the core
  * its pieces from there: read() into a buffer first costs a copy of every
  * byte, the largest single cost of the sender on a fast path (measured:
- * read + copy of 400 MiB 2-4x the time of map + copy here). */
+ * read + copy of 400 MiB 2-4x the time of map + copy here).  The pieces
+ * are lent, not copied (rel_send_borrowed): a window stays mapped until
+ * the core has released every message cut from it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,6 +36,10 @@
  * ~1 KiB even where the path takes 64 KiB (loopback: more packets than the
  * rest of a 50 MiB file).  64 KiB lasts about the search. */
 #define FIRST_PIECE (64u * 1024)
+/* Windows left behind with messages unacked: SEND_AHEAD spans at most
+ * SEND_AHEAD / MAP_WINDOW + 2 of them with the current one. */
+#define OLD_WINDOWS 8
+_Static_assert(SEND_AHEAD / MAP_WINDOW + 2 <= OLD_WINDOWS, "window ring too small");
 
 
 enum { SRC_MSG = 1, SRC_END = 0, SRC_WAIT = 2 };
@@ -55,7 +61,29 @@ struct source {
 	uint8_t *map;
 	off_t map_off, pos, size;
 	size_t map_len;
+	int lent; /* the last message came from the mapping: lend it */
+	/* earlier windows, oldest first, each kept until the message count
+	 * `end` (taken when it was left) has been acknowledged */
+	struct old_window {
+		uint8_t *map;
+		size_t len;
+		unsigned long long end;
+	} old[OLD_WINDOWS];
+	int nold;
 };
+
+/* Unmaps the windows whose messages have all been acknowledged (acks come
+ * in send order); all of them once the core is gone (acked: ~0). */
+static void release_windows(struct source *s, unsigned long long acked)
+{
+	int k = 0;
+	while (k < s->nold && s->old[k].end <= acked) {
+		munmap(s->old[k].map, s->old[k].len);
+		k++;
+	}
+	memmove(s->old, s->old + k, (size_t)(s->nold - k) * sizeof s->old[0]);
+	s->nold -= k;
+}
 
 static size_t piece_size(const struct source *s)
 {
@@ -120,8 +148,12 @@ static void on_sigbus(int sig)
  * plain read() path must do instead. */
 static int map_window(struct source *s)
 {
-	if (s->map)
-		munmap(s->map, s->map_len);
+	if (s->map) { /* the core may still read it: kept until acked */
+		s->old[s->nold].map = s->map;
+		s->old[s->nold].len = s->map_len;
+		s->old[s->nold].end = s->taken;
+		s->nold++;
+	}
 	s->map = NULL;
 	long pg = sysconf(_SC_PAGESIZE);
 	off_t off = s->pos - s->pos % (pg > 0 ? pg : 4096);
@@ -147,6 +179,8 @@ static int next_mapped(struct source *s, const uint8_t **p, size_t *n)
 	size_t want = piece_size(s);
 	size_t len = s->size - s->pos < (off_t)want ? (size_t)(s->size - s->pos) : want;
 	if (!s->map || s->pos + (off_t)len > s->map_off + (off_t)s->map_len) {
+		if (s->map && s->nold == OLD_WINDOWS)
+			return SRC_WAIT; /* not with SEND_AHEAD; acks free one */
 		if (!map_window(s)) {
 			/* no mapping: the rest by read() from here on */
 			s->mapped = 0;
@@ -157,6 +191,7 @@ static int next_mapped(struct source *s, const uint8_t **p, size_t *n)
 	}
 	*p = s->map + (s->pos - s->map_off);
 	*n = len;
+	s->lent = 1;
 	s->pos += (off_t)len;
 	s->sent_any = 1;
 	s->taken++;
@@ -199,6 +234,7 @@ static int next_piece(struct source *s, const uint8_t **p, size_t *n)
 
 static int next_msg(struct source *s, const uint8_t **p, size_t *n)
 {
+	s->lent = 0;
 	if (s->limit && s->taken >= s->limit)
 		return SRC_END;
 	if (s->msg) {
@@ -301,6 +337,7 @@ struct sender {
 	struct tool_rel_ctx c;
 	struct tool_rel_progress prog;
 	struct lens inflight;
+	struct source *src;
 	uint32_t id;
 	struct tool_rel_peer *peer;
 	uint64_t queued_bytes, acked_bytes, sent_msgs, acked_msgs;
@@ -346,6 +383,7 @@ static void handle_events(struct sender *s)
 			s->peer->msgs++;
 			s->peer->bytes += len;
 			s->peer->t_last = tool_now();
+			release_windows(s->src, s->acked_msgs);
 			break;
 		}
 		case REL_EV_PEER_CLOSED:
@@ -387,8 +425,9 @@ static int fill(struct sender *s, struct source *src, enum rel_mode mode)
 			s->input_done = 1;
 			break;
 		}
-		uint64_t id;
-		int e = rel_send(s->c.core, s->id, p, n, mode, rel_drv_time(s->c.drv), &id);
+		uint64_t id, now = rel_drv_time(s->c.drv);
+		int e = src->lent ? rel_send_borrowed(s->c.core, s->id, p, n, mode, now, &id)
+				  : rel_send(s->c.core, s->id, p, n, mode, now, &id);
 		if (e == REL_EFULL)
 			tool_die(TOOL_EXIT_ERR, "send budget full with %llu bytes queued",
 				 (unsigned long long)s->queued_bytes);
@@ -409,6 +448,7 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 	struct source src;
 	check_usage(a);
 	source_open(&src, a);
+	s.src = &src;
 	enum rel_mode mode = tool_rel_opt.ordered || src.whole ? REL_SEQPACKET : REL_RDM;
 	tool_rel_open(&s.c, a->sock, 0);
 	int e = rel_drv_connect(s.c.drv, a->dest, &s.id);
@@ -478,7 +518,8 @@ int tool_rel_send_main(const struct tool_rel_send *a)
 		tool_seal_stats(a->sock);
 		tool_ident_stats(a->json);
 	}
-	tool_rel_close(&s.c);
+	tool_rel_close(&s.c); /* the core is gone: nothing reads the windows */
+	release_windows(&src, ~0ull);
 	if (!src.whole && src.fd >= 0)
 		tool_frame_free(&src.frame);
 	free(src.piece);

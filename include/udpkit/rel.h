@@ -255,6 +255,16 @@ UDPKIT_API void *rel_peer_crypto(const struct rel_core *core, uint32_t peer);
  * been delivered to the peer (reliable modes only). */
 UDPKIT_API int rel_send(struct rel_core *core, uint32_t peer, const void *data,
 	     size_t len, enum rel_mode mode, uint64_t now_us, uint64_t *msg_id);
+/* rel_send without the copy: the core keeps a pointer to data and reads
+ * it whenever it sends (or resends) a piece of the message.  Until the
+ * message is released the caller must neither change nor free (unmap)
+ * those bytes.  It is released - the core never reads data again - once
+ * rel_poll_event has returned one of: REL_EV_ACKED carrying this msg_id,
+ * or REL_EV_DEAD or REL_EV_CLOSED for the peer; or when rel_core_free has
+ * returned.  On an error return nothing was kept.  REL_DGRAM messages go
+ * out at once and are never kept, as with rel_send. */
+UDPKIT_API int rel_send_borrowed(struct rel_core *core, uint32_t peer, const void *data,
+	     size_t len, enum rel_mode mode, uint64_t now_us, uint64_t *msg_id);
 UDPKIT_API size_t rel_dgram_max(const struct rel_core *core);
 
 /* Graceful close: what was queued is still sent; REL_EV_CLOSED follows when
