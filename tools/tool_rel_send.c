@@ -42,7 +42,8 @@
 _Static_assert(SEND_AHEAD / MAP_WINDOW + 2 <= OLD_WINDOWS, "window ring too small");
 
 
-enum { SRC_MSG = 1, SRC_END = 0, SRC_WAIT = 2 };
+/* SRC_FULL: every window slot holds unacked messages (next_mapped only) */
+enum { SRC_MSG = 1, SRC_END = 0, SRC_WAIT = 2, SRC_FULL = 3 };
 
 struct source {
 	/* MESSAGE words */
@@ -180,7 +181,7 @@ static int next_mapped(struct source *s, const uint8_t **p, size_t *n)
 	size_t len = s->size - s->pos < (off_t)want ? (size_t)(s->size - s->pos) : want;
 	if (!s->map || s->pos + (off_t)len > s->map_off + (off_t)s->map_len) {
 		if (s->map && s->nold == OLD_WINDOWS)
-			return SRC_WAIT; /* not with SEND_AHEAD; acks free one */
+			return SRC_FULL; /* not with SEND_AHEAD; acks free one */
 		if (!map_window(s)) {
 			/* no mapping: the rest by read() from here on */
 			s->mapped = 0;
@@ -204,6 +205,8 @@ static int next_piece(struct source *s, const uint8_t **p, size_t *n)
 {
 	if (s->mapped) {
 		int r = next_mapped(s, p, n);
+		if (r == SRC_FULL)
+			return SRC_WAIT;
 		if (r != SRC_WAIT)
 			return r;
 	}
