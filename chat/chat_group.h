@@ -107,6 +107,9 @@ struct chat_group_config {
 	uint64_t id;             /* our random peer id, not 0 */
 	const char *nick;
 	uint64_t beacon_us, away_us, gone_us; /* defaults 1 s, 5 s, 10 s */
+	/* An offer (ours or a peer's) not accepted within this ends as
+	 * CHAT_FILE_EXPIRED; default CHAT_FILE_OFFER_US (10 min), 0 too. */
+	uint64_t file_offer_us;
 	/* wall clock (us since the Unix epoch) = now + wall_offset_us; 0: taken
 	 * from CLOCK_REALTIME - CLOCK_MONOTONIC at chat_group_new.  Fixed, so
 	 * line times never step back (catch-up selects by them). */
@@ -181,7 +184,9 @@ struct chat_group_stats {
 	uint64_t history_sent;   /* lines sent answering HISTORY */
 	uint64_t history_refused;/* HISTORY asked again within CHAT_HISTORY_GAP_US */
 	uint64_t dup;            /* lines received that were shown already: dropped */
-	uint64_t files_busy;     /* offers refused: CHAT_FILE_PER_PEER or CHAT_FILE_MAX reached */
+	uint64_t files_busy;     /* offers refused: CHAT_FILE_PER_PEER, CHAT_FILE_PENDING_MAX
+				  * or CHAT_FILE_MAX reached */
+	uint64_t files_expired;  /* offers (either way) not accepted within file_offer_us */
 	struct chat_beacon_stats beacons;
 	struct chat_gate_stats gate;
 	struct chat_pex_stats pex;
@@ -255,7 +260,9 @@ int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now);
 int chat_group_file_offer(struct chat_group *g, uint64_t peer, const char *name,
 			  uint64_t size, const uint8_t sha256[CHAT_SHA256_LEN], uint32_t *fid,
 			  uint64_t now);
-/* Accepts peer's offer fid: its bytes follow as CHAT_FILE_EV_DATA. */
+/* Accepts peer's offer fid: its bytes follow as CHAT_FILE_EV_DATA.  Offers
+ * not accepted within file_offer_us end (END, CHAT_FILE_EXPIRED) in
+ * chat_group_poll, on both sides. */
 int chat_group_file_accept(struct chat_group *g, uint64_t peer, uint32_t fid, uint64_t now);
 /* Ends a transfer (out: 1 if we send it) and tells the peer why: DONE
  * (receiver, checked), REFUSED, CANCELLED, FAILED, TOO_BIG, BUSY.  An END
