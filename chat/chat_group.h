@@ -32,7 +32,8 @@
 #define CHAT_HISTORY_GAP_US 5000000u /* one HISTORY asked, and answered per peer, per 5 s */
 #define CHAT_BEACON_FAST_DIV 8       /* beacons at beacon_us / 8 while the roster changes */
 /* Peer lists (docs/CHAT.md, "Hostile peer lists"): sessions that lists
- * started wait (unanswered) at most CHAT_PEX_MAX at once, an eighth of the
+ * started send at most CHAT_PEX_HELLOS HELLOs until answered and wait
+ * (unanswered) at most CHAT_PEX_MAX at once, an eighth of the
  * slots, CHAT_PEX_PER_PEER of them from one sender's lists; one list acts
  * on at most CHAT_PEX_PER_LIST entries; entries its sender cannot pay for
  * yet wait in a queue of CHAT_PEX_QUEUE for at most gone_us. */
@@ -40,6 +41,9 @@
 #define CHAT_PEX_PER_PEER 8
 #define CHAT_PEX_PER_LIST 16
 #define CHAT_PEX_QUEUE 32
+/* HELLOs (the first and retransmissions) a session that a list started may
+ * send until its address answers, each paid by the list's sender */
+#define CHAT_PEX_HELLOS 4
 
 struct chat_group;
 
@@ -165,9 +169,10 @@ struct chat_ident_stats {
 /* What became of peer lists (PEERS) and their entries. */
 struct chat_pex_stats {
 	uint64_t lists, entries; /* received on verified sessions */
-	uint64_t skip;       /* known, ours, the larger id's turn, other family */
-	uint64_t connect;    /* a session started (gated: one HELLO until answered) */
-	uint64_t queued;     /* waiting for its sender's budget or a free place */
+	uint64_t skip;       /* known, ours, other family, met meanwhile */
+	uint64_t connect;    /* a session started (gated: CHAT_PEX_HELLOS HELLOs until answered) */
+	uint64_t queued;     /* waiting for its sender's budget or a free place, or (a
+			      * smaller id) --gone/2 for it to connect first */
 	uint64_t drop_list;  /* beyond CHAT_PEX_PER_LIST new entries in one list */
 	uint64_t drop_busy;  /* queue full, expired, or its sender gone */
 };
