@@ -260,7 +260,9 @@ void chat_file_expire(struct chat_group *g, uint64_t now)
 {
 	for (int i = 0; i < CHAT_FILE_MAX; i++) {
 		struct chat_xfer *x = &g->xf[i];
-		if (x->used && !x->accepted && now - x->since >= g->cfg.file_offer_us) {
+		/* since may be a little after now: an offer made from an event
+		 * callback reads the clock after the poll did */
+		if (x->used && !x->accepted && now >= x->since + g->cfg.file_offer_us) {
 			g->st.files_expired++;
 			xfer_end(g, x, CHAT_FILE_EXPIRED, 0, now);
 		}
