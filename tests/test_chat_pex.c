@@ -33,24 +33,39 @@ struct node {
 	int connected;
 };
 
-static void node_open(struct node *n, uint64_t id)
+/* n's socket on loopback, any port. */
+static void node_sock(struct node *n)
 {
 	struct udp_addr any;
 	memset(n, 0, sizeof *n);
 	assert_int_equal(udp_addr_parse(&any, "127.0.0.1:0", UDP_ADDR_NUMERIC), 0);
 	assert_int_equal(udp_sock_open_bound(&n->sock, &any, UDP_SOCK_NONBLOCK), 0);
 	assert_int_equal(udp_sock_local_addr(n->sock, &n->addr), 0);
-	struct rel_config rc;
-	rel_config_default(&rc);
-	rc.accept = 1;
-	rc.seed = id;
-	rc.max_msg = CHAT_PKT_MAX;
-	rc.max_peers = CHAT_GROUP_MAX_SESS;
-	rc.rto_initial_us = 250000;
-	assert_int_equal(rel_core_new(&n->core, &rc), 0);
+}
+
+/* The core settings every node has: it accepts, as many sessions as a
+ * group has, chat-sized messages. */
+static void node_config(struct rel_config *rc, uint64_t seed)
+{
+	rel_config_default(rc);
+	rc->accept = 1;
+	rc->seed = seed;
+	rc->max_msg = CHAT_PKT_MAX;
+	rc->max_peers = CHAT_GROUP_MAX_SESS;
+	rc->rto_initial_us = 250000;
+}
+
+/* n's core from rc and its driver. */
+static void node_core(struct node *n, const struct rel_config *rc)
+{
+	assert_int_equal(rel_core_new(&n->core, rc), 0);
 	assert_int_equal(rel_drv_new(&n->drv, n->core, n->sock), 0);
-	if (!id)
-		return;
+}
+
+/* n's group (id, nick "me") on its core, gating its driver; wall_1us: the
+ * wall clock offset of 1 us that a virtual clock wants. */
+static void node_group(struct node *n, uint64_t id, int wall_1us)
+{
 	struct chat_group_config gc;
 	chat_group_config_default(&gc);
 	gc.core = n->core;
@@ -58,8 +73,20 @@ static void node_open(struct node *n, uint64_t id)
 	gc.data = n->sock;
 	gc.id = id;
 	gc.nick = "me";
+	if (wall_1us)
+		gc.wall_offset_us = 1;
 	assert_int_equal(chat_group_new(&n->g, &gc), 0);
 	rel_drv_set_gate(n->drv, chat_group_gate, n->g);
+}
+
+static void node_open(struct node *n, uint64_t id)
+{
+	node_sock(n);
+	struct rel_config rc;
+	node_config(&rc, id);
+	node_core(n, &rc);
+	if (id)
+		node_group(n, id, 0);
 }
 
 static void node_close(struct node *n)
@@ -255,11 +282,7 @@ static uint64_t mesh_clock(void *ctx)
  * virtual clock, every datagram sent through "loss 10%" with a seed. */
 static void mesh_open(struct node *n, uint64_t id, uint64_t seed)
 {
-	struct udp_addr any;
-	memset(n, 0, sizeof *n);
-	assert_int_equal(udp_addr_parse(&any, "127.0.0.1:0", UDP_ADDR_NUMERIC), 0);
-	assert_int_equal(udp_sock_open_bound(&n->sock, &any, UDP_SOCK_NONBLOCK), 0);
-	assert_int_equal(udp_sock_local_addr(n->sock, &n->addr), 0);
+	node_sock(n);
 	assert_int_equal(udp_sock_set_clock(n->sock, mesh_clock, NULL), 0);
 	struct netsim *ns;
 	char spec[64];
@@ -267,28 +290,13 @@ static void mesh_open(struct node *n, uint64_t id, uint64_t seed)
 	assert_int_equal(netsim_new(&ns, spec, NULL, 0), 0);
 	assert_int_equal(netsim_sock_attach(n->sock, ns, NULL), 0);
 	struct rel_config rc;
-	rel_config_default(&rc);
-	rc.accept = 1;
-	rc.seed = seed;
-	rc.max_msg = CHAT_PKT_MAX;
-	rc.max_peers = CHAT_GROUP_MAX_SESS;
+	node_config(&rc, seed);
 	rc.keepalive_us = 1000000;
 	rc.dead_us = 10000000;
 	rc.linger_us = 10000000;
-	rc.rto_initial_us = 250000;
 	rc.rto_min_us = 20000;
-	assert_int_equal(rel_core_new(&n->core, &rc), 0);
-	assert_int_equal(rel_drv_new(&n->drv, n->core, n->sock), 0);
-	struct chat_group_config gc;
-	chat_group_config_default(&gc);
-	gc.core = n->core;
-	gc.drv = n->drv;
-	gc.data = n->sock;
-	gc.id = id;
-	gc.nick = "me";
-	gc.wall_offset_us = 1;
-	assert_int_equal(chat_group_new(&n->g, &gc), 0);
-	rel_drv_set_gate(n->drv, chat_group_gate, n->g);
+	node_core(n, &rc);
+	node_group(n, id, 1);
 }
 
 static int mesh_full(struct node *n)
