@@ -6,7 +6,10 @@
  * Incoming:  OFFER received -> accepted (ACCEPT sent) -> DATA in order ->
  *            the tool checks the file and ends it (DONE or FAILED).
  * A transfer is bound to the session that carried its offer; when that
- * session ends, so does the transfer (CHAT_FILE_GONE). */
+ * session ends, so does the transfer (CHAT_FILE_GONE).  An offer not
+ * accepted within file_offer_us ends on each side by its own clock
+ * (CHAT_FILE_EXPIRED): the session may outlive the sender's interest, and
+ * a receiver who never answers must not hold the sender's slot either. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,24 +26,31 @@ static struct chat_xfer *xfer_find(struct chat_group *g, uint64_t peer, uint32_t
 	return NULL;
 }
 
-/* A free slot, unless the peer has its CHAT_FILE_PER_PEER in that direction. */
-static struct chat_xfer *xfer_new(struct chat_group *g, uint64_t peer, int out)
+/* A free slot, unless the peer has its CHAT_FILE_PER_PEER in that
+ * direction, or (offers received) CHAT_FILE_PENDING_MAX wait already. */
+static struct chat_xfer *xfer_new(struct chat_group *g, uint64_t peer, int out, uint64_t now)
 {
 	struct chat_xfer *free_x = NULL;
-	int n = 0;
+	int n = 0, pending = 0;
 	for (int i = 0; i < CHAT_FILE_MAX; i++) {
 		struct chat_xfer *x = &g->xf[i];
-		if (!x->used && !free_x)
-			free_x = x;
-		else if (x->used && x->peer == peer && x->out == out)
+		if (!x->used) {
+			if (!free_x)
+				free_x = x;
+			continue;
+		}
+		if (x->peer == peer && x->out == out)
 			n++;
+		if (!x->out && !x->accepted)
+			pending++;
 	}
-	if (!free_x || n >= CHAT_FILE_PER_PEER)
+	if (!free_x || n >= CHAT_FILE_PER_PEER || (!out && pending >= CHAT_FILE_PENDING_MAX))
 		return NULL;
 	memset(free_x, 0, sizeof *free_x);
 	free_x->used = 1;
 	free_x->peer = peer;
 	free_x->out = out;
+	free_x->since = now;
 	return free_x;
 }
 
@@ -78,8 +88,10 @@ static void xfer_end(struct chat_group *g, struct chat_xfer *x, enum chat_file_r
 {
 	if (!by_peer && why != CHAT_FILE_GONE) {
 		struct chat_sess *s = chat_sess_by_rel(g, x->rel);
+		/* expired is ours to say: the wire knows it as cancelled */
+		enum chat_file_reason wire = why == CHAT_FILE_EXPIRED ? CHAT_FILE_CANCELLED : why;
 		struct chat_pkt p = { .type = CHAT_FILE_CANCEL, .fid = x->fid,
-				      .mine = (uint8_t)x->out, .reason = (uint8_t)why };
+				      .mine = (uint8_t)x->out, .reason = (uint8_t)wire };
 		if (s && !s->closing)
 			xfer_send(g, x->rel, &p, now, NULL);
 	}
@@ -103,7 +115,7 @@ int chat_group_file_offer(struct chat_group *g, uint64_t peer, const char *name,
 	struct chat_sess *s = chat_sess_by_rel(g, pi.tag);
 	if (!s || s->closing)
 		return UDP_EINVAL;
-	struct chat_xfer *x = xfer_new(g, peer, 1);
+	struct chat_xfer *x = xfer_new(g, peer, 1, now);
 	if (!x)
 		return UDP_EAGAIN;
 	if (++g->next_fid == 0) /* 0 is no id on the wire */
@@ -152,7 +164,7 @@ static void on_offer(struct chat_group *g, struct chat_sess *s, const struct cha
 {
 	if (xfer_find(g, s->id, p->fid, 0))
 		return; /* said twice: the first one stands */
-	struct chat_xfer *x = xfer_new(g, s->id, 0);
+	struct chat_xfer *x = xfer_new(g, s->id, 0, now);
 	if (!x) {
 		struct chat_pkt c = { .type = CHAT_FILE_CANCEL, .fid = p->fid, .mine = 0,
 				      .reason = CHAT_FILE_BUSY };
@@ -242,6 +254,30 @@ void chat_file_cancel_all(struct chat_group *g, uint64_t now)
 	for (int i = 0; i < CHAT_FILE_MAX; i++)
 		if (g->xf[i].used)
 			xfer_end(g, &g->xf[i], CHAT_FILE_CANCELLED, 0, now);
+}
+
+void chat_file_expire(struct chat_group *g, uint64_t now)
+{
+	for (int i = 0; i < CHAT_FILE_MAX; i++) {
+		struct chat_xfer *x = &g->xf[i];
+		/* since may be a little after now: an offer made from an event
+		 * callback reads the clock after the poll did */
+		if (x->used && !x->accepted && now >= x->since + g->cfg.file_offer_us) {
+			g->st.files_expired++;
+			xfer_end(g, x, CHAT_FILE_EXPIRED, 0, now);
+		}
+	}
+}
+
+uint64_t chat_file_next_deadline(const struct chat_group *g)
+{
+	uint64_t due = UINT64_MAX;
+	for (int i = 0; i < CHAT_FILE_MAX; i++) {
+		const struct chat_xfer *x = &g->xf[i];
+		if (x->used && !x->accepted && x->since + g->cfg.file_offer_us < due)
+			due = x->since + g->cfg.file_offer_us;
+	}
+	return due;
 }
 
 /* Tops up one transfer's window; 0 to go on, < 0 when it stopped. */

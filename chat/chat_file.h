@@ -16,6 +16,18 @@
 
 #define CHAT_FILE_MAX 64      /* transfers at once, both directions */
 #define CHAT_FILE_PER_PEER 4  /* ... with one peer, in each direction */
+/* Offers received and not accepted yet, from all peers: fewer than the
+ * slots, so strangers' offers cannot take the room of transfers that run
+ * or of our own offers (beyond it an offer is answered "busy"). */
+#define CHAT_FILE_PENDING_MAX 16
+/* An offer not accepted within this ends on both sides (each by its own
+ * clock) as expired: an offer nobody answers, or whose sender vanished
+ * with its session still up, holds no slot for long.  The default of
+ * chat_group_config.file_offer_us. */
+#define CHAT_FILE_OFFER_US 600000000ull /* 10 minutes */
+/* Why a transfer ended, local only like CHAT_FILE_GONE: an offer not
+ * accepted within file_offer_us.  The peer is told CANCELLED. */
+#define CHAT_FILE_EXPIRED ((enum chat_file_reason)(CHAT_FILE_GONE + 1))
 /* Chunks of one transfer queued in its session and not yet acknowledged:
  * about 512 KiB (half the receiver's 1 MiB budget), so a 50 MB file never sits in memory (the session's send
  * budget is 8 MiB) and lines typed meanwhile wait behind at most that. */

@@ -7,8 +7,9 @@
  * from that address) covers it; otherwise it is dropped as a lost datagram
  * would be, and the core's retransmission timer tries again later, when the
  * next beacon may have paid for it.  A session that a peer list started
- * (chat_pex.c) has credit for one HELLO, paid from the list sender's
- * budget, and more only from beacons of its address.  The first packet of the session that
+ * (chat_pex.c) has credit for CHAT_PEX_HELLOS HELLOs (the first and its
+ * retransmissions), paid from the list sender's budget, and more only from
+ * beacons of its address.  The first packet of the session that
  * arrives (the COOKIE, addressed to the session's random id, so not
  * blind-forgeable) proves that the address answers: the gate opens for
  * good. */

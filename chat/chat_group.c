@@ -14,6 +14,7 @@ void chat_group_config_default(struct chat_group_config *c)
 	c->beacon_us = 1000000;
 	c->away_us = 5000000;
 	c->gone_us = 10000000;
+	c->file_offer_us = CHAT_FILE_OFFER_US;
 }
 
 /* The wall clock is read once: lines are stamped with the monotonic clock
@@ -54,6 +55,8 @@ int chat_group_new(struct chat_group **out, const struct chat_group_config *cfg)
 		return r;
 	}
 	g->cfg = *cfg;
+	if (!g->cfg.file_offer_us)
+		g->cfg.file_offer_us = CHAT_FILE_OFFER_US;
 	if (cfg->ident_pub) {
 		g->ident = 1;
 		memcpy(g->ident_pub, cfg->ident_pub, CHAT_KEY_LEN);
@@ -172,6 +175,7 @@ void chat_group_poll(struct chat_group *g, uint64_t now)
 {
 	chat_rel_events(g, now);
 	chat_file_pump(g, now);
+	chat_file_expire(g, now);
 	struct chat_roster_event rev;
 	while (chat_roster_tick(g->roster, now, &rev) == 1) {
 		struct chat_group_event ev = {
@@ -185,6 +189,9 @@ uint64_t chat_group_next_deadline(const struct chat_group *g)
 {
 	uint64_t due = g->next_beacon;
 	uint64_t t = rel_next_deadline(g->cfg.core);
+	if (t < due)
+		due = t;
+	t = chat_file_next_deadline(g);
 	if (t < due)
 		due = t;
 	t = chat_roster_next_deadline(g->roster);

@@ -32,7 +32,8 @@
 #define CHAT_HISTORY_GAP_US 5000000u /* one HISTORY asked, and answered per peer, per 5 s */
 #define CHAT_BEACON_FAST_DIV 8       /* beacons at beacon_us / 8 while the roster changes */
 /* Peer lists (docs/CHAT.md, "Hostile peer lists"): sessions that lists
- * started wait (unanswered) at most CHAT_PEX_MAX at once, an eighth of the
+ * started send at most CHAT_PEX_HELLOS HELLOs until answered and wait
+ * (unanswered) at most CHAT_PEX_MAX at once, an eighth of the
  * slots, CHAT_PEX_PER_PEER of them from one sender's lists; one list acts
  * on at most CHAT_PEX_PER_LIST entries; entries its sender cannot pay for
  * yet wait in a queue of CHAT_PEX_QUEUE for at most gone_us. */
@@ -40,6 +41,9 @@
 #define CHAT_PEX_PER_PEER 8
 #define CHAT_PEX_PER_LIST 16
 #define CHAT_PEX_QUEUE 32
+/* HELLOs (the first and retransmissions) a session that a list started may
+ * send until its address answers, each paid by the list's sender */
+#define CHAT_PEX_HELLOS 4
 
 struct chat_group;
 
@@ -107,6 +111,9 @@ struct chat_group_config {
 	uint64_t id;             /* our random peer id, not 0 */
 	const char *nick;
 	uint64_t beacon_us, away_us, gone_us; /* defaults 1 s, 5 s, 10 s */
+	/* An offer (ours or a peer's) not accepted within this ends as
+	 * CHAT_FILE_EXPIRED; default CHAT_FILE_OFFER_US (10 min), 0 too. */
+	uint64_t file_offer_us;
 	/* wall clock (us since the Unix epoch) = now + wall_offset_us; 0: taken
 	 * from CLOCK_REALTIME - CLOCK_MONOTONIC at chat_group_new.  Fixed, so
 	 * line times never step back (catch-up selects by them). */
@@ -162,9 +169,10 @@ struct chat_ident_stats {
 /* What became of peer lists (PEERS) and their entries. */
 struct chat_pex_stats {
 	uint64_t lists, entries; /* received on verified sessions */
-	uint64_t skip;       /* known, ours, the larger id's turn, other family */
-	uint64_t connect;    /* a session started (gated: one HELLO until answered) */
-	uint64_t queued;     /* waiting for its sender's budget or a free place */
+	uint64_t skip;       /* known, ours, other family, met meanwhile */
+	uint64_t connect;    /* a session started (gated: CHAT_PEX_HELLOS HELLOs until answered) */
+	uint64_t queued;     /* waiting for its sender's budget or a free place, or (a
+			      * smaller id) --gone/2 for it to connect first */
 	uint64_t drop_list;  /* beyond CHAT_PEX_PER_LIST new entries in one list */
 	uint64_t drop_busy;  /* queue full, expired, or its sender gone */
 };
@@ -181,7 +189,9 @@ struct chat_group_stats {
 	uint64_t history_sent;   /* lines sent answering HISTORY */
 	uint64_t history_refused;/* HISTORY asked again within CHAT_HISTORY_GAP_US */
 	uint64_t dup;            /* lines received that were shown already: dropped */
-	uint64_t files_busy;     /* offers refused: CHAT_FILE_PER_PEER or CHAT_FILE_MAX reached */
+	uint64_t files_busy;     /* offers refused: CHAT_FILE_PER_PEER, CHAT_FILE_PENDING_MAX
+				  * or CHAT_FILE_MAX reached */
+	uint64_t files_expired;  /* offers (either way) not accepted within file_offer_us */
 	struct chat_beacon_stats beacons;
 	struct chat_gate_stats gate;
 	struct chat_pex_stats pex;
@@ -255,7 +265,9 @@ int chat_group_set_nick(struct chat_group *g, const char *nick, uint64_t now);
 int chat_group_file_offer(struct chat_group *g, uint64_t peer, const char *name,
 			  uint64_t size, const uint8_t sha256[CHAT_SHA256_LEN], uint32_t *fid,
 			  uint64_t now);
-/* Accepts peer's offer fid: its bytes follow as CHAT_FILE_EV_DATA. */
+/* Accepts peer's offer fid: its bytes follow as CHAT_FILE_EV_DATA.  Offers
+ * not accepted within file_offer_us end (END, CHAT_FILE_EXPIRED) in
+ * chat_group_poll, on both sides. */
 int chat_group_file_accept(struct chat_group *g, uint64_t peer, uint32_t fid, uint64_t now);
 /* Ends a transfer (out: 1 if we send it) and tells the peer why: DONE
  * (receiver, checked), REFUSED, CANCELLED, FAILED, TOO_BIG, BUSY.  An END

@@ -76,6 +76,7 @@ struct chat_xfer {
 	uint64_t peer;
 	uint32_t fid, rel;
 	uint64_t size, done; /* done: bytes queued (out) or received (in) */
+	uint64_t since;      /* offered (out) or the offer received (in) */
 	/* out: msg ids of the chunks in flight, oldest at rhead */
 	uint64_t ring[CHAT_FILE_WINDOW];
 	unsigned rhead, rn;
@@ -194,6 +195,10 @@ void chat_file_sess_gone(struct chat_group *g, uint32_t rel, uint64_t now);
 void chat_file_cancel_all(struct chat_group *g, uint64_t now);
 /* More chunks where windows have room (after the core's events). */
 void chat_file_pump(struct chat_group *g, uint64_t now);
+/* Offers not accepted within file_offer_us end as CHAT_FILE_EXPIRED. */
+void chat_file_expire(struct chat_group *g, uint64_t now);
+/* When the next offer expires (UINT64_MAX: none waits). */
+uint64_t chat_file_next_deadline(const struct chat_group *g);
 
 /* chat_ident.c */
 /* A beacon of new peer id with nick and key (NULL: none), which proves

@@ -6,8 +6,9 @@
  * that the addresses in it belong to peers: each one we connect to gets a
  * HELLO, so a list of 250 entries could make us a reflector for its
  * sender.  So an entry is acted on like a beacon: the session it starts is
- * gated (chat_gate.c) with credit for one HELLO until the address answers;
- * that HELLO is charged to the list's sender, whose budget is what it has
+ * gated (chat_gate.c) with credit for CHAT_PEX_HELLOS HELLOs (the first and
+ * its retransmissions) until the address answers; they are charged to the
+ * list's sender, whose budget is what it has
  * sent us (bytes received on its session), so it never makes us send third
  * addresses more than it sent; and few such sessions wait at once, per
  * sender and in all, so lists cannot fill the session table. */
@@ -45,11 +46,20 @@ static int chat_pex_pending(const struct chat_group *g, uint32_t src)
 	return n;
 }
 
-/* Is there still a reason to connect to id at a? */
+/* Is there still a reason to connect to id at a?  (Whose turn it is, is
+ * the caller's business.) */
 static int chat_pex_new(struct chat_group *g, uint64_t id, const struct udp_addr *a)
 {
-	return id > g->cfg.id && !g->quitting && !chat_sess_by_id(g, id) &&
+	return id != g->cfg.id && !g->quitting && !chat_sess_by_id(g, id) &&
 	       chat_roster_get(g->roster, id, NULL) < 0 && !chat_sess_by_addr(g, a);
+}
+
+/* How long the larger id leaves the smaller one to connect first: beyond
+ * the CHAT_PEX_HELLOS of a listed session (at the core's initial RTO,
+ * 250 ms in udpchat, they span 1.75 s), well within gone_us. */
+static uint64_t chat_pex_defer(const struct chat_group *g)
+{
+	return g->cfg.gone_us / 2;
 }
 
 /* Connects to one entry of src's list if src can pay and there is room:
@@ -57,26 +67,38 @@ static int chat_pex_new(struct chat_group *g, uint64_t id, const struct udp_addr
 static int chat_pex_try(struct chat_group *g, struct chat_sess *src, uint64_t id,
 			const struct udp_addr *a, const uint8_t *key, uint64_t now)
 {
-	if (g->npex >= CHAT_PEX_MAX || chat_pex_budget(g, src) < REL_HELLO_LEN ||
+	uint64_t budget = chat_pex_budget(g, src);
+	if (g->npex >= CHAT_PEX_MAX || budget < REL_HELLO_LEN ||
 	    chat_pex_pending(g, src->rel) >= CHAT_PEX_PER_PEER)
 		return 0;
 	struct chat_sess *s = chat_connect_to(g, a, id, 0, key, now);
 	if (!s)
 		return 0;
-	/* the HELLO is only queued: the gate sees it at the next flush */
+	/* the HELLO is only queued: the gate sees it at the next flush.  One
+	 * HELLO was once all a listed address got until it answered: then a
+	 * HELLO or COOKIE lost (19 % at 10 % loss) left the pair unmet for
+	 * good, since the entry is not listed again.  So the credit covers
+	 * up to CHAT_PEX_HELLOS of them (retransmissions), as far as the
+	 * sender's budget goes, all charged to it now. */
+	uint64_t credit = CHAT_PEX_HELLOS * (uint64_t)REL_HELLO_LEN;
+	if (credit > budget)
+		credit = budget - budget % REL_HELLO_LEN;
 	s->gated = 1;
 	s->pex = 1;
 	s->pex_src = src->rel;
-	s->credit = REL_HELLO_LEN;
-	src->pex_spent += REL_HELLO_LEN;
+	s->credit = (uint32_t)credit;
+	src->pex_spent += credit;
 	g->ngated++;
 	g->npex++;
 	g->st.pex.connect++;
 	return 1;
 }
 
+/* An entry waits: for its sender's budget or a place (from now), or, a
+ * smaller id's (its turn first), until now + defer. */
 static void chat_pex_queue(struct chat_group *g, const struct chat_sess *src, uint64_t id,
-			   const struct udp_addr *a, const uint8_t *key, uint64_t now)
+			   const struct udp_addr *a, const uint8_t *key, uint64_t now,
+			   uint64_t defer)
 {
 	for (int i = 0; i < g->npexq; i++)
 		if (g->pexq[i].id == id) {
@@ -88,8 +110,8 @@ static void chat_pex_queue(struct chat_group *g, const struct chat_sess *src, ui
 		return;
 	}
 	struct chat_pex_wait *w = &g->pexq[g->npexq++];
-	*w = (struct chat_pex_wait){ .id = id, .since = now, .src = src->rel, .addr = *a,
-				     .has_key = key != NULL };
+	*w = (struct chat_pex_wait){ .id = id, .since = now + defer, .src = src->rel,
+				     .addr = *a, .has_key = key != NULL };
 	if (key)
 		memcpy(w->key, key, CHAT_KEY_LEN);
 	g->st.pex.queued++;
@@ -125,8 +147,13 @@ void chat_pex_list(struct chat_group *g, struct chat_sess *src, const uint8_t *l
 			continue;
 		}
 		const uint8_t *key = e.has_key ? e.key : NULL;
-		if (!chat_pex_try(g, src, e.id, &e.addr, key, now))
-			chat_pex_queue(g, src, e.id, &e.addr, key, now);
+		/* the smaller id connects; the larger one connects too if no
+		 * session came within chat_pex_defer (its HELLOs all lost,
+		 * or it could not pay), else that pair would never meet */
+		if (e.id < g->cfg.id)
+			chat_pex_queue(g, src, e.id, &e.addr, key, now, chat_pex_defer(g));
+		else if (!chat_pex_try(g, src, e.id, &e.addr, key, now))
+			chat_pex_queue(g, src, e.id, &e.addr, key, now, 0);
 	}
 }
 
@@ -136,6 +163,10 @@ void chat_pex_tick(struct chat_group *g, uint64_t now)
 		struct chat_pex_wait *w = &g->pexq[i];
 		struct chat_sess *src = chat_sess_by_rel(g, w->src);
 		int done;
+		if (now < w->since && chat_pex_new(g, w->id, &w->addr)) {
+			i++; /* deferred: the smaller id's turn still */
+			continue;
+		}
 		if (!chat_pex_new(g, w->id, &w->addr)) {
 			g->st.pex.skip++; /* met meanwhile (a beacon, another list) */
 			done = 1;

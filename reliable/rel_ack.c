@@ -101,9 +101,14 @@ void rel_send_ack(struct rel_core *c, struct rel_sess *p, uint8_t type, uint64_t
 	memset(&k, 0, sizeof k);
 	k.type = type;
 	rel_fill_ackblock(c, p, &k, now);
-	struct rel_outslot *o = type == REL_PT_ACK && k.sack_words == 0 && p->ack_out && p->ack_merged < REL_ACK_MERGE_MAX ?
+	/* Not in a keyed session: sealing the queued ACK afresh could turn the
+	 * hook's key phase on it, and if it was the only packet of the phase
+	 * before, that phase never reaches the wire; a receiver follows one
+	 * turn at a time and would be left two behind (seen in CI under load
+	 * with time-based turns every 50 ms). */
+	struct rel_outslot *o = !p->crypto && type == REL_PT_ACK && k.sack_words == 0 && p->ack_out &&
+					p->ack_merged < REL_ACK_MERGE_MAX ?
 				rel_out_queued(c, p->ack_out - 1) : NULL;
-	/* re-encoded in place (sealed afresh when the session is keyed) */
 	int n = o ? rel_encode(c, p, &k, o->buf, o->cap, now) : -1;
 	if (n > 0) {
 		o->len = (size_t)n;

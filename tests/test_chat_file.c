@@ -203,12 +203,23 @@ static void on_event(void *ctx, const struct chat_group_event *ev)
 	}
 }
 
-static void peer_open(struct peer *e, uint64_t id)
+/* The virtual clock of the expiry tests: it moves only when run_v says. */
+static uint64_t vnow;
+
+static uint64_t vclock(void *ctx)
+{
+	(void)ctx;
+	return vnow;
+}
+
+static void peer_open_ex(struct peer *e, uint64_t id, uint64_t offer_us, int virt)
 {
 	struct udp_addr any;
 	assert_int_equal(udp_addr_parse(&any, "127.0.0.1:0", UDP_ADDR_NUMERIC), 0);
 	assert_int_equal(udp_sock_open_bound(&e->sock, &any, UDP_SOCK_NONBLOCK), 0);
 	udp_sock_set_buffers(e->sock, 4 << 20, 4 << 20);
+	if (virt)
+		assert_int_equal(udp_sock_set_clock(e->sock, vclock, NULL), 0);
 	struct rel_config rc;
 	rel_config_default(&rc);
 	rc.accept = 1;
@@ -227,7 +238,14 @@ static void peer_open(struct peer *e, uint64_t id)
 	gc.on_event = on_event;
 	gc.file_read = read_file;
 	gc.ctx = e;
+	if (offer_us)
+		gc.file_offer_us = offer_us;
 	assert_int_equal(chat_group_new(&e->g, &gc), 0);
+}
+
+static void peer_open(struct peer *e, uint64_t id)
+{
+	peer_open_ex(e, id, 0, 0);
 }
 
 static void peer_close(struct peer *e)
@@ -332,6 +350,129 @@ static void offer_accept_refuse_cancel(void **state)
 	peer_close(&b);
 }
 
+/* Turns every live peer once on the virtual clock, then moves it 10 ms. */
+static void run_v(struct peer **e, int n)
+{
+	for (int k = 0; k < n; k++) {
+		if (!e[k])
+			continue;
+		chat_group_tick(e[k]->g, vnow);
+		rel_drv_flush(e[k]->drv);
+		rel_drv_service(e[k]->drv);
+		chat_group_poll(e[k]->g, vnow);
+		rel_drv_flush(e[k]->drv);
+	}
+	vnow += 10000;
+}
+
+#define NSEND 5 /* senders: NSEND * CHAT_FILE_PER_PEER > CHAT_FILE_PENDING_MAX */
+
+/* Offers nobody accepts end on both sides after their lifetime (each side
+ * by its own), a stranger's offers cannot hold more than
+ * CHAT_FILE_PENDING_MAX places, and an offer whose sender vanished with
+ * its session up still goes.  Virtual time: no waiting. */
+static void offers_expire(void **state)
+{
+	(void)state;
+	static struct peer b, a[NSEND];
+	struct peer *all[NSEND + 1];
+	const uint64_t bid = 0x7000000000000000ull;
+	const uint64_t b_life = 2000000, a_life = 4000000;
+	vnow = 1000000000;
+	memset(&b, 0, sizeof b);
+	memset(a, 0, sizeof a);
+	peer_open_ex(&b, bid, b_life, 1);
+	all[0] = &b;
+	struct udp_addr baddr;
+	assert_int_equal(udp_sock_local_addr(b.sock, &baddr), 0);
+	for (int k = 0; k < NSEND; k++) {
+		peer_open_ex(&a[k], 0x1000000000000000ull + (uint64_t)k, a_life, 1);
+		all[k + 1] = &a[k];
+		assert_int_equal(chat_group_add_peer(a[k].g, &baddr, vnow), 0);
+	}
+	for (int i = 0; i < 300 && chat_roster_count(chat_group_roster(b.g)) < NSEND; i++)
+		run_v(all, NSEND + 1);
+	assert_int_equal(chat_roster_count(chat_group_roster(b.g)), NSEND);
+
+	/* 20 offers: b keeps CHAT_FILE_PENDING_MAX, the rest are "busy" */
+	const uint8_t sha[CHAT_SHA256_LEN] = { 2 };
+	uint64_t t0 = vnow;
+	for (int k = 0; k < NSEND; k++)
+		for (int j = 0; j < CHAT_FILE_PER_PEER; j++)
+			assert_int_equal(chat_group_file_offer(a[k].g, bid, "h.bin", FSIZE, sha, NULL,
+							       vnow), 0);
+	int busy = NSEND * CHAT_FILE_PER_PEER - CHAT_FILE_PENDING_MAX, a_ends = 0;
+	for (int i = 0; i < 100 && a_ends < busy; i++) {
+		run_v(all, NSEND + 1);
+		a_ends = 0;
+		for (int k = 0; k < NSEND; k++)
+			a_ends += a[k].ends;
+	}
+	assert_int_equal(b.offers, CHAT_FILE_PENDING_MAX);
+	assert_int_equal(a_ends, busy);
+	struct chat_group_stats st;
+	chat_group_stats(b.g, &st);
+	assert_int_equal(st.files_busy, busy);
+	assert_int_equal(st.files_expired, 0);
+	assert_int_equal(b.ends, 0);
+	assert_true(chat_group_next_deadline(b.g) <= t0 + b_life + 100000);
+
+	/* b's clock runs out first: expired there, "cancelled" at the senders */
+	while (vnow < t0 + b_life - 20000)
+		run_v(all, NSEND + 1);
+	assert_int_equal(b.ends, 0);
+	for (int i = 0; i < 100 && a_ends < NSEND * CHAT_FILE_PER_PEER; i++) {
+		run_v(all, NSEND + 1);
+		a_ends = 0;
+		for (int k = 0; k < NSEND; k++)
+			a_ends += a[k].ends;
+	}
+	assert_true(vnow < t0 + a_life);
+	assert_int_equal(b.ends, CHAT_FILE_PENDING_MAX);
+	assert_int_equal(b.last_reason, CHAT_FILE_EXPIRED);
+	assert_int_equal(b.last_by_peer, 0);
+	chat_group_stats(b.g, &st);
+	assert_int_equal(st.files_expired, CHAT_FILE_PENDING_MAX);
+	assert_int_equal(a_ends, NSEND * CHAT_FILE_PER_PEER);
+	assert_int_equal(a[0].last_reason, CHAT_FILE_CANCELLED);
+	assert_int_equal(a[0].last_by_peer, 1);
+
+	/* b offers to a[0], whose clock (4 s) is longer: expired at b, a[0] is told */
+	t0 = vnow;
+	/* its clock read after the poll's (as from an event callback) */
+	assert_int_equal(chat_group_file_offer(b.g, 0x1000000000000000ull, "h.bin", FSIZE, sha,
+					       NULL, vnow + 5000), 0);
+	int before = a[0].ends;
+	run_v(all, NSEND + 1);
+	assert_int_equal(b.ends, CHAT_FILE_PENDING_MAX); /* not expired at once */
+	while (vnow < t0 + b_life + 200000)
+		run_v(all, NSEND + 1);
+	assert_int_equal(a[0].offers, 1);
+	assert_int_equal(b.ends, CHAT_FILE_PENDING_MAX + 1);
+	assert_int_equal(b.last_reason, CHAT_FILE_EXPIRED);
+	assert_int_equal(a[0].ends, before + 1);
+	assert_int_equal(a[0].last_reason, CHAT_FILE_CANCELLED);
+	assert_int_equal(a[0].last_by_peer, 1);
+
+	/* a[1] offers, then vanishes without a word (not turned any more, its
+	 * session still up at b): b's offer expires all the same */
+	assert_int_equal(chat_group_file_offer(a[1].g, bid, "h.bin", FSIZE, sha, NULL, vnow), 0);
+	before = b.offers;
+	for (int i = 0; i < 10; i++)
+		run_v(all, NSEND + 1);
+	assert_int_equal(b.offers, before + 1);
+	all[2] = NULL;
+	t0 = vnow;
+	while (vnow < t0 + b_life + 100000)
+		run_v(all, NSEND + 1);
+	assert_int_equal(chat_group_peer_addr(b.g, 0x1000000000000001ull, NULL), 0); /* still up */
+	assert_int_equal(b.ends, CHAT_FILE_PENDING_MAX + 2);
+	assert_int_equal(b.last_reason, CHAT_FILE_EXPIRED);
+	for (int k = 0; k < NSEND; k++)
+		peer_close(&a[k]);
+	peer_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +480,7 @@ int main(void)
 		cmocka_unit_test(numbered),
 		cmocka_unit_test(file_packets),
 		cmocka_unit_test(offer_accept_refuse_cancel),
+		cmocka_unit_test(offers_expire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,13 @@ static int count_ident(const struct peer *p, enum chat_ident_what w)
 	return n;
 }
 
+/* from calls to, naming to's key (Noise IK needs it). */
+static void call_with_key(struct peer *from, const struct peer *to)
+{
+	assert_int_equal(chat_group_add_peer_key(from->g, &to->addr, seal_ident_public(to->id),
+						 rel_drv_now()), 0);
+}
+
 #define A_ID 0x1000000000000000ull
 #define B_ID 0x2000000000000000ull
 #define C_ID 0x3000000000000000ull
@@ -186,8 +193,7 @@ static void two_identity_peers_chat(void **state)
 	struct peer *ps[] = { &a, &b };
 	/* a plain connect cannot call an identity: Noise IK needs the key */
 	assert_int_equal(chat_group_add_peer(a.g, &b.addr, rel_drv_now()), UDP_EINVAL);
-	assert_int_equal(chat_group_add_peer_key(a.g, &b.addr, seal_ident_public(b.id),
-						 rel_drv_now()), 0);
+	call_with_key(&a, &b);
 	RUN_UNTIL(ps, 2, has_join(&a, B_ID) && has_join(&b, A_ID));
 	assert_true(has_join(&a, B_ID));
 	assert_true(has_join(&b, A_ID));
@@ -229,20 +235,33 @@ static void two_identity_peers_chat(void **state)
 	peer_close(&b);
 }
 
+/* Identity peers ann (A_ID; the test is skipped in a build without
+ * identity sessions), bee (B_ID) and c (C_ID) named c_nick. */
+static void open_three(struct peer *a, struct peer *b, struct peer *c, const char *c_nick)
+{
+	if (peer_open(a, A_ID, "ann", 1))
+		skip();
+	assert_int_equal(peer_open(b, B_ID, "bee", 1), 0);
+	assert_int_equal(peer_open(c, C_ID, c_nick, 1), 0);
+}
+
+static void close_three(struct peer *a, struct peer *b, struct peer *c)
+{
+	peer_close(a);
+	peer_close(b);
+	peer_close(c);
+}
+
 static void known_nick_other_key_refused(void **state)
 {
 	(void)state;
 	struct peer a, c, b;
-	if (peer_open(&a, A_ID, "ann", 1))
-		skip();
+	/* another peer (c) calls itself bee, with its own key */
+	open_three(&a, &b, &c, "bee");
 	/* ann met the real bee before: bee's key is on file */
-	assert_int_equal(peer_open(&b, B_ID, "bee", 1), 0);
 	assert_int_equal(chat_known_set(a.known, "bee", seal_ident_public(b.id)), 0);
-	/* another peer calls itself bee, with its own key */
-	assert_int_equal(peer_open(&c, C_ID, "bee", 1), 0);
 	struct peer *ps[] = { &a, &c };
-	assert_int_equal(chat_group_add_peer_key(c.g, &a.addr, seal_ident_public(a.id),
-						 rel_drv_now()), 0);
+	call_with_key(&c, &a);
 	RUN_UNTIL(ps, 2, count_ident(&a, CHAT_IDENT_CHANGED) >= 1);
 	run(ps, 2, 50);
 	assert_int_equal(count_ident(&a, CHAT_IDENT_CHANGED), 1);
@@ -254,8 +273,7 @@ static void known_nick_other_key_refused(void **state)
 	assert_int_equal(chat_known_check(a.known, "bee", seal_ident_public(b.id), NULL),
 			 CHAT_KNOWN_SAME);
 	/* it calls again: refused in the handshake now, and said no twice */
-	assert_int_equal(chat_group_add_peer_key(c.g, &a.addr, seal_ident_public(a.id),
-						 rel_drv_now()), 0);
+	call_with_key(&c, &a);
 	struct chat_group_stats st;
 	RUN_UNTIL(ps, 2, (chat_group_stats(a.g, &st), st.ident.authz_refused >= 1));
 	assert_true(st.ident.authz_refused >= 1);
@@ -269,28 +287,20 @@ static void known_nick_other_key_refused(void **state)
 	assert_int_equal(count_ident(&a, CHAT_IDENT_TRUSTED), 1);
 	assert_int_equal(chat_known_check(a.known, "bee", seal_ident_public(c.id), NULL),
 			 CHAT_KNOWN_SAME);
-	assert_int_equal(chat_group_add_peer_key(a.g, &c.addr, seal_ident_public(c.id),
-						 rel_drv_now()), 0);
+	call_with_key(&a, &c);
 	RUN_UNTIL(ps, 2, has_join(&a, C_ID));
 	assert_true(has_join(&a, C_ID));
-	peer_close(&a);
-	peer_close(&b);
-	peer_close(&c);
+	close_three(&a, &b, &c);
 }
 
 static void private_reaches_addressee_only(void **state)
 {
 	(void)state;
 	struct peer a, b, c;
-	if (peer_open(&a, A_ID, "ann", 1))
-		skip();
-	assert_int_equal(peer_open(&b, B_ID, "bee", 1), 0);
-	assert_int_equal(peer_open(&c, C_ID, "cee", 1), 0);
+	open_three(&a, &b, &c, "cee");
 	struct peer *ps[] = { &a, &b, &c };
-	assert_int_equal(chat_group_add_peer_key(a.g, &b.addr, seal_ident_public(b.id),
-						 rel_drv_now()), 0);
-	assert_int_equal(chat_group_add_peer_key(a.g, &c.addr, seal_ident_public(c.id),
-						 rel_drv_now()), 0);
+	call_with_key(&a, &b);
+	call_with_key(&a, &c);
 	/* b and c meet through a's peer lists, which carry their keys */
 	RUN_UNTIL(ps, 3, has_join(&b, C_ID) && has_join(&c, B_ID) && has_join(&a, B_ID) &&
 			 has_join(&a, C_ID));
@@ -308,9 +318,7 @@ static void private_reaches_addressee_only(void **state)
 	/* no session: not sent at all (there is no other path) */
 	assert_int_equal(chat_group_send_private(a.g, 0x4242, "x", 1, rel_drv_now()),
 			 UDP_EINVAL);
-	peer_close(&a);
-	peer_close(&b);
-	peer_close(&c);
+	close_three(&a, &b, &c);
 }
 
 /* A beacon from p as the group would carry it, into q's beacon port. */
@@ -331,29 +339,36 @@ static void beacon_to(struct peer *q, uint64_t from, const char *nick, const uin
 	chat_group_beacon_input(q->g, &m, rel_drv_now());
 }
 
+/* Opens identity peer ann (a, A_ID; the test is skipped in a build
+ * without identity sessions) and plain peer dee (d, B_ID), and has each
+ * beacon the other three times: each tells its user once, and neither
+ * connects, whichever id is smaller. */
+static void ann_and_dee_beacons(struct peer *a, struct peer *d)
+{
+	if (peer_open(a, A_ID, "ann", 1))
+		skip();
+	assert_int_equal(peer_open(d, B_ID, "dee", 0), 0);
+	for (int i = 0; i < 3; i++) {
+		beacon_to(a, B_ID, "dee", NULL, &d->addr);
+		beacon_to(d, A_ID, "ann", seal_ident_public(a->id), &a->addr);
+	}
+	struct chat_group_stats sa, sd;
+	chat_group_stats(a->g, &sa);
+	chat_group_stats(d->g, &sd);
+	assert_int_equal(sa.beacons.mixed, 3);
+	assert_int_equal(sd.beacons.mixed, 3);
+	assert_int_equal(sa.beacons.connect + sd.beacons.connect, 0);
+	assert_int_equal(count_ident(a, CHAT_IDENT_NOKEY), 1);
+	assert_int_equal(count_ident(d, CHAT_IDENT_ONLY), 1);
+	assert_memory_equal(d->ident_key[0], seal_ident_public(a->id), CHAT_KEY_LEN);
+}
+
 static void mixed_beacons_told_once(void **state)
 {
 	(void)state;
 	struct peer a, d;
-	if (peer_open(&a, A_ID, "ann", 1))
-		skip();
-	assert_int_equal(peer_open(&d, B_ID, "dee", 0), 0);
-	/* beacons: each tells its user once, and neither connects, whichever
-	 * id is smaller */
-	for (int i = 0; i < 3; i++) {
-		beacon_to(&a, B_ID, "dee", NULL, &d.addr);
-		beacon_to(&d, A_ID, "ann", seal_ident_public(a.id), &a.addr);
-	}
-	struct chat_group_stats sa, sd;
-	chat_group_stats(a.g, &sa);
-	chat_group_stats(d.g, &sd);
-	assert_int_equal(sa.beacons.mixed, 3);
-	assert_int_equal(sd.beacons.mixed, 3);
-	assert_int_equal(sa.beacons.connect + sd.beacons.connect, 0);
-	assert_int_equal(count_ident(&a, CHAT_IDENT_NOKEY), 1);
-	assert_int_equal(count_ident(&d, CHAT_IDENT_ONLY), 1);
+	ann_and_dee_beacons(&a, &d);
 	assert_string_equal(a.ident_nick[0], "dee");
-	assert_memory_equal(d.ident_key[0], seal_ident_public(a.id), CHAT_KEY_LEN);
 	/* a beacon records nothing: a key on file comes from a handshake */
 	assert_int_equal(chat_known_count(a.known), 0);
 	/* with a key both ways, the identity peer would connect (the smaller
@@ -361,6 +376,7 @@ static void mixed_beacons_told_once(void **state)
 	struct peer e;
 	assert_int_equal(peer_open(&e, C_ID, "eve", 1), 0);
 	beacon_to(&a, C_ID, "eve", seal_ident_public(e.id), &e.addr);
+	struct chat_group_stats sa;
 	chat_group_stats(a.g, &sa);
 	assert_int_equal(sa.beacons.connect, 1);
 	assert_int_equal(chat_known_count(a.known), 0);
@@ -373,24 +389,8 @@ static void identity_and_plain_do_not_meet(void **state)
 {
 	(void)state;
 	struct peer a, d;
-	if (peer_open(&a, A_ID, "ann", 1))
-		skip();
-	assert_int_equal(peer_open(&d, B_ID, "dee", 0), 0);
+	ann_and_dee_beacons(&a, &d);
 	struct peer *ps[] = { &a, &d };
-	/* beacons: each tells its user once, and neither connects */
-	for (int i = 0; i < 3; i++) {
-		beacon_to(&a, B_ID, "dee", NULL, &d.addr);
-		beacon_to(&d, A_ID, "ann", seal_ident_public(a.id), &a.addr);
-	}
-	struct chat_group_stats sa, sd;
-	chat_group_stats(a.g, &sa);
-	chat_group_stats(d.g, &sd);
-	assert_int_equal(sa.beacons.mixed, 3);
-	assert_int_equal(sd.beacons.mixed, 3);
-	assert_int_equal(sa.beacons.connect + sd.beacons.connect, 0);
-	assert_int_equal(count_ident(&a, CHAT_IDENT_NOKEY), 1);
-	assert_int_equal(count_ident(&d, CHAT_IDENT_ONLY), 1);
-	assert_memory_equal(d.ident_key[0], seal_ident_public(a.id), CHAT_KEY_LEN);
 	/* a plain connect to the identity peer: its core refuses it, no one
 	 * joins anywhere (no fallback to a plain session) */
 	assert_int_equal(chat_group_add_peer(d.g, &a.addr, rel_drv_now()), 0);

@@ -653,6 +653,31 @@ static void handshake(struct seal_noise *i, struct seal_noise *r)
 	assert_int_equal(seal_noise_read(i, m, (size_t)n, pt, sizeof pt), 0);
 }
 
+/* A random pair past its handshake, split into the initiator's send and
+ * receive ciphers (is, ir) and the responder's (rs, rr). */
+static void random_session(struct seal_noise **i, struct seal_noise **r,
+			   struct seal_noise_cipher **is, struct seal_noise_cipher **ir,
+			   struct seal_noise_cipher **rs, struct seal_noise_cipher **rr)
+{
+	uint8_t rpriv[32];
+	random_pair(i, r, rpriv);
+	handshake(*i, *r);
+	assert_int_equal(seal_noise_split(*i, is, ir), 0);
+	assert_int_equal(seal_noise_split(*r, rs, rr), 0);
+}
+
+static void session_free(struct seal_noise *i, struct seal_noise *r, struct seal_noise_cipher *is,
+			 struct seal_noise_cipher *ir, struct seal_noise_cipher *rs,
+			 struct seal_noise_cipher *rr)
+{
+	seal_noise_cipher_free(is);
+	seal_noise_cipher_free(ir);
+	seal_noise_cipher_free(rs);
+	seal_noise_cipher_free(rr);
+	seal_noise_free(i);
+	seal_noise_free(r);
+}
+
 static void fresh_ephemerals(void **state)
 {
 	(void)state;
@@ -678,12 +703,8 @@ static void transport_nonces(void **state)
 {
 	(void)state;
 	struct seal_noise *i, *r;
-	uint8_t rpriv[32];
-	random_pair(&i, &r, rpriv);
-	handshake(i, r);
 	struct seal_noise_cipher *is, *ir, *rs, *rr;
-	assert_int_equal(seal_noise_split(i, &is, &ir), 0);
-	assert_int_equal(seal_noise_split(r, &rs, &rr), 0);
+	random_session(&i, &r, &is, &ir, &rs, &rr);
 	uint8_t ct[64], pt[64];
 	const uint8_t ad[4] = {1, 2, 3, 4};
 	int n = seal_noise_encrypt(is, 7, ad, sizeof ad, (const uint8_t *)"hello", 5, ct, sizeof ct);
@@ -725,24 +746,15 @@ static void transport_nonces(void **state)
 	n = seal_noise_encrypt(is, UINT64_MAX - 1, NULL, 0, (const uint8_t *)"x", 1, ct, sizeof ct);
 	assert_int_equal(seal_noise_decrypt(rr, UINT64_MAX - 1, NULL, 0, ct, (size_t)n, pt, sizeof pt), 1);
 	assert_int_equal(seal_noise_encrypt(is, 0, NULL, 0, pt, 1, ct, 16), UDP_ENOSPACE);
-	seal_noise_cipher_free(is);
-	seal_noise_cipher_free(ir);
-	seal_noise_cipher_free(rs);
-	seal_noise_cipher_free(rr);
-	seal_noise_free(i);
-	seal_noise_free(r);
+	session_free(i, r, is, ir, rs, rr);
 }
 
 static void rekey(void **state)
 {
 	(void)state;
 	struct seal_noise *i, *r;
-	uint8_t rpriv[32];
-	random_pair(&i, &r, rpriv);
-	handshake(i, r);
 	struct seal_noise_cipher *is, *ir, *rs, *rr;
-	assert_int_equal(seal_noise_split(i, &is, &ir), 0);
-	assert_int_equal(seal_noise_split(r, &rs, &rr), 0);
+	random_session(&i, &r, &is, &ir, &rs, &rr);
 	uint8_t old[32], ct[32], pt[32];
 	int n = seal_noise_encrypt(is, 0, NULL, 0, (const uint8_t *)"a", 1, old, sizeof old);
 	assert_int_equal(seal_noise_rekey(is), 0);
@@ -758,12 +770,7 @@ static void rekey(void **state)
 	/* the other direction was not touched */
 	n = seal_noise_encrypt(rs, 0, NULL, 0, (const uint8_t *)"b", 1, ct, sizeof ct);
 	assert_int_equal(seal_noise_decrypt(ir, 0, NULL, 0, ct, (size_t)n, pt, sizeof pt), 1);
-	seal_noise_cipher_free(is);
-	seal_noise_cipher_free(ir);
-	seal_noise_cipher_free(rs);
-	seal_noise_cipher_free(rr);
-	seal_noise_free(i);
-	seal_noise_free(r);
+	session_free(i, r, is, ir, rs, rr);
 }
 
 /* A clone is an independent cipher with the same key: it opens what the
@@ -773,12 +780,8 @@ static void cipher_clone(void **state)
 {
 	(void)state;
 	struct seal_noise *i, *r;
-	uint8_t rpriv[32];
-	random_pair(&i, &r, rpriv);
-	handshake(i, r);
 	struct seal_noise_cipher *is, *ir, *rs, *rr, *copy;
-	assert_int_equal(seal_noise_split(i, &is, &ir), 0);
-	assert_int_equal(seal_noise_split(r, &rs, &rr), 0);
+	random_session(&i, &r, &is, &ir, &rs, &rr);
 	assert_int_equal(seal_noise_cipher_clone(&copy, NULL), UDP_EINVAL);
 	assert_null(copy);
 	assert_int_equal(seal_noise_cipher_clone(NULL, rr), UDP_EINVAL);
@@ -797,12 +800,7 @@ static void cipher_clone(void **state)
 	assert_int_equal(seal_noise_decrypt(rr, 4, NULL, 0, ct, (size_t)n, pt, sizeof pt),
 			 UDP_ESEAL_AUTH);
 	seal_noise_cipher_free(copy);
-	seal_noise_cipher_free(is);
-	seal_noise_cipher_free(ir);
-	seal_noise_cipher_free(rs);
-	seal_noise_cipher_free(rr);
-	seal_noise_free(i);
-	seal_noise_free(r);
+	session_free(i, r, is, ir, rs, rr);
 }
 
 static void secret_copy(void **state)

@@ -65,6 +65,22 @@ static void get_cookie(struct rel_core *c, uint32_t sid, uint64_t now, uint32_t 
 	*cookie = k.cookie;
 }
 
+#define SRV_NOW 5000000
+
+/* A keyed server (refusing every exchange when refuse is set) that has
+ * answered sid's HELLO at SRV_NOW with *bucket and *cookie; cx is the
+ * client's toy hook. */
+static struct rel_core *server_cookie(struct toy_ctx *sx, struct toy_ctx *cx, int refuse,
+				      uint32_t sid, uint32_t *bucket, uint64_t *cookie)
+{
+	toy_ctx_init(sx, 1);
+	toy_ctx_init(cx, 1);
+	sx->refuse = refuse;
+	struct rel_core *s = server_new(sx);
+	get_cookie(s, sid, SRV_NOW, bucket, cookie);
+	return s;
+}
+
 /* A CONNECT as a client core makes it: with message 1 from the toy hook
  * (client state in *cs) when cx is given, else a plain one. */
 static size_t make_connect(struct toy_ctx *cx, void **cs, uint32_t sid, uint32_t bucket,
@@ -97,13 +113,10 @@ static void bad_cookie_never_reaches_hook(void **state)
 {
 	(void)state;
 	struct toy_ctx sx, cx;
-	toy_ctx_init(&sx, 1);
-	toy_ctx_init(&cx, 1);
-	struct rel_core *s = server_new(&sx);
-	uint64_t now = 5000000;
 	uint32_t bucket;
 	uint64_t cookie;
-	get_cookie(s, 0x1234, now, &bucket, &cookie);
+	struct rel_core *s = server_cookie(&sx, &cx, 0, 0x1234, &bucket, &cookie);
+	uint64_t now = SRV_NOW;
 	uint8_t b[256];
 	void *cs = NULL;
 	size_t n = make_connect(&cx, &cs, 0x1234, bucket, cookie ^ 1, b, sizeof b);
@@ -127,14 +140,10 @@ static void refused_connect_unanswered(void **state)
 {
 	(void)state;
 	struct toy_ctx sx, cx;
-	toy_ctx_init(&sx, 1);
-	toy_ctx_init(&cx, 1);
-	sx.refuse = 1;
-	struct rel_core *s = server_new(&sx);
-	uint64_t now = 5000000;
 	uint32_t bucket;
 	uint64_t cookie;
-	get_cookie(s, 0x77, now, &bucket, &cookie);
+	struct rel_core *s = server_cookie(&sx, &cx, 1, 0x77, &bucket, &cookie);
+	uint64_t now = SRV_NOW;
 	uint8_t b[256];
 	void *cs = NULL;
 	size_t n = make_connect(&cx, &cs, 0x77, bucket, cookie, b, sizeof b);
@@ -172,13 +181,10 @@ static void repeated_connect_same_accept(void **state)
 {
 	(void)state;
 	struct toy_ctx sx, cx;
-	toy_ctx_init(&sx, 1);
-	toy_ctx_init(&cx, 1);
-	struct rel_core *s = server_new(&sx);
-	uint64_t now = 5000000;
 	uint32_t bucket;
 	uint64_t cookie;
-	get_cookie(s, 0x99, now, &bucket, &cookie);
+	struct rel_core *s = server_cookie(&sx, &cx, 0, 0x99, &bucket, &cookie);
+	uint64_t now = SRV_NOW;
 	uint8_t b[256], a1[256], a2[256];
 	void *cs = NULL;
 	size_t n = make_connect(&cx, &cs, 0x99, bucket, cookie, b, sizeof b);
@@ -284,6 +290,46 @@ static void pair_config(struct rel_config *ca, struct rel_config *cb, struct toy
 		toy_attach(xb, cb);
 }
 
+/* pair_config with both sides keyed by toy hooks of n sessions each. */
+static void keyed_config(struct rel_config *ca, struct rel_config *cb, struct toy_ctx *xa,
+			 struct toy_ctx *xb, unsigned n, uint64_t seed)
+{
+	toy_ctx_init(xa, n);
+	toy_ctx_init(xb, n);
+	pair_config(ca, cb, xa, xb, seed);
+}
+
+/* Two keyed cores, b accepting, for the tests that drive them without
+ * relpair_open. */
+static void keyed_cores(struct toy_ctx *xa, struct toy_ctx *xb, uint64_t seed, struct rel_core **a,
+			struct rel_core **b)
+{
+	struct rel_config ca, cb;
+	keyed_config(&ca, &cb, xa, xb, 3, seed);
+	cb.accept = 1;
+	assert_int_equal(rel_core_new(a, &ca), 0);
+	assert_int_equal(rel_core_new(b, &cb), 0);
+}
+
+/* A simulator holding a and b; b's address in *baddr. */
+static struct sim *sim_of(uint64_t seed, struct rel_core *a, struct rel_core *b, int *na,
+			  const uint8_t **baddr, size_t *blen)
+{
+	struct sim *s = sim_new(seed, NULL);
+	*na = sim_add(s, a);
+	int nb = sim_add(s, b);
+	*baddr = sim_addr(s, nb, blen);
+	return s;
+}
+
+/* Watches s's datagrams from now on, node a_node's as last_ab. */
+static void tap_on(struct tap *t, struct sim *s, int a_node)
+{
+	memset(t, 0, sizeof *t);
+	t->a_node = a_node;
+	sim_set_tap(s, tap_fn, t);
+}
+
 /* Runs until t, collecting a's messages from b into got (append). */
 static void run(struct relpair *p, uint64_t t, uint8_t *got, size_t *got_len, size_t cap,
 		unsigned *dead)
@@ -309,13 +355,10 @@ static void handshake_and_sealed_traffic(void **state)
 {
 	(void)state;
 	struct toy_ctx xa, xb;
-	toy_ctx_init(&xa, 3);
-	toy_ctx_init(&xb, 3);
 	struct rel_config ca, cb;
-	pair_config(&ca, &cb, &xa, &xb, 11);
+	keyed_config(&ca, &cb, &xa, &xb, 3, 11);
 	struct relpair p;
 	struct tap t;
-	memset(&t, 0, sizeof t);
 	/* the tap must see the handshake: build the pair by hand */
 	assert_int_equal(relpair_open(&p, 11, NULL, &ca, &cb), 0);
 	assert_int_equal(xa.inits, 1);
@@ -325,8 +368,7 @@ static void handshake_and_sealed_traffic(void **state)
 	assert_non_null(rel_peer_crypto(p.b, p.pb));
 	assert_null(rel_peer_crypto(p.a, 999));
 	assert_int_equal(rel_dgram_max(p.a) + TOY_OVERHEAD, 1200 - REL_DGRAM_OVERHEAD);
-	sim_set_tap(p.s, tap_fn, &t);
-	t.a_node = p.na;
+	tap_on(&t, p.s, p.na);
 	uint8_t msg[5000], got[10000];
 	for (size_t i = 0; i < sizeof msg; i++)
 		msg[i] = (uint8_t)(i * 7 + 1);
@@ -409,22 +451,14 @@ static void handshake_bytes(void **state)
 {
 	(void)state;
 	struct toy_ctx xa, xb;
-	toy_ctx_init(&xa, 3);
-	toy_ctx_init(&xb, 3);
-	struct rel_config ca, cb;
-	pair_config(&ca, &cb, &xa, &xb, 12);
-	cb.accept = 1;
-	struct tap t;
-	memset(&t, 0, sizeof t);
-	struct sim *s = sim_new(12, NULL);
 	struct rel_core *a, *b;
-	assert_int_equal(rel_core_new(&a, &ca), 0);
-	assert_int_equal(rel_core_new(&b, &cb), 0);
-	int na = sim_add(s, a), nb = sim_add(s, b);
-	t.a_node = na;
-	sim_set_tap(s, tap_fn, &t);
+	keyed_cores(&xa, &xb, 12, &a, &b);
 	size_t alen;
-	const uint8_t *baddr = sim_addr(s, nb, &alen);
+	const uint8_t *baddr;
+	int na;
+	struct sim *s = sim_of(12, a, b, &na, &baddr, &alen);
+	struct tap t;
+	tap_on(&t, s, na);
 	uint32_t pa;
 	/* the server's name as the argument, overwritten once given: the
 	 * core keeps its own copy until hs_init runs */
@@ -465,19 +499,12 @@ static void wrong_server_and_failed_init(void **state)
 {
 	(void)state;
 	struct toy_ctx xa, xb;
-	toy_ctx_init(&xa, 3);
-	toy_ctx_init(&xb, 3);
-	struct rel_config ca, cb;
-	pair_config(&ca, &cb, &xa, &xb, 13);
-	cb.accept = 1;
-	struct sim *s = sim_new(13, NULL);
 	struct rel_core *a, *b;
-	assert_int_equal(rel_core_new(&a, &ca), 0);
-	assert_int_equal(rel_core_new(&b, &cb), 0);
-	sim_add(s, a);
-	int nb = sim_add(s, b);
+	keyed_cores(&xa, &xb, 13, &a, &b);
+	int na;
 	size_t alen;
-	const uint8_t *baddr = sim_addr(s, nb, &alen);
+	const uint8_t *baddr;
+	struct sim *s = sim_of(13, a, b, &na, &baddr, &alen);
 	uint32_t pa;
 	assert_int_equal(rel_connect_ex(a, baddr, alen, "serverXX", sim_now(s), &pa), 0);
 	unsigned dead = 0, conn = 0;
@@ -559,19 +586,15 @@ static void lossy_transfer_with_pmtud(void **state)
 	snprintf(spec, sizeof spec, "loss 3%% delay 10ms mtu %zu", mtu);
 	struct sim_link link = {.netem = spec};
 	struct toy_ctx xa, xb;
-	toy_ctx_init(&xa, 5);
-	toy_ctx_init(&xb, 5);
 	struct rel_config ca, cb;
-	pair_config(&ca, &cb, &xa, &xb, 21);
+	keyed_config(&ca, &cb, &xa, &xb, 5, 21);
 	ca.path_mtu = cb.path_mtu = 9000;
 	ca.rto_min_us = cb.rto_min_us = 20000;
 	ca.cc = cb.cc = &rel_cc_reno;
 	struct relpair p;
 	assert_int_equal(relpair_open(&p, 21, &link, &ca, &cb), 0);
 	struct tap t;
-	memset(&t, 0, sizeof t);
-	t.a_node = p.na;
-	sim_set_tap(p.s, tap_fn, &t);
+	tap_on(&t, p.s, p.na);
 	static uint8_t msg[400000], got[800000];
 	uint64_t x = 99;
 	for (size_t i = 0; i < sizeof msg; i++)
@@ -718,16 +741,12 @@ static void migration_sealed(void **state)
 {
 	(void)state;
 	struct toy_ctx xa, xb;
-	toy_ctx_init(&xa, 3);
-	toy_ctx_init(&xb, 3);
 	struct rel_config ca, cb;
-	pair_config(&ca, &cb, &xa, &xb, 15);
+	keyed_config(&ca, &cb, &xa, &xb, 3, 15);
 	struct relpair p;
 	assert_int_equal(relpair_open(&p, 15, NULL, &ca, &cb), 0);
 	struct tap t;
-	memset(&t, 0, sizeof t);
-	t.a_node = p.na;
-	sim_set_tap(p.s, tap_fn, &t);
+	tap_on(&t, p.s, p.na);
 	static const uint8_t moved[4] = {'N', 0, 1, 7};
 	assert_int_equal(sim_set_addr(p.s, p.na, moved, sizeof moved, SIM_ADDR_MOVE), 0);
 	uint8_t msg[3000], got[6000];
@@ -780,6 +799,28 @@ static size_t pump(struct rel_core *a, struct rel_core *b, const uint8_t *a_addr
 	return kept;
 }
 
+static const uint8_t aa[4] = {'A', 0, 0, 1}, ba[4] = {'B', 0, 0, 2};
+
+/* Keyed cores driven by hand (a at aa, b at ba), a's CONNECT to b begun
+ * at *now. */
+static void hand_pair(struct toy_ctx *xa, struct toy_ctx *xb, uint64_t seed, struct rel_core **a,
+		      struct rel_core **b, uint64_t now)
+{
+	keyed_cores(xa, xb, seed, a, b);
+	uint32_t pa;
+	assert_int_equal(rel_connect(*a, ba, sizeof ba, now, &pa), 0);
+}
+
+/* One turn at now: both cores' timers, then a's datagrams to b and b's to
+ * a (those of type drop_b lost). */
+static void hand_turn(struct rel_core *a, struct rel_core *b, uint64_t now, uint8_t drop_b)
+{
+	rel_update(a, now);
+	rel_update(b, now);
+	pump(a, b, aa, sizeof aa, 0, now, 0, NULL);
+	pump(b, a, ba, sizeof ba, drop_b, now, 0, NULL);
+}
+
 /* The ACCEPT is lost and the server talks first: the client, seeing a
  * SEALED for its sid, sends the same CONNECT at once and gets the same
  * ACCEPT. */
@@ -787,18 +828,9 @@ static void lost_accept_recovered(void **state)
 {
 	(void)state;
 	struct toy_ctx xa, xb;
-	toy_ctx_init(&xa, 3);
-	toy_ctx_init(&xb, 3);
-	struct rel_config ca, cb;
-	pair_config(&ca, &cb, &xa, &xb, 16);
-	cb.accept = 1;
 	struct rel_core *a, *b;
-	assert_int_equal(rel_core_new(&a, &ca), 0);
-	assert_int_equal(rel_core_new(&b, &cb), 0);
-	static const uint8_t aa[4] = {'A', 0, 0, 1}, ba[4] = {'B', 0, 0, 2};
 	uint64_t now = 2000000;
-	uint32_t pa;
-	assert_int_equal(rel_connect(a, ba, sizeof ba, now, &pa), 0);
+	hand_pair(&xa, &xb, 16, &a, &b, now);
 	uint8_t c1[256], c2[256], acc1[256], acc2[256];
 	pump(a, b, aa, sizeof aa, 0, now, 0, NULL);              /* HELLO */
 	pump(b, a, ba, sizeof ba, 0, now, 0, NULL);              /* COOKIE */
@@ -826,10 +858,7 @@ static void lost_accept_recovered(void **state)
 	int connected = 0, got = 0;
 	for (int i = 0; i < 20; i++) {
 		now += 300000;
-		rel_update(a, now);
-		rel_update(b, now);
-		pump(a, b, aa, sizeof aa, 0, now, 0, NULL);
-		pump(b, a, ba, sizeof ba, 0, now, 0, NULL);
+		hand_turn(a, b, now, 0);
 		while (rel_poll_event(a, &ev)) {
 			connected += ev.type == REL_EV_CONNECTED;
 			if (ev.type == REL_EV_MESSAGE) {
@@ -854,27 +883,15 @@ static void restarted_exchange_replaces_session(void **state)
 {
 	(void)state;
 	struct toy_ctx xa, xb;
-	toy_ctx_init(&xa, 3);
-	toy_ctx_init(&xb, 3);
-	struct rel_config ca, cb;
-	pair_config(&ca, &cb, &xa, &xb, 17);
-	cb.accept = 1;
 	struct rel_core *a, *b;
-	assert_int_equal(rel_core_new(&a, &ca), 0);
-	assert_int_equal(rel_core_new(&b, &cb), 0);
-	static const uint8_t aa[4] = {'A', 0, 0, 1}, ba[4] = {'B', 0, 0, 2};
 	uint64_t now = 2000000;
-	uint32_t pa;
-	assert_int_equal(rel_connect(a, ba, sizeof ba, now, &pa), 0);
+	hand_pair(&xa, &xb, 17, &a, &b, now);
 	unsigned b_conn = 0, b_dead = 0, a_conn = 0;
 	uint32_t first = 0, last = 0;
 	for (int i = 0; i < 200 && !a_conn; i++) {
 		now += 250000;
-		rel_update(a, now);
-		rel_update(b, now);
-		pump(a, b, aa, sizeof aa, 0, now, 0, NULL);
 		/* ACCEPTs are lost until the client has sent 4 CONNECTs */
-		pump(b, a, ba, sizeof ba, xb.responds < 2 ? REL_PT_ACCEPT : 0, now, 0, NULL);
+		hand_turn(a, b, now, xb.responds < 2 ? REL_PT_ACCEPT : 0);
 		struct rel_event ev;
 		while (rel_poll_event(b, &ev)) {
 			if (ev.type == REL_EV_CONNECTED) {

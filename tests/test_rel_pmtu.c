@@ -191,21 +191,36 @@ static void check_msg(struct check *k, const struct rel_event *ev)
 	k->got++;
 }
 
+/* The pair of the shrink tests: Reno on a path of 9000 bytes and 5 ms,
+ * its search done at 9000. */
+static void jumbo_pair(struct relpair *p)
+{
+	struct sim_link link = {.netem = "delay 5ms mtu 9000"};
+	struct rel_config ca, cb;
+	config(&ca, 5, 9000);
+	config(&cb, 6, 9000);
+	ca.cc = cb.cc = &rel_cc_reno;
+	assert_int_equal(relpair_open(p, 5, &link, &ca, &cb), 0);
+	run(p, sim_now(p->s) + 2000000, NULL);
+	assert_int_equal(rel_peer_pmtu(p->a, p->pa), 9000);
+}
+
+/* The path shrinks to 1300, silently; returns when. */
+static uint64_t shrink_to_1300(struct relpair *p)
+{
+	struct sim_link small = {.netem = "delay 5ms mtu 1300"};
+	assert_int_equal(sim_set_link(p->s, &small), 0);
+	return sim_now(p->s);
+}
+
 /* The path shrinks from 9000 to 1300 mid-transfer, silently: the sender
  * falls back to the base within a bounded time, the fragments cut for
  * 9000 go in parts, no message is lost, and the search finds 1300. */
 static void shrink_mid_transfer(void **state)
 {
 	(void)state;
-	struct sim_link link = {.netem = "delay 5ms mtu 9000"};
-	struct rel_config ca, cb;
-	config(&ca, 5, 9000);
-	config(&cb, 6, 9000);
-	ca.cc = cb.cc = &rel_cc_reno;
 	struct relpair p;
-	assert_int_equal(relpair_open(&p, 5, &link, &ca, &cb), 0);
-	run(&p, sim_now(p.s) + 2000000, NULL);
-	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 9000);
+	jumbo_pair(&p);
 	enum { N = 600 };
 	static uint8_t buf[30000];
 	struct check k = {.next_seq = -1};
@@ -228,10 +243,8 @@ static void shrink_mid_transfer(void **state)
 			sent++;
 		}
 		if (!shrunk && k.got >= N / 4) {
-			struct sim_link small = {.netem = "delay 5ms mtu 1300"};
-			assert_int_equal(sim_set_link(p.s, &small), 0);
 			shrunk = 1;
-			t_shrink = sim_now(p.s);
+			t_shrink = shrink_to_1300(&p);
 		}
 		struct rel_event ev;
 		while (rel_poll_event(p.b, &ev)) {
@@ -451,15 +464,8 @@ static void router_deliver(struct router *r, struct relpair *p)
  * most 1300, and a's counters at the end. */
 static uint64_t shrink_run(int icmp, struct rel_stats *st, int *pm_end)
 {
-	struct sim_link link = {.netem = "delay 5ms mtu 9000"};
-	struct rel_config ca, cb;
-	config(&ca, 5, 9000);
-	config(&cb, 6, 9000);
-	ca.cc = cb.cc = &rel_cc_reno;
 	struct relpair p;
-	assert_int_equal(relpair_open(&p, 5, &link, &ca, &cb), 0);
-	run(&p, sim_now(p.s) + 2000000, NULL);
-	assert_int_equal(rel_peer_pmtu(p.a, p.pa), 9000);
+	jumbo_pair(&p);
 	struct router r = {.na = p.na, .nb = p.nb, .mtu = 1300};
 	sim_set_tap(p.s, router_tap, &r);
 	static uint8_t buf[30000];
@@ -472,9 +478,7 @@ static uint64_t shrink_run(int icmp, struct rel_stats *st, int *pm_end)
 		while (sent < N && rel_send(p.a, p.pa, buf, sizeof buf, REL_RDM, sim_now(p.s), NULL) == 0)
 			sent++;
 		if (!t_shrink && got >= N / 4) {
-			struct sim_link small = {.netem = "delay 5ms mtu 1300"};
-			assert_int_equal(sim_set_link(p.s, &small), 0);
-			t_shrink = sim_now(p.s);
+			t_shrink = shrink_to_1300(&p);
 			r.on = 1;
 		}
 		struct rel_event ev;

@@ -139,6 +139,8 @@ static void show_done(struct tool_chat *c, const struct tool_chat_xfer *x, const
 
 static const char *reason_word(enum chat_file_reason r)
 {
+	if (r == CHAT_FILE_EXPIRED) /* local, outside the wire's enum */
+		return "expired";
 	switch (r) {
 	case CHAT_FILE_DONE: return "done";
 	case CHAT_FILE_REFUSED: return "refused";
@@ -319,7 +321,8 @@ static void on_end(struct tool_chat *c, const struct chat_group_event *ev)
 	const char *type = f->reason == CHAT_FILE_DONE ? NULL
 		: f->reason == CHAT_FILE_REFUSED || f->reason == CHAT_FILE_TOO_BIG ||
 		  f->reason == CHAT_FILE_BUSY ? "file_refused"
-		: f->reason == CHAT_FILE_CANCELLED ? "file_cancelled" : "file_failed";
+		: f->reason == CHAT_FILE_CANCELLED || f->reason == CHAT_FILE_EXPIRED
+		? "file_cancelled" : "file_failed";
 	if (!type) {
 		show_done(c, x, NULL);
 	} else {
@@ -331,6 +334,9 @@ static void on_end(struct tool_chat *c, const struct chat_group_event *ev)
 			if (x->why)
 				tool_chat_json_str(c, &pos, "why", x->why, strlen(x->why));
 			tool_put(c->out, sizeof c->out, &pos, ",\"done\":%" PRIu64, f->done);
+		} else if (f->reason == CHAT_FILE_EXPIRED) {
+			tool_put(c->out, sizeof c->out, &pos, " expired: not accepted within %" PRIu64
+				 " s", (uint64_t)(CHAT_FILE_OFFER_US / 1000000));
 		} else {
 			tool_put(c->out, sizeof c->out, &pos, " %s by %s%s%s", reason_word(f->reason),
 				 f->by_peer ? "the peer" : "us", x->why ? ": " : "",

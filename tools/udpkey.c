@@ -100,30 +100,41 @@ static struct seal_key *load_or_die(const char *path)
 	return k;
 }
 
-/* Key text from stdin (for `udpkey genkey | udpkey id`). */
-static struct seal_key *read_stdin_key(void)
+enum { STDIN_CAP = 64 }; /* more than any key's text: longer is no key */
+
+/* Key text from stdin into a new sodium buffer of STDIN_CAP bytes (the
+ * caller frees it); *len is what came, STDIN_CAP + 1 when it filled the
+ * buffer. */
+static char *read_stdin_text(size_t *len)
 {
-	enum { CAP = 64 };
-	char *buf = sodium_malloc(CAP);
+	char *buf = sodium_malloc(STDIN_CAP);
 	if (!buf)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
-	size_t len = 0;
+	*len = 0;
 	for (;;) {
-		if (len == CAP) {
-			len = CAP + 1;
+		if (*len == STDIN_CAP) {
+			*len = STDIN_CAP + 1;
 			break;
 		}
-		ssize_t n = read(STDIN_FILENO, buf + len, CAP - len);
+		ssize_t n = read(STDIN_FILENO, buf + *len, STDIN_CAP - *len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			tool_die(TOOL_EXIT_ERR, "cannot read stdin: %s", strerror(errno));
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
+	return buf;
+}
+
+/* Key text from stdin (for `udpkey genkey | udpkey id`). */
+static struct seal_key *read_stdin_key(void)
+{
+	size_t len;
+	char *buf = read_stdin_text(&len);
 	struct seal_key *k = NULL;
-	int rc = len > CAP ? UDP_ESEAL_KEYFILE_FORMAT : seal_key_from_text(&k, buf, len);
+	int rc = len > STDIN_CAP ? UDP_ESEAL_KEYFILE_FORMAT : seal_key_from_text(&k, buf, len);
 	sodium_free(buf);
 	if (rc < 0)
 		tool_die(TOOL_EXIT_ERR, "stdin: %s", udpkit_strerror(rc));
@@ -144,23 +155,12 @@ static void print_pub(const uint8_t *pub)
 /* An identity private key from stdin (`udpkey genkey --identity | udpkey pub`). */
 static struct seal_ident *read_stdin_ident(void)
 {
-	enum { CAP = 64 };
-	char *buf = sodium_malloc(CAP);
+	size_t len;
+	char *buf = read_stdin_text(&len);
 	uint8_t *priv = sodium_malloc(SEAL_IDENT_KEY);
-	if (!buf || !priv)
+	if (!priv)
 		tool_die(TOOL_EXIT_ERR, "out of memory");
-	size_t len = 0;
-	while (len < CAP) {
-		ssize_t n = read(STDIN_FILENO, buf + len, CAP - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			tool_die(TOOL_EXIT_ERR, "cannot read stdin: %s", strerror(errno));
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len && buf[len - 1] == '\n')
+	if (len && len <= STDIN_CAP && buf[len - 1] == '\n')
 		len--;
 	struct seal_ident *id = NULL;
 	int rc = len == SEAL_IDENT_B64_LEN ? seal_key_decode_b64(priv, buf, len)

@@ -77,6 +77,10 @@ static struct client *clients;
 static unsigned nclients;
 static uint64_t seen, expired, refused;
 static struct dir_stats st[2];
+/* --client rules.  A rule holds only its parsed spec; the models it gives
+ * are per client (two each at most), so they are bounded by
+ * --max-clients, not by the number of rules. */
+#define MAX_RULES 256
 static struct tool_rule *rules;
 static unsigned nrules;
 
@@ -619,6 +623,9 @@ static void parse_args(int argc, char **argv, const char **lspec, const char **t
 			break;
 		case O_IDLE: opt.idle_s = tool_parse_secs("--idle", optarg); break;
 		case O_CLIENT: {
+			/* each rule is matched for every new client: a bounded list */
+			if (nrules >= MAX_RULES)
+				tool_usage_die("--client: too many rules (at most %d)", MAX_RULES);
 			struct tool_rule *r = realloc(rules, (nrules + 1) * sizeof *r);
 			if (!r)
 				tool_die(TOOL_EXIT_ERR, "out of memory");

@@ -73,7 +73,9 @@ else
 fi
 printf 'dots\n' >"$T/..hidden"
 chat_say a "/send c $T/..hidden"
-okx "a leading-dot name lands as a plain visible file" 'wait_grep "$T/c.out" "\"name\":\"hidden\"" 2 10 && [ -f "$T/dl_c/hidden" ]'
+# (wait for file_done: offer and progress lines carry the name before the
+# file is renamed from its .part)
+okx "a leading-dot name lands as a plain visible file" 'wait_grep "$T/c.out" "\"type\":\"file_done\".*\"name\":\"hidden\"" 1 10 && [ -f "$T/dl_c/hidden" ]'
 
 # --- refusal, and a sender killed mid-file -------------------------------------------
 chat_start e --no-discovery --beacon 0.2 --away 1 --gone 2 --downloads "$T/dl_e" \

@@ -110,15 +110,18 @@ fi
 # --- 3. a router that shrinks its inner link and drops the ICMP ---------------------
 # a (10.162.1.1) -- r (10.162.1.254 | 10.162.2.254) -- b (10.162.2.1); the
 # r-b link goes from 1500 to 1280 once a quarter of the file has arrived.
+# The link shrink changes: "ROUTER-NS ROUTER-DEV RECEIVER-NS RECEIVER-DEV".
+SHRINK_LINK="r r1 b b0"
 shrink() { # NAME: bounded poll on the receiver's progress, then the change
-	local name=$1 quarter=$(( $(stat -c %s "$T/f25") / 4 ))
+	local name=$1 quarter=$(( $(stat -c %s "$T/f25") / 4 )) rns rdev bns bdev
+	read -r rns rdev bns bdev <<<"$SHRINK_LINK"
 	for _ in $(seq 1500); do
 		[ "$(stat -c %s "$T/$name.out" 2>/dev/null || echo 0)" -ge "$quarter" ] && break
 		kill -0 "$SPID" 2>/dev/null || break
 		sleep 0.01
 	done
 	SHRUNK_AT=$(stat -c %s "$T/$name.out" 2>/dev/null || echo 0)
-	ip -n "${NS}r" link set dev r1 mtu 1280 && ip -n "${NS}b" link set dev b0 mtu 1280 && SHRUNK=1
+	ip -n "${NS}$rns" link set dev "$rdev" mtu 1280 && ip -n "${NS}$bns" link set dev "$bdev" mtu 1280 && SHRUNK=1
 }
 if ! command -v nft >/dev/null; then
 	skip "${CASES[2]}" "nft not installed (tools/deps.sh installs nftables)"
@@ -182,17 +185,7 @@ if ns c && ns q && ns d && veth c c0 q q0 1500 && veth q q1 d d0 1500 &&
 	ip -n "${NS}c" route add default via 10.163.1.254 && ip -n "${NS}d" route add default via 10.163.2.254 &&
 	ip netns exec "${NS}q" sysctl -qw net.ipv4.ip_forward=1; then
 	SHRUNK=0 SHRUNK_AT=0 RECOVER=?
-	# the shrink helper works on the r/b names: point them at q/d
-	shrink() {
-		local name=$1 quarter=$(( $(stat -c %s "$T/f25") / 4 ))
-		for _ in $(seq 1500); do
-			[ "$(stat -c %s "$T/$name.out" 2>/dev/null || echo 0)" -ge "$quarter" ] && break
-			kill -0 "$SPID" 2>/dev/null || break
-			sleep 0.01
-		done
-		SHRUNK_AT=$(stat -c %s "$T/$name.out" 2>/dev/null || echo 0)
-		ip -n "${NS}q" link set dev q1 mtu 1280 && ip -n "${NS}d" link set dev d0 mtu 1280 && SHRUNK=1
-	}
+	SHRINK_LINK="q q1 d d0"
 	XFER_DURING=shrink_watch xfer icmp c d 10.163.2.1 "$T/f25" --netsim 'rate 100mbit'
 	valid=$(sed -n 's/^udpsend: peer=.* ptb_valid=\([0-9]*\).*/\1/p' "$T/icmp.serr" | tail -n 1)
 	ignored=$(sed -n 's/^udpsend: peer=.* ptb_ignored=\([0-9]*\).*/\1/p' "$T/icmp.serr" | tail -n 1)

@@ -166,6 +166,14 @@ bad "bad rate refused" "rate" --netsim-both 'rate fast'
 bad "--client: bad address refused" "--client: 'localhost' is not a numeric IPv4 or IPv6 address" --client 'localhost loss 1%'
 bad "--client: bad prefix refused" "--client: bad prefix length '/33'" --client '127.0.0.1/33 loss 1%'
 bad "--client: bad spec refused, naming the rule" "--client 10.0.0.0/8: unknown word 'lose'" --client '10.0.0.0/8 lose 1%'
+many=()
+for i in $(seq 1 256); do many+=(--client "10.$((i / 256)).$((i % 256)).0/24 loss 1%"); done
+start_relay many "${many[@]}" 127.0.0.1:0 127.0.0.1:9
+ok "256 --client rules accepted (the limit)" [ -n "$XPORT" ]
+kill "$XPID" 2>/dev/null; wait "$XPID" 2>/dev/null
+bad "--client: more than 256 rules refused, naming the limit" "--client: too many rules (at most 256)" \
+	"${many[@]}" --client '10.9.9.0/24 loss 1%'
+okx "... in one line of stderr" '[ "$(wc -l <"$T/last.err")" = 1 ]'
 UDPKIT_NETSIM='lose 1%' bad "bad UDPKIT_NETSIM refused, named" "UDPKIT_NETSIM: unknown word 'lose'"
 timeout 5 "$RELAY" --pcap /nonexistent/dir/x.pcap 127.0.0.1:0 127.0.0.1:9 2>"$T/last.err"
 okx "--pcap to an unwritable path: exit 1, one line" '[ $? = 1 ] && [ "$(wc -l <"$T/last.err")" = 1 ] && grep -q "^udprelay: --pcap /nonexistent/dir/x.pcap: " "$T/last.err"'
