@@ -71,7 +71,9 @@ UDPKIT_API int seal_key_from_bytes(struct seal_key **out, const uint8_t bytes[SE
  * trailing newline.  UDP_ESEAL_KEYFILE_FORMAT otherwise. */
 UDPKIT_API int seal_key_from_text(struct seal_key **out, const char *text, size_t len);
 /* Decodes exactly 44 base64 characters (no newline) into 32 bytes,
- * accepting only the one canonical text of each key; wipes out on error.
+ * accepting only the one canonical text of each key.  On error out holds
+ * nothing of the text: wiped once decoding began, untouched when the
+ * length (or an argument) was wrong.
  * Shared with seal_ident (identity and public keys use the same text).
  * 0 or UDP_ESEAL_KEYFILE_FORMAT. */
 UDPKIT_API int seal_key_decode_b64(uint8_t out[SEAL_KEY_BYTES], const char *text, size_t len);
