@@ -720,26 +720,27 @@ uint64_t rel_next_deadline(const struct rel_core *c)
 	return d;
 }
 
-int rel_send(struct rel_core *c, uint32_t id, const void *data, size_t len,
-	     enum rel_mode mode, uint64_t now, uint64_t *msg_id)
+static int send_to(struct rel_core *c, uint32_t id, const void *data, int borrow, size_t len,
+		   enum rel_mode mode, uint64_t now, uint64_t *msg_id)
 {
 	if (!c || (!data && len))
 		return UDP_EINVAL;
 	struct rel_sess *p = rel_sess_find(c, id);
 	if (!p)
 		return REL_ENOPEER;
-	return rel_sess_send(c, p, data, 0, len, mode, now, msg_id);
+	return rel_sess_send(c, p, data, borrow, len, mode, now, msg_id);
+}
+
+int rel_send(struct rel_core *c, uint32_t id, const void *data, size_t len,
+	     enum rel_mode mode, uint64_t now, uint64_t *msg_id)
+{
+	return send_to(c, id, data, 0, len, mode, now, msg_id);
 }
 
 int rel_send_borrowed(struct rel_core *c, uint32_t id, const void *data, size_t len,
 		      enum rel_mode mode, uint64_t now, uint64_t *msg_id)
 {
-	if (!c || (!data && len))
-		return UDP_EINVAL;
-	struct rel_sess *p = rel_sess_find(c, id);
-	if (!p)
-		return REL_ENOPEER;
-	return rel_sess_send(c, p, data, 1, len, mode, now, msg_id);
+	return send_to(c, id, data, 1, len, mode, now, msg_id);
 }
 
 size_t rel_dgram_max(const struct rel_core *c)
