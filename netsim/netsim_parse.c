@@ -732,6 +732,14 @@ static const char *pct(char *b, size_t cap, double frac)
 	return b;
 }
 
+/* Whether pct() prints anything but 0: a correlation below its last
+ * decimal is left out, or the description would read back as a different
+ * one ("loss 1% 0%" describes as "loss 1%"). */
+static int pct_shown(double frac)
+{
+	return (uint64_t)(frac * 100.0 * 1e9 + 0.5) != 0;
+}
+
 static const char *time_str(char *b, size_t cap, uint64_t ns)
 {
 	if (ns % 1000000000u == 0 && ns)
@@ -772,9 +780,9 @@ int netsim_config_describe(const struct netsim_config *cfg, char *buf, size_t ca
 		put(&o, "limit %u", (unsigned)cfg->limit);
 	if (g & NETSIM_GIVEN_DELAY) {
 		put(&o, "delay %s", time_str(a, sizeof a, cfg->delay_ns));
-		if (cfg->jitter_ns || cfg->delay_corr > 0)
+		if (cfg->jitter_ns || pct_shown(cfg->delay_corr))
 			put(&o, "%s", time_str(a, sizeof a, cfg->jitter_ns));
-		if (cfg->delay_corr > 0)
+		if (pct_shown(cfg->delay_corr))
 			put(&o, "%s", pct(a, sizeof a, cfg->delay_corr));
 	}
 	if (g & NETSIM_GIVEN_DIST)
@@ -785,7 +793,7 @@ int netsim_config_describe(const struct netsim_config *cfg, char *buf, size_t ca
 		break;
 	case NETSIM_LOSS_RANDOM:
 		put(&o, "loss %s", pct(a, sizeof a, v[0]));
-		if (v[1] > 0)
+		if (pct_shown(v[1]))
 			put(&o, "%s", pct(a, sizeof a, v[1]));
 		break;
 	case NETSIM_LOSS_GEMODEL:
@@ -817,7 +825,7 @@ int netsim_config_describe(const struct netsim_config *cfg, char *buf, size_t ca
 		memcpy(&p, (const char *)cfg + pc[i].p, sizeof p);
 		memcpy(&corr, (const char *)cfg + pc[i].c, sizeof corr);
 		put(&o, "%s %s", pc[i].w, pct(a, sizeof a, p));
-		if (corr > 0)
+		if (pct_shown(corr))
 			put(&o, "%s", pct(a, sizeof a, corr));
 	}
 	if ((g & NETSIM_GIVEN_REORDER) && cfg->gap > 1)
