@@ -835,6 +835,12 @@ static void describe_normalizes(void **state)
 		 "loss state 33.333333334% 0% 0% 0% 66.666666667%"},
 		{"loss state 0.00000000051% 0.00000000051% 99.9999999995%",
 		 "loss state 0.000000001% 0.000000001% 100% 100% 0%"},
+		/* found by CI's fuzz-smoke: a correlation below the last decimal
+		 * printed as "0%", and "loss 1% 0%" describes as "loss 1%" */
+		{"loss 1% 0.0000000001%", "loss 1%"},
+		{"corrupt 1% 0.0000000004%", "corrupt 1%"},
+		{"delay 10ms 0 0.0000000001%", "delay 10ms"},
+		{"loss 1% 0.0000000006%", "loss 1% 0.000000001%"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct netsim_config cfg, again;
