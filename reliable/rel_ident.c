@@ -288,7 +288,8 @@ void rel_ident_sess_free(void *ctx, void *sess)
 	seal_noise_cipher_free(s->tx);
 	seal_noise_cipher_free(s->rx);
 	seal_noise_cipher_free(s->rx_prev);
-	seal_noise_cipher_free(s->rx_next);
+	for (int i = 0; i < RI_AHEAD; i++)
+		seal_noise_cipher_free(s->rx_ahead[i]);
 	wipe(s, sizeof *s);
 	free(s);
 }

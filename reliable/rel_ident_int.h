@@ -18,6 +18,7 @@
 #define RI_HDR 20              /* magic .. counter: the associated data */
 #define RI_OVERHEAD (RI_HDR + SEAL_NOISE_TAG)
 #define RI_F_PHASE 0x01
+#define RI_AHEAD 3             /* receive keys kept ahead: 2 lost phases */
 #define RI_LABEL "udpkit-rel-1" /* prologue prefix (section 9.1) */
 #define RI_LABEL_LEN 12
 #define RI_PROLOGUE_MAX 256    /* the core's bytes before a Noise message */
@@ -43,9 +44,12 @@ struct rel_ident_sess {
 	/* The receive key of the phase before rx's, for packets reordered
 	 * across a turn; wiped at the next turn. */
 	struct seal_noise_cipher *rx_prev;
-	/* rx turned over once: the key of the peer's next phase, made when
-	 * a packet first flags it (NULL before). */
-	struct seal_noise_cipher *rx_next;
+	/* rx turned over 1, 2 and 3 times: the keys of the peer's next
+	 * phases, each made when a packet first needs it (NULL before).  More
+	 * than the next one because a phase whose every packet was lost
+	 * leaves the sender a turn ahead, under the bit we are on: without
+	 * them that session could never open a packet again. */
+	struct seal_noise_cipher *rx_ahead[RI_AHEAD];
 	uint64_t tx_ctr;        /* the next counter to send */
 	uint64_t tx_phase_pkts; /* sealed under the current tx key */
 	uint64_t tx_phase_us;   /* when the current tx key began */

@@ -11,22 +11,26 @@
 #include "seal_noise.h"
 #include "seal_replay.h"
 
-/* The key of the peer's next phase, made on a copy the first time a packet
- * flags it and kept while that phase has not begun: forged phase bits
- * then cost one trial decrypt each, no allocation.  (Not made ahead: a
+/* The key of the peer's phase i + 1 turns ahead of rx, made on a copy the
+ * first time a packet needs it and kept while that phase has not begun:
+ * forged phase bits then cost a trial decrypt or two each and at most
+ * RI_AHEAD allocations per session, once.  (Not made ahead of need: a
  * guarded allocation costs about what a handshake's DH does.) */
-static int make_next(struct rel_ident_sess *s)
+static int make_ahead(struct rel_ident_sess *s, int i)
 {
-	if (s->rx_next)
-		return 0;
-	int rc = seal_noise_cipher_clone(&s->rx_next, s->rx);
-	if (rc == 0)
-		rc = seal_noise_rekey(s->rx_next);
-	if (rc < 0) {
-		seal_noise_cipher_free(s->rx_next);
-		s->rx_next = NULL;
+	for (int k = 0; k <= i; k++) {
+		if (s->rx_ahead[k])
+			continue;
+		int rc = seal_noise_cipher_clone(&s->rx_ahead[k], k ? s->rx_ahead[k - 1] : s->rx);
+		if (rc == 0)
+			rc = seal_noise_rekey(s->rx_ahead[k]);
+		if (rc < 0) {
+			seal_noise_cipher_free(s->rx_ahead[k]);
+			s->rx_ahead[k] = NULL;
+			return rc;
+		}
 	}
-	return rc;
+	return 0;
 }
 
 int rel_ident_sess_keyed(struct rel_ident *ri, struct rel_ident_sess *s,
@@ -37,6 +41,8 @@ int rel_ident_sess_keyed(struct rel_ident *ri, struct rel_ident_sess *s,
 	s->tx = tx;
 	s->rx = rx;
 	s->rx_prev = NULL;
+	for (int i = 0; i < RI_AHEAD; i++)
+		s->rx_ahead[i] = NULL;
 	s->tx_ctr = 0;
 	s->tx_phase_pkts = 0;
 	s->tx_phase_us = now_us;
@@ -130,31 +136,49 @@ static int try_open(const struct seal_noise_cipher *c, uint64_t ctr, const uint8
 	return n;
 }
 
-/* A packet of the other phase: a late one under the previous key, or the
- * first of the peer's next key.  The next key becomes the current one
- * only once a packet authenticated under it, so forged phase bits change
- * nothing. */
-static int open_other_phase(struct rel_ident *ri, struct rel_ident_sess *s, uint64_t ctr,
-			    const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+/* A packet of the peer's phase i + 1 turns ahead authenticated: that key
+ * becomes rx, the one before it rx_prev (late packets), older ones go. */
+static void advance(struct rel_ident *ri, struct rel_ident_sess *s, int i)
 {
-	if (s->rx_prev) {
-		int n = try_open(s->rx_prev, ctr, in, len, out, cap);
+	seal_noise_cipher_free(s->rx_prev);
+	s->rx_prev = i ? s->rx_ahead[i - 1] : s->rx;
+	if (i)
+		seal_noise_cipher_free(s->rx);
+	for (int k = 0; k < i - 1; k++)
+		seal_noise_cipher_free(s->rx_ahead[k]);
+	s->rx = s->rx_ahead[i];
+	for (int k = 0; k < RI_AHEAD; k++)
+		s->rx_ahead[k] = k + i + 1 < RI_AHEAD ? s->rx_ahead[k + i + 1] : NULL;
+	s->rx_phase ^= (i + 1) & 1;
+	s->peer.rekeys_recv += (uint64_t)i + 1;
+	ri->stats.rekeys += (uint64_t)i + 1;
+}
+
+/* A packet that rx does not open: a late one under the previous key, or
+ * one of a later phase of the peer's (the next, or one after phases of
+ * which nothing arrived).  Only the keys whose phase bit matches are
+ * tried.  A key ahead becomes the current one only once a packet
+ * authenticated under it, so forged phase bits change nothing. */
+static int open_other_key(struct rel_ident *ri, struct rel_ident_sess *s, int phase,
+			  uint64_t ctr, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+	int n = REL_EAUTH;
+	if (phase != s->rx_phase && s->rx_prev) {
+		n = try_open(s->rx_prev, ctr, in, len, out, cap);
 		if (n >= 0)
 			return n;
 	}
-	int rc = make_next(s);
-	if (rc < 0)
-		return rc;
-	int n = try_open(s->rx_next, ctr, in, len, out, cap);
-	if (n < 0)
-		return n;
-	seal_noise_cipher_free(s->rx_prev); /* two turns back: gone */
-	s->rx_prev = s->rx;
-	s->rx = s->rx_next;
-	s->rx_next = NULL;
-	s->rx_phase ^= 1;
-	s->peer.rekeys_recv++;
-	ri->stats.rekeys++;
+	/* rx_ahead[i] is phase bit rx_phase ^ ((i + 1) & 1) */
+	for (int i = phase != s->rx_phase ? 0 : 1; i < RI_AHEAD; i += 2) {
+		int rc = make_ahead(s, i);
+		if (rc < 0)
+			return rc;
+		n = try_open(s->rx_ahead[i], ctr, in, len, out, cap);
+		if (n >= 0) {
+			advance(ri, s, i);
+			return n;
+		}
+	}
 	return n;
 }
 
@@ -182,8 +206,14 @@ int rel_ident_open(void *ctx, void *sess, const uint8_t *in, size_t len, uint8_t
 		return REL_EAUTH;
 	}
 	int phase = in[3] & RI_F_PHASE;
-	int n = phase == s->rx_phase ? try_open(s->rx, ctr, in, len, out, cap)
-				     : open_other_phase(ri, s, ctr, in, len, out, cap);
+	int n = phase == s->rx_phase ? try_open(s->rx, ctr, in, len, out, cap) : REL_EAUTH;
+	if (n < 0) {
+		/* authentic under rx but addressed wrong says more than a
+		 * failure under keys ahead */
+		int m = open_other_key(ri, s, phase, ctr, in, len, out, cap);
+		if (m >= 0 || n != REL_EMALFORMED)
+			n = m;
+	}
 	if (n < 0) {
 		ri->stats.drop_auth++;
 		return n == REL_EMALFORMED ? n : REL_EAUTH;

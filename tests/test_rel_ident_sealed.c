@@ -174,8 +174,10 @@ static int same_key(const struct seal_noise_cipher *c, const struct seal_noise_c
 
 static int sess_has_key(const struct rel_ident_sess *s, const struct seal_noise_cipher *k)
 {
-	return same_key(s->tx, k) || same_key(s->rx, k) || same_key(s->rx_prev, k) ||
-	       same_key(s->rx_next, k);
+	int found = same_key(s->tx, k) || same_key(s->rx, k) || same_key(s->rx_prev, k);
+	for (int i = 0; i < RI_AHEAD; i++)
+		found = found || same_key(s->rx_ahead[i], k);
+	return found;
 }
 
 static void rekey_by_count(void **state)
@@ -226,6 +228,48 @@ static void rekey_by_count(void **state)
 	assert_int_equal(sealed[3], 0);
 	assert_int_equal(rel_ident_open(p.cli, cs, sealed, (size_t)m, back, sizeof back, 0), 64);
 	seal_noise_cipher_free(key0);
+	sid_pair_free(&p);
+}
+
+/* Every packet of a phase lost (or two phases): the sender is a turn or
+ * two ahead, perhaps under the bit the receiver is on.  The receiver
+ * still follows, and late packets of the skipped phase still open. */
+static void rekey_across_lost_phases(void **state)
+{
+	(void)state;
+	struct sid_pair p;
+	sid_pair_new(&p, 4, 0, 0);
+	struct rel_ident_sess *ss = p.h.s;
+	uint8_t pk[20][128];
+	size_t n[20];
+	for (int k = 0; k < 20; k++)
+		n[k] = sid_c2s(&p, (uint8_t)k, pk[k], sizeof pk[k], 0);
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(sid_s_open(&p, pk[k], n[k]), 64);
+	/* phase 1 (4..7) lost: phase 2 has the bit of phase 0 */
+	assert_int_equal(pk[8][3], 0);
+	assert_int_equal(sid_s_open(&p, pk[8], n[8]), 64);
+	assert_int_equal(ss->rx_phase, 0);
+	assert_int_equal(sid_s_open(&p, pk[5], n[5]), 64); /* late, the skipped phase */
+	assert_int_equal(sid_s_open(&p, pk[9], n[9]), 64);
+	/* phases 3 and 4 (12..19) lost but for 16: two turns ahead again */
+	assert_int_equal(sid_s_open(&p, pk[16], n[16]), 64);
+	assert_int_equal(ss->rx_phase, 0);
+	assert_int_equal(sid_s_open(&p, pk[17], n[17]), 64);
+	/* phase 2's keys are gone; phase 3's is the previous one */
+	assert_int_equal(sid_s_open(&p, pk[10], n[10]), REL_EAUTH);
+	assert_int_equal(sid_s_open(&p, pk[13], n[13]), 64);
+	struct rel_ident_peer peer;
+	assert_int_equal(rel_ident_sess_peer(ss, &peer), 0);
+	assert_int_equal(peer.rekeys_recv, 4);
+	assert_int_equal(sid_stats(p.srv).drop_auth, 1);
+	/* a corrupted packet of the current phase turns nothing */
+	uint8_t bad[128];
+	memcpy(bad, pk[18], n[18]);
+	bad[n[18] - 1] ^= 1;
+	assert_int_equal(sid_s_open(&p, bad, n[18]), REL_EAUTH);
+	assert_int_equal(ss->rx_phase, 0);
+	assert_int_equal(sid_s_open(&p, pk[18], n[18]), 64);
 	sid_pair_free(&p);
 }
 
@@ -363,6 +407,7 @@ int main(void)
 		cmocka_unit_test(psk_holder_cannot_forge),
 		cmocka_unit_test(rekey_by_count),
 		cmocka_unit_test(rekey_by_time),
+		cmocka_unit_test(rekey_across_lost_phases),
 		cmocka_unit_test(forward_secrecy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
