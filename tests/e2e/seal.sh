@@ -25,14 +25,19 @@ okx "--stats counts opened=3" '[ "$(field opened <rt.err)" = 3 ]'
 # --- passphrases (file on one side, environment on the other) ------------------
 printf 'correct horse\n' >pw; chmod 600 pw
 printf 'battery staple\n' >pw2; chmod 600 pw2
-start_recv pf --passphrase-file pw --group lab --stats -w 2 127.0.0.1 0
+# -c 1 -w 20: the sender's Argon2 may take seconds on a loaded machine
+start_recv pf --passphrase-file pw --group lab --stats -c 1 -w 20 127.0.0.1 0
 SEAL_PW='correct horse' snd --passphrase-env SEAL_PW --group lab 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
 ok "passphrase file and env, same group: delivered" [ "$(cat pf.out)" = hi ]
 
 # Argon2id (moderate) costs most of a second a run: the receivers below use
 # the key udpkey derives from the same passphrase and group, once.
+# The wrong keys are derived here too, before their receivers start, so
+# the receivers' short waits do not race an Argon2 run under load.
 "$KEY" derive --group lab --passphrase-file pw -o pwk 2>>"$T/last.err"
+"$KEY" derive --group lab --passphrase-file pw2 -o pw2k 2>>"$T/last.err"
+"$KEY" derive --group b --passphrase-file pw -o pwbk 2>>"$T/last.err"
 start_recv pk -k pwk --stats -w 2 127.0.0.1 0
 snd -k pwk 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
@@ -40,13 +45,13 @@ okx "udpkey derive -o: the same key as the tools derive" \
 	'[ "$(cat pk.out)" = hi ] && [ "$(sed -n "s/.*key_id=\([0-9a-f]*\).*/\1/p" pk.err)" = "$(sed -n "s/.*key_id=\([0-9a-f]*\).*/\1/p" pf.err)" ]'
 
 start_recv pw2 -k pwk --stats -w 2 127.0.0.1 0
-snd --passphrase-file pw2 --group lab -c 3 127.0.0.1 "$PORT" hi
+snd -k pw2k -c 3 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
 okx "different passphrase: nothing delivered, exit 3" '[ "$RC" = 3 ] && [ ! -s pw2.out ]'
 okx "different passphrase: --stats counts wrong-key drops" '[ "$(field drop_wrongkey <pw2.err)" = 3 ]'
 
 start_recv grp -k pwk --stats -w 2 127.0.0.1 0
-snd --passphrase-file pw --group b 127.0.0.1 "$PORT" hi
+snd -k pwbk 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
 okx "same passphrase, other group: nothing delivered" '[ ! -s grp.out ] && [ "$(field drop_wrongkey <grp.err)" = 1 ]'
 
