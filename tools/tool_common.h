@@ -37,7 +37,7 @@ enum {
  * without sockets (udpkey) takes only TOOL_HELP_LONGOPTS and
  * TOOL_HELP_CASES: tool_base_option(c), so it links no netsim code. */
 enum { TOOL_O_STATS = 0x7e00, TOOL_O_NETSIM, TOOL_O_NETSIM_IN, TOOL_O_VERSION,
-       TOOL_O_PCAP, TOOL_O_NETSIM_SCHED, TOOL_O_NETSIM_IN_SCHED };
+       TOOL_O_PCAP, TOOL_O_NETSIM_SCHED, TOOL_O_NETSIM_IN_SCHED, TOOL_O_NO_OFFLOAD };
 #define TOOL_HELP_LONGOPTS \
 	{ "help", no_argument, 0, 'h' }, \
 	{ "version", no_argument, 0, TOOL_O_VERSION }
@@ -52,12 +52,23 @@ enum { TOOL_O_STATS = 0x7e00, TOOL_O_NETSIM, TOOL_O_NETSIM_IN, TOOL_O_VERSION,
 	{ "verbose", no_argument, 0, 'v' }, \
 	{ "quiet", no_argument, 0, 'q' }
 #define TOOL_HELP_CASES case TOOL_O_VERSION
+/* --no-offload, for the tools that move bulk data (udpsend, udprecv): in
+ * their option table beside TOOL_COMMON_LONGOPTS; TOOL_COMMON_CASES takes
+ * it, and the tool calls tool_offload_apply() once its socket is set up. */
+#define TOOL_OFFLOAD_LONGOPTS { "no-offload", no_argument, 0, TOOL_O_NO_OFFLOAD }
+#define TOOL_OFFLOAD_HELP \
+	"      --no-offload     no UDP segmentation offload (GSO) or receive\n" \
+	"                       coalescing (GRO): one kernel crossing per datagram\n"
 #define TOOL_COMMON_CASES \
 	case TOOL_O_STATS: case TOOL_O_NETSIM: case TOOL_O_NETSIM_IN: \
 	case TOOL_O_PCAP: case TOOL_O_VERSION: case 'v': case 'q': \
-	case TOOL_O_NETSIM_SCHED: case TOOL_O_NETSIM_IN_SCHED
+	case TOOL_O_NETSIM_SCHED: case TOOL_O_NETSIM_IN_SCHED: case TOOL_O_NO_OFFLOAD
 /* tool_opt.c: every TOOL_COMMON_CASES option. */
 void tool_common_option(int c, const char *arg, int *stats);
+/* tool_opt.c: --no-offload given: GSO and GRO off on s (a no-op without
+ * the option).  Call it after whatever turns GRO on. */
+extern int tool_no_offload;
+void tool_offload_apply(struct udp_sock *s);
 /* tool_util.c: --version, -v, -q (never returns for --version). */
 void tool_base_option(int c);
 

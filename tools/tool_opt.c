@@ -5,6 +5,18 @@
 #include "tool_netsim.h"
 #include "tool_pcap.h"
 
+int tool_no_offload;
+
+void tool_offload_apply(struct udp_sock *s)
+{
+	if (!tool_no_offload)
+		return;
+	/* both only ever turn a feature off here, which cannot fail on a
+	 * valid socket: without them the kernel never had it anyway */
+	(void)udp_sock_set_gso(s, 0);
+	(void)udp_sock_set_gro(s, 0);
+}
+
 void tool_common_option(int c, const char *arg, int *stats)
 {
 	switch (c) {
@@ -18,6 +30,7 @@ void tool_common_option(int c, const char *arg, int *stats)
 		tool_netsim_schedule_option(TOOL_NETSIM_IN, "--netsim-in-schedule", arg);
 		break;
 	case TOOL_O_PCAP: tool_pcap_option(arg); break;
+	case TOOL_O_NO_OFFLOAD: tool_no_offload = 1; break;
 	default: tool_base_option(c); break;
 	}
 }

@@ -80,6 +80,7 @@ static _Noreturn void usage(void)
 	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
 	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
 	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
+	       TOOL_OFFLOAD_HELP
 	       "  -v, --verbose / -q, --quiet (no 'listening on' line, no warnings)\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok (also on SIGINT/SIGTERM, except with --once), 1 error,\n"
@@ -108,6 +109,7 @@ static const struct option longopts[] = {
 	{ "once", no_argument, 0, O_ONCE },
 	TOOL_SEAL_LONGOPTS,
 	TOOL_COMMON_LONGOPTS,
+	TOOL_OFFLOAD_LONGOPTS,
 	TOOL_REL_LONGOPTS,
 	TOOL_IDENT_LONGOPTS,
 	{ 0, 0, 0, 0 },
@@ -222,8 +224,9 @@ static struct udp_sock *open_socket(const struct opts *o, int argc, char **argv)
 	udp_sock_set_buffers(sk, 8 << 20, 0);
 	/* GRO lets a fast sender's GSO runs arrive as one receive each; it
 	 * needs buffers that cannot cut such a run (see udp_sock.h). */
-	if (o->max >= UDP_GRO_MIN_CAP)
+	if (o->max >= UDP_GRO_MIN_CAP && !tool_no_offload)
 		udp_sock_set_gro(sk, 1);
+	tool_offload_apply(sk);
 	struct udp_addr bound;
 	if (udp_sock_local_addr(sk, &bound) < 0)
 		bound = local;

@@ -90,6 +90,7 @@ static _Noreturn void usage(void)
 	       "      --netsim-in SPEC impair what is received (default: $UDPKIT_NETSIM[_IN])\n"
 	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
 	       "                       ('0s loss 1%%; 5s loss 100%%; 8s loss 1%%', or @FILE)\n"
+	       TOOL_OFFLOAD_HELP
 	       "  -v, --verbose / -q, --quiet\n"
 	       "  -h, --help / --version\n"
 	       "Exit: 0 ok, 1 error, 2 bad usage, 3 -w and no reply, 130/143 interrupted.\n",
@@ -125,6 +126,7 @@ static const struct option longopts[] = {
 	{ "max", required_argument, 0, O_MAX },
 	TOOL_SEAL_LONGOPTS,
 	TOOL_COMMON_LONGOPTS,
+	TOOL_OFFLOAD_LONGOPTS,
 	TOOL_REL_LONGOPTS,
 	TOOL_IDENT_LONGOPTS,
 	{ 0, 0, 0, 0 },
@@ -235,6 +237,7 @@ static void open_socket(struct sender *s, const struct opts *o)
 	if (o->mcast_loop >= 0 && (r = udp_sock_set_mcast_loop(sk, o->mcast_loop)) < 0)
 		tool_die(TOOL_EXIT_ERR, "cannot set multicast loop: %s", udpkit_strerror(r));
 	udp_sock_set_buffers(sk, 0, 4 << 20);
+	tool_offload_apply(sk);
 	/* Connected when talking to one peer: errors (refused, EMSGSIZE) come
 	 * back, replies are filtered to that peer, and a full unix receiver can
 	 * be waited for with poll.  Not for broadcast or groups: answers come

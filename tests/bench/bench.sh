@@ -427,49 +427,111 @@ done
 echo "(dnf: SRT had not delivered the whole file within ${STIMEOUT} s, so its goodput is below $(awk -v m=$SMB -v t=$STIMEOUT 'BEGIN { printf "%.2f", m * 1.048576 / t }') MB/s: the ratio is a lower bound)"
 fi
 
-# --- Jumbo frames (issue 16): udpkit reliable goodput over a veth pair in
-# network namespaces this bench creates (nothing leaves them), MTU 1500
-# against MTU 9000; path MTU discovery finds the larger datagrams itself.
-veth_run() { # MTU: prints the goodput (MB/s) of udpsend -r --whole over the pair (0: failed)
-	local ns=ukbench$$ err="$tmp/v.err" port
-	ip netns add "${ns}a" 2>/dev/null && ip netns add "${ns}b" 2>/dev/null || { echo 0; return; }
-	ip link add "${ns}x" netns "${ns}a" type veth peer name "${ns}y" netns "${ns}b" &&
-	ip -n "${ns}a" addr add 10.201.0.1/24 dev "${ns}x" && ip -n "${ns}b" addr add 10.201.0.2/24 dev "${ns}y" &&
-	ip -n "${ns}a" link set "${ns}x" mtu "$1" up && ip -n "${ns}b" link set "${ns}y" mtu "$1" up &&
-	ip -n "${ns}a" link set lo up && ip -n "${ns}b" link set lo up || { echo 0; veth_clean "$ns"; return; }
-	: >"$err"
-	# a file, as the issue measured it: 1 MiB messages cut at the path MTU
-	ip netns exec "${ns}b" "$BIN/udprecv" -r --raw --once 10.201.0.2 0 2>"$err" |
-		"$HELP/bench_sink" >"$tmp/vsink" &
-	local sp=$!
-	port=$(wait_port "$err" 's/.*listening on 10\.201\.0\.2:\([0-9]*\).*/\1/p') || { echo 0; kill $sp; veth_clean "$ns"; return; }
-	head -c "$rel_bytes" "$tmp/input" |
-		timeout 120 ip netns exec "${ns}a" "$BIN/udpsend" -r --whole --no-progress 10.201.0.2 "$port" \
-		2>>"$tmp/senderr" >/dev/null
-	for _ in $(seq 1 500); do kill -0 $sp 2>/dev/null || break; sleep 0.02; done
+# --- Jumbo frames (issue 16): goodput over a veth pair between two network
+# namespaces this bench creates (nothing leaves them), MTU 1500 against
+# MTU 9000, the 9000:1500 ratio for each of:
+#   raw     bench_raw_send | bench_raw_recv: one sendto/recvfrom per
+#           datagram of the path's largest size (MTU - 28), no flow control
+#           (lost% is what the receiver did not keep up with);
+#   udpkit  udpsend -r --whole | udprecv -r --raw --once: PMTUD finds the
+#           datagram size, GSO/GRO carry runs of datagrams;
+#   nooffl  the same with --no-offload at both ends: one datagram per
+#           kernel crossing, as raw.
+# One namespace pair per MTU for the whole block; every case and MTU takes
+# its turn in each repetition.  The namespaces go on every way out.
+VNS=ukbench$$
+vnses=()
+veth_clean() { local n; for n in "${vnses[@]}"; do ip netns del "$n" 2>/dev/null; done; vnses=(); }
+veth_up() { # MTU: namespaces ${VNS}a$MTU and ${VNS}b$MTU, 10.201.0.1 and .2
+	local a=${VNS}a$1 b=${VNS}b$1
+	ip netns add "$a" || return 1
+	vnses+=("$a")
+	ip netns add "$b" || return 1
+	vnses+=("$b")
+	ip link add "v${1}x" netns "$a" mtu "$1" type veth peer name "v${1}y" netns "$b" mtu "$1" &&
+	ip -n "$a" addr add 10.201.0.1/24 dev "v${1}x" && ip -n "$b" addr add 10.201.0.2/24 dev "v${1}y" &&
+	ip -n "$a" link set "v${1}x" up && ip -n "$b" link set "v${1}y" up &&
+	ip -n "$a" link set lo up && ip -n "$b" link set lo up
+}
+udp_rcvbuf_errors() { # NS: the namespace's UdpRcvbufErrors (/proc/net/snmp)
+	ip netns exec "$1" awk '/^Udp:/ { if (!n++) for (i = 1; i <= NF; i++) k[i] = $i; else
+		for (i = 1; i <= NF; i++) if (k[i] == "RcvbufErrors") print $i }' /proc/net/snmp
+}
+veth_run() { # CASE MTU: prints "MB/s lost% retransmits rcvbuf_errors" (MB/s 0: failed)
+	local a=${VNS}a$2 b=${VNS}b$2 err="$tmp/v.err" serr="$tmp/v.serr" port sp opt=() e0
+	: >"$err"; : >"$serr"; : >"$tmp/vsink"
+	e0=$(udp_rcvbuf_errors "$b")
+	[ "$1" = nooffl ] && opt=(--no-offload)
+	if [ "$1" = raw ]; then
+		ip netns exec "$b" "$HELP/bench_raw_recv" 10.201.0.2 0 1000 2>"$err" |
+			"$HELP/bench_sink" >"$tmp/vsink" &
+		sp=$!
+		pids+=("$sp")
+		port=$(wait_port "$err" 's/^port \([0-9]*\)$/\1/p') || { echo "0 100 0 0"; kill $sp; return; }
+		head -c "$rel_bytes" "$tmp/input" |
+			timeout 120 ip netns exec "$a" "$HELP/bench_raw_send" 10.201.0.2 "$port" $(($2 - 28)) 2>>"$tmp/senderr"
+	else
+		ip netns exec "$b" "$BIN/udprecv" -r --raw --once "${opt[@]}" 10.201.0.2 0 2>"$err" |
+			"$HELP/bench_sink" >"$tmp/vsink" &
+		sp=$!
+		pids+=("$sp")
+		port=$(wait_port "$err" 's/.*listening on 10\.201\.0\.2:\([0-9]*\).*/\1/p') || { echo "0 100 0 0"; kill $sp; return; }
+		head -c "$rel_bytes" "$tmp/input" |
+			timeout 120 ip netns exec "$a" "$BIN/udpsend" -r --whole --no-progress --stats "${opt[@]}" \
+			10.201.0.2 "$port" 2>"$serr" >/dev/null
+		cat "$serr" >>"$tmp/senderr"
+	fi
+	for _ in $(seq 1 250); do kill -0 $sp 2>/dev/null || break; sleep 0.02; done
 	kill $sp 2>/dev/null
 	wait $sp 2>/dev/null
-	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-		END { printf "%.1f\n", (v["seconds"] > 0 ? v["bytes"] / v["seconds"] / 1e6 : 0) }' "$tmp/vsink"
-	veth_clean "$ns"
+	local rx=$(sed -n 's/.* retransmits=\([0-9]*\) .*/\1/p' "$serr" | head -n 1)
+	awk -v t="$rel_bytes" -v rx="${rx:-0}" -v e=$(($(udp_rcvbuf_errors "$b") - e0)) \
+		'{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		END { printf "%.1f %.2f %d %d\n", (v["seconds"] > 0 ? v["bytes"] / v["seconds"] / 1e6 : 0),
+			100 * (t - v["bytes"]) / t, rx, e }' "$tmp/vsink"
 }
-veth_clean() { ip netns del "${1}a" 2>/dev/null; ip netns del "${1}b" 2>/dev/null; }
 echo
 if ! want veth; then
 	:
-elif [ "$(id -u)" = 0 ] && ip netns add ukbench-probe$$ 2>/dev/null; then
-	ip netns del ukbench-probe$$
-	echo "udpsend -r --whole over a veth pair in two namespaces, ${RMB} MiB, median of $REPS"
-	declare -A vg
-	for _ in $(seq 1 "$REPS"); do
-		for M in 1500 9000; do vg[$M]+=" $(veth_run $M)"; done
-	done
-	printf '%-12s %12s\n' "veth MTU" "udpkit_MB/s"
-	for M in 1500 9000; do
-		vg[$M]=$(printf '%s\n' ${vg[$M]} | median)
-		printf '%-12s %12s\n' "$M" "${vg[$M]}"
-	done
-	awk -v a="${vg[9000]}" -v b="${vg[1500]}" 'BEGIN { if (b > 0) printf "MTU 9000 vs MTU 1500: %.2fx\n", a / b }'
+elif [ "$(id -u)" = 0 ] && ip netns add "${VNS}p" 2>/dev/null; then
+	ip netns del "${VNS}p"
+	trap 'veth_clean; cleanup' EXIT
+	trap 'exit 1' INT TERM
+	if veth_up 1500 && veth_up 9000; then
+		echo "veth pair between two namespaces, ${RMB} MiB, median of $REPS (cases and MTUs interleaved)"
+		declare -A vg vl vr ve
+		vcases=(raw udpkit nooffl)
+		for _ in $(seq 1 "$REPS"); do
+			for c in "${vcases[@]}"; do
+				for M in 1500 9000; do
+					read -r g l r e <<<"$(veth_run "$c" "$M")"
+					vg[$c$M]+=" $g"; vl[$c$M]+=" $l"; vr[$c$M]+=" $r"; ve[$c$M]=$(( ${ve[$c$M]:-0} + e ))
+				done
+			done
+		done
+		printf '%-36s %9s %9s %10s %13s %13s %11s\n' case "1500_MB/s" "9000_MB/s" "9000:1500" \
+			"lost%_1500/9000" "rexmit_1500/9000" "rcvbuf_errs"
+		for c in "${vcases[@]}"; do
+			for M in 1500 9000; do
+				vg[$c$M]=$(printf '%s\n' ${vg[$c$M]} | median)
+				vl[$c$M]=$(printf '%s\n' ${vl[$c$M]} | median)
+				vr[$c$M]=$(printf '%s\n' ${vr[$c$M]} | median)
+			done
+			printf '%-36s %9s %9s %10s %13s %13s %11s\n' \
+				"$(case $c in raw) echo 'raw sendto/recvfrom (MTU-28 bytes)';; udpkit) echo 'udpkit -r --whole';;
+				   nooffl) echo 'udpkit -r --whole --no-offload';; esac)" \
+				"${vg[${c}1500]}" "${vg[${c}9000]}" \
+				"$(awk -v a="${vg[${c}9000]}" -v b="${vg[${c}1500]}" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), (b > 0 ? a / b : 0) }')" \
+				"${vl[${c}1500]}/${vl[${c}9000]}" "${vr[${c}1500]}/${vr[${c}9000]}" "${ve[${c}1500]}/${ve[${c}9000]}"
+		done
+		echo "(raw: the ceiling of what 9000-byte frames give one datagram per system call; lost% and"
+		echo " retransmits are medians, rcvbuf_errs the receiving namespace's UdpRcvbufErrors over all runs)"
+	else
+		echo "veth rows: could not set up the namespaces"
+	fi
+	veth_clean
+	trap cleanup EXIT
+	trap - INT TERM
 else
 	echo "veth rows: skipped (needs root and ip netns)"
 fi
