@@ -62,6 +62,7 @@ struct bbr {
 	uint64_t rate;            /* pacing rate, bytes/s, 0 = not paced yet */
 	uint64_t burst_us;        /* catch-up allowance at that rate (may_send) */
 	uint32_t pacing_gain, cwnd_gain;
+	uint32_t mss;             /* the packet size the estimates were made with */
 };
 
 static void bw_changed(struct bbr *b)
@@ -80,9 +81,11 @@ static uint64_t btl_bw(const struct bbr *b)
 static uint64_t bdp(const struct bbr *b, const struct rel_cc_info *i)
 {
 	uint64_t bw = btl_bw(b);
+	uint64_t iw = IW_PKTS * (uint64_t)i->mss;
 	if (!bw || !b->min_rtt)
-		return IW_PKTS * (uint64_t)i->mss;
-	return bw * (b->min_rtt > TICK_US ? b->min_rtt : TICK_US) / 1000000;
+		return iw;
+	uint64_t d = bw * (b->min_rtt > TICK_US ? b->min_rtt : TICK_US) / 1000000;
+	return !b->full_pipe && d < iw ? iw : d;
 }
 
 /* What may be in flight: gain * BDP plus room for acks that come in
@@ -141,6 +144,7 @@ static void bbr_init(void *state, void *ctx, const struct rel_cc_info *info)
 	(void)ctx;
 	*b = (struct bbr){0};
 	b->cwnd = IW_PKTS * (uint64_t)info->mss;
+	b->mss = info->mss;
 	set_mode(b, STARTUP, 0);
 }
 
@@ -261,6 +265,27 @@ static void advance_mode(struct bbr *b, const struct rel_cc_info *i, uint64_t no
 	}
 }
 
+/* Path MTU discovery confirmed a larger packet.  Before the pipe is known
+ * to be full, what STARTUP has measured so far was limited by the window
+ * of small packets it started with (10 of ~1 KiB, against 10 of 64 KiB on
+ * loopback): start over from the initial window of the new size, as a
+ * flow that had known the size from the start would have. */
+static void mss_changed(struct bbr *b, const struct rel_cc_info *i)
+{
+	int grew = i->mss > b->mss;
+	b->mss = i->mss; /* a shrink (black hole) keeps the estimates */
+	if (!grew || b->full_pipe || b->mode != STARTUP)
+		return;
+	uint64_t iw = IW_PKTS * (uint64_t)i->mss;
+	if (b->cwnd < iw)
+		b->cwnd = iw;
+	for (int k = 0; k < BW_ROUNDS; k++)
+		b->bw[k] = 0;
+	b->bw_max = 0;
+	b->full_bw = 0;
+	b->full_cnt = 0;
+}
+
 static void bbr_event(void *state, void *ctx, const struct rel_cc_info *info,
 		      enum rel_cc_event ev, uint64_t bytes, uint64_t now)
 {
@@ -272,6 +297,8 @@ static void bbr_event(void *state, void *ctx, const struct rel_cc_info *info,
 			b->round_start = now;
 		break;
 	case REL_CC_ACKED: {
+		if (info->mss != b->mss)
+			mss_changed(b, info);
 		b->delivered += bytes;
 		update_min_rtt(b, info, now);
 		uint64_t len = b->min_rtt ? b->min_rtt : info->srtt_us;
@@ -287,8 +314,14 @@ static void bbr_event(void *state, void *ctx, const struct rel_cc_info *info,
 			b->cwnd += bytes;
 		if (b->cwnd < MIN_CWND_PKTS * (uint64_t)info->mss)
 			b->cwnd = MIN_CWND_PKTS * (uint64_t)info->mss;
-		/* here, not per packet: may_send runs for every packet */
-		b->rate = pacing_rate(b, info);
+		/* here, not per packet: may_send runs for every packet.
+		 * Before the pipe is full the rate only goes up: a round's
+		 * sample is short of the path (it measured the window of the
+		 * round before, or packets of a size since outgrown) and must
+		 * not slow down the search for the bottleneck. */
+		uint64_t r = pacing_rate(b, info);
+		if (b->full_pipe || r > b->rate)
+			b->rate = r;
 		/* A sender that slept past its slot may catch up by a small
 		 * burst (a timer is coarser than a packet time at high
 		 * rates), no more. */
