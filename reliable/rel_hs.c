@@ -241,6 +241,13 @@ int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen,
 		c->st.drop_source++;
 		return REL_ESOURCE;
 	}
+	/* the hook's handshake is public-key work: rationed per source and
+	 * for all (the repeats above, answered from hs_saved, cost nothing) */
+	if (c->cfg.crypto) {
+		int rc = rel_src_hs_take(c, addr, alen, now);
+		if (rc < 0)
+			return rc;
+	}
 	struct rel_sess *p = rel_sess_new(c, addr, alen, now);
 	if (!p) {
 		c->st.drop_peers++;
