@@ -63,6 +63,7 @@ struct net {
 	uint64_t ck_cookie;
 	unsigned accepts;    /* ACCEPTs the server sent to other addresses */
 	int drop_accepts;    /* ACCEPTs to the legitimate client to lose */
+	unsigned dead;       /* REL_EV_DEAD of the server */
 };
 
 static void net_open(struct net *n, uint32_t rate, uint32_t burst, uint32_t grate, uint32_t gburst)
@@ -119,8 +120,10 @@ static void serve(struct net *n)
 		rel_out_pop(n->s, 1);
 	}
 	struct rel_event ev;
-	while (rel_poll_event(n->s, &ev))
+	while (rel_poll_event(n->s, &ev)) {
+		n->dead += ev.type == REL_EV_DEAD;
 		rel_buf_free(ev.data);
+	}
 }
 
 static void pump(struct net *n)
@@ -390,6 +393,32 @@ static void repeated_connect_costs_nothing(void **state)
 	net_close(&n);
 }
 
+/* A client that starts over (a new message 1 for the same sid) ends its
+ * unkeyed session and gets a new one, but only with a token: a CONNECT
+ * over the limit leaves the old session as it was. */
+static void restart_over_limit_changes_nothing(void **state)
+{
+	(void)state;
+	struct net n;
+	net_open(&n, 1, 1, 0, 0);
+	struct addr a = a4("192.0.2.1", 1);
+	assert_int_equal(connect_from(&n, a, 42, NULL, NULL), 0);
+	struct rel_core_stats st = stats(&n);
+	assert_int_equal(st.peers, 1);
+	assert_int_equal(connect_from(&n, a, 42, NULL, NULL), UDP_EAGAIN);
+	st = stats(&n);
+	assert_int_equal(st.peers, 1);
+	assert_int_equal(st.drop_hs_rate, 1);
+	assert_int_equal(n.dead, 0);
+	assert_int_equal(n.sx.responds, 1);
+	tick(&n, 1000000);
+	assert_int_equal(connect_from(&n, a, 42, NULL, NULL), 0);
+	assert_int_equal(n.sx.responds, 2);
+	assert_int_equal(n.dead, 1); /* the old one ended, a new one took over */
+	assert_int_equal(stats(&n).peers, 1);
+	net_close(&n);
+}
+
 /* A real client whose first two ACCEPTs are lost retransmits its CONNECT
  * (1 s, 2 s later) and gets the kept ACCEPT, while a flood from elsewhere
  * takes every token of the ceiling (1/s) as soon as it is back. */
@@ -525,6 +554,7 @@ int main(void)
 		cmocka_unit_test(global_ceiling_across_sources),
 		cmocka_unit_test(legit_client_behind_flood),
 		cmocka_unit_test(repeated_connect_costs_nothing),
+		cmocka_unit_test(restart_over_limit_changes_nothing),
 		cmocka_unit_test(client_retransmission_gets_accept),
 		cmocka_unit_test(zero_is_unlimited),
 		cmocka_unit_test(defaults_let_legitimate_bursts_pass),
