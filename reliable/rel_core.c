@@ -44,6 +44,18 @@ void rel_config_default(struct rel_config *cfg)
 	cfg->cookie_bucket_us = 10000000;
 	cfg->linger_us = 10000000;
 	cfg->ack_delay_us = 0;
+	/* Handshake limits, which must never meet a legitimate client: one
+	 * sends a new Noise message 1 only with a new cookie (at most every
+	 * 7 s: three CONNECT timeouts, 1 + 2 + 4 s), its retransmissions
+	 * are answered from the kept ACCEPT, and a host may open its
+	 * max_per_source sessions at once.  A single address gets 64 + 10
+	 * a second (~1 % of a core at 1 ms each); all together 500 a second
+	 * (half a core), with 1000 at once: a restarted server's 4096
+	 * clients are all back within ~7 s, well inside their dead_us. */
+	cfg->hs_rate = 10;
+	cfg->hs_burst = 64;
+	cfg->hs_global_rate = 500;
+	cfg->hs_global_burst = 1000;
 }
 
 static int config_ok(const struct rel_config *c)
@@ -62,6 +74,8 @@ static int config_ok(const struct rel_config *c)
 	    c->rto_initial_us > c->rto_max_us)
 		return 0;
 	if (c->max_per_source < 1 || c->stall_us < 1)
+		return 0;
+	if ((c->hs_rate && c->hs_burst < 1) || (c->hs_global_rate && c->hs_global_burst < 1))
 		return 0;
 	if (c->keepalive_us < 1 || c->dead_us <= c->keepalive_us || c->cookie_bucket_us < 1)
 		return 0;
@@ -196,6 +210,7 @@ void rel_core_free(struct rel_core *c)
 	free(c->tab_id);
 	free(c->tab_lsid);
 	free(c->src_tab);
+	free(c->hs_tab);
 	free(c);
 }
 

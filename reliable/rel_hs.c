@@ -216,6 +216,7 @@ int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen,
 	}
 	/* the source is verified from here on */
 	uint64_t mac = c->cfg.crypto ? rel_siphash24(c->cfg.cookie_secret, raw, len) : 0;
+	int taken = 0; /* a handshake token, for the hook's work below */
 	for (struct rel_sess *p = c->peers; p; p = p->next) {
 		if (p->passive && p->rsid == k->src_sid && rel_addr_eq(p, addr, alen)) {
 			if (!c->cfg.crypto || (p->hs_saved && p->hs_mac == mac)) {
@@ -229,7 +230,12 @@ int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen,
 			/* A new exchange (the client started over: a new
 			 * cookie) for a session it never got keys for: that
 			 * one ends, this one gets a session of its own, so a
-			 * peer id never changes whom it names. */
+			 * peer id never changes whom it names.  Its token
+			 * first: a CONNECT over the limit changes nothing. */
+			int rc = rel_src_hs_take(c, addr, alen, now);
+			if (rc < 0)
+				return rc;
+			taken = 1;
 			struct rel_event ev = {.type = REL_EV_DEAD, .peer = p->id};
 			(void)rel_event_push(c, &ev, 0);
 			rel_sess_destroy(c, p);
@@ -240,6 +246,13 @@ int rel_hs_connect(struct rel_core *c, const void *addr, size_t alen,
 	if (src && src->naccepted >= c->cfg.max_per_source) {
 		c->st.drop_source++;
 		return REL_ESOURCE;
+	}
+	/* the hook's handshake is public-key work: rationed per source and
+	 * for all (the repeats above, answered from hs_saved, cost nothing) */
+	if (c->cfg.crypto && !taken) {
+		int rc = rel_src_hs_take(c, addr, alen, now);
+		if (rc < 0)
+			return rc;
 	}
 	struct rel_sess *p = rel_sess_new(c, addr, alen, now);
 	if (!p) {

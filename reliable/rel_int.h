@@ -80,6 +80,15 @@ struct rel_src {
 	uint8_t key[REL_ADDR_MAX];
 };
 
+/* Handshake rate limit of the sources hashed to it (rel_src.c): GCRA, the
+ * token bucket kept as one time.  tag names its source (a keyed hash). */
+struct rel_hs_slot {
+	uint64_t tag;
+	uint64_t tat;        /* theoretical arrival time: full bucket once <= now */
+};
+#define REL_HS_SETS 1024u /* x REL_HS_WAYS slots: 64 KiB, whatever the load */
+#define REL_HS_WAYS 4u
+
 struct rel_sess {
 	struct rel_sess *next;
 	struct rel_src *src;
@@ -253,6 +262,10 @@ struct rel_core {
 	struct rel_sess **tab_id, **tab_lsid; /* hash tables: by id, by local sid */
 	uint32_t tab_mask;
 	struct rel_src **src_tab; /* sources, open addressing, tab_mask + 1 slots */
+	/* handshake responses (rel_src.c): per-source buckets (NULL: no
+	 * per-source limit) and the one of all sources together */
+	struct rel_hs_slot *hs_tab;
+	uint64_t hs_tat;
 	struct rel_outslot *out;
 	uint32_t out_head, out_len;
 	uint64_t out_popped;    /* datagrams taken by the driver, ever */
@@ -347,6 +360,10 @@ int rel_src_init(struct rel_core *c);
 struct rel_src *rel_src_find(const struct rel_core *c, const void *addr, size_t alen);
 struct rel_src *rel_src_get(struct rel_core *c, const void *addr, size_t alen); /* NULL: no memory */
 void rel_src_put(struct rel_core *c, struct rel_src *s);
+/* May the handshake of a CONNECT from addr (public-key work) run now?  0:
+ * yes, one response charged to its source and to the global ceiling;
+ * UDP_EAGAIN: no, counted (drop_hs_rate / drop_hs_global), nothing charged. */
+int rel_src_hs_take(struct rel_core *c, const void *addr, size_t alen, uint64_t now);
 
 /* rel_path.c (connection migration) */
 /* A packet of p (sids checked, session open) from an address other than

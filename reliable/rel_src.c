@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rel_int.h"
+#include "udp_err.h"
 
 enum { FAM_INET = 2, FAM_INET6 = 10, SIN_LEN = 16, SIN6_LEN = 28 };
 
@@ -45,7 +46,10 @@ size_t rel_src_key(const uint8_t *a, size_t len, uint8_t *key)
 int rel_src_init(struct rel_core *c)
 {
 	c->src_tab = calloc((size_t)c->tab_mask + 1, sizeof *c->src_tab);
-	return c->src_tab ? 0 : UDP_ENOMEM;
+	/* only a hook's handshake costs public-key work worth a limit */
+	if (c->cfg.crypto && c->cfg.hs_rate)
+		c->hs_tab = calloc((size_t)REL_HS_SETS * REL_HS_WAYS, sizeof *c->hs_tab);
+	return c->src_tab && (c->hs_tab || !c->cfg.crypto || !c->cfg.hs_rate) ? 0 : UDP_ENOMEM;
 }
 
 /* Keyed, so that no one can aim many sources at one chain. */
@@ -106,4 +110,72 @@ void rel_src_put(struct rel_core *c, struct rel_src *s)
 	}
 	c->st.sources--;
 	free(s);
+}
+
+/* Handshake rate limits, as GCRA (the token bucket kept as the time it
+ * would be full again): a response is allowed while that time is at most
+ * burst - 1 intervals ahead of now, and moves it one interval on.  The
+ * interval is rounded up, so no more than rate a second ever pass. */
+static uint64_t hs_interval(uint32_t rate)
+{
+	return (1000000u + (uint64_t)rate - 1) / rate;
+}
+
+static int hs_ok(uint64_t tat, uint64_t now, uint32_t rate, uint32_t burst)
+{
+	return tat <= now || tat - now <= (uint64_t)(burst - 1) * hs_interval(rate);
+}
+
+static uint64_t hs_next(uint64_t tat, uint64_t now, uint32_t rate)
+{
+	return (tat > now ? tat : now) + hs_interval(rate);
+}
+
+/* The bucket of addr's source: a fixed table, REL_HS_WAYS slots a set, the
+ * set chosen by a keyed hash (no one can aim sources at one set).  Its own
+ * slot if it has one; else a slot whose bucket is full (forgetting a full
+ * bucket forgets nothing); else, the set being all in use, it shares the
+ * fullest one with its owner: charged together, never a fresh bucket, so
+ * cycling through addresses earns no tokens and memory never grows. */
+static struct rel_hs_slot *hs_slot(struct rel_core *c, const void *addr, size_t alen, uint64_t now)
+{
+	uint8_t key[REL_ADDR_MAX + 1];
+	size_t n = rel_src_key(addr, alen, key);
+	key[n] = 'h'; /* another hash than the sources' table's */
+	uint64_t h = rel_siphash24(c->prf.key, key, n + 1);
+	struct rel_hs_slot *set = c->hs_tab + (h & (REL_HS_SETS - 1)) * REL_HS_WAYS;
+	struct rel_hs_slot *idle = NULL, *fullest = set;
+	for (unsigned i = 0; i < REL_HS_WAYS; i++) {
+		if (set[i].tag == h)
+			return &set[i];
+		if (!idle && set[i].tat <= now)
+			idle = &set[i];
+		if (set[i].tat < fullest->tat)
+			fullest = &set[i];
+	}
+	if (!idle)
+		return fullest;
+	idle->tag = h;
+	return idle;
+}
+
+int rel_src_hs_take(struct rel_core *c, const void *addr, size_t alen, uint64_t now)
+{
+	const struct rel_config *f = &c->cfg;
+	struct rel_hs_slot *s = c->hs_tab ? hs_slot(c, addr, alen, now) : NULL;
+	/* the source's limit first: what it refuses takes nothing from the
+	 * ceiling, so one flooding address cannot spend the others' share */
+	if (s && !hs_ok(s->tat, now, f->hs_rate, f->hs_burst)) {
+		c->st.drop_hs_rate++;
+		return UDP_EAGAIN;
+	}
+	if (f->hs_global_rate && !hs_ok(c->hs_tat, now, f->hs_global_rate, f->hs_global_burst)) {
+		c->st.drop_hs_global++;
+		return UDP_EAGAIN;
+	}
+	if (s)
+		s->tat = hs_next(s->tat, now, f->hs_rate);
+	if (f->hs_global_rate)
+		c->hs_tat = hs_next(c->hs_tat, now, f->hs_global_rate);
+	return 0;
 }

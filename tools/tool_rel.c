@@ -328,12 +328,13 @@ void tool_rel_print_core_stats(const struct rel_core *core, const struct rel_drv
 	unsigned long long v[] = { s.pkts_in, s.bytes_in, s.pkts_out, s.bytes_out, s.cookies_sent,
 				   s.drop_magic, s.drop_checksum, s.drop_malformed, s.drop_session,
 				   s.drop_cookie, s.drop_peers, s.drop_unexpected, s.drop_busy, d.truncated,
-				   s.drop_source, s.drop_share, s.drop_stalled, s.sources };
+				   s.drop_source, s.drop_share, s.drop_stalled, s.sources,
+				   s.drop_hs_rate, s.drop_hs_global };
 	static const char *k[] = { "pkts_in", "bytes_in", "pkts_out", "bytes_out", "cookies_sent",
 				   "drop_magic", "drop_checksum", "drop_malformed", "drop_session",
 				   "drop_cookie", "drop_peers", "drop_unexpected", "drop_busy",
 				   "drop_truncated", "drop_source", "drop_share", "drop_stalled",
-				   "sources" };
+				   "sources", "drop_hs_rate", "drop_hs_global" };
 	char line[1024];
 	size_t n = (size_t)snprintf(line, sizeof line, "%s: core:", tool_name);
 	for (size_t i = 0; i < sizeof v / sizeof v[0] && n < sizeof line; i++)

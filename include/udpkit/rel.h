@@ -194,6 +194,18 @@ struct rel_config {
 	 * refused); see rel_ident_attach(). */
 	const struct rel_crypto_ops *crypto;
 	void *crypto_ctx;
+	/* Handshake rate limits (with a crypto hook only: its hs_respond is
+	 * the public-key work a CONNECT with a valid cookie makes us do, and
+	 * a real address can send such CONNECTs at will).  Responses a
+	 * second, and at once, per source (as max_per_source: IPv4 address,
+	 * IPv6 /64) and for all sources together; a CONNECT over either is
+	 * dropped unanswered (drop_hs_rate, drop_hs_global), and the client's
+	 * retransmission tries again.  A repeated CONNECT answered from the
+	 * kept ACCEPT costs nothing.  A rate of 0: no limit. */
+	uint32_t hs_rate;           /* per source, 10/s */
+	uint32_t hs_burst;          /* per source, 64 (max_per_source) */
+	uint32_t hs_global_rate;    /* all sources, 500/s */
+	uint32_t hs_global_burst;   /* all sources, 1000 */
 };
 
 /* Fills *cfg with the defaults above. */
@@ -380,6 +392,10 @@ struct rel_core_stats {
 				* core needs (or with one it cannot run), or
 				* refused by the hook */
 	uint64_t ptb_ignored;  /* ICMP "too big" hints that matched no session */
+	/* CONNECTs with a valid cookie dropped before the crypto hook's
+	 * handshake: their source was over hs_rate, or all sources together
+	 * over hs_global_rate */
+	uint64_t drop_hs_rate, drop_hs_global;
 };
 UDPKIT_API void rel_core_stats(const struct rel_core *core, struct rel_core_stats *out);
 
