@@ -149,7 +149,9 @@ struct rel_core;
 int uk_ident_new(struct uk_ident **out, const struct uk_opts *o, char *err, size_t errlen);
 void uk_ident_free(struct uk_ident *id);
 void uk_ident_attach(struct uk_ident *id, struct rel_config *cfg);
-int uk_ident_peer_key(const struct rel_core *core, uint32_t peer, uint8_t key[32]);
+/* passive: a session the peer started, whose key counts only once an
+ * authentic packet came in it (see uk_ident.c). */
+int uk_ident_peer_key(const struct rel_core *core, uint32_t peer, int passive, uint8_t key[32]);
 void uk_ident_counters(const struct uk_ident *id, struct uk_stat *out, size_t *n, size_t cap);
 /* server: the key that connect named (NULL: peer_key=). */
 void uk_ident_refusal(struct uk_ident *id, const uint8_t *server, char *buf, size_t cap);

@@ -51,6 +51,7 @@ struct peer {
 	uint64_t unacked;
 	int peer_closed;      /* the peer closed this session */
 	int told;             /* ... and a sendto was told so (EPIPE) */
+	int passive;          /* the peer started the session */
 };
 
 struct uk {
@@ -177,7 +178,7 @@ static int enqueue(struct uk *u, void *data, size_t len, const struct udp_addr *
 	q->from = *from;
 	/* the key travels with the message: the session may be gone, and
 	 * its address someone else's, by the time the message is read */
-	q->has_key = u->ident && uk_ident_peer_key(u->core, peer, q->key) == 0;
+	q->has_key = u->ident && uk_ident_peer_key(u->core, peer, 0, q->key) == 0;
 	if (u->qt)
 		u->qt->next = q;
 	else
@@ -222,8 +223,10 @@ static int pump(struct uk *u)
 		struct peer *p = peer_by_id(u, ev.peer);
 		switch (ev.type) {
 		case REL_EV_CONNECTED:
-			if (!p && (p = peer_add(u, ev.peer)) != NULL)
+			if (!p && (p = peer_add(u, ev.peer)) != NULL) {
 				(void)rel_drv_peer_addr(u->drv, ev.peer, &p->addr);
+				p->passive = 1;
+			}
 			if (p) {
 				p->state = P_OPEN;
 				drain_pending(u, p);
@@ -1128,7 +1131,7 @@ int uk_peer_key(struct uk *u, const struct udp_addr *a, uint8_t key[32])
 		struct peer *p = peer_by_addr(u, a, 0);
 		if (!p)
 			p = peer_by_addr(u, a, 1);
-		rc = p && uk_ident_peer_key(u->core, p->id, key) == 0;
+		rc = p && uk_ident_peer_key(u->core, p->id, p->passive, key) == 0;
 	}
 	pthread_mutex_unlock(&u->lk);
 	return rc;

@@ -235,9 +235,20 @@ void uk_ident_attach(struct uk_ident *id, struct rel_config *cfg)
 	rel_ident_attach(id->ri, cfg);
 }
 
-int uk_ident_peer_key(const struct rel_core *core, uint32_t peer, uint8_t key[32])
+/* The server keys a session on the client's first message, which proves
+ * the client's static key but not that the client is there now (IK's
+ * first message can be replayed from a capture, by anyone at any address
+ * that answers a cookie) nor that it holds the group key (psk2 is mixed in
+ * only by the answer).  Only an authentic packet in the session shows
+ * both, and the core counts a session's pkts_recv only for those: until
+ * then the session has no key to name.  A client's session is keyed by
+ * the server's answer, which proves the server's key and is fresh. */
+int uk_ident_peer_key(const struct rel_core *core, uint32_t peer, int passive, uint8_t key[32])
 {
 	struct rel_ident_peer p;
+	struct rel_stats st;
+	if (passive && (rel_peer_stats(core, peer, &st) < 0 || st.pkts_recv == 0))
+		return REL_ENOTCONN;
 	int rc = rel_ident_peer(core, peer, &p);
 	if (rc == 0)
 		memcpy(key, p.key, sizeof p.key);

@@ -35,6 +35,61 @@ Options socket() takes beyond the standard ones (keywords):
   timeout=    seconds a silent peer is given before its session is dead
   linger=     seconds close() may spend delivering and closing (10)
 
+Identities (reliable sockets; the Noise IK handshake of udpsend -r
+--identity, man rel_ident.3): each end has a static X25519 key pair; the
+client must name the server's public key and the server lets in only the
+client keys on its list.  Options:
+  identity=     our secret key: an identity key file (udpkey genkey
+                --identity, mode 0600) or its 32 raw bytes
+  peer_key=     the server's public key that sessions we start must prove:
+                32 bytes, or the 44-character text udpkey pub prints
+  allowed_keys= the clients let in: an allowed-keys file ("<key> [name]"
+                lines, not writable by group or other), or an iterable of
+                keys or (key, name) pairs.  None: nobody gets in
+  rekey_after=  new session keys after this many packets, or (packets,
+                seconds); default (2**30, 120)
+With key= or passphrase= as well, the group key does not seal the socket
+but admits (Noise IKpsk2): a peer needs the group key and an allowed
+identity, as the tools do.
+
+peer_key(address=None) is the public key the peer at that address proved
+(None: no keyed session there now, or no identity=); recvfrom_key(bufsize)
+is recvfrom with the sender's key as a third item, bound to the message.
+A handshake that does not complete raises IdentityRefusedError (a
+ConnectionRefusedError, errno ECONNREFUSED) from connect() or flush():
+a server stays silent to a client it refuses, so the client cannot tell an
+unlisted key from a server with another key or none; the server counts
+its refusals in stats() (refused_unknown, refused_auth).
+generate_identity() -> (secret, public); public_key(identity);
+key_text(pub) and fingerprint(pub) ("3f2a-9c01-77be-d4e0", for people).
+Example (tests/python/test_ident.py runs it):
+
+    import udpkit
+    server_secret, server_pub = udpkit.generate_identity()
+    alice_secret, alice_pub = udpkit.generate_identity()
+    srv = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_SEQPACKET,
+                        identity=server_secret,
+                        allowed_keys=[(alice_pub, "alice")])
+    srv.bind(("127.0.0.1", 0))
+    cli = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_SEQPACKET,
+                        identity=alice_secret, peer_key=server_pub)
+    srv.settimeout(5)
+    cli.settimeout(5)
+    cli.connect(srv.getsockname())   # the server proved server_pub
+    cli.send(b"hello")
+    data, addr, key = srv.recvfrom_key(1024)
+    assert (data, key) == (b"hello", alice_pub)
+    assert srv.peer_key(addr) == alice_pub and cli.peer_key() == server_pub
+    cli.close()
+    srv.close()
+
+Secrets: identity= bytes go from the caller's buffer straight into
+libsodium's guarded memory (no copy is made on the way) and key files are
+read in C; but a bytes object, and the bytearray generate_identity()
+returns, are the caller's and stay in Python's memory until freed (wipe a
+bytearray: secret[:] = bytes(32)); Python may have copied them before.  A
+key file is the way to keep a secret out of Python's memory.
+
 fileno(): on a reliable socket, a descriptor that is readable exactly
 while a message (or the end of the stream) waits.  On a datagram socket,
 an epoll descriptor that is readable when a call may make progress: a
@@ -168,7 +223,7 @@ def _rekey(value):
     return kw
 
 
-def _identity_kw(identity, peer_key, allowed_keys, rekey_after, type):
+def _identity_kw(identity, peer_key, allowed_keys, rekey_after, kind):
     kw = {}
     if identity is None:
         for name, val in (("peer_key", peer_key), ("allowed_keys", allowed_keys),
@@ -176,7 +231,7 @@ def _identity_kw(identity, peer_key, allowed_keys, rekey_after, type):
             if val is not None:
                 raise ValueError("%s= needs identity= (this socket's own key)" % name)
         return kw
-    if type == SOCK_DGRAM:
+    if kind == SOCK_DGRAM:
         raise ValueError("identity= needs SOCK_RDM or SOCK_SEQPACKET: identities are "
                          "checked by the reliable session's handshake")
     if isinstance(identity, _BYTES):
