@@ -53,8 +53,11 @@ but admits (Noise IKpsk2): a peer needs the group key and an allowed
 identity, as the tools do.
 
 peer_key(address=None) is the public key the peer at that address proved
-(None: no keyed session there now, or no identity=); recvfrom_key(bufsize)
-is recvfrom with the sender's key as a third item, bound to the message.
+(None: no session there now, no identity=, or a session a client opened
+that has not yet sent an authentic packet: its first handshake message
+proves its key but could be a replay, and does not prove the group key);
+recvfrom_key(bufsize) is recvfrom with the sender's key as a third item,
+bound to the message: the way to know who sent what.
 A handshake that does not complete raises IdentityRefusedError (a
 ConnectionRefusedError, errno ECONNREFUSED) from connect() or flush():
 a server stays silent to a client it refuses, so the client cannot tell an
@@ -129,7 +132,6 @@ error = OSError
 timeout = TimeoutError
 gaierror = _socket.gaierror
 IdentityRefusedError = _udpkit.IdentityRefusedError
-IdentityRefusedError.__module__ = __name__
 
 _KIND = {SOCK_DGRAM: _udpkit.DGRAM, SOCK_RDM: _udpkit.RDM,
          SOCK_SEQPACKET: _udpkit.SEQPACKET}
@@ -315,7 +317,7 @@ class socket:
         kw = _identity_kw(identity, peer_key, allowed_keys, rekey_after, type)
         if key is not None:
             if isinstance(key, (bytes, bytearray, memoryview)):
-                kw["key"] = bytes(key)
+                kw["key"] = key  # the caller's buffer: no copy of the secret
             elif isinstance(key, (str, _os.PathLike)):
                 kw["key_path"] = key
             else:
@@ -328,7 +330,7 @@ class socket:
                 passphrase = passphrase.encode()
             if not isinstance(passphrase, (bytes, bytearray)):
                 raise TypeError("passphrase must be str or bytes")
-            kw["passphrase"] = bytes(passphrase)
+            kw["passphrase"] = passphrase
         elif group is not None:
             raise ValueError("group= goes with passphrase=")
         for name, val in (("group", group), ("netsim", netsim), ("netsim_in", netsim_in)):
@@ -420,7 +422,8 @@ class socket:
         """Datagram: default destination.  Reliable: handshake with the
         peer, then it is the default for send/recv's peer name; waits
         for the handshake (BlockingIOError EINPROGRESS when non-blocking,
-        ConnectionRefusedError when nobody answers)."""
+        ConnectionRefusedError when nobody answers; IdentityRefusedError,
+        a ConnectionRefusedError, on a socket with identity=)."""
         self._s.connect(*self._addr(address), self._wait())
 
     def connect_ex(self, address):
