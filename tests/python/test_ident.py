@@ -253,6 +253,20 @@ class TestIdentity(IdentBase):
             bob.connect(srv.getsockname())
         self.assertGreaterEqual(srv.stats()["refused_unknown"], 1)
 
+    def test_unconfirmed_session_names_nobody(self):
+        # The server answers the first message of a client with another
+        # group key (psk2 is mixed in by the answer): it holds a session
+        # whose peer proved a static key but nothing more.  That key must
+        # not be named (the same holds for a replayed first message).
+        srv = self.server(key=os.urandom(32), timeout=10, linger=0.5)
+        cli = self.client(key=os.urandom(32))
+        with self.assertRaises(udpkit.IdentityRefusedError) as cm:
+            cli.connect(srv.getsockname())
+        self.assertIn("failed authentication", str(cm.exception))  # the answer did not open
+        st = srv.stats()
+        self.assertGreaterEqual((st["sessions"], st["handshakes"]), (1, 1))
+        self.assertIsNone(srv.peer_key(("127.0.0.1", cli.getsockname()[1])))
+
     def test_passphrase_admits_psk2(self):
         pw = "correct horse battery staple"
         srv = self.server(passphrase=pw, group="py-ident")
