@@ -20,6 +20,7 @@ typedef struct {
 } SockObject;
 
 static PyObject *gaierror; /* socket.gaierror */
+static PyObject *IdentityRefused; /* udpkit.IdentityRefusedError */
 
 /* Raises the Python exception for an engine or library code. */
 static PyObject *raise_code(int rc, const char *text)
@@ -43,7 +44,7 @@ static PyObject *raise_code(int rc, const char *text)
 	if ((rc <= UDP_ENETSIM_WORD && rc >= UDP_ENETSIM_NEEDS) ||
 	    rc == UDP_ESEAL_KEYFILE_FORMAT || rc == UDP_ESEAL_KEYFILE_EMPTY ||
 	    rc == UDP_ESEAL_PASSPHRASE || rc == UDP_ESEAL_PASSPHRASE_SHORT ||
-	    rc == UDP_ESEAL_GROUP) {
+	    rc == UDP_ESEAL_GROUP || rc == UDP_ESEAL_ALLOWED_LINE || rc == UDP_ESEAL_ALLOWED_DUP) {
 		PyErr_SetString(PyExc_ValueError, msg);
 		return NULL;
 	}
@@ -59,9 +60,10 @@ static PyObject *raise_code(int rc, const char *text)
 		case REL_ECLOSED: e = EPIPE; break;
 		case REL_EPEERS: case REL_EFULL: e = ENOBUFS; break;
 		case UDP_ETOOBIG: case REL_ETOOBIG: e = EMSGSIZE; break;
+		case UDP_ESEAL_KEYFILE_EXISTS: e = EEXIST; break;
 		case UDP_ENOTSUP: e = EOPNOTSUPP; break;
 		case UDP_EFAMILY: e = EAFNOSUPPORT; break;
-		case UDP_ESEAL_KEYFILE_PERM: e = EACCES; break;
+		case UDP_ESEAL_KEYFILE_PERM: case UDP_ESEAL_KEYFILE_OWNER: e = EACCES; break;
 		case UDP_ESEAL_KEYFILE_LINK: e = ELOOP; break;
 		case UDP_EINVAL: case UDP_ESEAL_KEYFILE_TYPE: e = EINVAL; break;
 		default: e = EPROTO; break;
@@ -70,6 +72,26 @@ static PyObject *raise_code(int rc, const char *text)
 	PyObject *args = Py_BuildValue("(is)", e, msg);
 	if (args) {
 		PyErr_SetObject(PyExc_OSError, args); /* OSError picks the subclass */
+		Py_DECREF(args);
+	}
+	return NULL;
+}
+
+/* A handshake of an identity socket that did not complete: its own
+ * ConnectionRefusedError, saying what may have refused it. */
+static PyObject *raise_refused(SockObject *s, int rc, const char *suffix)
+{
+	if (rc != UK_EREFUSED || !uk_has_ident(s->u))
+		return raise_code(rc, NULL);
+	char msg[400];
+	size_t n;
+	uk_refusal(s->u, msg, sizeof msg);
+	n = strlen(msg);
+	if (suffix)
+		snprintf(msg + n, sizeof msg - n, "%s", suffix);
+	PyObject *args = Py_BuildValue("(is)", ECONNREFUSED, msg);
+	if (args) {
+		PyErr_SetObject(IdentityRefused, args);
 		Py_DECREF(args);
 	}
 	return NULL;
@@ -160,19 +182,40 @@ static void Sock_dealloc(SockObject *s)
 static int Sock_init(SockObject *s, PyObject *args, PyObject *kw)
 {
 	static char *kwl[] = { "family", "kind", "key", "key_path", "passphrase", "group",
-			       "netsim", "netsim_in", "session_timeout", "linger", NULL };
+			       "netsim", "netsim_in", "session_timeout", "linger",
+			       "identity", "identity_path", "peer_key", "allowed_path",
+			       "allowed_text", "rekey_pkts", "rekey_us", NULL };
 	struct uk_opts o;
 	memset(&o, 0, sizeof o);
-	Py_buffer key = { 0 }, pass = { 0 };
-	PyObject *key_path = NULL;
+	Py_buffer key = { 0 }, pass = { 0 }, ident = { 0 }, peer = { 0 }, allowed = { 0 };
+	PyObject *key_path = NULL, *ident_path = NULL, *allowed_path = NULL;
+	unsigned long long rekey_pkts = 0, rekey_us = 0;
 	o.session_timeout = 10;
 	o.linger = 10;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|z*O&z*zzzdd", kwl, &o.family, &o.kind,
-					 &key, PyUnicode_FSConverter, &key_path, &pass,
-					 &o.group, &o.netsim, &o.netsim_in,
-					 &o.session_timeout, &o.linger))
+	/* identity= arrives as the caller's own buffer (no copy made here):
+	 * its bytes go straight into libsodium's guarded memory */
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|z*O&z*zzzddz*O&z*O&z*KK", kwl,
+					 &o.family, &o.kind, &key, PyUnicode_FSConverter,
+					 &key_path, &pass, &o.group, &o.netsim, &o.netsim_in,
+					 &o.session_timeout, &o.linger, &ident,
+					 PyUnicode_FSConverter, &ident_path, &peer,
+					 PyUnicode_FSConverter, &allowed_path, &allowed,
+					 &rekey_pkts, &rekey_us))
 		return -1;
 	int ok = 0;
+	if (ident.buf && ident.len != 32) {
+		PyErr_Format(PyExc_ValueError, "identity must be 32 bytes, not %zd", ident.len);
+		goto out;
+	}
+	o.ident = ident.buf;
+	o.ident_path = ident_path ? PyBytes_AS_STRING(ident_path) : NULL;
+	o.peer_key = peer.buf;
+	o.peer_key_len = peer.buf ? (size_t)peer.len : 0;
+	o.allowed_path = allowed_path ? PyBytes_AS_STRING(allowed_path) : NULL;
+	o.allowed_text = allowed.buf;
+	o.allowed_len = allowed.buf ? (size_t)allowed.len : 0;
+	o.rekey_pkts = rekey_pkts;
+	o.rekey_us = rekey_us;
 	if (key.buf && key.len != 32) {
 		PyErr_Format(PyExc_ValueError, "key must be 32 bytes, not %zd", key.len);
 		goto out;
@@ -203,7 +246,13 @@ out:
 		PyBuffer_Release(&key);
 	if (pass.buf)
 		PyBuffer_Release(&pass);
+	Py_buffer *bufs[] = { &ident, &peer, &allowed };
+	for (size_t i = 0; i < 3; i++)
+		if (bufs[i]->buf)
+			PyBuffer_Release(bufs[i]);
 	Py_XDECREF(key_path);
+	Py_XDECREF(ident_path);
+	Py_XDECREF(allowed_path);
 	return ok ? 0 : -1;
 }
 
@@ -240,7 +289,7 @@ static PyObject *Sock_connect(SockObject *s, PyObject *args)
 	rc = uk_connect(s->u, &a, timeout);
 	Py_END_ALLOW_THREADS
 	if (rc < 0)
-		return raise_code(rc, NULL);
+		return raise_refused(s, rc, NULL);
 	Py_RETURN_NONE;
 }
 
@@ -277,12 +326,20 @@ out:
 	return ret;
 }
 
-/* recvfrom(bufsize, timeout) -> (bytes, address) */
+static PyObject *key_or_none(const uint8_t *key, int has)
+{
+	if (!has)
+		Py_RETURN_NONE;
+	return PyBytes_FromStringAndSize((const char *)key, 32);
+}
+
+/* recvfrom(bufsize, timeout[, with_key]) -> (bytes, address[, key]) */
 static PyObject *Sock_recvfrom(SockObject *s, PyObject *args)
 {
 	Py_ssize_t cap;
 	double timeout;
-	if (!PyArg_ParseTuple(args, "nd", &cap, &timeout) || !live(s))
+	int with_key = 0;
+	if (!PyArg_ParseTuple(args, "nd|p", &cap, &timeout, &with_key) || !live(s))
 		return NULL;
 	if (cap < 0) {
 		PyErr_SetString(PyExc_ValueError, "negative buffersize in recvfrom");
@@ -304,9 +361,13 @@ static PyObject *Sock_recvfrom(SockObject *s, PyObject *args)
 	}
 	PyObject *data = PyBytes_FromStringAndSize(m.data, (Py_ssize_t)m.len);
 	uk_msg_free(&m);
-	PyObject *ret = addr && data ? PyTuple_Pack(2, data, addr) : NULL;
+	PyObject *key = with_key ? key_or_none(m.key, m.has_key) : NULL;
+	PyObject *ret = NULL;
+	if (addr && data && (key || !with_key))
+		ret = with_key ? PyTuple_Pack(3, data, addr, key) : PyTuple_Pack(2, data, addr);
 	Py_XDECREF(addr);
 	Py_XDECREF(data);
+	Py_XDECREF(key);
 	return ret;
 }
 
@@ -322,9 +383,12 @@ static PyObject *Sock_flush(SockObject *s, PyObject *args)
 	Py_END_ALLOW_THREADS
 	if (rc == UK_EDEAD || rc == UK_EREFUSED) {
 		char msg[200];
-		snprintf(msg, sizeof msg, "%s (%llu messages lost)", uk_strerror(rc),
-			 (unsigned long long)lost);
-		return raise_code(rc, msg);
+		snprintf(msg, sizeof msg, " (%llu messages lost)", (unsigned long long)lost);
+		if (rc == UK_EREFUSED && uk_has_ident(s->u))
+			return raise_refused(s, rc, msg);
+		char full[300];
+		snprintf(full, sizeof full, "%s%s", uk_strerror(rc), msg);
+		return raise_code(rc, full);
 	}
 	if (rc < 0)
 		return raise_code(rc, NULL);
@@ -377,6 +441,24 @@ static PyObject *Sock_getpeername(SockObject *s, PyObject *noargs)
 	return name_of(s, 1);
 }
 
+/* peer_key(host, port, scope) or peer_key(None, 0, 0): the connected peer */
+static PyObject *Sock_peer_key(SockObject *s, PyObject *args)
+{
+	PyObject *host;
+	int port;
+	unsigned scope;
+	struct udp_addr a;
+	if (!PyArg_ParseTuple(args, "OiI", &host, &port, &scope) || !live(s))
+		return NULL;
+	if (host != Py_None && to_addr(s, host, port, scope, 0, &a) < 0)
+		return NULL;
+	uint8_t key[32];
+	int rc = uk_peer_key(s->u, host == Py_None ? NULL : &a, key);
+	if (rc < 0)
+		return raise_code(rc, NULL);
+	return key_or_none(key, rc);
+}
+
 static PyObject *Sock_stats(SockObject *s, PyObject *noargs)
 {
 	(void)noargs;
@@ -422,6 +504,7 @@ static PyMethodDef Sock_methods[] = {
 	{ "getsockname", (PyCFunction)Sock_getsockname, METH_NOARGS, "getsockname()" },
 	{ "getpeername", (PyCFunction)Sock_getpeername, METH_NOARGS, "getpeername()" },
 	{ "stats", (PyCFunction)Sock_stats, METH_NOARGS, "stats() -> dict" },
+	{ "peer_key", (PyCFunction)Sock_peer_key, METH_VARARGS, "peer_key(host, port, scope)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -453,8 +536,82 @@ static PyObject *mod_strerror(PyObject *self, PyObject *args)
 	return PyUnicode_FromString(uk_strerror(code));
 }
 
+/* generate_identity() -> (secret: bytearray, public: bytes).  The secret
+ * is written straight into a bytearray, which the caller can wipe. */
+static PyObject *mod_generate_identity(PyObject *self, PyObject *noargs)
+{
+	(void)self;
+	(void)noargs;
+	PyObject *priv = PyByteArray_FromStringAndSize(NULL, 32);
+	if (!priv)
+		return NULL;
+	uint8_t pub[32];
+	int rc = uk_ident_generate((uint8_t *)PyByteArray_AS_STRING(priv), pub);
+	if (rc < 0) {
+		Py_DECREF(priv);
+		return raise_code(rc, NULL);
+	}
+	PyObject *ret = Py_BuildValue("(Oy#)", priv, (const char *)pub, (Py_ssize_t)32);
+	Py_DECREF(priv);
+	return ret;
+}
+
+/* public_key(secret_bytes_or_None, path_or_None) -> 32 bytes */
+static PyObject *mod_public_key(PyObject *self, PyObject *args)
+{
+	(void)self;
+	Py_buffer priv = { 0 };
+	PyObject *path = NULL;
+	if (!PyArg_ParseTuple(args, "z*|O&", &priv, PyUnicode_FSConverter, &path))
+		return NULL;
+	PyObject *ret = NULL;
+	uint8_t pub[32];
+	char err[300] = "";
+	int rc;
+	if (priv.buf && priv.len != 32) {
+		PyErr_Format(PyExc_ValueError, "identity must be 32 bytes, not %zd", priv.len);
+		goto out;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	rc = uk_ident_public(priv.buf, path ? PyBytes_AS_STRING(path) : NULL, pub, err, sizeof err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		raise_code(rc, err[0] ? err : NULL);
+	else
+		ret = PyBytes_FromStringAndSize((const char *)pub, 32);
+out:
+	if (priv.buf)
+		PyBuffer_Release(&priv);
+	Py_XDECREF(path);
+	return ret;
+}
+
+/* key_text(pub) -> (44-character text, fingerprint); pub: 32 bytes or text */
+static PyObject *mod_key_text(PyObject *self, PyObject *args)
+{
+	(void)self;
+	Py_buffer b;
+	if (!PyArg_ParseTuple(args, "y*", &b))
+		return NULL;
+	uint8_t pub[32];
+	char text[64], fpr[32];
+	PyObject *ret = NULL;
+	if (uk_ident_parse_pub(pub, b.buf, (size_t)b.len) < 0)
+		PyErr_SetString(PyExc_ValueError, "not a public key (32 bytes, or the 44 base64 "
+				"characters udpkey pub prints)");
+	else if (uk_ident_text(pub, text, sizeof text, fpr, sizeof fpr) < 0)
+		PyErr_SetString(PyExc_ValueError, "cannot format the key");
+	else
+		ret = Py_BuildValue("(ssy#)", text, fpr, (const char *)pub, (Py_ssize_t)32);
+	PyBuffer_Release(&b);
+	return ret;
+}
+
 static PyMethodDef mod_methods[] = {
 	{ "strerror", mod_strerror, METH_VARARGS, "strerror(code): udpkit's words for a code" },
+	{ "generate_identity", mod_generate_identity, METH_NOARGS, "generate_identity() -> (secret, public)" },
+	{ "public_key", mod_public_key, METH_VARARGS, "public_key(secret or None, path) -> bytes" },
+	{ "key_text", mod_key_text, METH_VARARGS, "key_text(pub) -> (text, fingerprint, raw)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -472,11 +629,20 @@ PyMODINIT_FUNC PyInit__udpkit(void)
 	Py_DECREF(sock);
 	if (!gaierror || PyType_Ready(&SockType) < 0)
 		return NULL;
+	IdentityRefused = PyErr_NewExceptionWithDoc(
+		"udpkit.IdentityRefusedError",
+		"An identity handshake did not complete: the server did not prove the key "
+		"expected, or did not answer (it stays silent to refused clients).",
+		PyExc_ConnectionRefusedError, NULL);
+	if (!IdentityRefused)
+		return NULL;
 	PyObject *m = PyModule_Create(&moddef);
 	if (!m)
 		return NULL;
 	Py_INCREF(&SockType);
+	Py_INCREF(IdentityRefused);
 	if (PyModule_AddObject(m, "Socket", (PyObject *)&SockType) < 0 ||
+	    PyModule_AddObject(m, "IdentityRefusedError", IdentityRefused) < 0 ||
 	    PyModule_AddIntConstant(m, "RDM", UK_RDM) < 0 ||
 	    PyModule_AddIntConstant(m, "SEQPACKET", UK_SEQPACKET) < 0 ||
 	    PyModule_AddIntConstant(m, "DGRAM", UK_DGRAM) < 0) {

@@ -42,7 +42,24 @@ struct uk_opts {
 	const char *netsim, *netsim_in; /* tc-netem words, or NULL */
 	double session_timeout;    /* silent peer is dead after (s); <= 0: 10 */
 	double linger;             /* close(): bounded graceful close (s) */
+	/* Identity sessions (uk_ident.c), reliable kinds only: our secret
+	 * key as 32 raw bytes or a key file; the server's public key (32
+	 * bytes or its 44-character text); the clients let in, from a file
+	 * or as allowed-keys text.  A group key given too admits (psk2). */
+	const uint8_t *ident;
+	const char *ident_path;
+	const char *peer_key;
+	size_t peer_key_len;
+	const char *allowed_path;
+	const char *allowed_text;
+	size_t allowed_len;
+	uint64_t rekey_pkts, rekey_us; /* 0: rel_ident's defaults */
 };
+
+static inline int uk_opts_ident(const struct uk_opts *o)
+{
+	return o->ident || o->ident_path;
+}
 
 struct uk;
 
@@ -67,6 +84,8 @@ int uk_sendto(struct uk *u, const void *buf, size_t len,
 struct uk_msg {
 	void *data;
 	size_t len;
+	uint8_t key[32]; /* identity sessions: the sender's public key ... */
+	int has_key;     /* ... when set */
 	int rel;   /* data is a core buffer */
 	int eof;   /* connected reliable socket: the peer closed; len 0, no data */
 	struct udp_addr from;
@@ -96,12 +115,24 @@ int uk_is_closed(struct uk *u);
 struct uk_stat { const char *name; uint64_t value; };
 size_t uk_stats(struct uk *u, struct uk_stat *out, size_t cap);
 
+/* Identity sessions: the authenticated public key of the session with a
+ * (NULL: the connected peer).  1 and key set, 0 for no session or one
+ * without identity (yet), negative on error. */
+int uk_peer_key(struct uk *u, const struct udp_addr *a, uint8_t key[32]);
+/* 1 when the socket runs identity sessions. */
+int uk_has_ident(struct uk *u);
+/* A line saying why an identity handshake failed (after UK_EREFUSED). */
+void uk_refusal(struct uk *u, char *buf, size_t cap);
+
 /* Words for any code (the module's own and udpkit's). */
 const char *uk_strerror(int code);
 
 /* uk_attach.c: the library's seams for sealing and loss simulation, kept
  * in one place (their names change at a merge). */
 struct udp_sock;
+struct seal_key;
+int uk_attach_group_key(struct seal_key **out, const struct uk_opts *o, char *err,
+			size_t errlen);
 int uk_attach_seal(struct udp_sock *s, const struct uk_opts *o, char *err, size_t errlen);
 int uk_attach_netsim(struct udp_sock *s, const struct uk_opts *o, char *err, size_t errlen);
 void uk_attach_counters(const struct udp_sock *s, struct uk_stat *out, size_t *n, size_t cap);
@@ -110,5 +141,27 @@ int uk_sealed(const struct udp_sock *s);
 int uk_attach_out_idle(const struct udp_sock *s);
 /* 1 when an outgoing loss simulator (that changes something) is attached. */
 int uk_attach_has_out(const struct udp_sock *s);
+
+/* uk_ident.c: identity sessions' keys and the rel_ident of a socket. */
+struct uk_ident;
+struct rel_config;
+struct rel_core;
+int uk_ident_new(struct uk_ident **out, const struct uk_opts *o, char *err, size_t errlen);
+void uk_ident_free(struct uk_ident *id);
+void uk_ident_attach(struct uk_ident *id, struct rel_config *cfg);
+/* passive: a session the peer started, whose key counts only once an
+ * authentic packet came in it (see uk_ident.c). */
+int uk_ident_peer_key(const struct rel_core *core, uint32_t peer, int passive, uint8_t key[32]);
+void uk_ident_counters(const struct uk_ident *id, struct uk_stat *out, size_t *n, size_t cap);
+/* server: the key that connect named (NULL: peer_key=). */
+void uk_ident_refusal(struct uk_ident *id, const uint8_t *server, char *buf, size_t cap);
+/* 32 raw bytes, or the 44-character text (a trailing newline allowed). */
+int uk_ident_parse_pub(uint8_t pub[32], const void *buf, size_t len);
+int uk_ident_generate(uint8_t priv[32], uint8_t pub[32]);
+/* The public half of a secret key given as bytes (priv) or a file (path). */
+int uk_ident_public(const uint8_t *priv, const char *path, uint8_t pub[32], char *err,
+		    size_t errlen);
+/* The text (cap >= 45) and the fingerprint (cap >= 20) of a public key. */
+int uk_ident_text(const uint8_t pub[32], char *text, size_t tcap, char *fpr, size_t fcap);
 
 #endif

@@ -18,23 +18,24 @@
 #include "udp_sock.h"
 #include "uk.h"
 
-int uk_attach_seal(struct udp_sock *s, const struct uk_opts *o, char *err, size_t errlen)
+/* The group key of key=/passphrase= (NULL when none was given). */
+int uk_attach_group_key(struct seal_key **out, const struct uk_opts *o, char *err, size_t errlen)
 {
+	*out = NULL;
 	if (!o->key && !o->key_path && !o->pass)
 		return 0;
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		return UDP_ESEAL_SODIUM;
 	}
-	struct seal_key *k = NULL;
 	int rc;
 	const char *what;
 	if (o->key) {
 		what = "key";
-		rc = seal_key_from_bytes(&k, o->key);
+		rc = seal_key_from_bytes(out, o->key);
 	} else if (o->key_path) {
 		what = o->key_path;
-		rc = seal_key_load(&k, o->key_path);
+		rc = seal_key_load(out, o->key_path);
 	} else if (!o->group) {
 		/* no default: a group name everybody shares would let one table
 		 * of passphrase guesses serve them all */
@@ -43,12 +44,23 @@ int uk_attach_seal(struct udp_sock *s, const struct uk_opts *o, char *err, size_
 		return UDP_ESEAL_GROUP;
 	} else {
 		what = "passphrase";
-		rc = seal_key_derive(&k, o->group, o->pass, o->passlen);
+		rc = seal_key_derive(out, o->group, o->pass, o->passlen);
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", what, udpkit_strerror(rc));
 		return rc == UDP_ESYS ? -2000 - (errno ? errno : EIO) : rc;
 	}
+	return 0;
+}
+
+int uk_attach_seal(struct udp_sock *s, const struct uk_opts *o, char *err, size_t errlen)
+{
+	if (uk_opts_ident(o))
+		return 0; /* the group key admits identity sessions (uk_ident.c) */
+	struct seal_key *k = NULL;
+	int rc = uk_attach_group_key(&k, o, err, errlen);
+	if (rc < 0 || !k)
+		return rc;
 	struct seal *seal = NULL;
 	struct seal_config cfg;
 	seal_config_default(&cfg);

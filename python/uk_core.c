@@ -37,6 +37,8 @@ struct qmsg {
 	void *data;
 	size_t len;
 	struct udp_addr from;
+	uint8_t key[32]; /* identity sessions: the sender's, when has_key */
+	int has_key;
 };
 
 enum { P_CONNECTING, P_OPEN, P_CLOSING };
@@ -49,6 +51,7 @@ struct peer {
 	uint64_t unacked;
 	int peer_closed;      /* the peer closed this session */
 	int told;             /* ... and a sendto was told so (EPIPE) */
+	int passive;          /* the peer started the session */
 };
 
 struct uk {
@@ -64,6 +67,7 @@ struct uk {
 	struct udp_sock *sock;
 	struct rel_core *core;
 	struct rel_drv *drv;
+	struct uk_ident *ident; /* identity sessions, or NULL */
 	struct udp_addr peer_addr;
 	struct peer *peers;
 	size_t npeers, cap;
@@ -160,7 +164,8 @@ static void peer_del(struct uk *u, struct peer *p)
 	*p = u->peers[--u->npeers];
 }
 
-static int enqueue(struct uk *u, void *data, size_t len, const struct udp_addr *from)
+static int enqueue(struct uk *u, void *data, size_t len, const struct udp_addr *from,
+		   uint32_t peer)
 {
 	struct qmsg *q = malloc(sizeof *q);
 	if (!q) {
@@ -171,6 +176,9 @@ static int enqueue(struct uk *u, void *data, size_t len, const struct udp_addr *
 	q->data = data;
 	q->len = len;
 	q->from = *from;
+	/* the key travels with the message: the session may be gone, and
+	 * its address someone else's, by the time the message is read */
+	q->has_key = u->ident && uk_ident_peer_key(u->core, peer, 0, q->key) == 0;
 	if (u->qt)
 		u->qt->next = q;
 	else
@@ -215,8 +223,10 @@ static int pump(struct uk *u)
 		struct peer *p = peer_by_id(u, ev.peer);
 		switch (ev.type) {
 		case REL_EV_CONNECTED:
-			if (!p && (p = peer_add(u, ev.peer)) != NULL)
+			if (!p && (p = peer_add(u, ev.peer)) != NULL) {
 				(void)rel_drv_peer_addr(u->drv, ev.peer, &p->addr);
+				p->passive = 1;
+			}
 			if (p) {
 				p->state = P_OPEN;
 				drain_pending(u, p);
@@ -229,7 +239,7 @@ static int pump(struct uk *u)
 				from = p->addr;
 			else if (rel_drv_peer_addr(u->drv, ev.peer, &from) < 0)
 				memset(&from, 0, sizeof from);
-			if (enqueue(u, ev.data, ev.len, &from) == 0)
+			if (enqueue(u, ev.data, ev.len, &from, ev.peer) == 0)
 				u->msgs_recv++;
 			break;
 		}
@@ -549,6 +559,12 @@ int uk_new(struct uk **out, const struct uk_opts *o, char *err, size_t errlen)
 	    (rc = uk_attach_netsim(u->sock, o, err, errlen)) < 0)
 		goto fail;
 	if (o->kind == UK_DGRAM) {
+		if (uk_opts_ident(o)) {
+			snprintf(err, errlen, "identity= needs a reliable socket (SOCK_RDM or "
+				 "SOCK_SEQPACKET): identities are checked by the session handshake");
+			rc = UDP_ENOTSUP;
+			goto fail;
+		}
 		u->max_msg = UDP_MAX_PAYLOAD - (uk_sealed(u->sock) ? SEAL_OVERHEAD : 0);
 		/* delayed datagrams must leave while the caller does not call */
 		if (!uk_attach_out_idle(u->sock) || uk_attach_has_out(u->sock)) {
@@ -563,6 +579,11 @@ int uk_new(struct uk **out, const struct uk_opts *o, char *err, size_t errlen)
 	}
 	struct rel_config cfg;
 	rel_config_default(&cfg);
+	if (uk_opts_ident(o)) {
+		if ((rc = uk_ident_new(&u->ident, o, err, errlen)) < 0)
+			goto fail;
+		uk_ident_attach(u->ident, &cfg);
+	}
 	if (getrandom(&cfg.seed, sizeof cfg.seed, 0) != (ssize_t)sizeof cfg.seed ||
 	    getrandom(cfg.cookie_secret, sizeof cfg.cookie_secret, 0) !=
 		    (ssize_t)sizeof cfg.cookie_secret) {
@@ -617,6 +638,8 @@ static void release(struct uk *u)
 		peer_del(u, &u->peers[0]);
 	rel_core_free(u->core); /* after peer_del: nothing of it is used */
 	u->core = NULL;
+	uk_ident_free(u->ident); /* after the core, whose hook it is */
+	u->ident = NULL;
 	udp_sock_free(u->sock);
 	u->sock = NULL;
 	for (struct qmsg *q = u->qh, *n; q; q = n) {
@@ -964,6 +987,8 @@ static int cond_recv(struct uk *u, void *arg)
 		u->truncated++;
 	}
 	m->from = q->from;
+	m->has_key = q->has_key;
+	memcpy(m->key, q->key, sizeof m->key);
 	free(q);
 	return 1;
 }
@@ -1074,9 +1099,50 @@ size_t uk_stats(struct uk *u, struct uk_stat *out, size_t cap)
 		PUT("dups", sum.drop_dup);
 		PUT("srtt_us", sum.srtt_us);
 	}
+	if (u->ident)
+		uk_ident_counters(u->ident, out, &n, cap);
 	if (u->sock)
 		uk_attach_counters(u->sock, out, &n, cap);
 	pthread_mutex_unlock(&u->lk);
 	return n;
 #undef PUT
+}
+
+int uk_has_ident(struct uk *u)
+{
+	pthread_mutex_lock(&u->lk);
+	int r = u->ident != NULL;
+	pthread_mutex_unlock(&u->lk);
+	return r;
+}
+
+int uk_peer_key(struct uk *u, const struct udp_addr *a, uint8_t key[32])
+{
+	pthread_mutex_lock(&u->lk);
+	int rc = 0;
+	if (u->closed) {
+		rc = UK_ECLOSED;
+	} else if (!a && !u->connected) {
+		rc = UK_ENOTCONN;
+	} else if (u->ident) {
+		if (!a)
+			a = &u->peer_addr;
+		/* the session new messages go to, else the one closing */
+		struct peer *p = peer_by_addr(u, a, 0);
+		if (!p)
+			p = peer_by_addr(u, a, 1);
+		rc = p && uk_ident_peer_key(u->core, p->id, p->passive, key) == 0;
+	}
+	pthread_mutex_unlock(&u->lk);
+	return rc;
+}
+
+void uk_refusal(struct uk *u, char *buf, size_t cap)
+{
+	pthread_mutex_lock(&u->lk);
+	if (u->ident)
+		uk_ident_refusal(u->ident, NULL, buf, cap);
+	else
+		snprintf(buf, cap, "%s", uk_strerror(UK_EREFUSED));
+	pthread_mutex_unlock(&u->lk);
 }

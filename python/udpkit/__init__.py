@@ -35,6 +35,64 @@ Options socket() takes beyond the standard ones (keywords):
   timeout=    seconds a silent peer is given before its session is dead
   linger=     seconds close() may spend delivering and closing (10)
 
+Identities (reliable sockets; the Noise IK handshake of udpsend -r
+--identity, man rel_ident.3): each end has a static X25519 key pair; the
+client must name the server's public key and the server lets in only the
+client keys on its list.  Options:
+  identity=     our secret key: an identity key file (udpkey genkey
+                --identity, mode 0600) or its 32 raw bytes
+  peer_key=     the server's public key that sessions we start must prove:
+                32 bytes, or the 44-character text udpkey pub prints
+  allowed_keys= the clients let in: an allowed-keys file ("<key> [name]"
+                lines, not writable by group or other), or an iterable of
+                keys or (key, name) pairs.  None: nobody gets in
+  rekey_after=  new session keys after this many packets, or (packets,
+                seconds); default (2**30, 120)
+With key= or passphrase= as well, the group key does not seal the socket
+but admits (Noise IKpsk2): a peer needs the group key and an allowed
+identity, as the tools do.
+
+peer_key(address=None) is the public key the peer at that address proved
+(None: no session there now, no identity=, or a session a client opened
+that has not yet sent an authentic packet: its first handshake message
+proves its key but could be a replay, and does not prove the group key);
+recvfrom_key(bufsize) is recvfrom with the sender's key as a third item,
+bound to the message: the way to know who sent what.
+A handshake that does not complete raises IdentityRefusedError (a
+ConnectionRefusedError, errno ECONNREFUSED) from connect() or flush():
+a server stays silent to a client it refuses, so the client cannot tell an
+unlisted key from a server with another key or none; the server counts
+its refusals in stats() (refused_unknown, refused_auth).
+generate_identity() -> (secret, public); public_key(identity);
+key_text(pub) and fingerprint(pub) ("3f2a-9c01-77be-d4e0", for people).
+Example (tests/python/test_ident.py runs it):
+
+    import udpkit
+    server_secret, server_pub = udpkit.generate_identity()
+    alice_secret, alice_pub = udpkit.generate_identity()
+    srv = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_SEQPACKET,
+                        identity=server_secret,
+                        allowed_keys=[(alice_pub, "alice")])
+    srv.bind(("127.0.0.1", 0))
+    cli = udpkit.socket(udpkit.AF_INET, udpkit.SOCK_SEQPACKET,
+                        identity=alice_secret, peer_key=server_pub)
+    srv.settimeout(5)
+    cli.settimeout(5)
+    cli.connect(srv.getsockname())   # the server proved server_pub
+    cli.send(b"hello")
+    data, addr, key = srv.recvfrom_key(1024)
+    assert (data, key) == (b"hello", alice_pub)
+    assert srv.peer_key(addr) == alice_pub and cli.peer_key() == server_pub
+    cli.close()
+    srv.close()
+
+Secrets: identity= bytes go from the caller's buffer straight into
+libsodium's guarded memory (no copy is made on the way) and key files are
+read in C; but a bytes object, and the bytearray generate_identity()
+returns, are the caller's and stay in Python's memory until freed (wipe a
+bytearray: secret[:] = bytes(32)); Python may have copied them before.  A
+key file is the way to keep a secret out of Python's memory.
+
 fileno(): on a reliable socket, a descriptor that is readable exactly
 while a message (or the end of the stream) waits.  On a datagram socket,
 an epoll descriptor that is readable when a call may make progress: a
@@ -58,7 +116,9 @@ import socket as _socket
 from . import _udpkit
 
 __all__ = ["socket", "error", "timeout", "gaierror", "AF_INET", "AF_INET6",
-           "AF_UNIX", "SOCK_DGRAM", "SOCK_RDM", "SOCK_SEQPACKET", "MSG_DONTWAIT"]
+           "AF_UNIX", "SOCK_DGRAM", "SOCK_RDM", "SOCK_SEQPACKET", "MSG_DONTWAIT",
+           "IdentityRefusedError", "generate_identity", "public_key", "key_text",
+           "fingerprint"]
 
 AF_INET = _socket.AF_INET
 AF_INET6 = _socket.AF_INET6
@@ -71,6 +131,7 @@ MSG_DONTWAIT = _socket.MSG_DONTWAIT
 error = OSError
 timeout = TimeoutError
 gaierror = _socket.gaierror
+IdentityRefusedError = _udpkit.IdentityRefusedError
 
 _KIND = {SOCK_DGRAM: _udpkit.DGRAM, SOCK_RDM: _udpkit.RDM,
          SOCK_SEQPACKET: _udpkit.SEQPACKET}
@@ -96,12 +157,152 @@ def _seconds(value, what):
     return value
 
 
+_BYTES = (bytes, bytearray, memoryview)
+_REKEY_PKTS_MAX = 1 << 60
+_REKEY_SECS = (0.001, 86400.0 * 365)
+
+
+def _raw_public(value, what):
+    """A public key as its 32 bytes: 32 bytes, or its text (str or bytes,
+    44 base64 characters and at most one newline, as udpkey pub prints)."""
+    if isinstance(value, str):
+        try:
+            value = value.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError("%s: not a public key (44 base64 characters)" % what) from None
+    elif not isinstance(value, _BYTES):
+        raise TypeError("%s must be 32 bytes or the key's text (str), not %s"
+                        % (what, type(value).__name__))
+    try:
+        return _udpkit.key_text(value)[2]
+    except ValueError:
+        n = memoryview(value).nbytes
+        raise ValueError("%s: not a public key (32 bytes, or the 44 base64 characters "
+                         "udpkey pub prints; got %d bytes)" % (what, n)) from None
+
+
+def _allowed_text(keys):
+    """allowed_keys= as an iterable: the allowed-keys text, one line each."""
+    lines = []
+    for i, item in enumerate(keys, 1):
+        what = "allowed_keys item %d" % i
+        name = ""
+        if isinstance(item, tuple):
+            if len(item) != 2:
+                raise TypeError("%s: a key or a (key, name) pair" % what)
+            item, name = item
+            if not isinstance(name, str):
+                raise TypeError("%s: the name must be a str, not %s"
+                                % (what, type(name).__name__))
+            # the text form would cut a name at '#' or split it at a newline
+            if any(c == "#" or ord(c) < 32 or ord(c) == 127 for c in name) or \
+                    len(name.strip().encode()) > 64 or name != name.strip():
+                raise ValueError("%s: the name must be at most 64 bytes, without '#', "
+                                 "control characters or surrounding blanks" % what)
+        key = _udpkit.key_text(_raw_public(item, what))[0]
+        lines.append(key + (" " + name if name else "") + "\n")
+    return "".join(lines).encode()
+
+
+def _rekey(value):
+    """rekey_after=: packets, or (packets, seconds)."""
+    secs = None
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise TypeError("rekey_after must be packets or (packets, seconds)")
+        value, secs = value
+    pkts = _index(value, "rekey_after packets")
+    if not 1 <= pkts <= _REKEY_PKTS_MAX:
+        raise ValueError("rekey_after packets must be 1 to 2**60, not %d" % pkts)
+    kw = {"rekey_pkts": pkts}
+    if secs is not None:
+        if isinstance(secs, bool) or not isinstance(secs, (int, float)):
+            raise TypeError("rekey_after seconds must be a number, not %s"
+                            % type(secs).__name__)
+        if not _REKEY_SECS[0] <= secs <= _REKEY_SECS[1]:
+            raise ValueError("rekey_after seconds must be 0.001 to a year (31536000)")
+        kw["rekey_us"] = int(secs * 1e6)
+    return kw
+
+
+def _identity_kw(identity, peer_key, allowed_keys, rekey_after, kind):
+    kw = {}
+    if identity is None:
+        for name, val in (("peer_key", peer_key), ("allowed_keys", allowed_keys),
+                          ("rekey_after", rekey_after)):
+            if val is not None:
+                raise ValueError("%s= needs identity= (this socket's own key)" % name)
+        return kw
+    if kind == SOCK_DGRAM:
+        raise ValueError("identity= needs SOCK_RDM or SOCK_SEQPACKET: identities are "
+                         "checked by the reliable session's handshake")
+    if isinstance(identity, _BYTES):
+        n = memoryview(identity).nbytes
+        if n != 32:
+            raise ValueError("identity must be 32 bytes, not %d" % n)
+        kw["identity"] = identity  # the caller's buffer, not a copy
+    elif isinstance(identity, (str, _os.PathLike)):
+        kw["identity_path"] = identity
+    else:
+        raise TypeError("identity must be a key file path or 32 bytes, not %s"
+                        % type(identity).__name__)
+    if peer_key is not None:
+        kw["peer_key"] = _raw_public(peer_key, "peer_key")
+    if isinstance(allowed_keys, (str, _os.PathLike)):
+        kw["allowed_path"] = allowed_keys
+    elif isinstance(allowed_keys, _BYTES):
+        raise TypeError("allowed_keys must be a file path or an iterable of public keys "
+                        "(put a single key in a list)")
+    elif allowed_keys is not None:
+        try:
+            it = iter(allowed_keys)
+        except TypeError:
+            raise TypeError("allowed_keys must be a file path or an iterable of public "
+                            "keys, not %s" % type(allowed_keys).__name__) from None
+        kw["allowed_text"] = _allowed_text(it)
+    if rekey_after is not None:
+        kw.update(_rekey(rekey_after))
+    return kw
+
+
+def generate_identity():
+    """A new identity key pair: (secret, public), 32 bytes each.  The
+    secret is a bytearray so that it can be wiped once used
+    (secret[:] = bytes(32)); a key file (udpkey genkey --identity) keeps
+    it out of Python's memory altogether."""
+    return _udpkit.generate_identity()
+
+
+def public_key(identity):
+    """The 32-byte public key of an identity: a key file path or the 32
+    secret bytes (what udpkey pub prints, as bytes)."""
+    if isinstance(identity, _BYTES):
+        return _udpkit.public_key(identity)
+    if isinstance(identity, (str, _os.PathLike)):
+        return _udpkit.public_key(None, identity)
+    raise TypeError("identity must be a key file path or 32 bytes, not %s"
+                    % type(identity).__name__)
+
+
+def key_text(pub):
+    """A public key's text, the 44 characters udpkey pub prints (what
+    allowed-keys files and peer_key= take)."""
+    return _udpkit.key_text(_raw_public(pub, "key"))[0]
+
+
+def fingerprint(pub):
+    """A public key's fingerprint, "3f2a-9c01-77be-d4e0", for people to
+    compare (programs compare whole keys)."""
+    return _udpkit.key_text(_raw_public(pub, "key"))[1]
+
+
 class socket:
     """A udpkit socket: socket(family=AF_INET, type=SOCK_RDM, proto=0, *, ...)."""
 
     def __init__(self, family=AF_INET, type=SOCK_RDM, proto=0, *, key=None,
                  passphrase=None, group=None, netsim=None, netsim_in=None,
-                 timeout=None, linger=10.0):
+                 timeout=None, linger=10.0, identity=None, peer_key=None,
+                 allowed_keys=None, rekey_after=None):
         family = _index(family, "family")
         type = _index(type, "type")
         proto = _index(proto, "proto")
@@ -113,10 +314,10 @@ class socket:
             raise OSError(_errno.ESOCKTNOSUPPORT, "AF_UNIX: only SOCK_DGRAM")
         if proto not in (0, _socket.IPPROTO_UDP):
             raise OSError(_errno.EPROTONOSUPPORT, "protocol not supported by udpkit")
-        kw = {}
+        kw = _identity_kw(identity, peer_key, allowed_keys, rekey_after, type)
         if key is not None:
             if isinstance(key, (bytes, bytearray, memoryview)):
-                kw["key"] = bytes(key)
+                kw["key"] = key  # the caller's buffer: no copy of the secret
             elif isinstance(key, (str, _os.PathLike)):
                 kw["key_path"] = key
             else:
@@ -129,7 +330,7 @@ class socket:
                 passphrase = passphrase.encode()
             if not isinstance(passphrase, (bytes, bytearray)):
                 raise TypeError("passphrase must be str or bytes")
-            kw["passphrase"] = bytes(passphrase)
+            kw["passphrase"] = passphrase
         elif group is not None:
             raise ValueError("group= goes with passphrase=")
         for name, val in (("group", group), ("netsim", netsim), ("netsim_in", netsim_in)):
@@ -221,7 +422,8 @@ class socket:
         """Datagram: default destination.  Reliable: handshake with the
         peer, then it is the default for send/recv's peer name; waits
         for the handshake (BlockingIOError EINPROGRESS when non-blocking,
-        ConnectionRefusedError when nobody answers)."""
+        ConnectionRefusedError when nobody answers; IdentityRefusedError,
+        a ConnectionRefusedError, on a socket with identity=)."""
         self._s.connect(*self._addr(address), self._wait())
 
     def connect_ex(self, address):
@@ -271,6 +473,26 @@ class socket:
         data, addr = self.recvfrom(nbytes or len(buffer), flags)
         memoryview(buffer)[:len(data)] = data
         return len(data), addr
+
+    def recvfrom_key(self, bufsize, flags=0):
+        """(data, address, key): recvfrom, and the sender's authenticated
+        32-byte public key (None on a socket without identity=).  The key
+        is the one of the session the message came in on, even when that
+        session has ended and its address is someone else's since."""
+        bufsize = _index(bufsize, "bufsize")
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recvfrom_key")
+        return self._s.recvfrom(bufsize, self._flags_wait(_index(flags, "flags")), True)
+
+    def peer_key(self, address=None):
+        """The 32-byte public key the peer at address proved in its
+        handshake (None: the connected peer), or None when there is no
+        session with it now, it is not keyed yet, or the socket has no
+        identity=.  It names whoever holds the session with that address
+        now; recvfrom_key() names the sender of one message."""
+        if address is None:
+            return self._s.peer_key(None, 0, 0)
+        return self._s.peer_key(*self._addr(address))
 
     def _flags_wait(self, flags):
         if flags & ~MSG_DONTWAIT:

@@ -607,6 +607,11 @@ class TestExamples(Base):
         self.assertEqual(srv.returncode, 0)
 
 
+# identity sessions: their own file, run with these
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_ident import TestIdentity, TestIdentityTools  # noqa: E402,F401
+
+
 class LineResult(unittest.TextTestResult):
     """One PASS:/FAIL:/SKIP: line per test, as tests/run.sh counts them."""
 
