@@ -317,11 +317,16 @@ int rel_hs_client_reply(struct rel_core *c, struct rel_sess *p, const struct rel
 		p->hs_cookie = k->cookie;
 		p->state = REL_ST_CONNECT;
 		p->hs_tries = 0;
-		/* A server that refuses a key exchange answers nothing but
-		 * HELLOs: with a hook, COOKIEs keep no session alive, so a
-		 * refused client ends within dead_us (REL_EV_DEAD). */
-		if (!c->cfg.crypto)
+		/* A COOKIE shows the server is there, so under heavy loss it
+		 * keeps the handshake alive, but only a few times: a server
+		 * that answers HELLOs and never ACCEPTs (it refuses our key
+		 * exchange, or wants one from a plain client, or is full)
+		 * would keep a client trying for ever.  With a hook, none: a
+		 * refused exchange ends within dead_us (REL_EV_DEAD). */
+		if (!c->cfg.crypto && p->hs_cookies < REL_HS_COOKIES_ALIVE) {
+			p->hs_cookies++;
 			p->last_recv = now;
+		}
 		/* the COOKIE shows the path carries packets now: the CONNECT starts
 		 * its own backoff, not the HELLO's (at 20 % loss each way, a
 		 * doubled-over timer made 1-2 % of handshakes take over 10 s) */

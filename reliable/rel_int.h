@@ -88,6 +88,9 @@ struct rel_hs_slot {
 };
 #define REL_HS_SETS 1024u /* x REL_HS_WAYS slots: 64 KiB, whatever the load */
 #define REL_HS_WAYS 4u
+/* COOKIEs that may keep one plain handshake alive (rel_hs.c): at 30 % loss
+ * each way a fourth is needed about once in 500 handshakes */
+#define REL_HS_COOKIES_ALIVE 4u
 
 struct rel_sess {
 	struct rel_sess *next;
@@ -103,6 +106,7 @@ struct rel_sess {
 	uint32_t hs_bucket;
 	uint64_t hs_cookie;
 	uint32_t hs_tries;    /* CONNECT timeouts with this cookie */
+	uint32_t hs_cookies;  /* COOKIEs that kept this handshake alive */
 	uint32_t hs_init_seq; /* ours, sent in CONNECT/ACCEPT */
 	/* crypto hook (PROTOCOL.md 9): its state, made by hs_init or
 	 * hs_respond; keyed once the exchange is done (seal/open from then

@@ -571,6 +571,16 @@ static void mixed_pairs_never_connect(void **state)
 		assert_true(st.drop_refused >= 1);
 		assert_int_equal(st.peers, 0);
 		assert_int_equal(x.responds, 0);
+		/* the client gives up (REL_EV_DEAD) in bounded time, the plain
+		 * one too, though the server answers each of its HELLOs with a
+		 * COOKIE (each once kept it alive: it tried for ever) */
+		uint64_t limit = sim_now(p.s) + 20 * ca.dead_us;
+		struct rel_core_stats cs;
+		do {
+			run(&p, sim_now(p.s) + 1000000, NULL, NULL, 0, NULL);
+			rel_core_stats(p.a, &cs);
+		} while (cs.peers && sim_now(p.s) < limit);
+		assert_int_equal(cs.peers, 0);
 		relpair_close(&p);
 		assert_int_equal(x.live, 0);
 	}
