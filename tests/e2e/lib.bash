@@ -69,6 +69,19 @@ wait_pid() {
 	fi
 }
 
+# wait_catches PID SIGNUM SECS: until PID handles signal SIGNUM (its SigCgt
+# mask in /proc), so a signal sent next is the tool's to handle, not one
+# that kills it by default before it got that far (bounded)
+wait_catches() {
+	local m
+	for _ in $(seq $(( $3 * 50 ))); do
+		m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+		[ -n "$m" ] && (( (16#$m >> ($2 - 1)) & 1 )) && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 # wait_lines FILE N SECS: until FILE has at least N lines (bounded).
 wait_lines() {
 	for _ in $(seq $(( $3 * 50 ))); do
