@@ -176,14 +176,24 @@ okx "relay: amplification 0 <= 1 (nothing comes back to hostile sources)" '[ "$g
 kdrops() {
 	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p { print $NF; f = 1 } END { if (!f) print 0 }' /proc/net/udp
 }
+# drained PORT: the socket exists and its receive queue is empty (every
+# datagram the kernel kept was read)
+drained() {
+	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p { split($5, q, ":"); e = (q[2] + 0 == 0) } END { exit !e }' /proc/net/udp
+}
 head -c 3000000 /dev/urandom >rblob
-start_recv rel -r --raw --stats -w 3 127.0.0.1 0
+# no short -w: a receiver that left on its own (idle while a loaded box
+# starved the tee) takes its socket's drop count with it, and misses what
+# comes later; it runs until everything is read and counted, then SIGINT
+start_recv rel -r --raw --stats -w 60 127.0.0.1 0
 tee_start rel "127.0.0.1:$PORT" --proto rel
 timeout -k 2 20 "$SEND" -r --whole --no-progress 127.0.0.1 "$TPORT" <rblob 2>"$T/last.err"
 SRC=$?
 wait_pid "$TPID" 40
 TRC=$RC
+for _ in $(seq 250); do drained "$PORT" && break; sleep 0.02; done
 kd=$(kdrops "$PORT")
+kill -INT "$RPID"
 wait_pid "$RPID" 10
 sent=$(py 'r["hostile_sent"]' rel.json)
 ghello=$(py 'r["genuine_types"].get("1", 0)' rel.json)
@@ -242,6 +252,7 @@ chat_say ann /who; chat_say ben /who
 wait_grep ann.out '"type":"who"' 1 5; wait_grep ben.out '"type":"who"' 1 5
 wait_pid "$TPID" 20
 TRC=$RC
+for _ in $(seq 250); do drained "$aport" && break; sleep 0.02; done
 kd=$(kdrops "$aport")
 chat_stop ben 15; brc=$RC
 chat_stop ann 15; arc=$RC
