@@ -86,7 +86,7 @@ static _Noreturn void usage(void)
 	       "                       (faster with AES-NI; every peer needs AES-NI to open it)\n"
 	       "Output:\n"
 	       "      --json           one JSON object per line (also on a terminal)\n"
-	       "      --stats          counters on stderr at exit\n"
+	       "      --stats          counters on stderr at exit (and on SIGUSR1)\n"
 	       "      --netsim SPEC    impair what is sent, tc-netem words: 'loss 20%%'\n"
 	       "      --netsim-in SPEC impair what is received\n"
 	       "      --netsim-schedule T / --netsim-in-schedule T  a timeline of specs\n"
@@ -463,6 +463,8 @@ static int next_wait_ms(struct tool_chat *c)
 	return ms > 200 ? 200 : (int)ms;
 }
 
+static void stats(struct tool_chat *c);
+
 static void run(struct tool_chat *c)
 {
 	struct tool_chat_input *in = calloc(1, sizeof *in);
@@ -505,6 +507,10 @@ static void run(struct tool_chat *c)
 		int r = poll(p, (nfds_t)n, next_wait_ms(c));
 		if (r < 0 && errno != EINTR)
 			tool_die(TOOL_EXIT_ERR, "poll: %s", strerror(errno));
+		if (tool_report_signal) {
+			tool_report_signal = 0;
+			stats(c);
+		}
 		if (r > 0 && b_i >= 0 && p[b_i].revents)
 			read_beacons(c);
 		else if (c->bsock && tool_netsim_due_in(c->bsock) == 0)
@@ -552,6 +558,8 @@ int main(int argc, char **argv)
 	tool_init("udpchat");
 	parse_opts(&c.o, argc, argv);
 	tool_signals_init();
+	if (c.o.stats) /* a test polls counters instead of sleeping */
+		tool_signals_report();
 	signal(SIGPIPE, SIG_IGN);
 	setup(&c);
 	c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !c.o.json;

@@ -34,6 +34,28 @@ idchat() { # NAME [ARGS...]: an identity peer with its own known-peers file
 		"${TIMERS[@]}" "$@"
 }
 declare -A ID_OF
+# An absence ("no join") is only worth checking once the thing that would
+# have caused it has happened, several times: the peer is asked (SIGUSR1,
+# peers started with --stats) for its counters until one shows it.
+# counter NAME FIELD: FIELD's value in NAME's newest "beacons:" line
+counter() {
+	local n=$1 k
+	k=$(grep -c "beacons: " "$T/$n.err")
+	kill -USR1 "${CPID[$n]}" 2>/dev/null || return 1
+	wait_grep "$T/$n.err" "beacons: " $((k + 1)) 3 || return 1
+	grep "beacons: " "$T/$n.err" | tail -n 1 | sed -n "s/.*[: ]$2=\([0-9]*\).*/\1/p"
+}
+# wait_counter NAME FIELD MIN SECS: until FIELD reaches MIN (bounded)
+wait_counter() {
+	local v end=$((SECONDS + $4))
+	while [ $SECONDS -le $end ]; do
+		v=$(counter "$1" "$2")
+		[ -n "$v" ] && [ "$v" -ge "$3" ] && return 0
+		sleep 0.2
+	done
+	echo "# $1: $2=${v:-?} after $4 s, wanted >= $3"
+	return 1
+}
 
 # --- command line ------------------------------------------------------------------
 "$CHAT" --known-peers "$T/x" </dev/null >/dev/null 2>"$T/last.err"
@@ -56,7 +78,7 @@ if grep -q "identity sessions:" "$T/last.err"; then
 fi
 
 # --- two identity peers by discovery ------------------------------------------------
-idchat ann
+idchat ann --stats
 idchat ben
 okx "identities: both see the join" \
 	'wait_grep "$T/ann.out" "\"type\":\"join\",.*\"from\":\"ben#" 1 8 && wait_grep "$T/ben.out" "\"type\":\"join\",.*\"from\":\"ann#" 1 8'
@@ -90,7 +112,9 @@ ID_OF[ben2]=imp
 chat_start ben2 --identity "$T/imp.id" --known-peers "$T/imp.known" "${TIMERS[@]}" --nick ben
 okx "a known nick with another key: key_changed, both fingerprints" \
 	'wait_grep "$T/ann.out" "\"type\":\"key_changed\".*\"nick\":\"ben\",\"fingerprint\":\"${FPR[imp]}\".*\"known_fingerprint\":\"${FPR[ben]}\"" 1 8'
-sleep 1.5 # a bounded look: nothing may arrive in this time
+# five more of the impostor's beacons (a second at --beacon 0.2) refused
+okx "... its beacons keep coming and are refused (refused_key)" \
+	'wait_counter ann refused_key 5 10'
 okx "... refused: no join, warned once, the file unchanged" \
 	'[ "$(grep -c "\"type\":\"join\",.*\"from\":\"ben#" "$T/ann.out")" = 1 ] && [ "$(grep -c key_changed "$T/ann.out")" = 1 ] && grep -qx "ben ${KEY[ben]}" "$T/ann.known"'
 chat_say ann "/trust ben"
@@ -101,12 +125,13 @@ okx "... and the peer is met" \
 chat_stop ben2 5
 
 # --- a peer without identity ----------------------------------------------------------
-chat_start dan "${TIMERS[@]}"
+chat_start dan "${TIMERS[@]}" --stats
 okx "identity peer: 'no_identity' for a plain peer" \
 	'wait_grep "$T/ann.out" "\"type\":\"no_identity\".*\"from\":\"dan#" 1 5'
 okx "plain peer: 'identity_only' for an identity peer, with its fingerprint" \
 	'wait_grep "$T/dan.out" "\"type\":\"identity_only\".*\"fingerprint\":\"${FPR[ann]}\"" 1 5'
-sleep 1
+okx "... both keep seeing the other's beacons (mixed)" \
+	'wait_counter ann mixed 5 10 && wait_counter dan mixed 5 10'
 okx "... they never meet, and each says it once" \
 	'! grep -q "\"type\":\"join\",.*\"from\":\"dan#" "$T/ann.out" && ! grep -q "\"type\":\"join\"" "$T/dan.out" && [ "$(grep -c no_identity "$T/ann.out")" = 1 ]'
 chat_stop dan 5
@@ -118,7 +143,7 @@ head -c 32 /dev/urandom | base64 >"$T/group.key"
 chmod 600 "$T/group.key"
 rm -f "$T/ann.known" "$T/ben.known"
 ID_OF[annk]=ann ID_OF[benk]=ben
-idchat annk -k "$T/group.key" --nick ann -p 4343
+idchat annk -k "$T/group.key" --nick ann -p 4343 --stats
 idchat benk -k "$T/group.key" --nick ben -p 4343
 okx "group key + identities: both join, keys recorded" \
 	'wait_grep "$T/annk.out" "\"type\":\"join\"" 1 8 && wait_grep "$T/benk.out" "\"type\":\"key_new\".*\"fingerprint\":\"${FPR[ann]}\"" 1 5'
@@ -127,8 +152,10 @@ okx "group key + identities: a line arrives" \
 	'wait_grep "$T/benk.out" "\"text\":\"sealed and keyed\"" 1 5'
 # a peer with the right identity setup but without the group key sees nothing
 ID_OF[catk]=cat
-idchat catk -p 4343
-sleep 1.5
+idchat catk -p 4343 --stats
+# catk's beacon socket counts sealed packets only as "seen" (warned once)
+okx "without the group key: each drops the other's beacons (warned; drop_plaintext)" \
+	'wait_grep "$T/catk.err" "received sealed packets but no key" 1 10 && wait_counter annk drop_plaintext 5 10'
 okx "without the group key: no beacon seen, no session" \
 	'! grep -q "\"type\":\"join\"" "$T/catk.out" && ! grep -q "catk\|\"from\":\"cat" "$T/annk.out"'
 chat_stop catk 5

@@ -32,8 +32,9 @@ py() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "
 # The pool: 64 datagrams sealed with the wrong key k2, plaintext "HOSTILE ...".
 python3 "$PEER" capture --report pool --count 64 --secs 5 >cap.port &
 cpid=$!; PIDS+=("$cpid")
-for _ in $(seq 250); do [ -s cap.port ] && break; sleep 0.02; done
-seq -f 'HOSTILE wrong key %g' 1 64 | snd -k k2 127.0.0.1 "$(cut -d' ' -f2 cap.port)"
+# "port N" whole: a Python without buffering writes "port" first
+for _ in $(seq 250); do grep -q '^port [0-9]' cap.port && break; sleep 0.02; done
+seq -f 'HOSTILE wrong key %g' 1 64 | snd -k k2 127.0.0.1 "$(sed -n 's/^port //p' cap.port)"
 wait_pid "$cpid" 10
 ok "wrong-key pool captured (64 sealed datagrams)" [ "$(wc -l <pool)" = 64 ]
 
@@ -46,8 +47,8 @@ tee_start() {
 		--count $NHOST --per-genuine 1.2 --sockets 16 --secs 30 "$@" \
 		>"$name.tport" 2>"$name.perr" &
 	TPID=$!; PIDS+=("$TPID")
-	for _ in $(seq 250); do [ -s "$name.tport" ] && break; sleep 0.02; done
-	TPORT=$(cut -d' ' -f2 "$name.tport")
+	for _ in $(seq 250); do grep -q '^port [0-9]' "$name.tport" && break; sleep 0.02; done
+	TPORT=$(sed -n 's/^port //p' "$name.tport")
 }
 
 # genuine NAME SENDER-ARGS...: the file through the tee, then waits for the
@@ -177,13 +178,18 @@ kdrops() {
 	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p { print $NF; f = 1 } END { if (!f) print 0 }' /proc/net/udp
 }
 head -c 3000000 /dev/urandom >rblob
-start_recv rel -r --raw --stats -w 3 127.0.0.1 0
+# no short -w: a receiver that left on its own (idle while a loaded box
+# starved the tee) takes its socket's drop count with it, and misses what
+# comes later; it runs until everything is read and counted, then SIGINT
+start_recv rel -r --raw --stats -w 60 127.0.0.1 0
 tee_start rel "127.0.0.1:$PORT" --proto rel
 timeout -k 2 20 "$SEND" -r --whole --no-progress 127.0.0.1 "$TPORT" <rblob 2>"$T/last.err"
 SRC=$?
 wait_pid "$TPID" 40
 TRC=$RC
+for _ in $(seq 250); do udp_drained "$PORT" && break; sleep 0.02; done
 kd=$(kdrops "$PORT")
+kill -INT "$RPID"
 wait_pid "$RPID" 10
 sent=$(py 'r["hostile_sent"]' rel.json)
 ghello=$(py 'r["genuine_types"].get("1", 0)' rel.json)
@@ -242,6 +248,7 @@ chat_say ann /who; chat_say ben /who
 wait_grep ann.out '"type":"who"' 1 5; wait_grep ben.out '"type":"who"' 1 5
 wait_pid "$TPID" 20
 TRC=$RC
+for _ in $(seq 250); do udp_drained "$aport" && break; sleep 0.02; done
 kd=$(kdrops "$aport")
 chat_stop ben 15; brc=$RC
 chat_stop ann 15; arc=$RC

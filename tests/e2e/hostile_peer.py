@@ -109,7 +109,9 @@ def udp(bufsize=4 << 20):
 
 def capture(a):
     s = udp()
-    print("port", s.getsockname()[1], flush=True)
+    # one write: with PYTHONUNBUFFERED (CI sets it) print("port", N) is
+    # four, and a shell polling the file can read "port" alone
+    print("port %d" % s.getsockname()[1], flush=True)
     got = []
     end = time.monotonic() + a.secs
     while len(got) < a.count and time.monotonic() < end:
@@ -133,7 +135,7 @@ def tee(a):
     lst = udp()
     fwd = udp()
     hs = [udp() for _ in range(a.sockets)]
-    print("port", lst.getsockname()[1], flush=True)
+    print("port %d" % lst.getsockname()[1], flush=True)  # one write, as above
     stats = [{"port": h.getsockname()[1], "sent": 0, "sent_bytes": 0, "got": 0, "got_bytes": 0}
              for h in hs]
     kl = REL_KINDS if a.proto == "rel" else KINDS

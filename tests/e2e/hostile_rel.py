@@ -19,7 +19,9 @@ sockets open for --hold seconds and counts what comes back.
 
 The report (JSON): sessions tried, cookies received, accepted, refused,
 fragments sent and acknowledged (an ACK whose cum_ack passed the
-fragment: the receiver took it), and bytes sent and received.
+fragment: the receiver took it), bytes sent and received, and
+connect_done_ns: the wall clock (ns since the epoch, as date +%s%N) when
+the last CONNECT round ended, every announcement sent.
 
 Only 127.0.0.1 is ever used; every loop is bounded by counts and --secs.
 """
@@ -179,6 +181,9 @@ def main():
                 s.send(target, packet(CONNECT, 0, s.sid, body))
         pump(sessions, min(end, time.monotonic() + a.gap), on_accept)
     accepted = [s for s in sessions if s.server]
+    # wall clock, for the caller's "did the attack land while the genuine
+    # transfer ran": every CONNECT (retries too) and announcement is out
+    connect_done_ns = time.time_ns()
 
     pump(sessions, min(end, time.monotonic() + a.hold), on_ack)
     rep = {
@@ -191,6 +196,7 @@ def main():
         "announced_bytes": a.msg_len * len(accepted),
         "bytes_sent": sum(s.sent for s in sessions),
         "bytes_received": sum(s.got for s in sessions),
+        "connect_done_ns": connect_done_ns,
     }
     with open(a.report, "w") as f:
         json.dump(rep, f)

@@ -69,6 +69,33 @@ wait_pid() {
 	fi
 }
 
+# wait_catches PID SIGNUM SECS: until PID handles signal SIGNUM (its SigCgt
+# mask in /proc), so a signal sent next is the tool's to handle, not one
+# that kills it by default before it got that far (bounded)
+wait_catches() {
+	local m
+	for _ in $(seq $(( $3 * 50 ))); do
+		m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+		[ -n "$m" ] && (( (16#$m >> ($2 - 1)) & 1 )) && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# udp_drained PORT: the 127.0.0.1:PORT UDP socket exists and its receive
+# queue is empty: its owner has read every datagram the kernel kept
+udp_drained() {
+	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p { split($5, q, ":"); e = (q[2] + 0 == 0) } END { exit !e }' /proc/net/udp
+}
+# stop_drained PID PORT: once PORT is drained (bounded), SIGINT to PID and
+# wait for it (sets RC): ends a receiver that must not end on its own
+# (a short -w runs out while a loaded box is still starting the sender)
+stop_drained() {
+	for _ in $(seq 250); do udp_drained "$2" && break; sleep 0.02; done
+	kill -INT "$1" 2>/dev/null
+	wait_pid "$1" 10
+}
+
 # wait_lines FILE N SECS: until FILE has at least N lines (bounded).
 wait_lines() {
 	for _ in $(seq $(( $3 * 50 ))); do
@@ -79,8 +106,10 @@ wait_lines() {
 }
 
 # snd ARGS...: udpsend with a bound, stderr kept in $T/last.err; sets SRC.
+# The bound is for hangs: a passphrase's Argon2id under ASan on a loaded
+# box took more than 10 s.
 snd() {
-	timeout -k 2 10 "$SEND" "$@" 2>"$T/last.err"
+	timeout -k 2 30 "$SEND" "$@" 2>"$T/last.err"
 	SRC=$?
 	return $SRC
 }

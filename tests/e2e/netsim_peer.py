@@ -4,7 +4,8 @@
 Every mode is bounded by its own timeouts; servers print their port on the
 first line of stdout so the script can find them.
 
-  count IDLE          count datagrams "i" until IDLE s without one; print
+  count IDLE          count datagrams "i" until IDLE s without one (the
+                      first awaited 15 s); print
                       the indexes seen, one line
   send PORT N         send "0".."N-1" to 127.0.0.1:PORT, one datagram each
   echo SECS [HOST]    UDP echo server on HOST (127.0.0.1) for at most SECS
@@ -30,11 +31,15 @@ def count(idle):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     serve_port(s)
-    s.settimeout(float(idle))
+    # the first datagram may be long in coming (the sender is a Python
+    # started under udpnetsim, seconds on a loaded box); IDLE seconds of
+    # silence after one end the count
+    s.settimeout(15)
     seen = []
     try:
         while True:
             seen.append(int(s.recv(100)))
+            s.settimeout(float(idle))
     except socket.timeout:
         pass
     print(" ".join(map(str, seen)), flush=True)

@@ -25,25 +25,26 @@ okx "--stats counts opened=3" '[ "$(field opened <rt.err)" = 3 ]'
 # --- passphrases (file on one side, environment on the other) ------------------
 printf 'correct horse\n' >pw; chmod 600 pw
 printf 'battery staple\n' >pw2; chmod 600 pw2
-# -c 1 -w 20: the sender's Argon2 may take seconds on a loaded machine
-start_recv pf --passphrase-file pw --group lab --stats -c 1 -w 20 127.0.0.1 0
+# -c 1: the receiver ends on the datagram; the sender's Argon2id can take
+# seconds on a loaded box, which a short -w must not count as idle
+start_recv pf --passphrase-file pw --group lab --stats -c 1 -w 60 127.0.0.1 0
 SEAL_PW='correct horse' snd --passphrase-env SEAL_PW --group lab 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
 ok "passphrase file and env, same group: delivered" [ "$(cat pf.out)" = hi ]
 
 # Argon2id (moderate) costs most of a second a run: the receivers below use
 # the key udpkey derives from the same passphrase and group, once.
-# The wrong keys are derived here too, before their receivers start, so
-# the receivers' short waits do not race an Argon2 run under load.
 "$KEY" derive --group lab --passphrase-file pw -o pwk 2>>"$T/last.err"
-"$KEY" derive --group lab --passphrase-file pw2 -o pw2k 2>>"$T/last.err"
-"$KEY" derive --group b --passphrase-file pw -o pwbk 2>>"$T/last.err"
 start_recv pk -k pwk --stats -w 2 127.0.0.1 0
 snd -k pwk 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
 okx "udpkey derive -o: the same key as the tools derive" \
 	'[ "$(cat pk.out)" = hi ] && [ "$(sed -n "s/.*key_id=\([0-9a-f]*\).*/\1/p" pk.err)" = "$(sed -n "s/.*key_id=\([0-9a-f]*\).*/\1/p" pf.err)" ]'
 
+# the wrong keys are derived before the receivers start, so the receivers'
+# -w 2 times only the silence after the datagrams, not the sender's Argon2id
+"$KEY" derive --group lab --passphrase-file pw2 -o pw2k 2>>"$T/last.err"
+"$KEY" derive --group b --passphrase-file pw -o pwbk 2>>"$T/last.err"
 start_recv pw2 -k pwk --stats -w 2 127.0.0.1 0
 snd -k pw2k -c 3 127.0.0.1 "$PORT" hi
 wait_pid "$RPID" 10
@@ -86,7 +87,7 @@ okx "plaintext to a keyed udprecv: nothing printed, drops counted" \
 	'[ ! -s plain.out ] && [ "$(field drop_plaintext <plain.err)" = 4 ]'
 
 # --- replay: captured sealed bytes sent twice -> one delivery -------------------
-start_recv rep -k k --stats -w 2 127.0.0.1 0
+start_recv rep -k k --stats -w 60 127.0.0.1 0 # ended below, once drained
 timeout 10 python3 - "$PORT" "$BIN/udpsend" <<'PY' 2>"$T/last.err"
 import socket, subprocess, sys
 port = int(sys.argv[1])
@@ -99,12 +100,12 @@ for _ in range(2):
     cap.sendto(pkt, ("127.0.0.1", port))
 PY
 pyrc=$?
-wait_pid "$RPID" 10
+stop_drained "$RPID" "$PORT"
 okx "replayed sealed datagram delivered exactly once" \
 	'[ $pyrc = 0 ] && [ "$(cat rep.out)" = "only once" ] && [ "$(field drop_replay <rep.err)" = 1 ]'
 
 # --- --echo never answers what did not authenticate ----------------------------
-start_recv echo -k k --echo --stats -w 3 127.0.0.1 0
+start_recv echo -k k --echo --stats -w 60 127.0.0.1 0 # ended below, once drained
 timeout 10 python3 - "$PORT" <<'PY' >echo.py.out 2>"$T/last.err"
 import os, socket, sys
 port = int(sys.argv[1])
@@ -119,7 +120,7 @@ try:
 except socket.timeout:
     print("silent")
 PY
-wait_pid "$RPID" 10
+stop_drained "$RPID" "$PORT"
 okx "--echo sends nothing back to plaintext/forged/garbage" '[ "$(cat echo.py.out)" = silent ] && [ ! -s echo.out ]'
 okx "--echo receiver counted the drops" \
 	'[ $(( $(field drop_plaintext <echo.err) + $(field drop_auth <echo.err) + $(field drop_wrongkey <echo.err) )) = 3 ]'

@@ -105,11 +105,11 @@ okx "udpsend -> python3 receiver (lines as datagrams, reply printed)" \
 
 # an unnamed unix sender (python, not bound) cannot be answered: counted, not fatal
 start_recv unnamed -c 2 --from --echo --stats "unix:$T/u.sock"
-timeout 5 python3 -c '
+timeout 20 python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"anon 1", sys.argv[1]); s.sendto(b"anon 2", sys.argv[1])' "$T/u.sock"
-wait_pid "$RPID" 5
+wait_pid "$RPID" 20 # bounds for hangs: Python starts slowly on a loaded box
 okx "unnamed unix sender: shown as -, echo skipped and counted" \
 	'[ "$RC" = 0 ] && [ "$(cat "$T/unnamed.out")" = "$(printf -- "-\tanon 1\n-\tanon 2")" ] && grep -q "errors=2 replies=0" "$T/unnamed.err"'
 
@@ -132,7 +132,7 @@ fp=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRA
 "$RECV" -q --stats 127.0.0.1 "$fp" >"$T/term.out" 2>"$T/term.err" &
 RPID=$!
 PIDS+=("$RPID")
-sleep 0.3
+wait_catches "$RPID" 15 10 # -q: no "listening on" line to wait for
 kill -TERM "$RPID"
 wait_pid "$RPID" 5
 okx "SIGTERM: exit 0; -q drops the listening line" \
@@ -142,7 +142,8 @@ start_recv sink 127.0.0.1 0
 "$SEND" --stats -c 0 -i 0.05 127.0.0.1 "$PORT" x 2>"$T/ss.err" &
 spid=$!
 PIDS+=("$spid")
-sleep 0.3
+wait_lines "$T/sink.out" 1 10 # sending (so past its set-up)
+wait_catches "$spid" 2 10
 kill -INT "$spid"
 wait_pid "$spid" 5
 okx "SIGINT stops udpsend -c 0: exit 130, stats printed" '[ "$RC" = 130 ] && grep -q "^udpsend: datagrams=[1-9]" "$T/ss.err"'
