@@ -48,7 +48,16 @@ void rel_frto_judge(struct rel_core *c, struct rel_sess *p, int spurious, uint64
 	p->frto = 0;
 	for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
-		if (t->state != TX_INFLIGHT || t->lost != REL_LOST_RTO)
+		if (t->state != TX_INFLIGHT)
+			continue;
+		if (spurious && !t->lost && t->txo > p->frto_txo) {
+			/* a probe: its first copy's ack is on the way, sooner
+			 * than an RTT from now, and says nothing of packets sent
+			 * after the probe (RACK, rel_send.c ack_slot) */
+			t->sent_us = now;
+			continue;
+		}
+		if (t->lost != REL_LOST_RTO)
 			continue;
 		if (!spurious) {
 			t->lost = REL_LOST; /* go, as after any timeout */

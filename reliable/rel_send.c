@@ -257,10 +257,25 @@ static void detect_losses(struct rel_core *c, struct rel_sess *p, uint64_t now)
 	}
 }
 
+/* While a timeout is judged: notes a packet acked whose only send was
+ * before it, and what RACK would make of it were the timeout spurious. */
+static void frto_seen(const struct rel_sess *p, const struct rel_txpkt *t, int *before, uint64_t *la,
+		      uint64_t *la_rtt, uint64_t now)
+{
+	if (!p->frto || t->txo > p->frto_txo)
+		return;
+	*before = 1;
+	if (t->txo > *la) {
+		*la = t->txo;
+		*la_rtt = now - t->sent_us;
+	}
+}
+
 void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	uint64_t newly = 0, newly_bytes = 0;
 	int before = 0; /* a packet sent only before a pending timeout arrived */
+	uint64_t la = p->largest_acked_txo, la_rtt = p->rack_rtt; /* RACK's, before this ack */
 	/* The newest advertisement wins, also when acks are reordered: newer
 	 * by the peer's clock, then by cumulative ack; a tie keeps the smaller. */
 	int32_t dts = rel_seq_diff(k->ts, p->peer_window_ts);
@@ -292,7 +307,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 				newly++;
 				newly_bytes += len;
 				rel_pmtu_acked(c, p, len);
-				before |= t->txo <= p->frto_txo;
+				frto_seen(p, t, &before, &la, &la_rtt, now);
 			}
 			t->state = TX_FREE;
 		}
@@ -310,7 +325,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 			newly++;
 			newly_bytes += len;
 			rel_pmtu_acked(c, p, len);
-			before |= t->txo <= p->frto_txo;
+			frto_seen(p, t, &before, &la, &la_rtt, now);
 		}
 	}
 	if (!newly) {
@@ -326,10 +341,16 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 		 * (F-RTO with SACK).  After more, acks may have been lost all
 		 * along: only Eifel's proof counts, an echo of a timestamp from
 		 * before the first (the receiver echoes its latest packet's). */
-		before = p->frto_n == 1 && before;
+		int spurious = p->frto_n == 1 && before;
 		if ((k->flags & REL_F_ECHO) && (int32_t)(k->ts_echo - (uint32_t)p->frto_at) < 0)
-			before = 1;
-		rel_frto_judge(c, p, before, now);
+			spurious = 1;
+		if (spurious) {
+			/* the probes were acked for their first copies: they
+			 * say nothing of what was sent after them (RACK) */
+			p->largest_acked_txo = la;
+			p->rack_rtt = la_rtt;
+		}
+		rel_frto_judge(c, p, spurious, now);
 	}
 	cc_event(c, p, REL_CC_ACKED, newly_bytes, now);
 	detect_losses(c, p, now);
