@@ -55,8 +55,12 @@ struct rel_txpkt {
 	uint32_t len;
 	uint16_t tx_count;
 	uint8_t state;
-	uint8_t lost;        /* queued for retransmission */
+	uint8_t lost;        /* REL_LOST_*: out of the flight */
 };
+/* lost: REL_LOST queued for retransmission; REL_LOST_RTO counted out of the
+ * flight by a timeout whose probe is out, held back until an ack tells
+ * whether the timeout was spurious (rel_frto.c). */
+enum { REL_LOST = 1, REL_LOST_RTO = 2 };
 
 /* A message being received (or complete, waiting for in-order delivery). */
 struct rel_rxmsg {
@@ -160,6 +164,17 @@ struct rel_sess {
 	uint64_t tlp_at;          /* tail loss probe (0: none) */
 	int tlp_sent;             /* one probe per tail */
 	uint32_t rto_linear;      /* thin-stream timeouts not backed off */
+	/* spurious timeouts (rel_frto.c): after an RTO only its probe goes
+	 * until an ack says whether anything sent before it arrived */
+	int frto;                 /* a timeout's probe is out, not judged yet */
+	uint32_t frto_n;          /* timeouts of this episode */
+	uint64_t frto_txo;        /* txo_next at its first: sent before, if <= */
+	uint64_t frto_at;         /* time of its first */
+	uint64_t frto_sent;       /* send time of the oldest unacked then */
+	uint64_t frto_rto;        /* the RTO before it (undone if spurious) */
+	uint64_t rto_floor;       /* RTO no lower: a spike that fired one (0: none) */
+	uint64_t rto_floor_at;    /* set or last halved then */
+	void *cc_saved;           /* cc_state before the first timeout */
 
 	/* receiving */
 	uint32_t rcv_nxt;
@@ -406,6 +421,11 @@ void rel_owe_ack(struct rel_core *c, struct rel_sess *p, int urgent, uint64_t no
 void rel_send_ack(struct rel_core *c, struct rel_sess *p, uint8_t type, uint64_t now);
 void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *pkt, uint64_t now);
 void rel_sess_flush(struct rel_core *c, struct rel_sess *p, uint64_t now);
+/* spurious timeouts (rel_frto.c) */
+void rel_frto_timeout(struct rel_core *c, struct rel_sess *p, uint64_t now);
+void rel_frto_judge(struct rel_core *c, struct rel_sess *p, int spurious, uint64_t now);
+uint64_t rel_rto_floor(struct rel_sess *p, uint64_t now);
+uint64_t rel_rto_calc(const struct rel_core *c, struct rel_sess *p, uint64_t now);
 /* Returns 1 if the peer was destroyed. */
 int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now);
 uint64_t rel_sess_deadline(const struct rel_core *c, const struct rel_sess *p);

@@ -11,9 +11,12 @@ int rel_sess_alloc_windows(struct rel_core *c, struct rel_sess *p)
 {
 	p->ring = calloc((size_t)c->ring_mask + 1, sizeof *p->ring);
 	p->rbits = calloc((size_t)c->ring_mask + 1, 1);
-	if (c->cfg.cc && c->cfg.cc->state_size)
-		if (!(p->cc_state = calloc(1, c->cfg.cc->state_size)))
+	if (c->cfg.cc && c->cfg.cc->state_size) {
+		/* and a copy of it from before a timeout (rel_frto.c) */
+		if (!(p->cc_state = calloc(2, c->cfg.cc->state_size)))
 			return UDP_ENOMEM;
+		p->cc_saved = (uint8_t *)p->cc_state + c->cfg.cc->state_size;
+	}
 	return p->ring && p->rbits ? 0 : UDP_ENOMEM;
 }
 
@@ -61,6 +64,8 @@ void rel_sess_path_reset(struct rel_core *c, struct rel_sess *p)
 {
 	p->have_rtt = 0;
 	p->srtt = p->rttvar = p->rtt_latest = p->rtt_min = p->rack_rtt = 0;
+	rel_frto_judge(c, p, 0, 0); /* a new path: its state is not the old one's */
+	p->rto_floor = 0;
 	p->rto = c->cfg.rto_initial_us;
 	p->rto_linear = 0;
 	if (c->cfg.cc) {
@@ -84,7 +89,22 @@ static void cc_event(struct rel_core *c, struct rel_sess *p, enum rel_cc_event e
 	}
 }
 
-static void rtt_sample(struct rel_core *c, struct rel_sess *p, uint64_t r)
+/* RFC 6298's RTO, not below a delay spike that fired a spurious one */
+uint64_t rel_rto_calc(const struct rel_core *c, struct rel_sess *p, uint64_t now)
+{
+	uint64_t var = p->rttvar ? 4 * p->rttvar : 1;
+	uint64_t rto = p->srtt + var;
+	uint64_t floor = rel_rto_floor(p, now);
+	if (rto < floor)
+		rto = floor;
+	if (rto < c->cfg.rto_min_us)
+		rto = c->cfg.rto_min_us;
+	if (rto > c->cfg.rto_max_us)
+		rto = c->cfg.rto_max_us;
+	return rto;
+}
+
+static void rtt_sample(struct rel_core *c, struct rel_sess *p, uint64_t r, uint64_t now)
 {
 	p->rtt_latest = r;
 	if (!p->have_rtt || r < p->rtt_min)
@@ -98,13 +118,7 @@ static void rtt_sample(struct rel_core *c, struct rel_sess *p, uint64_t r)
 		p->rttvar = (3 * p->rttvar + d) / 4;
 		p->srtt = (7 * p->srtt + r) / 8;
 	}
-	uint64_t var = p->rttvar ? 4 * p->rttvar : 1;
-	uint64_t rto = p->srtt + var;
-	if (rto < c->cfg.rto_min_us)
-		rto = c->cfg.rto_min_us;
-	if (rto > c->cfg.rto_max_us)
-		rto = c->cfg.rto_max_us;
-	p->rto = rto;
+	p->rto = rel_rto_calc(c, p, now);
 	p->st.rtt_samples++;
 }
 
@@ -179,18 +193,18 @@ static int ack_slot(struct rel_sess *p, struct rel_txpkt *t, uint64_t now)
 static void arm_probe(const struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	p->tlp_at = 0;
-	if (!p->have_rtt || p->tlp_sent || p->snd_una == p->snd_nxt)
+	if (!p->have_rtt || p->tlp_sent || p->frto || p->snd_una == p->snd_nxt)
 		return;
 	uint64_t at = now + 2 * p->srtt + c->cfg.ack_delay_us + 1000;
 	if (!p->rto_at || at < p->rto_at)
 		p->tlp_at = at;
 }
 
-static void mark_lost(struct rel_sess *p, struct rel_txpkt *t)
+static void mark_lost(struct rel_sess *p, struct rel_txpkt *t, uint8_t how)
 {
 	if (t->lost)
 		return;
-	t->lost = 1;
+	t->lost = how;
 	p->n_lost++;
 	p->inflight_bytes -= t->len;
 	p->inflight_pkts--;
@@ -236,16 +250,32 @@ static void detect_losses(struct rel_core *c, struct rel_sess *p, uint64_t now)
 				p->loss_at = at;
 			continue;
 		}
-		mark_lost(p, t);
+		mark_lost(p, t, REL_LOST);
 		p->st.fast_retransmits++;
 		cc_event(c, p, REL_CC_LOST, t->len, now);
 		rel_pmtu_lost(c, p, t->len, now);
 	}
 }
 
+/* While a timeout is judged: notes a packet acked whose only send was
+ * before it, and what RACK would make of it were the timeout spurious. */
+static void frto_seen(const struct rel_sess *p, const struct rel_txpkt *t, int *before, uint64_t *la,
+		      uint64_t *la_rtt, uint64_t now)
+{
+	if (!p->frto || t->txo > p->frto_txo)
+		return;
+	*before = 1;
+	if (t->txo > *la) {
+		*la = t->txo;
+		*la_rtt = now - t->sent_us;
+	}
+}
+
 void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pkt *k, uint64_t now)
 {
 	uint64_t newly = 0, newly_bytes = 0;
+	int before = 0; /* a packet sent only before a pending timeout arrived */
+	uint64_t la = p->largest_acked_txo, la_rtt = p->rack_rtt; /* RACK's, before this ack */
 	/* The newest advertisement wins, also when acks are reordered: newer
 	 * by the peer's clock, then by cumulative ack; a tie keeps the smaller. */
 	int32_t dts = rel_seq_diff(k->ts, p->peer_window_ts);
@@ -261,7 +291,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 		uint32_t r = (uint32_t)now - k->ts_echo;
 		if (r < 0x80000000u) {
 			int first = !p->have_rtt;
-			rtt_sample(c, p, r);
+			rtt_sample(c, p, r, now);
 			if (first)
 				rel_pmtu_rtt(p, now);
 		}
@@ -277,6 +307,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 				newly++;
 				newly_bytes += len;
 				rel_pmtu_acked(c, p, len);
+				frto_seen(p, t, &before, &la, &la_rtt, now);
 			}
 			t->state = TX_FREE;
 		}
@@ -294,6 +325,7 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 			newly++;
 			newly_bytes += len;
 			rel_pmtu_acked(c, p, len);
+			frto_seen(p, t, &before, &la, &la_rtt, now);
 		}
 	}
 	if (!newly) {
@@ -303,6 +335,22 @@ void rel_on_ackblock(struct rel_core *c, struct rel_sess *p, const struct rel_pk
 			release_acked(c, p, now);
 		}
 		return;
+	}
+	if (p->frto) {
+		/* After one timeout, a packet sent only before it was acked
+		 * (F-RTO with SACK).  After more, acks may have been lost all
+		 * along: only Eifel's proof counts, an echo of a timestamp from
+		 * before the first (the receiver echoes its latest packet's). */
+		int spurious = p->frto_n == 1 && before;
+		if ((k->flags & REL_F_ECHO) && (int32_t)(k->ts_echo - (uint32_t)p->frto_at) < 0)
+			spurious = 1;
+		if (spurious) {
+			/* the probes were acked for their first copies: they
+			 * say nothing of what was sent after them (RACK) */
+			p->largest_acked_txo = la;
+			p->rack_rtt = la_rtt;
+		}
+		rel_frto_judge(c, p, spurious, now);
 	}
 	cc_event(c, p, REL_CC_ACKED, newly_bytes, now);
 	detect_losses(c, p, now);
@@ -417,7 +465,7 @@ void rel_sess_flush(struct rel_core *c, struct rel_sess *p, uint64_t now)
 	p->cc_wake = 0;
 	for (uint32_t s = p->snd_una; p->n_lost && s != p->snd_nxt; s++) {
 		struct rel_txpkt *t = &p->ring[s & c->ring_mask];
-		if (t->state != TX_INFLIGHT || !t->lost)
+		if (t->state != TX_INFLIGHT || t->lost != REL_LOST)
 			continue;
 		if (!out_room(c) || !cc_allows(c, p, t->len, now))
 			goto done;
@@ -427,7 +475,7 @@ void rel_sess_flush(struct rel_core *c, struct rel_sess *p, uint64_t now)
 		p->n_lost--;
 		p->st.retransmits++;
 	}
-	while (p->q_send && p->state == REL_ST_OPEN) {
+	while (p->q_send && p->state == REL_ST_OPEN && !p->frto) { /* a timeout's probe alone */
 		struct rel_txmsg *m = p->q_send;
 		if ((uint32_t)(p->snd_nxt - p->snd_una) >= p->win)
 			break;
@@ -586,6 +634,11 @@ static uint64_t backoff(const struct rel_core *c, uint64_t rto)
 	return 2 * rto < cap ? 2 * rto : (rto > cap ? rto : cap);
 }
 
+/* Packets a timeout sends at once under congestion control: Reno's
+ * window after one, and one lost probe must not cost another timeout (the
+ * other's ack shows the loss).  Without, one. */
+#define REL_RTO_PROBES 2
+
 int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 {
 	if (p->state == REL_ST_LINGER) {
@@ -631,7 +684,7 @@ int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 		for (uint32_t s = p->snd_nxt; s != p->snd_una; s--) {
 			struct rel_txpkt *t = &p->ring[(s - 1) & c->ring_mask];
 			if (t->state == TX_INFLIGHT && !t->lost) {
-				mark_lost(p, t);
+				mark_lost(p, t, REL_LOST);
 				p->tlp_sent = 1;
 				p->st.probes++;
 				break;
@@ -650,19 +703,27 @@ int rel_sess_timers(struct rel_core *c, struct rel_sess *p, uint64_t now)
 		} else if (p->snd_una == p->snd_nxt) {
 			p->rto_at = 0;
 		} else {
-			/* The oldest unacked packet goes again.  Under congestion
-			 * control everything in flight counts as lost (go back,
-			 * paced by the window), so the window cannot stay full
-			 * of packets that will never be acked. */
+			/* The oldest unacked packet goes again (the probe).
+			 * Under congestion control everything in flight counts
+			 * as lost too (go back, paced by the window), so the
+			 * window cannot stay full of packets that will never be
+			 * acked; but they wait for the ack of the probe, which
+			 * may show the timeout spurious (rel_frto.c). */
 			int linear = thin_stream(p) && p->have_rtt && p->rto_linear < REL_THIN_LINEAR_RTO;
+			uint32_t probes = REL_RTO_PROBES;
+			rel_frto_timeout(c, p, now);
 			for (uint32_t s = p->snd_una; s != p->snd_nxt; s++) {
 				struct rel_txpkt *t = &p->ring[s & c->ring_mask];
-				if (t->state == TX_INFLIGHT) {
-					mark_lost(p, t);
-					rel_pmtu_lost(c, p, t->len, now);
-					if (!c->cfg.cc)
-						break;
-				}
+				if (t->state != TX_INFLIGHT)
+					continue;
+				if (probes && t->lost == REL_LOST_RTO)
+					t->lost = REL_LOST;
+				mark_lost(p, t, probes ? REL_LOST : REL_LOST_RTO);
+				rel_pmtu_lost(c, p, t->len, now);
+				if (probes)
+					probes--;
+				if (!c->cfg.cc)
+					break;
 			}
 			p->st.timeouts++;
 			if (linear)

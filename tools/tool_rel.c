@@ -271,7 +271,7 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     "{\"peer\":\"%s\",\"state\":\"%s\",\"messages\":%llu,\"bytes\":%llu,"
 				     "\"seconds\":%.3f,\"goodput_bps\":%.0f,\"rtt_ms\":%.3f,\"rttvar_ms\":%.3f,"
 				     "\"rto_ms\":%.1f,\"rtt_samples\":%llu,\"retransmits\":%llu,"
-				     "\"fast_retransmits\":%llu,\"timeouts\":%llu,\"loss_pct\":%.2f,"
+				     "\"fast_retransmits\":%llu,\"timeouts\":%llu,\"spurious_rto\":%llu,\"loss_pct\":%.2f,"
 				     "\"dups\":%llu,\"pkts_sent\":%llu,\"pkts_recv\":%llu,"
 				     "\"drop_share\":%llu,\"drop_stalled\":%llu,"
 				     "\"migrations\":%llu,\"path_failures\":%llu,\"pmtu\":%llu,"
@@ -281,7 +281,8 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (double)s->rttvar_us / 1e3, (double)s->rto_us / 1e3,
 				     (unsigned long long)s->rtt_samples, (unsigned long long)retrans,
 				     (unsigned long long)s->fast_retransmits,
-				     (unsigned long long)s->timeouts, loss, (unsigned long long)s->drop_dup,
+				     (unsigned long long)s->timeouts, (unsigned long long)s->spurious_rto, loss,
+				     (unsigned long long)s->drop_dup,
 				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
 				     (unsigned long long)s->drop_share,
 				     (unsigned long long)s->drop_stalled,
@@ -292,7 +293,7 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 			n = snprintf(line, sizeof line,
 				     "%s: peer=%s state=%s messages=%llu bytes=%llu seconds=%.3f "
 				     "goodput_mbps=%.2f rtt_ms=%.3f rttvar_ms=%.3f rto_ms=%.1f "
-				     "retransmits=%llu fast_retransmits=%llu timeouts=%llu loss_pct=%.2f "
+				     "retransmits=%llu fast_retransmits=%llu timeouts=%llu spurious_rto=%llu loss_pct=%.2f "
 				     "dups=%llu pkts_sent=%llu pkts_recv=%llu drop_share=%llu "
 				     "drop_stalled=%llu migrations=%llu path_failures=%llu pmtu=%llu "
 				     "ptb_valid=%llu ptb_ignored=%llu\n",
@@ -301,7 +302,8 @@ void tool_rel_print_stats(const struct tool_rel_ctx *c, int json)
 				     (double)s->srtt_us / 1e3, (double)s->rttvar_us / 1e3,
 				     (double)s->rto_us / 1e3, (unsigned long long)retrans,
 				     (unsigned long long)s->fast_retransmits,
-				     (unsigned long long)s->timeouts, loss, (unsigned long long)s->drop_dup,
+				     (unsigned long long)s->timeouts, (unsigned long long)s->spurious_rto, loss,
+				     (unsigned long long)s->drop_dup,
 				     (unsigned long long)s->pkts_sent, (unsigned long long)s->pkts_recv,
 				     (unsigned long long)s->drop_share,
 				     (unsigned long long)s->drop_stalled,

@@ -338,6 +338,10 @@ struct rel_stats {
 	 * flight, below the size probed or used; the rest (forged, stale,
 	 * unverifiable, not below) */
 	uint64_t pmtu_ptb_valid, pmtu_ptb_ignored;
+	/* retransmission timeouts found spurious: an ack showed that what was
+	 * sent before the timeout arrived (a delay spike, not a loss); their
+	 * congestion state and RTO were restored */
+	uint64_t spurious_rto;
 };
 /* Counters of one session. */
 UDPKIT_API int rel_peer_stats(const struct rel_core *core, uint32_t peer, struct rel_stats *out);
