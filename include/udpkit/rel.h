@@ -52,6 +52,9 @@ enum rel_mode {
  * reports what happened to data through on_event().  may_send() returns 1
  * to let the packet go, or 0 and sets *wake_us to the time to ask again
  * (0 = ask when the next ack arrives).  ctx is rel_config.cc_ctx.
+ * The state must be plain data: when a timeout proves spurious the core
+ * puts back a byte copy of the state from before it (no on_event()), so
+ * pointers in it to memory the hook frees or moves would dangle.
  * rel_cc_reno is a built-in NewReno-style window with pacing. */
 enum rel_cc_event {
 	REL_CC_SENT,    /* bytes left (first time or again) */
