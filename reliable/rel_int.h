@@ -256,6 +256,12 @@ struct rel_evnode {
 #define REL_SHELF_MIN 64
 #define REL_SHELF_CLASSES 11
 #define REL_SHELF_MAX (1u << 20)
+/* Buffers of REL_BIG_MIN bytes and more are huge-page sized and aligned
+ * (rel_buf.c) and kept on a shelf of their own, REL_BIG_SHELF_MAX bytes
+ * at most: a bulk receiver reuses the few it needs, each faulted in once. */
+#define REL_BIG_MIN ((size_t)1 << 20)
+#define REL_BIG_ALIGN ((size_t)2 << 20)
+#define REL_BIG_SHELF_MAX ((size_t)16 << 20)
 
 struct rel_core {
 	struct rel_config cfg;
@@ -291,6 +297,8 @@ struct rel_core {
 	uint64_t allocs;        /* mallocs on the data path (tests: none in steady state) */
 	uint8_t *shelf[REL_SHELF_CLASSES];
 	size_t shelf_bytes;
+	uint8_t *big_shelf;     /* recycled buffers of REL_BIG_MIN and more */
+	size_t big_bytes;
 	rel_route_mtu_fn route_mtu; /* the driver's ceiling for a new session */
 	void *route_ctx;
 	size_t base;            /* the base packet: cfg.mtu - below */
