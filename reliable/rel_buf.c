@@ -9,12 +9,15 @@
  * most REL_SHELF_MAX bytes; beyond that, and for messages over 64 KiB,
  * buffers are plain malloc/free.
  *
- * Buffers of REL_BIG_MIN (1 MiB) and more are whole huge pages, aligned
- * and offered to transparent huge pages, on a shelf of their own.  A bulk
- * receiver holds a few at once (the messages one receive batch completes,
- * waiting for the user to poll); from the heap they were fresh 4 KiB pages,
- * ~1200 first-touch faults of ~4 us each per transfer, where a huge page
- * faults once per 2 MiB.  Recycled, they are faulted in once in all. */
+ * Buffers of REL_BIG_MIN (1 MiB) and more go on a shelf of their own, and
+ * the first REL_BIG_HUGE_MAX of them are whole huge pages, aligned and
+ * offered to transparent huge pages.  A bulk receiver holds a few at once
+ * (the messages one receive batch completes, waiting for the user to
+ * poll); from the heap they were fresh 4 KiB pages, ~1200 first-touch
+ * faults of ~4 us each per transfer, where a huge page faults once per
+ * 2 MiB.  Recycled, they are faulted in once in all.  The rounding may
+ * double a buffer (1 MiB + header in 2 MiB): hence the per-core limit, past
+ * which buffers are exact again (docs/HARDENING.md). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,16 +62,29 @@ static uint8_t *big_get(struct rel_core *c, size_t n)
 	}
 	if (n > SIZE_MAX - HDR - REL_BIG_ALIGN)
 		return NULL;
+	if (c->big_huge >= REL_BIG_HUGE_MAX) { /* rounding spent: exact size */
+		struct bufhdr *h = rel_malloc(c, HDR + n);
+		if (!h)
+			return NULL;
+		h->cap = n;
+		return (uint8_t *)h + HDR;
+	}
 	size_t total = (HDR + n + REL_BIG_ALIGN - 1) / REL_BIG_ALIGN * REL_BIG_ALIGN;
 	c->allocs++;
 	struct bufhdr *h = aligned_alloc(REL_BIG_ALIGN, total);
 	if (!h)
 		return NULL;
+	c->big_huge++;
 #ifdef MADV_HUGEPAGE
 	(void)madvise(h, total, MADV_HUGEPAGE); /* a hint: THP may be off */
 #endif
 	h->cap = total - HDR;
 	return (uint8_t *)h + HDR;
+}
+
+size_t rel_buf_cap(const void *buf)
+{
+	return hdr_of((void *)(uintptr_t)buf)->cap;
 }
 
 uint8_t *rel_buf_get(struct rel_core *c, size_t n)

@@ -102,8 +102,9 @@ static void bulk_reuses_buffers(void **state)
 }
 
 /* Big buffers are huge-page sized and aligned (one fault per huge page
- * where THP is on), grow in place while they have room, and the shelf
- * keeps at most REL_BIG_SHELF_MAX bytes: the rest is freed. */
+ * where THP is on), grow in place while they have room, the shelf keeps
+ * at most REL_BIG_SHELF_MAX bytes (the rest is freed), and a core rounds
+ * at most REL_BIG_HUGE_MAX of them up. */
 static void big_buffers_and_shelf(void **state)
 {
 	(void)state;
@@ -141,7 +142,18 @@ static void big_buffers_and_shelf(void **state)
 	/* a big buffer freed without its core */
 	uint8_t *f = rel_buf_get(c, 5 * MSG);
 	assert_non_null(f);
+	assert_int_equal(rel_buf_cap(f), 6 * MSG - _Alignof(max_align_t));
 	rel_buf_free(f);
+	/* the rounding is spent after REL_BIG_HUGE_MAX: what peers make the
+	 * core allocate beyond that is exact again (docs/HARDENING.md) */
+	while (c->big_huge < REL_BIG_HUGE_MAX) {
+		assert_non_null(f = rel_buf_get(c, 3 * MSG));
+		rel_buf_free(f); /* not to the shelf: the next is made anew */
+	}
+	assert_non_null(f = rel_buf_get(c, 3 * MSG + 1));
+	assert_int_equal(rel_buf_cap(f), 3 * MSG + 1);
+	assert_int_equal(c->big_huge, REL_BIG_HUGE_MAX);
+	rel_buf_recycle(c, f);
 	rel_core_free(c);
 }
 
