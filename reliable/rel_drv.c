@@ -15,13 +15,14 @@
 #include "udp_err.h"
 
 /* Datagrams per receive call: a busy socket is drained in fewer calls.
- * Each has room for a GRO datagram; only the pages written are touched. */
+ * Each has room for a GRO datagram. */
 #define DRV_RX_BATCH 64
 #define DRV_RXCAP 65536
 #define DRV_RXBUF ((size_t)DRV_RX_BATCH * DRV_RXCAP)
 /* A bulk receiver writes all of rxbuf within its first milliseconds: 1024
  * first touches of a 4 KiB page (~4 us each on a VM) where two of a huge
- * page cost a tenth of that (docs/BENCHMARKS.md, session 5). */
+ * page cost a tenth of that (docs/BENCHMARKS.md, session 5).  The price: a
+ * quiet driver holds 2 MiB from its first datagram, not a page or two. */
 #define DRV_HUGE ((size_t)2 << 20)
 /* Datagrams per send call: udp_sock splits them into GSO runs of up to 64
  * segments and 64 KiB (46 of 1400 bytes), so a multiple of a run's length
