@@ -8,15 +8,22 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "rel_drv.h"
 #include "udp_err.h"
 
 /* Datagrams per receive call: a busy socket is drained in fewer calls.
- * Each has room for a GRO datagram; only the pages written are touched. */
+ * Each has room for a GRO datagram. */
 #define DRV_RX_BATCH 64
 #define DRV_RXCAP 65536
+#define DRV_RXBUF ((size_t)DRV_RX_BATCH * DRV_RXCAP)
+/* A bulk receiver writes all of rxbuf within its first milliseconds: 1024
+ * first touches of a 4 KiB page (~4 us each on a VM) where two of a huge
+ * page cost a tenth of that (docs/BENCHMARKS.md, session 5).  The price: a
+ * quiet driver holds 2 MiB from its first datagram, not a page or two. */
+#define DRV_HUGE ((size_t)2 << 20)
 /* Datagrams per send call: udp_sock splits them into GSO runs of up to 64
  * segments and 64 KiB (46 of 1400 bytes), so a multiple of a run's length
  * leaves no short runs. */
@@ -32,6 +39,26 @@ struct rel_drv {
 	rel_drv_gate_fn gate;
 	void *gate_ctx;
 };
+
+/* rxbuf on huge-page boundaries, offered to transparent huge pages; the
+ * kernel may refuse them (THP "never"), and plain pages still work. */
+static uint8_t *rxbuf_new(void)
+{
+	uint8_t *p = mmap(NULL, DRV_RXBUF + DRV_HUGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	size_t head = (DRV_HUGE - (uintptr_t)p % DRV_HUGE) % DRV_HUGE;
+	if (head)
+		munmap(p, head);
+	if (DRV_HUGE - head)
+		munmap(p + head + DRV_RXBUF, DRV_HUGE - head);
+	p += head;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, DRV_RXBUF, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 void rel_drv_set_gate(struct rel_drv *d, rel_drv_gate_fn gate, void *ctx)
 {
@@ -65,7 +92,7 @@ int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *so
 	struct rel_drv *d = calloc(1, sizeof *d);
 	if (!d)
 		return UDP_ENOMEM;
-	d->rxbuf = malloc((size_t)DRV_RX_BATCH * DRV_RXCAP);
+	d->rxbuf = rxbuf_new();
 	if (!d->rxbuf) {
 		free(d);
 		return UDP_ENOMEM;
@@ -91,7 +118,8 @@ void rel_drv_free(struct rel_drv *d)
 	if (!d)
 		return;
 	rel_set_route_mtu(d->core, NULL, NULL);
-	free(d->rxbuf);
+	if (d->rxbuf)
+		munmap(d->rxbuf, DRV_RXBUF);
 	free(d);
 }
 

@@ -271,6 +271,15 @@ struct rel_evnode {
 #define REL_SHELF_MIN 64
 #define REL_SHELF_CLASSES 11
 #define REL_SHELF_MAX (1u << 20)
+/* Buffers of REL_BIG_MIN bytes and more are kept on a shelf of their own,
+ * REL_BIG_SHELF_MAX bytes at most; the first REL_BIG_HUGE_MAX a core makes
+ * are rounded up to whole huge pages and aligned (rel_buf.c), so what the
+ * rounding costs is bounded per core (< 2 MiB each), whatever peers send.
+ * A bulk receiver reuses the few it needs, each faulted in once. */
+#define REL_BIG_MIN ((size_t)1 << 20)
+#define REL_BIG_ALIGN ((size_t)2 << 20)
+#define REL_BIG_SHELF_MAX ((size_t)16 << 20)
+#define REL_BIG_HUGE_MAX 16
 
 struct rel_core {
 	struct rel_config cfg;
@@ -306,6 +315,9 @@ struct rel_core {
 	uint64_t allocs;        /* mallocs on the data path (tests: none in steady state) */
 	uint8_t *shelf[REL_SHELF_CLASSES];
 	size_t shelf_bytes;
+	uint8_t *big_shelf;     /* recycled buffers of REL_BIG_MIN and more */
+	size_t big_bytes;
+	uint32_t big_huge;      /* huge-page buffers made, ever */
 	rel_route_mtu_fn route_mtu; /* the driver's ceiling for a new session */
 	void *route_ctx;
 	size_t base;            /* the base packet: cfg.mtu - below */
@@ -363,6 +375,7 @@ uint8_t *rel_buf_get(struct rel_core *c, size_t n); /* NULL: out of memory */
 uint8_t *rel_buf_grow(struct rel_core *c, uint8_t *buf, size_t keep, size_t n);
 void rel_buf_put(struct rel_core *c, void *buf);    /* to the shelf or freed */
 void rel_buf_shelf_free(struct rel_core *c);
+size_t rel_buf_cap(const void *buf);                /* what buf can hold */
 /* malloc, counted in c->allocs */
 void *rel_malloc(struct rel_core *c, size_t n);
 
