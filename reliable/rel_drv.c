@@ -19,6 +19,16 @@
 #define DRV_RX_BATCH 64
 #define DRV_RXCAP 65536
 #define DRV_RXBUF ((size_t)DRV_RX_BATCH * DRV_RXCAP)
+/* Bytes per receive call, about what the core's L2 cache holds: the
+ * kernel's copy leaves a datagram there, and the CRC and the reassembly
+ * copy that follow find it there only if the call brought no more.  64
+ * datagrams of 64 KiB (loopback after PMTUD, or GRO runs) are 4 MiB, and
+ * the receiver spent a fifth more CPU re-reading them (docs/BENCHMARKS.md,
+ * session 6); 64 small datagrams still come in one call. */
+#define DRV_RX_BYTES ((size_t)512 << 10)
+#define DRV_RX_MIN 8
+/* Datagrams per receive(), whatever the batch: then the caller runs. */
+#define DRV_RX_MAX 1024
 /* A bulk receiver writes all of rxbuf within its first milliseconds: 1024
  * first touches of a 4 KiB page (~4 us each on a VM) where two of a huge
  * page cost a tenth of that (docs/BENCHMARKS.md, session 5).  The price: a
@@ -33,6 +43,7 @@ struct rel_drv {
 	struct rel_core *core;
 	struct udp_sock *sock;
 	struct udp_msg rx[DRV_RX_BATCH];
+	int rx_batch; /* this call's: DRV_RX_BYTES over the last call's largest */
 	uint8_t *rxbuf;
 	struct udp_msg tx[DRV_TX_BATCH];
 	struct rel_drv_stats st;
@@ -99,6 +110,7 @@ int rel_drv_new(struct rel_drv **out, struct rel_core *core, struct udp_sock *so
 	}
 	d->core = core;
 	d->sock = sock;
+	d->rx_batch = DRV_RX_BATCH;
 	/* PMTUD's probes must arrive whole or not at all (udp_sock.h) */
 	(void)udp_sock_set_pmtu_probe(sock);
 	/* and the routers' "too big" reaches PMTUD as a hint (drain_errors) */
@@ -233,21 +245,30 @@ static void drain_errors(struct rel_drv *d)
 	}
 }
 
+/* The next call's batch: datagrams as large as the last call's largest
+ * fill about DRV_RX_BYTES. */
+static int rx_batch_for(size_t largest)
+{
+	size_t n = DRV_RX_BYTES / largest;
+	return n < DRV_RX_MIN ? DRV_RX_MIN : n > DRV_RX_BATCH ? DRV_RX_BATCH : (int)n;
+}
+
 /* Feeds what the socket holds to the core.  The core answers each packet
  * with an ACK that replaces its unsent predecessor, so flushing once at the
  * end sends one ACK per batch; it flushes sooner only when a send batch is
  * ready (data of its own, or many peers). */
 static int receive(struct rel_drv *d)
 {
-	int rc = 0;
-	for (int rounds = 0; rounds < 16; rounds++) {
-		for (int i = 0; i < DRV_RX_BATCH; i++) {
+	int rc = 0, got = 0;
+	for (int rounds = 0; rounds < DRV_RX_MAX / DRV_RX_MIN && got < DRV_RX_MAX; rounds++) {
+		int want = d->rx_batch;
+		for (int i = 0; i < want; i++) {
 			memset(&d->rx[i], 0, sizeof d->rx[i]);
 			d->rx[i].buf = d->rxbuf + (size_t)i * DRV_RXCAP;
 			d->rx[i].cap = DRV_RXCAP;
 		}
 		d->st.recv_calls++;
-		int n = udp_sock_recv_batch(d->sock, d->rx, DRV_RX_BATCH);
+		int n = udp_sock_recv_batch(d->sock, d->rx, want);
 		if (n == UDP_EAGAIN)
 			break;
 		if (n == UDP_ESYS && (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
@@ -260,9 +281,13 @@ static int receive(struct rel_drv *d)
 			break;
 		}
 		uint64_t now = rel_drv_time(d);
+		size_t big = 1;
+		got += n;
 		for (int i = 0; i < n; i++) {
 			struct udp_msg *m = &d->rx[i];
 			const uint8_t *p = m->buf;
+			if (m->len > big)
+				big = m->len;
 			if (m->flags & UDP_MSG_TRUNC) {
 				d->st.truncated++;
 				continue;
@@ -278,7 +303,8 @@ static int receive(struct rel_drv *d)
 				(void)rel_input(d->core, &m->addr.u, m->addr.len, p + off, len, now);
 			}
 		}
-		if (n < DRV_RX_BATCH)
+		d->rx_batch = rx_batch_for(big);
+		if (n < want)
 			break;
 		if (rel_out_pending(d->core) >= DRV_TX_BATCH)
 			rel_drv_flush(d);
