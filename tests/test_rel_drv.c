@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rel.h"
 #include "rel_drv.h"
@@ -187,6 +189,38 @@ static void one_ack_per_batch(void **state)
 	end_close(&b);
 }
 
+/* A receive call brings about 512 KiB (rel_drv.c, DRV_RX_BYTES): after a
+ * 60000-byte datagram the next call takes 8 datagrams, then small ones
+ * are taken 64 at a time again.  Datagrams sent on loopback are queued
+ * when sendto returns, so the counts are exact. */
+static void rx_batch_follows_size(void **state)
+{
+	(void)state;
+	struct end b;
+	end_open(&b, 1, 9, NULL);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	static uint8_t junk[60000]; /* no magic: dropped and counted */
+	struct rel_drv_stats s0, s1;
+	assert_true(sendto(fd, junk, sizeof junk, 0, &b.addr.u.sa, b.addr.len) == (ssize_t)sizeof junk);
+	rel_drv_stats(b.drv, &s0);
+	assert_true(rel_drv_service(b.drv) >= 0);
+	rel_drv_stats(b.drv, &s1);
+	assert_int_equal(s1.dgrams_in - s0.dgrams_in, 1);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(sendto(fd, junk, 100, 0, &b.addr.u.sa, b.addr.len), 100);
+		rel_drv_stats(b.drv, &s0);
+		assert_true(rel_drv_service(b.drv) >= 0);
+		rel_drv_stats(b.drv, &s1);
+		assert_int_equal(s1.dgrams_in - s0.dgrams_in, 20);
+		/* 8 + 12 after the large one; then all 20 in one call */
+		assert_int_equal(s1.recv_calls - s0.recv_calls, round == 0 ? 2 : 1);
+	}
+	close(fd);
+	end_close(&b);
+}
+
 /* The accessors an outside event loop needs: the descriptor to watch, and a
  * deadline in rel_drv_time()'s time base that covers the core's timers and a
  * socket netsim model's held datagrams. */
@@ -329,6 +363,7 @@ int main(void)
 		cmocka_unit_test(loopback_reno),
 		cmocka_unit_test(accessors_for_own_loop),
 		cmocka_unit_test(one_ack_per_batch),
+		cmocka_unit_test(rx_batch_follows_size),
 		cmocka_unit_test(output_gate),
 		cmocka_unit_test(fake_clock_runs_timers),
 	};
