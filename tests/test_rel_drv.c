@@ -191,7 +191,7 @@ static void one_ack_per_batch(void **state)
 
 /* A receive call brings about 512 KiB (rel_drv.c, DRV_RX_BYTES): after a
  * 60000-byte datagram the next call takes 8 datagrams, then small ones
- * are taken 64 at a time again.  Datagrams sent on loopback are queued
+ * are taken 64 at a time again; a turn stops after 1 MiB.  Datagrams sent on loopback are queued
  * when sendto returns, so the counts are exact. */
 static void rx_batch_follows_size(void **state)
 {
@@ -216,6 +216,26 @@ static void rx_batch_follows_size(void **state)
 		assert_int_equal(s1.dgrams_in - s0.dgrams_in, 20);
 		/* 8 + 12 after the large one; then all 20 in one call */
 		assert_int_equal(s1.recv_calls - s0.recv_calls, round == 0 ? 2 : 1);
+	}
+	/* A turn ends once it has taken 1 MiB (DRV_RX_TURN): of 40 large
+	 * datagrams 24 (three calls of 8), the rest at the next turn. */
+	int rcvbuf = 0;
+	assert_int_equal(udp_sock_set_buffers(b.sock, 8 << 20, 0), 0);
+	assert_int_equal(udp_sock_get_buffers(b.sock, &rcvbuf, NULL), 0);
+	if (rcvbuf < 4 << 20) { /* rmem_max caps a non-root test: 40 won't fit */
+		close(fd);
+		end_close(&b);
+		skip();
+	}
+	assert_true(sendto(fd, junk, sizeof junk, 0, &b.addr.u.sa, b.addr.len) == (ssize_t)sizeof junk);
+	assert_true(rel_drv_service(b.drv) >= 0);
+	for (int i = 0; i < 40; i++)
+		assert_true(sendto(fd, junk, sizeof junk, 0, &b.addr.u.sa, b.addr.len) == (ssize_t)sizeof junk);
+	for (int turn = 0; turn < 2; turn++) {
+		rel_drv_stats(b.drv, &s0);
+		assert_true(rel_drv_service(b.drv) >= 0);
+		rel_drv_stats(b.drv, &s1);
+		assert_int_equal(s1.dgrams_in - s0.dgrams_in, turn == 0 ? 24 : 16);
 	}
 	close(fd);
 	end_close(&b);
