@@ -63,7 +63,9 @@ UDPKIT_API int rel_drv_run_once(struct rel_drv *d, int max_wait_ms);
 /* For an event loop of the caller's own (epoll, libuv, ...): watch this
  * descriptor for input (and for output while rel_out_pending()), wake at
  * rel_drv_next_deadline() (us on rel_drv_time()'s clock; 0: now,
- * UINT64_MAX: no timer), then call rel_drv_run_once(d, 0). */
+ * UINT64_MAX: no timer), then call rel_drv_run_once(d, 0).  A turn takes
+ * at most ~1 MiB or 1024 datagrams, so the descriptor may stay readable:
+ * watch it level-triggered. */
 UDPKIT_API int rel_drv_fd(const struct rel_drv *d);
 UDPKIT_API uint64_t rel_drv_next_deadline(const struct rel_drv *d);
 
