@@ -14,8 +14,8 @@
 #include "rel_drv.h"
 #include "udp_err.h"
 
-/* Datagrams per receive call: a busy socket is drained in fewer calls.
- * Each has room for a GRO datagram. */
+/* Datagrams per receive call at most (small ones: a busy socket is
+ * drained in fewer calls).  Each has room for a GRO datagram. */
 #define DRV_RX_BATCH 64
 #define DRV_RXCAP 65536
 #define DRV_RXBUF ((size_t)DRV_RX_BATCH * DRV_RXCAP)

@@ -210,8 +210,8 @@ static void send_queued(int fd, const struct end *e, const uint8_t *buf, size_t 
 	uint64_t deadline = rel_drv_now() + 2000000;
 	for (int i = 0; i < n; i++) {
 		assert_true(sendto(fd, buf, len, 0, &e->addr.u.sa, e->addr.len) == (ssize_t)len);
-		while (i == 0 && !one && rel_drv_now() < deadline)
-			one = rx_queued(rfd) > before ? rx_queued(rfd) - before : 0;
+		for (uint32_t q; i == 0 && !one && rel_drv_now() < deadline;)
+			one = (q = rx_queued(rfd)) > before ? q - before : 0;
 	}
 	assert_true(one > 0);
 	while (rx_queued(rfd) < before + (uint64_t)n * one && rel_drv_now() < deadline)
